@@ -1,0 +1,53 @@
+// swift-tools-version: 6.0
+// FleetTwin: a deterministic digital twin of a Singularity-style GPU fleet scheduler.
+import PackageDescription
+
+let package = Package(
+    name: "FleetTwin",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "fleettwin", targets: ["fleettwin"]),
+        .library(name: "FleetTwin", targets: ["FleetTwinCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // Virtual time, the event queue, the per-simulation serial executor, seeded generators.
+        .target(name: "FleetTwinEngine"),
+        // Regions > clusters > nodes > accelerators, accelerator profiles, network bandwidths.
+        .target(name: "FleetTwinFleet", dependencies: ["FleetTwinEngine"], resources: [.copy("Resources/calibration")]),
+        // Jobs, the scheduler hierarchy, policies and the simulation driver.
+        .target(name: "FleetTwinScheduling", dependencies: [
+            "FleetTwinEngine", "FleetTwinFleet",
+            .product(name: "DequeModule", package: "swift-collections"),
+        ]),
+        // Scenario files: YAML with located errors, validation, workload generators.
+        .target(name: "FleetTwinScenario", dependencies: [
+            "FleetTwinEngine", "FleetTwinFleet", "FleetTwinScheduling", "Yams",
+        ]),
+        // Metrics as folds over the event log.
+        .target(name: "FleetTwinMetrics", dependencies: ["FleetTwinEngine", "FleetTwinScheduling"]),
+        // SQLite results store (GRDB on the system libsqlite3).
+        .target(name: "FleetTwinStore", dependencies: [
+            "FleetTwinMetrics", "FleetTwinScheduling",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // Human tables and machine JSON of a run's results.
+        .target(name: "FleetTwinReports", dependencies: ["FleetTwinMetrics"]),
+        // Commands; the executable stays thin so tests can drive the commands in-process.
+        .target(name: "FleetTwinCLI", dependencies: [
+            "FleetTwinEngine", "FleetTwinFleet", "FleetTwinScheduling", "FleetTwinScenario",
+            "FleetTwinMetrics", "FleetTwinStore", "FleetTwinReports",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "fleettwin", dependencies: ["FleetTwinCLI"]),
+        .testTarget(name: "FleetTwinTests", dependencies: [
+            "FleetTwinCLI", "fleettwin",
+        ], resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

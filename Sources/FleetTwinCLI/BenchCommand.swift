@@ -1,0 +1,81 @@
+import ArgumentParser
+import FleetTwinEngine
+import FleetTwinFleet
+import FleetTwinMetrics
+import FleetTwinScenario
+import FleetTwinScheduling
+import Foundation
+
+/// Engine throughput on a synthetic scenario. Wall-clock time is measured here, outside
+/// the model; nothing measured feeds back into the simulation.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure simulation speed (events per second) on a synthetic fleet.",
+        discussion: """
+            Builds a fleet of --accelerators H100s (8 per node, 25 nodes per cluster, clusters split over \
+            2 regions) and --jobs FIFO jobs at about 90% offered load, runs it --repeat times and reports \
+            the median. Build with -c release: debug builds are many times slower.
+            Example:
+              swift run -c release fleettwin bench --jobs 100000 --accelerators 1000
+            """)
+
+    @Option(help: "Jobs to simulate.") var jobs = 100_000
+    @Option(help: "Accelerators in the fleet (a multiple of 200).") var accelerators = 1_000
+    @Option(help: "Runs to take the median of.") var `repeat` = 3
+    @Option(help: "Seed.") var seed: UInt64 = 1
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard accelerators >= 200, accelerators % 200 == 0 else { throw ValidationError("--accelerators must be a positive multiple of 200") }
+        guard jobs >= 1, `repeat` >= 1 else { throw ValidationError("--jobs and --repeat must be at least 1") }
+    }
+
+    func run() async throws {
+        let clusters = accelerators / 200
+        let regions = [
+            RegionSpec(name: "region-a", clusters: (0..<(clusters + 1) / 2).map { ClusterSpec(name: "a\($0)", nodes: 25, acceleratorsPerNode: 8, acceleratorType: "h100-80gb") }),
+            RegionSpec(name: "region-b", clusters: (0..<clusters / 2).map { ClusterSpec(name: "b\($0)", nodes: 25, acceleratorsPerNode: 8, acceleratorType: "h100-80gb") }),
+        ].filter { !$0.clusters.isEmpty }
+        let fleet = FleetSpec(regions: regions, profiles: AcceleratorProfile.builtIn)
+        let sizes = WeightedChoice(values: [1, 2, 4, 8, 16], weights: [50, 20, 15, 10, 5])
+        let meanSize = zip(sizes.values, sizes.weights).reduce(0.0) { $0 + Double($1.0) * $1.1 } / sizes.weights.reduce(0, +)
+        let perHour = 0.9 * Double(accelerators) / meanSize  // mean duration 1 h
+        let generator = WorkloadGenerator(
+            count: jobs, start: .zero, arrivals: .poisson(perHour: perHour), worldSize: sizes,
+            duration: .exponential(mean: .seconds(Int64(3600))), tiers: .fixed(.standard), acceleratorType: "h100-80gb",
+            stateBytes: 0, memoryPerReplicaBytes: 0)
+        let specs = generator.generate(seed: seed, horizon: nil)
+
+        var samples: [(seconds: Double, result: SimulationResult)] = []
+        for _ in 0..<`repeat` {
+            let simulation = try FleetSimulation(SimulationConfiguration(fleet: fleet, jobs: specs, policy: FIFOPolicy()))
+            let clock = ContinuousClock()
+            let started = clock.now
+            let result = try await simulation.run()
+            let elapsed = clock.now - started
+            samples.append((Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, result))
+        }
+        let median = samples.sorted { $0.seconds < $1.seconds }[samples.count / 2]
+        let r = median.result
+        let events = r.processedEvents, records = r.log.records.count
+        let report: [(String, String)] = [
+            ("jobs", String(jobs)), ("accelerators", String(accelerators)), ("runs", String(`repeat`)),
+            ("queue events", String(events)), ("event-log records", String(records)),
+            ("wall time (median)", String(format: "%.3f s", median.seconds)),
+            ("queue events/s", String(format: "%.0f", Double(events) / median.seconds)),
+            ("log records/s", String(format: "%.0f", Double(records) / median.seconds)),
+            ("jobs/s", String(format: "%.0f", Double(jobs) / median.seconds)),
+            ("utilization", String(format: "%.3f", RunMetrics.fold(r).utilization)),
+            ("event log hash", r.eventLogHash),
+        ]
+        if json {
+            let object = Dictionary(uniqueKeysWithValues: report.map { ($0.0.replacingOccurrences(of: " ", with: "_"), $0.1) })
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            let width = report.map(\.0.count).max() ?? 0
+            for (k, v) in report { print(k.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + v) }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+/// FleetTwinCLI owns the `fleettwin` command line: one small type per subcommand, shared
+/// options, and the mapping of failures to exit statuses (0 ok, 1 failure, 2 invalid
+/// input). The executable target only calls `FleetTwinCommand.run(arguments:)`.
+import ArgumentParser
+import FleetTwinEngine
+import FleetTwinScenario
+import Foundation
+
+public struct FleetTwinCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "fleettwin",
+        abstract: "A deterministic digital twin of a Singularity-style GPU fleet scheduler.",
+        discussion: """
+            Exit status: 0 on success, 1 when a run fails, 2 for invalid input \
+            (a scenario or command-line error).
+            """,
+        version: FleetTwinEngine.version,
+        subcommands: [RunCommand.self, ValidateCommand.self, BenchCommand.self])
+
+    public init() {}
+
+    /// Parses `arguments`, runs the command, and returns the process exit status. Errors
+    /// go to standard error; help and version go to standard output.
+    public static func run(arguments: [String]) async -> Int32 {
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            return 0
+        } catch let error as ScenarioError {
+            printError(error.description)
+            return 2
+        } catch let error as InvalidInput {
+            printError("error: \(error.message)")
+            return 2
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                return 0
+            }
+            printError(fullMessage(for: error))
+            return code == .validationFailure ? 2 : 1
+        }
+    }
+}
+
+/// Bad input that is not in a scenario file (a path that does not exist, say).
+struct InvalidInput: Error {
+    var message: String
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Options every command that reads or writes results shares.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "The results database (SQLite).")
+    var db: String = "fleettwin.sqlite"
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import FleetTwinEngine
+import FleetTwinMetrics
+import FleetTwinReports
+import FleetTwinScenario
+import FleetTwinScheduling
+import FleetTwinStore
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a scenario and store its results.",
+        discussion: """
+            Example:
+              fleettwin run Scenarios/quickstart.yaml --seed 7 --json
+            """)
+
+    @Argument(help: "The scenario file (YAML).")
+    var scenario: String
+
+    @Option(help: "Seed for every generator (default: the scenario's seed).")
+    var seed: UInt64?
+
+    @OptionGroup var store: StoreOptions
+
+    @Flag(help: "Print one JSON object instead of the table.")
+    var json = false
+
+    @Flag(help: "Check the fleet's invariants after every event (slow).")
+    var check = false
+
+    func run() async throws {
+        // An invalid scenario throws here, before the database is opened: nothing is written.
+        let parsed = try Scenario.load(path: scenario)
+        let seed = self.seed ?? parsed.seed
+        let simulation = try FleetSimulation(parsed.configuration(seed: seed, checkInvariants: check))
+        let result = try await simulation.run()
+        let metrics = RunMetrics.fold(result, interval: parsed.outputs.utilizationInterval)
+        let database = try ResultStore(path: store.db)
+        let runId = try database.store(.init(
+            scenarioName: parsed.name, scenarioFile: scenario, scenarioHash: parsed.contentHash, scenarioText: parsed.text,
+            seed: seed, policy: result.policy, version: FleetTwinEngine.version, result: result, metrics: metrics,
+            storeEvents: parsed.outputs.eventLog))
+        let summary = RunSummary(scenario: parsed.name, seed: seed, policy: result.policy, runId: runId, metrics: metrics,
+                                 processedEvents: result.processedEvents, eventLogHash: result.eventLogHash,
+                                 horizonReached: result.horizonReached)
+        print(json ? try summary.json() : summary.table() + "\n\nresults: \(store.db)")
+    }
+}
+
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check a scenario file without running it.",
+        discussion: """
+            Prints what the scenario declares, or the first error with its file, line and column.
+            Example:
+              fleettwin validate Scenarios/quickstart.yaml
+            """)
+
+    @Argument(help: "The scenario file (YAML).")
+    var scenario: String
+
+    func run() throws {
+        let parsed = try Scenario.load(path: scenario)
+        let fleet = parsed.fleet
+        let jobs = parsed.jobs(seed: parsed.seed)
+        print("""
+            \(scenario): valid
+              fleet      \(fleet.regions.count) regions, \(fleet.clusters.count) clusters, \(fleet.totalAccelerators) accelerators
+              workload   \(jobs.count) jobs (seed \(parsed.seed))
+              policy     \(parsed.policy.name.rawValue), placement \(parsed.policy.placement.rawValue)
+              horizon    \(parsed.horizon.map(\.description) ?? "until the last job ends")
+            """)
+    }
+}

@@ -1,0 +1,48 @@
+/// A point or span of simulated time in integer microseconds.
+///
+/// Integer time keeps event ordering exact and identical on every machine; microseconds
+/// cover ±292,000 years, far beyond any trace.
+public struct VirtualTime: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var microseconds: Int64
+
+    @inlinable public init(microseconds: Int64) { self.microseconds = microseconds }
+
+    public static let zero = VirtualTime(microseconds: 0)
+    public static let microsecondsPerSecond: Int64 = 1_000_000
+
+    @inlinable public static func seconds(_ s: Int64) -> VirtualTime {
+        VirtualTime(microseconds: s * microsecondsPerSecond)
+    }
+
+    /// Rounds to the nearest microsecond (ties away from zero, as `Double.rounded()` does).
+    @inlinable public static func seconds(_ s: Double) -> VirtualTime {
+        VirtualTime(microseconds: Int64((s * Double(microsecondsPerSecond)).rounded()))
+    }
+
+    @inlinable public var seconds: Double { Double(microseconds) / Double(Self.microsecondsPerSecond) }
+
+    @inlinable public static func < (a: VirtualTime, b: VirtualTime) -> Bool { a.microseconds < b.microseconds }
+    @inlinable public static func + (a: VirtualTime, b: VirtualTime) -> VirtualTime {
+        VirtualTime(microseconds: a.microseconds + b.microseconds)
+    }
+    @inlinable public static func - (a: VirtualTime, b: VirtualTime) -> VirtualTime {
+        VirtualTime(microseconds: a.microseconds - b.microseconds)
+    }
+    @inlinable public static func += (a: inout VirtualTime, b: VirtualTime) { a.microseconds += b.microseconds }
+
+    /// Compact human form: `1d2h`, `3h05m`, `42.5s`.
+    public var description: String {
+        let us = microseconds
+        let sign = us < 0 ? "-" : ""
+        let a = us.magnitude
+        let s = a / 1_000_000
+        if s >= 86_400 { return "\(sign)\(s / 86_400)d\(s % 86_400 / 3600)h" }
+        if s >= 3600 { return "\(sign)\(s / 3600)h\(pad2(s % 3600 / 60))m" }
+        if s >= 60 { return "\(sign)\(s / 60)m\(pad2(s % 60))s" }
+        let frac = a % 1_000_000
+        if frac == 0 { return "\(sign)\(s)s" }
+        return "\(sign)\(Double(a) / 1_000_000)s"
+    }
+}
+
+@usableFromInline func pad2(_ v: UInt64) -> String { v < 10 ? "0\(v)" : "\(v)" }

@@ -1,0 +1,113 @@
+/// The free-capacity index of one cluster: free accelerators per node, and the nodes
+/// grouped into buckets by how many they have free.
+///
+/// Every operation is O(accelerators per node) or better, whatever the cluster size, so a
+/// placement attempt never scans the cluster. Bucket order depends only on the sequence of
+/// operations, never on hashing, so choices are deterministic.
+public struct ClusterCapacity: Sendable {
+    public let acceleratorsPerNode: Int
+    public private(set) var freeOnNode: [Int]
+    /// buckets[f] holds the nodes with exactly f free accelerators.
+    private var buckets: [[Int32]]
+    private var positionInBucket: [Int]
+    public private(set) var totalFree: Int
+
+    public init(nodes: Int, acceleratorsPerNode: Int) {
+        self.acceleratorsPerNode = acceleratorsPerNode
+        freeOnNode = Array(repeating: acceleratorsPerNode, count: nodes)
+        buckets = Array(repeating: [], count: acceleratorsPerNode + 1)
+        // Reversed so that `last` - the node taken next - is node 0 on an empty cluster.
+        buckets[acceleratorsPerNode] = (0..<Int32(nodes)).reversed()
+        positionInBucket = (0..<nodes).map { nodes - 1 - $0 }
+        totalFree = nodes * acceleratorsPerNode
+    }
+
+    public var nodeCount: Int { freeOnNode.count }
+    public var capacity: Int { nodeCount * acceleratorsPerNode }
+
+    public var summary: CapacitySummary {
+        let n = acceleratorsPerNode
+        var maxPartial = 0
+        for f in stride(from: n - 1, through: 1, by: -1) where !buckets[f].isEmpty {
+            maxPartial = f
+            break
+        }
+        let fully = buckets[n].count
+        return CapacitySummary(
+            acceleratorsPerNode: n, totalFree: totalFree, fullyFreeNodes: fully,
+            maxNodeFree: fully > 0 ? n : maxPartial, maxPartialNodeFree: maxPartial)
+    }
+
+    /// Chooses nodes for `count` accelerators under `rule` and takes them, or returns nil and
+    /// changes nothing. Consolidated placement is best-fit: the node with the fewest free
+    /// accelerators that still suffice, which keeps whole nodes free for large gangs.
+    public mutating func reserve(_ count: Int, rule: PlacementRule) -> [NodeShare]? {
+        guard count > 0, summary.fits(count, rule: rule) else { return nil }
+        let n = acceleratorsPerNode
+        var shares: [NodeShare] = []
+        switch rule {
+        case .consolidated:
+            if count <= n {
+                guard let node = bestFit(count, below: n + 1) else { return nil }
+                shares.append(take(node, count))
+            } else {
+                for _ in 0..<(count / n) { shares.append(take(buckets[n].last!, n)) }
+                let remainder = count % n
+                if remainder > 0 {
+                    guard let node = bestFit(remainder, below: n + 1) else { return nil }
+                    shares.append(take(node, remainder))
+                }
+            }
+        case .any:
+            var needed = count
+            var f = n
+            while needed > 0 && f > 0 {
+                if let node = buckets[f].last {
+                    let amount = min(f, needed)
+                    shares.append(take(node, amount))
+                    needed -= amount
+                } else {
+                    f -= 1
+                }
+            }
+        }
+        return shares
+    }
+
+    /// Returns accelerators to their nodes.
+    public mutating func release(_ shares: [NodeShare]) {
+        for share in shares {
+            let node = Int(share.node)
+            let old = freeOnNode[node]
+            precondition(old + Int(share.count) <= acceleratorsPerNode, "released more than was taken on node \(node)")
+            move(node, from: old, to: old + Int(share.count))
+            totalFree += Int(share.count)
+        }
+    }
+
+    private func bestFit(_ count: Int, below limit: Int) -> Int32? {
+        for f in count..<limit where !buckets[f].isEmpty { return buckets[f].last }
+        return nil
+    }
+
+    private mutating func take(_ node: Int32, _ count: Int) -> NodeShare {
+        let i = Int(node)
+        let old = freeOnNode[i]
+        move(i, from: old, to: old - count)
+        totalFree -= count
+        return NodeShare(node: node, count: Int32(count))
+    }
+
+    private mutating func move(_ node: Int, from old: Int, to new: Int) {
+        // Swap-remove from the old bucket, append to the new one.
+        let position = positionInBucket[node]
+        let moved = buckets[old].removeLast()
+        if Int(moved) != node {
+            buckets[old][position] = moved
+            positionInBucket[Int(moved)] = position
+        }
+        positionInBucket[node] = buckets[new].count
+        buckets[new].append(Int32(node))
+        freeOnNode[node] = new
+    }
+}

@@ -1,0 +1,82 @@
+/// FleetTwinReports owns how results are shown: the `--json` object of a run and the
+/// human-readable summary table. It reads metrics; it never runs a simulation.
+import FleetTwinMetrics
+import Foundation
+
+/// The machine-readable summary of one run: the `--json` output of `fleettwin run`.
+public struct RunSummary: Codable, Sendable, Equatable {
+    public var scenario: String
+    public var seed: UInt64
+    public var policy: String
+    public var runId: Int64?
+    public var jobs: Int
+    public var completed: Int
+    public var utilization: Double
+    public var jct: Distribution
+    public var queueDelay: Distribution
+    public var makespan: Double
+    public var acceleratorSeconds: Double
+    public var capacity: Int
+    public var processedEvents: Int
+    public var eventLogHash: String
+    public var horizonReached: Bool
+
+    public init(scenario: String, seed: UInt64, policy: String, runId: Int64?, metrics: RunMetrics,
+                processedEvents: Int, eventLogHash: String, horizonReached: Bool) {
+        self.scenario = scenario
+        self.seed = seed
+        self.policy = policy
+        self.runId = runId
+        self.jobs = metrics.jobsSubmitted
+        self.completed = metrics.jobsCompleted
+        self.utilization = metrics.utilization
+        self.jct = metrics.jct
+        self.queueDelay = metrics.queueDelay
+        self.makespan = metrics.makespan
+        self.acceleratorSeconds = metrics.acceleratorSeconds
+        self.capacity = metrics.capacity
+        self.processedEvents = processedEvents
+        self.eventLogHash = eventLogHash
+        self.horizonReached = horizonReached
+    }
+
+    /// One JSON object, keys sorted, so equal runs print equal bytes.
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    /// A summary table for people.
+    public func table() -> String {
+        var rows: [(String, String)] = [
+            ("scenario", scenario), ("policy", policy), ("seed", String(seed)),
+            ("jobs submitted", String(jobs)), ("jobs completed", String(completed) + (horizonReached ? " (horizon reached)" : "")),
+            ("accelerators", String(capacity)),
+            ("utilization", String(format: "%.1f%%", utilization * 100)),
+            ("makespan", duration(makespan)),
+        ]
+        rows.append(("", ""))
+        let header = ("", "mean        p50         p95         p99")
+        func line(_ d: Distribution) -> String {
+            [d.mean, d.p50, d.p95, d.p99].map { duration($0).padding(toLength: 12, withPad: " ", startingAt: 0) }
+                .joined().trimmingCharacters(in: .whitespaces)
+        }
+        rows += [header, ("job completion time", line(jct)), ("queueing delay", line(queueDelay))]
+        rows.append(("", ""))
+        rows += [("events processed", String(processedEvents)), ("event log hash", eventLogHash)]
+        if let runId { rows.append(("stored as run", String(runId))) }
+        let width = rows.map(\.0.count).max() ?? 0
+        return rows.map { $0.0.isEmpty && $0.1.isEmpty ? "" : $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }
+            .joined(separator: "\n")
+    }
+}
+
+/// `3d4h`, `2h05m`, `4m07s`, `12.3s`: compact and unit-bearing.
+public func duration(_ seconds: Double) -> String {
+    if seconds < 60 { return String(format: "%.1fs", seconds) }
+    let s = Int(seconds.rounded())
+    if s < 3600 { return String(format: "%dm%02ds", s / 60, s % 60) }
+    if s < 86_400 { return String(format: "%dh%02dm", s / 3600, s % 3600 / 60) }
+    return String(format: "%dd%02dh", s / 86_400, s % 86_400 / 3600)
+}

@@ -1,0 +1,155 @@
+import FleetTwinEngine
+import FleetTwinFleet
+import FleetTwinScheduling
+import Foundation
+import Yams
+
+extension Scenario {
+    /// Every top-level key, in the order Scenarios/README.md documents them.
+    public static let topLevelKeys = ["name", "description", "seed", "horizon", "fleet", "workload", "policy", "outputs"]
+
+    /// Reads and validates a scenario file.
+    public static func load(path: String) throws(ScenarioError) -> Scenario {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ScenarioError(file: path, line: 0, column: 0, message: "cannot read the scenario: \(error.localizedDescription)")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses and validates scenario text; `file` names it in errors.
+    public static func parse(_ text: String, file: String) throws(ScenarioError) -> Scenario {
+        try ScenarioParser(reader: YAMLReader(file: file, text: text)).parse()
+    }
+}
+
+/// Turns the YAML tree into a `Scenario`, one section at a time, validating as it goes.
+struct ScenarioParser {
+    let reader: YAMLReader
+
+    func parse() throws(ScenarioError) -> Scenario {
+        let root = try reader.object(try reader.compose(), "the scenario", allowed: Scenario.topLevelKeys)
+        let defaultName = URL(fileURLWithPath: reader.file).deletingPathExtension().lastPathComponent
+        let name = try root["name"].map { n throws(ScenarioError) in try reader.string(n, "name") } ?? defaultName
+        if let d = root["description"] { _ = try reader.string(d, "description") }
+        let seed = try root["seed"].map { n throws(ScenarioError) in UInt64(try reader.int(n, "seed", min: 0)) } ?? 1
+        let horizon = try root["horizon"].map { n throws(ScenarioError) in try reader.duration(n, "horizon") }
+        let fleet = try parseFleet(try root.required("fleet"))
+        let workload = try parseWorkload(try root.required("workload"), fleet: fleet, horizon: horizon)
+        let policy = try root["policy"].map { n throws(ScenarioError) in try parsePolicy(n) } ?? PolicySpec()
+        let outputs = try root["outputs"].map { n throws(ScenarioError) in try parseOutputs(n) } ?? OutputSpec()
+        return Scenario(name: name, file: reader.file, text: reader.text, seed: seed, horizon: horizon, fleet: fleet,
+                        workload: workload, policy: policy, outputs: outputs)
+    }
+
+    // MARK: Fleet
+
+    func parseFleet(_ node: YAMLNode) throws(ScenarioError) -> FleetSpec {
+        let fleet = try reader.object(node, "fleet", allowed: ["accelerator_types", "network", "regions"])
+        var profiles = AcceleratorProfile.builtIn
+        if let types = fleet["accelerator_types"] {
+            for item in try reader.sequence(types, "fleet.accelerator_types") {
+                let (profile, nameNode) = try parseProfile(item, known: profiles)
+                guard !profiles.contains(where: { $0.name == profile.name }) else {
+                    throw reader.error(at: nameNode, "accelerator type '\(profile.name)' is already defined")
+                }
+                profiles.append(profile)
+            }
+        }
+        let network = try fleet["network"].map { n throws(ScenarioError) in try parseNetwork(n) } ?? .defaults
+        let regionsNode = try fleet.required("regions")
+        var regions: [RegionSpec] = []
+        var clusterNames: [String] = []
+        for regionNode in try reader.sequence(regionsNode, "fleet.regions") {
+            let region = try reader.object(regionNode, "a region", allowed: ["name", "clusters"])
+            let regionName = try reader.string(try region.required("name"), "region name")
+            guard !regions.contains(where: { $0.name == regionName }) else {
+                throw reader.error(at: region["name"], "region '\(regionName)' is declared twice")
+            }
+            var clusters: [ClusterSpec] = []
+            for clusterNode in try reader.sequence(try region.required("clusters"), "clusters of region \(regionName)") {
+                let c = try reader.object(clusterNode, "a cluster", allowed: ["name", "nodes", "accelerators_per_node", "type"])
+                let name = try reader.string(try c.required("name"), "cluster name")
+                guard !clusterNames.contains(name) else { throw reader.error(at: c["name"], "cluster '\(name)' is declared twice") }
+                clusterNames.append(name)
+                let type = try c["type"].map { n throws(ScenarioError) in try reader.string(n, "type") } ?? AcceleratorProfile.h100.name
+                guard profiles.contains(where: { $0.name == type }) else {
+                    throw reader.error(at: c["type"], "unknown accelerator type '\(type)'; expected one of: \(profiles.map(\.name).joined(separator: ", "))")
+                }
+                clusters.append(ClusterSpec(
+                    name: name,
+                    nodes: try reader.int(try c.required("nodes"), "nodes", min: 1, max: 1_000_000),
+                    acceleratorsPerNode: try reader.int(try c.required("accelerators_per_node"), "accelerators_per_node", min: 1, max: 1024),
+                    acceleratorType: type))
+            }
+            guard !clusters.isEmpty else { throw reader.error(at: region["clusters"], "region '\(regionName)' has no clusters") }
+            regions.append(RegionSpec(name: regionName, clusters: clusters))
+        }
+        guard !regions.isEmpty else { throw reader.error(at: regionsNode, "fleet.regions must list at least one region") }
+        let spec = FleetSpec(regions: regions, network: network, profiles: profiles)
+        guard spec.totalAccelerators <= Int(Int32.max) else { throw reader.error(at: regionsNode, "the fleet has more than 2^31 accelerators") }
+        return spec
+    }
+
+    func parseProfile(_ node: YAMLNode, known: [AcceleratorProfile]) throws(ScenarioError) -> (AcceleratorProfile, YAMLNode?) {
+        let keys = ["name", "base", "memory", "relative_speed", "device_to_host", "host_to_device",
+                    "storage_write", "storage_read", "idle_power_watts", "busy_power_watts"]
+        let t = try reader.object(node, "an accelerator type", allowed: keys)
+        let name = try reader.string(try t.required("name"), "accelerator type name")
+        var p: AcceleratorProfile
+        if let baseNode = t["base"] {
+            let baseName = try reader.string(baseNode, "base")
+            guard let base = known.first(where: { $0.name == baseName }) else {
+                throw reader.error(at: baseNode, "unknown base type '\(baseName)'; expected one of: \(known.map(\.name).joined(separator: ", "))")
+            }
+            p = base
+        } else {
+            let missing = ["memory", "relative_speed"].filter { t[$0] == nil }
+            guard missing.isEmpty else {
+                throw reader.error(at: node, "accelerator type '\(name)' without 'base' needs \(missing.map { "'\($0)'" }.joined(separator: " and "))")
+            }
+            let h = AcceleratorProfile.h100
+            p = AcceleratorProfile(name: name, memoryBytes: 0, relativeSpeed: 1, deviceToHost: h.deviceToHost,
+                                   hostToDevice: h.hostToDevice, storageWrite: h.storageWrite, storageRead: h.storageRead,
+                                   idlePowerWatts: h.idlePowerWatts, busyPowerWatts: h.busyPowerWatts, provenance: .scenario)
+        }
+        p.name = name
+        p.provenance = .scenario
+        if let n = t["memory"] { p.memoryBytes = try reader.size(n, "memory") }
+        if let n = t["relative_speed"] { p.relativeSpeed = try reader.double(n, "relative_speed", min: 0, exclusiveMin: true) }
+        if let n = t["device_to_host"] { p.deviceToHost = try reader.bandwidth(n, "device_to_host") }
+        if let n = t["host_to_device"] { p.hostToDevice = try reader.bandwidth(n, "host_to_device") }
+        if let n = t["storage_write"] { p.storageWrite = try reader.bandwidth(n, "storage_write") }
+        if let n = t["storage_read"] { p.storageRead = try reader.bandwidth(n, "storage_read") }
+        if let n = t["idle_power_watts"] { p.idlePowerWatts = try reader.double(n, "idle_power_watts", min: 0) }
+        if let n = t["busy_power_watts"] { p.busyPowerWatts = try reader.double(n, "busy_power_watts", min: 0) }
+        return (p, t["name"])
+    }
+
+    func parseNetwork(_ node: YAMLNode) throws(ScenarioError) -> NetworkSpec {
+        let n = try reader.object(node, "fleet.network", allowed: ["intra_node", "intra_cluster", "cross_cluster", "cross_region", "blob"])
+        var spec = NetworkSpec.defaults
+        if let v = n["intra_node"] { spec.intraNode = try reader.bandwidth(v, "intra_node") }
+        if let v = n["intra_cluster"] { spec.intraCluster = try reader.bandwidth(v, "intra_cluster") }
+        if let v = n["cross_cluster"] { spec.crossCluster = try reader.bandwidth(v, "cross_cluster") }
+        if let v = n["cross_region"] { spec.crossRegion = try reader.bandwidth(v, "cross_region") }
+        if let v = n["blob"] { spec.blobStore = try reader.bandwidth(v, "blob") }
+        return spec
+    }
+
+    // MARK: Policy and outputs
+
+    func parsePolicy(_ node: YAMLNode) throws(ScenarioError) -> PolicySpec {
+        let p = try reader.object(node, "policy", allowed: ["name", "placement"])
+        return PolicySpec(
+            name: try reader.choice(try p.required("name"), "policy name", PolicySpec.Name.self),
+            placement: try p["placement"].map { n throws(ScenarioError) in try reader.choice(n, "placement", PlacementRule.self) } ?? .consolidated)
+    }
+
+    func parseOutputs(_ node: YAMLNode) throws(ScenarioError) -> OutputSpec {
+        let o = try reader.object(node, "outputs", allowed: ["event_log", "utilization_interval"])
+        return OutputSpec(
+            eventLog: try o["event_log"].map { n throws(ScenarioError) in try reader.bool(n, "event_log") } ?? true,
+            utilizationInterval: try o["utilization_interval"].map { n throws(ScenarioError) in try reader.duration(n, "utilization_interval") })
+    }
+}

@@ -1,0 +1,198 @@
+import FleetTwinEngine
+import FleetTwinFleet
+import FleetTwinScheduling
+import Yams
+
+extension ScenarioParser {
+    func parseWorkload(_ node: YAMLNode, fleet: FleetSpec, horizon: VirtualTime?) throws(ScenarioError) -> WorkloadSource {
+        let w = try reader.object(node, "workload", allowed: ["generator", "jobs"])
+        let sources = w.present(["generator", "jobs"])
+        guard sources.count == 1 else {
+            throw reader.error(at: node, sources.isEmpty
+                ? "workload needs a source: 'generator' (synthetic jobs) or 'jobs' (a list)"
+                : "workload takes one source; found both 'generator' and 'jobs'")
+        }
+        if let g = w["generator"] { return .generator(try parseGenerator(g, fleet: fleet, horizon: horizon)) }
+        return .jobs(try parseJobList(w["jobs"]!, fleet: fleet))
+    }
+
+    // MARK: Generator
+
+    func parseGenerator(_ node: YAMLNode, fleet: FleetSpec, horizon: VirtualTime?) throws(ScenarioError) -> WorkloadGenerator {
+        let keys = ["jobs", "start", "arrivals", "world_size", "duration", "tiers", "accelerator_type", "state_size", "memory_per_replica"]
+        let g = try reader.object(node, "workload.generator", allowed: keys)
+        let count = try g["jobs"].map { n throws(ScenarioError) in try reader.int(n, "jobs", min: 1, max: 100_000_000) }
+        if count == nil && horizon == nil {
+            throw reader.error(at: g["arrivals"] ?? node,
+                               "an open arrival process never ends: give workload.generator 'jobs' (a count) or a top-level 'horizon'")
+        }
+        let type = try acceleratorType(g["accelerator_type"], fleet: fleet)
+        let worldSizeNode = try g.required("world_size")
+        let worldSize = try parseWorldSize(worldSizeNode)
+        for size in worldSize.values { try checkFits(size, type: type, fleet: fleet, at: worldSizeNode) }
+        let memory = try g["memory_per_replica"].map { n throws(ScenarioError) in try reader.size(n, "memory_per_replica") } ?? 0
+        try checkMemory(memory, type: type, fleet: fleet, at: g["memory_per_replica"])
+        return WorkloadGenerator(
+            count: count,
+            start: try g["start"].map { n throws(ScenarioError) in try reader.duration(n, "start", positive: false) } ?? .zero,
+            arrivals: try parseArrivals(try g.required("arrivals")),
+            worldSize: worldSize,
+            duration: try parseDuration(try g.required("duration")),
+            tiers: try g["tiers"].map { n throws(ScenarioError) in try parseTiers(n) } ?? Self.defaultTiers,
+            acceleratorType: type,
+            stateBytes: try g["state_size"].map { n throws(ScenarioError) in try reader.size(n, "state_size") } ?? 0,
+            memoryPerReplicaBytes: memory)
+    }
+
+    static let defaultTiers = WeightedChoice<SLATier>(values: [.premium, .standard, .basic], weights: [0.2, 0.5, 0.3])
+
+    func parseArrivals(_ node: YAMLNode) throws(ScenarioError) -> ArrivalProcess {
+        let a = try reader.object(node, "arrivals", allowed: ["poisson", "bursty"])
+        let kinds = a.present(["poisson", "bursty"])
+        guard kinds.count == 1 else { throw reader.error(at: node, "arrivals takes exactly one of: poisson, bursty") }
+        if let p = a["poisson"] {
+            let o = try reader.object(p, "arrivals.poisson", allowed: ["per_hour"])
+            return .poisson(perHour: try reader.double(try o.required("per_hour"), "per_hour", min: 0, exclusiveMin: true))
+        }
+        let b = try reader.object(a["bursty"]!, "arrivals.bursty", allowed: ["per_hour", "burst_per_hour", "mean_burst", "mean_gap"])
+        return .bursty(
+            basePerHour: try reader.double(try b.required("per_hour"), "per_hour", min: 0, exclusiveMin: true),
+            burstPerHour: try reader.double(try b.required("burst_per_hour"), "burst_per_hour", min: 0, exclusiveMin: true),
+            meanBurst: try reader.duration(try b.required("mean_burst"), "mean_burst"),
+            meanGap: try reader.duration(try b.required("mean_gap"), "mean_gap"))
+    }
+
+    /// `world_size: 4` or `world_size: {choices: [1, 2, 8], weights: [70, 20, 10]}`.
+    func parseWorldSize(_ node: YAMLNode) throws(ScenarioError) -> WeightedChoice<Int> {
+        if node.scalar != nil { return .fixed(try reader.int(node, "world_size", min: 1)) }
+        let o = try reader.object(node, "world_size", allowed: ["choices", "weights"])
+        var values: [Int] = []
+        for n in try reader.sequence(try o.required("choices"), "world_size.choices") {
+            values.append(try reader.int(n, "a world size", min: 1))
+        }
+        guard !values.isEmpty else { throw reader.error(at: o["choices"], "world_size.choices is empty") }
+        return WeightedChoice(values: values, weights: try parseWeights(o["weights"], count: values.count, at: node))
+    }
+
+    func parseWeights(_ node: YAMLNode?, count: Int, at owner: YAMLNode) throws(ScenarioError) -> [Double] {
+        guard let node else { return Array(repeating: 1, count: count) }
+        var weights: [Double] = []
+        for n in try reader.sequence(node, "weights") { weights.append(try reader.double(n, "a weight", min: 0)) }
+        guard weights.count == count else {
+            throw reader.error(at: node, "weights has \(weights.count) entries; expected \(count), one per choice")
+        }
+        guard weights.reduce(0, +) > 0 else { throw reader.error(at: node, "weights must not all be zero") }
+        return weights
+    }
+
+    func parseTiers(_ node: YAMLNode) throws(ScenarioError) -> WeightedChoice<SLATier> {
+        let names = SLATier.allCases.map(\.rawValue)
+        let t = try reader.object(node, "tiers", allowed: names)
+        var values: [SLATier] = [], weights: [Double] = []
+        for tier in SLATier.allCases {
+            if let n = t[tier.rawValue] {
+                values.append(tier)
+                weights.append(try reader.double(n, "the \(tier.rawValue) share", min: 0))
+            }
+        }
+        guard weights.reduce(0, +) > 0 else { throw reader.error(at: node, "tiers must give at least one tier a share above zero") }
+        return WeightedChoice(values: values, weights: weights)
+    }
+
+    /// `duration: 2h` or one of `{fixed: D}`, `{uniform: {min, max}}`, `{exponential: {mean}}`,
+    /// `{lognormal: {median, sigma}}`.
+    func parseDuration(_ node: YAMLNode) throws(ScenarioError) -> DurationDistribution {
+        if node.scalar != nil { return .fixed(try reader.duration(node, "duration")) }
+        let kinds = ["fixed", "uniform", "exponential", "lognormal"]
+        let d = try reader.object(node, "duration", allowed: kinds)
+        guard d.present(kinds).count == 1 else { throw reader.error(at: node, "duration takes exactly one of: \(kinds.joined(separator: ", "))") }
+        if let n = d["fixed"] { return .fixed(try reader.duration(n, "duration.fixed")) }
+        if let n = d["uniform"] {
+            let u = try reader.object(n, "duration.uniform", allowed: ["min", "max"])
+            let lo = try reader.duration(try u.required("min"), "min"), hi = try reader.duration(try u.required("max"), "max")
+            guard hi >= lo else { throw reader.error(at: u["max"], "max must not be shorter than min") }
+            return .uniform(min: lo, max: hi)
+        }
+        if let n = d["exponential"] {
+            let e = try reader.object(n, "duration.exponential", allowed: ["mean"])
+            return .exponential(mean: try reader.duration(try e.required("mean"), "mean"))
+        }
+        let l = try reader.object(d["lognormal"]!, "duration.lognormal", allowed: ["median", "sigma"])
+        return .lognormal(median: try reader.duration(try l.required("median"), "median"),
+                          sigma: try reader.double(try l.required("sigma"), "sigma", min: 0))
+    }
+
+    // MARK: Explicit jobs
+
+    func parseJobList(_ node: YAMLNode, fleet: FleetSpec) throws(ScenarioError) -> [JobSpec] {
+        let keys = ["name", "submit", "tier", "world_size", "accelerator_type", "duration", "steps", "step_time",
+                    "state_size", "memory_per_replica"]
+        var jobs: [JobSpec] = []
+        var names: [String: Void] = [:]
+        for (i, item) in try reader.sequence(node, "workload.jobs").enumerated() {
+            let j = try reader.object(item, "a job", allowed: keys)
+            let name = try j["name"].map { n throws(ScenarioError) in try reader.string(n, "job name") } ?? "job-\(i)"
+            guard names.updateValue((), forKey: name) == nil else { throw reader.error(at: j["name"], "job name '\(name)' is used twice") }
+            let type = try acceleratorType(j["accelerator_type"], fleet: fleet)
+            let sizeNode = try j.required("world_size")
+            let size = try reader.int(sizeNode, "world_size", min: 1)
+            try checkFits(size, type: type, fleet: fleet, at: sizeNode)
+            let memory = try j["memory_per_replica"].map { n throws(ScenarioError) in try reader.size(n, "memory_per_replica") } ?? 0
+            try checkMemory(memory, type: type, fleet: fleet, at: j["memory_per_replica"])
+            let (work, steps) = try parseWork(j, at: item)
+            jobs.append(JobSpec(
+                name: name,
+                submit: try j["submit"].map { n throws(ScenarioError) in try reader.duration(n, "submit", positive: false) } ?? .zero,
+                tier: try j["tier"].map { n throws(ScenarioError) in try reader.choice(n, "tier", SLATier.self) } ?? .standard,
+                worldSize: size, acceleratorType: type, work: work, steps: steps,
+                stateBytes: try j["state_size"].map { n throws(ScenarioError) in try reader.size(n, "state_size") } ?? 0,
+                memoryPerReplicaBytes: memory))
+        }
+        guard !jobs.isEmpty else { throw reader.error(at: node, "workload.jobs is empty; list at least one job") }
+        return jobs
+    }
+
+    /// Work as `duration`, or as `steps` x `step_time`.
+    func parseWork(_ j: YAMLObject, at node: YAMLNode) throws(ScenarioError) -> (VirtualTime, Int64?) {
+        let hasDuration = j["duration"] != nil, hasSteps = j["steps"] != nil || j["step_time"] != nil
+        guard hasDuration != hasSteps else {
+            throw reader.error(at: node, hasDuration
+                ? "a job gives its work as 'duration' or as 'steps' with 'step_time', not both"
+                : "a job needs its work: 'duration', or 'steps' with 'step_time'")
+        }
+        if let d = j["duration"] { return (try reader.duration(d, "duration"), nil) }
+        let steps = try reader.int(try j.required("steps"), "steps", min: 1)
+        let stepTime = try reader.duration(try j.required("step_time"), "step_time")
+        return (VirtualTime(microseconds: Int64(steps) * stepTime.microseconds), Int64(steps))
+    }
+
+    // MARK: Checks against the fleet
+
+    func acceleratorType(_ node: YAMLNode?, fleet: FleetSpec) throws(ScenarioError) -> String {
+        guard let node else {
+            // Default: the type of the first cluster.
+            return fleet.regions[0].clusters[0].acceleratorType
+        }
+        let type = try reader.string(node, "accelerator_type")
+        let present = fleet.clusters.map(\.acceleratorType)
+        guard present.contains(type) else {
+            var seen: [String] = []
+            for t in present where !seen.contains(t) { seen.append(t) }
+            throw reader.error(at: node, "no cluster has accelerator type '\(type)'; the fleet has: \(seen.joined(separator: ", "))")
+        }
+        return type
+    }
+
+    /// A gang larger than every cluster of its type would block a FIFO queue forever.
+    func checkFits(_ size: Int, type: String, fleet: FleetSpec, at node: YAMLNode) throws(ScenarioError) {
+        let largest = fleet.largestCluster(ofType: type)
+        guard size <= largest else {
+            throw reader.error(at: node, "a job of world size \(size) can never run: the largest \(type) cluster has \(largest) accelerators")
+        }
+    }
+
+    func checkMemory(_ bytes: Int64, type: String, fleet: FleetSpec, at node: YAMLNode?) throws(ScenarioError) {
+        guard let profile = fleet.profile(named: type), bytes > profile.memoryBytes else { return }
+        throw reader.error(at: node, "memory_per_replica \(bytes) bytes exceeds the \(profile.memoryBytes) bytes of a \(type)")
+    }
+}

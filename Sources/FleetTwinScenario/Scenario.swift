@@ -1,0 +1,80 @@
+/// FleetTwinScenario owns scenario files: parsing YAML into a typed, validated `Scenario`
+/// with errors located by file, line and column; the workload generators (arrival
+/// processes, size, duration and tier distributions); and turning a scenario plus a seed
+/// into a `SimulationConfiguration`. Nothing downstream of this module sees YAML.
+import FleetTwinEngine
+import FleetTwinFleet
+import FleetTwinScheduling
+
+/// A validated scenario, ready to run with any seed.
+public struct Scenario: Sendable {
+    public var name: String
+    /// Where it was read from, for messages and the results store.
+    public var file: String
+    /// The exact text it was parsed from, stored with every run.
+    public var text: String
+    public var seed: UInt64
+    public var horizon: VirtualTime?
+    public var fleet: FleetSpec
+    public var workload: WorkloadSource
+    public var policy: PolicySpec
+    public var outputs: OutputSpec
+
+    /// FNV-1a of the scenario text: runs of the same file share it.
+    public var contentHash: String {
+        var h = StableHasher()
+        h.combine(text)
+        return h.hex
+    }
+
+    /// The jobs this scenario submits under `seed`, in submission order.
+    public func jobs(seed: UInt64) -> [JobSpec] {
+        switch workload {
+        case .jobs(let jobs): jobs
+        case .generator(let generator): generator.generate(seed: seed, horizon: horizon)
+        }
+    }
+
+    public func configuration(seed: UInt64? = nil, checkInvariants: Bool = false) -> SimulationConfiguration {
+        SimulationConfiguration(
+            fleet: fleet, jobs: jobs(seed: seed ?? self.seed), policy: policy.make(), horizon: horizon,
+            checkInvariants: checkInvariants)
+    }
+}
+
+public enum WorkloadSource: Sendable {
+    case generator(WorkloadGenerator)
+    case jobs([JobSpec])
+}
+
+public struct PolicySpec: Sendable, Equatable {
+    public enum Name: String, Sendable, CaseIterable {
+        case fifo
+    }
+
+    public var name: Name
+    public var placement: PlacementRule
+
+    public init(name: Name = .fifo, placement: PlacementRule = .consolidated) {
+        self.name = name
+        self.placement = placement
+    }
+
+    public func make() -> any SchedulingPolicy {
+        switch name {
+        case .fifo: FIFOPolicy(placement: placement)
+        }
+    }
+}
+
+public struct OutputSpec: Sendable, Equatable {
+    /// Store every event of the run in the results database.
+    public var eventLog: Bool
+    /// Bucket width of the utilization time series; nil picks about 100 buckets.
+    public var utilizationInterval: VirtualTime?
+
+    public init(eventLog: Bool = true, utilizationInterval: VirtualTime? = nil) {
+        self.eventLog = eventLog
+        self.utilizationInterval = utilizationInterval
+    }
+}

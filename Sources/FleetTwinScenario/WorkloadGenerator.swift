@@ -1,0 +1,148 @@
+import FleetTwinEngine
+import FleetTwinScheduling
+import Foundation
+
+/// A synthetic workload: an arrival process and per-job distributions.
+///
+/// Arrival times come from the generator's own stream; each job's attributes come from
+/// the job's own stream (seed, "job", index), so changing one distribution never moves
+/// another job attribute or the arrival times.
+public struct WorkloadGenerator: Sendable {
+    public var count: Int?
+    public var start: VirtualTime
+    public var arrivals: ArrivalProcess
+    public var worldSize: WeightedChoice<Int>
+    public var duration: DurationDistribution
+    public var tiers: WeightedChoice<SLATier>
+    public var acceleratorType: String
+    public var stateBytes: Int64
+    public var memoryPerReplicaBytes: Int64
+
+    public init(
+        count: Int?, start: VirtualTime = .zero, arrivals: ArrivalProcess, worldSize: WeightedChoice<Int>,
+        duration: DurationDistribution, tiers: WeightedChoice<SLATier>, acceleratorType: String,
+        stateBytes: Int64 = 0, memoryPerReplicaBytes: Int64 = 0
+    ) {
+        self.count = count
+        self.start = start
+        self.arrivals = arrivals
+        self.worldSize = worldSize
+        self.duration = duration
+        self.tiers = tiers
+        self.acceleratorType = acceleratorType
+        self.stateBytes = stateBytes
+        self.memoryPerReplicaBytes = memoryPerReplicaBytes
+    }
+
+    public func generate(seed: UInt64, horizon: VirtualTime?) -> [JobSpec] {
+        var arrivalStream = SeededGenerator(seed: seed, stream: "arrivals")
+        var process = arrivals.start(at: start, using: &arrivalStream)
+        var jobs: [JobSpec] = []
+        if let count { jobs.reserveCapacity(count) }
+        while count.map({ jobs.count < $0 }) ?? true {
+            let t = process.next(using: &arrivalStream)
+            if let horizon, t > horizon { break }
+            var g = SeededGenerator(seed: seed, stream: "job", index: UInt64(jobs.count))
+            let size = worldSize.sample(using: &g)
+            let work = duration.sample(using: &g)
+            let tier = tiers.sample(using: &g)
+            jobs.append(JobSpec(
+                name: "job-\(jobs.count)", submit: t, tier: tier, worldSize: size, acceleratorType: acceleratorType,
+                work: work, stateBytes: stateBytes, memoryPerReplicaBytes: memoryPerReplicaBytes))
+        }
+        return jobs
+    }
+}
+
+/// Values drawn with given relative weights.
+public struct WeightedChoice<Value: Sendable & Equatable>: Sendable, Equatable {
+    public var values: [Value]
+    public var weights: [Double]
+    private var cumulative: [Double]
+
+    public init(values: [Value], weights: [Double]) {
+        precondition(values.count == weights.count && !values.isEmpty)
+        self.values = values
+        self.weights = weights
+        var sum = 0.0
+        cumulative = weights.map { sum += $0; return sum }
+    }
+
+    public static func fixed(_ value: Value) -> WeightedChoice { WeightedChoice(values: [value], weights: [1]) }
+
+    public func sample(using g: inout SeededGenerator) -> Value {
+        if values.count == 1 { return values[0] }
+        let u = g.nextUnitDouble() * cumulative[cumulative.count - 1]
+        for (i, c) in cumulative.enumerated() where u < c { return values[i] }
+        return values[values.count - 1]
+    }
+}
+
+public enum DurationDistribution: Sendable, Equatable {
+    case fixed(VirtualTime)
+    case uniform(min: VirtualTime, max: VirtualTime)
+    case exponential(mean: VirtualTime)
+    case lognormal(median: VirtualTime, sigma: Double)
+
+    /// At least one microsecond: a job always carries some work.
+    public func sample(using g: inout SeededGenerator) -> VirtualTime {
+        let seconds: Double
+        switch self {
+        case .fixed(let d): return d
+        case let .uniform(lo, hi): seconds = lo.seconds + (hi.seconds - lo.seconds) * g.nextUnitDouble()
+        case .exponential(let mean): seconds = -mean.seconds * log(g.nextOpenUnitDouble())
+        case let .lognormal(median, sigma): seconds = median.seconds * exp(sigma * standardNormal(&g))
+        }
+        return VirtualTime(microseconds: max(1, VirtualTime.seconds(seconds).microseconds))
+    }
+}
+
+/// Box-Muller; one normal per call keeps each draw's consumption fixed (two uniforms).
+func standardNormal(_ g: inout SeededGenerator) -> Double {
+    let u1 = g.nextOpenUnitDouble(), u2 = g.nextUnitDouble()
+    return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+}
+
+public enum ArrivalProcess: Sendable, Equatable {
+    case poisson(perHour: Double)
+    /// A two-state Markov-modulated Poisson process: calm periods at `basePerHour` with
+    /// exponential length of mean `meanGap`, bursts at `burstPerHour` of mean `meanBurst`.
+    case bursty(basePerHour: Double, burstPerHour: Double, meanBurst: VirtualTime, meanGap: VirtualTime)
+
+    func start(at t: VirtualTime, using g: inout SeededGenerator) -> ArrivalState {
+        var state = ArrivalState(process: self, now: t.seconds, bursting: false, stateEnds: .infinity)
+        if case let .bursty(_, _, _, meanGap) = self {
+            state.stateEnds = state.now + exponential(mean: meanGap.seconds, &g)
+        }
+        return state
+    }
+}
+
+struct ArrivalState {
+    let process: ArrivalProcess
+    var now: Double
+    var bursting: Bool
+    var stateEnds: Double
+
+    /// The next arrival instant. Exponential gaps are memoryless, so a gap that crosses a
+    /// state change is redrawn from the change at the new rate.
+    mutating func next(using g: inout SeededGenerator) -> VirtualTime {
+        switch process {
+        case .poisson(let perHour):
+            now += exponential(mean: 3600 / perHour, &g)
+        case let .bursty(base, burst, meanBurst, meanGap):
+            while true {
+                let gap = exponential(mean: 3600 / (bursting ? burst : base), &g)
+                if now + gap <= stateEnds { now += gap; break }
+                now = stateEnds
+                bursting.toggle()
+                stateEnds = now + exponential(mean: (bursting ? meanBurst : meanGap).seconds, &g)
+            }
+        }
+        return VirtualTime.seconds(now)
+    }
+}
+
+func exponential(mean: Double, _ g: inout SeededGenerator) -> Double {
+    -mean * log(g.nextOpenUnitDouble())
+}

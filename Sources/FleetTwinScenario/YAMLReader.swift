@@ -1,0 +1,199 @@
+import FleetTwinEngine
+import Yams
+
+/// Reads typed values out of a composed YAML tree and reports every problem at the node
+/// it concerns. Decoding by hand (instead of `Codable`) is what makes located errors and
+/// unknown-key rejection possible: `Codable` keeps only coding paths and ignores extra keys.
+typealias YAMLNode = Yams.Node
+
+struct YAMLReader {
+    let file: String
+    let text: String
+
+    func error(at node: YAMLNode?, _ message: String) -> ScenarioError {
+        let line = node?.mark?.line ?? 1, column = node?.mark?.column ?? 1
+        return ScenarioError(file: file, line: line, column: column, message: message,
+                             excerpt: excerpt(line: line, column: column))
+    }
+
+    func excerpt(line: Int, column: Int) -> String? {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if lines.last?.isEmpty == true { lines.removeLast() }
+        guard line >= 1, line <= lines.count else { return nil }
+        let source = String(lines[line - 1]).replacingTabs
+        return "  " + source + "\n  " + String(repeating: " ", count: max(0, column - 1)) + "^"
+    }
+
+    /// Parses the whole document, turning Yams' syntax errors into located errors.
+    func compose() throws(ScenarioError) -> YAMLNode {
+        let root: YAMLNode?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let yaml as YamlError {
+            throw syntaxError(yaml)
+        } catch {
+            throw ScenarioError(file: file, line: 1, column: 1, message: "unreadable YAML: \(error)")
+        }
+        guard let root else { throw ScenarioError(file: file, line: 1, column: 1, message: "the scenario is empty; expected a mapping with at least 'fleet' and 'workload'") }
+        return root
+    }
+
+    private func syntaxError(_ error: YamlError) -> ScenarioError {
+        switch error {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
+            let detail = context.map { "\($0.text) (line \($0.mark.line)), " } ?? ""
+            return ScenarioError(file: file, line: mark.line, column: mark.column,
+                                 message: "YAML syntax: \(detail)\(problem)", excerpt: excerpt(line: mark.line, column: mark.column))
+        case let .duplicatedKeysInMapping(duplicates, context):
+            return ScenarioError(file: file, line: context.mark.line, column: context.mark.column,
+                                 message: "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", "))")
+        default:
+            return ScenarioError(file: file, line: 1, column: 1, message: "YAML: \(error)")
+        }
+    }
+
+    // MARK: Mappings
+
+    /// A mapping whose keys are checked against `allowed`; `what` names it in messages.
+    func object(_ node: YAMLNode, _ what: String, allowed: [String]) throws(ScenarioError) -> YAMLObject {
+        guard case .mapping(let mapping) = node else {
+            throw error(at: node, "\(what) must be a mapping with keys \(allowed.joined(separator: ", ")); found \(describe(node))")
+        }
+        var fields: [(key: String, keyNode: YAMLNode, value: YAMLNode)] = []
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.scalar?.string else { throw error(at: keyNode, "keys of \(what) must be plain words") }
+            guard allowed.contains(key) else {
+                let hint = suggestion(for: key, among: allowed).map { " (did you mean '\($0)'?)" } ?? ""
+                throw error(at: keyNode, "unknown key '\(key)' in \(what)\(hint); expected one of: \(allowed.joined(separator: ", "))")
+            }
+            fields.append((key, keyNode, value))
+        }
+        return YAMLObject(node: node, what: what, fields: fields, reader: self)
+    }
+
+    func sequence(_ node: YAMLNode, _ what: String) throws(ScenarioError) -> [YAMLNode] {
+        guard case .sequence(let seq) = node else { throw error(at: node, "\(what) must be a list; found \(describe(node))") }
+        return Array(seq)
+    }
+
+    // MARK: Scalars
+
+    func string(_ node: YAMLNode, _ what: String) throws(ScenarioError) -> String {
+        guard let s = node.scalar?.string else { throw error(at: node, "\(what) must be a string; found \(describe(node))") }
+        return s
+    }
+
+    func int(_ node: YAMLNode, _ what: String, min: Int = Int.min, max: Int = Int.max) throws(ScenarioError) -> Int {
+        guard let s = node.scalar?.string, let v = Int(s.replacingOccurrences(of: "_", with: "")) else {
+            throw error(at: node, "\(what) must be an integer; found \(describe(node))")
+        }
+        guard v >= min, v <= max else {
+            let range = max == Int.max ? "at least \(min)" : "between \(min) and \(max)"
+            throw error(at: node, "\(what) must be \(range); found \(v)")
+        }
+        return v
+    }
+
+    func double(_ node: YAMLNode, _ what: String, min: Double = -.infinity, exclusiveMin: Bool = false) throws(ScenarioError) -> Double {
+        guard let s = node.scalar?.string, let v = Double(s), v.isFinite else {
+            throw error(at: node, "\(what) must be a number; found \(describe(node))")
+        }
+        guard exclusiveMin ? v > min : v >= min else {
+            throw error(at: node, "\(what) must be \(exclusiveMin ? "greater than" : "at least") \(min.clean); found \(v.clean)")
+        }
+        return v
+    }
+
+    func bool(_ node: YAMLNode, _ what: String) throws(ScenarioError) -> Bool {
+        switch node.scalar?.string.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw error(at: node, "\(what) must be true or false; found \(describe(node))")
+        }
+    }
+
+    func duration(_ node: YAMLNode, _ what: String, positive: Bool = true) throws(ScenarioError) -> VirtualTime {
+        guard let s = node.scalar?.string, let d = Units.duration(s) else {
+            throw error(at: node, "\(what) must be \(Units.durationExpected); found \(describe(node))")
+        }
+        if positive && d.microseconds <= 0 { throw error(at: node, "\(what) must be longer than zero") }
+        return d
+    }
+
+    func size(_ node: YAMLNode, _ what: String) throws(ScenarioError) -> Int64 {
+        guard let s = node.scalar?.string, let v = Units.size(s) else {
+            throw error(at: node, "\(what) must be \(Units.sizeExpected); found \(describe(node))")
+        }
+        return v
+    }
+
+    func bandwidth(_ node: YAMLNode, _ what: String) throws(ScenarioError) -> Double {
+        guard let s = node.scalar?.string, let v = Units.bandwidth(s), v > 0 else {
+            throw error(at: node, "\(what) must be \(Units.bandwidthExpected); found \(describe(node))")
+        }
+        return v
+    }
+
+    func choice<T: RawRepresentable & CaseIterable>(_ node: YAMLNode, _ what: String, _ type: T.Type) throws(ScenarioError) -> T where T.RawValue == String {
+        let options = T.allCases.map(\.rawValue)
+        guard let s = node.scalar?.string, let v = T(rawValue: s) else {
+            throw error(at: node, "\(what) must be one of: \(options.joined(separator: ", ")); found \(describe(node))")
+        }
+        return v
+    }
+
+    func describe(_ node: YAMLNode) -> String {
+        switch node {
+        case .scalar(let s): s.string.isEmpty ? "nothing" : "'\(s.string)'"
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        case .alias: "an alias"
+        }
+    }
+
+    /// The allowed key within edit distance 2 of a misspelled one, if there is exactly a best one.
+    private func suggestion(for key: String, among allowed: [String]) -> String? {
+        let scored = allowed.map { ($0, editDistance(key, $0)) }.filter { $0.1 <= 2 }
+        return scored.min { $0.1 < $1.1 }?.0
+    }
+}
+
+/// A checked mapping: fields in document order, looked up by key.
+struct YAMLObject {
+    let node: YAMLNode
+    let what: String
+    let fields: [(key: String, keyNode: YAMLNode, value: YAMLNode)]
+    let reader: YAMLReader
+
+    subscript(_ key: String) -> YAMLNode? { fields.first { $0.key == key }?.value }
+
+    func required(_ key: String) throws(ScenarioError) -> YAMLNode {
+        guard let value = self[key] else { throw reader.error(at: node, "\(what) is missing required key '\(key)'") }
+        return value
+    }
+
+    /// The keys present among `keys`, for one-of choices.
+    func present(_ keys: [String]) -> [String] { keys.filter { self[$0] != nil } }
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    var previous = Array(0...b.count)
+    for i in 1...max(a.count, 1) where !a.isEmpty {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...max(b.count, 1) where !b.isEmpty {
+            current[j] = Swift.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return a.isEmpty ? b.count : previous[b.count]
+}
+
+extension Double {
+    /// `2` rather than `2.0`; other values as Swift prints them.
+    var clean: String { self == rounded() && abs(self) < 1e15 ? String(Int64(self)) : String(self) }
+}
+
+extension String {
+    var replacingTabs: String { replacingOccurrences(of: "\t", with: " ") }
+}

@@ -1,0 +1,87 @@
+import FleetTwinEngine
+import FleetTwinFleet
+
+/// The scheduler of one cluster: owns its nodes and its free-capacity index, chooses nodes
+/// for a gang (reserve) and binds the accelerators on them (bind).
+public actor ClusterScheduler {
+    public nonisolated let index: Int32
+    public nonisolated let region: Int32
+    public nonisolated let spec: ClusterSpec
+    public nonisolated let nodes: [Node]
+    public nonisolated let firstAccelerator: Int32
+    private nonisolated let executor: SimulationExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    private var capacity: ClusterCapacity
+
+    public init(
+        index: Int32, region: Int32, spec: ClusterSpec, profile: AcceleratorProfile,
+        firstNode: Int32, firstAccelerator: Int32, executor: SimulationExecutor
+    ) {
+        self.index = index
+        self.region = region
+        self.spec = spec
+        self.firstAccelerator = firstAccelerator
+        self.executor = executor
+        self.capacity = ClusterCapacity(nodes: spec.nodes, acceleratorsPerNode: spec.acceleratorsPerNode)
+        self.nodes = (0..<spec.nodes).map { n in
+            Node(id: firstNode + Int32(n),
+                 firstAccelerator: firstAccelerator + Int32(n * spec.acceleratorsPerNode),
+                 count: spec.acceleratorsPerNode, profile: profile, executor: executor)
+        }
+    }
+
+    public var summary: CapacitySummary { capacity.summary }
+
+    /// Reserves nodes for `count` accelerators and binds them to `job`.
+    public func place(_ job: JobIndex, count: Int, rule: PlacementRule) async throws -> (Placement, CapacitySummary) {
+        guard let shares = capacity.reserve(count, rule: rule) else {
+            throw SimulationError.placementFailed(job: job, cluster: spec.name, accelerators: count)
+        }
+        var accelerators: [Int32] = []
+        accelerators.reserveCapacity(count)
+        for share in shares {
+            accelerators += try await nodes[Int(share.node)].bind(job, count: Int(share.count))
+        }
+        let placement = Placement(region: region, cluster: index, shares: shares, accelerators: accelerators)
+        return (placement, capacity.summary)
+    }
+
+    /// Unbinds `job` from the nodes of `placement` and returns the capacity.
+    public func release(_ job: JobIndex, from placement: Placement) async throws -> CapacitySummary {
+        for share in placement.shares {
+            let freed = try await nodes[Int(share.node)].release(job)
+            guard freed == Int(share.count) else {
+                throw SimulationError.invariantViolated(
+                    "node \(share.node) of cluster \(spec.name) freed \(freed) accelerators of job \(job), expected \(share.count)")
+            }
+        }
+        capacity.release(placement.shares)
+        return capacity.summary
+    }
+
+    /// Checks that the capacity index agrees with what the nodes say they have bound.
+    public func checkConsistency() async throws -> [(accelerator: Int32, holder: JobIndex)] {
+        var held: [(Int32, JobIndex)] = []
+        for (n, node) in nodes.enumerated() {
+            let bindings = await node.bindings
+            let free = bindings.reduce(0) { $1 < 0 ? $0 + 1 : $0 }
+            guard free == capacity.freeOnNode[n] else {
+                throw SimulationError.invariantViolated(
+                    "cluster \(spec.name) node \(n): index says \(capacity.freeOnNode[n]) free, node says \(free)")
+            }
+            for (slot, holder) in bindings.enumerated() where holder >= 0 {
+                let accelerator = node.accelerators[slot]
+                let actual = await accelerator.holder
+                guard actual == holder else {
+                    throw SimulationError.invariantViolated(
+                        "accelerator \(accelerator.id): node says job \(holder), accelerator says job \(actual)")
+                }
+                held.append((accelerator.id, holder))
+            }
+        }
+        guard capacity.totalFree >= 0, capacity.totalFree <= capacity.capacity else {
+            throw SimulationError.invariantViolated("cluster \(spec.name): \(capacity.totalFree) free of \(capacity.capacity)")
+        }
+        return held
+    }
+}

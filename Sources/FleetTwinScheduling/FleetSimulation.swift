@@ -1,0 +1,226 @@
+import FleetTwinEngine
+import FleetTwinFleet
+
+/// Everything one simulation run needs, already validated.
+public struct SimulationConfiguration: Sendable {
+    public var fleet: FleetSpec
+    /// Jobs in any order; the simulation orders them by (submit time, position).
+    public var jobs: [JobSpec]
+    public var policy: any SchedulingPolicy
+    /// Nothing after this instant is simulated; unfinished jobs are reported as such.
+    public var horizon: VirtualTime?
+    /// Extra cost of time-slicing replicas on one device (replica splicing).
+    public var splicingOverhead: Double
+    /// Check the fleet's invariants after every event (tests, `--check`); slow.
+    public var checkInvariants: Bool
+
+    public init(
+        fleet: FleetSpec, jobs: [JobSpec], policy: any SchedulingPolicy, horizon: VirtualTime? = nil,
+        splicingOverhead: Double = 0.03, checkInvariants: Bool = false
+    ) {
+        self.fleet = fleet
+        self.jobs = jobs
+        self.policy = policy
+        self.horizon = horizon
+        self.splicingOverhead = splicingOverhead
+        self.checkInvariants = checkInvariants
+    }
+}
+
+/// What a run produced: the event log (every metric is a fold over it) and its fingerprint.
+public struct SimulationResult: Sendable {
+    /// Jobs in index order (sorted by submit time).
+    public var jobs: [JobSpec]
+    public var log: EventLog
+    /// Events taken off the queue (arrivals and completions, stale ones included).
+    public var processedEvents: Int
+    /// The last instant simulated.
+    public var endTime: VirtualTime
+    public var horizonReached: Bool
+    public var capacity: Int
+    public var policy: String
+
+    public var eventLogHash: String { log.hash }
+}
+
+enum SimulationEvent: Sendable {
+    case arrival(JobIndex)
+    case completion(JobIndex, generation: UInt32)
+}
+
+/// The driver of one run: owns the event queue, virtual time and the event log, and feeds
+/// events to the scheduler hierarchy. All actors it creates share its serial executor, so
+/// the whole run is one ordered sequence of steps on one thread.
+public actor FleetSimulation {
+    private nonisolated let executor: SimulationExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    private let configuration: SimulationConfiguration
+    private let jobs: [JobSpec]
+    private let jobTypes: [Int32]
+    public nonisolated let global: GlobalScheduler
+    private let capacity: Int
+
+    private var queue = EventQueue<SimulationEvent>()
+    private var log = EventLog()
+    private var now = VirtualTime.zero
+    private var status: [JobStatus] = []
+    private var processed = 0
+    // Devices and cluster of each job's current run, for the completion record.
+    private var runningDevices: [Int32]
+    private var runningCluster: [Int32]
+
+    public init(_ configuration: SimulationConfiguration) throws {
+        let executor = SimulationExecutor()
+        self.executor = executor
+        self.configuration = configuration
+        let fleet = configuration.fleet
+        // Stable order by submit time: ties keep the order in which jobs were given.
+        self.jobs = configuration.jobs.enumerated()
+            .sorted { ($0.element.submit, $0.offset) < ($1.element.submit, $1.offset) }
+            .map(\.element)
+        let typeNames = fleet.profiles.map(\.name)
+        self.jobTypes = try jobs.map { job in
+            guard let t = typeNames.firstIndex(of: job.acceleratorType) else {
+                throw SimulationError.invalidDecision("job \(job.name) asks for unknown accelerator type \(job.acceleratorType)")
+            }
+            return Int32(t)
+        }
+
+        var regions: [RegionalScheduler] = []
+        var entries: [FleetView.ClusterEntry] = []
+        var speeds: [Double] = []
+        var nextNode: Int32 = 0, nextAccelerator: Int32 = 0
+        for (r, region) in fleet.regions.enumerated() {
+            let firstCluster = Int32(entries.count)
+            var clusters: [ClusterScheduler] = []
+            for spec in region.clusters {
+                guard let typeIndex = typeNames.firstIndex(of: spec.acceleratorType) else {
+                    throw SimulationError.invalidDecision("cluster \(spec.name) has unknown accelerator type \(spec.acceleratorType)")
+                }
+                let profile = fleet.profiles[typeIndex]
+                let cluster = ClusterScheduler(
+                    index: Int32(entries.count), region: Int32(r), spec: spec, profile: profile,
+                    firstNode: nextNode, firstAccelerator: nextAccelerator, executor: executor)
+                nextNode += Int32(spec.nodes)
+                nextAccelerator += Int32(spec.accelerators)
+                clusters.append(cluster)
+                entries.append(.init(
+                    name: spec.name, region: Int32(r), acceleratorType: Int32(typeIndex), capacity: spec.accelerators,
+                    free: ClusterCapacity(nodes: spec.nodes, acceleratorsPerNode: spec.acceleratorsPerNode).summary))
+                speeds.append(profile.relativeSpeed)
+            }
+            regions.append(RegionalScheduler(index: Int32(r), name: region.name, clusters: clusters,
+                                             firstCluster: firstCluster, executor: executor))
+        }
+        self.capacity = Int(nextAccelerator)
+        self.runningDevices = Array(repeating: 0, count: jobs.count)
+        self.runningCluster = Array(repeating: -1, count: jobs.count)
+        self.global = GlobalScheduler(
+            regions: regions, view: FleetView(clusters: entries, typeNames: typeNames), clusterSpeed: speeds,
+            policy: configuration.policy, splicingOverhead: configuration.splicingOverhead, executor: executor)
+    }
+
+    /// Runs to the last event or the horizon, whichever comes first.
+    public func run() async throws -> SimulationResult {
+        status.reserveCapacity(jobs.count)
+        if let first = jobs.first { queue.schedule(.arrival(0), at: first.submit) }
+        var horizonReached = false
+        while let t = queue.nextTime {
+            if let horizon = configuration.horizon, t > horizon {
+                horizonReached = true
+                now = horizon
+                break
+            }
+            now = t
+            // Everything due at this instant happens before the policy decides once.
+            while let next = queue.nextTime, next == t, let event = queue.popNext() {
+                processed += 1
+                try await handle(event.payload)
+                if configuration.checkInvariants { try await checkInvariants() }
+            }
+            for outcome in try await global.schedulingPass(at: now) { record(outcome) }
+            if configuration.checkInvariants { try await checkInvariants() }
+        }
+        return SimulationResult(
+            jobs: jobs, log: log, processedEvents: processed, endTime: now, horizonReached: horizonReached,
+            capacity: capacity, policy: configuration.policy.name)
+    }
+
+    private func handle(_ event: SimulationEvent) async throws {
+        switch event {
+        case .arrival(let index):
+            let i = Int(index)
+            let spec = jobs[i]
+            let job = Job(index: index, spec: spec, executor: executor)
+            let pending = PendingJob(index: index, submit: spec.submit, tier: spec.tier,
+                                     worldSize: spec.worldSize, acceleratorType: jobTypes[i])
+            status.append(.queued)
+            log.append(EventRecord(time: now, kind: .submitted, job: index))
+            await global.submit(job, as: pending, at: now)
+            if i + 1 < jobs.count { queue.schedule(.arrival(index + 1), at: jobs[i + 1].submit) }
+        case let .completion(index, generation):
+            if try await global.complete(index, generation: generation, at: now) {
+                let i = Int(index)
+                status[i] = .completed
+                log.append(EventRecord(time: now, kind: .completed, job: index, cluster: runningCluster[i],
+                                       accelerators: runningDevices[i]))
+            }
+        }
+    }
+
+
+    private func record(_ outcome: SchedulingOutcome) {
+        switch outcome {
+        case let .started(index, placement, end, generation):
+            let i = Int(index)
+            runningDevices[i] = Int32(placement.acceleratorCount)
+            runningCluster[i] = placement.cluster
+            status[i] = .running
+            log.append(EventRecord(time: now, kind: .started, job: index, cluster: placement.cluster,
+                                   accelerators: Int32(placement.acceleratorCount)))
+            queue.schedule(.completion(index, generation: generation), at: end)
+        case let .stopped(index, placement, reason):
+            status[Int(index)] = .queued
+            log.append(EventRecord(time: now, kind: reason, job: index, cluster: placement.cluster,
+                                   accelerators: Int32(placement.acceleratorCount)))
+        }
+    }
+
+    /// No accelerator held by two jobs, every placement bound as recorded, allocated <=
+    /// capacity, and every arrived job queued, running or completed in agreement with its actor.
+    public func checkInvariants() async throws {
+        var holderOf = Array(repeating: JobIndex(-1), count: capacity)
+        for region in global.regions {
+            for cluster in region.clusters {
+                for (accelerator, holder) in try await cluster.checkConsistency() {
+                    guard holderOf[Int(accelerator)] < 0 else {
+                        throw SimulationError.invariantViolated("accelerator \(accelerator) held twice")
+                    }
+                    holderOf[Int(accelerator)] = holder
+                }
+            }
+        }
+        let arrived = await global.arrivedJobs
+        guard arrived.count == status.count else {
+            throw SimulationError.invariantViolated("\(arrived.count) jobs known to the scheduler, \(status.count) arrived")
+        }
+        var allocated = 0
+        for job in arrived {
+            let actual = await job.status
+            guard actual == status[Int(job.index)] else {
+                throw SimulationError.invariantViolated("job \(job.index) is \(actual), log says \(status[Int(job.index)])")
+            }
+            if actual == .running, let placement = await job.placement {
+                for a in placement.accelerators where holderOf[Int(a)] != job.index {
+                    throw SimulationError.invariantViolated("job \(job.index) placed on accelerator \(a), held by \(holderOf[Int(a)])")
+                }
+                allocated += placement.acceleratorCount
+            }
+        }
+        let held = holderOf.reduce(0) { $1 >= 0 ? $0 + 1 : $0 }
+        guard allocated == held, allocated <= capacity else {
+            throw SimulationError.invariantViolated("\(allocated) accelerators allocated to running jobs, \(held) held, capacity \(capacity)")
+        }
+    }
+}

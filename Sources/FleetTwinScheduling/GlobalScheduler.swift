@@ -1,0 +1,122 @@
+import FleetTwinEngine
+import FleetTwinFleet
+
+/// What a scheduling pass did, for the simulation to log and to schedule completions from.
+public enum SchedulingOutcome: Sendable, Equatable {
+    case started(JobIndex, Placement, end: VirtualTime, generation: UInt32)
+    case stopped(JobIndex, Placement, reason: EventKind)
+}
+
+/// The top of the hierarchy: owns the policy and the fleet view, asks the policy for
+/// decisions and carries each one out through the regional and cluster schedulers.
+public actor GlobalScheduler {
+    private nonisolated let executor: SimulationExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    public nonisolated let regions: [RegionalScheduler]
+    private var policy: any SchedulingPolicy
+    public private(set) var view: FleetView
+    /// Job actors by index; a job is appended when it arrives.
+    private var jobs: [Job] = []
+    private var pending: [PendingJob] = []
+    private let clusterSpeed: [Double]
+    private let splicingOverhead: Double
+
+    public init(
+        regions: [RegionalScheduler], view: FleetView, clusterSpeed: [Double],
+        policy: any SchedulingPolicy, splicingOverhead: Double, executor: SimulationExecutor
+    ) {
+        self.regions = regions
+        self.view = view
+        self.clusterSpeed = clusterSpeed
+        self.policy = policy
+        self.splicingOverhead = splicingOverhead
+        self.executor = executor
+    }
+
+    public var policyName: String { policy.name }
+
+    public func submit(_ job: Job, as pendingJob: PendingJob, at now: VirtualTime) {
+        precondition(Int(job.index) == jobs.count, "jobs must arrive in index order")
+        jobs.append(job)
+        pending.append(pendingJob)
+        policy.jobArrived(pendingJob, at: now)
+    }
+
+    /// Completes `index` if the event is current; returns false for a stale event.
+    public func complete(_ index: JobIndex, generation: UInt32, at now: VirtualTime) async throws -> Bool {
+        guard let placement = await jobs[Int(index)].complete(at: now, generation: generation) else { return false }
+        try await release(index, placement)
+        policy.jobCompleted(index, at: now)
+        return true
+    }
+
+    /// Asks the policy for decisions until it has none, carrying out each one.
+    public func schedulingPass(at now: VirtualTime) async throws -> [SchedulingOutcome] {
+        var outcomes: [SchedulingOutcome] = []
+        while let decision = policy.nextDecision(at: now, fleet: view) {
+            switch decision {
+            case let .start(index, cluster, accelerators):
+                try validate(index, devices: accelerators, cluster: cluster)
+                outcomes.append(try await start(index, cluster: cluster, devices: accelerators, at: now))
+            case let .preempt(index):
+                let placement = try await stop(index, at: now)
+                outcomes.append(.stopped(index, placement, reason: .preempted))
+                policy.jobPreempted(pending[Int(index)], at: now)
+            case let .migrate(index, cluster):
+                let placement = try await stop(index, at: now)
+                outcomes.append(.stopped(index, placement, reason: .migrated))
+                try validate(index, devices: placement.acceleratorCount, cluster: cluster)
+                outcomes.append(try await start(index, cluster: cluster, devices: placement.acceleratorCount, at: now))
+            case let .resize(index, accelerators):
+                let placement = try await stop(index, at: now)
+                outcomes.append(.stopped(index, placement, reason: .resized))
+                try validate(index, devices: accelerators, cluster: placement.cluster)
+                outcomes.append(try await start(index, cluster: placement.cluster, devices: accelerators, at: now))
+            }
+        }
+        return outcomes
+    }
+
+    private func validate(_ index: JobIndex, devices: Int, cluster: Int32) throws {
+        guard index >= 0, Int(index) < jobs.count else {
+            throw SimulationError.invalidDecision("job \(index) has not arrived")
+        }
+        let job = pending[Int(index)]
+        guard devices >= 1, devices <= job.worldSize else {
+            throw SimulationError.invalidDecision("job \(index) of world size \(job.worldSize) on \(devices) accelerators")
+        }
+        guard cluster >= 0, Int(cluster) < view.clusters.count,
+              view.clusters[Int(cluster)].acceleratorType == job.acceleratorType
+        else { throw SimulationError.invalidDecision("job \(index) sent to cluster \(cluster) of another accelerator type") }
+        guard view.clusters[Int(cluster)].free.fits(devices, rule: policy.placement) else {
+            throw SimulationError.invalidDecision("job \(index) needs \(devices) accelerators that cluster \(cluster) does not have free")
+        }
+    }
+
+    private func start(_ index: JobIndex, cluster: Int32, devices: Int, at now: VirtualTime) async throws -> SchedulingOutcome {
+        let region = regions[Int(view.clusters[Int(cluster)].region)]
+        let (placement, free) = try await region.place(index, cluster: cluster, count: devices, rule: policy.placement)
+        view.update(cluster: cluster, free: free)
+        let rate = Job.rate(worldSize: pending[Int(index)].worldSize, devices: devices,
+                            speed: clusterSpeed[Int(cluster)], splicingOverhead: splicingOverhead)
+        let (end, generation) = await jobs[Int(index)].start(at: now, on: placement, rate: rate)
+        return .started(index, placement, end: end, generation: generation)
+    }
+
+    private func stop(_ index: JobIndex, at now: VirtualTime) async throws -> Placement {
+        guard index >= 0, Int(index) < jobs.count, await jobs[Int(index)].status == .running else {
+            throw SimulationError.invalidDecision("job \(index) is not running")
+        }
+        let placement = await jobs[Int(index)].stop(at: now)
+        try await release(index, placement)
+        return placement
+    }
+
+    private func release(_ index: JobIndex, _ placement: Placement) async throws {
+        let free = try await regions[Int(placement.region)].release(index, from: placement)
+        view.update(cluster: placement.cluster, free: free)
+    }
+
+    /// The job actors that have arrived, for invariant checks.
+    public var arrivedJobs: [Job] { jobs }
+}

@@ -1,0 +1,66 @@
+import FleetTwinEngine
+import FleetTwinFleet
+
+/// What a policy knows about a job waiting to run.
+public struct PendingJob: Sendable, Equatable {
+    public var index: JobIndex
+    public var submit: VirtualTime
+    public var tier: SLATier
+    public var worldSize: Int
+    /// Dense index of the accelerator type in `FleetView.typeNames`.
+    public var acceleratorType: Int32
+
+    public init(index: JobIndex, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorType: Int32) {
+        self.index = index
+        self.submit = submit
+        self.tier = tier
+        self.worldSize = worldSize
+        self.acceleratorType = acceleratorType
+    }
+}
+
+/// A policy's decision; the scheduler hierarchy carries it out.
+///
+/// Mechanisms are shared by every policy. In this version they move jobs without charging
+/// checkpoint, transfer or restore time: preemption keeps all progress made up to the cut,
+/// migration is a preemption followed by a start elsewhere, and a resize re-places the job
+/// on a different number of accelerators in the same cluster.
+public enum SchedulingDecision: Sendable, Equatable {
+    /// Start a queued job on `accelerators` devices of `cluster` (fewer than its world size
+    /// time-slices the replicas).
+    case start(JobIndex, cluster: Int32, accelerators: Int)
+    /// Stop a running job and hand it back to the policy as pending, progress kept.
+    case preempt(JobIndex)
+    /// Move a running job to another cluster, keeping its device count.
+    case migrate(JobIndex, toCluster: Int32)
+    /// Change the number of devices of a running job within its cluster.
+    case resize(JobIndex, accelerators: Int)
+}
+
+/// A scheduling policy in the shape of the Kubernetes scheduling framework: it keeps its
+/// own queue (queue sort), learns about events as they happen, and is asked for one
+/// decision at a time against an always-current `FleetView` (filter and score), until it
+/// has nothing more to do at this instant.
+///
+/// Policies must keep incremental structures: they are told about each change, so they
+/// never need to rescan the whole queue per event.
+public protocol SchedulingPolicy: Sendable {
+    var name: String { get }
+    /// How gangs are laid out inside a cluster.
+    var placement: PlacementRule { get }
+
+    mutating func jobArrived(_ job: PendingJob, at now: VirtualTime)
+    mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime)
+    /// A job this policy preempted is pending again.
+    mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime)
+    /// Accelerators were added or removed (failures and repairs, later).
+    mutating func capacityChanged(at now: VirtualTime)
+
+    /// The next decision at `now`, or nil when this scheduling pass is over. The fleet view
+    /// already reflects every decision returned earlier in the pass.
+    mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision?
+}
+
+extension SchedulingPolicy {
+    public mutating func capacityChanged(at now: VirtualTime) {}
+}

@@ -1,0 +1,89 @@
+import GRDB
+
+extension ResultStore {
+    /// Named, append-only migrations: never edit one that has shipped; add the next.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-runs-jobs-metrics-events") { db in
+            try db.execute(sql: """
+                CREATE TABLE runs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    scenario_name TEXT NOT NULL,
+                    scenario_file TEXT NOT NULL,
+                    scenario_hash TEXT NOT NULL,
+                    scenario_text TEXT NOT NULL,
+                    seed INTEGER NOT NULL,
+                    policy TEXT NOT NULL,
+                    fleettwin_version TEXT NOT NULL,
+                    event_log_hash TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    end_time_us INTEGER NOT NULL,
+                    processed_events INTEGER NOT NULL,
+                    capacity INTEGER NOT NULL
+                );
+                CREATE TABLE metrics (
+                    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    value REAL NOT NULL,
+                    PRIMARY KEY (run_id, name)
+                ) WITHOUT ROWID;
+                CREATE TABLE utilization (
+                    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    bucket INTEGER NOT NULL,
+                    start_s REAL NOT NULL,
+                    utilization REAL NOT NULL,
+                    PRIMARY KEY (run_id, bucket)
+                ) WITHOUT ROWID;
+                CREATE TABLE jobs (
+                    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    job_index INTEGER NOT NULL,
+                    name TEXT NOT NULL,
+                    tier TEXT NOT NULL,
+                    world_size INTEGER NOT NULL,
+                    accelerator_type TEXT NOT NULL,
+                    submit_us INTEGER NOT NULL,
+                    first_start_us INTEGER,
+                    end_us INTEGER,
+                    accelerator_seconds REAL NOT NULL,
+                    starts INTEGER NOT NULL,
+                    PRIMARY KEY (run_id, job_index)
+                ) WITHOUT ROWID;
+                CREATE TABLE events (
+                    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    seq INTEGER NOT NULL,
+                    time_us INTEGER NOT NULL,
+                    kind INTEGER NOT NULL,
+                    job INTEGER NOT NULL,
+                    cluster INTEGER NOT NULL,
+                    accelerators INTEGER NOT NULL,
+                    PRIMARY KEY (run_id, seq)
+                ) WITHOUT ROWID;
+                """)
+        }
+        return migrator
+    }
+}
+
+/// Multi-row INSERT in chunks: one cached statement per chunk size, measured about 1.4x
+/// faster than row-at-a-time cached statements (../shared/engineering.md, section 2).
+struct BulkInsert {
+    let table: String
+    let columns: [String]
+    static let rowsPerStatement = 500
+
+    func insert(_ db: Database, count: Int, row: (Int) -> [(any DatabaseValueConvertible)?]) throws {
+        var start = 0
+        while start < count {
+            let n = min(Self.rowsPerStatement, count - start)
+            let placeholders = "(" + Array(repeating: "?", count: columns.count).joined(separator: ",") + ")"
+            let sql = "INSERT INTO \(table) (\(columns.joined(separator: ","))) VALUES "
+                + Array(repeating: placeholders, count: n).joined(separator: ",")
+            let statement = try db.cachedStatement(sql: sql)
+            var values: [(any DatabaseValueConvertible)?] = []
+            values.reserveCapacity(n * columns.count)
+            for i in start..<(start + n) { values += row(i) }
+            try statement.execute(arguments: StatementArguments(values))
+            start += n
+        }
+    }
+}

@@ -1,0 +1,152 @@
+/// FleetTwinStore owns the results database: a SQLite file (GRDB on the system
+/// libsqlite3) holding runs, their jobs, metrics, utilization series and event logs.
+/// The schema only grows through named, append-only migrations (`ResultStore+Schema`);
+/// every run is written in one transaction, so a database never holds half a run.
+import FleetTwinMetrics
+import FleetTwinScheduling
+import Foundation
+import GRDB
+
+public final class ResultStore {
+    public static let defaultPath = "fleettwin.sqlite"
+    private let database: DatabaseQueue
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        // Another process writing the same file makes us wait, then fail clearly.
+        configuration.busyMode = .timeout(10)
+        database = try DatabaseQueue(path: path, configuration: configuration)
+        try Self.migrator.migrate(database)
+    }
+
+    /// An in-memory database, for tests.
+    public init() throws {
+        database = try DatabaseQueue()
+        try Self.migrator.migrate(database)
+    }
+
+    /// Everything one run produced, ready to store.
+    public struct RunRecord: Sendable {
+        public var scenarioName: String
+        public var scenarioFile: String
+        public var scenarioHash: String
+        public var scenarioText: String
+        public var seed: UInt64
+        public var policy: String
+        public var version: String
+        public var result: SimulationResult
+        public var metrics: RunMetrics
+        public var storeEvents: Bool
+
+        public init(scenarioName: String, scenarioFile: String, scenarioHash: String, scenarioText: String, seed: UInt64,
+                    policy: String, version: String, result: SimulationResult, metrics: RunMetrics, storeEvents: Bool) {
+            self.scenarioName = scenarioName
+            self.scenarioFile = scenarioFile
+            self.scenarioHash = scenarioHash
+            self.scenarioText = scenarioText
+            self.seed = seed
+            self.policy = policy
+            self.version = version
+            self.result = result
+            self.metrics = metrics
+            self.storeEvents = storeEvents
+        }
+    }
+
+    /// Stores a run and returns its id.
+    @discardableResult
+    public func store(_ run: RunRecord) throws -> Int64 {
+        try database.write { db in
+            let m = run.metrics
+            try db.execute(sql: """
+                INSERT INTO runs (scenario_name, scenario_file, scenario_hash, scenario_text, seed, policy,
+                                  fleettwin_version, event_log_hash, status, end_time_us, processed_events, capacity)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [run.scenarioName, run.scenarioFile, run.scenarioHash, run.scenarioText,
+                                 Int64(bitPattern: run.seed), run.policy, run.version, run.result.eventLogHash,
+                                 run.result.horizonReached ? "horizon" : "completed",
+                                 run.result.endTime.microseconds, run.result.processedEvents, run.result.capacity])
+            let id = db.lastInsertedRowID
+
+            let headline: [(String, Double)] = [
+                ("jobs_submitted", Double(m.jobsSubmitted)), ("jobs_completed", Double(m.jobsCompleted)),
+                ("utilization", m.utilization), ("makespan_s", m.makespan), ("accelerator_seconds", m.acceleratorSeconds),
+                ("jct_mean_s", m.jct.mean), ("jct_p50_s", m.jct.p50), ("jct_p95_s", m.jct.p95), ("jct_p99_s", m.jct.p99),
+                ("queue_delay_mean_s", m.queueDelay.mean), ("queue_delay_p50_s", m.queueDelay.p50),
+                ("queue_delay_p95_s", m.queueDelay.p95), ("queue_delay_p99_s", m.queueDelay.p99),
+            ]
+            try BulkInsert(table: "metrics", columns: ["run_id", "name", "value"]).insert(db, count: headline.count) {
+                [id, headline[$0].0, headline[$0].1]
+            }
+            try BulkInsert(table: "utilization", columns: ["run_id", "bucket", "start_s", "utilization"])
+                .insert(db, count: m.utilizationSeries.count) {
+                    [id, $0, m.utilizationSeries[$0].start, m.utilizationSeries[$0].utilization]
+                }
+            let specs = run.result.jobs
+            try BulkInsert(table: "jobs", columns: [
+                "run_id", "job_index", "name", "tier", "world_size", "accelerator_type", "submit_us",
+                "first_start_us", "end_us", "accelerator_seconds", "starts",
+            ]).insert(db, count: m.jobs.count) { i in
+                let o = m.jobs[i], s = specs[i]
+                return [id, i, s.name, s.tier.rawValue, s.worldSize, s.acceleratorType, o.submit.microseconds,
+                        o.firstStart?.microseconds, o.end?.microseconds, o.acceleratorSeconds, o.starts]
+            }
+            if run.storeEvents {
+                let records = run.result.log.records
+                try BulkInsert(table: "events", columns: ["run_id", "seq", "time_us", "kind", "job", "cluster", "accelerators"])
+                    .insert(db, count: records.count) { i in
+                        let r = records[i]
+                        return [id, i, r.time.microseconds, Int(r.kind.rawValue), Int(r.job), Int(r.cluster), Int(r.accelerators)]
+                    }
+            }
+            return id
+        }
+    }
+
+    /// One stored run's identity and headline metrics.
+    public struct StoredRun: Sendable, Equatable {
+        public var id: Int64
+        public var scenarioName: String
+        public var seed: UInt64
+        public var policy: String
+        public var status: String
+        public var eventLogHash: String
+        public var metrics: [String: Double]
+    }
+
+    public func runs() throws -> [StoredRun] {
+        try database.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, scenario_name, seed, policy, status, event_log_hash FROM runs ORDER BY id")
+            return try rows.map { row in
+                let id: Int64 = row["id"]
+                let metrics = try Row.fetchAll(db, sql: "SELECT name, value FROM metrics WHERE run_id = ? ORDER BY name", arguments: [id])
+                return StoredRun(
+                    id: id, scenarioName: row["scenario_name"], seed: UInt64(bitPattern: row["seed"] as Int64),
+                    policy: row["policy"], status: row["status"], eventLogHash: row["event_log_hash"],
+                    metrics: Dictionary(uniqueKeysWithValues: metrics.map { ($0["name"] as String, $0["value"] as Double) }))
+            }
+        }
+    }
+
+    /// Row counts of a run's child tables, for checks and listings.
+    public func counts(run id: Int64) throws -> (jobs: Int, events: Int, utilization: Int) {
+        try database.read { db in
+            func count(_ table: String) throws -> Int {
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE run_id = ?", arguments: [id]) ?? 0
+            }
+            return (try count("jobs"), try count("events"), try count("utilization"))
+        }
+    }
+
+    /// The stored event log of a run, in order.
+    public func events(run id: Int64) throws -> [EventRecord] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT time_us, kind, job, cluster, accelerators FROM events WHERE run_id = ? ORDER BY seq",
+                             arguments: [id]).map { row in
+                EventRecord(time: .init(microseconds: row[0]), kind: EventKind(rawValue: UInt8(row[1] as Int)) ?? .submitted,
+                            job: Int32(row[2] as Int), cluster: Int32(row[3] as Int), accelerators: Int32(row[4] as Int))
+            }
+        }
+    }
+}
