@@ -1,0 +1,113 @@
+import FleetTwinEngine
+import FleetTwinFleet
+import FleetTwinMetrics
+import FleetTwinScenario
+import FleetTwinScheduling
+import Testing
+
+/// A policy that replays a script, for exercising the shared mechanisms directly.
+struct ScriptedPolicy: SchedulingPolicy {
+    let name = "scripted"
+    let placement = PlacementRule.any
+    var script: [(at: VirtualTime, decision: SchedulingDecision)]
+    /// Jobs other than job 0 only trigger scheduling passes; they run 1 s on cluster 2.
+    var triggers: [JobIndex] = []
+
+    mutating func jobArrived(_ job: PendingJob, at now: VirtualTime) {
+        if job.index != 0 { triggers.append(job.index) }
+    }
+    mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {}
+    mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {}
+
+    mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
+        if let t = triggers.popLast() { return .start(t, cluster: 2, accelerators: 1) }
+        if let next = script.first, next.at <= now {
+            script.removeFirst()
+            return next.decision
+        }
+        return nil
+    }
+}
+
+@Suite struct MechanismTests {
+    static let fleet = FleetSpec(
+        regions: [
+            RegionSpec(name: "r0", clusters: [ClusterSpec(name: "c0", nodes: 1, acceleratorsPerNode: 4, acceleratorType: "h100-80gb")]),
+            RegionSpec(name: "r1", clusters: [
+                ClusterSpec(name: "c1", nodes: 2, acceleratorsPerNode: 2, acceleratorType: "h100-80gb"),
+                ClusterSpec(name: "c2", nodes: 1, acceleratorsPerNode: 4, acceleratorType: "h100-80gb"),
+            ]),
+        ],
+        profiles: AcceleratorProfile.builtIn)
+
+    static func job(_ name: String, at t: Int64, size: Int, work: Int64) -> JobSpec {
+        JobSpec(name: name, submit: .seconds(t), tier: .standard, worldSize: size, acceleratorType: "h100-80gb", work: .seconds(work))
+    }
+
+    /// Job 0 (100 s of work, world size 4) is preempted, resumed on 2 devices (time-sliced),
+    /// resized back to 4, then migrated to another region; progress carries across each.
+    @Test func preemptResizeAndMigrateKeepProgress() async throws {
+        let policy = ScriptedPolicy(script: [
+            (.zero, .start(0, cluster: 0, accelerators: 4)),
+            (.seconds(Int64(10)), .preempt(0)),
+            (.seconds(Int64(20)), .start(0, cluster: 0, accelerators: 2)),
+            (.seconds(Int64(30)), .resize(0, accelerators: 4)),
+            (.seconds(Int64(40)), .migrate(0, toCluster: 1)),
+        ])
+        let jobs = [Self.job("main", at: 0, size: 4, work: 100)] + (1...4).map { Self.job("t\($0)", at: Int64($0) * 10, size: 1, work: 1) }
+        let result = try await FleetSimulation(SimulationConfiguration(
+            fleet: Self.fleet, jobs: jobs, policy: policy, splicingOverhead: 0.03, checkInvariants: true)).run()
+
+        let main = result.log.records.filter { $0.job == 0 }
+        #expect(main.map(\.kind) == [.submitted, .started, .preempted, .started, .resized, .started, .migrated, .started, .completed])
+        #expect(main.filter { $0.kind == .started }.map(\.accelerators) == [4, 2, 4, 4])
+        #expect(main.filter { $0.kind == .started }.map(\.cluster) == [0, 0, 0, 1])
+        // 10 s at full rate, 10 s at 1 / (2 x 1.03), then full rate for the rest.
+        let sliced = Int64((10_000_000.0 / (2 * 1.03)).rounded(.down))
+        let remainingAt40 = 100_000_000 - 10_000_000 - sliced - 10_000_000
+        #expect(main.last?.time == VirtualTime(microseconds: 40_000_000 + remainingAt40))
+        let metrics = RunMetrics.fold(result)
+        #expect(metrics.jobs[0].starts == 4)
+        #expect(metrics.jobsCompleted == 5)
+    }
+
+    @Test func decisionsAgainstTheRulesAreRefused() async throws {
+        let policy = ScriptedPolicy(script: [(.zero, .start(0, cluster: 0, accelerators: 8))])
+        let simulation = try FleetSimulation(SimulationConfiguration(
+            fleet: Self.fleet, jobs: [Self.job("main", at: 0, size: 8, work: 10)], policy: policy))
+        await #expect(throws: SimulationError.self) { try await simulation.run() }
+    }
+
+    @Test func anAcceleratorRefusesASecondHolder() async throws {
+        let accelerator = Accelerator(id: 7, profile: .h100, executor: SimulationExecutor())
+        try await accelerator.assign(to: 1)
+        await #expect(throws: AllocationError.doubleAllocation(accelerator: 7, holder: 1, requester: 2)) {
+            try await accelerator.assign(to: 2)
+        }
+        await #expect(throws: AllocationError.notHeld(accelerator: 7, holder: 1, releaser: 3)) {
+            try await accelerator.release(from: 3)
+        }
+    }
+}
+
+@Suite struct InvariantTests {
+    /// Every shipped scenario runs clean with the invariant checker after every event.
+    @Test func quickstartHoldsEveryInvariant() async throws {
+        let scenario = try Scenario.load(path: repositoryRoot.appendingPathComponent("Scenarios/quickstart.yaml").path)
+        let result = try await runScenario(scenario, check: true)
+        let metrics = RunMetrics.fold(result)
+        #expect(metrics.jobsCompleted == metrics.jobsSubmitted)
+        #expect(metrics.utilization > 0 && metrics.utilization <= 1)
+        #expect(metrics.utilizationSeries.allSatisfy { $0.utilization >= 0 && $0.utilization <= 1 + 1e-9 })
+    }
+
+    @Test func horizonStopsTheRunAndCountsUnfinishedJobs() async throws {
+        var scenario = try Scenario.load(path: repositoryRoot.appendingPathComponent("Scenarios/quickstart.yaml").path)
+        scenario.horizon = .seconds(Int64(3 * 3600))
+        let result = try await runScenario(scenario, check: true)
+        #expect(result.horizonReached)
+        #expect(result.endTime == .seconds(Int64(3 * 3600)))
+        let metrics = RunMetrics.fold(result)
+        #expect(metrics.jobsCompleted < metrics.jobsSubmitted)
+    }
+}

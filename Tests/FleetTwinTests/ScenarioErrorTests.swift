@@ -1,0 +1,93 @@
+import FleetTwinScenario
+import Testing
+
+/// Golden messages: the exact text users see for broken scenarios.
+@Suite struct ScenarioErrorTests {
+    static let valid = """
+        fleet:
+          regions:
+            - name: r
+              clusters:
+                - { name: c, nodes: 2, accelerators_per_node: 4 }
+        workload:
+          generator:
+            jobs: 10
+            arrivals: { poisson: { per_hour: 10 } }
+            world_size: 2
+            duration: 1h
+        """
+
+    func message(_ text: String) -> String {
+        do {
+            _ = try Scenario.parse(text, file: "s.yaml")
+            return "no error"
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func validScenarioParses() throws {
+        let s = try Scenario.parse(Self.valid, file: "s.yaml")
+        #expect(s.jobs(seed: 1).count == 10)
+        #expect(s.name == "s")
+    }
+
+    @Test func syntaxError() {
+        let text = Self.valid.replacingOccurrences(of: "jobs: 10", with: "jobs: [10")
+        #expect(message(text) == """
+            s.yaml:9:13: error: YAML syntax: while parsing a flow sequence (line 8), did not find expected ',' or ']'
+                  arrivals: { poisson: { per_hour: 10 } }
+                          ^
+            """)
+    }
+
+    @Test func wrongType() {
+        let text = Self.valid.replacingOccurrences(of: "nodes: 2", with: "nodes: two")
+        #expect(message(text) == """
+            s.yaml:5:29: error: nodes must be an integer; found 'two'
+                      - { name: c, nodes: two, accelerators_per_node: 4 }
+                                          ^
+            """)
+    }
+
+    @Test func misspelledKey() {
+        let text = Self.valid.replacingOccurrences(of: "world_size: 2", with: "wrld_size: 2")
+        #expect(message(text) == """
+            s.yaml:10:5: error: unknown key 'wrld_size' in workload.generator (did you mean 'world_size'?); expected one of: jobs, start, arrivals, world_size, duration, tiers, accelerator_type, state_size, memory_per_replica
+                  wrld_size: 2
+                  ^
+            """)
+    }
+
+    @Test func missingKeyNamesTheMapping() {
+        let text = Self.valid.replacingOccurrences(of: "    duration: 1h\n", with: "")
+            .replacingOccurrences(of: "    duration: 1h", with: "")
+        #expect(message(text).hasPrefix("s.yaml:8:5: error: workload.generator is missing required key 'duration'"))
+    }
+
+    @Test func gangLargerThanAnyClusterIsRefused() {
+        let text = Self.valid.replacingOccurrences(of: "world_size: 2", with: "world_size: 16")
+        #expect(message(text).hasPrefix(
+            "s.yaml:10:17: error: a job of world size 16 can never run: the largest h100-80gb cluster has 8 accelerators"))
+    }
+
+    @Test func openArrivalsNeedAnEnd() {
+        let text = Self.valid.replacingOccurrences(of: "    jobs: 10\n", with: "")
+        #expect(message(text).hasPrefix("s.yaml:8:15: error: an open arrival process never ends"))
+    }
+
+    @Test func badUnitsSayWhatIsAccepted() {
+        let text = Self.valid.replacingOccurrences(of: "duration: 1h", with: "duration: 1 fortnight")
+        #expect(message(text).hasPrefix(
+            "s.yaml:11:15: error: duration must be a duration such as 90s, 30m, 2h, 1.5d or 250ms (a bare number is seconds); found '1 fortnight'"))
+    }
+
+    @Test func unknownPolicyListsTheKnownOnes() {
+        let text = Self.valid + "\npolicy: { name: fofo }"
+        #expect(message(text).hasPrefix("s.yaml:12:17: error: policy name must be one of: fifo; found 'fofo'"))
+    }
+
+    @Test func emptyFileIsExplained() {
+        #expect(message("").hasPrefix("s.yaml:1:1: error: the scenario is empty"))
+    }
+}

@@ -1,0 +1,67 @@
+import FleetTwinEngine
+import FleetTwinMetrics
+import FleetTwinScenario
+import FleetTwinScheduling
+import Foundation
+
+/// Test fixtures shipped with the tests (Tests/FleetTwinTests/Fixtures).
+func fixture(_ name: String) -> String {
+    Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures")!.path
+}
+
+/// The repository root, for scenarios shipped in Scenarios/.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func runScenario(_ scenario: Scenario, seed: UInt64? = nil, check: Bool = true) async throws -> SimulationResult {
+    try await FleetSimulation(scenario.configuration(seed: seed, checkInvariants: check)).run()
+}
+
+func seconds(_ s: Double) -> VirtualTime { .seconds(s) }
+
+/// The built `fleettwin` executable beside the test bundle.
+func fleettwinExecutable() throws -> URL {
+    let candidates = [
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+        Bundle.main.bundleURL,
+        Bundle.main.bundleURL.deletingLastPathComponent(),
+        repositoryRoot.appendingPathComponent(".build/debug"),
+    ]
+    for dir in candidates {
+        let url = dir.appendingPathComponent("fleettwin")
+        if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+    }
+    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "fleettwin executable near \(candidates)"])
+}
+
+struct ProcessOutput {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs `fleettwin` in a separate process, with SWIFT_DETERMINISTIC_HASHING removed so
+/// that hashed collections really are seeded differently per process.
+func runFleettwin(_ arguments: [String], in directory: URL? = nil) throws -> ProcessOutput {
+    let process = Process()
+    process.executableURL = try fleettwinExecutable()
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment.removeValue(forKey: "SWIFT_DETERMINISTIC_HASHING")
+    process.environment = environment
+    if let directory { process.currentDirectoryURL = directory }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return ProcessOutput(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                         stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("fleettwin-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
