@@ -22,17 +22,16 @@ public actor Node {
 
     public var freeCount: Int { holders.reduce(0) { $1 < 0 ? $0 + 1 : $0 } }
 
-    /// Binds `count` free accelerators (lowest slots first) to `job`; returns their ids.
-    public func bind(_ job: JobIndex, count: Int) async throws(AllocationError) -> [Int32] {
-        var bound: [Int32] = []
-        bound.reserveCapacity(count)
+    /// Binds `count` free accelerators (lowest slots first) to `job`.
+    public func bind(_ job: JobIndex, count: Int) async throws(AllocationError) {
+        var bound = 0
         for slot in holders.indices where holders[slot] < 0 {
             try await accelerators[slot].assign(to: job)
             holders[slot] = job
-            bound.append(accelerators[slot].id)
-            if bound.count == count { return bound }
+            bound += 1
+            if bound == count { return }
         }
-        throw AllocationError.insufficient(node: id, wanted: count, bound: bound.count)
+        throw AllocationError.insufficient(node: id, wanted: count, bound: bound)
     }
 
     /// Frees every accelerator bound to `job`; returns how many were freed.

@@ -37,12 +37,10 @@ public actor ClusterScheduler {
         guard let shares = capacity.reserve(count, rule: rule) else {
             throw SimulationError.placementFailed(job: job, cluster: spec.name, accelerators: count)
         }
-        var accelerators: [Int32] = []
-        accelerators.reserveCapacity(count)
         for share in shares {
-            accelerators += try await nodes[Int(share.node)].bind(job, count: Int(share.count))
+            try await nodes[Int(share.node)].bind(job, count: Int(share.count))
         }
-        let placement = Placement(region: region, cluster: index, shares: shares, accelerators: accelerators)
+        let placement = Placement(region: region, cluster: index, shares: shares)
         return (placement, capacity.summary)
     }
 

@@ -66,9 +66,6 @@ public actor FleetSimulation {
     private var now = VirtualTime.zero
     private var status: [JobStatus] = []
     private var processed = 0
-    // Devices and cluster of each job's current run, for the completion record.
-    private var runningDevices: [Int32]
-    private var runningCluster: [Int32]
 
     public init(_ configuration: SimulationConfiguration) throws {
         let executor = SimulationExecutor()
@@ -114,8 +111,7 @@ public actor FleetSimulation {
                                              firstCluster: firstCluster, executor: executor))
         }
         self.capacity = Int(nextAccelerator)
-        self.runningDevices = Array(repeating: 0, count: jobs.count)
-        self.runningCluster = Array(repeating: -1, count: jobs.count)
+
         self.global = GlobalScheduler(
             regions: regions, view: FleetView(clusters: entries, typeNames: typeNames), clusterSpeed: speeds,
             policy: configuration.policy, splicingOverhead: configuration.splicingOverhead, executor: executor)
@@ -126,6 +122,7 @@ public actor FleetSimulation {
         status.reserveCapacity(jobs.count)
         if let first = jobs.first { queue.schedule(.arrival(0), at: first.submit) }
         var horizonReached = false
+        var due: [StepEvent] = []
         while let t = queue.nextTime {
             if let horizon = configuration.horizon, t > horizon {
                 horizonReached = true
@@ -133,13 +130,25 @@ public actor FleetSimulation {
                 break
             }
             now = t
-            // Everything due at this instant happens before the policy decides once.
+            // Everything due at this instant reaches the scheduler in one step, before it decides.
+            due.removeAll(keepingCapacity: true)
             while let next = queue.nextTime, next == t, let event = queue.popNext() {
                 processed += 1
-                try await handle(event.payload)
-                if configuration.checkInvariants { try await checkInvariants() }
+                switch event.payload {
+                case .arrival(let index):
+                    let i = Int(index)
+                    let spec = jobs[i]
+                    due.append(.arrival(
+                        Job(index: index, spec: spec, executor: executor),
+                        PendingJob(index: index, submit: spec.submit, tier: spec.tier,
+                                   worldSize: spec.worldSize, acceleratorType: jobTypes[i])))
+                    status.append(.queued)
+                    if i + 1 < jobs.count { queue.schedule(.arrival(index + 1), at: jobs[i + 1].submit) }
+                case let .completion(index, generation):
+                    due.append(.completion(index, generation: generation))
+                }
             }
-            for outcome in try await global.schedulingPass(at: now) { record(outcome) }
+            for outcome in try await global.step(at: now, events: due) { record(outcome) }
             if configuration.checkInvariants { try await checkInvariants() }
         }
         return SimulationResult(
@@ -147,36 +156,16 @@ public actor FleetSimulation {
             capacity: capacity, policy: configuration.policy.name)
     }
 
-    private func handle(_ event: SimulationEvent) async throws {
-        switch event {
-        case .arrival(let index):
-            let i = Int(index)
-            let spec = jobs[i]
-            let job = Job(index: index, spec: spec, executor: executor)
-            let pending = PendingJob(index: index, submit: spec.submit, tier: spec.tier,
-                                     worldSize: spec.worldSize, acceleratorType: jobTypes[i])
-            status.append(.queued)
-            log.append(EventRecord(time: now, kind: .submitted, job: index))
-            await global.submit(job, as: pending, at: now)
-            if i + 1 < jobs.count { queue.schedule(.arrival(index + 1), at: jobs[i + 1].submit) }
-        case let .completion(index, generation):
-            if try await global.complete(index, generation: generation, at: now) {
-                let i = Int(index)
-                status[i] = .completed
-                log.append(EventRecord(time: now, kind: .completed, job: index, cluster: runningCluster[i],
-                                       accelerators: runningDevices[i]))
-            }
-        }
-    }
-
-
     private func record(_ outcome: SchedulingOutcome) {
         switch outcome {
+        case .submitted(let index):
+            log.append(EventRecord(time: now, kind: .submitted, job: index))
+        case let .completed(index, placement):
+            status[Int(index)] = .completed
+            log.append(EventRecord(time: now, kind: .completed, job: index, cluster: placement.cluster,
+                                   accelerators: Int32(placement.acceleratorCount)))
         case let .started(index, placement, end, generation):
-            let i = Int(index)
-            runningDevices[i] = Int32(placement.acceleratorCount)
-            runningCluster[i] = placement.cluster
-            status[i] = .running
+            status[Int(index)] = .running
             log.append(EventRecord(time: now, kind: .started, job: index, cluster: placement.cluster,
                                    accelerators: Int32(placement.acceleratorCount)))
             queue.schedule(.completion(index, generation: generation), at: end)
@@ -205,18 +194,22 @@ public actor FleetSimulation {
         guard arrived.count == status.count else {
             throw SimulationError.invariantViolated("\(arrived.count) jobs known to the scheduler, \(status.count) arrived")
         }
+        var heldBy = Array(repeating: 0, count: arrived.count)
+        for holder in holderOf where holder >= 0 {
+            guard Int(holder) < arrived.count else { throw SimulationError.invariantViolated("accelerator held by unknown job \(holder)") }
+            heldBy[Int(holder)] += 1
+        }
         var allocated = 0
         for job in arrived {
             let actual = await job.status
             guard actual == status[Int(job.index)] else {
                 throw SimulationError.invariantViolated("job \(job.index) is \(actual), log says \(status[Int(job.index)])")
             }
-            if actual == .running, let placement = await job.placement {
-                for a in placement.accelerators where holderOf[Int(a)] != job.index {
-                    throw SimulationError.invariantViolated("job \(job.index) placed on accelerator \(a), held by \(holderOf[Int(a)])")
-                }
-                allocated += placement.acceleratorCount
+            let placed = actual == .running ? await job.placement?.acceleratorCount ?? 0 : 0
+            guard heldBy[Int(job.index)] == placed else {
+                throw SimulationError.invariantViolated("job \(job.index) is placed on \(placed) accelerators but holds \(heldBy[Int(job.index)])")
             }
+            allocated += placed
         }
         let held = holderOf.reduce(0) { $1 >= 0 ? $0 + 1 : $0 }
         guard allocated == held, allocated <= capacity else {

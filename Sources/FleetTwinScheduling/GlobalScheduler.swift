@@ -1,8 +1,16 @@
 import FleetTwinEngine
 import FleetTwinFleet
 
-/// What a scheduling pass did, for the simulation to log and to schedule completions from.
+/// Something that reaches the global scheduler at an instant.
+public enum StepEvent: Sendable {
+    case arrival(Job, PendingJob)
+    case completion(JobIndex, generation: UInt32)
+}
+
+/// What a step did, in order, for the simulation to log and to schedule completions from.
 public enum SchedulingOutcome: Sendable, Equatable {
+    case submitted(JobIndex)
+    case completed(JobIndex, Placement)
     case started(JobIndex, Placement, end: VirtualTime, generation: UInt32)
     case stopped(JobIndex, Placement, reason: EventKind)
 }
@@ -35,24 +43,35 @@ public actor GlobalScheduler {
 
     public var policyName: String { policy.name }
 
-    public func submit(_ job: Job, as pendingJob: PendingJob, at now: VirtualTime) {
-        precondition(Int(job.index) == jobs.count, "jobs must arrive in index order")
-        jobs.append(job)
-        pending.append(pendingJob)
-        policy.jobArrived(pendingJob, at: now)
-    }
+    /// Reused between steps so that a step allocates nothing in the common case.
+    private var outcomes: [SchedulingOutcome] = []
 
-    /// Completes `index` if the event is current; returns false for a stale event.
-    public func complete(_ index: JobIndex, generation: UInt32, at now: VirtualTime) async throws -> Bool {
-        guard let placement = await jobs[Int(index)].complete(at: now, generation: generation) else { return false }
-        try await release(index, placement)
-        policy.jobCompleted(index, at: now)
-        return true
+    /// One simulation step: takes in everything due at `now`, in queue order, then runs one
+    /// scheduling pass. One call per instant keeps actor hops per event low.
+    public func step(at now: VirtualTime, events: [StepEvent]) async throws -> [SchedulingOutcome] {
+        outcomes.removeAll(keepingCapacity: true)
+        for event in events {
+            switch event {
+            case let .arrival(job, pendingJob):
+                precondition(Int(job.index) == jobs.count, "jobs must arrive in index order")
+                jobs.append(job)
+                pending.append(pendingJob)
+                outcomes.append(.submitted(job.index))
+                policy.jobArrived(pendingJob, at: now)
+            case let .completion(index, generation):
+                // A stale event (the job was stopped since) completes nothing.
+                guard let placement = await jobs[Int(index)].complete(at: now, generation: generation) else { continue }
+                try await release(index, placement)
+                outcomes.append(.completed(index, placement))
+                policy.jobCompleted(index, at: now)
+            }
+        }
+        try await schedulingPass(at: now)
+        return outcomes
     }
 
     /// Asks the policy for decisions until it has none, carrying out each one.
-    public func schedulingPass(at now: VirtualTime) async throws -> [SchedulingOutcome] {
-        var outcomes: [SchedulingOutcome] = []
+    private func schedulingPass(at now: VirtualTime) async throws {
         while let decision = policy.nextDecision(at: now, fleet: view) {
             switch decision {
             case let .start(index, cluster, accelerators):
@@ -74,7 +93,6 @@ public actor GlobalScheduler {
                 outcomes.append(try await start(index, cluster: placement.cluster, devices: accelerators, at: now))
             }
         }
-        return outcomes
     }
 
     private func validate(_ index: JobIndex, devices: Int, cluster: Int32) throws {

@@ -53,16 +53,14 @@ public struct Placement: Sendable, Equatable {
     public var region: Int32
     /// Global cluster index (declaration order across regions).
     public var cluster: Int32
+    /// Accelerators taken on each node; the nodes know which slots.
     public var shares: [NodeShare]
-    /// Global accelerator ids, in binding order.
-    public var accelerators: [Int32]
+    public var acceleratorCount: Int
 
-    public init(region: Int32, cluster: Int32, shares: [NodeShare], accelerators: [Int32]) {
+    public init(region: Int32, cluster: Int32, shares: [NodeShare]) {
         self.region = region
         self.cluster = cluster
         self.shares = shares
-        self.accelerators = accelerators
+        self.acceleratorCount = shares.reduce(0) { $0 + Int($1.count) }
     }
-
-    public var acceleratorCount: Int { accelerators.count }
 }
