@@ -114,7 +114,8 @@ public actor FleetSimulation {
 
         self.global = GlobalScheduler(
             regions: regions, view: FleetView(clusters: entries, typeNames: typeNames), clusterSpeed: speeds,
-            policy: configuration.policy, splicingOverhead: configuration.splicingOverhead, executor: executor)
+            policy: configuration.policy, splicingOverhead: configuration.splicingOverhead,
+            checkInvariants: configuration.checkInvariants, executor: executor)
     }
 
     /// Runs to the last event or the horizon, whichever comes first.
@@ -176,44 +177,19 @@ public actor FleetSimulation {
         }
     }
 
-    /// No accelerator held by two jobs, every placement bound as recorded, allocated <=
-    /// capacity, and every arrived job queued, running or completed in agreement with its actor.
+    /// The scheduler's invariants (checked by the scheduler after every event and decision
+    /// when enabled) plus agreement between the event log and every job actor.
     public func checkInvariants() async throws {
-        var holderOf = Array(repeating: JobIndex(-1), count: capacity)
-        for region in global.regions {
-            for cluster in region.clusters {
-                for (accelerator, holder) in try await cluster.checkConsistency() {
-                    guard holderOf[Int(accelerator)] < 0 else {
-                        throw SimulationError.invariantViolated("accelerator \(accelerator) held twice")
-                    }
-                    holderOf[Int(accelerator)] = holder
-                }
-            }
-        }
+        try await global.checkInvariants()
         let arrived = await global.arrivedJobs
         guard arrived.count == status.count else {
             throw SimulationError.invariantViolated("\(arrived.count) jobs known to the scheduler, \(status.count) arrived")
         }
-        var heldBy = Array(repeating: 0, count: arrived.count)
-        for holder in holderOf where holder >= 0 {
-            guard Int(holder) < arrived.count else { throw SimulationError.invariantViolated("accelerator held by unknown job \(holder)") }
-            heldBy[Int(holder)] += 1
-        }
-        var allocated = 0
         for job in arrived {
             let actual = await job.status
             guard actual == status[Int(job.index)] else {
-                throw SimulationError.invariantViolated("job \(job.index) is \(actual), log says \(status[Int(job.index)])")
+                throw SimulationError.invariantViolated("job \(job.index) is \(actual), the event log says \(status[Int(job.index)])")
             }
-            let placed = actual == .running ? await job.placement?.acceleratorCount ?? 0 : 0
-            guard heldBy[Int(job.index)] == placed else {
-                throw SimulationError.invariantViolated("job \(job.index) is placed on \(placed) accelerators but holds \(heldBy[Int(job.index)])")
-            }
-            allocated += placed
-        }
-        let held = holderOf.reduce(0) { $1 >= 0 ? $0 + 1 : $0 }
-        guard allocated == held, allocated <= capacity else {
-            throw SimulationError.invariantViolated("\(allocated) accelerators allocated to running jobs, \(held) held, capacity \(capacity)")
         }
     }
 }

@@ -28,11 +28,13 @@ public actor GlobalScheduler {
     private var pending: [PendingJob] = []
     private let clusterSpeed: [Double]
     private let splicingOverhead: Double
+    private let checksInvariants: Bool
 
     public init(
         regions: [RegionalScheduler], view: FleetView, clusterSpeed: [Double],
-        policy: any SchedulingPolicy, splicingOverhead: Double, executor: SimulationExecutor
+        policy: any SchedulingPolicy, splicingOverhead: Double, checkInvariants: Bool = false, executor: SimulationExecutor
     ) {
+        self.checksInvariants = checkInvariants
         self.regions = regions
         self.view = view
         self.clusterSpeed = clusterSpeed
@@ -65,6 +67,7 @@ public actor GlobalScheduler {
                 outcomes.append(.completed(index, placement))
                 policy.jobCompleted(index, at: now)
             }
+            if checksInvariants { try await checkInvariants() }
         }
         try await schedulingPass(at: now)
         return outcomes
@@ -75,7 +78,7 @@ public actor GlobalScheduler {
         while let decision = policy.nextDecision(at: now, fleet: view) {
             switch decision {
             case let .start(index, cluster, accelerators):
-                try validate(index, devices: accelerators, cluster: cluster)
+                try await validate(index, devices: accelerators, cluster: cluster)
                 outcomes.append(try await start(index, cluster: cluster, devices: accelerators, at: now))
             case let .preempt(index):
                 let placement = try await stop(index, at: now)
@@ -84,20 +87,24 @@ public actor GlobalScheduler {
             case let .migrate(index, cluster):
                 let placement = try await stop(index, at: now)
                 outcomes.append(.stopped(index, placement, reason: .migrated))
-                try validate(index, devices: placement.acceleratorCount, cluster: cluster)
+                try await validate(index, devices: placement.acceleratorCount, cluster: cluster)
                 outcomes.append(try await start(index, cluster: cluster, devices: placement.acceleratorCount, at: now))
             case let .resize(index, accelerators):
                 let placement = try await stop(index, at: now)
                 outcomes.append(.stopped(index, placement, reason: .resized))
-                try validate(index, devices: accelerators, cluster: placement.cluster)
+                try await validate(index, devices: accelerators, cluster: placement.cluster)
                 outcomes.append(try await start(index, cluster: placement.cluster, devices: accelerators, at: now))
             }
+            if checksInvariants { try await checkInvariants() }
         }
     }
 
-    private func validate(_ index: JobIndex, devices: Int, cluster: Int32) throws {
+    private func validate(_ index: JobIndex, devices: Int, cluster: Int32) async throws {
         guard index >= 0, Int(index) < jobs.count else {
             throw SimulationError.invalidDecision("job \(index) has not arrived")
+        }
+        guard await jobs[Int(index)].status == .queued else {
+            throw SimulationError.invalidDecision("job \(index) is not waiting to start")
         }
         let job = pending[Int(index)]
         guard devices >= 1, devices <= job.worldSize else {
@@ -137,4 +144,44 @@ public actor GlobalScheduler {
 
     /// The job actors that have arrived, for invariant checks.
     public var arrivedJobs: [Job] { jobs }
+
+    /// No accelerator is held by two jobs; every cluster's index agrees with its nodes and
+    /// accelerators and with this scheduler's view; a job holds accelerators exactly when it
+    /// is running, as many as its placement says; allocated <= capacity.
+    public func checkInvariants() async throws {
+        var holders: [Int32: JobIndex] = [:]  // looked up only, never iterated
+        var heldBy = Array(repeating: 0, count: jobs.count)
+        var capacity = 0
+        for region in regions {
+            for cluster in region.clusters {
+                for (accelerator, holder) in try await cluster.checkConsistency() {
+                    guard holders.updateValue(holder, forKey: accelerator) == nil else {
+                        throw SimulationError.invariantViolated("accelerator \(accelerator) held twice")
+                    }
+                    guard holder >= 0, Int(holder) < jobs.count else {
+                        throw SimulationError.invariantViolated("accelerator \(accelerator) held by unknown job \(holder)")
+                    }
+                    heldBy[Int(holder)] += 1
+                }
+                let actual = await cluster.summary
+                guard actual == view.clusters[Int(cluster.index)].free else {
+                    throw SimulationError.invariantViolated("the view of cluster \(cluster.spec.name) is stale")
+                }
+                capacity += cluster.spec.accelerators
+            }
+        }
+        var allocated = 0
+        for job in jobs {
+            let status = await job.status
+            let placed = await job.placement?.acceleratorCount
+            guard (status == .running) == (placed != nil), heldBy[Int(job.index)] == placed ?? 0 else {
+                throw SimulationError.invariantViolated(
+                    "job \(job.index) is \(status), placed on \(placed ?? 0) accelerators, holding \(heldBy[Int(job.index)])")
+            }
+            allocated += placed ?? 0
+        }
+        guard allocated <= capacity else {
+            throw SimulationError.invariantViolated("\(allocated) accelerators allocated of \(capacity)")
+        }
+    }
 }

@@ -78,6 +78,17 @@ struct ScriptedPolicy: SchedulingPolicy {
         await #expect(throws: SimulationError.self) { try await simulation.run() }
     }
 
+    @Test func startingARunningJobIsRefused() async throws {
+        let policy = ScriptedPolicy(script: [
+            (.zero, .start(0, cluster: 0, accelerators: 4)),
+            (.seconds(Int64(10)), .start(0, cluster: 2, accelerators: 4)),
+        ])
+        let simulation = try FleetSimulation(SimulationConfiguration(
+            fleet: Self.fleet, jobs: [Self.job("main", at: 0, size: 4, work: 100), Self.job("t", at: 10, size: 1, work: 1)],
+            policy: policy))
+        await #expect(throws: SimulationError.invalidDecision("job 0 is not waiting to start")) { try await simulation.run() }
+    }
+
     @Test func anAcceleratorRefusesASecondHolder() async throws {
         let accelerator = Accelerator(id: 7, profile: .h100, executor: SimulationExecutor())
         try await accelerator.assign(to: 1)
