@@ -27,6 +27,16 @@ public struct SimulationConfiguration: Sendable {
     }
 }
 
+/// Where a run stands, reported to an observer every so many events. It carries virtual
+/// quantities only; an observer that wants rates reads its own clock, outside the model.
+public struct SimulationProgress: Sendable {
+    public var now: VirtualTime
+    public var processedEvents: Int
+    public var jobsSubmitted: Int
+    public var jobsCompleted: Int
+    public var jobsTotal: Int
+}
+
 /// What a run produced: the event log (every metric is a fold over it) and its fingerprint.
 public struct SimulationResult: Sendable {
     /// Jobs in index order (sorted by submit time).
@@ -118,8 +128,13 @@ public actor FleetSimulation {
             checkInvariants: configuration.checkInvariants, executor: executor)
     }
 
-    /// Runs to the last event or the horizon, whichever comes first.
-    public func run() async throws -> SimulationResult {
+    /// Runs to the last event or the horizon, whichever comes first. `progress`, if given,
+    /// is called every `progressInterval` processed events and once at the end; it cannot
+    /// influence the run.
+    public func run(
+        progressInterval: Int = 65_536, progress: (@Sendable (SimulationProgress) -> Void)? = nil
+    ) async throws -> SimulationResult {
+        var nextReport = progressInterval
         status.reserveCapacity(jobs.count)
         if let first = jobs.first { queue.schedule(.arrival(0), at: first.submit) }
         var horizonReached = false
@@ -151,10 +166,22 @@ public actor FleetSimulation {
             }
             for outcome in try await global.step(at: now, events: due) { record(outcome) }
             if configuration.checkInvariants { try await checkInvariants() }
+            if let progress, processed >= nextReport {
+                nextReport = processed + progressInterval
+                progress(currentProgress)
+            }
         }
+        progress?(currentProgress)
         return SimulationResult(
             jobs: jobs, log: log, processedEvents: processed, endTime: now, horizonReached: horizonReached,
             capacity: capacity, policy: configuration.policy.name)
+    }
+
+    private var completedCount = 0
+
+    private var currentProgress: SimulationProgress {
+        SimulationProgress(now: now, processedEvents: processed, jobsSubmitted: status.count,
+                           jobsCompleted: completedCount, jobsTotal: jobs.count)
     }
 
     private func record(_ outcome: SchedulingOutcome) {
@@ -163,6 +190,7 @@ public actor FleetSimulation {
             log.append(EventRecord(time: now, kind: .submitted, job: index))
         case let .completed(index, placement):
             status[Int(index)] = .completed
+            completedCount += 1
             log.append(EventRecord(time: now, kind: .completed, job: index, cluster: placement.cluster,
                                    accelerators: Int32(placement.acceleratorCount)))
         case let .started(index, placement, end, generation):
