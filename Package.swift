@@ -18,8 +18,11 @@ let package = Package(
     targets: [
         // Virtual time, the event queue, the per-simulation serial executor, seeded generators.
         .target(name: "FleetTwinEngine"),
+        // Shapes to costs: parameters, FLOPs, memory, checkpoint bytes; fitted step times;
+        // checkpoint and restore times; the accelerator catalogue (measured or estimated).
+        .target(name: "FleetTwinCostModel", resources: [.copy("Resources/calibration")]),
         // Regions > clusters > nodes > accelerators, accelerator profiles, network bandwidths.
-        .target(name: "FleetTwinFleet", dependencies: ["FleetTwinEngine"], resources: [.copy("Resources/calibration")]),
+        .target(name: "FleetTwinFleet", dependencies: ["FleetTwinEngine", "FleetTwinCostModel"]),
         // Jobs, the scheduler hierarchy, policies and the simulation driver.
         .target(name: "FleetTwinScheduling", dependencies: [
             "FleetTwinEngine", "FleetTwinFleet",
@@ -27,7 +30,7 @@ let package = Package(
         ]),
         // Scenario files: YAML with located errors, validation, workload generators.
         .target(name: "FleetTwinScenario", dependencies: [
-            "FleetTwinEngine", "FleetTwinFleet", "FleetTwinScheduling", "Yams",
+            "FleetTwinEngine", "FleetTwinCostModel", "FleetTwinFleet", "FleetTwinScheduling", "Yams",
         ]),
         // Metrics as folds over the event log.
         .target(name: "FleetTwinMetrics", dependencies: ["FleetTwinEngine", "FleetTwinScheduling"]),
@@ -40,7 +43,7 @@ let package = Package(
         .target(name: "FleetTwinReports", dependencies: ["FleetTwinMetrics"]),
         // Commands; the executable stays thin so tests can drive the commands in-process.
         .target(name: "FleetTwinCLI", dependencies: [
-            "FleetTwinEngine", "FleetTwinFleet", "FleetTwinScheduling", "FleetTwinScenario",
+            "FleetTwinEngine", "FleetTwinCostModel", "FleetTwinFleet", "FleetTwinScheduling", "FleetTwinScenario",
             "FleetTwinMetrics", "FleetTwinStore", "FleetTwinReports",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

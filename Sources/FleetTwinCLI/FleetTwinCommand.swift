@@ -15,7 +15,7 @@ public struct FleetTwinCommand: AsyncParsableCommand {
             (a scenario or command-line error).
             """,
         version: FleetTwinEngine.version,
-        subcommands: [RunCommand.self, ValidateCommand.self, BenchCommand.self])
+        subcommands: [RunCommand.self, ValidateCommand.self, PredictCommand.self, CalibrateCommand.self, BenchCommand.self])
 
     public init() {}
 

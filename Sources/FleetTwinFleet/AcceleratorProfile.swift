@@ -1,51 +1,33 @@
-import Foundation
+import FleetTwinCostModel
 
-/// What the simulator needs to know about one kind of accelerator.
-///
-/// Bandwidths are bytes per second along a checkpoint's path: device -> host, host ->
-/// storage, storage -> host, host -> device. `relativeSpeed` scales step times against the
-/// H100 80GB (1.0). `provenance` says where the numbers came from, so measured data and
-/// estimates never mix unnoticed.
+/// One kind of accelerator as the fleet sees it: the cost model's specification (compute,
+/// memory, checkpoint path, power, and whether it was measured or estimated) plus the
+/// relative speed that scales jobs given as durations (1.0 = an H100).
 public struct AcceleratorProfile: Sendable, Equatable {
-    public enum Provenance: Sendable, Equatable, CustomStringConvertible {
-        case measured(source: String)
-        case estimate(basis: String)
-        case scenario
-
-        public var description: String {
-            switch self {
-            case .measured(let source): "measured (\(source))"
-            case .estimate(let basis): "estimate (\(basis))"
-            case .scenario: "declared in the scenario"
-            }
-        }
-    }
-
-    public var name: String
-    public var memoryBytes: Int64
+    public var spec: AcceleratorSpec
     public var relativeSpeed: Double
-    public var deviceToHost: Double
-    public var hostToDevice: Double
-    public var storageWrite: Double
-    public var storageRead: Double
-    public var idlePowerWatts: Double
-    public var busyPowerWatts: Double
-    public var provenance: Provenance
 
-    public init(
-        name: String, memoryBytes: Int64, relativeSpeed: Double,
-        deviceToHost: Double, hostToDevice: Double, storageWrite: Double, storageRead: Double,
-        idlePowerWatts: Double, busyPowerWatts: Double, provenance: Provenance
-    ) {
-        self.name = name
-        self.memoryBytes = memoryBytes
-        self.relativeSpeed = relativeSpeed
-        self.deviceToHost = deviceToHost
-        self.hostToDevice = hostToDevice
-        self.storageWrite = storageWrite
-        self.storageRead = storageRead
-        self.idlePowerWatts = idlePowerWatts
-        self.busyPowerWatts = busyPowerWatts
-        self.provenance = provenance
+    /// A profile whose relative speed the cost model derives from the spec.
+    public init(spec: AcceleratorSpec) {
+        self.spec = spec
+        self.relativeSpeed = CostModel.calibrated.relativeSpeed(of: spec)
     }
+
+    public init(spec: AcceleratorSpec, relativeSpeed: Double) {
+        self.spec = spec
+        self.relativeSpeed = relativeSpeed
+    }
+
+    public var name: String { spec.name }
+    public var memoryBytes: Int64 { spec.memoryBytes }
+    public var idlePowerWatts: Double { spec.idleWatts }
+    public var busyPowerWatts: Double { spec.busyWatts }
+    public var isEstimate: Bool { spec.provenance.isEstimate }
+
+    /// The measured NVIDIA H100 80GB HBM3.
+    public static let h100 = AcceleratorProfile(spec: AcceleratorCatalog.h100, relativeSpeed: 1)
+
+    /// Every type a scenario can name without declaring it: the measured H100 and the
+    /// estimated A100 80GB, A100 40GB and V100 32GB.
+    public static let builtIn: [AcceleratorProfile] = [h100] + AcceleratorCatalog.estimates.map { AcceleratorProfile(spec: $0) }
 }

@@ -1,3 +1,4 @@
+import FleetTwinCostModel
 import FleetTwinEngine
 import FleetTwinFleet
 import FleetTwinScheduling
@@ -91,39 +92,38 @@ struct ScenarioParser {
         return spec
     }
 
+    /// A scenario-declared type: `base` copies a known type (default the H100) and the other
+    /// keys override it. `relative_speed` also scales the type's compute in the cost model.
     func parseProfile(_ node: YAMLNode, known: [AcceleratorProfile]) throws(ScenarioError) -> (AcceleratorProfile, YAMLNode?) {
         let keys = ["name", "base", "memory", "relative_speed", "device_to_host", "host_to_device",
                     "storage_write", "storage_read", "idle_power_watts", "busy_power_watts"]
         let t = try reader.object(node, "an accelerator type", allowed: keys)
         let name = try reader.string(try t.required("name"), "accelerator type name")
-        var p: AcceleratorProfile
+        var base = AcceleratorProfile.h100
         if let baseNode = t["base"] {
             let baseName = try reader.string(baseNode, "base")
-            guard let base = known.first(where: { $0.name == baseName }) else {
+            guard let found = known.first(where: { $0.name == baseName }) else {
                 throw reader.error(at: baseNode, "unknown base type '\(baseName)'; expected one of: \(known.map(\.name).joined(separator: ", "))")
             }
-            p = base
-        } else {
-            let missing = ["memory", "relative_speed"].filter { t[$0] == nil }
-            guard missing.isEmpty else {
-                throw reader.error(at: node, "accelerator type '\(name)' without 'base' needs \(missing.map { "'\($0)'" }.joined(separator: " and "))")
-            }
-            let h = AcceleratorProfile.h100
-            p = AcceleratorProfile(name: name, memoryBytes: 0, relativeSpeed: 1, deviceToHost: h.deviceToHost,
-                                   hostToDevice: h.hostToDevice, storageWrite: h.storageWrite, storageRead: h.storageRead,
-                                   idlePowerWatts: h.idlePowerWatts, busyPowerWatts: h.busyPowerWatts, provenance: .scenario)
+            base = found
+        } else if t["relative_speed"] == nil {
+            throw reader.error(at: node, "accelerator type '\(name)' needs 'base' (a type to copy) or 'relative_speed' (relative to an H100)")
         }
-        p.name = name
-        p.provenance = .scenario
-        if let n = t["memory"] { p.memoryBytes = try reader.size(n, "memory") }
-        if let n = t["relative_speed"] { p.relativeSpeed = try reader.double(n, "relative_speed", min: 0, exclusiveMin: true) }
-        if let n = t["device_to_host"] { p.deviceToHost = try reader.bandwidth(n, "device_to_host") }
-        if let n = t["host_to_device"] { p.hostToDevice = try reader.bandwidth(n, "host_to_device") }
-        if let n = t["storage_write"] { p.storageWrite = try reader.bandwidth(n, "storage_write") }
-        if let n = t["storage_read"] { p.storageRead = try reader.bandwidth(n, "storage_read") }
-        if let n = t["idle_power_watts"] { p.idlePowerWatts = try reader.double(n, "idle_power_watts", min: 0) }
-        if let n = t["busy_power_watts"] { p.busyPowerWatts = try reader.double(n, "busy_power_watts", min: 0) }
-        return (p, t["name"])
+        let speed = try t["relative_speed"].map { n throws(ScenarioError) in try reader.double(n, "relative_speed", min: 0, exclusiveMin: true) } ?? base.relativeSpeed
+        var spec = base.spec.scaled(
+            name: name, computeFactor: speed / base.relativeSpeed,
+            provenance: .estimate(basis: "declared in \(reader.file) from \(base.name)"))
+        if let n = t["memory"] { spec.memoryBytes = try reader.size(n, "memory") }
+        func leg(_ key: String) throws(ScenarioError) -> CheckpointCostModel.Leg? {
+            try t[key].map { n throws(ScenarioError) in .init(fixedSeconds: 0, bytesPerSecond: try reader.bandwidth(n, key)) }
+        }
+        if let l = try leg("device_to_host") { spec.checkpoint.deviceToHost = l }
+        if let l = try leg("storage_write") { spec.checkpoint.hostToStorage = l }
+        if let l = try leg("storage_read") { spec.checkpoint.storageToHost = l }
+        if let l = try leg("host_to_device") { spec.checkpoint.hostToDevice = l }
+        if let n = t["idle_power_watts"] { spec.idleWatts = try reader.double(n, "idle_power_watts", min: 0) }
+        if let n = t["busy_power_watts"] { spec.busyWatts = try reader.double(n, "busy_power_watts", min: 0) }
+        return (AcceleratorProfile(spec: spec, relativeSpeed: speed), t["name"])
     }
 
     func parseNetwork(_ node: YAMLNode) throws(ScenarioError) -> NetworkSpec {
