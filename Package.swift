@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "FleetTwinFleet", dependencies: ["FleetTwinEngine", "FleetTwinCostModel"]),
         // Jobs, the scheduler hierarchy, policies and the simulation driver.
         .target(name: "FleetTwinScheduling", dependencies: [
-            "FleetTwinEngine", "FleetTwinFleet",
+            "FleetTwinEngine", "FleetTwinCostModel", "FleetTwinFleet",
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
         // Scenario files: YAML with located errors, validation, workload generators.

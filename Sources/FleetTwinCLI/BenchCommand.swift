@@ -43,7 +43,7 @@ struct BenchCommand: AsyncParsableCommand {
         let perHour = 0.9 * Double(accelerators) / meanSize  // mean duration 1 h
         let generator = WorkloadGenerator(
             count: jobs, start: .zero, arrivals: .poisson(perHour: perHour), worldSize: sizes,
-            duration: .exponential(mean: .seconds(Int64(3600))), tiers: .fixed(.standard), acceleratorType: "h100-80gb",
+            work: .duration(.exponential(mean: .seconds(Int64(3600)))), tiers: .fixed(.standard), acceleratorType: "h100-80gb",
             stateBytes: 0, memoryPerReplicaBytes: 0)
         let specs = generator.generate(seed: seed, horizon: nil)
 

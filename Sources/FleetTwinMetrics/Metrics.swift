@@ -40,16 +40,20 @@ public struct JobOutcome: Sendable, Equatable {
     /// Microseconds x accelerators held, over every run of the job.
     public var acceleratorMicroseconds: Int64
     public var starts: Int
+    /// Energy its accelerators drew while it held them (busy power of their type).
+    public var energyKWh: Double
 
     public var queueDelay: VirtualTime? { firstStart.map { $0 - submit } }
     public var completionTime: VirtualTime? { end.map { $0 - submit } }
     public var acceleratorSeconds: Double { Double(acceleratorMicroseconds) / 1e6 }
 }
 
-/// Fraction of the fleet allocated during one bucket of time.
+/// One bucket of the fleet's time series: the fraction allocated and the mean power drawn
+/// (busy accelerators at busy power, the rest at idle power).
 public struct UtilizationPoint: Sendable, Equatable, Codable {
     public var start: Double
     public var utilization: Double
+    public var powerKW: Double
 }
 
 /// The headline figures of a run.
@@ -66,5 +70,9 @@ public struct RunMetrics: Sendable, Equatable {
     public var capacity: Int
     public var utilizationInterval: Double
     public var utilizationSeries: [UtilizationPoint]
+    /// Fleet energy over the span (first arrival to last completion), kWh.
+    public var energyKWh: Double
+    /// The highest bucket-averaged fleet power, kW.
+    public var peakPowerKW: Double
     public var jobs: [JobOutcome]
 }

@@ -7,10 +7,14 @@ extension RunMetrics {
     public static func fold(_ result: SimulationResult, interval: VirtualTime? = nil) -> RunMetrics {
         let records = result.log.records
         var jobs = result.jobs.enumerated().map { i, spec in
-            JobOutcome(index: Int32(i), submit: spec.submit, firstStart: nil, end: nil, acceleratorMicroseconds: 0, starts: 0)
+            JobOutcome(index: Int32(i), submit: spec.submit, firstStart: nil, end: nil, acceleratorMicroseconds: 0, starts: 0, energyKWh: 0)
         }
         var runningSince = Array(repeating: VirtualTime.zero, count: jobs.count)
         var held = Array(repeating: Int64(0), count: jobs.count)
+        var heldOn = Array(repeating: Int32(-1), count: jobs.count)
+        let clusters = result.clusters
+        // Fleet power now: every accelerator idle until something starts.
+        var watts = clusters.reduce(0.0) { $0 + Double($1.capacity) * $1.idleWatts }
 
         let firstArrival = records.first { $0.kind == .submitted }?.time ?? .zero
         let lastCompletion = records.last { $0.kind == .completed }?.time
@@ -19,11 +23,14 @@ extension RunMetrics {
         let width = interval?.microseconds ?? max(1_000_000, ((span + 99) / 100 + 999_999) / 1_000_000 * 1_000_000)
         let buckets = span == 0 ? 0 : Int((span + width - 1) / width)
         var busy = Array(repeating: 0.0, count: buckets)  // accelerator-microseconds per bucket
+        var joules = Array(repeating: 0.0, count: buckets)  // watt-microseconds / 1e6 per bucket
         var allocated: Int64 = 0
         var last = firstArrival
 
+        func cluster(_ index: Int32) -> ClusterInfo? { index >= 0 && Int(index) < clusters.count ? clusters[Int(index)] : nil }
+
         func integrate(to t: VirtualTime) {
-            guard allocated > 0, buckets > 0 else { last = t; return }
+            guard buckets > 0 else { last = t; return }
             var from = max(last.microseconds, firstArrival.microseconds)
             let to = min(t.microseconds, spanEnd.microseconds)
             while from < to {
@@ -31,6 +38,7 @@ extension RunMetrics {
                 let bucketEnd = firstArrival.microseconds + Int64(b + 1) * width
                 let until = min(to, bucketEnd)
                 busy[min(b, buckets - 1)] += Double(allocated) * Double(until - from)
+                joules[min(b, buckets - 1)] += watts * Double(until - from) / 1e6
                 from = until
             }
             last = t
@@ -47,9 +55,16 @@ extension RunMetrics {
                 jobs[i].starts += 1
                 runningSince[i] = r.time
                 held[i] = Int64(r.accelerators)
+                heldOn[i] = r.cluster
                 allocated += held[i]
+                if let c = cluster(r.cluster) { watts += Double(r.accelerators) * (c.busyWatts - c.idleWatts) }
             case .completed, .preempted, .migrated, .resized:
-                jobs[i].acceleratorMicroseconds += held[i] * (r.time - runningSince[i]).microseconds
+                let heldFor = held[i] * (r.time - runningSince[i]).microseconds
+                jobs[i].acceleratorMicroseconds += heldFor
+                if let c = cluster(heldOn[i]) {
+                    jobs[i].energyKWh += Double(heldFor) / 1e6 * c.busyWatts / 3.6e6
+                    watts -= Double(held[i]) * (c.busyWatts - c.idleWatts)
+                }
                 allocated -= held[i]
                 held[i] = 0
                 if r.kind == .completed { jobs[i].end = r.time }
@@ -58,7 +73,9 @@ extension RunMetrics {
         integrate(to: result.endTime)
         // Jobs still running when the run stopped (horizon) count up to its end.
         for i in jobs.indices where held[i] > 0 {
-            jobs[i].acceleratorMicroseconds += held[i] * (result.endTime - runningSince[i]).microseconds
+            let heldFor = held[i] * (result.endTime - runningSince[i]).microseconds
+            jobs[i].acceleratorMicroseconds += heldFor
+            if let c = cluster(heldOn[i]) { jobs[i].energyKWh += Double(heldFor) / 1e6 * c.busyWatts / 3.6e6 }
         }
 
         let submitted = records.filter { $0.kind == .submitted }.count
@@ -70,7 +87,8 @@ extension RunMetrics {
             let start = Int64(b) * width
             let length = min(width, span - start)
             return UtilizationPoint(start: Double(start + firstArrival.microseconds) / 1e6,
-                                    utilization: length > 0 ? value / (capacity * Double(length)) : 0)
+                                    utilization: length > 0 ? value / (capacity * Double(length)) : 0,
+                                    powerKW: length > 0 ? joules[b] / (Double(length) / 1e6) / 1000 : 0)
         }
         return RunMetrics(
             jobsSubmitted: submitted,
@@ -83,6 +101,8 @@ extension RunMetrics {
             capacity: result.capacity,
             utilizationInterval: Double(width) / 1e6,
             utilizationSeries: series,
+            energyKWh: joules.reduce(0, +) / 3.6e6,
+            peakPowerKW: series.map(\.powerKW).max() ?? 0,
             jobs: jobs)
     }
 }

@@ -16,6 +16,8 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var queueDelay: Distribution
     public var makespan: Double
     public var acceleratorSeconds: Double
+    public var energyKWh: Double
+    public var peakPowerKW: Double
     public var capacity: Int
     public var processedEvents: Int
     public var eventLogHash: String
@@ -34,6 +36,8 @@ public struct RunSummary: Codable, Sendable, Equatable {
         self.queueDelay = metrics.queueDelay
         self.makespan = metrics.makespan
         self.acceleratorSeconds = metrics.acceleratorSeconds
+        self.energyKWh = metrics.energyKWh
+        self.peakPowerKW = metrics.peakPowerKW
         self.capacity = metrics.capacity
         self.processedEvents = processedEvents
         self.eventLogHash = eventLogHash
@@ -55,6 +59,7 @@ public struct RunSummary: Codable, Sendable, Equatable {
             ("accelerators", String(capacity)),
             ("utilization", String(format: "%.1f%%", utilization * 100)),
             ("makespan", duration(makespan)),
+            ("energy", String(format: "%.1f kWh (peak %.1f kW)", energyKWh, peakPowerKW)),
         ]
         rows.append(("", ""))
         let header = ("", "mean        p50         p95         p99")

@@ -19,29 +19,56 @@ extension ScenarioParser {
     // MARK: Generator
 
     func parseGenerator(_ node: YAMLNode, fleet: FleetSpec, horizon: VirtualTime?) throws(ScenarioError) -> WorkloadGenerator {
-        let keys = ["jobs", "start", "arrivals", "world_size", "duration", "tiers", "accelerator_type", "state_size", "memory_per_replica"]
+        let keys = ["jobs", "start", "arrivals", "world_size", "duration", "model", "steps", "tiers", "accelerator_type",
+                    "state_size", "memory_per_replica"]
         let g = try reader.object(node, "workload.generator", allowed: keys)
         let count = try g["jobs"].map { n throws(ScenarioError) in try reader.int(n, "jobs", min: 1, max: 100_000_000) }
         if count == nil && horizon == nil {
             throw reader.error(at: g["arrivals"] ?? node,
                                "an open arrival process never ends: give workload.generator 'jobs' (a count) or a top-level 'horizon'")
         }
-        let type = try acceleratorType(g["accelerator_type"], fleet: fleet)
         let worldSizeNode = try g.required("world_size")
         let worldSize = try parseWorldSize(worldSizeNode)
-        for size in worldSize.values { try checkFits(size, type: type, fleet: fleet, at: worldSizeNode) }
-        let memory = try g["memory_per_replica"].map { n throws(ScenarioError) in try reader.size(n, "memory_per_replica") } ?? 0
-        try checkMemory(memory, type: type, fleet: fleet, at: g["memory_per_replica"])
+        let work: GeneratedWork
+        var type: String
+        var memory: Int64 = 0
+        if let modelNode = g["model"] {
+            let conflicting = g.present(["duration", "memory_per_replica", "state_size"])
+            guard conflicting.isEmpty else {
+                throw reader.error(at: g[conflicting[0]], "a generator with 'model' gets '\(conflicting[0])' from the cost model; remove it")
+            }
+            let priced = try price(try parseModelShape(modelNode), requested: g["accelerator_type"], worldSizes: worldSize.values,
+                                   fleet: fleet, at: modelNode)
+            work = .model(priced, steps: try parseSteps(try g.required("steps")))
+            type = priced.acceleratorType
+        } else {
+            if let steps = g["steps"] { throw reader.error(at: steps, "'steps' needs a 'model' to price them; without one give 'duration'") }
+            type = try acceleratorType(g["accelerator_type"], fleet: fleet)
+            for size in worldSize.values { try checkFits(size, type: type, fleet: fleet, at: worldSizeNode) }
+            memory = try g["memory_per_replica"].map { n throws(ScenarioError) in try reader.size(n, "memory_per_replica") } ?? 0
+            try checkMemory(memory, type: type, fleet: fleet, at: g["memory_per_replica"])
+            work = .duration(try parseDuration(try g.required("duration")))
+        }
         return WorkloadGenerator(
             count: count,
             start: try g["start"].map { n throws(ScenarioError) in try reader.duration(n, "start", positive: false) } ?? .zero,
             arrivals: try parseArrivals(try g.required("arrivals")),
             worldSize: worldSize,
-            duration: try parseDuration(try g.required("duration")),
+            work: work,
             tiers: try g["tiers"].map { n throws(ScenarioError) in try parseTiers(n) } ?? Self.defaultTiers,
             acceleratorType: type,
             stateBytes: try g["state_size"].map { n throws(ScenarioError) in try reader.size(n, "state_size") } ?? 0,
             memoryPerReplicaBytes: memory)
+    }
+
+    /// `steps: 5000` or `steps: {choices: [...], weights: [...]}`.
+    func parseSteps(_ node: YAMLNode) throws(ScenarioError) -> WeightedChoice<Int> {
+        if node.scalar != nil { return .fixed(try reader.int(node, "steps", min: 1)) }
+        let o = try reader.object(node, "steps", allowed: ["choices", "weights"])
+        var values: [Int] = []
+        for n in try reader.sequence(try o.required("choices"), "steps.choices") { values.append(try reader.int(n, "a step count", min: 1)) }
+        guard !values.isEmpty else { throw reader.error(at: o["choices"], "steps.choices is empty") }
+        return WeightedChoice(values: values, weights: try parseWeights(o["weights"], count: values.count, at: node))
     }
 
     static let defaultTiers = WeightedChoice<SLATier>(values: [.premium, .standard, .basic], weights: [0.2, 0.5, 0.3])
@@ -126,16 +153,21 @@ extension ScenarioParser {
 
     func parseJobList(_ node: YAMLNode, fleet: FleetSpec) throws(ScenarioError) -> [JobSpec] {
         let keys = ["name", "submit", "tier", "world_size", "accelerator_type", "duration", "steps", "step_time",
-                    "state_size", "memory_per_replica"]
+                    "model", "samples", "state_size", "memory_per_replica"]
         var jobs: [JobSpec] = []
         var names: [String: Void] = [:]
         for (i, item) in try reader.sequence(node, "workload.jobs").enumerated() {
             let j = try reader.object(item, "a job", allowed: keys)
             let name = try j["name"].map { n throws(ScenarioError) in try reader.string(n, "job name") } ?? "job-\(i)"
             guard names.updateValue((), forKey: name) == nil else { throw reader.error(at: j["name"], "job name '\(name)' is used twice") }
-            let type = try acceleratorType(j["accelerator_type"], fleet: fleet)
             let sizeNode = try j.required("world_size")
             let size = try reader.int(sizeNode, "world_size", min: 1)
+            if j["model"] != nil {
+                jobs.append(try parseModelJob(j, at: item, name: name, worldSize: size, sizeNode: sizeNode, fleet: fleet))
+                continue
+            }
+            if let samples = j["samples"] { throw reader.error(at: samples, "'samples' needs a 'model' to divide by its batch") }
+            let type = try acceleratorType(j["accelerator_type"], fleet: fleet)
             try checkFits(size, type: type, fleet: fleet, at: sizeNode)
             let memory = try j["memory_per_replica"].map { n throws(ScenarioError) in try reader.size(n, "memory_per_replica") } ?? 0
             try checkMemory(memory, type: type, fleet: fleet, at: j["memory_per_replica"])

@@ -12,7 +12,7 @@ public struct WorkloadGenerator: Sendable {
     public var start: VirtualTime
     public var arrivals: ArrivalProcess
     public var worldSize: WeightedChoice<Int>
-    public var duration: DurationDistribution
+    public var work: GeneratedWork
     public var tiers: WeightedChoice<SLATier>
     public var acceleratorType: String
     public var stateBytes: Int64
@@ -20,14 +20,14 @@ public struct WorkloadGenerator: Sendable {
 
     public init(
         count: Int?, start: VirtualTime = .zero, arrivals: ArrivalProcess, worldSize: WeightedChoice<Int>,
-        duration: DurationDistribution, tiers: WeightedChoice<SLATier>, acceleratorType: String,
+        work: GeneratedWork, tiers: WeightedChoice<SLATier>, acceleratorType: String,
         stateBytes: Int64 = 0, memoryPerReplicaBytes: Int64 = 0
     ) {
         self.count = count
         self.start = start
         self.arrivals = arrivals
         self.worldSize = worldSize
-        self.duration = duration
+        self.work = work
         self.tiers = tiers
         self.acceleratorType = acceleratorType
         self.stateBytes = stateBytes
@@ -43,15 +43,29 @@ public struct WorkloadGenerator: Sendable {
             let t = process.next(using: &arrivalStream)
             if let horizon, t > horizon { break }
             var g = SeededGenerator(seed: seed, stream: "job", index: UInt64(jobs.count))
+            let name = "job-\(jobs.count)"
             let size = worldSize.sample(using: &g)
-            let work = duration.sample(using: &g)
-            let tier = tiers.sample(using: &g)
-            jobs.append(JobSpec(
-                name: "job-\(jobs.count)", submit: t, tier: tier, worldSize: size, acceleratorType: acceleratorType,
-                work: work, stateBytes: stateBytes, memoryPerReplicaBytes: memoryPerReplicaBytes))
+            switch work {
+            case .duration(let distribution):
+                let duration = distribution.sample(using: &g)
+                jobs.append(JobSpec(
+                    name: name, submit: t, tier: tiers.sample(using: &g), worldSize: size, acceleratorType: acceleratorType,
+                    work: duration, stateBytes: stateBytes, memoryPerReplicaBytes: memoryPerReplicaBytes))
+            case let .model(priced, steps):
+                let count = Int64(steps.sample(using: &g))
+                jobs.append(priced.job(name: name, submit: t, tier: tiers.sample(using: &g), worldSize: size, steps: count))
+            }
         }
         return jobs
     }
+}
+
+/// How much work each generated job carries.
+public enum GeneratedWork: Sendable, Equatable {
+    /// A duration at full size on an accelerator of relative speed 1.0.
+    case duration(DurationDistribution)
+    /// A priced model shape and a number of steps.
+    case model(PricedModel, steps: WeightedChoice<Int>)
 }
 
 /// Values drawn with given relative weights.

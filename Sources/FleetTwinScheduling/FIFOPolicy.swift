@@ -31,7 +31,7 @@ public struct FIFOPolicy: SchedulingPolicy {
 
     public mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
         guard let head = queue.first,
-              let cluster = fleet.firstFit(head.worldSize, type: head.acceleratorType, rule: placement)
+              let cluster = fleet.firstFit(head.worldSize, types: head.acceleratorTypes, rule: placement)
         else { return nil }
         queue.removeFirst()
         return .start(head.index, cluster: cluster, accelerators: head.worldSize)

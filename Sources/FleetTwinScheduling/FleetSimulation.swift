@@ -37,6 +37,15 @@ public struct SimulationProgress: Sendable {
     public var jobsTotal: Int
 }
 
+/// A cluster as the metrics need it: its size and its accelerators' power draw.
+public struct ClusterInfo: Sendable, Equatable {
+    public var name: String
+    public var acceleratorType: String
+    public var capacity: Int
+    public var idleWatts: Double
+    public var busyWatts: Double
+}
+
 /// What a run produced: the event log (every metric is a fold over it) and its fingerprint.
 public struct SimulationResult: Sendable {
     /// Jobs in index order (sorted by submit time).
@@ -49,6 +58,8 @@ public struct SimulationResult: Sendable {
     public var horizonReached: Bool
     public var capacity: Int
     public var policy: String
+    /// The fleet's clusters, in global index order (the `cluster` of event records).
+    public var clusters: [ClusterInfo]
 
     public var eventLogHash: String { log.hash }
 }
@@ -67,9 +78,11 @@ public actor FleetSimulation {
 
     private let configuration: SimulationConfiguration
     private let jobs: [JobSpec]
-    private let jobTypes: [Int32]
+    private let jobTypes: [TypeSet]
+    private let jobSpeeds: [[Double]?]
     public nonisolated let global: GlobalScheduler
     private let capacity: Int
+    private let clusterInfo: [ClusterInfo]
 
     private var queue = EventQueue<SimulationEvent>()
     private var log = EventLog()
@@ -87,16 +100,37 @@ public actor FleetSimulation {
             .sorted { ($0.element.submit, $0.offset) < ($1.element.submit, $1.offset) }
             .map(\.element)
         let typeNames = fleet.profiles.map(\.name)
-        self.jobTypes = try jobs.map { job in
-            guard let t = typeNames.firstIndex(of: job.acceleratorType) else {
-                throw SimulationError.invalidDecision("job \(job.name) asks for unknown accelerator type \(job.acceleratorType)")
+        guard typeNames.count <= 64 else { throw SimulationError.invalidDecision("more than 64 accelerator types") }
+        func typeIndex(_ name: String, of job: JobSpec) throws -> Int {
+            guard let t = typeNames.firstIndex(of: name) else {
+                throw SimulationError.invalidDecision("job \(job.name) asks for unknown accelerator type \(name)")
             }
-            return Int32(t)
+            return t
         }
+        var types: [TypeSet] = [], jobSpeeds: [[Double]?] = []
+        for job in jobs {
+            if let typed = job.speeds {
+                var bySpeed = Array(repeating: 0.0, count: typeNames.count)
+                var members: [Int32] = []
+                for entry in typed {
+                    let t = try typeIndex(entry.type, of: job)
+                    bySpeed[t] = entry.speed
+                    members.append(Int32(t))
+                }
+                types.append(TypeSet(members))
+                jobSpeeds.append(bySpeed)
+            } else {
+                types.append(.single(Int32(try typeIndex(job.acceleratorType, of: job))))
+                jobSpeeds.append(nil)
+            }
+        }
+        self.jobTypes = types
+        self.jobSpeeds = jobSpeeds
 
         var regions: [RegionalScheduler] = []
         var entries: [FleetView.ClusterEntry] = []
         var speeds: [Double] = []
+        var info: [ClusterInfo] = []
         var nextNode: Int32 = 0, nextAccelerator: Int32 = 0
         for (r, region) in fleet.regions.enumerated() {
             let firstCluster = Int32(entries.count)
@@ -116,11 +150,14 @@ public actor FleetSimulation {
                     name: spec.name, region: Int32(r), acceleratorType: Int32(typeIndex), capacity: spec.accelerators,
                     free: ClusterCapacity(nodes: spec.nodes, acceleratorsPerNode: spec.acceleratorsPerNode).summary))
                 speeds.append(profile.relativeSpeed)
+                info.append(ClusterInfo(name: spec.name, acceleratorType: spec.acceleratorType, capacity: spec.accelerators,
+                                        idleWatts: profile.idlePowerWatts, busyWatts: profile.busyPowerWatts))
             }
             regions.append(RegionalScheduler(index: Int32(r), name: region.name, clusters: clusters,
                                              firstCluster: firstCluster, executor: executor))
         }
         self.capacity = Int(nextAccelerator)
+        self.clusterInfo = info
 
         self.global = GlobalScheduler(
             regions: regions, view: FleetView(clusters: entries, typeNames: typeNames), clusterSpeed: speeds,
@@ -157,7 +194,8 @@ public actor FleetSimulation {
                     due.append(.arrival(
                         Job(index: index, spec: spec, executor: executor),
                         PendingJob(index: index, submit: spec.submit, tier: spec.tier,
-                                   worldSize: spec.worldSize, acceleratorType: jobTypes[i])))
+                                   worldSize: spec.worldSize, acceleratorTypes: jobTypes[i]),
+                        speeds: jobSpeeds[i]))
                     status.append(.queued)
                     if i + 1 < jobs.count { queue.schedule(.arrival(index + 1), at: jobs[i + 1].submit) }
                 case let .completion(index, generation):
@@ -174,7 +212,7 @@ public actor FleetSimulation {
         progress?(currentProgress)
         return SimulationResult(
             jobs: jobs, log: log, processedEvents: processed, endTime: now, horizonReached: horizonReached,
-            capacity: capacity, policy: configuration.policy.name)
+            capacity: capacity, policy: configuration.policy.name, clusters: clusterInfo)
     }
 
     private var completedCount = 0

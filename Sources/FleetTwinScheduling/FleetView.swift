@@ -27,10 +27,16 @@ public struct FleetView: Sendable {
 
     public func clusters(ofType type: Int32) -> [Int32] { clustersOfType[Int(type)] }
 
-    /// The first cluster, in declaration order, where `count` accelerators of `type` fit
-    /// under `rule` now.
-    public func firstFit(_ count: Int, type: Int32, rule: PlacementRule) -> Int32? {
-        for c in clustersOfType[Int(type)] where clusters[Int(c)].free.fits(count, rule: rule) { return c }
+    /// The first cluster, in declaration order, of one of `types` where `count` accelerators
+    /// fit under `rule` now.
+    public func firstFit(_ count: Int, types: TypeSet, rule: PlacementRule) -> Int32? {
+        if let type = types.single {
+            for c in clustersOfType[Int(type)] where clusters[Int(c)].free.fits(count, rule: rule) { return c }
+            return nil
+        }
+        for (i, c) in clusters.enumerated() where types.contains(c.acceleratorType) && c.free.fits(count, rule: rule) {
+            return Int32(i)
+        }
         return nil
     }
 

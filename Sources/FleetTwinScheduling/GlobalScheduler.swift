@@ -3,7 +3,8 @@ import FleetTwinFleet
 
 /// Something that reaches the global scheduler at an instant.
 public enum StepEvent: Sendable {
-    case arrival(Job, PendingJob)
+    /// A job arrives; `speeds` (by type index) when its speed depends on the type.
+    case arrival(Job, PendingJob, speeds: [Double]?)
     case completion(JobIndex, generation: UInt32)
 }
 
@@ -26,6 +27,8 @@ public actor GlobalScheduler {
     /// Job actors by index; a job is appended when it arrives.
     private var jobs: [Job] = []
     private var pending: [PendingJob] = []
+    /// Per-type speeds of model-shaped jobs (by type index); nil uses the cluster's speed.
+    private var jobSpeeds: [[Double]?] = []
     private let clusterSpeed: [Double]
     private let splicingOverhead: Double
     private let checksInvariants: Bool
@@ -54,10 +57,11 @@ public actor GlobalScheduler {
         outcomes.removeAll(keepingCapacity: true)
         for event in events {
             switch event {
-            case let .arrival(job, pendingJob):
+            case let .arrival(job, pendingJob, speeds):
                 precondition(Int(job.index) == jobs.count, "jobs must arrive in index order")
                 jobs.append(job)
                 pending.append(pendingJob)
+                jobSpeeds.append(speeds)
                 outcomes.append(.submitted(job.index))
                 policy.jobArrived(pendingJob, at: now)
             case let .completion(index, generation):
@@ -111,7 +115,7 @@ public actor GlobalScheduler {
             throw SimulationError.invalidDecision("job \(index) of world size \(job.worldSize) on \(devices) accelerators")
         }
         guard cluster >= 0, Int(cluster) < view.clusters.count,
-              view.clusters[Int(cluster)].acceleratorType == job.acceleratorType
+              job.acceleratorTypes.contains(view.clusters[Int(cluster)].acceleratorType)
         else { throw SimulationError.invalidDecision("job \(index) sent to cluster \(cluster) of another accelerator type") }
         guard view.clusters[Int(cluster)].free.fits(devices, rule: policy.placement) else {
             throw SimulationError.invalidDecision("job \(index) needs \(devices) accelerators that cluster \(cluster) does not have free")
@@ -122,8 +126,10 @@ public actor GlobalScheduler {
         let region = regions[Int(view.clusters[Int(cluster)].region)]
         let (placement, free) = try await region.place(index, cluster: cluster, count: devices, rule: policy.placement)
         view.update(cluster: cluster, free: free)
+        let type = Int(view.clusters[Int(cluster)].acceleratorType)
+        let speed = jobSpeeds[Int(index)].map { $0[type] } ?? clusterSpeed[Int(cluster)]
         let rate = Job.rate(worldSize: pending[Int(index)].worldSize, devices: devices,
-                            speed: clusterSpeed[Int(cluster)], splicingOverhead: splicingOverhead)
+                            speed: speed, splicingOverhead: splicingOverhead)
         let (end, generation) = await jobs[Int(index)].start(at: now, on: placement, rate: rate)
         return .started(index, placement, end: end, generation: generation)
     }

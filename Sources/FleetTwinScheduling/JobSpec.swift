@@ -1,3 +1,4 @@
+import FleetTwinCostModel
 import FleetTwinEngine
 import FleetTwinFleet
 
@@ -24,9 +25,16 @@ public struct JobSpec: Sendable, Equatable {
     public var tier: SLATier
     /// Data-parallel replicas (accelerators wanted at full size).
     public var worldSize: Int
+    /// The type asked for; for a model-shaped job that may run on several types, "any".
     public var acceleratorType: String
     /// Time to finish uninterrupted at full size on an accelerator of relative speed 1.0.
     public var work: VirtualTime
+    /// For a model-shaped job: the types it may run on, each with its speed relative to the
+    /// H100 for this very shape (from the cost model). nil: `acceleratorType` at that type's
+    /// relative speed.
+    public var speeds: [TypeSpeed]?
+    /// The model shape the cost model priced, when the job was given as one.
+    public var model: ModelShape?
     /// Mini-batches, when the work was given as steps x step time.
     public var steps: Int64?
     public var stateBytes: Int64
@@ -34,8 +42,11 @@ public struct JobSpec: Sendable, Equatable {
 
     public init(
         name: String, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorType: String,
-        work: VirtualTime, steps: Int64? = nil, stateBytes: Int64 = 0, memoryPerReplicaBytes: Int64 = 0
+        work: VirtualTime, steps: Int64? = nil, stateBytes: Int64 = 0, memoryPerReplicaBytes: Int64 = 0,
+        speeds: [TypeSpeed]? = nil, model: ModelShape? = nil
     ) {
+        self.speeds = speeds
+        self.model = model
         self.name = name
         self.submit = submit
         self.tier = tier
@@ -45,6 +56,17 @@ public struct JobSpec: Sendable, Equatable {
         self.steps = steps
         self.stateBytes = stateBytes
         self.memoryPerReplicaBytes = memoryPerReplicaBytes
+    }
+}
+
+/// How fast a job runs on one accelerator type, relative to its work's reference (an H100).
+public struct TypeSpeed: Sendable, Equatable {
+    public var type: String
+    public var speed: Double
+
+    public init(type: String, speed: Double) {
+        self.type = type
+        self.speed = speed
     }
 }
 

@@ -7,16 +7,29 @@ public struct PendingJob: Sendable, Equatable {
     public var submit: VirtualTime
     public var tier: SLATier
     public var worldSize: Int
-    /// Dense index of the accelerator type in `FleetView.typeNames`.
-    public var acceleratorType: Int32
+    /// The accelerator types it may run on (indices into `FleetView.typeNames`).
+    public var acceleratorTypes: TypeSet
 
-    public init(index: JobIndex, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorType: Int32) {
+    public init(index: JobIndex, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorTypes: TypeSet) {
         self.index = index
         self.submit = submit
         self.tier = tier
         self.worldSize = worldSize
-        self.acceleratorType = acceleratorType
+        self.acceleratorTypes = acceleratorTypes
     }
+}
+
+/// A set of accelerator types as a bit mask over their dense indices (at most 64 types).
+public struct TypeSet: Sendable, Equatable {
+    public var bits: UInt64
+
+    public init(bits: UInt64) { self.bits = bits }
+    public init(_ types: [Int32]) { bits = types.reduce(0) { $0 | (1 << UInt64($1)) } }
+    public static func single(_ type: Int32) -> TypeSet { TypeSet(bits: 1 << UInt64(type)) }
+
+    public func contains(_ type: Int32) -> Bool { bits & (1 << UInt64(type)) != 0 }
+    /// The only member, when there is exactly one.
+    public var single: Int32? { bits.nonzeroBitCount == 1 ? Int32(bits.trailingZeroBitCount) : nil }
 }
 
 /// A policy's decision; the scheduler hierarchy carries it out.

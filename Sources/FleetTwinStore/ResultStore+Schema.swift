@@ -60,6 +60,12 @@ extension ResultStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v2-energy") { db in
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN energy_kwh REAL;
+                ALTER TABLE utilization ADD COLUMN power_kw REAL;
+                """)
+        }
         return migrator
     }
 }

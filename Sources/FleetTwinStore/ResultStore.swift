@@ -75,22 +75,23 @@ public final class ResultStore {
                 ("jct_mean_s", m.jct.mean), ("jct_p50_s", m.jct.p50), ("jct_p95_s", m.jct.p95), ("jct_p99_s", m.jct.p99),
                 ("queue_delay_mean_s", m.queueDelay.mean), ("queue_delay_p50_s", m.queueDelay.p50),
                 ("queue_delay_p95_s", m.queueDelay.p95), ("queue_delay_p99_s", m.queueDelay.p99),
+                ("energy_kwh", m.energyKWh), ("peak_power_kw", m.peakPowerKW),
             ]
             try BulkInsert(table: "metrics", columns: ["run_id", "name", "value"]).insert(db, count: headline.count) {
                 [id, headline[$0].0, headline[$0].1]
             }
-            try BulkInsert(table: "utilization", columns: ["run_id", "bucket", "start_s", "utilization"])
+            try BulkInsert(table: "utilization", columns: ["run_id", "bucket", "start_s", "utilization", "power_kw"])
                 .insert(db, count: m.utilizationSeries.count) {
-                    [id, $0, m.utilizationSeries[$0].start, m.utilizationSeries[$0].utilization]
+                    [id, $0, m.utilizationSeries[$0].start, m.utilizationSeries[$0].utilization, m.utilizationSeries[$0].powerKW]
                 }
             let specs = run.result.jobs
             try BulkInsert(table: "jobs", columns: [
                 "run_id", "job_index", "name", "tier", "world_size", "accelerator_type", "submit_us",
-                "first_start_us", "end_us", "accelerator_seconds", "starts",
+                "first_start_us", "end_us", "accelerator_seconds", "starts", "energy_kwh",
             ]).insert(db, count: m.jobs.count) { i in
                 let o = m.jobs[i], s = specs[i]
                 return [id, i, s.name, s.tier.rawValue, s.worldSize, s.acceleratorType, o.submit.microseconds,
-                        o.firstStart?.microseconds, o.end?.microseconds, o.acceleratorSeconds, o.starts]
+                        o.firstStart?.microseconds, o.end?.microseconds, o.acceleratorSeconds, o.starts, o.energyKWh]
             }
             if run.storeEvents {
                 let records = run.result.log.records

@@ -82,3 +82,38 @@ import Testing
         #expect(!e.fitsInMemory)  // 16 bytes per parameter alone exceed 80 GB
     }
 }
+
+@Suite struct CostModelCommandTests {
+    @Test func predictPrintsTheDocumentedJSONKeys() throws {
+        let out = try runFleettwin(["predict", "--arch", "bert", "--layers", "12", "--hidden", "768", "--seq", "256",
+                                    "--batch", "32", "--mode", "train", "--accelerator", "v100-32gb", "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
+        for key in ["params", "flopsPerStep", "stepSeconds", "memoryBytes", "checkpointBytes", "checkpointSeconds", "restoreSeconds"] {
+            #expect(object[key] != nil, "missing \(key)")
+        }
+        #expect(object["params"] as? Int == 109_483_009)
+        #expect(object["estimatedAccelerator"] as? Bool == true)
+    }
+
+    @Test func predictTableSaysWhenTheAcceleratorIsAnEstimate() throws {
+        let out = try runFleettwin(["predict", "--arch", "llama", "--layers", "4", "--hidden", "512", "--seq", "512",
+                                    "--batch", "8", "--mode", "infer", "--accelerator", "a100-40gb"])
+        #expect(out.status == 0)
+        #expect(out.stdout.contains("a100-40gb, estimate (A100 SXM datasheet"))
+        #expect(out.stdout.contains("45,224,448"))
+    }
+
+    @Test func predictRejectsUnknownAcceleratorsAndBadSizes() throws {
+        #expect(try runFleettwin(["predict", "--arch", "bert", "--layers", "2", "--hidden", "128", "--seq", "8", "--batch", "1",
+                                  "--mode", "train", "--accelerator", "tpu"]).status == 2)
+        #expect(try runFleettwin(["predict", "--arch", "bert", "--layers", "0", "--hidden", "128", "--seq", "8", "--batch", "1",
+                                  "--mode", "train"]).status == 2)
+    }
+
+    @Test func calibrateReportsEveryMeasuredStep() throws {
+        let out = try runFleettwin(["calibrate", "--report"])
+        #expect(out.status == 0)
+        #expect(out.stdout.split(separator: "\n").filter { $0.hasPrefix("bert ") || $0.hasPrefix("llama ") }.count == 13)
+    }
+}

@@ -1,0 +1,97 @@
+import FleetTwinCostModel
+import FleetTwinEngine
+import FleetTwinFleet
+import FleetTwinScheduling
+
+/// A model-shaped job priced by the cost model for every accelerator type of the fleet.
+public struct PricedModel: Sendable, Equatable {
+    public var shape: ModelShape
+    /// Seconds per step on the reference accelerator (the H100): work = steps x this.
+    public var referenceStepSeconds: Double
+    /// The types it fits on, with its speed on each relative to the H100.
+    public var speeds: [TypeSpeed]
+    public var memoryPerReplicaBytes: Int64
+    public var stateBytes: Int64
+    /// "any", or the one type asked for.
+    public var acceleratorType: String
+
+    func job(name: String, submit: VirtualTime, tier: SLATier, worldSize: Int, steps: Int64) -> JobSpec {
+        JobSpec(name: name, submit: submit, tier: tier, worldSize: worldSize, acceleratorType: acceleratorType,
+                work: VirtualTime.seconds(Double(steps) * referenceStepSeconds), steps: steps,
+                stateBytes: stateBytes, memoryPerReplicaBytes: memoryPerReplicaBytes, speeds: speeds, model: shape)
+    }
+}
+
+extension ScenarioParser {
+    static let modelKeys = ["arch", "layers", "hidden", "seq", "batch", "mode", "precision"]
+
+    /// `model: {arch: bert, layers: 12, hidden: 768, seq: 256, batch: 32, mode: train}`.
+    func parseModelShape(_ node: YAMLNode) throws(ScenarioError) -> ModelShape {
+        let m = try reader.object(node, "model", allowed: Self.modelKeys)
+        return ModelShape(
+            architecture: try reader.choice(try m.required("arch"), "arch", Architecture.self),
+            layers: try reader.int(try m.required("layers"), "layers", min: 1, max: 1_000),
+            hidden: try reader.int(try m.required("hidden"), "hidden", min: 1, max: 1_000_000),
+            sequence: try reader.int(try m.required("seq"), "seq", min: 1, max: 10_000_000),
+            batch: try reader.int(try m.required("batch"), "batch", min: 1, max: 10_000_000),
+            mode: try m["mode"].map { n throws(ScenarioError) in try reader.choice(n, "mode", Mode.self) } ?? .train,
+            precision: try m["precision"].map { n throws(ScenarioError) in try reader.choice(n, "precision", Precision.self) } ?? .bf16)
+    }
+
+    /// Prices `shape` on every type of the fleet (or only `requested`), keeping the types
+    /// where a replica fits in memory and whose largest cluster holds `worldSizes`.
+    func price(_ shape: ModelShape, requested typeNode: YAMLNode?, worldSizes: [Int], fleet: FleetSpec,
+               at node: YAMLNode) throws(ScenarioError) -> PricedModel {
+        let model = CostModel.calibrated
+        let reference = model.estimate(shape, on: AcceleratorCatalog.h100)
+        let requested = try typeNode.map { n throws(ScenarioError) in try acceleratorType(n, fleet: fleet) }
+        var speeds: [TypeSpeed] = []
+        var memory: Int64 = 0
+        let inFleet = fleet.profiles.filter { p in fleet.clusters.contains { $0.acceleratorType == p.name } }
+        for profile in inFleet where requested == nil || requested == profile.name {
+            let e = model.estimate(shape, on: profile.spec)
+            memory = e.memoryBytes
+            guard e.fitsInMemory, worldSizes.allSatisfy({ $0 <= fleet.largestCluster(ofType: profile.name) }) else { continue }
+            speeds.append(TypeSpeed(type: profile.name, speed: reference.stepSeconds / e.stepSeconds))
+        }
+        guard !speeds.isEmpty else {
+            let gib = Double(memory) / 1_073_741_824
+            let largest = worldSizes.max() ?? 1
+            throw reader.error(at: typeNode ?? node, String(
+                format: "this model needs %.1f GiB per replica, %d of them in one cluster; no %@ in the fleet offers both",
+                gib, largest, requested.map { "cluster of type \($0)" } ?? "accelerator type"))
+        }
+        return PricedModel(shape: shape, referenceStepSeconds: reference.stepSeconds, speeds: speeds,
+                           memoryPerReplicaBytes: memory, stateBytes: shape.checkpointBytes,
+                           acceleratorType: requested ?? "any")
+    }
+
+    /// An explicit job given as `model` with `steps` (mini-batches) or `samples` (split over
+    /// the data-parallel replicas: steps = ceil(samples / (batch x world size))).
+    func parseModelJob(_ j: YAMLObject, at item: YAMLNode, name: String, worldSize: Int, sizeNode: YAMLNode,
+                       fleet: FleetSpec) throws(ScenarioError) -> JobSpec {
+        let conflicting = j.present(["duration", "step_time", "memory_per_replica", "state_size"])
+        guard conflicting.isEmpty else {
+            throw reader.error(at: j[conflicting[0]], "a job with 'model' gets '\(conflicting[0])' from the cost model; remove it")
+        }
+        let counts = j.present(["steps", "samples"])
+        guard counts.count == 1 else {
+            throw reader.error(at: item, "a job with 'model' needs exactly one of 'steps' or 'samples'")
+        }
+        let shape = try parseModelShape(j["model"]!)
+        let priced = try price(shape, requested: j["accelerator_type"], worldSizes: [worldSize], fleet: fleet, at: j["model"]!)
+        let steps: Int64
+        if let n = j["steps"] {
+            steps = Int64(try reader.int(n, "steps", min: 1))
+        } else {
+            let samples = Int64(try reader.int(j["samples"]!, "samples", min: 1))
+            let perStep = Int64(shape.batch * worldSize)
+            steps = (samples + perStep - 1) / perStep
+        }
+        return priced.job(
+            name: name,
+            submit: try j["submit"].map { n throws(ScenarioError) in try reader.duration(n, "submit", positive: false) } ?? .zero,
+            tier: try j["tier"].map { n throws(ScenarioError) in try reader.choice(n, "tier", SLATier.self) } ?? .standard,
+            worldSize: worldSize, steps: steps)
+    }
+}
