@@ -34,16 +34,15 @@ public actor Node {
         throw AllocationError.insufficient(node: id, wanted: count, bound: bound)
     }
 
-    /// Frees every accelerator bound to `job`; returns how many were freed.
-    @discardableResult
-    public func release(_ job: JobIndex) async throws(AllocationError) -> Int {
+    /// Frees `count` of the accelerators bound to `job`, highest slots first.
+    public func release(_ job: JobIndex, count: Int) async throws(AllocationError) {
         var freed = 0
-        for slot in holders.indices where holders[slot] == job {
+        for slot in holders.indices.reversed() where holders[slot] == job && freed < count {
             try await accelerators[slot].release(from: job)
             holders[slot] = -1
             freed += 1
         }
-        return freed
+        guard freed == count else { throw AllocationError.insufficient(node: id, wanted: count, bound: freed) }
     }
 
     /// The node's view of its slots, for invariant checks.

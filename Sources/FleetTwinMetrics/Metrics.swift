@@ -42,6 +42,9 @@ public struct JobOutcome: Sendable, Equatable {
     public var starts: Int
     /// Energy its accelerators drew while it held them (busy power of their type).
     public var energyKWh: Double
+    /// Ideal time (uninterrupted at full size on the type it first ran on) / actual time
+    /// from first start to end; nil until it completes.
+    public var achievedFraction: Double?
 
     public var queueDelay: VirtualTime? { firstStart.map { $0 - submit } }
     public var completionTime: VirtualTime? { end.map { $0 - submit } }
@@ -54,6 +57,48 @@ public struct UtilizationPoint: Sendable, Equatable, Codable {
     public var start: Double
     public var utilization: Double
     public var powerKW: Double
+}
+
+/// One value per SLA tier; nil where the run had no such job.
+public struct TierValues: Sendable, Equatable, Codable {
+    public var premium: Double?
+    public var standard: Double?
+    public var basic: Double?
+
+    public init(premium: Double? = nil, standard: Double? = nil, basic: Double? = nil) {
+        self.premium = premium
+        self.standard = standard
+        self.basic = basic
+    }
+
+    public subscript(tier: SLATier) -> Double? {
+        get { [premium, standard, basic][tier.rank] }
+        set {
+            switch tier {
+            case .premium: premium = newValue
+            case .standard: standard = newValue
+            case .basic: basic = newValue
+            }
+        }
+    }
+}
+
+/// Seconds of job time spent in each mechanism instead of progressing.
+public struct MechanismOverhead: Sendable, Equatable, Codable {
+    /// Dumps of preempted jobs.
+    public var preemption: Double = 0
+    /// Restores when a preempted job resumes.
+    public var restore: Double = 0
+    /// Dump, upload, download and restore of migrations.
+    public var migration: Double = 0
+    /// Copying state onto devices a job grew onto.
+    public var resize: Double = 0
+    /// Pauses for periodic checkpoints.
+    public var checkpoint: Double = 0
+    /// Time-slicing cost beyond the ideal of replicas sharing a device.
+    public var splicing: Double = 0
+
+    public var total: Double { preemption + restore + migration + resize + checkpoint + splicing }
 }
 
 /// The headline figures of a run.
@@ -74,5 +119,20 @@ public struct RunMetrics: Sendable, Equatable {
     public var energyKWh: Double
     /// The highest bucket-averaged fleet power, kW.
     public var peakPowerKW: Double
+    /// Accelerator-seconds that made progress (at the ideal rate of the hardware they ran
+    /// on) / (capacity x span): utilization without mechanism overheads.
+    public var goodputUtilization: Double
+    public var preemptions: Int
+    public var migrations: Int
+    public var resizes: Int
+    public var checkpoints: Int
+    public var overheadSeconds: MechanismOverhead
+    /// Share of completed jobs per tier whose achieved fraction met the tier's target.
+    public var slaAttainment: TierValues
+    /// Completed jobs per tier, and how many met their target.
+    public var slaJobs: TierValues
+    public var slaMet: TierValues
+    /// Mean queueing delay per tier, seconds.
+    public var queueDelayByTier: TierValues
     public var jobs: [JobOutcome]
 }

@@ -5,84 +5,186 @@ extension RunMetrics {
     /// Folds the event log of `result` into metrics. `interval` is the utilization bucket
     /// width; nil chooses the span / 100 rounded up to a whole second.
     public static func fold(_ result: SimulationResult, interval: VirtualTime? = nil) -> RunMetrics {
+        var fold = LogFold(result, interval: interval)
+        for record in result.log.records { fold.consume(record) }
+        return fold.finish()
+    }
+}
+
+/// The state of the fold, record by record.
+private struct LogFold {
+    let result: SimulationResult
+    let clusters: [ClusterInfo]
+    let firstArrival: VirtualTime
+    let spanEnd: VirtualTime
+    let span: Int64
+    let width: Int64
+    let buckets: Int
+
+    var jobs: [JobOutcome]
+    /// Per job: accelerators held now (over all its placements), their busy watts, since when.
+    var held: [Int64]
+    var heldWatts: [Double]
+    var heldSince: [VirtualTime]
+    /// Per job: devices and cluster of its current run; the kind of its last stop.
+    var devices: [Int32]
+    var cluster: [Int32]
+    var lastStop: [EventKind?]
+
+    var allocated: Int64 = 0
+    var watts: Double
+    var last: VirtualTime
+    var busy: [Double]
+    var joules: [Double]
+    var usefulAcceleratorMicroseconds = 0.0
+    var overhead = MechanismOverhead()
+    var counts: [EventKind: Int] = [:]  // looked up only
+
+    init(_ result: SimulationResult, interval: VirtualTime?) {
+        self.result = result
+        clusters = result.clusters
         let records = result.log.records
-        var jobs = result.jobs.enumerated().map { i, spec in
-            JobOutcome(index: Int32(i), submit: spec.submit, firstStart: nil, end: nil, acceleratorMicroseconds: 0, starts: 0, energyKWh: 0)
-        }
-        var runningSince = Array(repeating: VirtualTime.zero, count: jobs.count)
-        var held = Array(repeating: Int64(0), count: jobs.count)
-        var heldOn = Array(repeating: Int32(-1), count: jobs.count)
-        let clusters = result.clusters
-        // Fleet power now: every accelerator idle until something starts.
-        var watts = clusters.reduce(0.0) { $0 + Double($1.capacity) * $1.idleWatts }
-
-        let firstArrival = records.first { $0.kind == .submitted }?.time ?? .zero
+        firstArrival = records.first { $0.kind == .submitted }?.time ?? .zero
         let lastCompletion = records.last { $0.kind == .completed }?.time
-        let spanEnd = lastCompletion ?? result.endTime
-        let span = max(0, (spanEnd - firstArrival).microseconds)
-        let width = interval?.microseconds ?? max(1_000_000, ((span + 99) / 100 + 999_999) / 1_000_000 * 1_000_000)
-        let buckets = span == 0 ? 0 : Int((span + width - 1) / width)
-        var busy = Array(repeating: 0.0, count: buckets)  // accelerator-microseconds per bucket
-        var joules = Array(repeating: 0.0, count: buckets)  // watt-microseconds / 1e6 per bucket
-        var allocated: Int64 = 0
-        var last = firstArrival
-
-        func cluster(_ index: Int32) -> ClusterInfo? { index >= 0 && Int(index) < clusters.count ? clusters[Int(index)] : nil }
-
-        func integrate(to t: VirtualTime) {
-            guard buckets > 0 else { last = t; return }
-            var from = max(last.microseconds, firstArrival.microseconds)
-            let to = min(t.microseconds, spanEnd.microseconds)
-            while from < to {
-                let b = Int((from - firstArrival.microseconds) / width)
-                let bucketEnd = firstArrival.microseconds + Int64(b + 1) * width
-                let until = min(to, bucketEnd)
-                busy[min(b, buckets - 1)] += Double(allocated) * Double(until - from)
-                joules[min(b, buckets - 1)] += watts * Double(until - from) / 1e6
-                from = until
-            }
-            last = t
+        spanEnd = lastCompletion ?? result.endTime
+        span = max(0, (spanEnd - firstArrival).microseconds)
+        width = interval?.microseconds ?? max(1_000_000, ((span + 99) / 100 + 999_999) / 1_000_000 * 1_000_000)
+        buckets = span == 0 ? 0 : Int((span + width - 1) / width)
+        let n = result.jobs.count
+        jobs = result.jobs.enumerated().map { i, spec in
+            JobOutcome(index: Int32(i), submit: spec.submit, firstStart: nil, end: nil, acceleratorMicroseconds: 0,
+                       starts: 0, energyKWh: 0, achievedFraction: nil)
         }
+        held = Array(repeating: 0, count: n)
+        heldWatts = Array(repeating: 0, count: n)
+        heldSince = Array(repeating: .zero, count: n)
+        devices = Array(repeating: 0, count: n)
+        cluster = Array(repeating: -1, count: n)
+        lastStop = Array(repeating: nil, count: n)
+        watts = clusters.reduce(0.0) { $0 + Double($1.capacity) * $1.idleWatts }
+        last = firstArrival
+        busy = Array(repeating: 0, count: buckets)
+        joules = Array(repeating: 0, count: buckets)
+    }
 
-        for r in records {
-            integrate(to: r.time)
-            let i = Int(r.job)
-            switch r.kind {
-            case .submitted:
-                break
-            case .started:
-                if jobs[i].firstStart == nil { jobs[i].firstStart = r.time }
-                jobs[i].starts += 1
-                runningSince[i] = r.time
-                held[i] = Int64(r.accelerators)
-                heldOn[i] = r.cluster
-                allocated += held[i]
-                if let c = cluster(r.cluster) { watts += Double(r.accelerators) * (c.busyWatts - c.idleWatts) }
-            case .completed, .preempted, .migrated, .resized:
-                let heldFor = held[i] * (r.time - runningSince[i]).microseconds
-                jobs[i].acceleratorMicroseconds += heldFor
-                if let c = cluster(heldOn[i]) {
-                    jobs[i].energyKWh += Double(heldFor) / 1e6 * c.busyWatts / 3.6e6
-                    watts -= Double(held[i]) * (c.busyWatts - c.idleWatts)
-                }
-                allocated -= held[i]
-                held[i] = 0
-                if r.kind == .completed { jobs[i].end = r.time }
-            }
+    /// The job's speed on a cluster's accelerators: its own priced speed for model-shaped
+    /// jobs, the cluster's relative speed otherwise.
+    func speed(_ job: Int, _ c: Int32) -> Double {
+        guard c >= 0, Int(c) < clusters.count else { return 1 }
+        if let speeds = result.jobs[job].speeds {
+            return speeds.first { $0.type == clusters[Int(c)].acceleratorType }?.speed ?? 1
         }
+        return clusters[Int(c)].relativeSpeed
+    }
+
+    /// Adds the fleet's allocation and power since the last record to the buckets.
+    mutating func integrate(to t: VirtualTime) {
+        guard buckets > 0 else { last = t; return }
+        var from = max(last.microseconds, firstArrival.microseconds)
+        let to = min(t.microseconds, spanEnd.microseconds)
+        while from < to {
+            let b = min(Int((from - firstArrival.microseconds) / width), buckets - 1)
+            let until = min(to, firstArrival.microseconds + Int64(b + 1) * width)
+            busy[b] += Double(allocated) * Double(until - from)
+            joules[b] += watts * Double(until - from) / 1e6
+            from = until
+        }
+        last = t
+    }
+
+    /// Changes what `job` holds by `delta` accelerators of cluster `c` at `t`.
+    mutating func hold(_ job: Int, _ delta: Int64, on c: Int32, at t: VirtualTime) {
+        settle(job, at: t)
+        held[job] += delta
+        allocated += delta
+        if c >= 0, Int(c) < clusters.count {
+            let info = clusters[Int(c)]
+            heldWatts[job] += Double(delta) * info.busyWatts
+            watts += Double(delta) * (info.busyWatts - info.idleWatts)
+        }
+    }
+
+    /// Charges `job` for what it held since its last change.
+    mutating func settle(_ job: Int, at t: VirtualTime) {
+        let elapsed = max(0, (t - heldSince[job]).microseconds)
+        jobs[job].acceleratorMicroseconds += held[job] * elapsed
+        jobs[job].energyKWh += heldWatts[job] * Double(elapsed) / 1e6 / 3.6e6
+        heldSince[job] = t
+    }
+
+    /// Work banked by `job`'s current run: useful device-time and splicing cost.
+    mutating func bank(_ job: Int, _ work: Int64) {
+        guard work > 0 else { return }
+        let s = speed(job, cluster[job])
+        let world = result.jobs[job].worldSize
+        usefulAcceleratorMicroseconds += Double(work) / s * Double(world)
+        let p = Int(devices[job])
+        if p > 0 && p < world {
+            let slices = (world + p - 1) / p
+            overhead.splicing += Double(work) * Double(slices) * result.mechanisms.splicingOverhead / s / 1e6
+        }
+    }
+
+    mutating func consume(_ r: EventRecord) {
+        integrate(to: r.time)
+        let i = Int(r.job)
+        counts[r.kind, default: 0] += 1
+        switch r.kind {
+        case .submitted:
+            break
+        case .started:
+            if jobs[i].firstStart == nil { jobs[i].firstStart = r.time }
+            jobs[i].starts += 1
+            switch lastStop[i] {
+            case .migrated?: overhead.migration += Double(r.overhead) / 1e6
+            case .preempted?: overhead.restore += Double(r.overhead) / 1e6
+            default: break
+            }
+            devices[i] = r.accelerators
+            cluster[i] = r.cluster
+            hold(i, Int64(r.accelerators), on: r.cluster, at: r.time)
+        case .completed:
+            bank(i, r.progress)
+            jobs[i].end = r.time
+            hold(i, -Int64(r.accelerators), on: r.cluster, at: r.time)
+            if let first = jobs[i].firstStart, r.time > first {
+                let ideal = Double(result.jobs[i].work.microseconds) / speed(i, firstCluster(i))
+                jobs[i].achievedFraction = min(1, ideal / Double((r.time - first).microseconds))
+            }
+        case .preempted, .migrated:
+            bank(i, r.progress)
+            lastStop[i] = r.kind
+            if r.kind == .preempted { overhead.preemption += Double(r.overhead) / 1e6 } else { overhead.migration += Double(r.overhead) / 1e6 }
+        case .resized:
+            bank(i, r.progress)
+            overhead.resize += Double(r.overhead) / 1e6
+            let delta = Int64(r.accelerators) - Int64(devices[i])
+            // Added devices are held at once; freed ones until their release record.
+            if delta > 0 { hold(i, delta, on: r.cluster, at: r.time) }
+            devices[i] = r.accelerators
+        case .released:
+            hold(i, -Int64(r.accelerators), on: r.cluster, at: r.time)
+        case .checkpointed:
+            bank(i, r.progress)
+            overhead.checkpoint += Double(r.overhead) / 1e6
+        }
+    }
+
+    var firstClusters: [Int32] = []
+    mutating func firstCluster(_ job: Int) -> Int32 {
+        if firstClusters.isEmpty {
+            firstClusters = Array(repeating: -1, count: jobs.count)
+            for r in result.log.records where r.kind == .started && firstClusters[Int(r.job)] < 0 { firstClusters[Int(r.job)] = r.cluster }
+        }
+        return firstClusters[job]
+    }
+
+    mutating func finish() -> RunMetrics {
         integrate(to: result.endTime)
-        // Jobs still running when the run stopped (horizon) count up to its end.
-        for i in jobs.indices where held[i] > 0 {
-            let heldFor = held[i] * (result.endTime - runningSince[i]).microseconds
-            jobs[i].acceleratorMicroseconds += heldFor
-            if let c = cluster(heldOn[i]) { jobs[i].energyKWh += Double(heldFor) / 1e6 * c.busyWatts / 3.6e6 }
-        }
+        for i in jobs.indices where held[i] > 0 { settle(i, at: result.endTime) }
 
-        let submitted = records.filter { $0.kind == .submitted }.count
         let completed = jobs.filter { $0.end != nil }
-        let acceleratorMicroseconds = jobs.reduce(Int64(0)) { $0 + $1.acceleratorMicroseconds }
         let capacity = Double(result.capacity)
-        let inSpan = busy.reduce(0, +)
         let series = busy.enumerated().map { b, value in
             let start = Int64(b) * width
             let length = min(width, span - start)
@@ -90,19 +192,41 @@ extension RunMetrics {
                                     utilization: length > 0 ? value / (capacity * Double(length)) : 0,
                                     powerKW: length > 0 ? joules[b] / (Double(length) / 1e6) / 1000 : 0)
         }
+        var attainment = TierValues(), slaJobs = TierValues(), slaMet = TierValues(), delayByTier = TierValues()
+        for tier in SLATier.allCases {
+            let ofTier = jobs.filter { result.jobs[Int($0.index)].tier == tier }
+            let done = ofTier.compactMap(\.achievedFraction)
+            if !done.isEmpty {
+                let met = done.filter { $0 >= result.mechanisms.slaTarget(for: tier) - 1e-12 }.count
+                slaJobs[tier] = Double(done.count)
+                slaMet[tier] = Double(met)
+                attainment[tier] = Double(met) / Double(done.count)
+            }
+            let delays = ofTier.compactMap { $0.queueDelay?.seconds }
+            if !delays.isEmpty { delayByTier[tier] = delays.reduce(0, +) / Double(delays.count) }
+        }
+        let denominator = capacity * Double(span)
         return RunMetrics(
-            jobsSubmitted: submitted,
+            jobsSubmitted: counts[.submitted] ?? 0,
             jobsCompleted: completed.count,
-            utilization: span > 0 ? inSpan / (capacity * Double(span)) : 0,
+            utilization: span > 0 ? busy.reduce(0, +) / denominator : 0,
             jct: Distribution(seconds: completed.compactMap { $0.completionTime?.seconds }),
             queueDelay: Distribution(seconds: jobs.compactMap { $0.queueDelay?.seconds }),
             makespan: Double(span) / 1e6,
-            acceleratorSeconds: Double(acceleratorMicroseconds) / 1e6,
+            acceleratorSeconds: Double(jobs.reduce(Int64(0)) { $0 + $1.acceleratorMicroseconds }) / 1e6,
             capacity: result.capacity,
             utilizationInterval: Double(width) / 1e6,
             utilizationSeries: series,
             energyKWh: joules.reduce(0, +) / 3.6e6,
             peakPowerKW: series.map(\.powerKW).max() ?? 0,
+            goodputUtilization: span > 0 ? usefulAcceleratorMicroseconds / denominator : 0,
+            preemptions: counts[.preempted] ?? 0,
+            migrations: counts[.migrated] ?? 0,
+            resizes: counts[.resized] ?? 0,
+            checkpoints: counts[.checkpointed] ?? 0,
+            overheadSeconds: overhead,
+            slaAttainment: attainment, slaJobs: slaJobs, slaMet: slaMet,
+            queueDelayByTier: delayByTier,
             jobs: jobs)
     }
 }

@@ -44,17 +44,45 @@ public actor ClusterScheduler {
         return (placement, capacity.summary)
     }
 
-    /// Unbinds `job` from the nodes of `placement` and returns the capacity.
+    /// Unbinds `job` from the accelerators of `placement` (all of them, or a part a
+    /// shrink gave back) and returns the capacity.
     public func release(_ job: JobIndex, from placement: Placement) async throws -> CapacitySummary {
         for share in placement.shares {
-            let freed = try await nodes[Int(share.node)].release(job)
-            guard freed == Int(share.count) else {
-                throw SimulationError.invariantViolated(
-                    "node \(share.node) of cluster \(spec.name) freed \(freed) accelerators of job \(job), expected \(share.count)")
-            }
+            try await nodes[Int(share.node)].release(job, count: Int(share.count))
         }
         capacity.release(placement.shares)
         return capacity.summary
+    }
+
+    /// Spreads `job` over `devices` accelerators instead of `current.acceleratorCount`,
+    /// moving only what changes: a shrink gives back devices from the last nodes of the
+    /// placement (returned as `freed`, still bound until released); a grow adds free devices
+    /// anywhere in the cluster.
+    public func resize(_ job: JobIndex, from current: Placement, to devices: Int) async throws
+        -> (placement: Placement, freed: Placement?, free: CapacitySummary)
+    {
+        var shares = current.shares
+        if devices > current.acceleratorCount {
+            guard let added = capacity.reserve(devices - current.acceleratorCount, rule: .any) else {
+                throw SimulationError.placementFailed(job: job, cluster: spec.name, accelerators: devices - current.acceleratorCount)
+            }
+            for share in added {
+                try await nodes[Int(share.node)].bind(job, count: Int(share.count))
+                if let i = shares.firstIndex(where: { $0.node == share.node }) { shares[i].count += share.count } else { shares.append(share) }
+            }
+            return (Placement(region: region, cluster: index, shares: shares), nil, capacity.summary)
+        }
+        var toFree = current.acceleratorCount - devices
+        var freed: [NodeShare] = []
+        for i in shares.indices.reversed() where toFree > 0 {
+            let take = min(Int(shares[i].count), toFree)
+            freed.append(NodeShare(node: shares[i].node, count: Int32(take)))
+            shares[i].count -= Int32(take)
+            toFree -= take
+        }
+        shares.removeAll { $0.count == 0 }
+        return (Placement(region: region, cluster: index, shares: shares),
+                Placement(region: region, cluster: index, shares: freed), capacity.summary)
     }
 
     /// Checks that the capacity index agrees with what the nodes say they have bound.

@@ -9,26 +9,41 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
     case preempted = 3
     case migrated = 4
     case resized = 5
+    /// A stopped job's (or a migration's source, or a shrink's) accelerators are free again.
+    case released = 6
+    /// A periodic checkpoint paused the job while its state was dumped.
+    case checkpointed = 7
 
     public var name: String { String(describing: self) }
 }
 
 /// One line of the event log: compact, fixed-size, and the input of every metric.
+///
+/// `accelerators`: started - devices taken; completed, preempted, migrated - devices of the
+/// run that ends; resized - the new device count; released - devices freed.
+/// `progress`: full-size work (µs) banked by the segment that ends here (completed,
+/// preempted, migrated, resized, checkpointed).
+/// `overhead`: time (µs) the job spends in a mechanism without progressing: the restore,
+/// transfer or copy before a start or resize, the dump of a stop or checkpoint.
 public struct EventRecord: Sendable, Equatable {
     public var time: VirtualTime
     public var job: JobIndex
     /// Global cluster index, or -1 when the event has none (submission).
     public var cluster: Int32
-    /// Accelerators the job holds after a start, or held before a stop or completion.
     public var accelerators: Int32
     public var kind: EventKind
+    public var progress: Int64
+    public var overhead: Int64
 
-    public init(time: VirtualTime, kind: EventKind, job: JobIndex, cluster: Int32 = -1, accelerators: Int32 = 0) {
+    public init(time: VirtualTime, kind: EventKind, job: JobIndex, cluster: Int32 = -1, accelerators: Int32 = 0,
+                progress: Int64 = 0, overhead: Int64 = 0) {
         self.time = time
         self.kind = kind
         self.job = job
         self.cluster = cluster
         self.accelerators = accelerators
+        self.progress = progress
+        self.overhead = overhead
     }
 }
 
@@ -44,6 +59,12 @@ public struct EventLog: Sendable {
         hasher.combine(record.time.microseconds)
         hasher.combine(UInt64(record.kind.rawValue) | UInt64(UInt32(bitPattern: record.job)) << 8)
         hasher.combine(UInt64(UInt32(bitPattern: record.cluster)) | UInt64(UInt32(bitPattern: record.accelerators)) << 32)
+        // Most records carry neither; skipping zeros keeps FIFO-only logs cheap to hash
+        // without making different logs collide (the kind already tells which may be set).
+        if record.progress != 0 || record.overhead != 0 {
+            hasher.combine(record.progress)
+            hasher.combine(record.overhead)
+        }
     }
 
     /// FNV-1a over every record's fields in order: equal hashes mean equal logs.

@@ -9,20 +9,20 @@ public struct SimulationConfiguration: Sendable {
     public var policy: any SchedulingPolicy
     /// Nothing after this instant is simulated; unfinished jobs are reported as such.
     public var horizon: VirtualTime?
-    /// Extra cost of time-slicing replicas on one device (replica splicing).
-    public var splicingOverhead: Double
+    /// Costs and settings of preemption, migration, resize, checkpoints and SLA targets.
+    public var mechanisms: MechanismSettings
     /// Check the fleet's invariants after every event (tests, `--check`); slow.
     public var checkInvariants: Bool
 
     public init(
         fleet: FleetSpec, jobs: [JobSpec], policy: any SchedulingPolicy, horizon: VirtualTime? = nil,
-        splicingOverhead: Double = 0.03, checkInvariants: Bool = false
+        mechanisms: MechanismSettings = .defaults, checkInvariants: Bool = false
     ) {
         self.fleet = fleet
         self.jobs = jobs
         self.policy = policy
         self.horizon = horizon
-        self.splicingOverhead = splicingOverhead
+        self.mechanisms = mechanisms
         self.checkInvariants = checkInvariants
     }
 }
@@ -44,6 +44,8 @@ public struct ClusterInfo: Sendable, Equatable {
     public var capacity: Int
     public var idleWatts: Double
     public var busyWatts: Double
+    /// Relative speed of its accelerators for jobs given as durations.
+    public var relativeSpeed: Double
 }
 
 /// What a run produced: the event log (every metric is a fold over it) and its fingerprint.
@@ -60,13 +62,14 @@ public struct SimulationResult: Sendable {
     public var policy: String
     /// The fleet's clusters, in global index order (the `cluster` of event records).
     public var clusters: [ClusterInfo]
+    public var mechanisms: MechanismSettings
 
     public var eventLogHash: String { log.hash }
 }
 
 enum SimulationEvent: Sendable {
     case arrival(JobIndex)
-    case completion(JobIndex, generation: UInt32)
+    case scheduler(StepEvent)
 }
 
 /// The driver of one run: owns the event queue, virtual time and the event log, and feeds
@@ -151,7 +154,8 @@ public actor FleetSimulation {
                     free: ClusterCapacity(nodes: spec.nodes, acceleratorsPerNode: spec.acceleratorsPerNode).summary))
                 speeds.append(profile.relativeSpeed)
                 info.append(ClusterInfo(name: spec.name, acceleratorType: spec.acceleratorType, capacity: spec.accelerators,
-                                        idleWatts: profile.idlePowerWatts, busyWatts: profile.busyPowerWatts))
+                                        idleWatts: profile.idlePowerWatts, busyWatts: profile.busyPowerWatts,
+                                        relativeSpeed: profile.relativeSpeed))
             }
             regions.append(RegionalScheduler(index: Int32(r), name: region.name, clusters: clusters,
                                              firstCluster: firstCluster, executor: executor))
@@ -160,8 +164,9 @@ public actor FleetSimulation {
         self.clusterInfo = info
 
         self.global = GlobalScheduler(
-            regions: regions, view: FleetView(clusters: entries, typeNames: typeNames), clusterSpeed: speeds,
-            policy: configuration.policy, splicingOverhead: configuration.splicingOverhead,
+            regions: regions, view: FleetView(clusters: entries, typeNames: typeNames, typeMemory: fleet.profiles.map(\.memoryBytes)),
+            clusterSpeed: speeds, policy: configuration.policy,
+            costs: MechanismCosts(fleet: fleet, settings: configuration.mechanisms),
             checkInvariants: configuration.checkInvariants, executor: executor)
     }
 
@@ -194,15 +199,25 @@ public actor FleetSimulation {
                     due.append(.arrival(
                         Job(index: index, spec: spec, executor: executor),
                         PendingJob(index: index, submit: spec.submit, tier: spec.tier,
-                                   worldSize: spec.worldSize, acceleratorTypes: jobTypes[i]),
+                                   worldSize: spec.worldSize, acceleratorTypes: jobTypes[i], work: spec.work.microseconds,
+                                   memoryPerReplicaBytes: spec.memoryPerReplicaBytes, stateBytes: spec.stateBytes),
                         speeds: jobSpeeds[i]))
                     status.append(.queued)
                     if i + 1 < jobs.count { queue.schedule(.arrival(index + 1), at: jobs[i + 1].submit) }
-                case let .completion(index, generation):
-                    due.append(.completion(index, generation: generation))
+                case .scheduler(.wakeup):
+                    // Only the latest requested wake-up counts.
+                    guard event.sequence == wakeupSequence else { continue }
+                    due.append(.wakeup)
+                case .scheduler(let stepEvent):
+                    due.append(stepEvent)
                 }
             }
             for outcome in try await global.step(at: now, events: due) { record(outcome) }
+            if let wake = await global.wakeup(after: now), wake > now, wake != pendingWakeup {
+                wakeupSequence = queue.scheduledCount
+                pendingWakeup = wake
+                queue.schedule(.scheduler(.wakeup), at: wake)
+            }
             if configuration.checkInvariants { try await checkInvariants() }
             if let progress, processed >= nextReport {
                 nextReport = processed + progressInterval
@@ -212,7 +227,8 @@ public actor FleetSimulation {
         progress?(currentProgress)
         return SimulationResult(
             jobs: jobs, log: log, processedEvents: processed, endTime: now, horizonReached: horizonReached,
-            capacity: capacity, policy: configuration.policy.name, clusters: clusterInfo)
+            capacity: capacity, policy: configuration.policy.name, clusters: clusterInfo,
+            mechanisms: configuration.mechanisms)
     }
 
     private var completedCount = 0
@@ -222,24 +238,52 @@ public actor FleetSimulation {
                            jobsCompleted: completedCount, jobsTotal: jobs.count)
     }
 
+    // The one outstanding wake-up the policy asked for.
+    private var wakeupSequence: UInt64 = .max
+    private var pendingWakeup: VirtualTime?
+
     private func record(_ outcome: SchedulingOutcome) {
         switch outcome {
         case .submitted(let index):
             log.append(EventRecord(time: now, kind: .submitted, job: index))
-        case let .completed(index, placement):
+        case let .completed(index, placement, banked):
             status[Int(index)] = .completed
             completedCount += 1
             log.append(EventRecord(time: now, kind: .completed, job: index, cluster: placement.cluster,
-                                   accelerators: Int32(placement.acceleratorCount)))
-        case let .started(index, placement, end, generation):
+                                   accelerators: Int32(placement.acceleratorCount), progress: banked))
+        case let .started(index, placement, segment, delay):
             status[Int(index)] = .running
             log.append(EventRecord(time: now, kind: .started, job: index, cluster: placement.cluster,
-                                   accelerators: Int32(placement.acceleratorCount)))
-            queue.schedule(.completion(index, generation: generation), at: end)
-        case let .stopped(index, placement, reason):
-            status[Int(index)] = .queued
+                                   accelerators: Int32(placement.acceleratorCount), overhead: delay.microseconds))
+            schedule(index, segment)
+        case let .stopped(index, placement, reason, banked, dump, releaseAt):
+            if reason == .preempted { status[Int(index)] = .stopping }
             log.append(EventRecord(time: now, kind: reason, job: index, cluster: placement.cluster,
+                                   accelerators: Int32(placement.acceleratorCount), progress: banked, overhead: dump.microseconds))
+            queue.schedule(.scheduler(.release(index, placement, endsStop: reason == .preempted)), at: releaseAt)
+        case let .resized(index, placement, segment, banked, delay, freed, releaseAt):
+            log.append(EventRecord(time: now, kind: .resized, job: index, cluster: placement.cluster,
+                                   accelerators: Int32(placement.acceleratorCount), progress: banked, overhead: delay.microseconds))
+            if let freed { queue.schedule(.scheduler(.release(index, freed, endsStop: false)), at: releaseAt) }
+            schedule(index, segment)
+        case let .released(index, placement):
+            if status[Int(index)] == .stopping { status[Int(index)] = .queued }
+            log.append(EventRecord(time: now, kind: .released, job: index, cluster: placement.cluster,
                                    accelerators: Int32(placement.acceleratorCount)))
+        case let .checkpointed(index, placement, segment, banked, pause):
+            log.append(EventRecord(time: now, kind: .checkpointed, job: index, cluster: placement.cluster,
+                                   accelerators: Int32(placement.acceleratorCount), progress: banked, overhead: pause.microseconds))
+            schedule(index, segment)
+        }
+    }
+
+    /// Schedules the end of a run segment and, if the job's tier checkpoints periodically,
+    /// its next checkpoint (if it comes before the end).
+    private func schedule(_ index: JobIndex, _ segment: Segment) {
+        queue.schedule(.scheduler(.completion(index, generation: segment.generation)), at: segment.end)
+        if let interval = configuration.mechanisms.checkpointInterval(for: jobs[Int(index)].tier) {
+            let at = segment.progressFrom + interval
+            if at < segment.end { queue.schedule(.scheduler(.checkpoint(index, generation: segment.generation)), at: at) }
         }
     }
 

@@ -14,12 +14,15 @@ public struct FleetView: Sendable {
 
     public private(set) var clusters: [ClusterEntry]
     public let typeNames: [String]
+    /// Device memory of each type, for checking whether time-sliced replicas fit.
+    public let typeMemory: [Int64]
     /// Clusters of each accelerator type, in declaration order.
     private let clustersOfType: [[Int32]]
 
-    public init(clusters: [ClusterEntry], typeNames: [String]) {
+    public init(clusters: [ClusterEntry], typeNames: [String], typeMemory: [Int64]) {
         self.clusters = clusters
         self.typeNames = typeNames
+        self.typeMemory = typeMemory
         var byType = Array(repeating: [Int32](), count: typeNames.count)
         for (i, c) in clusters.enumerated() { byType[Int(c.acceleratorType)].append(Int32(i)) }
         clustersOfType = byType
@@ -38,6 +41,15 @@ public struct FleetView: Sendable {
             return Int32(i)
         }
         return nil
+    }
+
+    /// Whether `job`'s replicas fit on `devices` accelerators of `cluster` when time-sliced:
+    /// parameters and optimizer state once per device, gradients and activations per replica.
+    public func fitsSliced(_ job: PendingJob, devices: Int, cluster: Int32) -> Bool {
+        guard devices >= 1, job.memoryPerReplicaBytes > 0 else { return devices >= 1 }
+        let perDevice = (job.worldSize + devices - 1) / devices
+        let needed = job.memoryPerReplicaBytes + Int64(perDevice - 1) * max(0, job.memoryPerReplicaBytes - job.stateBytes)
+        return needed <= typeMemory[Int(clusters[Int(cluster)].acceleratorType)]
     }
 
     mutating func update(cluster: Int32, free: CapacitySummary) {

@@ -6,18 +6,32 @@ public enum StepEvent: Sendable {
     /// A job arrives; `speeds` (by type index) when its speed depends on the type.
     case arrival(Job, PendingJob, speeds: [Double]?)
     case completion(JobIndex, generation: UInt32)
+    /// A dump finished: `placement` is free. `endsStop` when the job itself stopped (a
+    /// preemption), false when only a migration's source or a shrink's devices are freed.
+    case release(JobIndex, Placement, endsStop: Bool)
+    case checkpoint(JobIndex, generation: UInt32)
+    /// The policy asked to be woken.
+    case wakeup
 }
 
-/// What a step did, in order, for the simulation to log and to schedule completions from.
+/// What a step did, in order, for the simulation to log and to schedule events from.
 public enum SchedulingOutcome: Sendable, Equatable {
     case submitted(JobIndex)
-    case completed(JobIndex, Placement)
-    case started(JobIndex, Placement, end: VirtualTime, generation: UInt32)
-    case stopped(JobIndex, Placement, reason: EventKind)
+    case completed(JobIndex, Placement, banked: Int64)
+    /// A run begins on `placement` after `delay` (restore or transfer).
+    case started(JobIndex, Placement, Segment, delay: VirtualTime)
+    /// A preemption or migration cut the job on `placement`; its dump takes `dump`, after
+    /// which `placement` is released.
+    case stopped(JobIndex, Placement, reason: EventKind, banked: Int64, dump: VirtualTime, releaseAt: VirtualTime)
+    /// The job now runs on `placement`; `freed` (if any) is released at `releaseAt`.
+    case resized(JobIndex, Placement, Segment, banked: Int64, delay: VirtualTime, freed: Placement?, releaseAt: VirtualTime)
+    case released(JobIndex, Placement)
+    case checkpointed(JobIndex, Placement, Segment, banked: Int64, pause: VirtualTime)
 }
 
 /// The top of the hierarchy: owns the policy and the fleet view, asks the policy for
-/// decisions and carries each one out through the regional and cluster schedulers.
+/// decisions and carries each one out through the regional and cluster schedulers, with
+/// the mechanisms' costs (`MechanismCosts`).
 public actor GlobalScheduler {
     private nonisolated let executor: SimulationExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -29,24 +43,32 @@ public actor GlobalScheduler {
     private var pending: [PendingJob] = []
     /// Per-type speeds of model-shaped jobs (by type index); nil uses the cluster's speed.
     private var jobSpeeds: [[Double]?] = []
+    /// Devices each job's current run started on and when, for attained service.
+    private var runStart: [(at: VirtualTime, devices: Int)] = []
+    /// Placements a job still holds besides its current one (a migration's source, a
+    /// shrink's freed devices) until their release event; looked up, never iterated.
+    private var releasing: [JobIndex: [Placement]] = [:]
     private let clusterSpeed: [Double]
-    private let splicingOverhead: Double
+    private let costs: MechanismCosts
     private let checksInvariants: Bool
 
     public init(
         regions: [RegionalScheduler], view: FleetView, clusterSpeed: [Double],
-        policy: any SchedulingPolicy, splicingOverhead: Double, checkInvariants: Bool = false, executor: SimulationExecutor
+        policy: any SchedulingPolicy, costs: MechanismCosts, checkInvariants: Bool = false, executor: SimulationExecutor
     ) {
         self.checksInvariants = checkInvariants
         self.regions = regions
         self.view = view
         self.clusterSpeed = clusterSpeed
         self.policy = policy
-        self.splicingOverhead = splicingOverhead
+        self.costs = costs
         self.executor = executor
     }
 
     public var policyName: String { policy.name }
+
+    /// When the policy next wants a pass.
+    public func wakeup(after now: VirtualTime) -> VirtualTime? { policy.wakeup(after: now) }
 
     /// Reused between steps so that a step allocates nothing in the common case.
     private var outcomes: [SchedulingOutcome] = []
@@ -62,14 +84,31 @@ public actor GlobalScheduler {
                 jobs.append(job)
                 pending.append(pendingJob)
                 jobSpeeds.append(speeds)
+                runStart.append((now, 0))
                 outcomes.append(.submitted(job.index))
                 policy.jobArrived(pendingJob, at: now)
             case let .completion(index, generation):
-                // A stale event (the job was stopped since) completes nothing.
-                guard let placement = await jobs[Int(index)].complete(at: now, generation: generation) else { continue }
+                // A stale event (the job was cut since) completes nothing.
+                guard let (placement, banked) = await jobs[Int(index)].complete(at: now, generation: generation) else { continue }
                 try await release(index, placement)
-                outcomes.append(.completed(index, placement))
+                outcomes.append(.completed(index, placement, banked: banked))
                 policy.jobCompleted(index, at: now)
+            case let .release(index, placement, endsStop):
+                if endsStop {
+                    _ = await jobs[Int(index)].released()
+                    let remaining = await jobs[Int(index)].remainingWork
+                    pending[Int(index)].remainingWork = remaining
+                } else {
+                    releasing[index]?.removeAll { $0 == placement }
+                    if releasing[index]?.isEmpty == true { releasing[index] = nil }
+                }
+                try await release(index, placement)
+                outcomes.append(.released(index, placement))
+                if endsStop { policy.jobPreempted(pending[Int(index)], at: now) } else { policy.capacityChanged(at: now) }
+            case let .checkpoint(index, generation):
+                try await checkpoint(index, generation: generation, at: now)
+            case .wakeup:
+                break
             }
             if checksInvariants { try await checkInvariants() }
         }
@@ -82,34 +121,160 @@ public actor GlobalScheduler {
         while let decision = policy.nextDecision(at: now, fleet: view) {
             switch decision {
             case let .start(index, cluster, accelerators):
-                try await validate(index, devices: accelerators, cluster: cluster)
-                outcomes.append(try await start(index, cluster: cluster, devices: accelerators, at: now))
+                try await validateStart(index, devices: accelerators, cluster: cluster)
+                try await start(index, cluster: cluster, devices: accelerators, at: now)
             case let .preempt(index):
-                let placement = try await stop(index, at: now)
-                outcomes.append(.stopped(index, placement, reason: .preempted))
-                policy.jobPreempted(pending[Int(index)], at: now)
+                try await preempt(index, at: now)
             case let .migrate(index, cluster):
-                let placement = try await stop(index, at: now)
-                outcomes.append(.stopped(index, placement, reason: .migrated))
-                try await validate(index, devices: placement.acceleratorCount, cluster: cluster)
-                outcomes.append(try await start(index, cluster: cluster, devices: placement.acceleratorCount, at: now))
+                try await migrate(index, to: cluster, at: now)
             case let .resize(index, accelerators):
-                let placement = try await stop(index, at: now)
-                outcomes.append(.stopped(index, placement, reason: .resized))
-                try await validate(index, devices: accelerators, cluster: placement.cluster)
-                outcomes.append(try await start(index, cluster: placement.cluster, devices: accelerators, at: now))
+                try await resize(index, to: accelerators, at: now)
             }
             if checksInvariants { try await checkInvariants() }
         }
     }
 
-    private func validate(_ index: JobIndex, devices: Int, cluster: Int32) async throws {
+    // MARK: Mechanisms
+
+    private func start(_ index: JobIndex, cluster: Int32, devices: Int, at now: VirtualTime) async throws {
+        let job = jobs[Int(index)]
+        let (placement, rate) = try await place(index, cluster: cluster, devices: devices)
+        // A job that was dumped before restores its full state first.
+        let delay = await job.dumps > 0 ? costs.restoreTime(state: job.spec.stateBytes, cluster: cluster) : .zero
+        let segment = await job.start(at: now, on: placement, rate: rate, delay: delay)
+        began(index, cluster: cluster, devices: devices, at: now)
+        outcomes.append(.started(index, placement, segment, delay: delay))
+    }
+
+    /// Preemption: a consistent cut within `cutSteps` mini-batches (progress kept), then a
+    /// dump; the accelerators are free when the dump is done.
+    private func preempt(_ index: JobIndex, at now: VirtualTime) async throws {
+        let job = try await running(index)
+        let (banked, cutAt) = try await cut(job, at: now)
+        let dump = costs.dumpTime(bytes: await dumpBytes(job), cluster: await job.placement!.cluster)
+        await job.beginStopping()
+        let placement = await job.placement!
+        ended(index, at: cutAt)
+        outcomes.append(.stopped(index, placement, reason: .preempted, banked: banked, dump: dump, releaseAt: cutAt + dump))
+    }
+
+    /// Migration: cut and dump at the source, upload and download, restore at the
+    /// destination. The destination is held from now; the source until its dump is done.
+    private func migrate(_ index: JobIndex, to destination: Int32, at now: VirtualTime) async throws {
+        let job = try await running(index)
+        let source = await job.placement!
+        try validateCluster(index, cluster: destination, devices: source.acceleratorCount)
+        let (banked, cutAt) = try await cut(job, at: now)
+        let bytes = await dumpBytes(job)
+        let dump = costs.dumpTime(bytes: bytes, cluster: source.cluster)
+        let transfer = costs.transferTime(bytes: bytes, from: source.cluster, to: destination)
+        let restore = costs.restoreTime(state: job.spec.stateBytes, cluster: destination)
+        let (placement, rate) = try await place(index, cluster: destination, devices: source.acceleratorCount)
+        let segment = await job.reconfigure(on: placement, rate: rate, progressFrom: cutAt + dump + transfer + restore, dumped: true)
+        releasing[index, default: []].append(source)
+        ended(index, at: cutAt)
+        began(index, cluster: destination, devices: source.acceleratorCount, at: cutAt)
+        outcomes.append(.stopped(index, source, reason: .migrated, banked: banked, dump: dump, releaseAt: cutAt + dump))
+        outcomes.append(.started(index, placement, segment, delay: segment.progressFrom - now))
+    }
+
+    /// Elastic resize by replica splicing: the world size stays; the replicas are spread
+    /// over more or fewer devices of the same cluster. Only the replicas that change device
+    /// move: a shrink frees devices after the cut; a grow copies the shared parameters and
+    /// optimizer state to the new devices first.
+    private func resize(_ index: JobIndex, to devices: Int, at now: VirtualTime) async throws {
+        let job = try await running(index)
+        let current = await job.placement!
+        let info = pending[Int(index)]
+        guard devices >= 1, devices <= info.worldSize, devices != current.acceleratorCount else {
+            throw SimulationError.invalidDecision("job \(index) of world size \(info.worldSize) cannot resize from \(current.acceleratorCount) to \(devices) accelerators")
+        }
+        guard view.fitsSliced(info, devices: devices, cluster: current.cluster) else {
+            throw SimulationError.invalidDecision("job \(index): \(info.worldSize) replicas do not fit in memory on \(devices) accelerators")
+        }
+        let cluster = regions[Int(current.region)].clusters[Int(current.cluster - regions[Int(current.region)].firstCluster)]
+        let grow = devices > current.acceleratorCount
+        if grow && !view.clusters[Int(current.cluster)].free.fits(devices - current.acceleratorCount, rule: .any) {
+            throw SimulationError.invalidDecision("job \(index) cannot grow to \(devices): cluster \(current.cluster) lacks free accelerators")
+        }
+        let (banked, cutAt) = try await cut(job, at: now)
+        let (placement, freed, free) = try await cluster.resize(index, from: current, to: devices)
+        view.update(cluster: current.cluster, free: free)
+        let delay = grow ? costs.growTime(state: job.spec.stateBytes) : .zero
+        let segment = await job.reconfigure(on: placement, rate: rate(index, cluster: current.cluster, devices: devices),
+                                            progressFrom: cutAt + delay, dumped: false)
+        if let freed { releasing[index, default: []].append(freed) }
+        ended(index, at: cutAt)
+        began(index, cluster: current.cluster, devices: devices, at: cutAt)
+        outcomes.append(.resized(index, placement, segment, banked: banked, delay: delay, freed: freed, releaseAt: cutAt))
+    }
+
+    /// Periodic checkpoint: the job pauses while its state is dumped.
+    private func checkpoint(_ index: JobIndex, generation: UInt32, at now: VirtualTime) async throws {
+        let job = jobs[Int(index)]
+        guard await job.status == .running, let placement = await job.placement else { return }
+        let dumpsSoFar = await job.dumps
+        // Bytes as if the work up to now were banked: a checkpoint always has new work.
+        let bytes = costs.dumpBytes(state: job.spec.stateBytes, dumpsSoFar: dumpsSoFar, workSinceDump: 1)
+        let pause = costs.dumpTime(bytes: bytes, cluster: placement.cluster)
+        guard let (banked, segment) = await job.checkpoint(at: now, pause: pause, generation: generation) else { return }
+        outcomes.append(.checkpointed(index, placement, segment, banked: banked, pause: pause))
+    }
+
+    private func dumpBytes(_ job: Job) async -> Int64 {
+        costs.dumpBytes(state: job.spec.stateBytes, dumpsSoFar: await job.dumps, workSinceDump: await job.workSinceDump)
+    }
+
+    private func cut(_ job: Job, at now: VirtualTime) async throws -> (banked: Int64, at: VirtualTime) {
+        let cutTime = await job.stepsTime(costs.settings.cutSteps, defaultStep: costs.settings.defaultStepTime)
+        return await job.cut(at: now, after: cutTime)
+    }
+
+    // MARK: Bookkeeping
+
+    private func running(_ index: JobIndex) async throws -> Job {
+        guard index >= 0, Int(index) < jobs.count, await jobs[Int(index)].status == .running else {
+            throw SimulationError.invalidDecision("job \(index) is not running")
+        }
+        return jobs[Int(index)]
+    }
+
+    private func began(_ index: JobIndex, cluster: Int32, devices: Int, at now: VirtualTime) {
+        runStart[Int(index)] = (now, devices)
+        policy.jobStarted(pending[Int(index)], cluster: cluster, devices: devices, at: now)
+    }
+
+    private func ended(_ index: JobIndex, at now: VirtualTime) {
+        let run = runStart[Int(index)]
+        pending[Int(index)].attainedService += Int64(run.devices) * max(0, (now - run.at).microseconds)
+        runStart[Int(index)] = (now, 0)
+    }
+
+    private func rate(_ index: JobIndex, cluster: Int32, devices: Int) -> Double {
+        let type = Int(view.clusters[Int(cluster)].acceleratorType)
+        let speed = jobSpeeds[Int(index)].map { $0[type] } ?? clusterSpeed[Int(cluster)]
+        return Job.rate(worldSize: pending[Int(index)].worldSize, devices: devices, speed: speed,
+                        splicingOverhead: costs.settings.splicingOverhead)
+    }
+
+    private func place(_ index: JobIndex, cluster: Int32, devices: Int) async throws -> (Placement, Double) {
+        let region = regions[Int(view.clusters[Int(cluster)].region)]
+        let (placement, free) = try await region.place(index, cluster: cluster, count: devices, rule: policy.placement)
+        view.update(cluster: cluster, free: free)
+        return (placement, rate(index, cluster: cluster, devices: devices))
+    }
+
+    private func validateStart(_ index: JobIndex, devices: Int, cluster: Int32) async throws {
         guard index >= 0, Int(index) < jobs.count else {
             throw SimulationError.invalidDecision("job \(index) has not arrived")
         }
         guard await jobs[Int(index)].status == .queued else {
             throw SimulationError.invalidDecision("job \(index) is not waiting to start")
         }
+        try validateCluster(index, cluster: cluster, devices: devices)
+    }
+
+    private func validateCluster(_ index: JobIndex, cluster: Int32, devices: Int) throws {
         let job = pending[Int(index)]
         guard devices >= 1, devices <= job.worldSize else {
             throw SimulationError.invalidDecision("job \(index) of world size \(job.worldSize) on \(devices) accelerators")
@@ -120,27 +285,9 @@ public actor GlobalScheduler {
         guard view.clusters[Int(cluster)].free.fits(devices, rule: policy.placement) else {
             throw SimulationError.invalidDecision("job \(index) needs \(devices) accelerators that cluster \(cluster) does not have free")
         }
-    }
-
-    private func start(_ index: JobIndex, cluster: Int32, devices: Int, at now: VirtualTime) async throws -> SchedulingOutcome {
-        let region = regions[Int(view.clusters[Int(cluster)].region)]
-        let (placement, free) = try await region.place(index, cluster: cluster, count: devices, rule: policy.placement)
-        view.update(cluster: cluster, free: free)
-        let type = Int(view.clusters[Int(cluster)].acceleratorType)
-        let speed = jobSpeeds[Int(index)].map { $0[type] } ?? clusterSpeed[Int(cluster)]
-        let rate = Job.rate(worldSize: pending[Int(index)].worldSize, devices: devices,
-                            speed: speed, splicingOverhead: splicingOverhead)
-        let (end, generation) = await jobs[Int(index)].start(at: now, on: placement, rate: rate)
-        return .started(index, placement, end: end, generation: generation)
-    }
-
-    private func stop(_ index: JobIndex, at now: VirtualTime) async throws -> Placement {
-        guard index >= 0, Int(index) < jobs.count, await jobs[Int(index)].status == .running else {
-            throw SimulationError.invalidDecision("job \(index) is not running")
+        guard devices == job.worldSize || view.fitsSliced(job, devices: devices, cluster: cluster) else {
+            throw SimulationError.invalidDecision("job \(index): \(job.worldSize) replicas do not fit in memory on \(devices) accelerators")
         }
-        let placement = await jobs[Int(index)].stop(at: now)
-        try await release(index, placement)
-        return placement
     }
 
     private func release(_ index: JobIndex, _ placement: Placement) async throws {
@@ -153,7 +300,8 @@ public actor GlobalScheduler {
 
     /// No accelerator is held by two jobs; every cluster's index agrees with its nodes and
     /// accelerators and with this scheduler's view; a job holds accelerators exactly when it
-    /// is running, as many as its placement says; allocated <= capacity.
+    /// is running or stopping, as many as its placement and its pending releases say;
+    /// allocated <= capacity.
     public func checkInvariants() async throws {
         var holders: [Int32: JobIndex] = [:]  // looked up only, never iterated
         var heldBy = Array(repeating: 0, count: jobs.count)
@@ -179,12 +327,13 @@ public actor GlobalScheduler {
         var allocated = 0
         for job in jobs {
             let status = await job.status
-            let placed = await job.placement?.acceleratorCount
-            guard (status == .running) == (placed != nil), heldBy[Int(job.index)] == placed ?? 0 else {
+            let current = await job.placement?.acceleratorCount
+            let placed = (current ?? 0) + (releasing[job.index]?.reduce(0) { $0 + $1.acceleratorCount } ?? 0)
+            guard (status == .running || status == .stopping) == (current != nil), heldBy[Int(job.index)] == placed else {
                 throw SimulationError.invariantViolated(
-                    "job \(job.index) is \(status), placed on \(placed ?? 0) accelerators, holding \(heldBy[Int(job.index)])")
+                    "job \(job.index) is \(status), placed on \(placed) accelerators, holding \(heldBy[Int(job.index)])")
             }
-            allocated += placed ?? 0
+            allocated += placed
         }
         guard allocated <= capacity else {
             throw SimulationError.invariantViolated("\(allocated) accelerators allocated of \(capacity)")

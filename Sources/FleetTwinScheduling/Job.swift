@@ -2,14 +2,29 @@ import FleetTwinEngine
 import FleetTwinFleet
 
 public enum JobStatus: UInt8, Sendable {
-    case queued, running, completed
+    /// Waiting to (re)start.
+    case queued
+    case running
+    /// Cut and dump under way after a preemption: progress is kept, accelerators still held.
+    case stopping
+    case completed
+}
+
+/// The wall-clock shape of one run segment, for the scheduler to schedule events from.
+public struct Segment: Sendable, Equatable {
+    public var end: VirtualTime
+    public var generation: UInt32
+    /// When progress starts (after a restore, transfer or pause).
+    public var progressFrom: VirtualTime
 }
 
 /// One job's life: its progress, where it runs, and when it will finish.
 ///
-/// Progress is counted in microseconds of full-size work. On P < W accelerators the W
-/// replicas time-slice (Singularity's replica splicing), so the job advances at
-/// 1 / (ceil(W / P) x (1 + splicing overhead)) of its full-size rate.
+/// Progress is counted in microseconds of full-size work on an accelerator of relative
+/// speed 1. A run advances at `rate` from `progressFrom` on; on P < W accelerators the W
+/// replicas time-slice (replica splicing), so the rate is speed / (ceil(W / P) x (1 +
+/// splicing overhead)). A start may begin with a delay (restore, transfer) during which
+/// the job holds its accelerators without progressing.
 public actor Job {
     public nonisolated let index: JobIndex
     public nonisolated let spec: JobSpec
@@ -21,9 +36,13 @@ public actor Job {
     public private(set) var placement: Placement?
     public private(set) var firstStart: VirtualTime?
     public private(set) var end: VirtualTime?
-    /// Bumped at each start; a completion event carrying an older generation is stale.
+    /// Bumped whenever the end moves; an event carrying an older generation is stale.
     public private(set) var generation: UInt32 = 0
-    private var runningSince = VirtualTime.zero
+    /// Dumps taken so far (preemptions, migrations, periodic checkpoints).
+    public private(set) var dumps = 0
+    /// Work done since the last dump: nothing new to save when it is zero.
+    public private(set) var workSinceDump: Int64 = 0
+    private var progressFrom = VirtualTime.zero
     private var rate = 1.0
 
     public init(index: JobIndex, spec: JobSpec, executor: SimulationExecutor) {
@@ -40,39 +59,103 @@ public actor Job {
         return speed / (Double(slices) * (1 + splicingOverhead))
     }
 
-    /// Starts (or resumes) on `placement`; returns the completion time and the generation
-    /// that its completion event must carry.
-    public func start(at now: VirtualTime, on placement: Placement, rate: Double) -> (end: VirtualTime, generation: UInt32) {
+    /// Starts (or resumes) on `placement`; progress begins after `delay`.
+    public func start(at now: VirtualTime, on placement: Placement, rate: Double, delay: VirtualTime = .zero) -> Segment {
         precondition(status == .queued, "job \(index) started while \(status)")
         status = .running
         self.placement = placement
-        self.rate = rate
-        runningSince = now
         if firstStart == nil { firstStart = now }
-        generation &+= 1
-        let duration = rate == 1 ? remainingWork : Int64((Double(remainingWork) / rate).rounded(.up))
-        return (now + VirtualTime(microseconds: duration), generation)
+        return resume(from: now + delay, rate: rate)
     }
 
-    /// Stops the job, keeping the progress made up to `now`; returns what it held.
-    public func stop(at now: VirtualTime) -> Placement {
-        precondition(status == .running, "job \(index) stopped while \(status)")
-        let elapsed = (now - runningSince).microseconds
-        let done = rate == 1 ? elapsed : Int64((Double(elapsed) * rate).rounded(.down))
-        remainingWork = max(0, remainingWork - done)
+    /// The wall time of `steps` mini-batches at the current rate (the default step time
+    /// when the job's work was not given in steps).
+    public func stepsTime(_ steps: Double, defaultStep: VirtualTime) -> VirtualTime {
+        let stepWork = spec.steps.map { Double(spec.work.microseconds) / Double($0) } ?? Double(defaultStep.microseconds)
+        return VirtualTime(microseconds: Int64((steps * stepWork / rate).rounded(.up)))
+    }
+
+    /// Reaches a consistent cut `cut` from now (never past the job's end) and banks the
+    /// progress up to it; the job keeps its placement. Returns the work banked and the
+    /// instant of the cut.
+    public func cut(at now: VirtualTime, after cut: VirtualTime) -> (banked: Int64, at: VirtualTime) {
+        precondition(status == .running, "job \(index) cut while \(status)")
+        let latest = max(now, (end ?? now) - VirtualTime(microseconds: 1))
+        let at = min(now + cut, latest)
+        let done = progress(until: at)
+        remainingWork -= done
+        workSinceDump += done
+        generation &+= 1
+        progressFrom = at
+        return (done, at)
+    }
+
+    /// After a cut: the job's state is being dumped; it holds its accelerators until
+    /// `released()`.
+    public func beginStopping() {
+        precondition(status == .running)
+        status = .stopping
+        recordDump()
+    }
+
+    /// The dump finished: the accelerators are free and the job waits to resume.
+    public func released() -> Placement {
+        precondition(status == .stopping, "job \(index) released while \(status)")
         status = .queued
         defer { placement = nil }
         return placement!
     }
 
-    /// Completes the job if `generation` is current; returns what it held, or nil if the
-    /// completion event is stale (the job was stopped since it was scheduled).
-    public func complete(at now: VirtualTime, generation: UInt32) -> Placement? {
-        guard status == .running, generation == self.generation else { return nil }
+    /// After a cut: continue on `placement` (the same devices, fewer, more, or elsewhere)
+    /// at `rate`, progressing from `progressFrom`.
+    public func reconfigure(on placement: Placement, rate: Double, progressFrom: VirtualTime, dumped: Bool) -> Segment {
+        precondition(status == .running)
+        self.placement = placement
+        if dumped { recordDump() }
+        return resume(from: progressFrom, rate: rate)
+    }
+
+    /// A periodic checkpoint: progress pauses for `pause` while the state is dumped.
+    public func checkpoint(at now: VirtualTime, pause: VirtualTime, generation: UInt32) -> (banked: Int64, segment: Segment)? {
+        guard status == .running, generation == self.generation, now >= progressFrom else { return nil }
+        let done = progress(until: now)
+        remainingWork -= done
+        workSinceDump += done
+        recordDump()
+        return (done, resume(from: now + pause, rate: rate))
+    }
+
+    /// Completes the job if `generation` is current; returns what it held and the work of
+    /// the final segment, or nil for a stale event.
+    public func complete(at now: VirtualTime, generation: UInt32) -> (placement: Placement, banked: Int64)? {
+        guard status == .running, generation == self.generation, let placement else { return nil }
+        let done = remainingWork
         status = .completed
         remainingWork = 0
         end = now
-        defer { placement = nil }
-        return placement
+        self.placement = nil
+        return (placement, done)
+    }
+
+    private func recordDump() {
+        dumps += 1
+        workSinceDump = 0
+    }
+
+    private func resume(from start: VirtualTime, rate: Double) -> Segment {
+        self.rate = rate
+        progressFrom = start
+        generation &+= 1
+        let duration = rate == 1 ? remainingWork : Int64((Double(remainingWork) / rate).rounded(.up))
+        let finish = start + VirtualTime(microseconds: duration)
+        end = finish
+        return Segment(end: finish, generation: generation, progressFrom: start)
+    }
+
+    private func progress(until t: VirtualTime) -> Int64 {
+        let elapsed = (t - progressFrom).microseconds
+        guard elapsed > 0 else { return 0 }
+        let done = rate == 1 ? elapsed : Int64((Double(elapsed) * rate).rounded(.down))
+        return min(done, remainingWork)
     }
 }

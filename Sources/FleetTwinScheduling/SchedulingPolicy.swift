@@ -9,8 +9,23 @@ public struct PendingJob: Sendable, Equatable {
     public var worldSize: Int
     /// The accelerator types it may run on (indices into `FleetView.typeNames`).
     public var acceleratorTypes: TypeSet
+    /// Full-size work, and what is left of it as of its last stop (µs).
+    public var work: Int64
+    public var remainingWork: Int64
+    /// Accelerator-µs it has held while running, as of its last stop (attained service).
+    public var attainedService: Int64
+    /// Memory of one replica and the part of it (parameters, optimizer state) that
+    /// time-sliced replicas on one device share; 0 when unknown.
+    public var memoryPerReplicaBytes: Int64
+    public var stateBytes: Int64
 
-    public init(index: JobIndex, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorTypes: TypeSet) {
+    public init(index: JobIndex, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorTypes: TypeSet,
+                work: Int64 = 0, memoryPerReplicaBytes: Int64 = 0, stateBytes: Int64 = 0) {
+        self.work = work
+        self.remainingWork = work
+        self.attainedService = 0
+        self.memoryPerReplicaBytes = memoryPerReplicaBytes
+        self.stateBytes = stateBytes
         self.index = index
         self.submit = submit
         self.tier = tier
@@ -64,7 +79,10 @@ public protocol SchedulingPolicy: Sendable {
 
     mutating func jobArrived(_ job: PendingJob, at now: VirtualTime)
     mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime)
-    /// A job this policy preempted is pending again.
+    /// A job started (or resumed, or was resized or migrated) on `devices` accelerators of
+    /// `cluster`.
+    mutating func jobStarted(_ job: PendingJob, cluster: Int32, devices: Int, at now: VirtualTime)
+    /// A job this policy preempted has dumped its state and is pending again.
     mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime)
     /// Accelerators were added or removed (failures and repairs, later).
     mutating func capacityChanged(at now: VirtualTime)
@@ -72,8 +90,14 @@ public protocol SchedulingPolicy: Sendable {
     /// The next decision at `now`, or nil when this scheduling pass is over. The fleet view
     /// already reflects every decision returned earlier in the pass.
     mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision?
+
+    /// When the policy wants a pass even if nothing happens (a job crossing a priority
+    /// threshold, a scheduling round); nil for never.
+    func wakeup(after now: VirtualTime) -> VirtualTime?
 }
 
 extension SchedulingPolicy {
     public mutating func capacityChanged(at now: VirtualTime) {}
+    public mutating func jobStarted(_ job: PendingJob, cluster: Int32, devices: Int, at now: VirtualTime) {}
+    public func wakeup(after now: VirtualTime) -> VirtualTime? { nil }
 }

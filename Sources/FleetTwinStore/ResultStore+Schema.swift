@@ -66,6 +66,13 @@ extension ResultStore {
                 ALTER TABLE utilization ADD COLUMN power_kw REAL;
                 """)
         }
+        migrator.registerMigration("v3-mechanisms") { db in
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN progress INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE events ADD COLUMN overhead INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE jobs ADD COLUMN achieved_fraction REAL;
+                """)
+        }
         return migrator
     }
 }

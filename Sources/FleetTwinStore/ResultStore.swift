@@ -76,7 +76,17 @@ public final class ResultStore {
                 ("queue_delay_mean_s", m.queueDelay.mean), ("queue_delay_p50_s", m.queueDelay.p50),
                 ("queue_delay_p95_s", m.queueDelay.p95), ("queue_delay_p99_s", m.queueDelay.p99),
                 ("energy_kwh", m.energyKWh), ("peak_power_kw", m.peakPowerKW),
-            ]
+                ("goodput_utilization", m.goodputUtilization), ("preemptions", Double(m.preemptions)),
+                ("migrations", Double(m.migrations)), ("resizes", Double(m.resizes)), ("checkpoints", Double(m.checkpoints)),
+                ("overhead_seconds_preemption", m.overheadSeconds.preemption), ("overhead_seconds_restore", m.overheadSeconds.restore),
+                ("overhead_seconds_migration", m.overheadSeconds.migration), ("overhead_seconds_resize", m.overheadSeconds.resize),
+                ("overhead_seconds_checkpoint", m.overheadSeconds.checkpoint), ("overhead_seconds_splicing", m.overheadSeconds.splicing),
+            ] + SLATier.allCases.flatMap { tier -> [(String, Double)] in
+                guard let jobs = m.slaJobs[tier] else { return [] }
+                return [("sla_jobs_\(tier.rawValue)", jobs), ("sla_met_\(tier.rawValue)", m.slaMet[tier] ?? 0),
+                        ("sla_attainment_\(tier.rawValue)", m.slaAttainment[tier] ?? 0),
+                        ("queue_delay_mean_s_\(tier.rawValue)", m.queueDelayByTier[tier] ?? 0)]
+            }
             try BulkInsert(table: "metrics", columns: ["run_id", "name", "value"]).insert(db, count: headline.count) {
                 [id, headline[$0].0, headline[$0].1]
             }
@@ -87,18 +97,21 @@ public final class ResultStore {
             let specs = run.result.jobs
             try BulkInsert(table: "jobs", columns: [
                 "run_id", "job_index", "name", "tier", "world_size", "accelerator_type", "submit_us",
-                "first_start_us", "end_us", "accelerator_seconds", "starts", "energy_kwh",
+                "first_start_us", "end_us", "accelerator_seconds", "starts", "energy_kwh", "achieved_fraction",
             ]).insert(db, count: m.jobs.count) { i in
                 let o = m.jobs[i], s = specs[i]
                 return [id, i, s.name, s.tier.rawValue, s.worldSize, s.acceleratorType, o.submit.microseconds,
-                        o.firstStart?.microseconds, o.end?.microseconds, o.acceleratorSeconds, o.starts, o.energyKWh]
+                        o.firstStart?.microseconds, o.end?.microseconds, o.acceleratorSeconds, o.starts, o.energyKWh,
+                        o.achievedFraction]
             }
             if run.storeEvents {
                 let records = run.result.log.records
-                try BulkInsert(table: "events", columns: ["run_id", "seq", "time_us", "kind", "job", "cluster", "accelerators"])
+                try BulkInsert(table: "events", columns: ["run_id", "seq", "time_us", "kind", "job", "cluster", "accelerators",
+                                                          "progress", "overhead"])
                     .insert(db, count: records.count) { i in
                         let r = records[i]
-                        return [id, i, r.time.microseconds, Int(r.kind.rawValue), Int(r.job), Int(r.cluster), Int(r.accelerators)]
+                        return [id, i, r.time.microseconds, Int(r.kind.rawValue), Int(r.job), Int(r.cluster), Int(r.accelerators),
+                                r.progress, r.overhead]
                     }
             }
             return id
@@ -143,10 +156,11 @@ public final class ResultStore {
     /// The stored event log of a run, in order.
     public func events(run id: Int64) throws -> [EventRecord] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT time_us, kind, job, cluster, accelerators FROM events WHERE run_id = ? ORDER BY seq",
+            try Row.fetchAll(db, sql: "SELECT time_us, kind, job, cluster, accelerators, progress, overhead FROM events WHERE run_id = ? ORDER BY seq",
                              arguments: [id]).map { row in
                 EventRecord(time: .init(microseconds: row[0]), kind: EventKind(rawValue: UInt8(row[1] as Int)) ?? .submitted,
-                            job: Int32(row[2] as Int), cluster: Int32(row[3] as Int), accelerators: Int32(row[4] as Int))
+                            job: Int32(row[2] as Int), cluster: Int32(row[3] as Int), accelerators: Int32(row[4] as Int),
+                            progress: row[5], overhead: row[6])
             }
         }
     }

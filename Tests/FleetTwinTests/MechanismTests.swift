@@ -44,8 +44,16 @@ struct ScriptedPolicy: SchedulingPolicy {
         JobSpec(name: name, submit: .seconds(t), tier: .standard, worldSize: size, acceleratorType: "h100-80gb", work: .seconds(work))
     }
 
-    /// Job 0 (100 s of work, world size 4) is preempted, resumed on 2 devices (time-sliced),
-    /// resized back to 4, then migrated to another region; progress carries across each.
+    /// Job 0 (100 s of work, world size 4, no state) is preempted, resumed on 2 devices
+    /// (time-sliced), grown back to 4, then migrated to another region. With no state to
+    /// move, every mechanism costs only its consistent cut: 2 steps of the default 1 s.
+    ///
+    ///     0   start 4 on c0                        rate 1
+    ///     10  preempt; cut at 12 (12 s banked)      released at 12
+    ///     20  start 2 on c0                         rate 1 / (2 x 1.03)
+    ///     30  grow to 4; cut after 2 sliced steps = 4.12 s: (34.12 - 20) / 2.06 = 6.854369 s banked
+    ///     40  migrate to c1; cut at 42 (7.88 s banked); source released at 42
+    ///     end 42 + (100 - 12 - 6.854369 - 7.88) = 115.265631 s
     @Test func preemptResizeAndMigrateKeepProgress() async throws {
         let policy = ScriptedPolicy(script: [
             (.zero, .start(0, cluster: 0, accelerators: 4)),
@@ -56,18 +64,22 @@ struct ScriptedPolicy: SchedulingPolicy {
         ])
         let jobs = [Self.job("main", at: 0, size: 4, work: 100)] + (1...4).map { Self.job("t\($0)", at: Int64($0) * 10, size: 1, work: 1) }
         let result = try await FleetSimulation(SimulationConfiguration(
-            fleet: Self.fleet, jobs: jobs, policy: policy, splicingOverhead: 0.03, checkInvariants: true)).run()
+            fleet: Self.fleet, jobs: jobs, policy: policy, checkInvariants: true)).run()
 
         let main = result.log.records.filter { $0.job == 0 }
-        #expect(main.map(\.kind) == [.submitted, .started, .preempted, .started, .resized, .started, .migrated, .started, .completed])
-        #expect(main.filter { $0.kind == .started }.map(\.accelerators) == [4, 2, 4, 4])
-        #expect(main.filter { $0.kind == .started }.map(\.cluster) == [0, 0, 0, 1])
-        // 10 s at full rate, 10 s at 1 / (2 x 1.03), then full rate for the rest.
-        let sliced = Int64((10_000_000.0 / (2 * 1.03)).rounded(.down))
-        let remainingAt40 = 100_000_000 - 10_000_000 - sliced - 10_000_000
-        #expect(main.last?.time == VirtualTime(microseconds: 40_000_000 + remainingAt40))
+        let kinds: [EventKind] = [.submitted, .started, .preempted, .released, .started, .resized, .migrated, .started, .released, .completed]
+        #expect(main.map(\.kind) == kinds)
+        #expect(main.filter { $0.kind == .started }.map(\.accelerators) == [4, 2, 4])
+        #expect(main.filter { $0.kind == .started }.map(\.cluster) == [0, 0, 1])
+        #expect(main.filter { $0.kind == .released }.map(\.time) == [seconds(12), seconds(42)])
+        #expect(main.first { $0.kind == .preempted }?.progress == 12_000_000)
+        let banked = main.map(\.progress).reduce(0, +)
+        #expect(banked == 100_000_000, "work is conserved")
+        let end = try #require(main.last?.time.microseconds)
+        #expect(abs(end - 115_265_631) <= 2)
         let metrics = RunMetrics.fold(result)
-        #expect(metrics.jobs[0].starts == 4)
+        #expect(metrics.jobs[0].starts == 3)
+        #expect(metrics.preemptions == 1 && metrics.migrations == 1 && metrics.resizes == 1)
         #expect(metrics.jobsCompleted == 5)
     }
 

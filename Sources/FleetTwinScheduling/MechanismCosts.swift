@@ -1,0 +1,64 @@
+import FleetTwinCostModel
+import FleetTwinEngine
+import FleetTwinFleet
+
+/// What each mechanism costs in time, from the checkpoint path of each cluster's
+/// accelerators (fitted to the calibration) and the fleet's network.
+///
+/// - dump: device -> host -> storage of the job's state; the first dump of a job is its full
+///   state, later ones are smaller by the deduplication factor.
+/// - restore: storage -> host -> device of the full state.
+/// - transfer (migration): upload of the dump to blob storage and download at the
+///   destination, each at the slower of the blob store and the network path between them.
+/// - grow (resize): copying parameters and optimizer state to the new devices over the
+///   cluster network, in parallel.
+public struct MechanismCosts: Sendable {
+    public let settings: MechanismSettings
+    private let checkpoint: [CheckpointCostModel]
+    private let region: [Int32]
+    private let network: NetworkSpec
+
+    public init(fleet: FleetSpec, settings: MechanismSettings) {
+        self.settings = settings
+        var checkpoint: [CheckpointCostModel] = [], region: [Int32] = []
+        for (r, spec) in fleet.regions.enumerated() {
+            for cluster in spec.clusters {
+                checkpoint.append(fleet.profile(named: cluster.acceleratorType)?.spec.checkpoint ?? AcceleratorCatalog.h100.checkpoint)
+                region.append(Int32(r))
+            }
+        }
+        self.checkpoint = checkpoint
+        self.region = region
+        self.network = fleet.network
+    }
+
+    /// Bytes a dump writes: the full state the first time, deduplicated after; nothing when
+    /// the job has not progressed since its last dump.
+    public func dumpBytes(state: Int64, dumpsSoFar: Int, workSinceDump: Int64) -> Int64 {
+        if dumpsSoFar > 0 && workSinceDump == 0 { return 0 }
+        return dumpsSoFar == 0 ? state : Int64((Double(state) / settings.deduplication).rounded(.up))
+    }
+
+    public func dumpTime(bytes: Int64, cluster: Int32) -> VirtualTime {
+        .seconds(checkpoint[Int(cluster)].checkpointSeconds(bytes))
+    }
+
+    public func restoreTime(state: Int64, cluster: Int32) -> VirtualTime {
+        .seconds(checkpoint[Int(cluster)].restoreSeconds(state))
+    }
+
+    /// Upload from `source` to blob storage plus download at `destination`.
+    public func transferTime(bytes: Int64, from source: Int32, to destination: Int32) -> VirtualTime {
+        guard bytes > 0 else { return .zero }
+        let path: Double
+        if source == destination { path = network.intraCluster }
+        else if region[Int(source)] == region[Int(destination)] { path = network.crossCluster }
+        else { path = network.crossRegion }
+        return .seconds(2 * Double(bytes) / min(path, network.blobStore))
+    }
+
+    /// Copying the shared parameters and optimizer state onto newly added devices.
+    public func growTime(state: Int64) -> VirtualTime {
+        state <= 0 ? .zero : .seconds(Double(state) / network.intraCluster)
+    }
+}
