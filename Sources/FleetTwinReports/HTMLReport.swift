@@ -47,7 +47,7 @@ public enum HTMLReport {
         let energy = charts.energyAndPower()
         if !energy.isEmpty {
             html += section("Energy and power", caption: "Accelerator energy over the run and power drawn.",
-                            energy.joined(), otherwise: nil)
+                            "<div class=\"pair\">\n" + energy.joined() + "</div>\n", otherwise: nil)
         }
         html += metricsTable(data.runs)
         html += scenarios(data.runs)
@@ -68,6 +68,7 @@ public enum HTMLReport {
         thead th { background: #f2f2f2; }
         pre { background: #f7f7f7; border: 1px solid #dddddd; padding: 10px; font-size: 12px; overflow-x: auto; }
         svg.chart { display: block; margin: 8px 0; }
+        div.pair { display: flex; flex-wrap: wrap; gap: 8px; }
         .swatch { display: inline-block; width: 14px; height: 14px; vertical-align: middle; margin-right: 6px; }
 
         """

@@ -13,6 +13,7 @@ struct LineSeries {
 }
 
 struct LineChart {
+    var frame = ChartFrame.full
     var label: String
     var x: Axis
     var y: Axis
@@ -22,8 +23,8 @@ struct LineChart {
     func svg() -> String {
         var body = ""
         for line in series {
-            let pixels = Self.thinned(line.points.map {
-                (ChartFrame.x(x.scale.fraction($0.x)), ChartFrame.y(y.scale.fraction($0.y)))
+            let pixels = Self.thinned(columns: Int(frame.plotWidth), line.points.map {
+                (frame.x(x.scale.fraction($0.x)), frame.y(y.scale.fraction($0.y)))
             })
             let points = pixels.map { "\(fixed($0.0, 1)),\(fixed($0.1, 1))" }.joined(separator: " ")
             let dash = line.dashed ? " stroke-dasharray=\"6 3\"" : ""
@@ -33,14 +34,14 @@ struct LineChart {
 
                 """
         }
-        return SVGDocument(label: label, x: x, y: y, legend: legend).render(body: body)
+        return SVGDocument(frame: frame, label: label, x: x, y: y, legend: legend).render(body: body)
     }
 
     /// Keeps at most four points per pixel column (the first, the lowest and highest in
     /// their order, the last), so a series of 100,000 steps draws the same shape in a few
     /// thousand points. Short series pass through unchanged.
-    static func thinned(_ points: [(Double, Double)]) -> [(Double, Double)] {
-        guard points.count > 4 * Int(ChartFrame.plotWidth) else { return points }
+    static func thinned(columns: Int, _ points: [(Double, Double)]) -> [(Double, Double)] {
+        guard points.count > 4 * columns else { return points }
         var out: [(Double, Double)] = []
         var start = 0
         while start < points.count {

@@ -34,7 +34,7 @@ public enum MetricFormat {
         ("queue_delay_mean_s", "queueing delay mean"), ("queue_delay_p50_s", "queueing delay p50"),
         ("queue_delay_p95_s", "queueing delay p95"), ("queue_delay_p99_s", "queueing delay p99"),
         ("energy_kwh", "energy"), ("peak_power_kw", "peak power"), ("mean_power_kw", "mean power"),
-        ("accelerator_seconds", "accelerator-seconds"),
+        ("accelerator_seconds", "accelerator time allocated"),
     ]
 
     /// Metric names in table order: the known headline ones first, then the rest by name.
@@ -53,7 +53,7 @@ public enum MetricFormat {
     public static func format(_ name: String, _ value: Double) -> String {
         if name.hasSuffix("_s") || name.hasPrefix("overhead_seconds_") { return duration(value) }
         if name.contains("utilization") || name.hasPrefix("sla_attainment_") { return fixed(value * 100, 1) + "%" }
-        if name.hasSuffix("accelerator_seconds") { return fixed(value, 0) + " accelerator-s" }
+        if name.hasSuffix("accelerator_seconds") { return fixed(value / 3600, 1) + " accelerator-h" }
         if name.hasSuffix("_kwh") { return fixed(value, 1) + " kWh" }
         if name.hasSuffix("_kw") { return fixed(value, 1) + " kW" }
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }

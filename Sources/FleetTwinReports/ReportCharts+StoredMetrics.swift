@@ -30,9 +30,9 @@ extension ReportCharts {
                 if let jobs = m["sla_jobs_\(tier)"], let met = m["sla_met_\(tier)"], jobs > 0 {
                     let share = met / jobs
                     return Bar(value: share, interval: WilsonInterval(successes: met, trials: jobs).map { ($0.low, $0.high) },
-                               text: "\(fixed(share * 100, 1))% (\(Int64(met))/\(Int64(jobs)))")
+                               text: ["\(fixed(share * 100, 1))%", "\(Int64(met))/\(Int64(jobs))"])
                 }
-                return m["sla_attainment_\(tier)"].map { Bar(value: $0, interval: nil, text: "\(fixed($0 * 100, 1))%") }
+                return m["sla_attainment_\(tier)"].map { Bar(value: $0, interval: nil, text: ["\(fixed($0 * 100, 1))%"]) }
             })
         }
         return BarChart(label: "SLA attainment per tier with 95% Wilson score intervals", groupTitle: "SLA tier",
@@ -48,7 +48,7 @@ extension ReportCharts {
         let highest = values.joined().compactMap { $0 }.max() ?? 0
         let unit = TimeUnit.suiting(highest)
         let groups = zip(mechanisms, values).map { mechanism, perRun in
-            BarGroup(label: mechanism, bars: perRun.map { $0.map { Bar(value: $0, interval: nil, text: duration($0)) } })
+            BarGroup(label: mechanism, bars: perRun.map { $0.map { Bar(value: $0, interval: nil, text: [duration($0)]) } })
         }
         return BarChart(label: "Overhead by mechanism per run", groupTitle: "mechanism",
                         y: Axes.linear(upTo: max(highest, unit.seconds), title: "overhead (\(unit.name))", divisor: unit.seconds),
@@ -61,8 +61,8 @@ extension ReportCharts {
         return figures.compactMap { name, label, unit in
             let values = runs.map { $0.info.metrics[name] }
             guard let highest = values.compactMap({ $0 }).max() else { return nil }
-            let bars = values.map { $0.map { Bar(value: $0, interval: nil, text: "\(fixed($0, 1)) \(unit)") } }
-            return BarChart(label: "\(label) per run", groupTitle: "", y: Axes.linear(upTo: max(highest, 1e-9), title: "\(label) (\(unit))"),
+            let bars = values.map { $0.map { Bar(value: $0, interval: nil, text: ["\(fixed($0, 1)) \(unit)"]) } }
+            return BarChart(frame: .half, label: "\(label) per run", groupTitle: "", y: Axes.linear(upTo: max(highest, 1e-9), title: "\(label) (\(unit))"),
                             groups: [BarGroup(label: label, bars: bars)], legend: legend, runs: runs.map(\.info.id)).svg()
         }
     }

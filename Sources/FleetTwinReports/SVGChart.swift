@@ -53,14 +53,17 @@ struct LegendEntry {
 
 /// Pixel geometry of one chart; the legend adds rows below the x-axis title.
 struct ChartFrame {
-    static let width = 920.0
-    static let left = 78.0, right = 24.0, top = 34.0, plotHeight = 260.0
-    static let legendRowHeight = 20.0
-    static var plotWidth: Double { width - left - right }
-    static var plotBottom: Double { top + plotHeight }
+    var width = 920.0
+    let left = 78.0, right = 24.0, top = 34.0, plotHeight = 260.0
+    let legendRowHeight = 20.0
+    /// Full width, and half width for charts shown two to a row.
+    static let full = ChartFrame(), half = ChartFrame(width: 456)
+
+    var plotWidth: Double { width - left - right }
+    var plotBottom: Double { top + plotHeight }
 
     /// Legend entries laid out in rows that fit the plot width (about 7 px per character).
-    static func legendRows(_ entries: [LegendEntry]) -> [[(entry: LegendEntry, x: Double)]] {
+    func legendRows(_ entries: [LegendEntry]) -> [[(entry: LegendEntry, x: Double)]] {
         var rows: [[(entry: LegendEntry, x: Double)]] = [[]]
         var x = left
         for entry in entries {
@@ -75,29 +78,30 @@ struct ChartFrame {
         return rows
     }
 
-    static func height(legendEntries: [LegendEntry]) -> Double {
+    func height(legendEntries: [LegendEntry]) -> Double {
         plotBottom + 52 + Double(legendRows(legendEntries).count) * legendRowHeight
     }
 
-    static func x(_ fraction: Double) -> Double { left + min(1, max(0, fraction)) * plotWidth }
-    static func y(_ fraction: Double) -> Double { plotBottom - min(1, max(0, fraction)) * plotHeight }
+    func x(_ fraction: Double) -> Double { left + min(1, max(0, fraction)) * plotWidth }
+    func y(_ fraction: Double) -> Double { plotBottom - min(1, max(0, fraction)) * plotHeight }
 }
 
 /// Builds the SVG text of one chart around its plot-specific body.
 struct SVGDocument {
+    var frame: ChartFrame
     var label: String
     var x: Axis?
     var y: Axis
     var legend: [LegendEntry]
 
     func render(body: String, categories: (labels: [(label: String, x: Double)], title: String)? = nil) -> String {
-        let height = ChartFrame.height(legendEntries: legend)
+        let height = frame.height(legendEntries: legend)
         var out = """
             <svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="\(escaped(label))" \
-            width="\(fixed(ChartFrame.width, 0))" height="\(fixed(height, 0))" \
-            viewBox="0 0 \(fixed(ChartFrame.width, 0)) \(fixed(height, 0))" font-family="sans-serif" font-size="13">
+            width="\(fixed(frame.width, 0))" height="\(fixed(height, 0))" \
+            viewBox="0 0 \(fixed(frame.width, 0)) \(fixed(height, 0))" font-family="sans-serif" font-size="13">
             <title>\(escaped(label))</title>
-            <rect x="0" y="0" width="\(fixed(ChartFrame.width, 0))" height="\(fixed(height, 0))" fill="#ffffff"/>
+            <rect x="0" y="0" width="\(fixed(frame.width, 0))" height="\(fixed(height, 0))" fill="#ffffff"/>
 
             """
         out += yAxis()
@@ -111,8 +115,8 @@ struct SVGDocument {
     }
 
     private func frameLines() -> String {
-        let l = fixed(ChartFrame.left, 1), r = fixed(ChartFrame.width - ChartFrame.right, 1)
-        let t = fixed(ChartFrame.top, 1), b = fixed(ChartFrame.plotBottom, 1)
+        let l = fixed(frame.left, 1), r = fixed(frame.width - frame.right, 1)
+        let t = fixed(frame.top, 1), b = fixed(frame.plotBottom, 1)
         return """
             <polyline class="frame" points="\(l),\(t) \(l),\(b) \(r),\(b)" fill="none" stroke="#333333" stroke-width="1"/>
 
@@ -122,16 +126,16 @@ struct SVGDocument {
     private func yAxis() -> String {
         var out = ""
         for tick in y.ticks {
-            let py = fixed(ChartFrame.y(y.scale.fraction(tick.value)), 1)
+            let py = fixed(frame.y(y.scale.fraction(tick.value)), 1)
             out += """
-                <line class="grid" x1="\(fixed(ChartFrame.left, 1))" y1="\(py)" x2="\(fixed(ChartFrame.width - ChartFrame.right, 1))" \
+                <line class="grid" x1="\(fixed(frame.left, 1))" y1="\(py)" x2="\(fixed(frame.width - frame.right, 1))" \
                 y2="\(py)" stroke="#e3e3e3" stroke-width="1"/>
-                <text x="\(fixed(ChartFrame.left - 8, 1))" y="\(py)" text-anchor="end" dominant-baseline="middle" \
+                <text x="\(fixed(frame.left - 8, 1))" y="\(py)" text-anchor="end" dominant-baseline="middle" \
                 fill="#333333">\(escaped(tick.label))</text>
 
                 """
         }
-        let midY = fixed(ChartFrame.top + ChartFrame.plotHeight / 2, 1)
+        let midY = fixed(frame.top + frame.plotHeight / 2, 1)
         out += """
             <text class="axis-title" x="18" y="\(midY)" text-anchor="middle" transform="rotate(-90 18 \(midY))" \
             fill="#111111">\(escaped(y.title))</text>
@@ -142,15 +146,15 @@ struct SVGDocument {
 
     private func xAxis(_ x: Axis) -> String {
         var out = ""
-        let bottom = ChartFrame.plotBottom
+        let bottom = frame.plotBottom
         for value in x.minorTicks {
-            let px = fixed(ChartFrame.x(x.scale.fraction(value)), 1)
+            let px = fixed(frame.x(x.scale.fraction(value)), 1)
             out += "<line class=\"minor-tick\" x1=\"\(px)\" y1=\"\(fixed(bottom, 1))\" x2=\"\(px)\" y2=\"\(fixed(bottom + 4, 1))\" stroke=\"#555555\" stroke-width=\"1\"/>\n"
         }
         for tick in x.ticks {
-            let px = fixed(ChartFrame.x(x.scale.fraction(tick.value)), 1)
+            let px = fixed(frame.x(x.scale.fraction(tick.value)), 1)
             out += """
-                <line class="grid" x1="\(px)" y1="\(fixed(ChartFrame.top, 1))" x2="\(px)" y2="\(fixed(bottom, 1))" \
+                <line class="grid" x1="\(px)" y1="\(fixed(frame.top, 1))" x2="\(px)" y2="\(fixed(bottom, 1))" \
                 stroke="#e3e3e3" stroke-width="1"/>
                 <line class="tick" x1="\(px)" y1="\(fixed(bottom, 1))" x2="\(px)" y2="\(fixed(bottom + 7, 1))" \
                 stroke="#333333" stroke-width="1"/>
@@ -159,11 +163,11 @@ struct SVGDocument {
                 """
         }
         for landmark in x.landmarks {
-            let px = fixed(ChartFrame.x(x.scale.fraction(landmark.value)), 1)
+            let px = fixed(frame.x(x.scale.fraction(landmark.value)), 1)
             out += """
-                <line class="landmark" x1="\(px)" y1="\(fixed(ChartFrame.top, 1))" x2="\(px)" y2="\(fixed(bottom, 1))" \
+                <line class="landmark" x1="\(px)" y1="\(fixed(frame.top, 1))" x2="\(px)" y2="\(fixed(bottom, 1))" \
                 stroke="#888888" stroke-width="1" stroke-dasharray="3 3"/>
-                <text x="\(px)" y="\(fixed(ChartFrame.top - 6, 1))" text-anchor="middle" fill="#555555">\(escaped(landmark.label))</text>
+                <text x="\(px)" y="\(fixed(frame.top - 6, 1))" text-anchor="middle" fill="#555555">\(escaped(landmark.label))</text>
 
                 """
         }
@@ -173,22 +177,22 @@ struct SVGDocument {
 
     private func categoryLabels(_ labels: [(label: String, x: Double)]) -> String {
         labels.map { label in
-            "<text x=\"\(fixed(label.x, 1))\" y=\"\(fixed(ChartFrame.plotBottom + 21, 1))\" text-anchor=\"middle\" fill=\"#333333\">\(escaped(label.label))</text>\n"
+            "<text x=\"\(fixed(label.x, 1))\" y=\"\(fixed(frame.plotBottom + 21, 1))\" text-anchor=\"middle\" fill=\"#333333\">\(escaped(label.label))</text>\n"
         }.joined()
     }
 
     private func xTitle(_ title: String) -> String {
         """
-        <text class="axis-title" x="\(fixed(ChartFrame.left + ChartFrame.plotWidth / 2, 1))" \
-        y="\(fixed(ChartFrame.plotBottom + 42, 1))" text-anchor="middle" fill="#111111">\(escaped(title))</text>
+        <text class="axis-title" x="\(fixed(frame.left + frame.plotWidth / 2, 1))" \
+        y="\(fixed(frame.plotBottom + 42, 1))" text-anchor="middle" fill="#111111">\(escaped(title))</text>
 
         """
     }
 
     private func legendMarkup() -> String {
         var out = ""
-        for (row, items) in ChartFrame.legendRows(legend).enumerated() {
-            let y = ChartFrame.plotBottom + 52 + Double(row) * ChartFrame.legendRowHeight + 10
+        for (row, items) in frame.legendRows(legend).enumerated() {
+            let y = frame.plotBottom + 52 + Double(row) * frame.legendRowHeight + 10
             for (entry, x) in items {
                 let dash = entry.dashed ? " stroke-dasharray=\"6 3\"" : ""
                 out += """
