@@ -64,7 +64,7 @@ public enum HTMLReport {
         p.note { background: #fff4e0; border-left: 4px solid #E69F00; padding: 6px 10px; }
         table { border-collapse: collapse; font-size: 14px; margin: 8px 0; }
         th, td { border: 1px solid #d0d0d0; padding: 4px 8px; text-align: right; }
-        th:first-child, td:first-child, td.text { text-align: left; }
+        th:first-child, td:first-child, th.text, td.text { text-align: left; }
         thead th { background: #f2f2f2; }
         pre { background: #f7f7f7; border: 1px solid #dddddd; padding: 10px; font-size: 12px; overflow-x: auto; }
         svg.chart { display: block; margin: 8px 0; }
@@ -92,8 +92,9 @@ public enum HTMLReport {
     static func runsTable(_ runs: [ReportRun]) -> String {
         var out = """
             <table class="runs">
-            <thead><tr><th>run</th><th>scenario</th><th>policy</th><th>seed</th><th>status</th><th>jobs completed</th>\
-            <th>accelerators</th><th>FleetTwin</th><th>event log hash</th></tr></thead>
+            <thead><tr><th>run</th><th class="text">scenario</th><th class="text">policy</th><th>seed</th>\
+            <th class="text">status</th><th>jobs completed</th><th>accelerators</th><th class="text">FleetTwin</th>\
+            <th class="text">event log hash</th></tr></thead>
             <tbody>
 
             """
@@ -131,7 +132,8 @@ public enum HTMLReport {
         var shown: [String] = []
         for run in runs where !shown.contains(run.info.scenarioHash) {
             shown.append(run.info.scenarioHash)
-            let users = runs.filter { $0.info.scenarioHash == run.info.scenarioHash }.map { String($0.info.id) }
+            // The file's seed may have been overridden (`run --seed`): name each run's own.
+            let users = runs.filter { $0.info.scenarioHash == run.info.scenarioHash }.map { "\($0.info.id) (seed \($0.info.seed))" }
             out += "<p class=\"caption\"><strong>\(escaped(run.info.scenario))</strong> from \(escaped(run.info.scenarioFile)) "
                 + "(content hash \(escaped(run.info.scenarioHash))), used by run\(users.count == 1 ? "" : "s") "
                 + "\(users.joined(separator: ", ")):</p>\n"
