@@ -55,6 +55,12 @@ struct ReportCommand: ParsableCommand {
                 report the runs themselves instead, e.g. `fleettwin report 1 2`
                 """)
         }
+        let destination = URL(fileURLWithPath: out)
+        var isDirectory: ObjCBool = false
+        let folder = destination.deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw InvalidInput(message: "--out \(out): there is no folder \(folder) to write it in")
+        }
         let database = try store.openForReading()
         var ids = runIds
         if latest {
@@ -65,11 +71,21 @@ struct ReportCommand: ParsableCommand {
         }
         let data = ReportData(runs: try ids.map { try database.reportRun(id: $0, database: store.db) })
         let html = HTMLReport.render(data)
-        try Data(html.utf8).write(to: URL(fileURLWithPath: out))
+        do {
+            try Data(html.utf8).write(to: destination)
+        } catch {
+            throw CannotWrite(message: "cannot write the report to \(out): \(error.localizedDescription)")
+        }
         if json {
             print(try RunListing.json(Written(out: out, runs: ids, bytes: html.utf8.count)))
         } else {
             print("wrote \(out): run\(ids.count == 1 ? "" : "s") \(ids.map(String.init).joined(separator: ", "))")
         }
     }
+}
+
+/// The report could not be written (permissions, a full disk): a failure, exit status 1.
+struct CannotWrite: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
 }

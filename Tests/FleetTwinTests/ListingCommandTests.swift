@@ -71,6 +71,8 @@ import Testing
             #expect(out.stderr.contains(message), "\(arguments): \(out.stderr)")
         }
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.html").path))
+        let noFolder = try runFleettwin(["report", "1", "--db", db, "--out", dir.appendingPathComponent("none/x.html").path])
+        #expect(noFolder.status == 2 && noFolder.stderr.contains("there is no folder"))
         let missing = dir.appendingPathComponent("missing.sqlite").path
         for arguments in [["runs"], ["show", "1"], ["report", "--latest"]] {
             let out = try runFleettwin(arguments + ["--db", missing])
