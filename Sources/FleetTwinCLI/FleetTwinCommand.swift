@@ -11,11 +11,20 @@ public struct FleetTwinCommand: AsyncParsableCommand {
         commandName: "fleettwin",
         abstract: "A deterministic digital twin of a Singularity-style GPU fleet scheduler.",
         discussion: """
-            Exit status: 0 on success, 1 when a run fails, 2 for invalid input \
-            (a scenario or command-line error).
+            Example, from a scenario to a report comparing two seeds:
+              fleettwin run Scenarios/quickstart.yaml
+              fleettwin run Scenarios/quickstart.yaml --seed 7
+              fleettwin runs
+              fleettwin report 1 2 --out report.html
+
+            Exit status: 0 on success, 1 when a run fails, 2 for invalid input (a scenario or \
+            command-line error, an unknown run id, a missing database).
             """,
         version: FleetTwinEngine.version,
-        subcommands: [RunCommand.self, ValidateCommand.self, PredictCommand.self, CalibrateCommand.self, BenchCommand.self])
+        subcommands: [
+            RunCommand.self, ValidateCommand.self, RunsCommand.self, ShowCommand.self, ReportCommand.self,
+            PredictCommand.self, CalibrateCommand.self, BenchCommand.self,
+        ])
 
     public init() {}
 

@@ -5,6 +5,7 @@ import FleetTwinReports
 import FleetTwinScenario
 import FleetTwinScheduling
 import FleetTwinStore
+import Foundation
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,12 +30,19 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Check the fleet's invariants after every event (slow).")
     var check = false
 
+    @Flag(help: "No progress line on standard error (it only shows on a terminal, after a second).")
+    var quiet = false
+
     func run() async throws {
         // An invalid scenario throws here, before the database is opened: nothing is written.
         let parsed = try Scenario.load(path: scenario)
         let seed = self.seed ?? parsed.seed
         let simulation = try FleetSimulation(parsed.configuration(seed: seed, checkInvariants: check))
-        let result = try await simulation.run()
+        let progressLine = ProgressLine.forStandardError(quiet: quiet)
+        var observer: (@Sendable (SimulationProgress) -> Void)?
+        if let progressLine { observer = { progressLine.update($0) } }
+        let result = try await simulation.run(progressInterval: ProgressLine.eventInterval, progress: observer)
+        progressLine?.finish()
         let metrics = RunMetrics.fold(result, interval: parsed.outputs.utilizationInterval)
         let database = try ResultStore(path: store.db)
         let runId = try database.store(.init(

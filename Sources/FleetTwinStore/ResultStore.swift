@@ -9,7 +9,7 @@ import GRDB
 
 public final class ResultStore {
     public static let defaultPath = "fleettwin.sqlite"
-    private let database: DatabaseQueue
+    let database: DatabaseQueue
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String) throws {
@@ -85,7 +85,7 @@ public final class ResultStore {
                 guard let jobs = m.slaJobs[tier] else { return [] }
                 return [("sla_jobs_\(tier.rawValue)", jobs), ("sla_met_\(tier.rawValue)", m.slaMet[tier] ?? 0),
                         ("sla_attainment_\(tier.rawValue)", m.slaAttainment[tier] ?? 0),
-                        ("queue_delay_mean_s_\(tier.rawValue)", m.queueDelayByTier[tier] ?? 0)]
+                        ("queue_delay_mean_\(tier.rawValue)_s", m.queueDelayByTier[tier] ?? 0)]
             }
             try BulkInsert(table: "metrics", columns: ["run_id", "name", "value"]).insert(db, count: headline.count) {
                 [id, headline[$0].0, headline[$0].1]
@@ -161,6 +161,17 @@ public final class ResultStore {
                 EventRecord(time: .init(microseconds: row[0]), kind: EventKind(rawValue: UInt8(row[1] as Int)) ?? .submitted,
                             job: Int32(row[2] as Int), cluster: Int32(row[3] as Int), accelerators: Int32(row[4] as Int),
                             progress: row[5], overhead: row[6])
+            }
+        }
+    }
+
+    /// Adds named metrics to a stored run (replacing equal names): figures computed after
+    /// the run was stored, and fixtures in tests.
+    public func addMetrics(run id: Int64, _ metrics: [(name: String, value: Double)]) throws {
+        try database.write { db in
+            for metric in metrics {
+                try db.execute(sql: "INSERT OR REPLACE INTO metrics (run_id, name, value) VALUES (?, ?, ?)",
+                               arguments: [id, metric.name, metric.value])
             }
         }
     }

@@ -40,13 +40,15 @@ struct ProcessOutput {
 }
 
 /// Runs `fleettwin` in a separate process, with SWIFT_DETERMINISTIC_HASHING removed so
-/// that hashed collections really are seeded differently per process.
-func runFleettwin(_ arguments: [String], in directory: URL? = nil) throws -> ProcessOutput {
+/// that hashed collections really are seeded differently per process; `environment` adds
+/// or replaces variables.
+func runFleettwin(_ arguments: [String], in directory: URL? = nil, environment extra: [String: String] = [:]) throws -> ProcessOutput {
     let process = Process()
     process.executableURL = try fleettwinExecutable()
     process.arguments = arguments
     var environment = ProcessInfo.processInfo.environment
     environment.removeValue(forKey: "SWIFT_DETERMINISTIC_HASHING")
+    environment.merge(extra) { _, new in new }
     process.environment = environment
     if let directory { process.currentDirectoryURL = directory }
     let out = Pipe(), err = Pipe()

@@ -1,0 +1,77 @@
+/// Grouped bar charts (SLA attainment per tier, overhead per mechanism, energy and power),
+/// with optional confidence-interval whiskers.
+
+/// One bar: its value, an optional interval (low, high) and the text printed above it,
+/// one line each (a share over its counts, say), so neighbouring labels do not collide.
+struct Bar {
+    var value: Double
+    var interval: (low: Double, high: Double)?
+    var text: [String]
+}
+
+/// Bars side by side under one category label; `bars[i]` belongs to series i (nil: no value).
+struct BarGroup {
+    var label: String
+    var bars: [Bar?]
+}
+
+struct BarChart {
+    var frame = ChartFrame.full
+    var label: String
+    /// What the groups are (the x-axis title), such as "SLA tier".
+    var groupTitle: String
+    var y: Axis
+    var groups: [BarGroup]
+    /// One per series, in series order; colours the bars too.
+    var legend: [LegendEntry]
+    /// Run ids by series, for the bars' data-run attributes.
+    var runs: [Int64]
+
+    func svg() -> String {
+        let groupWidth = frame.plotWidth / Double(max(1, groups.count))
+        let barWidth = min(56, groupWidth * 0.78 / Double(max(1, legend.count)))
+        var body = ""
+        var labels: [(label: String, x: Double)] = []
+        for (g, group) in groups.enumerated() {
+            let centre = frame.left + groupWidth * (Double(g) + 0.5)
+            labels.append((group.label, centre))
+            let first = centre - barWidth * Double(legend.count) / 2
+            for (s, bar) in group.bars.enumerated() {
+                guard let bar else { continue }
+                let x = first + barWidth * Double(s) + 2
+                let top = frame.y(y.scale.fraction(bar.value))
+                body += """
+                    <rect class="bar" data-run="\(runs[s])" data-group="\(escaped(group.label))" x="\(fixed(x, 1))" \
+                    y="\(fixed(top, 1))" width="\(fixed(barWidth - 4, 1))" height="\(fixed(frame.plotBottom - top, 1))" \
+                    fill="\(legend[s].colour)"/>
+
+                    """
+                var textY = top
+                if let interval = bar.interval {
+                    let mid = x + (barWidth - 4) / 2
+                    let low = frame.y(y.scale.fraction(interval.low)), high = frame.y(y.scale.fraction(interval.high))
+                    textY = high
+                    body += """
+                        <path class="interval" data-run="\(runs[s])" d="M\(fixed(mid, 1)),\(fixed(low, 1)) V\(fixed(high, 1)) \
+                        M\(fixed(mid - 5, 1)),\(fixed(low, 1)) H\(fixed(mid + 5, 1)) M\(fixed(mid - 5, 1)),\(fixed(high, 1)) \
+                        H\(fixed(mid + 5, 1))" fill="none" stroke="#222222" stroke-width="1.5"/>
+
+                        """
+                }
+                body += valueText(bar.text, x: x + (barWidth - 4) / 2, above: textY)
+            }
+        }
+        return SVGDocument(frame: frame, label: label, x: nil, y: y, legend: legend).render(body: body, categories: (labels, groupTitle))
+    }
+
+    /// Lines of text stacked upwards from just above `above`, the last line lowest.
+    private func valueText(_ lines: [String], x: Double, above: Double) -> String {
+        lines.reversed().enumerated().map { i, line in
+            """
+            <text class="bar-value" x="\(fixed(x, 1))" y="\(fixed(above - 5 - 13 * Double(i), 1))" text-anchor="middle" \
+            font-size="11" fill="#222222">\(escaped(line))</text>
+
+            """
+        }.joined()
+    }
+}

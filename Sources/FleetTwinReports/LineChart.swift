@@ -1,0 +1,65 @@
+/// Line charts (CDFs and step-shaped time series): one SVG polyline per series.
+import Foundation
+
+/// One line of a chart, in data coordinates. `kind` and `run` become the polyline's class and
+/// data-run attribute, so tests and stylesheets can find a run's line.
+struct LineSeries {
+    var kind: String
+    var run: Int64
+    var colour: String
+    var dashed: Bool
+    var points: [(x: Double, y: Double)]
+    var width = 2.0
+}
+
+struct LineChart {
+    var frame = ChartFrame.full
+    var label: String
+    var x: Axis
+    var y: Axis
+    var series: [LineSeries]
+    var legend: [LegendEntry]
+
+    func svg() -> String {
+        var body = ""
+        for line in series {
+            let pixels = Self.thinned(columns: Int(frame.plotWidth), line.points.map {
+                (frame.x(x.scale.fraction($0.x)), frame.y(y.scale.fraction($0.y)))
+            })
+            let points = pixels.map { "\(fixed($0.0, 1)),\(fixed($0.1, 1))" }.joined(separator: " ")
+            let dash = line.dashed ? " stroke-dasharray=\"6 3\"" : ""
+            body += """
+                <polyline class="series \(line.kind)" data-run="\(line.run)" points="\(points)" fill="none" \
+                stroke="\(line.colour)" stroke-width="\(fixed(line.width, 1))" stroke-linejoin="round"\(dash)/>
+
+                """
+        }
+        return SVGDocument(frame: frame, label: label, x: x, y: y, legend: legend).render(body: body)
+    }
+
+    /// Keeps at most four points per pixel column (the first, the lowest and highest in
+    /// their order, the last), so a series of 100,000 steps draws the same shape in a few
+    /// thousand points. Short series pass through unchanged.
+    static func thinned(columns: Int, _ points: [(Double, Double)]) -> [(Double, Double)] {
+        guard points.count > 4 * columns else { return points }
+        var out: [(Double, Double)] = []
+        var start = 0
+        while start < points.count {
+            let column = floor(points[start].0)
+            var end = start
+            while end < points.count, floor(points[end].0) == column { end += 1 }
+            let group = points[start..<end]
+            if group.count <= 4 {
+                out += group
+            } else {
+                // SVG y grows downwards: the smallest y is the highest value.
+                let high = group.indices.min { group[$0].1 < group[$1].1 }!
+                let low = group.indices.max { group[$0].1 < group[$1].1 }!
+                let keep = [start, min(high, low), max(high, low), end - 1]
+                for (i, index) in keep.enumerated() where i == 0 || index != keep[i - 1] { out.append(points[index]) }
+            }
+            start = end
+        }
+        return out
+    }
+}
