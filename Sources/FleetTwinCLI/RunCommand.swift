@@ -22,6 +22,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Seed for every generator (default: the scenario's seed).")
     var seed: UInt64?
 
+    @Option(help: "Run this policy instead of the scenario's (with its default mechanisms and the scenario's placement).")
+    var policy: PolicySpec.Name?
+
     @OptionGroup var store: StoreOptions
 
     @Flag(help: "Print one JSON object instead of the table.")
@@ -37,7 +40,8 @@ struct RunCommand: AsyncParsableCommand {
         // An invalid scenario throws here, before the database is opened: nothing is written.
         let parsed = try Scenario.load(path: scenario)
         let seed = self.seed ?? parsed.seed
-        let simulation = try FleetSimulation(parsed.configuration(seed: seed, checkInvariants: check))
+        let override = policy.map { PolicySpec(name: $0, placement: parsed.policy.placement) }
+        let simulation = try FleetSimulation(parsed.configuration(seed: seed, policy: override, checkInvariants: check))
         let progressLine = ProgressLine.forStandardError(quiet: quiet)
         var observer: (@Sendable (SimulationProgress) -> Void)?
         if let progressLine { observer = { progressLine.update($0) } }
@@ -82,3 +86,5 @@ struct ValidateCommand: ParsableCommand {
             """)
     }
 }
+
+extension PolicySpec.Name: ExpressibleByArgument {}

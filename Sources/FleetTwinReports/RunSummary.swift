@@ -18,6 +18,14 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var acceleratorSeconds: Double
     public var energyKWh: Double
     public var peakPowerKW: Double
+    public var goodputUtilization: Double
+    public var preemptions: Int
+    public var migrations: Int
+    public var resizes: Int
+    public var checkpoints: Int
+    public var overheadSeconds: MechanismOverhead
+    public var slaAttainment: TierValues
+    public var queueDelayByTier: TierValues
     public var capacity: Int
     public var processedEvents: Int
     public var eventLogHash: String
@@ -38,6 +46,14 @@ public struct RunSummary: Codable, Sendable, Equatable {
         self.acceleratorSeconds = metrics.acceleratorSeconds
         self.energyKWh = metrics.energyKWh
         self.peakPowerKW = metrics.peakPowerKW
+        self.goodputUtilization = metrics.goodputUtilization
+        self.preemptions = metrics.preemptions
+        self.migrations = metrics.migrations
+        self.resizes = metrics.resizes
+        self.checkpoints = metrics.checkpoints
+        self.overheadSeconds = metrics.overheadSeconds
+        self.slaAttainment = metrics.slaAttainment
+        self.queueDelayByTier = metrics.queueDelayByTier
         self.capacity = metrics.capacity
         self.processedEvents = processedEvents
         self.eventLogHash = eventLogHash
@@ -57,9 +73,13 @@ public struct RunSummary: Codable, Sendable, Equatable {
             ("scenario", scenario), ("policy", policy), ("seed", String(seed)),
             ("jobs submitted", String(jobs)), ("jobs completed", String(completed) + (horizonReached ? " (horizon reached)" : "")),
             ("accelerators", String(capacity)),
-            ("utilization", String(format: "%.1f%%", utilization * 100)),
+            ("utilization", String(format: "%.1f%% (goodput %.1f%%)", utilization * 100, goodputUtilization * 100)),
             ("makespan", duration(makespan)),
             ("energy", String(format: "%.1f kWh (peak %.1f kW)", energyKWh, peakPowerKW)),
+            ("SLA attained", [("premium", slaAttainment.premium), ("standard", slaAttainment.standard), ("basic", slaAttainment.basic)]
+                .compactMap { tier, value in value.map { String(format: "%@ %.0f%%", tier, $0 * 100) } }.joined(separator: ", ")),
+            ("mechanisms", "\(preemptions) preemptions, \(migrations) migrations, \(resizes) resizes, \(checkpoints) checkpoints"
+                + String(format: " (%@ of overhead)", duration(overheadSeconds.total))),
         ]
         rows.append(("", ""))
         let header = ("", "mean        p50         p95         p99")

@@ -7,7 +7,7 @@ import Yams
 
 extension Scenario {
     /// Every top-level key, in the order Scenarios/README.md documents them.
-    public static let topLevelKeys = ["name", "description", "seed", "horizon", "fleet", "workload", "policy", "outputs"]
+    public static let topLevelKeys = ["name", "description", "seed", "horizon", "fleet", "workload", "policy", "mechanisms", "outputs"]
 
     /// Reads and validates a scenario file.
     public static func load(path: String) throws(ScenarioError) -> Scenario {
@@ -38,9 +38,10 @@ struct ScenarioParser {
         let fleet = try parseFleet(try root.required("fleet"))
         let workload = try parseWorkload(try root.required("workload"), fleet: fleet, horizon: horizon)
         let policy = try root["policy"].map { n throws(ScenarioError) in try parsePolicy(n) } ?? PolicySpec()
+        let mechanisms = try root["mechanisms"].map { n throws(ScenarioError) in try parseMechanisms(n) } ?? .defaults
         let outputs = try root["outputs"].map { n throws(ScenarioError) in try parseOutputs(n) } ?? OutputSpec()
         return Scenario(name: name, file: reader.file, text: reader.text, seed: seed, horizon: horizon, fleet: fleet,
-                        workload: workload, policy: policy, outputs: outputs)
+                        workload: workload, policy: policy, mechanisms: mechanisms, outputs: outputs)
     }
 
     // MARK: Fleet
@@ -140,10 +141,59 @@ struct ScenarioParser {
     // MARK: Policy and outputs
 
     func parsePolicy(_ node: YAMLNode) throws(ScenarioError) -> PolicySpec {
-        let p = try reader.object(node, "policy", allowed: ["name", "placement"])
+        let p = try reader.object(node, "policy", allowed: ["name", "placement", "preemption", "elastic", "migration", "thresholds"])
+        let name = try reader.choice(try p.required("name"), "policy name", PolicySpec.Name.self)
+        var switches = PolicySpec.defaultSwitches(name)
+        for (key, path) in [("preemption", \MechanismSwitches.preemption), ("elastic", \.elastic), ("migration", \.migration)] {
+            guard let n = p[key] else { continue }
+            guard name != .fifo else { throw reader.error(at: n, "fifo never preempts, resizes or migrates; '\(key)' applies to srtf, las and singularity") }
+            switches[keyPath: path] = try reader.bool(n, key)
+        }
+        var thresholds = [3_250.0, 7_200.0]
+        if let n = p["thresholds"] {
+            guard name == .las else { throw reader.error(at: n, "'thresholds' (accelerator-seconds) applies to the las policy only") }
+            thresholds = []
+            for item in try reader.sequence(n, "thresholds") { thresholds.append(try reader.double(item, "a threshold", min: 0, exclusiveMin: true)) }
+            guard thresholds == thresholds.sorted(), Set(thresholds).count == thresholds.count else {
+                throw reader.error(at: n, "thresholds must increase")
+            }
+        }
         return PolicySpec(
-            name: try reader.choice(try p.required("name"), "policy name", PolicySpec.Name.self),
-            placement: try p["placement"].map { n throws(ScenarioError) in try reader.choice(n, "placement", PlacementRule.self) } ?? .consolidated)
+            name: name,
+            placement: try p["placement"].map { n throws(ScenarioError) in try reader.choice(n, "placement", PlacementRule.self) } ?? .consolidated,
+            switches: switches, lasThresholds: thresholds)
+    }
+
+    /// `mechanisms:` the costs and targets of Singularity's mechanisms.
+    func parseMechanisms(_ node: YAMLNode) throws(ScenarioError) -> MechanismSettings {
+        let keys = ["cut_steps", "default_step_time", "deduplication", "splicing_overhead", "checkpoint_interval", "sla_targets"]
+        let m = try reader.object(node, "mechanisms", allowed: keys)
+        var s = MechanismSettings.defaults
+        if let n = m["cut_steps"] { s.cutSteps = try reader.double(n, "cut_steps", min: 0) }
+        if let n = m["default_step_time"] { s.defaultStepTime = try reader.duration(n, "default_step_time") }
+        if let n = m["deduplication"] { s.deduplication = try reader.double(n, "deduplication", min: 1) }
+        if let n = m["splicing_overhead"] { s.splicingOverhead = try reader.double(n, "splicing_overhead", min: 0) }
+        if let n = m["checkpoint_interval"] {
+            if n.scalar != nil {
+                let every = try reader.duration(n, "checkpoint_interval")
+                s.checkpointInterval = [every, every, every]
+            } else {
+                let t = try reader.object(n, "checkpoint_interval", allowed: SLATier.allCases.map(\.rawValue))
+                for tier in SLATier.allCases {
+                    if let v = t[tier.rawValue] { s.checkpointInterval[tier.rank] = try reader.duration(v, "checkpoint_interval.\(tier.rawValue)") }
+                }
+            }
+        }
+        if let n = m["sla_targets"] {
+            let t = try reader.object(n, "sla_targets", allowed: SLATier.allCases.map(\.rawValue))
+            for tier in SLATier.allCases {
+                guard let v = t[tier.rawValue] else { continue }
+                let target = try reader.double(v, "sla_targets.\(tier.rawValue)", min: 0)
+                guard target <= 1 else { throw reader.error(at: v, "an SLA target is a GPU fraction between 0 and 1; found \(target)") }
+                s.slaTargets[tier.rank] = target
+            }
+        }
+        return s
     }
 
     func parseOutputs(_ node: YAMLNode) throws(ScenarioError) -> OutputSpec {

@@ -18,6 +18,7 @@ public struct Scenario: Sendable {
     public var fleet: FleetSpec
     public var workload: WorkloadSource
     public var policy: PolicySpec
+    public var mechanisms: MechanismSettings
     public var outputs: OutputSpec
 
     /// FNV-1a of the scenario text: runs of the same file share it.
@@ -35,10 +36,10 @@ public struct Scenario: Sendable {
         }
     }
 
-    public func configuration(seed: UInt64? = nil, checkInvariants: Bool = false) -> SimulationConfiguration {
+    public func configuration(seed: UInt64? = nil, policy override: PolicySpec? = nil, checkInvariants: Bool = false) -> SimulationConfiguration {
         SimulationConfiguration(
-            fleet: fleet, jobs: jobs(seed: seed ?? self.seed), policy: policy.make(), horizon: horizon,
-            checkInvariants: checkInvariants)
+            fleet: fleet, jobs: jobs(seed: seed ?? self.seed), policy: (override ?? policy).make(), horizon: horizon,
+            mechanisms: mechanisms, checkInvariants: checkInvariants)
     }
 }
 
@@ -49,20 +50,39 @@ public enum WorkloadSource: Sendable {
 
 public struct PolicySpec: Sendable, Equatable {
     public enum Name: String, Sendable, CaseIterable {
-        case fifo
+        case fifo, srtf, las, singularity
     }
 
     public var name: Name
     public var placement: PlacementRule
+    /// Which mechanisms a preemptive policy may use (ablations); fifo uses none.
+    public var switches: MechanismSwitches
+    /// LAS queue boundaries, accelerator-seconds.
+    public var lasThresholds: [Double]
 
-    public init(name: Name = .fifo, placement: PlacementRule = .consolidated) {
+    public init(name: Name = .fifo, placement: PlacementRule = .consolidated, switches: MechanismSwitches? = nil,
+                lasThresholds: [Double] = [3_250, 7_200]) {
         self.name = name
         self.placement = placement
+        self.switches = switches ?? Self.defaultSwitches(name)
+        self.lasThresholds = lasThresholds
+    }
+
+    /// srtf and las preempt; singularity also resizes and migrates.
+    public static func defaultSwitches(_ name: Name) -> MechanismSwitches {
+        switch name {
+        case .fifo: MechanismSwitches(preemption: false)
+        case .srtf, .las: MechanismSwitches(preemption: true)
+        case .singularity: MechanismSwitches(preemption: true, elastic: true, migration: true)
+        }
     }
 
     public func make() -> any SchedulingPolicy {
         switch name {
         case .fifo: FIFOPolicy(placement: placement)
+        case .srtf: PreemptivePolicy(rule: ShortestRemainingTime(), placement: placement, switches: switches)
+        case .las: PreemptivePolicy(rule: LeastAttainedService(thresholdSeconds: lasThresholds), placement: placement, switches: switches)
+        case .singularity: PreemptivePolicy(rule: TierPriority(), placement: placement, switches: switches)
         }
     }
 }

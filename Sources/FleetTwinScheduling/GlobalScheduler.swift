@@ -104,7 +104,11 @@ public actor GlobalScheduler {
                 }
                 try await release(index, placement)
                 outcomes.append(.released(index, placement))
-                if endsStop { policy.jobPreempted(pending[Int(index)], at: now) } else { policy.capacityChanged(at: now) }
+                if endsStop {
+                    policy.jobPreempted(pending[Int(index)], at: now)
+                } else {
+                    policy.devicesReleased(index, cluster: placement.cluster, count: placement.acceleratorCount, at: now)
+                }
             case let .checkpoint(index, generation):
                 try await checkpoint(index, generation: generation, at: now)
             case .wakeup:

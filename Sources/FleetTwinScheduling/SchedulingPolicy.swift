@@ -86,6 +86,9 @@ public protocol SchedulingPolicy: Sendable {
     mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime)
     /// Accelerators were added or removed (failures and repairs, later).
     mutating func capacityChanged(at now: VirtualTime)
+    /// Devices a running job no longer needs are free: a migration's source after its dump,
+    /// or the devices a shrink gave back.
+    mutating func devicesReleased(_ job: JobIndex, cluster: Int32, count: Int, at now: VirtualTime)
 
     /// The next decision at `now`, or nil when this scheduling pass is over. The fleet view
     /// already reflects every decision returned earlier in the pass.
@@ -98,6 +101,7 @@ public protocol SchedulingPolicy: Sendable {
 
 extension SchedulingPolicy {
     public mutating func capacityChanged(at now: VirtualTime) {}
+    public mutating func devicesReleased(_ job: JobIndex, cluster: Int32, count: Int, at now: VirtualTime) {}
     public mutating func jobStarted(_ job: PendingJob, cluster: Int32, devices: Int, at now: VirtualTime) {}
     public func wakeup(after now: VirtualTime) -> VirtualTime? { nil }
 }
