@@ -13,29 +13,34 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measure simulation speed (events per second) on a synthetic fleet.",
         discussion: """
-            Builds a fleet of --accelerators H100s (8 per node, 25 nodes per cluster, clusters split over \
+            Builds a fleet of --accelerators H100s (8 per node, clusters of up to 25 nodes, split over \
             2 regions) and --jobs FIFO jobs at about 90% offered load, runs it --repeat times and reports \
             the median. Build with -c release: debug builds are many times slower.
             Example:
               swift run -c release fleettwin bench --jobs 100000 --accelerators 1000
+              swift run -c release fleettwin bench --jobs 10000 --accelerators 256 --policy las
             """)
 
     @Option(help: "Jobs to simulate.") var jobs = 100_000
-    @Option(help: "Accelerators in the fleet (a multiple of 200).") var accelerators = 1_000
+    @Option(help: "Accelerators in the fleet (a multiple of 8).") var accelerators = 1_000
+    @Option(help: "Scheduling policy (with its default mechanisms).") var policy: PolicySpec.Name = .fifo
     @Option(help: "Runs to take the median of.") var `repeat` = 3
     @Option(help: "Seed.") var seed: UInt64 = 1
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
-        guard accelerators >= 200, accelerators % 200 == 0 else { throw ValidationError("--accelerators must be a positive multiple of 200") }
+        guard accelerators >= 8, accelerators % 8 == 0 else { throw ValidationError("--accelerators must be a positive multiple of 8") }
         guard jobs >= 1, `repeat` >= 1 else { throw ValidationError("--jobs and --repeat must be at least 1") }
     }
 
     func run() async throws {
-        let clusters = accelerators / 200
+        // Clusters of 25 nodes (the last one smaller), alternating between two regions.
+        let nodes = accelerators / 8
+        let clusterNodes = stride(from: 0, to: nodes, by: 25).map { min(25, nodes - $0) }
+        let clusters = clusterNodes.enumerated().map { i, n in ClusterSpec(name: "c\(i)", nodes: n, acceleratorsPerNode: 8, acceleratorType: "h100-80gb") }
         let regions = [
-            RegionSpec(name: "region-a", clusters: (0..<(clusters + 1) / 2).map { ClusterSpec(name: "a\($0)", nodes: 25, acceleratorsPerNode: 8, acceleratorType: "h100-80gb") }),
-            RegionSpec(name: "region-b", clusters: (0..<clusters / 2).map { ClusterSpec(name: "b\($0)", nodes: 25, acceleratorsPerNode: 8, acceleratorType: "h100-80gb") }),
+            RegionSpec(name: "region-a", clusters: clusters.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)),
+            RegionSpec(name: "region-b", clusters: clusters.enumerated().filter { $0.offset % 2 == 1 }.map(\.element)),
         ].filter { !$0.clusters.isEmpty }
         let fleet = FleetSpec(regions: regions, profiles: AcceleratorProfile.builtIn)
         let sizes = WeightedChoice(values: [1, 2, 4, 8, 16], weights: [50, 20, 15, 10, 5])
@@ -43,13 +48,13 @@ struct BenchCommand: AsyncParsableCommand {
         let perHour = 0.9 * Double(accelerators) / meanSize  // mean duration 1 h
         let generator = WorkloadGenerator(
             count: jobs, start: .zero, arrivals: .poisson(perHour: perHour), worldSize: sizes,
-            work: .duration(.exponential(mean: .seconds(Int64(3600)))), tiers: .fixed(.standard), acceleratorType: "h100-80gb",
+            work: .duration(.exponential(mean: .seconds(Int64(3600)))), tiers: WeightedChoice(values: [.premium, .standard, .basic], weights: [0.2, 0.5, 0.3]), acceleratorType: "h100-80gb",
             stateBytes: 0, memoryPerReplicaBytes: 0)
         let specs = generator.generate(seed: seed, horizon: nil)
 
         var samples: [(seconds: Double, result: SimulationResult)] = []
         for _ in 0..<`repeat` {
-            let simulation = try FleetSimulation(SimulationConfiguration(fleet: fleet, jobs: specs, policy: FIFOPolicy()))
+            let simulation = try FleetSimulation(SimulationConfiguration(fleet: fleet, jobs: specs, policy: PolicySpec(name: policy).make()))
             let clock = ContinuousClock()
             let started = clock.now
             let result = try await simulation.run()
@@ -61,7 +66,7 @@ struct BenchCommand: AsyncParsableCommand {
         let r = median.result
         let events = r.processedEvents, records = r.log.records.count
         let report: [(String, String)] = [
-            ("jobs", String(jobs)), ("accelerators", String(accelerators)), ("runs", String(`repeat`)),
+            ("policy", policy.rawValue), ("jobs", String(jobs)), ("accelerators", String(accelerators)), ("runs", String(`repeat`)),
             ("queue events", String(events)), ("event-log records", String(records)),
             ("wall time (median)", String(format: "%.3f s", median.seconds)),
             ("wall time (fastest)", String(format: "%.3f s", fastest.seconds)),

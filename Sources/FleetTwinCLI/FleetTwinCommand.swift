@@ -22,7 +22,7 @@ public struct FleetTwinCommand: AsyncParsableCommand {
             """,
         version: FleetTwinEngine.version,
         subcommands: [
-            RunCommand.self, ValidateCommand.self, RunsCommand.self, ShowCommand.self, ReportCommand.self,
+            RunCommand.self, CompareCommand.self, ValidateCommand.self, RunsCommand.self, ShowCommand.self, ReportCommand.self,
             PredictCommand.self, CalibrateCommand.self, BenchCommand.self,
         ])
 

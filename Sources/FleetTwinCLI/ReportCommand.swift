@@ -22,7 +22,7 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Report the most recently stored run.")
     var latest = false
 
-    @Option(name: .customLong("compare"), help: ArgumentHelp("A stored comparison's id (needs `fleettwin compare`, not in this version).", valueName: "compare-id"))
+    @Option(name: .customLong("compare"), help: ArgumentHelp("A stored comparison's id (from `fleettwin compare`): report all its runs.", valueName: "compare-id"))
     var compareId: String?
 
     @Option(help: "The HTML file to write.")
@@ -49,12 +49,6 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        if compareId != nil {
-            throw InvalidInput(message: """
-                comparisons are not stored yet (`fleettwin compare` does not exist in this version); \
-                report the runs themselves instead, e.g. `fleettwin report 1 2`
-                """)
-        }
         let destination = URL(fileURLWithPath: out)
         var isDirectory: ObjCBool = false
         let folder = destination.deletingLastPathComponent().path
@@ -68,6 +62,14 @@ struct ReportCommand: ParsableCommand {
                 throw InvalidInput(message: "--latest: the database \(store.db) holds no runs yet")
             }
             ids = [last]
+        }
+        if let compareId {
+            guard let id = Int64(compareId), let runs = try database.comparisonRuns(id) else {
+                let known = try database.comparisonIds()
+                throw InvalidInput(message: "no comparison \(compareId) in \(store.db); "
+                    + (known.isEmpty ? "it holds none (run `fleettwin compare` first)" : "stored comparisons: \(known.map(String.init).joined(separator: ", "))"))
+            }
+            ids = runs
         }
         let data = ReportData(runs: try ids.map { try database.reportRun(id: $0, database: store.db) })
         let html = HTMLReport.render(data)

@@ -38,7 +38,7 @@ public struct Scenario: Sendable {
 
     public func configuration(seed: UInt64? = nil, policy override: PolicySpec? = nil, checkInvariants: Bool = false) -> SimulationConfiguration {
         SimulationConfiguration(
-            fleet: fleet, jobs: jobs(seed: seed ?? self.seed), policy: (override ?? policy).make(), horizon: horizon,
+            fleet: fleet, jobs: jobs(seed: seed ?? self.seed), policy: (override ?? policy).make(mechanisms: mechanisms), horizon: horizon,
             mechanisms: mechanisms, checkInvariants: checkInvariants)
     }
 }
@@ -77,12 +77,13 @@ public struct PolicySpec: Sendable, Equatable {
         }
     }
 
-    public func make() -> any SchedulingPolicy {
+    public func make(mechanisms: MechanismSettings = .defaults) -> any SchedulingPolicy {
         switch name {
         case .fifo: FIFOPolicy(placement: placement)
-        case .srtf: PreemptivePolicy(rule: ShortestRemainingTime(), placement: placement, switches: switches)
-        case .las: PreemptivePolicy(rule: LeastAttainedService(thresholdSeconds: lasThresholds), placement: placement, switches: switches)
-        case .singularity: PreemptivePolicy(rule: TierPriority(), placement: placement, switches: switches)
+        case .srtf: PreemptivePolicy(rule: ShortestRemainingTime(), placement: placement, switches: switches, mechanisms: mechanisms)
+        case .las: PreemptivePolicy(rule: LeastAttainedService(thresholdSeconds: lasThresholds), placement: placement,
+                                    switches: switches, mechanisms: mechanisms)
+        case .singularity: PreemptivePolicy(rule: TierPriority(), placement: placement, switches: switches, mechanisms: mechanisms)
         }
     }
 }

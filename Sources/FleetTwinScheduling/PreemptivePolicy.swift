@@ -80,6 +80,9 @@ public struct PreemptivePolicy<Rule: PriorityRule>: SchedulingPolicy {
     public let rule: Rule
     public let switches: MechanismSwitches
     public let lookahead: Int
+    /// SLA targets and the splicing overhead: a job starts on fewer devices only if the
+    /// GPU fraction it would get there still meets its tier's target.
+    public let mechanisms: MechanismSettings
 
     private var jobs: [TrackedJob] = []
     private var waiting = RankedJobs()
@@ -96,8 +99,10 @@ public struct PreemptivePolicy<Rule: PriorityRule>: SchedulingPolicy {
     /// would only let lower-ranked jobs backfill and be preempted again, over and over.
     private var madeRoomFor: JobIndex?
 
-    public init(rule: Rule, placement: PlacementRule = .consolidated, switches: MechanismSwitches = .init(), lookahead: Int = 32) {
+    public init(rule: Rule, placement: PlacementRule = .consolidated, switches: MechanismSwitches = .init(),
+                mechanisms: MechanismSettings = .defaults, lookahead: Int = 32) {
         self.rule = rule
+        self.mechanisms = mechanisms
         self.placement = placement
         self.switches = switches
         self.lookahead = lookahead
@@ -190,12 +195,17 @@ public struct PreemptivePolicy<Rule: PriorityRule>: SchedulingPolicy {
     }
 
     /// The cluster offering the most devices (below the world size) that the job's
-    /// time-sliced replicas fit in.
+    /// time-sliced replicas fit in, at a GPU fraction its tier's SLA target allows.
     private func largestSlice(_ job: PendingJob, fleet: FleetView) -> (Int32, Int)? {
         var best: (Int32, Int)?
+        let target = mechanisms.slaTarget(for: job.tier)
+        func fraction(_ devices: Int) -> Double {
+            1 / (Double((job.worldSize + devices - 1) / devices) * (1 + mechanisms.splicingOverhead))
+        }
         for (i, c) in fleet.clusters.enumerated() where job.acceleratorTypes.contains(c.acceleratorType) {
             var devices = min(job.worldSize - 1, placement == .any ? c.free.totalFree : c.free.maxNodeFree)
-            while devices >= 1 && !(c.free.fits(devices, rule: placement) && fleet.fitsSliced(job, devices: devices, cluster: Int32(i))) {
+            while devices >= 1 && !(fraction(devices) >= target && c.free.fits(devices, rule: placement)
+                                    && fleet.fitsSliced(job, devices: devices, cluster: Int32(i))) {
                 devices -= 1
             }
             if devices >= 1 && devices > (best?.1 ?? 0) { best = (Int32(i), devices) }

@@ -73,6 +73,22 @@ extension ResultStore {
                 ALTER TABLE jobs ADD COLUMN achieved_fraction REAL;
                 """)
         }
+        migrator.registerMigration("v4-comparisons") { db in
+            try db.execute(sql: """
+                CREATE TABLE comparisons (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    scenario_name TEXT NOT NULL,
+                    policies TEXT NOT NULL,
+                    seeds TEXT NOT NULL
+                );
+                CREATE TABLE comparison_runs (
+                    comparison_id INTEGER NOT NULL REFERENCES comparisons(id) ON DELETE CASCADE,
+                    position INTEGER NOT NULL,
+                    run_id INTEGER NOT NULL REFERENCES runs(id),
+                    PRIMARY KEY (comparison_id, position)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

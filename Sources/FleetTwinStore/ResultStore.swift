@@ -57,65 +57,68 @@ public final class ResultStore {
     /// Stores a run and returns its id.
     @discardableResult
     public func store(_ run: RunRecord) throws -> Int64 {
-        try database.write { db in
-            let m = run.metrics
-            try db.execute(sql: """
-                INSERT INTO runs (scenario_name, scenario_file, scenario_hash, scenario_text, seed, policy,
-                                  fleettwin_version, event_log_hash, status, end_time_us, processed_events, capacity)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [run.scenarioName, run.scenarioFile, run.scenarioHash, run.scenarioText,
-                                 Int64(bitPattern: run.seed), run.policy, run.version, run.result.eventLogHash,
-                                 run.result.horizonReached ? "horizon" : "completed",
-                                 run.result.endTime.microseconds, run.result.processedEvents, run.result.capacity])
-            let id = db.lastInsertedRowID
+        try database.write { db in try Self.insert(run, in: db) }
+    }
 
-            let headline: [(String, Double)] = [
-                ("jobs_submitted", Double(m.jobsSubmitted)), ("jobs_completed", Double(m.jobsCompleted)),
-                ("utilization", m.utilization), ("makespan_s", m.makespan), ("accelerator_seconds", m.acceleratorSeconds),
-                ("jct_mean_s", m.jct.mean), ("jct_p50_s", m.jct.p50), ("jct_p95_s", m.jct.p95), ("jct_p99_s", m.jct.p99),
-                ("queue_delay_mean_s", m.queueDelay.mean), ("queue_delay_p50_s", m.queueDelay.p50),
-                ("queue_delay_p95_s", m.queueDelay.p95), ("queue_delay_p99_s", m.queueDelay.p99),
-                ("energy_kwh", m.energyKWh), ("peak_power_kw", m.peakPowerKW),
-                ("goodput_utilization", m.goodputUtilization), ("preemptions", Double(m.preemptions)),
-                ("migrations", Double(m.migrations)), ("resizes", Double(m.resizes)), ("checkpoints", Double(m.checkpoints)),
-                ("overhead_seconds_preemption", m.overheadSeconds.preemption), ("overhead_seconds_restore", m.overheadSeconds.restore),
-                ("overhead_seconds_migration", m.overheadSeconds.migration), ("overhead_seconds_resize", m.overheadSeconds.resize),
-                ("overhead_seconds_checkpoint", m.overheadSeconds.checkpoint), ("overhead_seconds_splicing", m.overheadSeconds.splicing),
-            ] + SLATier.allCases.flatMap { tier -> [(String, Double)] in
-                guard let jobs = m.slaJobs[tier] else { return [] }
-                return [("sla_jobs_\(tier.rawValue)", jobs), ("sla_met_\(tier.rawValue)", m.slaMet[tier] ?? 0),
-                        ("sla_attainment_\(tier.rawValue)", m.slaAttainment[tier] ?? 0),
-                        ("queue_delay_mean_\(tier.rawValue)_s", m.queueDelayByTier[tier] ?? 0)]
-            }
-            try BulkInsert(table: "metrics", columns: ["run_id", "name", "value"]).insert(db, count: headline.count) {
-                [id, headline[$0].0, headline[$0].1]
-            }
-            try BulkInsert(table: "utilization", columns: ["run_id", "bucket", "start_s", "utilization", "power_kw"])
-                .insert(db, count: m.utilizationSeries.count) {
-                    [id, $0, m.utilizationSeries[$0].start, m.utilizationSeries[$0].utilization, m.utilizationSeries[$0].powerKW]
-                }
-            let specs = run.result.jobs
-            try BulkInsert(table: "jobs", columns: [
-                "run_id", "job_index", "name", "tier", "world_size", "accelerator_type", "submit_us",
-                "first_start_us", "end_us", "accelerator_seconds", "starts", "energy_kwh", "achieved_fraction",
-            ]).insert(db, count: m.jobs.count) { i in
-                let o = m.jobs[i], s = specs[i]
-                return [id, i, s.name, s.tier.rawValue, s.worldSize, s.acceleratorType, o.submit.microseconds,
-                        o.firstStart?.microseconds, o.end?.microseconds, o.acceleratorSeconds, o.starts, o.energyKWh,
-                        o.achievedFraction]
-            }
-            if run.storeEvents {
-                let records = run.result.log.records
-                try BulkInsert(table: "events", columns: ["run_id", "seq", "time_us", "kind", "job", "cluster", "accelerators",
-                                                          "progress", "overhead"])
-                    .insert(db, count: records.count) { i in
-                        let r = records[i]
-                        return [id, i, r.time.microseconds, Int(r.kind.rawValue), Int(r.job), Int(r.cluster), Int(r.accelerators),
-                                r.progress, r.overhead]
-                    }
-            }
-            return id
+    /// Inserts a run and everything it produced inside the caller's transaction.
+    static func insert(_ run: RunRecord, in db: Database) throws -> Int64 {
+        let m = run.metrics
+        try db.execute(sql: """
+            INSERT INTO runs (scenario_name, scenario_file, scenario_hash, scenario_text, seed, policy,
+                              fleettwin_version, event_log_hash, status, end_time_us, processed_events, capacity)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [run.scenarioName, run.scenarioFile, run.scenarioHash, run.scenarioText,
+                             Int64(bitPattern: run.seed), run.policy, run.version, run.result.eventLogHash,
+                             run.result.horizonReached ? "horizon" : "completed",
+                             run.result.endTime.microseconds, run.result.processedEvents, run.result.capacity])
+        let id = db.lastInsertedRowID
+
+        let headline: [(String, Double)] = [
+            ("jobs_submitted", Double(m.jobsSubmitted)), ("jobs_completed", Double(m.jobsCompleted)),
+            ("utilization", m.utilization), ("makespan_s", m.makespan), ("accelerator_seconds", m.acceleratorSeconds),
+            ("jct_mean_s", m.jct.mean), ("jct_p50_s", m.jct.p50), ("jct_p95_s", m.jct.p95), ("jct_p99_s", m.jct.p99),
+            ("queue_delay_mean_s", m.queueDelay.mean), ("queue_delay_p50_s", m.queueDelay.p50),
+            ("queue_delay_p95_s", m.queueDelay.p95), ("queue_delay_p99_s", m.queueDelay.p99),
+            ("energy_kwh", m.energyKWh), ("peak_power_kw", m.peakPowerKW),
+            ("goodput_utilization", m.goodputUtilization), ("preemptions", Double(m.preemptions)),
+            ("migrations", Double(m.migrations)), ("resizes", Double(m.resizes)), ("checkpoints", Double(m.checkpoints)),
+            ("overhead_seconds_preemption", m.overheadSeconds.preemption), ("overhead_seconds_restore", m.overheadSeconds.restore),
+            ("overhead_seconds_migration", m.overheadSeconds.migration), ("overhead_seconds_resize", m.overheadSeconds.resize),
+            ("overhead_seconds_checkpoint", m.overheadSeconds.checkpoint), ("overhead_seconds_splicing", m.overheadSeconds.splicing),
+        ] + SLATier.allCases.flatMap { tier -> [(String, Double)] in
+            guard let jobs = m.slaJobs[tier] else { return [] }
+            return [("sla_jobs_\(tier.rawValue)", jobs), ("sla_met_\(tier.rawValue)", m.slaMet[tier] ?? 0),
+                    ("sla_attainment_\(tier.rawValue)", m.slaAttainment[tier] ?? 0),
+                    ("queue_delay_mean_\(tier.rawValue)_s", m.queueDelayByTier[tier] ?? 0)]
         }
+        try BulkInsert(table: "metrics", columns: ["run_id", "name", "value"]).insert(db, count: headline.count) {
+            [id, headline[$0].0, headline[$0].1]
+        }
+        try BulkInsert(table: "utilization", columns: ["run_id", "bucket", "start_s", "utilization", "power_kw"])
+            .insert(db, count: m.utilizationSeries.count) {
+                [id, $0, m.utilizationSeries[$0].start, m.utilizationSeries[$0].utilization, m.utilizationSeries[$0].powerKW]
+            }
+        let specs = run.result.jobs
+        try BulkInsert(table: "jobs", columns: [
+            "run_id", "job_index", "name", "tier", "world_size", "accelerator_type", "submit_us",
+            "first_start_us", "end_us", "accelerator_seconds", "starts", "energy_kwh", "achieved_fraction",
+        ]).insert(db, count: m.jobs.count) { i in
+            let o = m.jobs[i], s = specs[i]
+            return [id, i, s.name, s.tier.rawValue, s.worldSize, s.acceleratorType, o.submit.microseconds,
+                    o.firstStart?.microseconds, o.end?.microseconds, o.acceleratorSeconds, o.starts, o.energyKWh,
+                    o.achievedFraction]
+        }
+        if run.storeEvents {
+            let records = run.result.log.records
+            try BulkInsert(table: "events", columns: ["run_id", "seq", "time_us", "kind", "job", "cluster", "accelerators",
+                                                      "progress", "overhead"])
+                .insert(db, count: records.count) { i in
+                    let r = records[i]
+                    return [id, i, r.time.microseconds, Int(r.kind.rawValue), Int(r.job), Int(r.cluster), Int(r.accelerators),
+                            r.progress, r.overhead]
+                }
+        }
+        return id
     }
 
     /// One stored run's identity and headline metrics.

@@ -63,7 +63,7 @@ import Testing
             (["report", "1", "--latest"], "not more than one"),
             (["report"], "say which runs to report"),
             (["report", "1", "1"], "run 1 is given twice"),
-            (["report", "--compare", "7"], "comparisons are not stored yet"),
+            (["report", "--compare", "7"], "no comparison 7 in \(db); it holds none"),
         ]
         for (arguments, message) in cases {
             let output = arguments[0] == "report" ? ["--out", dir.appendingPathComponent("x.html").path] : []

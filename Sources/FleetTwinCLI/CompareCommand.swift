@@ -1,0 +1,129 @@
+import ArgumentParser
+import FleetTwinEngine
+import FleetTwinMetrics
+import FleetTwinReports
+import FleetTwinScenario
+import FleetTwinScheduling
+import FleetTwinStore
+import Foundation
+
+struct CompareCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Run a scenario under several policies and seeds, and compare them.",
+        discussion: """
+            Runs every policy x seed (one simulation per core at a time), stores every run and the comparison \
+            in the database, and prints per policy the mean and 95% confidence interval (Student's t over the \
+            seeds) of each metric, the best marked *. Each policy runs with its default mechanisms and the \
+            scenario's placement; `fleettwin report --compare ID` draws the comparison.
+            Example:
+              fleettwin compare Scenarios/quickstart.yaml --policies fifo,las,singularity --seeds 1-5
+            """)
+
+    @Argument(help: "The scenario file (YAML).")
+    var scenario: String
+
+    @Option(help: "Policies, comma-separated (\(PolicySpec.Name.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var policies = PolicySpec.Name.allCases.map(\.rawValue).joined(separator: ",")
+
+    @Option(help: "Seeds: a range like 1-5 or a list like 1,4,9.")
+    var seeds = "1-5"
+
+    @OptionGroup var store: StoreOptions
+
+    @Flag(help: "Print one JSON object instead of the table.")
+    var json = false
+
+    func validate() throws {
+        _ = try parsedPolicies()
+        _ = try parsedSeeds()
+    }
+
+    func parsedPolicies() throws -> [PolicySpec.Name] {
+        let names = policies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let parsed = try names.map { name -> PolicySpec.Name in
+            guard let p = PolicySpec.Name(rawValue: name) else {
+                throw ValidationError("unknown policy '\(name)'; expected some of: \(PolicySpec.Name.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return p
+        }
+        guard !parsed.isEmpty, Set(parsed).count == parsed.count else { throw ValidationError("--policies must name distinct policies") }
+        return parsed
+    }
+
+    func parsedSeeds() throws -> [UInt64] {
+        let text = seeds.trimmingCharacters(in: .whitespaces)
+        let bounds = text.split(separator: "-", omittingEmptySubsequences: false)
+        if bounds.count == 2, let lo = UInt64(bounds[0]), let hi = UInt64(bounds[1]) {
+            guard lo <= hi, hi - lo < 1000 else { throw ValidationError("--seeds \(seeds): expected a range like 1-5 of at most 1000 seeds") }
+            return Array(lo...hi)
+        }
+        let list = text.split(separator: ",").map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
+        guard !list.isEmpty, list.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("--seeds \(seeds): expected a range like 1-5 or a list like 1,4,9")
+        }
+        let values = list.map { $0! }
+        guard Set(values).count == values.count else { throw ValidationError("--seeds \(seeds): a seed is given twice") }
+        return values
+    }
+
+    /// One simulation of the comparison.
+    struct Unit: Sendable {
+        var position: Int
+        var policy: PolicySpec
+        var seed: UInt64
+    }
+
+    func run() async throws {
+        let parsed = try Scenario.load(path: scenario)
+        let names = try parsedPolicies(), seedList = try parsedSeeds()
+        let units = names.flatMap { name in
+            seedList.map { Unit(position: 0, policy: PolicySpec(name: name, placement: parsed.policy.placement), seed: $0) }
+        }.enumerated().map { i, unit in var u = unit; u.position = i; return u }
+
+        // One simulation per core; results are put back in canonical order, so run ids and
+        // output never depend on which simulation finished first.
+        var results = [(SimulationResult, RunMetrics)?](repeating: nil, count: units.count)
+        let parallel = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        try await withThrowingTaskGroup(of: (Int, SimulationResult, RunMetrics).self) { group in
+            var next = 0
+            func add() {
+                let unit = units[next]
+                next += 1
+                group.addTask {
+                    let result = try await FleetSimulation(parsed.configuration(seed: unit.seed, policy: unit.policy)).run()
+                    return (unit.position, result, RunMetrics.fold(result, interval: parsed.outputs.utilizationInterval))
+                }
+            }
+            while next < min(parallel, units.count) { add() }
+            while let (position, result, metrics) = try await group.next() {
+                results[position] = (result, metrics)
+                if next < units.count { add() }
+            }
+        }
+
+        let records = zip(units, results).map { unit, outcome in
+            ResultStore.RunRecord(
+                scenarioName: parsed.name, scenarioFile: scenario, scenarioHash: parsed.contentHash, scenarioText: parsed.text,
+                seed: unit.seed, policy: outcome!.0.policy, version: FleetTwinEngine.version, result: outcome!.0,
+                metrics: outcome!.1, storeEvents: parsed.outputs.eventLog)
+        }
+        let (comparisonId, runIds) = try ResultStore(path: store.db).storeComparison(
+            scenarioName: parsed.name, policies: names.map(\.rawValue), seeds: seedList, runs: records)
+        var perPolicy: [[(summary: RunSummary, metrics: RunMetrics)]] = []
+        for (p, _) in names.enumerated() {
+            perPolicy.append(seedList.indices.map { s in
+                let i = p * seedList.count + s
+                let (result, metrics) = results[i]!
+                return (RunSummary(scenario: parsed.name, seed: units[i].seed, policy: result.policy, runId: runIds[i],
+                                   metrics: metrics, processedEvents: result.processedEvents, eventLogHash: result.eventLogHash,
+                                   horizonReached: result.horizonReached), metrics)
+            })
+        }
+        let comparison = PolicyComparison(comparisonId: comparisonId, scenario: parsed.name, seeds: seedList,
+                                          policies: names.map(\.rawValue), runs: perPolicy)
+        print(json ? try comparison.json()
+                   : comparison.table() + "\n\nstored as comparison \(comparisonId) (runs \(runIds.first!)-\(runIds.last!)) in \(store.db); "
+                     + "draw it with: fleettwin report --compare \(comparisonId) --db \(store.db)")
+    }
+}
