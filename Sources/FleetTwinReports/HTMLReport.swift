@@ -31,7 +31,7 @@ public enum HTMLReport {
             \(hasGoodput ? "; dashed: the run's goodput utilization (useful work), its mean over the run" : "").
             """, charts.utilization(), otherwise: "No utilization series is stored.")
         html += section("Queue length over time", caption: """
-            Jobs submitted (or stopped by a preemption, migration or resize) and not yet (re)started, after \
+            Jobs submitted (or preempted) and not yet (re)started, after \
             all events of each instant.
             """, charts.queueLength(), otherwise: nil)
         html += missingEventLogNote(data.runs)
