@@ -191,3 +191,39 @@ import Testing
         #expect(try runFleettwin(["compare", fixture("fifo-hand.yaml"), "--policies", "fifo,fofo", "--db", db]).status == 2)
     }
 }
+
+@Suite struct CheckpointTests {
+    /// 100 s of work, a checkpoint every 30 s of running: at 30, 60 and 90 s of progress
+    /// (the next would come after the end). The first dump is the full 1 GiB, the other two
+    /// a tenth; each pauses the job.
+    @Test func periodicCheckpointsPauseTheJob() async throws {
+        let s = try Scenario.parse("""
+            fleet: { regions: [ { name: r, clusters: [ { name: c, nodes: 1, accelerators_per_node: 1 } ] } ] }
+            workload:
+              jobs:
+                - { name: A, tier: premium, world_size: 1, duration: 100s, state_size: 1GiB }
+            mechanisms: { checkpoint_interval: { premium: 30s } }
+            """, file: "ckpt.yaml")
+        let legs = AcceleratorCatalog.h100.checkpoint
+        let full = VirtualTime.seconds(legs.checkpointSeconds(1_073_741_824))
+        let small = VirtualTime.seconds(legs.checkpointSeconds(107_374_183))
+        let result = try await runScenario(s)
+        let checkpoints = result.log.records.filter { $0.kind == .checkpointed }
+        #expect(checkpoints.map(\.overhead) == [full.microseconds, small.microseconds, small.microseconds])
+        #expect(checkpoints.map(\.time) == [seconds(30), seconds(60) + full, seconds(90) + full + small])
+        let metrics = RunMetrics.fold(result)
+        #expect(metrics.jobs[0].end == seconds(100) + full + small + small)
+        #expect(abs(metrics.overheadSeconds.checkpoint - (full + small + small).seconds) < 1e-9)
+        #expect(metrics.checkpoints == 3)
+    }
+
+    @Test func mechanismSettingsAreValidated() {
+        #expect(throws: ScenarioError.self) {
+            try Scenario.parse("""
+                fleet: { regions: [ { name: r, clusters: [ { name: c, nodes: 1, accelerators_per_node: 1 } ] } ] }
+                workload: { jobs: [ { world_size: 1, duration: 1s } ] }
+                mechanisms: { sla_targets: { premium: 1.5 } }
+                """, file: "bad.yaml")
+        }
+    }
+}
