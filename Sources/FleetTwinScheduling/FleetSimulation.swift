@@ -67,9 +67,14 @@ public struct SimulationResult: Sendable {
     public var eventLogHash: String { log.hash }
 }
 
+/// What the event queue holds: small, trivially copyable values, since the heap moves
+/// entries on every push and pop. A release's placement waits in a side table.
 enum SimulationEvent: Sendable {
     case arrival(JobIndex)
-    case scheduler(StepEvent)
+    case completion(JobIndex, generation: UInt32)
+    case checkpoint(JobIndex, generation: UInt32)
+    case release(slot: Int32)
+    case wakeup
 }
 
 /// The driver of one run: owns the event queue, virtual time and the event log, and feeds
@@ -204,19 +209,26 @@ public actor FleetSimulation {
                         speeds: jobSpeeds[i]))
                     status.append(.queued)
                     if i + 1 < jobs.count { queue.schedule(.arrival(index + 1), at: jobs[i + 1].submit) }
-                case .scheduler(.wakeup):
+                case .wakeup:
                     // Only the latest requested wake-up counts.
                     guard event.sequence == wakeupSequence else { continue }
                     due.append(.wakeup)
-                case .scheduler(let stepEvent):
-                    due.append(stepEvent)
+                case let .completion(index, generation):
+                    due.append(.completion(index, generation: generation))
+                case let .checkpoint(index, generation):
+                    due.append(.checkpoint(index, generation: generation))
+                case .release(let slot):
+                    let release = releases[Int(slot)]!
+                    releases[Int(slot)] = nil
+                    freeReleaseSlots.append(slot)
+                    due.append(.release(release.job, release.placement, endsStop: release.endsStop))
                 }
             }
             for outcome in try await global.step(at: now, events: due) { record(outcome) }
             if let wake = await global.wakeup(after: now), wake > now, wake != pendingWakeup {
                 wakeupSequence = queue.scheduledCount
                 pendingWakeup = wake
-                queue.schedule(.scheduler(.wakeup), at: wake)
+                queue.schedule(.wakeup, at: wake)
             }
             if configuration.checkInvariants { try await checkInvariants() }
             if let progress, processed >= nextReport {
@@ -260,11 +272,11 @@ public actor FleetSimulation {
             if reason == .preempted { status[Int(index)] = .stopping }
             log.append(EventRecord(time: now, kind: reason, job: index, cluster: placement.cluster,
                                    accelerators: Int32(placement.acceleratorCount), progress: banked, overhead: dump.microseconds))
-            queue.schedule(.scheduler(.release(index, placement, endsStop: reason == .preempted)), at: releaseAt)
+            scheduleRelease(index, placement, endsStop: reason == .preempted, at: releaseAt)
         case let .resized(index, placement, segment, banked, delay, freed, releaseAt):
             log.append(EventRecord(time: now, kind: .resized, job: index, cluster: placement.cluster,
                                    accelerators: Int32(placement.acceleratorCount), progress: banked, overhead: delay.microseconds))
-            if let freed { queue.schedule(.scheduler(.release(index, freed, endsStop: false)), at: releaseAt) }
+            if let freed { scheduleRelease(index, freed, endsStop: false, at: releaseAt) }
             schedule(index, segment)
         case let .released(index, placement):
             if status[Int(index)] == .stopping { status[Int(index)] = .queued }
@@ -280,11 +292,27 @@ public actor FleetSimulation {
     /// Schedules the end of a run segment and, if the job's tier checkpoints periodically,
     /// its next checkpoint (if it comes before the end).
     private func schedule(_ index: JobIndex, _ segment: Segment) {
-        queue.schedule(.scheduler(.completion(index, generation: segment.generation)), at: segment.end)
+        queue.schedule(.completion(index, generation: segment.generation), at: segment.end)
         if let interval = configuration.mechanisms.checkpointInterval(for: jobs[Int(index)].tier) {
             let at = segment.progressFrom + interval
-            if at < segment.end { queue.schedule(.scheduler(.checkpoint(index, generation: segment.generation)), at: at) }
+            if at < segment.end { queue.schedule(.checkpoint(index, generation: segment.generation), at: at) }
         }
+    }
+
+    // Pending releases by slot; freed slots are reused, so the table stays small.
+    private var releases: [(job: JobIndex, placement: Placement, endsStop: Bool)?] = []
+    private var freeReleaseSlots: [Int32] = []
+
+    private func scheduleRelease(_ job: JobIndex, _ placement: Placement, endsStop: Bool, at time: VirtualTime) {
+        let slot: Int32
+        if let free = freeReleaseSlots.popLast() {
+            slot = free
+            releases[Int(slot)] = (job, placement, endsStop)
+        } else {
+            slot = Int32(releases.count)
+            releases.append((job, placement, endsStop))
+        }
+        queue.schedule(.release(slot: slot), at: time)
     }
 
     /// The scheduler's invariants (checked by the scheduler after every event and decision
