@@ -28,9 +28,11 @@ let package = Package(
             "FleetTwinEngine", "FleetTwinCostModel", "FleetTwinFleet",
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
+        // The native trace format (JSON Lines): streaming reader with located errors, writer.
+        .target(name: "FleetTwinTraces"),
         // Scenario files: YAML with located errors, validation, workload generators.
         .target(name: "FleetTwinScenario", dependencies: [
-            "FleetTwinEngine", "FleetTwinCostModel", "FleetTwinFleet", "FleetTwinScheduling", "Yams",
+            "FleetTwinEngine", "FleetTwinCostModel", "FleetTwinFleet", "FleetTwinScheduling", "FleetTwinTraces", "Yams",
         ]),
         // Metrics as folds over the event log.
         .target(name: "FleetTwinMetrics", dependencies: ["FleetTwinEngine", "FleetTwinScheduling"]),
@@ -44,7 +46,7 @@ let package = Package(
         // Commands; the executable stays thin so tests can drive the commands in-process.
         .target(name: "FleetTwinCLI", dependencies: [
             "FleetTwinEngine", "FleetTwinCostModel", "FleetTwinFleet", "FleetTwinScheduling", "FleetTwinScenario",
-            "FleetTwinMetrics", "FleetTwinStore", "FleetTwinReports",
+            "FleetTwinTraces", "FleetTwinMetrics", "FleetTwinStore", "FleetTwinReports",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "fleettwin", dependencies: ["FleetTwinCLI"]),

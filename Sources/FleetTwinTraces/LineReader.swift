@@ -1,0 +1,59 @@
+import Foundation
+
+/// Reads a text file line by line in fixed-size chunks, so memory stays bounded by the
+/// longest line, not the file. Accepts LF and CRLF endings and a missing final newline.
+public struct LineReader: Sequence {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    public struct Line {
+        /// 1-based.
+        public var number: Int
+        public var text: Substring
+    }
+
+    public func makeIterator() -> Iterator { Iterator(handle: FileHandle(forReadingAtPath: path)) }
+
+    /// Whether the file can be opened; iteration of an unreadable file yields nothing.
+    public var isReadable: Bool { FileManager.default.isReadableFile(atPath: path) }
+
+    public struct Iterator: IteratorProtocol {
+        let handle: FileHandle?
+        var buffer = [UInt8]()
+        var start = 0
+        var number = 0
+        var exhausted = false
+
+        init(handle: FileHandle?) {
+            self.handle = handle
+            exhausted = handle == nil
+        }
+
+        public mutating func next() -> Line? {
+            while true {
+                if let newline = buffer[start...].firstIndex(of: 0x0A) {
+                    var end = newline
+                    if end > start && buffer[end - 1] == 0x0D { end -= 1 }
+                    let text = String(decoding: buffer[start..<end], as: UTF8.self)
+                    start = newline + 1
+                    number += 1
+                    return Line(number: number, text: Substring(text))
+                }
+                if exhausted {
+                    guard start < buffer.count else { return nil }
+                    var end = buffer.count
+                    if buffer[end - 1] == 0x0D { end -= 1 }
+                    let text = String(decoding: buffer[start..<end], as: UTF8.self)
+                    start = buffer.count
+                    number += 1
+                    return Line(number: number, text: Substring(text))
+                }
+                buffer.removeFirst(start)
+                start = 0
+                let chunk = handle?.readData(ofLength: 1 << 20) ?? Data()
+                if chunk.isEmpty { exhausted = true; try? handle?.close() } else { buffer.append(contentsOf: chunk) }
+            }
+        }
+    }
+}

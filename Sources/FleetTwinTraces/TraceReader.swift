@@ -1,0 +1,114 @@
+import Foundation
+
+/// Reads a native trace: the header line, then one job per line, streamed. Every problem
+/// is a `TraceError` naming the file and line; blank lines are ignored.
+public struct TraceReader {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    /// Reads the header and calls `body` with each job, in file order.
+    public func read(_ body: (TraceJob, Int) throws -> Void) throws -> TraceHeader {
+        let lines = LineReader(path: path)
+        guard lines.isReadable else { throw TraceError(file: path, line: 0, message: "cannot read the trace file") }
+        var header: TraceHeader?
+        var ids: Set<String> = []  // membership only
+        for line in lines {
+            let text = line.text.trimmingCharacters(in: .whitespaces)
+            if text.isEmpty { continue }
+            let object = try parse(text, line: line.number)
+            if header == nil {
+                header = try readHeader(object, line: line.number)
+                continue
+            }
+            let job = try readJob(object, line: line.number)
+            guard ids.insert(job.id).inserted else { throw error(line.number, "job id '\(job.id)' appears twice") }
+            try body(job, line.number)
+        }
+        guard let header else { throw TraceError(file: path, line: 1, message: "the trace is empty; expected a header line {\"format\": \"\(FleetTwinTraces.format)\", ...}") }
+        return header
+    }
+
+    /// All jobs at once (for small traces and tests).
+    public func readAll() throws -> (TraceHeader, [TraceJob]) {
+        var jobs: [TraceJob] = []
+        let header = try read { job, _ in jobs.append(job) }
+        return (header, jobs)
+    }
+
+    private func error(_ line: Int, _ message: String) -> TraceError { TraceError(file: path, line: line, message: message) }
+
+    private func parse(_ text: String, line: Int) throws -> [String: Any] {
+        let value: Any
+        do { value = try JSONSerialization.jsonObject(with: Data(text.utf8)) } catch {
+            throw self.error(line, "not a JSON object: \((error as NSError).localizedDescription)")
+        }
+        guard let object = value as? [String: Any] else { throw self.error(line, "expected a JSON object") }
+        return object
+    }
+
+    private func readHeader(_ o: [String: Any], line: Int) throws -> TraceHeader {
+        guard o["format"] as? String == FleetTwinTraces.format else {
+            throw error(line, "the first line must be the header {\"format\": \"\(FleetTwinTraces.format)\", \"version\": \(FleetTwinTraces.version), ...}")
+        }
+        guard let version = o["version"] as? Int, version == FleetTwinTraces.version else {
+            throw error(line, "unsupported trace version \(o["version"].map { "\($0)" } ?? "(missing)"); this FleetTwin reads version \(FleetTwinTraces.version)")
+        }
+        return TraceHeader(name: o["name"] as? String ?? "", source: o["source"] as? String ?? "", notes: o["notes"] as? [String] ?? [])
+    }
+
+    static let jobKeys: Set<String> = [
+        "id", "submit", "worldSize", "duration", "steps", "stepTime", "tier", "acceleratorType", "stateBytes",
+        "memoryPerReplicaBytes", "workload", "user", "virtualCluster", "recorded",
+    ]
+
+    private func readJob(_ o: [String: Any], line: Int) throws -> TraceJob {
+        if let unknown = o.keys.sorted().first(where: { !Self.jobKeys.contains($0) }) {
+            throw error(line, "unknown field '\(unknown)'; expected: \(Self.jobKeys.sorted().joined(separator: ", "))")
+        }
+        guard let id = o["id"] as? String, !id.isEmpty else { throw error(line, "'id' must be a non-empty string") }
+        func number(_ key: String) throws -> Double? {
+            guard let v = o[key], !(v is NSNull) else { return nil }
+            guard let n = v as? NSNumber, !(v is Bool), n.doubleValue.isFinite else { throw error(line, "'\(key)' must be a number") }
+            return n.doubleValue
+        }
+        func integer(_ key: String) throws -> Int64? {
+            guard let d = try number(key) else { return nil }
+            guard d == d.rounded(), abs(d) < 9e15 else { throw error(line, "'\(key)' must be a whole number") }
+            return Int64(d)
+        }
+        func string(_ key: String) throws -> String? {
+            guard let v = o[key], !(v is NSNull) else { return nil }
+            guard let s = v as? String else { throw error(line, "'\(key)' must be a string") }
+            return s
+        }
+        guard let submit = try number("submit"), submit >= 0 else { throw error(line, "'submit' must be a number of seconds >= 0") }
+        guard let size = try integer("worldSize"), size >= 1, size <= 1_000_000 else { throw error(line, "'worldSize' must be a whole number >= 1") }
+        let duration = try number("duration"), steps = try integer("steps"), stepTime = try number("stepTime")
+        switch (duration, steps, stepTime) {
+        case (let d?, nil, nil) where d > 0: break
+        case (nil, let n?, let t?) where n >= 1 && t > 0: break
+        default: throw error(line, "the work must be 'duration' (seconds > 0) or 'steps' (>= 1) with 'stepTime' (seconds > 0)")
+        }
+        let tier = try string("tier")
+        if let tier, !["premium", "standard", "basic"].contains(tier) {
+            throw error(line, "'tier' must be premium, standard or basic; found '\(tier)'")
+        }
+        var recorded: RecordedOutcome?
+        if let r = o["recorded"], !(r is NSNull) {
+            guard let r = r as? [String: Any] else { throw error(line, "'recorded' must be an object") }
+            func rnum(_ key: String) throws -> Double? {
+                guard let v = r[key], !(v is NSNull) else { return nil }
+                guard let n = v as? NSNumber, !(v is Bool) else { throw error(line, "'recorded.\(key)' must be a number") }
+                return n.doubleValue
+            }
+            recorded = RecordedOutcome(start: try rnum("start"), end: try rnum("end"), status: r["status"] as? String,
+                                       attempts: try rnum("attempts").map { Int($0) })
+        }
+        return TraceJob(
+            id: id, submit: submit, worldSize: Int(size), duration: duration, steps: steps.map(Int.init), stepTime: stepTime,
+            tier: tier, acceleratorType: try string("acceleratorType"), stateBytes: try integer("stateBytes"),
+            memoryPerReplicaBytes: try integer("memoryPerReplicaBytes"), workload: try string("workload"),
+            user: try string("user"), virtualCluster: try string("virtualCluster"), recorded: recorded)
+    }
+}

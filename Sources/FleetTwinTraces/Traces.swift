@@ -1,0 +1,133 @@
+/// FleetTwinTraces owns traces: the native trace format (JSON Lines, versioned; see
+/// Traces/README.md), a streaming reader that locates every error by file and line, a
+/// deterministic writer, and the import report every importer fills (rows read, jobs
+/// written, rows skipped with their line and reason: nothing is dropped silently).
+///
+/// A trace knows nothing of fleets or policies: Scenario turns trace jobs into jobs.
+public enum FleetTwinTraces {
+    public static let format = "fleettwin-trace"
+    public static let version = 1
+}
+
+/// What a trace recorded about how a job actually ran, when it did.
+public struct RecordedOutcome: Sendable, Equatable {
+    /// Seconds from the trace's origin.
+    public var start: Double?
+    public var end: Double?
+    /// As the source says it (Pass, Killed, Failed, Running, ...).
+    public var status: String?
+    public var attempts: Int?
+
+    public init(start: Double? = nil, end: Double? = nil, status: String? = nil, attempts: Int? = nil) {
+        self.start = start
+        self.end = end
+        self.status = status
+        self.attempts = attempts
+    }
+}
+
+/// One job of a trace. Times are seconds from the trace's origin (its first submission,
+/// unless the importer says otherwise); work is either `duration` (at full size on an H100,
+/// relative speed 1) or `steps` x `stepTime`.
+public struct TraceJob: Sendable, Equatable {
+    public var id: String
+    public var submit: Double
+    public var worldSize: Int
+    public var duration: Double?
+    public var steps: Int?
+    public var stepTime: Double?
+    /// premium, standard or basic; nil lets the scenario's tier rules decide.
+    public var tier: String?
+    public var acceleratorType: String?
+    public var stateBytes: Int64?
+    public var memoryPerReplicaBytes: Int64?
+    /// A workload or template this job replays (e.g. "reranker-bce-12x768").
+    public var workload: String?
+    public var user: String?
+    public var virtualCluster: String?
+    public var recorded: RecordedOutcome?
+
+    public init(id: String, submit: Double, worldSize: Int, duration: Double? = nil, steps: Int? = nil, stepTime: Double? = nil,
+                tier: String? = nil, acceleratorType: String? = nil, stateBytes: Int64? = nil, memoryPerReplicaBytes: Int64? = nil,
+                workload: String? = nil, user: String? = nil, virtualCluster: String? = nil, recorded: RecordedOutcome? = nil) {
+        self.id = id
+        self.submit = submit
+        self.worldSize = worldSize
+        self.duration = duration
+        self.steps = steps
+        self.stepTime = stepTime
+        self.tier = tier
+        self.acceleratorType = acceleratorType
+        self.stateBytes = stateBytes
+        self.memoryPerReplicaBytes = memoryPerReplicaBytes
+        self.workload = workload
+        self.user = user
+        self.virtualCluster = virtualCluster
+        self.recorded = recorded
+    }
+
+    /// Seconds of work at full size.
+    public var workSeconds: Double { duration ?? Double(steps ?? 0) * (stepTime ?? 0) }
+}
+
+/// The first line of a trace file.
+public struct TraceHeader: Sendable, Equatable {
+    public var name: String
+    /// Where the jobs came from (importer and input), free text.
+    public var source: String
+    /// Free-text notes an importer wants readers to see (assumptions, roundings).
+    public var notes: [String]
+
+    public init(name: String, source: String, notes: [String] = []) {
+        self.name = name
+        self.source = source
+        self.notes = notes
+    }
+}
+
+/// What an importer did with its input: every row is either written or skipped with a
+/// reason, so `rowsRead == jobsWritten + skipped.count`.
+public struct ImportReport: Sendable, Equatable {
+    public struct Skip: Sendable, Equatable {
+        public var line: Int
+        public var reason: String
+
+        public init(line: Int, reason: String) {
+            self.line = line
+            self.reason = reason
+        }
+    }
+
+    public var rowsRead = 0
+    public var jobsWritten = 0
+    public var skipped: [Skip] = []
+
+    public init() {}
+
+    public mutating func skip(line: Int, _ reason: String) {
+        rowsRead += 1
+        skipped.append(Skip(line: line, reason: reason))
+    }
+
+    public mutating func wrote() {
+        rowsRead += 1
+        jobsWritten += 1
+    }
+
+    /// Skips grouped by reason, most frequent first, with the first few lines of each.
+    public var summary: String {
+        var lines = ["rows read \(rowsRead), jobs written \(jobsWritten), rows skipped \(skipped.count)"]
+        var order: [String] = []
+        var byReason: [String: [Int]] = [:]  // looked up; output follows `order`
+        for s in skipped {
+            if byReason[s.reason] == nil { order.append(s.reason) }
+            byReason[s.reason, default: []].append(s.line)
+        }
+        for reason in order.sorted(by: { (byReason[$0]!.count, $1) > (byReason[$1]!.count, $0) }) {
+            let at = byReason[reason]!
+            let shown = at.prefix(5).map(String.init).joined(separator: ", ") + (at.count > 5 ? ", ..." : "")
+            lines.append("  \(at.count) skipped: \(reason) (line\(at.count == 1 ? "" : "s") \(shown))")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
