@@ -4,6 +4,7 @@
 import ArgumentParser
 import FleetTwinEngine
 import FleetTwinScenario
+import FleetTwinTraces
 import Foundation
 
 public struct FleetTwinCommand: AsyncParsableCommand {
@@ -22,7 +23,8 @@ public struct FleetTwinCommand: AsyncParsableCommand {
             """,
         version: FleetTwinEngine.version,
         subcommands: [
-            RunCommand.self, CompareCommand.self, ValidateCommand.self, RunsCommand.self, ShowCommand.self, ReportCommand.self,
+            RunCommand.self, CompareCommand.self, ReplayCommand.self, ExportCommand.self, ValidateCommand.self,
+            RunsCommand.self, ShowCommand.self, ReportCommand.self,
             PredictCommand.self, CalibrateCommand.self, BenchCommand.self,
         ])
 
@@ -40,6 +42,9 @@ public struct FleetTwinCommand: AsyncParsableCommand {
             }
             return 0
         } catch let error as ScenarioError {
+            printError(error.description)
+            return 2
+        } catch let error as TraceError {
             printError(error.description)
             return 2
         } catch let error as InvalidInput {
