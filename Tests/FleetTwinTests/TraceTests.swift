@@ -76,7 +76,7 @@ import Testing
             fleet: { regions: [ { name: r, clusters: [ { name: c, nodes: 2, accelerators_per_node: 4 } ] } ] }
             workload:
               trace: \(trace)
-            """, file: fixture("traces/scenario.yaml"))
+            """, file: URL(fileURLWithPath: fixture("traces/small.jsonl")).deletingLastPathComponent().appendingPathComponent("scenario.yaml").path)
     }
 
     @Test func aTraceWorkloadSortsSkipsAndCounts() throws {
