@@ -19,6 +19,7 @@ public struct Scenario: Sendable {
     public var workload: WorkloadSource
     public var policy: PolicySpec
     public var mechanisms: MechanismSettings
+    public var failures: FailureSettings = .none
     public var outputs: OutputSpec
 
     /// FNV-1a of the scenario text: runs of the same file share it.
@@ -43,7 +44,7 @@ public struct Scenario: Sendable {
     public func configuration(seed: UInt64? = nil, policy override: PolicySpec? = nil, checkInvariants: Bool = false) -> SimulationConfiguration {
         SimulationConfiguration(
             fleet: fleet, jobs: jobs(seed: seed ?? self.seed), policy: (override ?? policy).make(mechanisms: mechanisms), horizon: horizon,
-            mechanisms: mechanisms, checkInvariants: checkInvariants)
+            mechanisms: mechanisms, failures: failures, seed: seed ?? self.seed, checkInvariants: checkInvariants)
     }
 }
 
