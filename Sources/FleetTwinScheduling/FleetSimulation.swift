@@ -272,7 +272,16 @@ public actor FleetSimulation {
     private var wakeupSequence: UInt64 = .max
     private var pendingWakeup: VirtualTime?
 
+    /// Work each job's log records have banked, for the conservation invariant.
+    private var banked: [Int64] = []
+
     private func record(_ outcome: SchedulingOutcome) {
+        defer {
+            if configuration.checkInvariants, let last = log.records.last {
+                if banked.count < jobs.count { banked = Array(repeating: 0, count: jobs.count) }
+                banked[Int(last.job)] += last.progress
+            }
+        }
         switch outcome {
         case .submitted(let index):
             log.append(EventRecord(time: now, kind: .submitted, job: index))
@@ -396,6 +405,19 @@ public actor FleetSimulation {
             guard actual == status[Int(job.index)] else {
                 throw SimulationError.invariantViolated("job \(job.index) is \(actual), the event log says \(status[Int(job.index)])")
             }
+            // Work conservation: what the log banked plus what is left is the job's work.
+            let i = Int(job.index)
+            let left = await job.remainingWork
+            guard banked[i] + left == jobs[i].work.microseconds else {
+                throw SimulationError.invariantViolated(
+                    "job \(i): \(banked[i]) µs banked + \(left) µs left != \(jobs[i].work.microseconds) µs of work")
+            }
         }
+        guard checkedTime <= now else {
+            throw SimulationError.invariantViolated("virtual time went back from \(checkedTime) to \(now)")
+        }
+        checkedTime = now
     }
+
+    private var checkedTime = VirtualTime.zero
 }
