@@ -168,6 +168,8 @@ private struct LogFold {
         case .checkpointed:
             bank(i, r.progress)
             overhead.checkpoint += Double(r.overhead) / 1e6
+        case .rerated:
+            bank(i, r.progress)
         case .failed:
             // Work banked by cuts since the last checkpoint is taken back; all is lost.
             usefulAcceleratorMicroseconds += Double(r.progress) / speed(i, cluster[i]) * Double(result.jobs[i].worldSize)

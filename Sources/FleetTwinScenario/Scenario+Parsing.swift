@@ -185,7 +185,7 @@ struct ScenarioParser {
 
     /// `failures: {nodes: {mtbf, distribution, shape, repair}, outages: [{at, clusters | regions, duration}]}`.
     func parseFailures(_ node: YAMLNode, fleet: FleetSpec) throws(ScenarioError) -> FailureSettings {
-        let f = try reader.object(node, "failures", allowed: ["nodes", "outages"])
+        let f = try reader.object(node, "failures", allowed: ["nodes", "outages", "degraded", "partitions"])
         var settings = FailureSettings()
         if let n = f["nodes"] {
             let o = try reader.object(n, "failures.nodes", allowed: ["mtbf", "distribution", "shape", "repair"])
@@ -205,36 +205,69 @@ struct ScenarioParser {
             settings.repair = try o["repair"].map { n throws(ScenarioError) in try reader.duration(n, "repair") } ?? .seconds(Int64(3600))
         }
         if let list = f["outages"] {
-            let clusterNames = fleet.clusters.map(\.name)
             for item in try reader.sequence(list, "failures.outages") {
                 let o = try reader.object(item, "an outage", allowed: ["at", "clusters", "regions", "duration"])
-                var targets: [Int32] = []
-                if let c = o["clusters"] {
-                    for name in try reader.sequence(c, "clusters") {
-                        let n = try reader.string(name, "a cluster name")
-                        guard let i = clusterNames.firstIndex(of: n) else {
-                            throw reader.error(at: name, "no cluster '\(n)'; the fleet has: \(clusterNames.joined(separator: ", "))")
-                        }
-                        targets.append(Int32(i))
-                    }
-                }
-                if let r = o["regions"] {
-                    for name in try reader.sequence(r, "regions") {
-                        let n = try reader.string(name, "a region name")
-                        guard let region = fleet.regions.firstIndex(where: { $0.name == n }) else {
-                            throw reader.error(at: name, "no region '\(n)'; the fleet has: \(fleet.regions.map(\.name).joined(separator: ", "))")
-                        }
-                        let first = fleet.regions[..<region].reduce(0) { $0 + $1.clusters.count }
-                        targets += (0..<fleet.regions[region].clusters.count).map { Int32(first + $0) }
-                    }
-                }
-                guard !targets.isEmpty else { throw reader.error(at: item, "an outage needs 'clusters' or 'regions'") }
                 settings.outages.append(.init(at: try reader.duration(try o.required("at"), "at", positive: false),
-                                              clusters: Array(Set(targets)).sorted(),
+                                              clusters: try targets(o, at: item, fleet: fleet),
                                               duration: try reader.duration(try o.required("duration"), "duration")))
             }
         }
+        if let list = f["degraded"] {
+            for item in try reader.sequence(list, "failures.degraded") {
+                let o = try reader.object(item, "a degradation", allowed: ["at", "clusters", "regions", "factor", "duration"])
+                let factorNode = try o.required("factor")
+                let factor = try reader.double(factorNode, "factor", min: 0, exclusiveMin: true)
+                guard factor <= 1 else { throw reader.error(at: factorNode, "factor is the share of speed left, between 0 and 1; found \(factor)") }
+                settings.degradations.append(.init(at: try reader.duration(try o.required("at"), "at", positive: false),
+                                                   clusters: try targets(o, at: item, fleet: fleet), factor: factor,
+                                                   duration: try reader.duration(try o.required("duration"), "duration")))
+            }
+        }
+        if let list = f["partitions"] {
+            for item in try reader.sequence(list, "failures.partitions") {
+                let o = try reader.object(item, "a partition", allowed: ["at", "regions", "duration"])
+                var regions: [Int32] = []
+                for name in try reader.sequence(try o.required("regions"), "regions") {
+                    let n = try reader.string(name, "a region name")
+                    guard let r = fleet.regions.firstIndex(where: { $0.name == n }) else {
+                        throw reader.error(at: name, "no region '\(n)'; the fleet has: \(fleet.regions.map(\.name).joined(separator: ", "))")
+                    }
+                    regions.append(Int32(r))
+                }
+                guard !regions.isEmpty else { throw reader.error(at: o["regions"], "a partition cuts off at least one region") }
+                settings.partitions.append(.init(at: try reader.duration(try o.required("at"), "at", positive: false),
+                                                 regions: Array(Set(regions)).sorted(),
+                                                 duration: try reader.duration(try o.required("duration"), "duration")))
+            }
+        }
         return settings
+    }
+
+    /// The clusters an outage or degradation names, by `clusters` or whole `regions`.
+    func targets(_ o: YAMLObject, at item: YAMLNode, fleet: FleetSpec) throws(ScenarioError) -> [Int32] {
+        let clusterNames = fleet.clusters.map(\.name)
+        var found: [Int32] = []
+        if let c = o["clusters"] {
+            for name in try reader.sequence(c, "clusters") {
+                let n = try reader.string(name, "a cluster name")
+                guard let i = clusterNames.firstIndex(of: n) else {
+                    throw reader.error(at: name, "no cluster '\(n)'; the fleet has: \(clusterNames.joined(separator: ", "))")
+                }
+                found.append(Int32(i))
+            }
+        }
+        if let r = o["regions"] {
+            for name in try reader.sequence(r, "regions") {
+                let n = try reader.string(name, "a region name")
+                guard let region = fleet.regions.firstIndex(where: { $0.name == n }) else {
+                    throw reader.error(at: name, "no region '\(n)'; the fleet has: \(fleet.regions.map(\.name).joined(separator: ", "))")
+                }
+                let first = fleet.regions[..<region].reduce(0) { $0 + $1.clusters.count }
+                found += (0..<fleet.regions[region].clusters.count).map { Int32(first + $0) }
+            }
+        }
+        guard !found.isEmpty else { throw reader.error(at: item, "name the hardware: 'clusters' or 'regions'") }
+        return Array(Set(found)).sorted()
     }
 
     /// `mechanisms:` the costs and targets of Singularity's mechanisms.

@@ -101,6 +101,13 @@ public actor ClusterScheduler {
 
     public var nodeCount: Int { spec.nodes }
 
+    /// Every job bound on the cluster, ascending.
+    public func boundJobs() async -> [JobIndex] {
+        var found = Set<JobIndex>()  // sorted below
+        for node in nodes { for job in await node.bindings where job >= 0 { found.insert(job) } }
+        return found.sorted()
+    }
+
     /// Checks that the capacity index agrees with what the nodes say they have bound.
     public func checkConsistency() async throws -> [(accelerator: Int32, holder: JobIndex)] {
         var held: [(Int32, JobIndex)] = []

@@ -16,6 +16,8 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
     /// Its accelerators failed: all released, work since the last checkpoint lost
     /// (`overhead`); `progress` takes back what cuts had banked since then.
     case failed = 8
+    /// Its accelerators changed speed (degraded or recovered): `progress` banked so far.
+    case rerated = 9
 
     public var name: String { String(describing: self) }
 }

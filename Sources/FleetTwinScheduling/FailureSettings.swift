@@ -32,18 +32,53 @@ public struct FailureSettings: Sendable, Equatable {
         }
     }
 
+    /// A stretch of degraded hardware: the accelerators of `clusters` run at `factor` of their
+    /// speed from `at` for `duration` (thermal throttling, a bad link).
+    public struct Degradation: Sendable, Equatable {
+        public var at: VirtualTime
+        public var clusters: [Int32]
+        public var factor: Double
+        public var duration: VirtualTime
+
+        public init(at: VirtualTime, clusters: [Int32], factor: Double, duration: VirtualTime) {
+            self.at = at
+            self.clusters = clusters
+            self.factor = factor
+            self.duration = duration
+        }
+    }
+
+    /// Regions that cannot reach each other from `at` for `duration`: no migration crosses
+    /// the cut (the only traffic between regions in the model).
+    public struct Partition: Sendable, Equatable {
+        public var at: VirtualTime
+        public var regions: [Int32]
+        public var duration: VirtualTime
+
+        public init(at: VirtualTime, regions: [Int32], duration: VirtualTime) {
+            self.at = at
+            self.regions = regions
+            self.duration = duration
+        }
+    }
+
     /// Time between failures of each node; nil: nodes do not fail at random.
     public var nodeTimeBetweenFailures: TimeBetweenFailures?
     /// Time to repair a failed node.
     public var repair: VirtualTime
     public var outages: [Outage]
+    public var degradations: [Degradation]
+    public var partitions: [Partition]
 
-    public init(nodeTimeBetweenFailures: TimeBetweenFailures? = nil, repair: VirtualTime = .seconds(Int64(3600)), outages: [Outage] = []) {
+    public init(nodeTimeBetweenFailures: TimeBetweenFailures? = nil, repair: VirtualTime = .seconds(Int64(3600)),
+                outages: [Outage] = [], degradations: [Degradation] = [], partitions: [Partition] = []) {
+        self.partitions = partitions
         self.nodeTimeBetweenFailures = nodeTimeBetweenFailures
         self.repair = repair
         self.outages = outages
+        self.degradations = degradations
     }
 
     public static let none = FailureSettings()
-    public var isEmpty: Bool { nodeTimeBetweenFailures == nil && outages.isEmpty }
+    public var isEmpty: Bool { nodeTimeBetweenFailures == nil && outages.isEmpty && degradations.isEmpty && partitions.isEmpty }
 }

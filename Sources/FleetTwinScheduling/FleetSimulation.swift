@@ -84,6 +84,8 @@ enum SimulationEvent: Sendable {
     case wakeup
     case nodeFailure(cluster: Int32, node: Int32)
     case nodeRepair(cluster: Int32, node: Int32)
+    case speedChange(cluster: Int32, factor: Double)
+    case partition(region: Int32, change: Int8)
 }
 
 /// The driver of one run: owns the event queue, virtual time and the event log, and feeds
@@ -230,6 +232,10 @@ public actor FleetSimulation {
                 case let .nodeFailure(cluster, node):
                     due.append(.nodeFailure(cluster: cluster, node: node))
                     scheduleRepair(cluster: cluster, node: node, after: configuration.failures.repair)
+                case let .speedChange(cluster, factor):
+                    due.append(.speedChange(cluster: cluster, factor: factor))
+                case let .partition(region, change):
+                    due.append(.partition(region: region, change: Int(change)))
                 case let .nodeRepair(cluster, node):
                     due.append(.nodeRepair(cluster: cluster, node: node))
                     scheduleNextFailure(cluster: cluster, node: node)
@@ -313,6 +319,10 @@ public actor FleetSimulation {
             status[Int(index)] = .queued
             log.append(EventRecord(time: now, kind: .failed, job: index, cluster: cluster, accelerators: Int32(accelerators),
                                    progress: -unbanked, overhead: lost))
+        case let .rerated(index, placement, segment, banked):
+            log.append(EventRecord(time: now, kind: .rerated, job: index, cluster: placement.cluster,
+                                   accelerators: Int32(placement.acceleratorCount), progress: banked))
+            schedule(index, segment)
         case let .checkpointed(index, placement, segment, banked, pause):
             log.append(EventRecord(time: now, kind: .checkpointed, job: index, cluster: placement.cluster,
                                    accelerators: Int32(placement.acceleratorCount), progress: banked, overhead: pause.microseconds))
@@ -350,6 +360,18 @@ public actor FleetSimulation {
         if failures.nodeTimeBetweenFailures != nil {
             for (c, cluster) in configuration.fleet.clusters.enumerated() {
                 for n in 0..<cluster.nodes { scheduleNextFailure(cluster: Int32(c), node: Int32(n)) }
+            }
+        }
+        for cut in failures.partitions {
+            for r in cut.regions {
+                queue.schedule(.partition(region: r, change: 1), at: cut.at)
+                queue.schedule(.partition(region: r, change: -1), at: cut.at + cut.duration)
+            }
+        }
+        for slow in failures.degradations {
+            for c in slow.clusters {
+                queue.schedule(.speedChange(cluster: c, factor: slow.factor), at: slow.at)
+                queue.schedule(.speedChange(cluster: c, factor: 1), at: slow.at + slow.duration)
             }
         }
         for outage in failures.outages {

@@ -43,6 +43,20 @@ public struct FleetView: Sendable {
         return nil
     }
 
+    /// Per region, how many partitions currently cut it off from the other regions.
+    public private(set) var isolation: [Int] = []
+
+    /// Whether a job may migrate between the two clusters: not across a network partition.
+    public func canMigrate(from source: Int32, to destination: Int32) -> Bool {
+        let a = Int(clusters[Int(source)].region), b = Int(clusters[Int(destination)].region)
+        return a == b || isolation.isEmpty || (isolation[a] == 0 && isolation[b] == 0)
+    }
+
+    mutating func isolate(_ region: Int32, by change: Int, regions: Int) {
+        if isolation.isEmpty { isolation = Array(repeating: 0, count: regions) }
+        isolation[Int(region)] += change
+    }
+
     /// Whether `job`'s replicas fit on `devices` accelerators of `cluster` when time-sliced:
     /// parameters and optimizer state once per device, gradients and activations per replica.
     public func fitsSliced(_ job: PendingJob, devices: Int, cluster: Int32) -> Bool {

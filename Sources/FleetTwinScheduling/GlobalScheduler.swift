@@ -15,6 +15,10 @@ public enum StepEvent: Sendable {
     /// A node (global cluster index, local node index) fails, or comes back repaired.
     case nodeFailure(cluster: Int32, node: Int32)
     case nodeRepair(cluster: Int32, node: Int32)
+    /// A cluster's accelerators now run at `factor` of their speed (1: recovered).
+    case speedChange(cluster: Int32, factor: Double)
+    /// A region is cut off from the others (`change` 1) or reconnected (-1).
+    case partition(region: Int32, change: Int)
 }
 
 /// What a step did, in order, for the simulation to log and to schedule events from.
@@ -33,6 +37,8 @@ public enum SchedulingOutcome: Sendable, Equatable {
     /// The job's accelerators failed: it released `accelerators` devices, lost `lost` µs of
     /// work since its last checkpoint, of which `unbanked` had been banked by cuts.
     case failed(JobIndex, cluster: Int32, accelerators: Int, lost: Int64, unbanked: Int64)
+    /// The job's accelerators changed speed: it banked its progress and goes on at a new rate.
+    case rerated(JobIndex, Placement, Segment, banked: Int64)
 }
 
 /// The top of the hierarchy: owns the policy and the fleet view, asks the policy for
@@ -55,6 +61,8 @@ public actor GlobalScheduler {
     /// shrink's freed devices) until their release event; looked up, never iterated.
     private var releasing: [JobIndex: [Placement]] = [:]
     private let clusterSpeed: [Double]
+    /// Degradation of each cluster's accelerators (1: nominal).
+    private var speedFactor: [Double]
     private let costs: MechanismCosts
     private let checksInvariants: Bool
 
@@ -66,6 +74,7 @@ public actor GlobalScheduler {
         self.regions = regions
         self.view = view
         self.clusterSpeed = clusterSpeed
+        self.speedFactor = Array(repeating: 1, count: clusterSpeed.count)
         self.policy = policy
         self.costs = costs
         self.executor = executor
@@ -123,6 +132,10 @@ public actor GlobalScheduler {
                 break
             case let .nodeFailure(cluster, node):
                 try await failNode(cluster: cluster, node: node, at: now)
+            case let .partition(region, change):
+                view.isolate(region, by: change, regions: regions.count)
+            case let .speedChange(cluster, factor):
+                try await changeSpeed(cluster: cluster, factor: factor, at: now)
             case let .nodeRepair(cluster, node):
                 let c = clusterActor(cluster)
                 view.update(cluster: cluster, free: await c.repairNode(Int(node)))
@@ -182,6 +195,9 @@ public actor GlobalScheduler {
         let job = try await running(index)
         let source = await job.placement!
         try validateCluster(index, cluster: destination, devices: source.acceleratorCount)
+        guard view.canMigrate(from: source.cluster, to: destination) else {
+            throw SimulationError.invalidDecision("job \(index) cannot migrate across a network partition")
+        }
         let (banked, cutAt) = try await cut(job, at: now)
         let bytes = await dumpBytes(job)
         let dump = costs.dumpTime(bytes: bytes, cluster: source.cluster)
@@ -272,6 +288,20 @@ public actor GlobalScheduler {
         policy.capacityChanged(at: now)
     }
 
+    /// Degraded (or recovered) hardware: every job running on the cluster banks its progress
+    /// and continues at the new speed; later starts there get it too.
+    private func changeSpeed(cluster: Int32, factor: Double, at now: VirtualTime) async throws {
+        speedFactor[Int(cluster)] = factor
+        for index in await clusterActor(cluster).boundJobs() {
+            let job = jobs[Int(index)]
+            guard await job.status == .running, let placement = await job.placement, placement.cluster == cluster else { continue }
+            let (banked, at) = await job.cut(at: now, after: .zero)
+            let segment = await job.reconfigure(on: placement, rate: rate(index, cluster: cluster, devices: placement.acceleratorCount),
+                                                progressFrom: at, dumped: false)
+            outcomes.append(.rerated(index, placement, segment, banked: banked))
+        }
+    }
+
     private func clusterActor(_ cluster: Int32) -> ClusterScheduler {
         let region = regions[Int(view.clusters[Int(cluster)].region)]
         return region.clusters[Int(cluster - region.firstCluster)]
@@ -299,7 +329,7 @@ public actor GlobalScheduler {
 
     private func rate(_ index: JobIndex, cluster: Int32, devices: Int) -> Double {
         let type = Int(view.clusters[Int(cluster)].acceleratorType)
-        let speed = jobSpeeds[Int(index)].map { $0[type] } ?? clusterSpeed[Int(cluster)]
+        let speed = (jobSpeeds[Int(index)].map { $0[type] } ?? clusterSpeed[Int(cluster)]) * speedFactor[Int(cluster)]
         return Job.rate(worldSize: pending[Int(index)].worldSize, devices: devices, speed: speed,
                         splicingOverhead: costs.settings.splicingOverhead)
     }

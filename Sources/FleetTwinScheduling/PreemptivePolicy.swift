@@ -285,6 +285,7 @@ public struct PreemptivePolicy<Rule: PriorityRule>: SchedulingPolicy {
                 let mover = jobs[Int(key.job)]
                 guard entry.free.totalFree + mover.devices >= head.info.worldSize else { continue }
                 for (d, other) in fleet.clusters.enumerated() where d != c
+                    && fleet.canMigrate(from: Int32(c), to: Int32(d))
                     && mover.info.acceleratorTypes.contains(other.acceleratorType)
                     && other.free.fits(mover.devices, rule: placement) {
                     releasing[c] += mover.devices

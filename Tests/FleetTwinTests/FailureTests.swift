@@ -51,3 +51,41 @@ import Testing
         #expect(c.eventLogHash != a.eventLogHash)
     }
 }
+
+@Suite struct DegradationTests {
+    /// A 100 s job; its accelerator runs at half speed from 20 s to 60 s: 20 s + 20 s of
+    /// work by 60 s, the other 60 s at full speed, ending at 120 s.
+    @Test func degradedHardwareSlowsRunningJobs() async throws {
+        let s = try Scenario.parse("""
+            fleet: { regions: [ { name: r, clusters: [ { name: c, nodes: 1, accelerators_per_node: 1 } ] } ] }
+            workload: { jobs: [ { name: A, world_size: 1, duration: 100s } ] }
+            failures: { degraded: [ { at: 20s, clusters: [c], factor: 0.5, duration: 40s } ] }
+            """, file: "slow.yaml")
+        let result = try await runScenario(s)
+        let metrics = RunMetrics.fold(result)
+        #expect(metrics.jobs[0].end == seconds(120))
+        #expect(result.log.records.filter { $0.kind == .rerated }.map(\.progress) == [20_000_000, 20_000_000])
+        // 120 s held, 100 s of it useful at full speed.
+        #expect(abs(metrics.goodputUtilization - 100.0 / 120.0) < 1e-9)
+    }
+}
+
+@Suite struct PartitionTests {
+    @Test func noMigrationCrossesAPartition() async throws {
+        let policy = ScriptedPolicy(script: [
+            (.zero, .start(0, cluster: 0, accelerators: 4)),
+            (.seconds(Int64(10)), .migrate(0, toCluster: 1)),
+        ])
+        let jobs = [MechanismTests.job("main", at: 0, size: 4, work: 100), MechanismTests.job("t", at: 10, size: 1, work: 1)]
+        let cut = FailureSettings(partitions: [.init(at: .seconds(Int64(5)), regions: [0], duration: .seconds(Int64(100)))])
+        let simulation = try FleetSimulation(SimulationConfiguration(fleet: MechanismTests.fleet, jobs: jobs, policy: policy, failures: cut))
+        await #expect(throws: SimulationError.invalidDecision("job 0 cannot migrate across a network partition")) {
+            try await simulation.run()
+        }
+        // Once the partition heals, the same move goes through.
+        let healed = FailureSettings(partitions: [.init(at: .seconds(Int64(1)), regions: [0], duration: .seconds(Int64(5)))])
+        let result = try await FleetSimulation(SimulationConfiguration(fleet: MechanismTests.fleet, jobs: jobs, policy: policy,
+                                                                       failures: healed, checkInvariants: true)).run()
+        #expect(result.log.records.contains { $0.kind == .migrated })
+    }
+}
