@@ -206,10 +206,17 @@ struct ScenarioParser {
         }
         if let list = f["outages"] {
             for item in try reader.sequence(list, "failures.outages") {
-                let o = try reader.object(item, "an outage", allowed: ["at", "clusters", "regions", "duration"])
-                settings.outages.append(.init(at: try reader.duration(try o.required("at"), "at", positive: false),
-                                              clusters: try targets(o, at: item, fleet: fleet),
-                                              duration: try reader.duration(try o.required("duration"), "duration")))
+                let o = try reader.object(item, "an outage", allowed: ["at", "every", "clusters", "regions", "duration"])
+                let clusters = try targets(o, at: item, fleet: fleet)
+                let duration = try reader.duration(try o.required("duration"), "duration")
+                switch (o["at"], o["every"]) {
+                case (let at?, nil):
+                    settings.outages.append(.init(at: try reader.duration(at, "at", positive: false), clusters: clusters, duration: duration))
+                case (nil, let every?):
+                    settings.randomOutages.append(.init(every: try reader.duration(every, "every"), clusters: clusters, duration: duration))
+                default:
+                    throw reader.error(at: item, "an outage takes 'at' (a time) or 'every' (a mean interval for random outages), not both")
+                }
             }
         }
         if let list = f["degraded"] {

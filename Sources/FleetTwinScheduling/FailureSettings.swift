@@ -32,6 +32,20 @@ public struct FailureSettings: Sendable, Equatable {
         }
     }
 
+    /// Outages that strike each of `clusters` at random, at exponential intervals of mean
+    /// `every` (each cluster its own stream), lasting `duration`.
+    public struct RandomOutages: Sendable, Equatable {
+        public var every: VirtualTime
+        public var clusters: [Int32]
+        public var duration: VirtualTime
+
+        public init(every: VirtualTime, clusters: [Int32], duration: VirtualTime) {
+            self.every = every
+            self.clusters = clusters
+            self.duration = duration
+        }
+    }
+
     /// A stretch of degraded hardware: the accelerators of `clusters` run at `factor` of their
     /// speed from `at` for `duration` (thermal throttling, a bad link).
     public struct Degradation: Sendable, Equatable {
@@ -69,6 +83,7 @@ public struct FailureSettings: Sendable, Equatable {
     public var outages: [Outage]
     public var degradations: [Degradation]
     public var partitions: [Partition]
+    public var randomOutages: [RandomOutages] = []
 
     public init(nodeTimeBetweenFailures: TimeBetweenFailures? = nil, repair: VirtualTime = .seconds(Int64(3600)),
                 outages: [Outage] = [], degradations: [Degradation] = [], partitions: [Partition] = []) {
@@ -80,5 +95,5 @@ public struct FailureSettings: Sendable, Equatable {
     }
 
     public static let none = FailureSettings()
-    public var isEmpty: Bool { nodeTimeBetweenFailures == nil && outages.isEmpty && degradations.isEmpty && partitions.isEmpty }
+    public var isEmpty: Bool { nodeTimeBetweenFailures == nil && outages.isEmpty && degradations.isEmpty && partitions.isEmpty && randomOutages.isEmpty }
 }

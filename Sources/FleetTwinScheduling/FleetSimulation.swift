@@ -86,6 +86,8 @@ enum SimulationEvent: Sendable {
     case nodeRepair(cluster: Int32, node: Int32)
     case speedChange(cluster: Int32, factor: Double)
     case partition(region: Int32, change: Int8)
+    /// Rule `rule` of the random outages strikes `cluster`.
+    case randomOutage(cluster: Int32, rule: Int32)
 }
 
 /// The driver of one run: owns the event queue, virtual time and the event log, and feeds
@@ -236,6 +238,13 @@ public actor FleetSimulation {
                     due.append(.speedChange(cluster: cluster, factor: factor))
                 case let .partition(region, change):
                     due.append(.partition(region: region, change: Int(change)))
+                case let .randomOutage(cluster, rule):
+                    let outage = configuration.failures.randomOutages[Int(rule)]
+                    for n in 0..<configuration.fleet.clusters[Int(cluster)].nodes {
+                        due.append(.nodeFailure(cluster: cluster, node: Int32(n)))
+                        queue.schedule(.nodeRepair(cluster: cluster, node: Int32(n)), at: now + outage.duration)
+                    }
+                    scheduleRandomOutage(cluster: cluster, rule: rule, after: now + outage.duration)
                 case let .nodeRepair(cluster, node):
                     due.append(.nodeRepair(cluster: cluster, node: node))
                     scheduleNextFailure(cluster: cluster, node: node)
@@ -362,6 +371,9 @@ public actor FleetSimulation {
                 for n in 0..<cluster.nodes { scheduleNextFailure(cluster: Int32(c), node: Int32(n)) }
             }
         }
+        for (rule, outages) in failures.randomOutages.enumerated() {
+            for c in outages.clusters { scheduleRandomOutage(cluster: c, rule: Int32(rule), after: .zero) }
+        }
         for cut in failures.partitions {
             for r in cut.regions {
                 queue.schedule(.partition(region: r, change: 1), at: cut.at)
@@ -383,6 +395,16 @@ public actor FleetSimulation {
                 }
             }
         }
+    }
+
+    private var outageStreams: [Int64: SeededGenerator] = [:]  // looked up only: (rule, cluster) keys
+
+    private func scheduleRandomOutage(cluster: Int32, rule: Int32, after start: VirtualTime) {
+        let key = Int64(rule) << 32 | Int64(cluster)
+        var g = outageStreams[key] ?? SeededGenerator(seed: configuration.seed, stream: "outage-\(rule)", index: UInt64(cluster))
+        let gap = FailureSettings.TimeBetweenFailures.exponential(mean: configuration.failures.randomOutages[Int(rule)].every).sample(using: &g)
+        outageStreams[key] = g
+        queue.schedule(.randomOutage(cluster: cluster, rule: rule), at: start + gap)
     }
 
     private func scheduleNextFailure(cluster: Int32, node: Int32) {

@@ -89,3 +89,21 @@ import Testing
         #expect(result.log.records.contains { $0.kind == .migrated })
     }
 }
+
+@Suite struct RandomOutageTests {
+    @Test func outagesAtARateStrikeAndRecover() async throws {
+        var s = try Scenario.load(path: repositoryRoot.appendingPathComponent("Scenarios/quickstart.yaml").path)
+        s = try Scenario.parse(s.text + """
+
+            failures:
+              outages:
+                - { every: 3h, clusters: [east-a, west-b], duration: 30m }
+            """, file: "random-outages.yaml")
+        let result = try await runScenario(s, check: true)
+        let metrics = RunMetrics.fold(result)
+        #expect(metrics.jobsCompleted == result.jobs.count)
+        #expect(metrics.failures > 0)
+        let again = try await runScenario(s, check: false)
+        #expect(again.eventLogHash == result.eventLogHash)
+    }
+}
