@@ -4,6 +4,7 @@
 import ArgumentParser
 import FleetTwinEngine
 import FleetTwinScenario
+import FleetTwinTraces
 import Foundation
 
 public struct FleetTwinCommand: AsyncParsableCommand {
@@ -18,11 +19,11 @@ public struct FleetTwinCommand: AsyncParsableCommand {
               fleettwin report 1 2 --out report.html
 
             Exit status: 0 on success, 1 when a run fails, 2 for invalid input (a scenario or \
-            command-line error, an unknown run id, a missing database).
+            command-line error, an unknown run id, a missing database, a broken trace file).
             """,
         version: FleetTwinEngine.version,
         subcommands: [
-            RunCommand.self, CompareCommand.self, ValidateCommand.self, RunsCommand.self, ShowCommand.self, ReportCommand.self,
+            RunCommand.self, CompareCommand.self, ValidateCommand.self, ImportCommand.self, RunsCommand.self, ShowCommand.self, ReportCommand.self,
             PredictCommand.self, CalibrateCommand.self, BenchCommand.self,
         ])
 
@@ -40,6 +41,9 @@ public struct FleetTwinCommand: AsyncParsableCommand {
             }
             return 0
         } catch let error as ScenarioError {
+            printError(error.description)
+            return 2
+        } catch let error as TraceError {
             printError(error.description)
             return 2
         } catch let error as InvalidInput {
