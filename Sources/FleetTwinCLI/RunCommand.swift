@@ -39,24 +39,10 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         // An invalid scenario throws here, before the database is opened: nothing is written.
         let parsed = try Scenario.load(path: scenario)
-        let seed = self.seed ?? parsed.seed
         let override = policy.map { PolicySpec(name: $0, placement: parsed.policy.placement) }
-        let simulation = try FleetSimulation(parsed.configuration(seed: seed, policy: override, checkInvariants: check))
-        let progressLine = ProgressLine.forStandardError(quiet: quiet)
-        var observer: (@Sendable (SimulationProgress) -> Void)?
-        if let progressLine { observer = { progressLine.update($0) } }
-        let result = try await simulation.run(progressInterval: ProgressLine.eventInterval, progress: observer)
-        progressLine?.finish()
-        let metrics = RunMetrics.fold(result, interval: parsed.outputs.utilizationInterval)
-        let database = try ResultStore(path: store.db)
-        let runId = try database.store(.init(
-            scenarioName: parsed.name, scenarioFile: scenario, scenarioHash: parsed.contentHash, scenarioText: parsed.text,
-            seed: seed, policy: result.policy, version: FleetTwinEngine.version, result: result, metrics: metrics,
-            storeEvents: parsed.outputs.eventLog))
-        let summary = RunSummary(scenario: parsed.name, seed: seed, policy: result.policy, runId: runId, metrics: metrics,
-                                 processedEvents: result.processedEvents, eventLogHash: result.eventLogHash,
-                                 horizonReached: result.horizonReached)
-        print(json ? try summary.json() : summary.table() + "\n\nresults: \(store.db)")
+        let outcome = try await ScenarioRun(scenario: parsed, seed: seed ?? parsed.seed, policy: override, check: check,
+                                            quiet: quiet, database: store.db).execute()
+        print(json ? try outcome.summary.json() : outcome.summary.table() + "\n\nresults: \(store.db)")
     }
 }
 

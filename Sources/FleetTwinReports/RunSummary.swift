@@ -30,9 +30,12 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var processedEvents: Int
     public var eventLogHash: String
     public var horizonReached: Bool
+    /// Trace jobs no cluster of the fleet could ever run (see the run's standard error).
+    public var skippedJobs: Int
 
     public init(scenario: String, seed: UInt64, policy: String, runId: Int64?, metrics: RunMetrics,
-                processedEvents: Int, eventLogHash: String, horizonReached: Bool) {
+                processedEvents: Int, eventLogHash: String, horizonReached: Bool, skippedJobs: Int = 0) {
+        self.skippedJobs = skippedJobs
         self.scenario = scenario
         self.seed = seed
         self.policy = policy

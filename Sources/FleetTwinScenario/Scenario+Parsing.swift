@@ -18,6 +18,24 @@ extension Scenario {
         return try parse(text, file: path)
     }
 
+    /// Reads a fleet for replays: a fleet document (the keys of a scenario's `fleet` section
+    /// at the top level, as the trace importers write them) or a whole scenario, whose fleet
+    /// and `mechanisms` are used.
+    public static func loadFleet(path: String) throws(ScenarioError) -> (fleet: FleetSpec, mechanisms: MechanismSettings?) {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ScenarioError(file: path, line: 0, column: 0, message: "cannot read the fleet: \(error.localizedDescription)")
+        }
+        let parser = ScenarioParser(reader: YAMLReader(file: path, text: text))
+        let root = try parser.reader.compose()
+        if case .mapping(let mapping) = root, mapping["fleet"] != nil {
+            let scenario = try parser.reader.object(root, "the scenario", allowed: topLevelKeys)
+            let mechanisms = try scenario["mechanisms"].map { n throws(ScenarioError) in try parser.parseMechanisms(n) }
+            return (try parser.parseFleet(try scenario.required("fleet")), mechanisms)
+        }
+        return (try parser.parseFleet(root), nil)
+    }
+
     /// Parses and validates scenario text; `file` names it in errors.
     public static func parse(_ text: String, file: String) throws(ScenarioError) -> Scenario {
         try ScenarioParser(reader: YAMLReader(file: file, text: text)).parse()

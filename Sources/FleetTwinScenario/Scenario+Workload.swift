@@ -1,18 +1,21 @@
 import FleetTwinEngine
 import FleetTwinFleet
 import FleetTwinScheduling
+import FleetTwinTraces
+import Foundation
 import Yams
 
 extension ScenarioParser {
     func parseWorkload(_ node: YAMLNode, fleet: FleetSpec, horizon: VirtualTime?) throws(ScenarioError) -> WorkloadSource {
-        let w = try reader.object(node, "workload", allowed: ["generator", "jobs"])
-        let sources = w.present(["generator", "jobs"])
+        let w = try reader.object(node, "workload", allowed: ["generator", "jobs", "trace"])
+        let sources = w.present(["generator", "jobs", "trace"])
         guard sources.count == 1 else {
             throw reader.error(at: node, sources.isEmpty
-                ? "workload needs a source: 'generator' (synthetic jobs) or 'jobs' (a list)"
-                : "workload takes one source; found both 'generator' and 'jobs'")
+                ? "workload needs a source: 'generator' (synthetic jobs), 'jobs' (a list) or 'trace' (a trace file)"
+                : "workload takes one source; found \(sources.map { "'\($0)'" }.joined(separator: " and "))")
         }
         if let g = w["generator"] { return .generator(try parseGenerator(g, fleet: fleet, horizon: horizon)) }
+        if let t = w["trace"] { return .trace(try parseTrace(t, fleet: fleet)) }
         return .jobs(try parseJobList(w["jobs"]!, fleet: fleet))
     }
 
@@ -226,5 +229,44 @@ extension ScenarioParser {
     func checkMemory(_ bytes: Int64, type: String, fleet: FleetSpec, at node: YAMLNode?) throws(ScenarioError) {
         guard let profile = fleet.profile(named: type), bytes > profile.memoryBytes else { return }
         throw reader.error(at: node, "memory_per_replica \(bytes) bytes exceeds the \(profile.memoryBytes) bytes of a \(type)")
+    }
+}
+
+extension ScenarioParser {
+    /// `trace: PATH` or `trace: {path, window: {from, to}, limit, time_scale, tiers, accelerator_type}`.
+    /// A relative path is taken from the scenario file's folder.
+    func parseTrace(_ node: YAMLNode, fleet: FleetSpec) throws(ScenarioError) -> TraceWorkload {
+        var pathNode = node
+        var t: YAMLObject?
+        if node.scalar == nil {
+            let o = try reader.object(node, "workload.trace", allowed: ["path", "window", "limit", "time_scale", "tiers", "accelerator_type"])
+            pathNode = try o.required("path")
+            t = o
+        }
+        let given = try reader.string(pathNode, "the trace path")
+        let folder = URL(fileURLWithPath: reader.file).deletingLastPathComponent()
+        let path = given.hasPrefix("/") ? given : folder.appendingPathComponent(given).path
+        let (header, jobs): (TraceHeader, [TraceJob])
+        do { (header, jobs) = try TraceReader(path: path).readAll() } catch let error as TraceError {
+            throw reader.error(at: pathNode, "trace \(given): \(error.description)")
+        } catch {
+            throw reader.error(at: pathNode, "trace \(given): \(error)")
+        }
+        var workload = TraceWorkload(path: path, header: header, jobs: jobs, windowFrom: nil, windowTo: nil, limit: nil,
+                                     timeScale: 1, tiers: nil, defaultType: fleet.regions[0].clusters[0].acceleratorType)
+        guard let t else { return workload }
+        if let w = t["window"] {
+            let o = try reader.object(w, "window", allowed: ["from", "to"])
+            workload.windowFrom = try o["from"].map { n throws(ScenarioError) in try reader.duration(n, "from", positive: false).seconds }
+            workload.windowTo = try o["to"].map { n throws(ScenarioError) in try reader.duration(n, "to").seconds }
+            if let from = workload.windowFrom, let to = workload.windowTo, to <= from {
+                throw reader.error(at: o["to"], "the window must end after it starts")
+            }
+        }
+        workload.limit = try t["limit"].map { n throws(ScenarioError) in try reader.int(n, "limit", min: 1) }
+        workload.timeScale = try t["time_scale"].map { n throws(ScenarioError) in try reader.double(n, "time_scale", min: 0, exclusiveMin: true) } ?? 1
+        workload.tiers = try t["tiers"].map { n throws(ScenarioError) in try parseTiers(n) }
+        if let n = t["accelerator_type"] { workload.defaultType = try acceleratorType(n, fleet: fleet) }
+        return workload
     }
 }

@@ -29,10 +29,14 @@ public struct Scenario: Sendable {
     }
 
     /// The jobs this scenario submits under `seed`, in submission order.
-    public func jobs(seed: UInt64) -> [JobSpec] {
+    public func jobs(seed: UInt64) -> [JobSpec] { workloadJobs(seed: seed).jobs }
+
+    /// The jobs, and those a trace workload had to skip (with the reason).
+    public func workloadJobs(seed: UInt64) -> (jobs: [JobSpec], skipped: [(id: String, reason: String)]) {
         switch workload {
-        case .jobs(let jobs): jobs
-        case .generator(let generator): generator.generate(seed: seed, horizon: horizon)
+        case .jobs(let jobs): (jobs, [])
+        case .generator(let generator): (generator.generate(seed: seed, horizon: horizon), [])
+        case .trace(let trace): trace.select(seed: seed, fleet: fleet)
         }
     }
 
@@ -46,6 +50,7 @@ public struct Scenario: Sendable {
 public enum WorkloadSource: Sendable {
     case generator(WorkloadGenerator)
     case jobs([JobSpec])
+    case trace(TraceWorkload)
 }
 
 public struct PolicySpec: Sendable, Equatable {

@@ -40,16 +40,16 @@ public struct MechanismCosts: Sendable {
     }
 
     public func dumpTime(bytes: Int64, cluster: Int32) -> VirtualTime {
-        .seconds(checkpoint[Int(cluster)].checkpointSeconds(bytes))
+        settings.chargesCosts ? .seconds(checkpoint[Int(cluster)].checkpointSeconds(bytes)) : .zero
     }
 
     public func restoreTime(state: Int64, cluster: Int32) -> VirtualTime {
-        .seconds(checkpoint[Int(cluster)].restoreSeconds(state))
+        settings.chargesCosts ? .seconds(checkpoint[Int(cluster)].restoreSeconds(state)) : .zero
     }
 
     /// Upload from `source` to blob storage plus download at `destination`.
     public func transferTime(bytes: Int64, from source: Int32, to destination: Int32) -> VirtualTime {
-        guard bytes > 0 else { return .zero }
+        guard bytes > 0, settings.chargesCosts else { return .zero }
         let path: Double
         if source == destination { path = network.intraCluster }
         else if region[Int(source)] == region[Int(destination)] { path = network.crossCluster }
@@ -59,6 +59,6 @@ public struct MechanismCosts: Sendable {
 
     /// Copying the shared parameters and optimizer state onto newly added devices.
     public func growTime(state: Int64) -> VirtualTime {
-        state <= 0 ? .zero : .seconds(Double(state) / network.intraCluster)
+        state <= 0 || !settings.chargesCosts ? .zero : .seconds(Double(state) / network.intraCluster)
     }
 }

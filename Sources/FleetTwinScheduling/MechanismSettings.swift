@@ -15,6 +15,9 @@ public struct MechanismSettings: Sendable, Equatable {
     public var checkpointInterval: [VirtualTime?]
     /// GPU-fraction SLA targets by tier rank (premium, standard, basic).
     public var slaTargets: [Double]
+    /// False: every cut, dump, restore, transfer and copy takes no time and splicing costs
+    /// nothing, as older simulators assume (`replay --no-overheads`).
+    public var chargesCosts = true
 
     public init(
         cutSteps: Double = 2, defaultStepTime: VirtualTime = .seconds(Int64(1)), deduplication: Double = 10,
@@ -30,6 +33,15 @@ public struct MechanismSettings: Sendable, Equatable {
     }
 
     public static let defaults = MechanismSettings()
+
+    /// These settings with every mechanism free.
+    public var free: MechanismSettings {
+        var s = self
+        s.chargesCosts = false
+        s.cutSteps = 0
+        s.splicingOverhead = 0
+        return s
+    }
 
     public func checkpointInterval(for tier: SLATier) -> VirtualTime? { checkpointInterval[tier.rank] }
     public func slaTarget(for tier: SLATier) -> Double { slaTargets[tier.rank] }

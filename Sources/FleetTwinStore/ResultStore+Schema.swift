@@ -89,6 +89,14 @@ extension ResultStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v5-job-work") { db in
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN work_us INTEGER;
+                ALTER TABLE jobs ADD COLUMN steps INTEGER;
+                ALTER TABLE jobs ADD COLUMN state_bytes INTEGER;
+                ALTER TABLE jobs ADD COLUMN memory_per_replica_bytes INTEGER;
+                """)
+        }
         return migrator
     }
 }

@@ -25,6 +25,20 @@ public struct LineReader: Sequence {
         var number = 0
         var exhausted = false
 
+        /// The next chunk; empty at the end. Retries reads interrupted by a signal (the
+        /// trapping `readData(ofLength:)` would crash on them); another read error ends the
+        /// file, which the reader then reports as a truncated line or a missing header.
+        mutating func readChunk() -> Data {
+            guard let handle else { return Data() }
+            for _ in 0..<100 {
+                do { return try handle.read(upToCount: 1 << 20) ?? Data() } catch {
+                    if (error as NSError).domain == NSPOSIXErrorDomain && (error as NSError).code == Int(EINTR) { continue }
+                    return Data()
+                }
+            }
+            return Data()
+        }
+
         init(handle: FileHandle?) {
             self.handle = handle
             exhausted = handle == nil
@@ -51,7 +65,7 @@ public struct LineReader: Sequence {
                 }
                 buffer.removeFirst(start)
                 start = 0
-                let chunk = handle?.readData(ofLength: 1 << 20) ?? Data()
+                let chunk = readChunk()
                 if chunk.isEmpty { exhausted = true; try? handle?.close() } else { buffer.append(contentsOf: chunk) }
             }
         }

@@ -69,7 +69,7 @@ public struct TraceReader {
         guard let id = o["id"] as? String, !id.isEmpty else { throw error(line, "'id' must be a non-empty string") }
         func number(_ key: String) throws -> Double? {
             guard let v = o[key], !(v is NSNull) else { return nil }
-            guard let n = v as? NSNumber, !(v is Bool), n.doubleValue.isFinite else { throw error(line, "'\(key)' must be a number") }
+            guard let n = v as? NSNumber, !isBoolean(n), n.doubleValue.isFinite else { throw error(line, "'\(key)' must be a number") }
             return n.doubleValue
         }
         func integer(_ key: String) throws -> Int64? {
@@ -99,7 +99,7 @@ public struct TraceReader {
             guard let r = r as? [String: Any] else { throw error(line, "'recorded' must be an object") }
             func rnum(_ key: String) throws -> Double? {
                 guard let v = r[key], !(v is NSNull) else { return nil }
-                guard let n = v as? NSNumber, !(v is Bool) else { throw error(line, "'recorded.\(key)' must be a number") }
+                guard let n = v as? NSNumber, !isBoolean(n) else { throw error(line, "'recorded.\(key)' must be a number") }
                 return n.doubleValue
             }
             recorded = RecordedOutcome(start: try rnum("start"), end: try rnum("end"), status: r["status"] as? String,
@@ -111,4 +111,10 @@ public struct TraceReader {
             memoryPerReplicaBytes: try integer("memoryPerReplicaBytes"), workload: try string("workload"),
             user: try string("user"), virtualCluster: try string("virtualCluster"), recorded: recorded)
     }
+}
+
+/// JSON true and false arrive as NSNumbers too; they are the ones of C type `char`. (`is Bool`
+/// cannot tell: any NSNumber 0 or 1 bridges to Bool.)
+private func isBoolean(_ n: NSNumber) -> Bool {
+    String(cString: n.objCType) == "c"
 }

@@ -51,13 +51,21 @@ func runFleettwin(_ arguments: [String], in directory: URL? = nil, environment e
     environment.merge(extra) { _, new in new }
     process.environment = environment
     if let directory { process.currentDirectoryURL = directory }
-    let out = Pipe(), err = Pipe()
+    // Output goes to files, not pipes: Foundation's pipe reads trap on EINTR, which tests
+    // running processes in parallel do get.
+    let folder = try temporaryDirectory()
+    let outPath = folder.appendingPathComponent("stdout").path, errPath = folder.appendingPathComponent("stderr").path
+    FileManager.default.createFile(atPath: outPath, contents: nil)
+    FileManager.default.createFile(atPath: errPath, contents: nil)
+    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath)), err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
     process.standardOutput = out
     process.standardError = err
     try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    try out.close()
+    try err.close()
+    let stdout = try Data(contentsOf: URL(fileURLWithPath: outPath)), stderr = try Data(contentsOf: URL(fileURLWithPath: errPath))
+    try? FileManager.default.removeItem(at: folder)
     return ProcessOutput(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                          stderr: String(decoding: stderr, as: UTF8.self))
 }

@@ -1,0 +1,121 @@
+import ArgumentParser
+import FleetTwinFleet
+import FleetTwinMetrics
+import FleetTwinReports
+import FleetTwinScenario
+import FleetTwinScheduling
+import FleetTwinTraces
+import Foundation
+
+extension PlacementRule: ExpressibleByArgument {}
+
+struct ReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay a trace on a fleet under a policy and store the run.",
+        discussion: """
+            The fleet is a fleet file (as `fleettwin import tiresias-cluster|philly-vc|openb-nodes` write them) \
+            or a scenario, whose fleet and mechanisms are used. Jobs the fleet can never run are skipped and \
+            listed. --json prints the same object as `run --json`. With --compare-recorded, jobs whose trace \
+            recorded a start and an end are compared with their simulation.
+            Examples:
+              fleettwin replay Traces/h100-workloads.jsonl --fleet Scenarios/quickstart.yaml --policy las
+              fleettwin export 1 --out run1.jsonl && fleettwin replay run1.jsonl --fleet Scenarios/quickstart.yaml --policy fifo
+            """)
+
+    @Argument(help: "The trace (native format; see Traces/README.md).") var trace: String
+    @Option(help: "The fleet file or scenario to take the fleet from.") var fleet: String
+    @Option(help: "Scheduling policy.") var policy: PolicySpec.Name = .fifo
+    @Option(help: "Placement rule.") var placement: PlacementRule = .consolidated
+    @Flag(help: "Make every preemption, migration and resize free, as older simulators assume.") var noOverheads = false
+    @Option(help: "Seed (tiers drawn for jobs whose trace gives none).") var seed: UInt64 = 1
+    @Flag(help: "Compare queueing delay and JCT with the ones the trace recorded.") var compareRecorded = false
+    @OptionGroup var store: StoreOptions
+    @Flag(help: "Print one JSON object instead of the table.") var json = false
+    @Flag(help: "Check the fleet's invariants after every event (slow).") var check = false
+    @Flag(help: "No progress line on standard error.") var quiet = false
+
+    func run() async throws {
+        let scenario = try Scenario.replay(trace: trace, fleet: fleet, policy: PolicySpec(name: policy, placement: placement),
+                                           noOverheads: noOverheads, seed: seed)
+        let outcome = try await ScenarioRun(scenario: scenario, seed: seed, policy: nil, check: check, quiet: quiet,
+                                            database: store.db).execute()
+        var fidelity: Fidelity?
+        if compareRecorded {
+            var recorded: [(Double, Double)] = [], simulated: [(Double, Double)] = []
+            for (i, outcomeRecord) in scenario.recordedOutcomes(seed: seed).enumerated() {
+                guard let r = outcomeRecord, let start = r.start, let end = r.end,
+                      let delay = outcome.metrics.jobs[i].queueDelay, let jct = outcome.metrics.jobs[i].completionTime else { continue }
+                // Traces keep seconds; the simulation, microseconds: compare at microseconds.
+                func micro(_ s: Double) -> Double { (s * 1e6).rounded() / 1e6 }
+                let submit = outcome.result.jobs[i].submit.seconds
+                recorded.append((micro(start - submit), micro(end - submit)))
+                simulated.append((delay.seconds, jct.seconds))
+            }
+            guard !recorded.isEmpty else {
+                throw InvalidInput(message: "--compare-recorded: no job of \(trace) has a recorded start and end that the replay completed")
+            }
+            fidelity = Fidelity(recorded: recorded.map { (delay: $0.0, jct: $0.1) }, simulated: simulated.map { (delay: $0.0, jct: $0.1) })
+        }
+        if json {
+            struct WithFidelity: Encodable {
+                var run: RunSummary
+                var fidelity: Fidelity?
+                func encode(to encoder: Encoder) throws {
+                    try run.encode(to: encoder)
+                    var c = encoder.container(keyedBy: Key.self)
+                    try c.encodeIfPresent(fidelity, forKey: .fidelity)
+                }
+                enum Key: String, CodingKey { case fidelity }
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(WithFidelity(run: outcome.summary, fidelity: fidelity)), as: UTF8.self))
+        } else {
+            print(outcome.summary.table() + (fidelity.map { "\n\n" + $0.table() } ?? "") + "\n\nresults: \(store.db)")
+        }
+    }
+}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a stored run's jobs as a native trace, with their outcomes recorded.",
+        discussion: """
+            Replaying the trace on the run's fleet under the run's policy reproduces its event log exactly \
+            (the same event-log hash); under another policy it answers "what if". Model-shaped jobs are \
+            exported with their work at H100 speed.
+            Example:
+              fleettwin export 1 --out run1.jsonl
+            """)
+
+    @Argument(help: "The run's id (see `fleettwin runs`).") var runId: Int64
+    @Option(help: "Where to write the trace.") var out: String
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        let database = try store.openForReading()
+        guard let detail = try database.runDetail(id: runId) else {
+            throw InvalidInput(message: "no run \(runId) in \(store.db)")
+        }
+        guard let jobs = try database.replayableJobs(run: runId) else {
+            throw InvalidInput(message: "run \(runId) was stored before FleetTwin kept each job's work; run it again to export it")
+        }
+        var writer = try TraceWriter(path: out, header: TraceHeader(
+            name: detail.scenarioName, source: "fleettwin export of run \(runId) (\(detail.policy), seed \(detail.seed)) from \(store.db)",
+            notes: ["recorded outcomes are this run's simulated ones"]))
+        for job in jobs {
+            writer.write(TraceJob(
+                id: job.name, submit: Double(job.submitMicroseconds) / 1e6, worldSize: job.worldSize,
+                duration: Double(job.workMicroseconds) / 1e6, tier: job.tier,
+                acceleratorType: job.acceleratorType == "any" ? nil : job.acceleratorType,
+                stateBytes: job.stateBytes == 0 ? nil : job.stateBytes,
+                memoryPerReplicaBytes: job.memoryPerReplicaBytes == 0 ? nil : job.memoryPerReplicaBytes,
+                recorded: RecordedOutcome(start: job.firstStartMicroseconds.map { Double($0) / 1e6 },
+                                          end: job.endMicroseconds.map { Double($0) / 1e6 },
+                                          status: job.endMicroseconds == nil ? "unfinished" : "completed")))
+        }
+        try writer.close()
+        print("wrote \(out): \(jobs.count) jobs of run \(runId)")
+    }
+}

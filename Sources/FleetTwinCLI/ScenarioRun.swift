@@ -1,0 +1,59 @@
+import FleetTwinEngine
+import FleetTwinMetrics
+import FleetTwinReports
+import FleetTwinScenario
+import FleetTwinScheduling
+import FleetTwinStore
+import Foundation
+
+/// Runs one scenario, stores it and summarises it: what `run` and `replay` share.
+struct ScenarioRun {
+    var scenario: Scenario
+    var seed: UInt64
+    var policy: PolicySpec?
+    var check: Bool
+    var quiet: Bool
+    var database: String
+
+    struct Outcome {
+        var summary: RunSummary
+        var result: SimulationResult
+        var metrics: RunMetrics
+        var skipped: [(id: String, reason: String)]
+    }
+
+    func execute() async throws -> Outcome {
+        let (jobs, skipped) = scenario.workloadJobs(seed: seed)
+        var configuration = scenario.configuration(seed: seed, policy: policy, checkInvariants: check)
+        configuration.jobs = jobs
+        let simulation = try FleetSimulation(configuration)
+        let progressLine = ProgressLine.forStandardError(quiet: quiet)
+        var observer: (@Sendable (SimulationProgress) -> Void)?
+        if let progressLine { observer = { progressLine.update($0) } }
+        let result = try await simulation.run(progressInterval: ProgressLine.eventInterval, progress: observer)
+        progressLine?.finish()
+        let metrics = RunMetrics.fold(result, interval: scenario.outputs.utilizationInterval)
+        let runId = try ResultStore(path: database).store(.init(
+            scenarioName: scenario.name, scenarioFile: scenario.file, scenarioHash: scenario.contentHash, scenarioText: scenario.text,
+            seed: seed, policy: result.policy, version: FleetTwinEngine.version, result: result, metrics: metrics,
+            storeEvents: scenario.outputs.eventLog))
+        let summary = RunSummary(scenario: scenario.name, seed: seed, policy: result.policy, runId: runId, metrics: metrics,
+                                 processedEvents: result.processedEvents, eventLogHash: result.eventLogHash,
+                                 horizonReached: result.horizonReached, skippedJobs: skipped.count)
+        if !skipped.isEmpty && !quiet { printError(Self.describe(skipped)) }
+        return Outcome(summary: summary, result: result, metrics: metrics, skipped: skipped)
+    }
+
+    /// Skipped trace jobs grouped by reason, with a few ids each.
+    static func describe(_ skipped: [(id: String, reason: String)]) -> String {
+        var order: [String] = [], ids: [String: [String]] = [:]  // looked up; output follows `order`
+        for s in skipped {
+            if ids[s.reason] == nil { order.append(s.reason) }
+            ids[s.reason, default: []].append(s.id)
+        }
+        return (["skipped \(skipped.count) trace jobs that this fleet can never run:"] + order.map { reason in
+            let list = ids[reason]!
+            return "  \(list.count): \(reason) (\(list.prefix(3).joined(separator: ", "))\(list.count > 3 ? ", ..." : ""))"
+        }).joined(separator: "\n")
+    }
+}

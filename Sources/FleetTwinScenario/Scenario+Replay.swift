@@ -1,0 +1,39 @@
+import FleetTwinEngine
+import FleetTwinFleet
+import FleetTwinScheduling
+import FleetTwinTraces
+import Foundation
+
+extension Scenario {
+    /// The scenario of `fleettwin replay`: a trace on a fleet under a policy. Its text,
+    /// stored with the run, says exactly that.
+    public static func replay(trace tracePath: String, fleet fleetPath: String, policy: PolicySpec,
+                              noOverheads: Bool, seed: UInt64) throws -> Scenario {
+        let (header, jobs) = try TraceReader(path: tracePath).readAll()
+        let (fleet, mechanisms) = try loadFleet(path: fleetPath)
+        let settings = noOverheads ? (mechanisms ?? .defaults).free : (mechanisms ?? .defaults)
+        let name = header.name.isEmpty ? URL(fileURLWithPath: tracePath).deletingPathExtension().lastPathComponent : header.name
+        let text = """
+            # fleettwin replay
+            name: \(name)
+            seed: \(seed)
+            trace: \(tracePath)    # \(jobs.count) jobs; source: \(header.source)
+            fleet: \(fleetPath)
+            policy: { name: \(policy.name.rawValue), placement: \(policy.placement.rawValue) }
+            overheads: \(noOverheads ? "none" : "charged")
+
+            """
+        let workload = TraceWorkload(path: tracePath, header: header, jobs: jobs, windowFrom: nil, windowTo: nil, limit: nil,
+                                     timeScale: 1, tiers: nil, defaultType: fleet.regions[0].clusters[0].acceleratorType)
+        return Scenario(name: name, file: tracePath, text: text, seed: seed, horizon: nil, fleet: fleet,
+                        workload: .trace(workload), policy: policy, mechanisms: settings, outputs: OutputSpec())
+    }
+
+    /// The recorded outcome of each selected job, in the simulation's job order (nil where
+    /// the trace recorded none), for fidelity comparisons.
+    public func recordedOutcomes(seed: UInt64) -> [RecordedOutcome?] {
+        guard case .trace(let trace) = workload else { return [] }
+        let byId = Dictionary(trace.jobs.map { ($0.id, $0.recorded) }, uniquingKeysWith: { a, _ in a })  // looked up only
+        return trace.select(seed: seed, fleet: fleet).jobs.map { byId[$0.name] ?? nil }
+    }
+}

@@ -1,0 +1,64 @@
+import FleetTwinEngine
+import FleetTwinFleet
+import FleetTwinScheduling
+import FleetTwinTraces
+import Foundation
+
+/// A workload replayed from a native trace, with the scenario's selection and tier rules.
+///
+/// - window: only jobs submitted in [from, to), shifted so that `from` is time 0;
+/// - limit: the first N of those (by submit time);
+/// - time_scale: submit times multiplied by it (0.5 arrives twice as fast);
+/// - tiers: shares for jobs whose trace gives no tier, drawn from each job's own stream
+///   (seed, "trace-tier", position), so the same seed gives the same tiers;
+/// - accelerator_type: for jobs whose trace names none.
+/// Jobs no cluster of their type could ever hold are skipped and counted, never dropped
+/// silently.
+public struct TraceWorkload: Sendable {
+    public var path: String
+    public var header: TraceHeader
+    public var jobs: [TraceJob]
+    public var windowFrom: Double?
+    public var windowTo: Double?
+    public var limit: Int?
+    public var timeScale: Double
+    public var tiers: WeightedChoice<SLATier>?
+    public var defaultType: String
+
+    /// Jobs of the trace the simulation will run, and the ones skipped with the reason.
+    public func select(seed: UInt64, fleet: FleetSpec) -> (jobs: [JobSpec], skipped: [(id: String, reason: String)]) {
+        var chosen = jobs.enumerated().filter { _, job in
+            (windowFrom.map { job.submit >= $0 } ?? true) && (windowTo.map { job.submit < $0 } ?? true)
+        }.sorted { ($0.element.submit, $0.offset) < ($1.element.submit, $1.offset) }
+        if let limit { chosen = Array(chosen.prefix(limit)) }
+        var specs: [JobSpec] = [], skipped: [(String, String)] = []
+        specs.reserveCapacity(chosen.count)
+        for (position, (_, job)) in chosen.enumerated() {
+            let type = job.acceleratorType ?? defaultType
+            guard fleet.profile(named: type) != nil, fleet.clusters.contains(where: { $0.acceleratorType == type }) else {
+                skipped.append((job.id, "no cluster of type \(type)"))
+                continue
+            }
+            let largest = fleet.largestCluster(ofType: type)
+            guard job.worldSize <= largest else {
+                skipped.append((job.id, "world size \(job.worldSize) exceeds the largest \(type) cluster (\(largest))"))
+                continue
+            }
+            let tier: SLATier
+            if let named = job.tier.flatMap(SLATier.init(rawValue:)) {
+                tier = named
+            } else if let tiers {
+                var g = SeededGenerator(seed: seed, stream: "trace-tier", index: UInt64(position))
+                tier = tiers.sample(using: &g)
+            } else {
+                tier = .standard
+            }
+            let submit = (job.submit - (windowFrom ?? 0)) * timeScale
+            specs.append(JobSpec(
+                name: job.id, submit: .seconds(submit), tier: tier, worldSize: job.worldSize, acceleratorType: type,
+                work: .seconds(max(job.workSeconds, 1e-6)), steps: job.steps.map(Int64.init),
+                stateBytes: job.stateBytes ?? 0, memoryPerReplicaBytes: job.memoryPerReplicaBytes ?? 0))
+        }
+        return (specs, skipped)
+    }
+}

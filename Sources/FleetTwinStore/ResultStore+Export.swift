@@ -1,0 +1,41 @@
+import GRDB
+
+extension ResultStore {
+    /// A stored job with everything needed to run it again.
+    public struct ReplayableJob: Sendable, Equatable {
+        public var name: String
+        public var tier: String
+        public var worldSize: Int
+        public var acceleratorType: String
+        public var submitMicroseconds: Int64
+        public var workMicroseconds: Int64
+        public var steps: Int64?
+        public var stateBytes: Int64
+        public var memoryPerReplicaBytes: Int64
+        public var firstStartMicroseconds: Int64?
+        public var endMicroseconds: Int64?
+    }
+
+    /// The jobs of a run in index order, or nil for a run stored before job work was kept
+    /// (schema v5).
+    public func replayableJobs(run id: Int64) throws -> [ReplayableJob]? {
+        try database.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT name, tier, world_size, accelerator_type, submit_us, work_us, steps, state_bytes,
+                       memory_per_replica_bytes, first_start_us, end_us
+                FROM jobs WHERE run_id = ? ORDER BY job_index
+                """, arguments: [id])
+            var jobs: [ReplayableJob] = []
+            jobs.reserveCapacity(rows.count)
+            for row in rows {
+                guard let work: Int64 = row["work_us"] else { return nil }
+                jobs.append(ReplayableJob(
+                    name: row["name"], tier: row["tier"], worldSize: row["world_size"], acceleratorType: row["accelerator_type"],
+                    submitMicroseconds: row["submit_us"], workMicroseconds: work, steps: row["steps"],
+                    stateBytes: row["state_bytes"] ?? 0, memoryPerReplicaBytes: row["memory_per_replica_bytes"] ?? 0,
+                    firstStartMicroseconds: row["first_start_us"], endMicroseconds: row["end_us"]))
+            }
+            return jobs
+        }
+    }
+}
