@@ -11,6 +11,11 @@ public enum WallClock {
         public var seconds: Double
         /// Whether the text named a zone (a zone-less time is taken as UTC).
         public var zoned: Bool
+
+        public init(seconds: Double, zoned: Bool) {
+            self.seconds = seconds
+            self.zoned = zoned
+        }
     }
 
     public static func parse(_ text: String) -> Time? {
