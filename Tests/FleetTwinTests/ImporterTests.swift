@@ -125,6 +125,23 @@ import Testing
         }
     }
 
+    @Test func numbersTheFormatCannotHoldAreSkippedRows() throws {
+        let input = try temporaryDirectory().appendingPathComponent("huge.csv").path
+        try """
+            job_id,num_gpu,submit_time,iterations,model_name,duration,interval
+            a,2000000,0,1,m,10,0
+            b,1,0,1e300,m,10,0
+            c,1,1e400,1,m,10,0
+            d,1,0,0,m,1e300,0
+            """.write(toFile: input, atomically: true, encoding: .utf8)
+        let (result, _, jobs) = try importAndRead { try TiresiasImporter(input: input).run(out: $0) }
+        #expect(jobs.map(\.id) == ["d"])
+        #expect(skips(result) == [
+            "2: 2000000 GPUs is more than a trace job may ask for (1000000)", "3: iterations '1e300' is not a whole number",
+            "4: submit_time '1e400' is not a number",
+        ])
+    }
+
     @Test func sameInputGivesTheSameBytes() throws {
         let dir = try temporaryDirectory()
         let first = dir.appendingPathComponent("1.jsonl").path, second = dir.appendingPathComponent("2.jsonl").path

@@ -19,6 +19,9 @@ public struct FleetDocument: Equatable {
         public var relativeSpeed: Double?
     }
 
+    /// Bounds that keep counts far from overflow; no real cluster comes near them.
+    static let maxNodes = 1_000_000, maxAcceleratorsPerNode = 1024
+
     public var comments: [String] = []
     public var declaredTypes: [DeclaredType] = []
     public var regions: [(name: String, clusters: [Cluster])] = []

@@ -69,6 +69,8 @@ public struct H100WorkloadsImporter {
     /// Adds one record to its job; returns why the record cannot be used, if so.
     static func apply(_ record: [String: Any], event: String, to r: inout Recording) -> String? {
         func number(_ key: String) -> Double? { (record[key] as? NSNumber).map(\.doubleValue).flatMap { $0.isFinite ? $0 : nil } }
+        // Counts and byte sizes as whole numbers a 64-bit integer holds, else nil (never a trap).
+        func whole(_ key: String) -> Int64? { number(key).flatMap { $0 >= 0 && $0 < 9e18 ? Int64($0) : nil } }
         switch event {
         case "start": return nil
         case "step":
@@ -76,14 +78,14 @@ public struct H100WorkloadsImporter {
             r.steps.append((s, record["phase"] as? String))
         case "phase":
             guard let s = number("seconds"), let name = record["phase"] as? String else { return "a phase record without phase and seconds" }
-            r.phases.append((name, s, number("items").map { Int($0) }))
+            r.phases.append((name, s, whole("items").map { Int($0) }))
         case "checkpoint":
-            guard let b = number("bytes"), let save = number("save_s"), let restore = number("restore_s") else {
+            guard let b = whole("bytes"), let save = number("save_s"), let restore = number("restore_s") else {
                 return "a checkpoint record without bytes, save_s and restore_s"
             }
-            r.checkpoints.append((number("step").map { Int($0) }, Int64(b), save, restore))
+            r.checkpoints.append((whole("step").map { Int($0) }, b, save, restore))
         case "end":
-            r.peakMemory = number("peak_memory_bytes").map { Int64($0) }
+            r.peakMemory = whole("peak_memory_bytes")
         default:
             return "unknown record event '\(event)'"
         }

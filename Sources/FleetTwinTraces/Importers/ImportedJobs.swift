@@ -9,7 +9,18 @@ public struct ImportedJobs {
 
     public var isEmpty: Bool { jobs.isEmpty }
 
+    /// The most accelerators a trace job may ask for (`TraceReader` rejects more).
+    static let maxWorldSize = 1_000_000
+
+    /// Adds a job, or skips it when the trace format could not hold it (a reader would
+    /// reject the whole file for it).
     public mutating func add(_ job: TraceJob, line: Int) {
+        guard job.worldSize <= Self.maxWorldSize else {
+            return skip(line: line, "\(job.worldSize) GPUs is more than a trace job may ask for (\(Self.maxWorldSize))")
+        }
+        guard job.submit.isFinite, job.workSeconds.isFinite, job.workSeconds > 0 else {
+            return skip(line: line, "a time is out of range")
+        }
         jobs.append((job, line))
         report.wrote()
     }

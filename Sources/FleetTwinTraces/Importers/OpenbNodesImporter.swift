@@ -42,7 +42,7 @@ public struct OpenbNodesImporter {
         var nodesPerGroup: [String: [Int: Int]] = [:]  // model -> GPUs per node -> nodes; output is sorted
         try CSVFile(path: input, required: ["sn", "gpu", "model"]).forEachRow(skip: { report.skip(line: $0, $1) }) { row in
             let gpus = try row.integer("gpu")
-            guard gpus >= 0 else { throw BadRow("gpu is negative") }
+            guard gpus >= 0, gpus <= FleetDocument.maxAcceleratorsPerNode else { throw BadRow("gpu must be 0 to \(FleetDocument.maxAcceleratorsPerNode)") }
             guard gpus > 0 else { throw BadRow("no GPU") }
             nodesPerGroup[row.string("model"), default: [:]][gpus, default: 0] += 1
             report.wrote()

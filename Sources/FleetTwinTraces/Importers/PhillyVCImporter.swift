@@ -19,7 +19,7 @@ public struct PhillyVCImporter {
         try CSVFile(path: input, required: ["vc", "node num"]).forEachRow(skip: { report.skip(line: $0, $1) }) { row in
             let vc = row.string("vc"), nodes = try row.integer("node num")
             guard !vc.isEmpty else { throw BadRow("vc is empty") }
-            guard nodes > 0 else { throw BadRow("node num is not positive") }
+            guard nodes > 0, nodes <= FleetDocument.maxNodes else { throw BadRow("node num must be 1 to \(FleetDocument.maxNodes)") }
             let name = "vc-" + FleetDocument.slug(vc)
             guard seen.insert(name).inserted else { throw BadRow("virtual cluster '\(vc)' appears twice") }
             clusters.append(.init(name: name, nodes: nodes, acceleratorsPerNode: gpusPerNode, type: type))

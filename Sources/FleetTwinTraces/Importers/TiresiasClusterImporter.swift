@@ -15,6 +15,9 @@ public struct TiresiasClusterImporter {
         try CSVFile(path: input, required: ["num_switch", "num_node_p_switch", "num_gpu_p_node"]).forEachRow(skip: { report.skip(line: $0, $1) }) { row in
             let switches = try row.integer("num_switch"), nodes = try row.integer("num_node_p_switch"), gpus = try row.integer("num_gpu_p_node")
             guard switches > 0, nodes > 0, gpus > 0 else { throw BadRow("num_switch, num_node_p_switch and num_gpu_p_node must be positive") }
+            guard switches <= FleetDocument.maxNodes, nodes <= FleetDocument.maxNodes, switches * nodes <= FleetDocument.maxNodes, gpus <= FleetDocument.maxAcceleratorsPerNode else {
+                throw BadRow("more than \(FleetDocument.maxNodes) nodes or \(FleetDocument.maxAcceleratorsPerNode) GPUs per node")
+            }
             specs.append((row.line, switches, nodes, gpus))
             report.wrote()
         }

@@ -17,7 +17,7 @@ public struct TiresiasImporter {
             guard gpus > 0 else { throw BadRow("num_gpu is not positive") }
             guard submit >= 0 else { throw BadRow("submit_time is negative") }
             guard duration > 0 else { throw BadRow("duration is not positive") }
-            guard iterations == iterations.rounded() else { throw BadRow("iterations '\(row.string("iterations"))' is not a whole number") }
+            guard iterations == iterations.rounded(), iterations >= 0, iterations < 1e15 else { throw BadRow("iterations '\(row.string("iterations"))' is not a whole number") }
             let model = row.string("model_name")
             var job = TraceJob(id: id, submit: submit, worldSize: gpus, workload: model.isEmpty ? nil : model)
             if iterations > 0 {
