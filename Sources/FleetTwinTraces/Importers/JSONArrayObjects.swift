@@ -1,9 +1,10 @@
 import Foundation
 
 /// Streams the objects of a top-level JSON array (`[{...}, {...}]`, laid out on any number
-/// of lines) one at a time, so a multi-gigabyte job log needs memory for one object only.
-/// It tracks nesting and strings to find where each object ends; the object's own text is
-/// parsed by JSONSerialization. An unparsable object is reported with its first line.
+/// of lines) one at a time: it tracks nesting and strings to find where each object ends and
+/// parses only that object's text with JSONSerialization, so memory holds one object and one
+/// line (a log written as a single line is held whole by `LineReader`, yet parsed object by
+/// object). An unparsable object is reported with its first line.
 public struct JSONArrayObjects {
     public let path: String
 
