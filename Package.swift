@@ -52,6 +52,7 @@ let package = Package(
         .executableTarget(name: "fleettwin", dependencies: ["FleetTwinCLI"]),
         .testTarget(name: "FleetTwinTests", dependencies: [
             "FleetTwinCLI", "fleettwin",
+            .product(name: "GRDB", package: "GRDB.swift"),
         ], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

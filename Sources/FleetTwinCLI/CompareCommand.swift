@@ -77,6 +77,8 @@ struct CompareCommand: AsyncParsableCommand {
     func run() async throws {
         let parsed = try Scenario.load(path: scenario)
         let names = try parsedPolicies(), seedList = try parsedSeeds()
+        // Every run's results are held until the comparison is stored.
+        try ResourceLimits.check(parsed, parallel: names.count * seedList.count)
         let units = names.flatMap { name in
             seedList.map { Unit(position: 0, policy: PolicySpec(name: name, placement: parsed.policy.placement), seed: $0) }
         }.enumerated().map { i, unit in var u = unit; u.position = i; return u }

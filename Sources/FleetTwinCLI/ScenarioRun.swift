@@ -23,6 +23,7 @@ struct ScenarioRun {
     }
 
     func execute() async throws -> Outcome {
+        try ResourceLimits.check(scenario)
         let (jobs, skipped) = scenario.workloadJobs(seed: seed)
         var configuration = scenario.configuration(seed: seed, policy: policy, checkInvariants: check)
         configuration.jobs = jobs

@@ -14,9 +14,17 @@ public struct VirtualTime: Hashable, Comparable, Sendable, CustomStringConvertib
         VirtualTime(microseconds: s * microsecondsPerSecond)
     }
 
-    /// Rounds to the nearest microsecond (ties away from zero, as `Double.rounded()` does).
+    /// The latest instant a simulation may reach: about 146,000 years, half of Int64's
+    /// range so that adding two times never overflows.
+    public static let limit = VirtualTime(microseconds: Int64.max / 2)
+
+    /// Rounds to the nearest microsecond (ties away from zero, as `Double.rounded()` does),
+    /// saturating at ±`limit` (and NaN at zero) instead of trapping: generated durations
+    /// from heavy-tailed distributions can exceed any representable time.
     @inlinable public static func seconds(_ s: Double) -> VirtualTime {
-        VirtualTime(microseconds: Int64((s * Double(microsecondsPerSecond)).rounded()))
+        let us = (s * Double(microsecondsPerSecond)).rounded()
+        guard !us.isNaN else { return .zero }
+        return VirtualTime(microseconds: Int64(max(-Double(limit.microseconds), min(Double(limit.microseconds), us))))
     }
 
     @inlinable public var seconds: Double { Double(microseconds) / Double(Self.microsecondsPerSecond) }

@@ -11,6 +11,11 @@ public struct ClusterCapacity: Sendable {
     private var buckets: [[Int32]]
     private var positionInBucket: [Int]
     public private(set) var totalFree: Int
+    /// Nodes out of service (failed, not yet repaired): they offer nothing, and devices
+    /// released on them do not come back until the repair.
+    public private(set) var isDown: [Bool]
+    /// Accelerators bound on each node, so a repair knows what it gives back.
+    private var heldOnNode: [Int]
 
     public init(nodes: Int, acceleratorsPerNode: Int) {
         self.acceleratorsPerNode = acceleratorsPerNode
@@ -20,6 +25,25 @@ public struct ClusterCapacity: Sendable {
         buckets[acceleratorsPerNode] = (0..<Int32(nodes)).reversed()
         positionInBucket = (0..<nodes).map { nodes - 1 - $0 }
         totalFree = nodes * acceleratorsPerNode
+        isDown = Array(repeating: false, count: nodes)
+        heldOnNode = Array(repeating: 0, count: nodes)
+    }
+
+    /// Takes a node out of service: its free accelerators are no longer offered.
+    public mutating func markDown(_ node: Int) {
+        guard !isDown[node] else { return }
+        totalFree -= freeOnNode[node]
+        move(node, from: freeOnNode[node], to: 0)
+        isDown[node] = true
+    }
+
+    /// Puts a repaired node back: every accelerator not bound is offered again.
+    public mutating func markUp(_ node: Int) {
+        guard isDown[node] else { return }
+        isDown[node] = false
+        let free = acceleratorsPerNode - heldOnNode[node]
+        move(node, from: 0, to: free)
+        totalFree += free
     }
 
     public var nodeCount: Int { freeOnNode.count }
@@ -78,8 +102,10 @@ public struct ClusterCapacity: Sendable {
     public mutating func release(_ shares: [NodeShare]) {
         for share in shares {
             let node = Int(share.node)
+            precondition(heldOnNode[node] >= Int(share.count), "released more than was taken on node \(node)")
+            heldOnNode[node] -= Int(share.count)
+            guard !isDown[node] else { continue }
             let old = freeOnNode[node]
-            precondition(old + Int(share.count) <= acceleratorsPerNode, "released more than was taken on node \(node)")
             move(node, from: old, to: old + Int(share.count))
             totalFree += Int(share.count)
         }
@@ -92,6 +118,7 @@ public struct ClusterCapacity: Sendable {
 
     private mutating func take(_ node: Int32, _ count: Int) -> NodeShare {
         let i = Int(node)
+        heldOnNode[i] += count
         let old = freeOnNode[i]
         move(i, from: old, to: old - count)
         totalFree -= count

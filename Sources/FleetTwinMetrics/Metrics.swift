@@ -126,6 +126,10 @@ public struct RunMetrics: Sendable, Equatable {
     public var migrations: Int
     public var resizes: Int
     public var checkpoints: Int
+    /// Jobs hit by a failure (each restart from a checkpoint counts once).
+    public var failures: Int
+    /// Full-size work lost to failures: progress since each failed job's last checkpoint.
+    public var lostWorkSeconds: Double
     public var overheadSeconds: MechanismOverhead
     /// Share of completed jobs per tier whose achieved fraction met the tier's target.
     public var slaAttainment: TierValues

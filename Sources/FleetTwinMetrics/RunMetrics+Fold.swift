@@ -37,6 +37,7 @@ private struct LogFold {
     var busy: [Double]
     var joules: [Double]
     var usefulAcceleratorMicroseconds = 0.0
+    var lostWorkMicroseconds: Int64 = 0
     var overhead = MechanismOverhead()
     var counts: [EventKind: Int] = [:]  // looked up only
 
@@ -137,7 +138,7 @@ private struct LogFold {
             jobs[i].starts += 1
             switch lastStop[i] {
             case .migrated?: overhead.migration += Double(r.overhead) / 1e6
-            case .preempted?: overhead.restore += Double(r.overhead) / 1e6
+            case .preempted?, .failed?: overhead.restore += Double(r.overhead) / 1e6
             default: break
             }
             devices[i] = r.accelerators
@@ -167,6 +168,12 @@ private struct LogFold {
         case .checkpointed:
             bank(i, r.progress)
             overhead.checkpoint += Double(r.overhead) / 1e6
+        case .failed:
+            // Work banked by cuts since the last checkpoint is taken back; all is lost.
+            usefulAcceleratorMicroseconds += Double(r.progress) / speed(i, cluster[i]) * Double(result.jobs[i].worldSize)
+            lostWorkMicroseconds += r.overhead
+            lastStop[i] = .failed
+            hold(i, -Int64(r.accelerators), on: r.cluster, at: r.time)
         }
     }
 
@@ -224,6 +231,8 @@ private struct LogFold {
             migrations: counts[.migrated] ?? 0,
             resizes: counts[.resized] ?? 0,
             checkpoints: counts[.checkpointed] ?? 0,
+            failures: counts[.failed] ?? 0,
+            lostWorkSeconds: Double(lostWorkMicroseconds) / 1e6,
             overheadSeconds: overhead,
             slaAttainment: attainment, slaJobs: slaJobs, slaMet: slaMet,
             queueDelayByTier: delayByTier,

@@ -23,6 +23,8 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var migrations: Int
     public var resizes: Int
     public var checkpoints: Int
+    public var failures: Int
+    public var lostWorkSeconds: Double
     public var overheadSeconds: MechanismOverhead
     public var slaAttainment: TierValues
     public var queueDelayByTier: TierValues
@@ -54,6 +56,8 @@ public struct RunSummary: Codable, Sendable, Equatable {
         self.migrations = metrics.migrations
         self.resizes = metrics.resizes
         self.checkpoints = metrics.checkpoints
+        self.failures = metrics.failures
+        self.lostWorkSeconds = metrics.lostWorkSeconds
         self.overheadSeconds = metrics.overheadSeconds
         self.slaAttainment = metrics.slaAttainment
         self.queueDelayByTier = metrics.queueDelayByTier
@@ -84,6 +88,9 @@ public struct RunSummary: Codable, Sendable, Equatable {
             ("mechanisms", "\(preemptions) preemptions, \(migrations) migrations, \(resizes) resizes, \(checkpoints) checkpoints"
                 + String(format: " (%@ of overhead)", duration(overheadSeconds.total))),
         ]
+        if failures > 0 {
+            rows.append(("failures", "\(failures) jobs restarted from a checkpoint, " + duration(lostWorkSeconds) + " of work lost"))
+        }
         rows.append(("", ""))
         let header = ("", "mean        p50         p95         p99")
         func line(_ d: Distribution) -> String {

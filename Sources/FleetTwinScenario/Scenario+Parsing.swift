@@ -7,7 +7,7 @@ import Yams
 
 extension Scenario {
     /// Every top-level key, in the order Scenarios/README.md documents them.
-    public static let topLevelKeys = ["name", "description", "seed", "horizon", "fleet", "workload", "policy", "mechanisms", "outputs"]
+    public static let topLevelKeys = ["name", "description", "seed", "horizon", "fleet", "workload", "policy", "mechanisms", "failures", "outputs"]
 
     /// Reads and validates a scenario file.
     public static func load(path: String) throws(ScenarioError) -> Scenario {
@@ -58,8 +58,9 @@ struct ScenarioParser {
         let policy = try root["policy"].map { n throws(ScenarioError) in try parsePolicy(n) } ?? PolicySpec()
         let mechanisms = try root["mechanisms"].map { n throws(ScenarioError) in try parseMechanisms(n) } ?? .defaults
         let outputs = try root["outputs"].map { n throws(ScenarioError) in try parseOutputs(n) } ?? OutputSpec()
+        let failures = try root["failures"].map { n throws(ScenarioError) in try parseFailures(n, fleet: fleet) } ?? .none
         return Scenario(name: name, file: reader.file, text: reader.text, seed: seed, horizon: horizon, fleet: fleet,
-                        workload: workload, policy: policy, mechanisms: mechanisms, outputs: outputs)
+                        workload: workload, policy: policy, mechanisms: mechanisms, failures: failures, outputs: outputs)
     }
 
     // MARK: Fleet
@@ -180,6 +181,60 @@ struct ScenarioParser {
             name: name,
             placement: try p["placement"].map { n throws(ScenarioError) in try reader.choice(n, "placement", PlacementRule.self) } ?? .consolidated,
             switches: switches, lasThresholds: thresholds)
+    }
+
+    /// `failures: {nodes: {mtbf, distribution, shape, repair}, outages: [{at, clusters | regions, duration}]}`.
+    func parseFailures(_ node: YAMLNode, fleet: FleetSpec) throws(ScenarioError) -> FailureSettings {
+        let f = try reader.object(node, "failures", allowed: ["nodes", "outages"])
+        var settings = FailureSettings()
+        if let n = f["nodes"] {
+            let o = try reader.object(n, "failures.nodes", allowed: ["mtbf", "distribution", "shape", "repair"])
+            let mtbf = try reader.duration(try o.required("mtbf"), "mtbf")
+            let kind = try o["distribution"].map { n throws(ScenarioError) in try reader.string(n, "distribution") } ?? "exponential"
+            switch kind {
+            case "exponential":
+                if let s = o["shape"] { throw reader.error(at: s, "'shape' applies to the weibull distribution only") }
+                settings.nodeTimeBetweenFailures = .exponential(mean: mtbf)
+            case "weibull":
+                let shape = try reader.double(try o.required("shape"), "shape", min: 0, exclusiveMin: true)
+                // Scale so that the mean time between failures is `mtbf`: mean = scale x Gamma(1 + 1/shape).
+                settings.nodeTimeBetweenFailures = .weibull(scale: .seconds(mtbf.seconds / tgamma(1 + 1 / shape)), shape: shape)
+            default:
+                throw reader.error(at: o["distribution"], "distribution must be one of: exponential, weibull; found '\(kind)'")
+            }
+            settings.repair = try o["repair"].map { n throws(ScenarioError) in try reader.duration(n, "repair") } ?? .seconds(Int64(3600))
+        }
+        if let list = f["outages"] {
+            let clusterNames = fleet.clusters.map(\.name)
+            for item in try reader.sequence(list, "failures.outages") {
+                let o = try reader.object(item, "an outage", allowed: ["at", "clusters", "regions", "duration"])
+                var targets: [Int32] = []
+                if let c = o["clusters"] {
+                    for name in try reader.sequence(c, "clusters") {
+                        let n = try reader.string(name, "a cluster name")
+                        guard let i = clusterNames.firstIndex(of: n) else {
+                            throw reader.error(at: name, "no cluster '\(n)'; the fleet has: \(clusterNames.joined(separator: ", "))")
+                        }
+                        targets.append(Int32(i))
+                    }
+                }
+                if let r = o["regions"] {
+                    for name in try reader.sequence(r, "regions") {
+                        let n = try reader.string(name, "a region name")
+                        guard let region = fleet.regions.firstIndex(where: { $0.name == n }) else {
+                            throw reader.error(at: name, "no region '\(n)'; the fleet has: \(fleet.regions.map(\.name).joined(separator: ", "))")
+                        }
+                        let first = fleet.regions[..<region].reduce(0) { $0 + $1.clusters.count }
+                        targets += (0..<fleet.regions[region].clusters.count).map { Int32(first + $0) }
+                    }
+                }
+                guard !targets.isEmpty else { throw reader.error(at: item, "an outage needs 'clusters' or 'regions'") }
+                settings.outages.append(.init(at: try reader.duration(try o.required("at"), "at", positive: false),
+                                              clusters: Array(Set(targets)).sorted(),
+                                              duration: try reader.duration(try o.required("duration"), "duration")))
+            }
+        }
+        return settings
     }
 
     /// `mechanisms:` the costs and targets of Singularity's mechanisms.

@@ -19,6 +19,7 @@ public struct Scenario: Sendable {
     public var workload: WorkloadSource
     public var policy: PolicySpec
     public var mechanisms: MechanismSettings
+    public var failures: FailureSettings = .none
     public var outputs: OutputSpec
 
     /// FNV-1a of the scenario text: runs of the same file share it.
@@ -43,7 +44,7 @@ public struct Scenario: Sendable {
     public func configuration(seed: UInt64? = nil, policy override: PolicySpec? = nil, checkInvariants: Bool = false) -> SimulationConfiguration {
         SimulationConfiguration(
             fleet: fleet, jobs: jobs(seed: seed ?? self.seed), policy: (override ?? policy).make(mechanisms: mechanisms), horizon: horizon,
-            mechanisms: mechanisms, checkInvariants: checkInvariants)
+            mechanisms: mechanisms, failures: failures, seed: seed ?? self.seed, checkInvariants: checkInvariants)
     }
 }
 
@@ -102,5 +103,33 @@ public struct OutputSpec: Sendable, Equatable {
     public init(eventLog: Bool = true, utilizationInterval: VirtualTime? = nil) {
         self.eventLog = eventLog
         self.utilizationInterval = utilizationInterval
+    }
+}
+
+extension Scenario {
+    /// How many jobs the scenario will submit: exact for lists and traces and counted
+    /// generators; for an open generator ended by the horizon, the expected count at its
+    /// highest arrival rate (an upper estimate for bursty arrivals).
+    public var expectedJobCount: Int {
+        switch workload {
+        case .jobs(let jobs): return jobs.count
+        case .trace(let trace): return trace.limit.map { min($0, trace.jobs.count) } ?? trace.jobs.count
+        case .generator(let g):
+            if let count = g.count { return count }
+            let perHour: Double
+            switch g.arrivals {
+            case .poisson(let rate): perHour = rate
+            case let .bursty(base, burst, _, _): perHour = max(base, burst)
+            }
+            let hours = ((horizon ?? .zero) - g.start).seconds / 3600
+            return Int(min(Double(Int32.max), max(0, perHour * hours).rounded(.up)))
+        }
+    }
+
+    /// Memory one run of this scenario needs, estimated from measurements of `fleettwin
+    /// bench` (about 1 KiB per job, peak resident; doubled for the results store and the
+    /// metrics) plus the fleet's actors and a fixed base.
+    public var estimatedMemoryBytes: Int64 {
+        64 << 20 + Int64(expectedJobCount) * 2048 + Int64(fleet.totalAccelerators) * 1024
     }
 }

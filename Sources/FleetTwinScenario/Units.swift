@@ -3,13 +3,13 @@ import FleetTwinEngine
 /// Parsers for the quantities scenarios are written in. Each returns nil on bad input and
 /// the caller reports where; `expected` strings describe the accepted forms.
 enum Units {
-    static let durationExpected = "a duration such as 90s, 30m, 2h, 1.5d or 250ms (a bare number is seconds)"
+    static let durationExpected = "a duration such as 90s, 30m, 2h, 1.5d or 250ms (a bare number is seconds), at most 100 years"
     static let sizeExpected = "a size such as 4GiB, 80GB, 512MiB (a bare number is bytes)"
     static let bandwidthExpected = "a bandwidth such as 10GBps, 10GB/s (bytes) or 400Gbps, 400Gb/s (bits)"
 
     static func duration(_ text: String) -> VirtualTime? {
         let units: [(String, Double)] = [("ms", 1e-3), ("us", 1e-6), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400), ("w", 604_800)]
-        guard let seconds = scaled(text, units: units) else { return nil }
+        guard let seconds = scaled(text, units: units), seconds <= 3.2e9 else { return nil }
         return VirtualTime.seconds(seconds)
     }
 
@@ -18,7 +18,7 @@ enum Units {
             ("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("TiB", 1_099_511_627_776),
             ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1),
         ]
-        guard let bytes = scaled(text, units: units) else { return nil }
+        guard let bytes = scaled(text, units: units), bytes < 9e18 else { return nil }
         return Int64(bytes.rounded())
     }
 

@@ -85,13 +85,30 @@ public actor ClusterScheduler {
                 Placement(region: region, cluster: index, shares: freed), capacity.summary)
     }
 
+    /// Takes node `node` (local index) out of service; returns the jobs bound on it, in
+    /// ascending order.
+    public func failNode(_ node: Int) async -> (jobs: [JobIndex], free: CapacitySummary) {
+        capacity.markDown(node)
+        var jobs = Array(Set(await nodes[node].bindings.filter { $0 >= 0 }))  // sorted below
+        jobs.sort()
+        return (jobs, capacity.summary)
+    }
+
+    public func repairNode(_ node: Int) -> CapacitySummary {
+        capacity.markUp(node)
+        return capacity.summary
+    }
+
+    public var nodeCount: Int { spec.nodes }
+
     /// Checks that the capacity index agrees with what the nodes say they have bound.
     public func checkConsistency() async throws -> [(accelerator: Int32, holder: JobIndex)] {
         var held: [(Int32, JobIndex)] = []
         for (n, node) in nodes.enumerated() {
             let bindings = await node.bindings
             let free = bindings.reduce(0) { $1 < 0 ? $0 + 1 : $0 }
-            guard free == capacity.freeOnNode[n] else {
+            // A node out of service offers nothing, whatever is unbound on it.
+            guard capacity.isDown[n] ? capacity.freeOnNode[n] == 0 : free == capacity.freeOnNode[n] else {
                 throw SimulationError.invariantViolated(
                     "cluster \(spec.name) node \(n): index says \(capacity.freeOnNode[n]) free, node says \(free)")
             }

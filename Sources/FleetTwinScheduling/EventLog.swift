@@ -13,6 +13,9 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
     case released = 6
     /// A periodic checkpoint paused the job while its state was dumped.
     case checkpointed = 7
+    /// Its accelerators failed: all released, work since the last checkpoint lost
+    /// (`overhead`); `progress` takes back what cuts had banked since then.
+    case failed = 8
 
     public var name: String { String(describing: self) }
 }

@@ -11,13 +11,20 @@ public struct SimulationConfiguration: Sendable {
     public var horizon: VirtualTime?
     /// Costs and settings of preemption, migration, resize, checkpoints and SLA targets.
     public var mechanisms: MechanismSettings
+    /// Injected faults.
+    public var failures: FailureSettings
+    /// Seeds the fault streams (one per node).
+    public var seed: UInt64
     /// Check the fleet's invariants after every event (tests, `--check`); slow.
     public var checkInvariants: Bool
 
     public init(
         fleet: FleetSpec, jobs: [JobSpec], policy: any SchedulingPolicy, horizon: VirtualTime? = nil,
-        mechanisms: MechanismSettings = .defaults, checkInvariants: Bool = false
+        mechanisms: MechanismSettings = .defaults, failures: FailureSettings = .none, seed: UInt64 = 1,
+        checkInvariants: Bool = false
     ) {
+        self.failures = failures
+        self.seed = seed
         self.fleet = fleet
         self.jobs = jobs
         self.policy = policy
@@ -75,6 +82,8 @@ enum SimulationEvent: Sendable {
     case checkpoint(JobIndex, generation: UInt32)
     case release(slot: Int32)
     case wakeup
+    case nodeFailure(cluster: Int32, node: Int32)
+    case nodeRepair(cluster: Int32, node: Int32)
 }
 
 /// The driver of one run: owns the event queue, virtual time and the event log, and feeds
@@ -184,6 +193,7 @@ public actor FleetSimulation {
         var nextReport = progressInterval
         status.reserveCapacity(jobs.count)
         if let first = jobs.first { queue.schedule(.arrival(0), at: first.submit) }
+        scheduleFaults()
         var horizonReached = false
         var due: [StepEvent] = []
         while let t = queue.nextTime {
@@ -217,6 +227,12 @@ public actor FleetSimulation {
                     due.append(.completion(index, generation: generation))
                 case let .checkpoint(index, generation):
                     due.append(.checkpoint(index, generation: generation))
+                case let .nodeFailure(cluster, node):
+                    due.append(.nodeFailure(cluster: cluster, node: node))
+                    scheduleRepair(cluster: cluster, node: node, after: configuration.failures.repair)
+                case let .nodeRepair(cluster, node):
+                    due.append(.nodeRepair(cluster: cluster, node: node))
+                    scheduleNextFailure(cluster: cluster, node: node)
                 case .release(let slot):
                     let release = releases[Int(slot)]!
                     releases[Int(slot)] = nil
@@ -231,6 +247,8 @@ public actor FleetSimulation {
                 queue.schedule(.wakeup, at: wake)
             }
             if configuration.checkInvariants { try await checkInvariants() }
+            // Faults recur forever: once every job is done, the run is over.
+            if completedCount == jobs.count { break }
             if let progress, processed >= nextReport {
                 nextReport = processed + progressInterval
                 progress(currentProgress)
@@ -282,6 +300,10 @@ public actor FleetSimulation {
             if status[Int(index)] == .stopping { status[Int(index)] = .queued }
             log.append(EventRecord(time: now, kind: .released, job: index, cluster: placement.cluster,
                                    accelerators: Int32(placement.acceleratorCount)))
+        case let .failed(index, cluster, accelerators, lost, unbanked):
+            status[Int(index)] = .queued
+            log.append(EventRecord(time: now, kind: .failed, job: index, cluster: cluster, accelerators: Int32(accelerators),
+                                   progress: -unbanked, overhead: lost))
         case let .checkpointed(index, placement, segment, banked, pause):
             log.append(EventRecord(time: now, kind: .checkpointed, job: index, cluster: placement.cluster,
                                    accelerators: Int32(placement.acceleratorCount), progress: banked, overhead: pause.microseconds))
@@ -297,6 +319,52 @@ public actor FleetSimulation {
             let at = segment.progressFrom + interval
             if at < segment.end { queue.schedule(.checkpoint(index, generation: segment.generation), at: at) }
         }
+    }
+
+    // MARK: Faults
+
+    private var failureStreams: [SeededGenerator] = []
+    private var firstNodeOfCluster: [Int] = []
+    private var outageRepairs: Set<Int64> = []  // membership only: (cluster, node) keys under an outage
+
+    private func scheduleFaults() {
+        let failures = configuration.failures
+        guard !failures.isEmpty else { return }
+        var first = 0
+        for region in configuration.fleet.regions {
+            for cluster in region.clusters {
+                firstNodeOfCluster.append(first)
+                first += cluster.nodes
+            }
+        }
+        failureStreams = (0..<first).map { SeededGenerator(seed: configuration.seed, stream: "node-failure", index: UInt64($0)) }
+        if failures.nodeTimeBetweenFailures != nil {
+            for (c, cluster) in configuration.fleet.clusters.enumerated() {
+                for n in 0..<cluster.nodes { scheduleNextFailure(cluster: Int32(c), node: Int32(n)) }
+            }
+        }
+        for outage in failures.outages {
+            for c in outage.clusters {
+                for n in 0..<configuration.fleet.clusters[Int(c)].nodes {
+                    queue.schedule(.nodeFailure(cluster: c, node: Int32(n)), at: outage.at)
+                    outageRepairs.insert(Int64(c) << 32 | Int64(n))
+                    queue.schedule(.nodeRepair(cluster: c, node: Int32(n)), at: outage.at + outage.duration)
+                }
+            }
+        }
+    }
+
+    private func scheduleNextFailure(cluster: Int32, node: Int32) {
+        guard let tbf = configuration.failures.nodeTimeBetweenFailures else { return }
+        let i = firstNodeOfCluster[Int(cluster)] + Int(node)
+        queue.schedule(.nodeFailure(cluster: cluster, node: node), at: now + tbf.sample(using: &failureStreams[i]))
+    }
+
+    /// A random failure is repaired after the repair time; an outage's nodes come back when
+    /// the outage ends (already scheduled).
+    private func scheduleRepair(cluster: Int32, node: Int32, after repair: VirtualTime) {
+        if outageRepairs.remove(Int64(cluster) << 32 | Int64(node)) != nil { return }
+        queue.schedule(.nodeRepair(cluster: cluster, node: node), at: now + repair)
     }
 
     // Pending releases by slot; freed slots are reused, so the table stays small.

@@ -12,6 +12,9 @@ public enum StepEvent: Sendable {
     case checkpoint(JobIndex, generation: UInt32)
     /// The policy asked to be woken.
     case wakeup
+    /// A node (global cluster index, local node index) fails, or comes back repaired.
+    case nodeFailure(cluster: Int32, node: Int32)
+    case nodeRepair(cluster: Int32, node: Int32)
 }
 
 /// What a step did, in order, for the simulation to log and to schedule events from.
@@ -27,6 +30,9 @@ public enum SchedulingOutcome: Sendable, Equatable {
     case resized(JobIndex, Placement, Segment, banked: Int64, delay: VirtualTime, freed: Placement?, releaseAt: VirtualTime)
     case released(JobIndex, Placement)
     case checkpointed(JobIndex, Placement, Segment, banked: Int64, pause: VirtualTime)
+    /// The job's accelerators failed: it released `accelerators` devices, lost `lost` µs of
+    /// work since its last checkpoint, of which `unbanked` had been banked by cuts.
+    case failed(JobIndex, cluster: Int32, accelerators: Int, lost: Int64, unbanked: Int64)
 }
 
 /// The top of the hierarchy: owns the policy and the fleet view, asks the policy for
@@ -94,6 +100,8 @@ public actor GlobalScheduler {
                 outcomes.append(.completed(index, placement, banked: banked))
                 policy.jobCompleted(index, at: now)
             case let .release(index, placement, endsStop):
+                // A failure since the cut released everything already.
+                if endsStop ? await jobs[Int(index)].status != .stopping : releasing[index]?.contains(placement) != true { continue }
                 if endsStop {
                     _ = await jobs[Int(index)].released()
                     let remaining = await jobs[Int(index)].remainingWork
@@ -113,6 +121,12 @@ public actor GlobalScheduler {
                 try await checkpoint(index, generation: generation, at: now)
             case .wakeup:
                 break
+            case let .nodeFailure(cluster, node):
+                try await failNode(cluster: cluster, node: node, at: now)
+            case let .nodeRepair(cluster, node):
+                let c = clusterActor(cluster)
+                view.update(cluster: cluster, free: await c.repairNode(Int(node)))
+                policy.capacityChanged(at: now)
             }
             if checksInvariants { try await checkInvariants() }
         }
@@ -232,6 +246,35 @@ public actor GlobalScheduler {
     private func cut(_ job: Job, at now: VirtualTime) async throws -> (banked: Int64, at: VirtualTime) {
         let cutTime = await job.stepsTime(costs.settings.cutSteps, defaultStep: costs.settings.defaultStepTime)
         return await job.cut(at: now, after: cutTime)
+    }
+
+    /// A node fails: every job bound on it loses the work since its last checkpoint,
+    /// gives back all its accelerators (anywhere) and waits to resume.
+    private func failNode(cluster: Int32, node: Int32, at now: VirtualTime) async throws {
+        let c = clusterActor(cluster)
+        let (victims, free) = await c.failNode(Int(node))
+        view.update(cluster: cluster, free: free)
+        for index in victims {
+            let job = jobs[Int(index)]
+            guard let (placement, lost, unbanked) = await job.fail(at: now) else { continue }
+            var released = placement.acceleratorCount
+            try await release(index, placement)
+            for other in releasing[index] ?? [] {
+                released += other.acceleratorCount
+                try await release(index, other)
+            }
+            releasing[index] = nil
+            ended(index, at: now)
+            pending[Int(index)].remainingWork = await job.remainingWork
+            outcomes.append(.failed(index, cluster: placement.cluster, accelerators: released, lost: lost, unbanked: unbanked))
+            policy.jobFailed(pending[Int(index)], at: now)
+        }
+        policy.capacityChanged(at: now)
+    }
+
+    private func clusterActor(_ cluster: Int32) -> ClusterScheduler {
+        let region = regions[Int(view.clusters[Int(cluster)].region)]
+        return region.clusters[Int(cluster - region.firstCluster)]
     }
 
     // MARK: Bookkeeping

@@ -125,6 +125,21 @@ public actor Job {
         return (done, resume(from: now + pause, rate: rate))
     }
 
+    /// Its accelerators failed: everything since the last dump is lost (the progress of
+    /// the current segment and the work banked by cuts without a dump); the job waits to
+    /// resume from its last checkpoint. Returns what it held and the work lost and unbanked.
+    public func fail(at now: VirtualTime) -> (placement: Placement, lost: Int64, unbanked: Int64)? {
+        guard status == .running || status == .stopping, let placement else { return nil }
+        let inFlight = status == .running ? progress(until: now) : 0
+        let unbanked = workSinceDump
+        remainingWork += unbanked
+        workSinceDump = 0
+        status = .queued
+        generation &+= 1
+        self.placement = nil
+        return (placement, inFlight + unbanked, unbanked)
+    }
+
     /// Completes the job if `generation` is current; returns what it held and the work of
     /// the final segment, or nil for a stale event.
     public func complete(at now: VirtualTime, generation: UInt32) -> (placement: Placement, banked: Int64)? {

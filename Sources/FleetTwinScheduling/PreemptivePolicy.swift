@@ -146,6 +146,18 @@ public struct PreemptivePolicy<Rule: PriorityRule>: SchedulingPolicy {
         waiting.insert(jobs[i].key)
     }
 
+    public mutating func jobFailed(_ job: PendingJob, at now: VirtualTime) {
+        let i = Int(job.index)
+        // A job stopping for a preemption had its devices counted as coming back.
+        if jobs[i].state == .stopping { releasing[Int(jobs[i].cluster)] -= jobs[i].devices }
+        unrank(i)
+        jobs[i].info = job
+        jobs[i].state = .waiting
+        jobs[i].devices = 0
+        jobs[i].key = rule.waitingKey(jobs[i])
+        waiting.insert(jobs[i].key)
+    }
+
     public mutating func devicesReleased(_ job: JobIndex, cluster: Int32, count: Int, at now: VirtualTime) {
         releasing[Int(cluster)] -= count
     }

@@ -84,6 +84,8 @@ public protocol SchedulingPolicy: Sendable {
     mutating func jobStarted(_ job: PendingJob, cluster: Int32, devices: Int, at now: VirtualTime)
     /// A job this policy preempted has dumped its state and is pending again.
     mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime)
+    /// A running job's accelerators failed; it is pending again, from its last checkpoint.
+    mutating func jobFailed(_ job: PendingJob, at now: VirtualTime)
     /// Accelerators were added or removed (failures and repairs, later).
     mutating func capacityChanged(at now: VirtualTime)
     /// Devices a running job no longer needs are free: a migration's source after its dump,
@@ -101,6 +103,7 @@ public protocol SchedulingPolicy: Sendable {
 
 extension SchedulingPolicy {
     public mutating func capacityChanged(at now: VirtualTime) {}
+    public mutating func jobFailed(_ job: PendingJob, at now: VirtualTime) { jobPreempted(job, at: now) }
     public mutating func devicesReleased(_ job: JobIndex, cluster: Int32, count: Int, at now: VirtualTime) {}
     public mutating func jobStarted(_ job: PendingJob, cluster: Int32, devices: Int, at now: VirtualTime) {}
     public func wakeup(after now: VirtualTime) -> VirtualTime? { nil }

@@ -7,7 +7,7 @@ extension ResultStore {
     public func storeComparison(scenarioName: String, policies: [String], seeds: [UInt64], runs: [RunRecord]) throws
         -> (comparison: Int64, runs: [Int64])
     {
-        try database.write { db in
+        try Self.busy(path) { try database.write { db in
             try db.execute(sql: "INSERT INTO comparisons (scenario_name, policies, seeds) VALUES (?, ?, ?)",
                            arguments: [scenarioName, policies.joined(separator: ","), seeds.map(String.init).joined(separator: ",")])
             let comparison = db.lastInsertedRowID
@@ -19,7 +19,7 @@ extension ResultStore {
                                arguments: [comparison, position, id])
             }
             return (comparison, ids)
-        }
+        } }
     }
 
     /// The runs of a stored comparison, in order; nil if there is no such comparison.

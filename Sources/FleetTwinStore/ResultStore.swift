@@ -15,13 +15,38 @@ public final class ResultStore {
     public init(path: String) throws {
         var configuration = Configuration()
         // Another process writing the same file makes us wait, then fail clearly.
-        configuration.busyMode = .timeout(10)
-        database = try DatabaseQueue(path: path, configuration: configuration)
-        try Self.migrator.migrate(database)
+        configuration.busyMode = .timeout(Self.busyTimeout)
+        self.path = path
+        database = try Self.busy(path) { try DatabaseQueue(path: path, configuration: configuration) }
+        try Self.busy(path) { try Self.migrator.migrate(database) }
+    }
+
+    /// Where the database lives (":memory:" for an in-memory one).
+    public let path: String
+    /// How long a write waits for another process's lock: 10 s, or FLEETTWIN_DB_BUSY_TIMEOUT
+    /// seconds.
+    static let busyTimeout: TimeInterval =
+        ProcessInfo.processInfo.environment["FLEETTWIN_DB_BUSY_TIMEOUT"].flatMap(TimeInterval.init) ?? 10
+
+    /// Another process kept the database locked for longer than the wait.
+    public struct Busy: Error, CustomStringConvertible {
+        public var path: String
+        public var description: String {
+            "database busy: another process kept \(path) locked for \(Int(ResultStore.busyTimeout)) s; try again, or write to another file with --db"
+        }
+    }
+
+    /// Runs `body`, turning SQLite's busy and locked errors into `Busy`.
+    static func busy<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as DatabaseError
+            where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+            throw Busy(path: path)
+        }
     }
 
     /// An in-memory database, for tests.
     public init() throws {
+        path = ":memory:"
         database = try DatabaseQueue()
         try Self.migrator.migrate(database)
     }
@@ -57,7 +82,7 @@ public final class ResultStore {
     /// Stores a run and returns its id.
     @discardableResult
     public func store(_ run: RunRecord) throws -> Int64 {
-        try database.write { db in try Self.insert(run, in: db) }
+        try Self.busy(path) { try database.write { db in try Self.insert(run, in: db) } }
     }
 
     /// Inserts a run and everything it produced inside the caller's transaction.
@@ -82,6 +107,7 @@ public final class ResultStore {
             ("energy_kwh", m.energyKWh), ("peak_power_kw", m.peakPowerKW),
             ("goodput_utilization", m.goodputUtilization), ("preemptions", Double(m.preemptions)),
             ("migrations", Double(m.migrations)), ("resizes", Double(m.resizes)), ("checkpoints", Double(m.checkpoints)),
+            ("failures", Double(m.failures)), ("lost_work_s", m.lostWorkSeconds),
             ("overhead_seconds_preemption", m.overheadSeconds.preemption), ("overhead_seconds_restore", m.overheadSeconds.restore),
             ("overhead_seconds_migration", m.overheadSeconds.migration), ("overhead_seconds_resize", m.overheadSeconds.resize),
             ("overhead_seconds_checkpoint", m.overheadSeconds.checkpoint), ("overhead_seconds_splicing", m.overheadSeconds.splicing),

@@ -57,6 +57,9 @@ public struct TraceReader {
         return TraceHeader(name: o["name"] as? String ?? "", source: o["source"] as? String ?? "", notes: o["notes"] as? [String] ?? [])
     }
 
+    /// About 100 years: longer times are typos, and would overflow microsecond arithmetic.
+    static let maxSeconds = 3.2e9
+
     static let jobKeys: Set<String> = [
         "id", "submit", "worldSize", "duration", "steps", "stepTime", "tier", "acceleratorType", "stateBytes",
         "memoryPerReplicaBytes", "workload", "user", "virtualCluster", "recorded",
@@ -82,12 +85,14 @@ public struct TraceReader {
             guard let s = v as? String else { throw error(line, "'\(key)' must be a string") }
             return s
         }
-        guard let submit = try number("submit"), submit >= 0 else { throw error(line, "'submit' must be a number of seconds >= 0") }
+        guard let submit = try number("submit"), submit >= 0, submit <= Self.maxSeconds else {
+            throw error(line, "'submit' must be a number of seconds from 0 to 3.2e9 (about 100 years)")
+        }
         guard let size = try integer("worldSize"), size >= 1, size <= 1_000_000 else { throw error(line, "'worldSize' must be a whole number >= 1") }
         let duration = try number("duration"), steps = try integer("steps"), stepTime = try number("stepTime")
         switch (duration, steps, stepTime) {
-        case (let d?, nil, nil) where d > 0: break
-        case (nil, let n?, let t?) where n >= 1 && t > 0: break
+        case (let d?, nil, nil) where d > 0 && d <= Self.maxSeconds: break
+        case (nil, let n?, let t?) where n >= 1 && t > 0 && Double(n) * t <= Self.maxSeconds: break
         default: throw error(line, "the work must be 'duration' (seconds > 0) or 'steps' (>= 1) with 'stepTime' (seconds > 0)")
         }
         let tier = try string("tier")

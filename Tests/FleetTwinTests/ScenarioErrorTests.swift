@@ -79,7 +79,7 @@ import Testing
     @Test func badUnitsSayWhatIsAccepted() {
         let text = Self.valid.replacingOccurrences(of: "duration: 1h", with: "duration: 1 fortnight")
         #expect(message(text).hasPrefix(
-            "s.yaml:11:15: error: duration must be a duration such as 90s, 30m, 2h, 1.5d or 250ms (a bare number is seconds); found '1 fortnight'"))
+            "s.yaml:11:15: error: duration must be a duration such as 90s, 30m, 2h, 1.5d or 250ms (a bare number is seconds), at most 100 years; found '1 fortnight'"))
     }
 
     @Test func unknownPolicyListsTheKnownOnes() {

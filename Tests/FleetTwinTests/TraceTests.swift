@@ -33,7 +33,7 @@ import Testing
 
     @Test(arguments: [
         ("{\"id\":\"a\",\"submit\":0,\"worldSize\":1}", "2: error: the work must be 'duration'"),
-        ("{\"id\":\"a\",\"submit\":-1,\"worldSize\":1,\"duration\":1}", "2: error: 'submit' must be a number of seconds >= 0"),
+        ("{\"id\":\"a\",\"submit\":-1,\"worldSize\":1,\"duration\":1}", "2: error: 'submit' must be a number of seconds from 0 to 3.2e9"),
         ("{\"id\":\"a\",\"submit\":0,\"worldSize\":true,\"duration\":1}", "2: error: 'worldSize' must be a number"),
         ("{\"id\":\"a\",\"submit\":0,\"worldSize\":1,\"duration\":1,\"gpus\":2}", "2: error: unknown field 'gpus'"),
         ("{\"id\":\"a\",\"submit\":0,\"worldSize\":1,\"duration\":1,\"tier\":\"gold\"}", "2: error: 'tier' must be premium, standard or basic"),
