@@ -133,12 +133,15 @@ import Testing
             b,1,0,1e300,m,10,0
             c,1,1e400,1,m,10,0
             d,1,0,0,m,1e300,0
+            e,1,4e9,0,m,10,0
+            f,1,0,0,m,10,0
             """.write(toFile: input, atomically: true, encoding: .utf8)
         let (result, _, jobs) = try importAndRead { try TiresiasImporter(input: input).run(out: $0) }
-        #expect(jobs.map(\.id) == ["d"])
+        #expect(jobs.map(\.id) == ["f"])
         #expect(skips(result) == [
             "2: 2000000 GPUs is more than a trace job may ask for (1000000)", "3: iterations '1e300' is not a whole number",
-            "4: submit_time '1e400' is not a number",
+            "4: submit_time '1e400' is not a number", "5: the work is not between 0 and 3.2e9 s (about 100 years)",
+            "6: submitted over 3.2e9 s (about 100 years) after the first submission",
         ])
     }
 

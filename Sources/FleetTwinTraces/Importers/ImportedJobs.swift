@@ -18,8 +18,8 @@ public struct ImportedJobs {
         guard job.worldSize <= Self.maxWorldSize else {
             return skip(line: line, "\(job.worldSize) GPUs is more than a trace job may ask for (\(Self.maxWorldSize))")
         }
-        guard job.submit.isFinite, job.workSeconds.isFinite, job.workSeconds > 0 else {
-            return skip(line: line, "a time is out of range")
+        guard job.submit.isFinite, job.workSeconds > 0, job.workSeconds <= TraceReader.maxSeconds else {
+            return skip(line: line, "the work is not between 0 and 3.2e9 s (about 100 years)")
         }
         jobs.append((job, line))
         report.wrote()
@@ -36,10 +36,18 @@ public struct ImportedJobs {
     /// `origin` (default: the earliest submit time). A note is added when ids were renamed.
     public func write(to path: String, name: String, source: String, notes: [String], origin: Double? = nil) throws -> ImportResult {
         let origin = origin ?? earliestSubmit ?? 0
-        var notes = notes
+        var notes = notes, report = report
+        // Reading a trace refuses times past about 100 years; such a job is a skipped row here.
+        let kept = jobs.filter { entry in
+            guard entry.job.submit - origin > TraceReader.maxSeconds else { return true }
+            report.rowsRead -= 1
+            report.jobsWritten -= 1
+            report.skip(line: entry.line, "submitted over 3.2e9 s (about 100 years) after the first submission")
+            return false
+        }
         var seen: Set<String> = []  // membership only
         var renamed: [String] = []
-        var unique = jobs
+        var unique = kept
         for i in unique.indices {
             var job = unique[i].job
             if !seen.insert(job.id).inserted {
