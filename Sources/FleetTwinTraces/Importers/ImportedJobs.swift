@@ -34,26 +34,26 @@ public struct ImportedJobs {
 
     /// Writes the trace. Times (submit, recorded start and end) become seconds from
     /// `origin` (default: the earliest submit time). A note is added when ids were renamed.
-    public func write(to path: String, name: String, source: String, notes: [String], origin: Double? = nil) throws -> ImportResult {
+    /// The jobs are rewritten in place (no second copy of a large trace).
+    public mutating func write(to path: String, name: String, source: String, notes: [String], origin: Double? = nil) throws -> ImportResult {
         let origin = origin ?? earliestSubmit ?? 0
-        var notes = notes, report = report
-        // Reading a trace refuses times past about 100 years; such a job is a skipped row here.
-        let kept = jobs.filter { entry in
-            guard entry.job.submit - origin > TraceReader.maxSeconds else { return true }
-            report.rowsRead -= 1
-            report.jobsWritten -= 1
-            report.skip(line: entry.line, "submitted over 3.2e9 s (about 100 years) after the first submission")
-            return false
-        }
+        var notes = notes
         var seen: Set<String> = []  // membership only
         var renamed: [String] = []
-        var unique = kept
-        for i in unique.indices {
-            var job = unique[i].job
+        var kept = 0
+        for i in jobs.indices {
+            var (job, line) = jobs[i]
+            // Reading a trace refuses times past about 100 years; such a job is a skipped row here.
+            if job.submit - origin > TraceReader.maxSeconds {
+                report.rowsRead -= 1
+                report.jobsWritten -= 1
+                report.skip(line: line, "submitted over 3.2e9 s (about 100 years) after the first submission")
+                continue
+            }
             if !seen.insert(job.id).inserted {
-                var id = "line\(unique[i].line)-\(job.id)"
-                while !seen.insert(id).inserted { id = "line\(unique[i].line)-\(id)" }
-                renamed.append("'\(job.id)' at line \(unique[i].line)")
+                var id = "line\(line)-\(job.id)"
+                while !seen.insert(id).inserted { id = "line\(line)-\(id)" }
+                renamed.append("'\(job.id)' at line \(line)")
                 job.id = id
             }
             job.submit -= origin
@@ -62,16 +62,18 @@ public struct ImportedJobs {
                 r.end = r.end.map { $0 - origin }
                 job.recorded = r
             }
-            unique[i].job = job
+            jobs[kept] = (job, line)
+            kept += 1
         }
+        jobs.removeLast(jobs.count - kept)
         if !renamed.isEmpty {
             let shown = renamed.prefix(5).joined(separator: ", ") + (renamed.count > 5 ? ", ..." : "")
             notes.append("\(renamed.count) duplicate job id\(renamed.count == 1 ? " was" : "s were") prefixed with 'lineN-' (their input line) to keep ids unique: \(shown)")
         }
         // Stable: input order breaks ties between equal submit times.
-        let order = unique.indices.sorted { (unique[$0].job.submit, $0) < (unique[$1].job.submit, $1) }
+        let order = jobs.indices.sorted { (jobs[$0].job.submit, $0) < (jobs[$1].job.submit, $1) }
         var writer = try TraceWriter(path: path, header: TraceHeader(name: name, source: source, notes: notes))
-        for index in order { writer.write(unique[index].job) }
+        for index in order { writer.write(jobs[index].job) }
         try writer.close()
         return ImportResult(out: path, report: report, notes: notes)
     }
