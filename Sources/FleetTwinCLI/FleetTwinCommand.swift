@@ -19,11 +19,11 @@ public struct FleetTwinCommand: AsyncParsableCommand {
               fleettwin report 1 2 --out report.html
 
             Exit status: 0 on success, 1 when a run fails, 2 for invalid input (a scenario or \
-            command-line error, an unknown run id, a missing database).
+            command-line error, an unknown run id, a missing database, a broken trace file).
             """,
         version: FleetTwinEngine.version,
         subcommands: [
-            RunCommand.self, CompareCommand.self, ReplayCommand.self, ExportCommand.self, ValidateCommand.self,
+            RunCommand.self, CompareCommand.self, ReplayCommand.self, ExportCommand.self, ValidateCommand.self, ImportCommand.self,
             RunsCommand.self, ShowCommand.self, ReportCommand.self,
             PredictCommand.self, CalibrateCommand.self, BenchCommand.self,
         ])

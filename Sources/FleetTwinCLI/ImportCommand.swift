@@ -1,0 +1,166 @@
+/// `fleettwin import FORMAT INPUT --out PATH`: public cluster traces into FleetTwin's native
+/// trace format (JSON Lines; see Traces/README.md), or their fleets into a fleet YAML file.
+/// Every row is written or skipped with its line and reason; a broken file exits with 2.
+import ArgumentParser
+import FleetTwinTraces
+import Foundation
+
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import a public cluster trace (jobs, or the fleet it ran on).",
+        discussion: """
+            Jobs are written sorted by submit time (seconds from the first submission), with unique ids; \
+            every input row is written or skipped with its line and reason, and the report says which. \
+            A broken file (unreadable, a header without a needed column) is an error with its file and line.
+            Example:
+              fleettwin import philly-summary philly.csv --out philly.jsonl
+              fleettwin import philly-vc philly_vc.csv --out philly-fleet.yaml
+            """,
+        subcommands: [
+            ImportPhillySummary.self, ImportPhilly.self, ImportTiresias.self, ImportAlibabaOpenb.self, ImportH100Workloads.self,
+            ImportCSV.self, ImportTiresiasCluster.self, ImportPhillyVC.self, ImportOpenbNodes.self,
+        ])
+}
+
+/// The output options every format shares.
+struct ImportOutput: ParsableArguments {
+    @Option(help: "The file to write.") var out: String
+    @Flag(help: "Print one JSON object: out, rowsRead, jobsWritten, skipped (the first 100), skippedCount, notes.") var json = false
+
+    func validate() throws {
+        let folder = URL(fileURLWithPath: out).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--out \(out): there is no folder \(folder) to write it in")
+        }
+    }
+
+}
+
+/// One format's subcommand: it imports, and the shared output options print the result.
+protocol ImportFormatCommand: ParsableCommand {
+    var output: ImportOutput { get }
+    func importing() throws -> ImportResult
+}
+
+extension ImportFormatCommand {
+    func run() throws {
+        let result = try importing()
+        print(output.json ? result.json : result.text)
+    }
+}
+
+extension CommandConfiguration {
+    static func format(_ name: String, _ abstract: String, example: String) -> CommandConfiguration {
+        CommandConfiguration(commandName: name, abstract: abstract, discussion: "Example:\n  \(example)")
+    }
+}
+
+struct ImportPhillySummary: ImportFormatCommand {
+    static let configuration = CommandConfiguration.format("philly-summary", "Philly's per-job summary (timestamp, duration, num_gpus, gpu_time, cluster), as published with Pollux.",
+                                                           example: "fleettwin import philly-summary philly.csv --out philly.jsonl")
+    @Argument(help: "philly.csv") var input: String
+    @OptionGroup var output: ImportOutput
+
+    func importing() throws -> ImportResult { try PhillySummaryImporter(input: input).run(out: output.out) }
+}
+
+struct ImportPhilly: ImportFormatCommand {
+    static let configuration = CommandConfiguration.format("philly", "Philly's raw cluster_job_log (a JSON array of jobs with attempts).",
+                                                           example: "fleettwin import philly cluster_job_log --out philly-jobs.jsonl")
+    @Argument(help: "cluster_job_log") var input: String
+    @OptionGroup var output: ImportOutput
+
+    func importing() throws -> ImportResult { try PhillyJobLogImporter(input: input).run(out: output.out) }
+}
+
+struct ImportTiresias: ImportFormatCommand {
+    static let configuration = CommandConfiguration.format("tiresias", "A Tiresias simulator job list (job_id, num_gpu, submit_time, iterations, model_name, duration, interval).",
+                                                           example: "fleettwin import tiresias 60_job.csv --out tiresias-60.jsonl")
+    @Argument(help: "The job CSV.") var input: String
+    @OptionGroup var output: ImportOutput
+
+    func importing() throws -> ImportResult { try TiresiasImporter(input: input).run(out: output.out) }
+}
+
+struct ImportAlibabaOpenb: ImportFormatCommand {
+    static let configuration = CommandConfiguration.format("alibaba-openb", "The Alibaba PAI openb pod list, as whole-GPU jobs (GPU fractions rounded up to 1).",
+                                                           example: "fleettwin import alibaba-openb openb_pod_list_default.csv --out openb.jsonl")
+    @Argument(help: "The pod list CSV.") var input: String
+    @OptionGroup var output: ImportOutput
+
+    func importing() throws -> ImportResult { try OpenbPodImporter(input: input).run(out: output.out) }
+}
+
+struct ImportH100Workloads: ImportFormatCommand {
+    static let configuration = CommandConfiguration.format("h100-workloads", "Step-level H100 recordings into job templates (median step time after the warm-up step).",
+                                                           example: "fleettwin import h100-workloads h100-workloads.jsonl --out Traces/h100-workloads.jsonl")
+    @Argument(help: "h100-workloads.jsonl") var input: String
+    @OptionGroup var output: ImportOutput
+
+    func importing() throws -> ImportResult { try H100WorkloadsImporter(input: input).run(out: output.out) }
+}
+
+extension MappedCSVImporter.TimeUnit: ExpressibleByArgument {}
+extension MappedCSVImporter.SubmitFormat: ExpressibleByArgument {}
+
+struct ImportCSV: ImportFormatCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "csv",
+        abstract: "Any CSV trace, through a mapping of its columns to job fields.",
+        discussion: """
+            --map names the columns of submit, duration and gpus, and optionally id, tier (premium, standard or \
+            basic), user and vc. Submit is a number in --time-unit (--submit-format seconds) or a calendar time \
+            such as 2017-10-09 07:01:55 (--submit-format datetime).
+            Example:
+              fleettwin import csv jobs.csv --map submit=ts,duration=runtime_ms,gpus=n_gpu,id=job --time-unit ms --out jobs.jsonl
+            """)
+    @Argument(help: "The CSV file.") var input: String
+    @Option(help: "KEY=COLUMN pairs, comma-separated: submit, duration, gpus required; id, tier, user, vc optional.") var map: String
+    @Option(help: "Unit of durations and numeric submit times: s, ms, us, min, h.") var timeUnit: MappedCSVImporter.TimeUnit = .s
+    @Option(help: "seconds (a number in --time-unit) or datetime.") var submitFormat: MappedCSVImporter.SubmitFormat = .seconds
+    @OptionGroup var output: ImportOutput
+
+    func importing() throws -> ImportResult {
+        let columns: MappedCSVImporter.ColumnMap
+        do { columns = try .init(parsing: map) } catch { throw InvalidInput(message: "--map: \(error.message)") }
+        return try MappedCSVImporter(input: input, map: columns, unit: timeUnit, submitFormat: submitFormat).run(out: output.out)
+    }
+}
+
+struct ImportTiresiasCluster: ImportFormatCommand {
+    static let configuration = CommandConfiguration.format("tiresias-cluster", "A Tiresias cluster spec (num_switch, num_node_p_switch, num_gpu_p_node, ...) into a fleet YAML file.",
+                                                           example: "fleettwin import tiresias-cluster cluster_spec.csv --out tiresias-fleet.yaml")
+    @Argument(help: "The cluster spec CSV.") var input: String
+    @Option(help: "The accelerator type of every node.") var type = "h100-80gb"
+    @OptionGroup var output: ImportOutput
+
+    func importing() throws -> ImportResult { try TiresiasClusterImporter(input: input, type: type).run(out: output.out) }
+}
+
+struct ImportPhillyVC: ImportFormatCommand {
+    static let configuration = CommandConfiguration.format("philly-vc", "Philly's nodes per virtual cluster (vc, node num) into a fleet YAML file, one cluster per VC.",
+                                                           example: "fleettwin import philly-vc philly_vc.csv --out philly-fleet.yaml")
+    @Argument(help: "philly_vc.csv") var input: String
+    @Option(help: "GPUs per node (the file has none; Philly servers had 8 or 2).") var gpusPerNode = 8
+    @Option(help: "The accelerator type of every node.") var type = "h100-80gb"
+    @OptionGroup var output: ImportOutput
+
+    func validate() throws {
+        guard gpusPerNode >= 1 else { throw ValidationError("--gpus-per-node must be at least 1") }
+    }
+
+    func importing() throws -> ImportResult {
+        try PhillyVCImporter(input: input, gpusPerNode: gpusPerNode, type: type).run(out: output.out)
+    }
+}
+
+struct ImportOpenbNodes: ImportFormatCommand {
+    static let configuration = CommandConfiguration.format("openb-nodes", "The Alibaba PAI openb node list (sn, cpu_milli, memory_mib, gpu, model) into a fleet YAML file.",
+                                                           example: "fleettwin import openb-nodes openb_node_list_all_node.csv --out openb-fleet.yaml")
+    @Argument(help: "The node list CSV.") var input: String
+    @OptionGroup var output: ImportOutput
+
+    func importing() throws -> ImportResult { try OpenbNodesImporter(input: input).run(out: output.out) }
+}
