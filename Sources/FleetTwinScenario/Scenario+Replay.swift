@@ -24,7 +24,7 @@ extension Scenario {
 
             """
         let workload = TraceWorkload(path: tracePath, header: header, jobs: jobs, windowFrom: nil, windowTo: nil, limit: nil,
-                                     timeScale: 1, tiers: nil, defaultType: fleet.regions[0].clusters[0].acceleratorType)
+                                     timeScale: 1, tiers: nil, defaultType: nil)
         return Scenario(name: name, file: tracePath, text: text, seed: seed, horizon: nil, fleet: fleet,
                         workload: .trace(workload), policy: policy, mechanisms: settings, outputs: OutputSpec())
     }

@@ -253,7 +253,7 @@ extension ScenarioParser {
             throw reader.error(at: pathNode, "trace \(given): \(error)")
         }
         var workload = TraceWorkload(path: path, header: header, jobs: jobs, windowFrom: nil, windowTo: nil, limit: nil,
-                                     timeScale: 1, tiers: nil, defaultType: fleet.regions[0].clusters[0].acceleratorType)
+                                     timeScale: 1, tiers: nil, defaultType: nil)
         guard let t else { return workload }
         if let w = t["window"] {
             let o = try reader.object(w, "window", allowed: ["from", "to"])

@@ -11,7 +11,8 @@ import Foundation
 /// - time_scale: submit times multiplied by it (0.5 arrives twice as fast);
 /// - tiers: shares for jobs whose trace gives no tier, drawn from each job's own stream
 ///   (seed, "trace-tier", position), so the same seed gives the same tiers;
-/// - accelerator_type: for jobs whose trace names none.
+/// - accelerator_type: for jobs whose trace names none; without it such jobs run on any type
+///   of the fleet, their duration replayed as recorded (the trace does not say on what).
 /// Jobs no cluster of their type could ever hold are skipped and counted, never dropped
 /// silently.
 public struct TraceWorkload: Sendable {
@@ -23,7 +24,7 @@ public struct TraceWorkload: Sendable {
     public var limit: Int?
     public var timeScale: Double
     public var tiers: WeightedChoice<SLATier>?
-    public var defaultType: String
+    public var defaultType: String?
 
     /// Jobs of the trace the simulation will run, and the ones skipped with the reason.
     public func select(seed: UInt64, fleet: FleetSpec) -> (jobs: [JobSpec], skipped: [(id: String, reason: String)]) {
@@ -33,17 +34,10 @@ public struct TraceWorkload: Sendable {
         if let limit { chosen = Array(chosen.prefix(limit)) }
         var specs: [JobSpec] = [], skipped: [(String, String)] = []
         specs.reserveCapacity(chosen.count)
+        var fleetTypes: [String] = []
+        for c in fleet.clusters where !fleetTypes.contains(c.acceleratorType) { fleetTypes.append(c.acceleratorType) }
+        let largestAnywhere = fleet.clusters.map(\.accelerators).max() ?? 0
         for (position, (_, job)) in chosen.enumerated() {
-            let type = job.acceleratorType ?? defaultType
-            guard fleet.profile(named: type) != nil, fleet.clusters.contains(where: { $0.acceleratorType == type }) else {
-                skipped.append((job.id, "no cluster of type \(type)"))
-                continue
-            }
-            let largest = fleet.largestCluster(ofType: type)
-            guard job.worldSize <= largest else {
-                skipped.append((job.id, "world size \(job.worldSize) exceeds the largest \(type) cluster (\(largest))"))
-                continue
-            }
             let tier: SLATier
             if let named = job.tier.flatMap(SLATier.init(rawValue:)) {
                 tier = named
@@ -53,10 +47,31 @@ public struct TraceWorkload: Sendable {
             } else {
                 tier = .standard
             }
-            let submit = (job.submit - (windowFrom ?? 0)) * timeScale
+            let submit = VirtualTime.seconds((job.submit - (windowFrom ?? 0)) * timeScale)
+            let work = VirtualTime.seconds(max(job.workSeconds, 1e-6))
+            guard let type = job.acceleratorType ?? defaultType else {
+                guard job.worldSize <= largestAnywhere else {
+                    skipped.append((job.id, "world size \(job.worldSize) exceeds the largest cluster (\(largestAnywhere))"))
+                    continue
+                }
+                specs.append(JobSpec(
+                    name: job.id, submit: submit, tier: tier, worldSize: job.worldSize, acceleratorType: "any", work: work,
+                    steps: job.steps.map(Int64.init), stateBytes: job.stateBytes ?? 0, memoryPerReplicaBytes: job.memoryPerReplicaBytes ?? 0,
+                    speeds: fleetTypes.filter { fleet.largestCluster(ofType: $0) >= job.worldSize }.map { TypeSpeed(type: $0, speed: 1) }))
+                continue
+            }
+            guard fleet.profile(named: type) != nil, fleet.clusters.contains(where: { $0.acceleratorType == type }) else {
+                skipped.append((job.id, "no cluster of type \(type)"))
+                continue
+            }
+            let largest = fleet.largestCluster(ofType: type)
+            guard job.worldSize <= largest else {
+                skipped.append((job.id, "world size \(job.worldSize) exceeds the largest \(type) cluster (\(largest))"))
+                continue
+            }
             specs.append(JobSpec(
-                name: job.id, submit: .seconds(submit), tier: tier, worldSize: job.worldSize, acceleratorType: type,
-                work: .seconds(max(job.workSeconds, 1e-6)), steps: job.steps.map(Int64.init),
+                name: job.id, submit: submit, tier: tier, worldSize: job.worldSize, acceleratorType: type,
+                work: work, steps: job.steps.map(Int64.init),
                 stateBytes: job.stateBytes ?? 0, memoryPerReplicaBytes: job.memoryPerReplicaBytes ?? 0))
         }
         return (specs, skipped)

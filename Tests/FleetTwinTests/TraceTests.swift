@@ -86,7 +86,7 @@ import Testing
         #expect(jobs.map(\.submit) == [seconds(5), seconds(30), seconds(40)])
         #expect(jobs.map(\.tier) == [.standard, .premium, .standard])
         #expect(skipped.map(\.id) == ["huge"])
-        #expect(skipped.first?.reason == "world size 64 exceeds the largest h100-80gb cluster (8)")
+        #expect(skipped.first?.reason == "world size 64 exceeds the largest cluster (8)")
     }
 
     @Test func windowLimitScaleAndTiers() throws {
@@ -96,6 +96,20 @@ import Testing
         // huge and late, so only late survives; submit (30 - 10) x 0.5.
         #expect(jobs.map(\.name) == ["late"])
         #expect(jobs[0].submit == seconds(10) && jobs[0].tier == .premium)
+    }
+
+    /// A job whose trace names no accelerator type runs on any type, as recorded.
+    @Test func untypedJobsRunOnAnyTypeAtTheirRecordedDuration() async throws {
+        let s = try Scenario.parse("""
+            fleet:
+              regions:
+                - { name: r, clusters: [ { name: new, nodes: 1, accelerators_per_node: 4 }, { name: old, nodes: 1, accelerators_per_node: 4, type: v100-32gb } ] }
+            workload: { trace: small.jsonl }
+            """, file: URL(fileURLWithPath: fixture("traces/small.jsonl")).deletingLastPathComponent().appendingPathComponent("typed.yaml").path)
+        let result = try await runScenario(s)
+        let metrics = RunMetrics.fold(result)
+        // "early" (50 s) runs on the H100s from 5 s; "late" (10 s, 2 GPUs) from 30 s; "last" (1 s) from 40 s.
+        #expect(metrics.jobs.map(\.completionTime) == [seconds(50), seconds(10), seconds(1)])
     }
 
     @Test func aMissingOrBrokenTraceIsALocatedScenarioError() {
