@@ -38,7 +38,7 @@ import Testing
         #expect(jobs == [
             TraceJob(id: "pod-a", submit: 0, worldSize: 1, duration: 1000, recorded: RecordedOutcome(start: 0, end: 1000, status: "Running")),
             TraceJob(id: "pod-d", submit: 30, worldSize: 2, duration: 30, recorded: RecordedOutcome(end: 60, status: "Pending")),
-            TraceJob(id: "pod-b", submit: 50, worldSize: 1, duration: 250, recorded: RecordedOutcome(start: 60, end: 300, status: "Running")),
+            TraceJob(id: "pod-b", submit: 50, worldSize: 1, duration: 240, recorded: RecordedOutcome(start: 60, end: 300, status: "Running")),
         ])
         #expect(skips(result) == ["4: no GPU", "6: deletion_time is not after creation_time", "7: creation_time 'abc' is not a number"])
         #expect(header.notes[0].hasPrefix("1 pod asked for a GPU fraction (0 < gpu_milli < 1000) and was rounded up to 1 whole GPU"))

@@ -22,13 +22,17 @@ public struct OpenbPodImporter {
             if milli > 0 && milli < 1000 { rounded += 1 }
             if scheduled == nil { neverScheduled += 1 }
             let phase = row.string("pod_phase")
-            jobs.add(TraceJob(id: name, submit: created, worldSize: gpus, duration: deleted - created,
+            // The work is the time it ran (from scheduling); a pod never scheduled keeps its
+            // whole life, having no better figure.
+            let ran = scheduled.map { deleted - $0 } ?? (deleted - created)
+            guard ran > 0 else { throw BadRow("deletion_time is not after scheduled_time") }
+            jobs.add(TraceJob(id: name, submit: created, worldSize: gpus, duration: ran,
                               recorded: RecordedOutcome(start: scheduled, end: deleted, status: phase.isEmpty ? nil : phase)), line: row.line)
         }
         return try jobs.write(to: out, name: "alibaba-openb", source: "fleettwin import alibaba-openb \(fileName(input))", notes: [
             "\(rounded) pod\(rounded == 1 ? "" : "s") asked for a GPU fraction (0 < gpu_milli < 1000) and \(rounded == 1 ? "was" : "were") rounded up to 1 whole GPU: FleetTwin allocates whole accelerators only",
             "\(neverScheduled) pod\(neverScheduled == 1 ? "" : "s") never ran (empty scheduled_time): imported without a recorded start",
-            "submit = creation_time - the earliest creation_time (seconds); duration = deletion_time - creation_time (it includes the recorded queueing); recorded = {start: scheduled_time, end: deletion_time, status: pod_phase}",
+            "submit = creation_time - the earliest creation_time (seconds); duration = deletion_time - scheduled_time (the time it ran), or - creation_time for pods never scheduled; recorded = {start: scheduled_time, end: deletion_time, status: pod_phase}",
         ])
     }
 }
