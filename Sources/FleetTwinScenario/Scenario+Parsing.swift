@@ -185,24 +185,27 @@ struct ScenarioParser {
 
     /// `failures: {nodes: {mtbf, distribution, shape, repair}, outages: [{at, clusters | regions, duration}]}`.
     func parseFailures(_ node: YAMLNode, fleet: FleetSpec) throws(ScenarioError) -> FailureSettings {
-        let f = try reader.object(node, "failures", allowed: ["nodes", "outages", "degraded", "partitions"])
+        let f = try reader.object(node, "failures", allowed: ["nodes", "accelerators", "outages", "degraded", "partitions"])
         var settings = FailureSettings()
-        if let n = f["nodes"] {
-            let o = try reader.object(n, "failures.nodes", allowed: ["mtbf", "distribution", "shape", "repair"])
+        for key in ["nodes", "accelerators"] {
+            guard let n = f[key] else { continue }
+            let o = try reader.object(n, "failures.\(key)", allowed: ["mtbf", "distribution", "shape", "repair"])
             let mtbf = try reader.duration(try o.required("mtbf"), "mtbf")
             let kind = try o["distribution"].map { n throws(ScenarioError) in try reader.string(n, "distribution") } ?? "exponential"
+            let tbf: FailureSettings.TimeBetweenFailures
             switch kind {
             case "exponential":
                 if let s = o["shape"] { throw reader.error(at: s, "'shape' applies to the weibull distribution only") }
-                settings.nodeTimeBetweenFailures = .exponential(mean: mtbf)
+                tbf = .exponential(mean: mtbf)
             case "weibull":
                 let shape = try reader.double(try o.required("shape"), "shape", min: 0, exclusiveMin: true)
                 // Scale so that the mean time between failures is `mtbf`: mean = scale x Gamma(1 + 1/shape).
-                settings.nodeTimeBetweenFailures = .weibull(scale: .seconds(mtbf.seconds / tgamma(1 + 1 / shape)), shape: shape)
+                tbf = .weibull(scale: .seconds(mtbf.seconds / tgamma(1 + 1 / shape)), shape: shape)
             default:
                 throw reader.error(at: o["distribution"], "distribution must be one of: exponential, weibull; found '\(kind)'")
             }
-            settings.repair = try o["repair"].map { n throws(ScenarioError) in try reader.duration(n, "repair") } ?? .seconds(Int64(3600))
+            if key == "nodes" { settings.nodeTimeBetweenFailures = tbf } else { settings.acceleratorTimeBetweenFailures = tbf }
+            if let r = o["repair"] { settings.repair = try reader.duration(r, "repair") }
         }
         if let list = f["outages"] {
             for item in try reader.sequence(list, "failures.outages") {

@@ -78,6 +78,10 @@ public struct FailureSettings: Sendable, Equatable {
 
     /// Time between failures of each node; nil: nodes do not fail at random.
     public var nodeTimeBetweenFailures: TimeBetweenFailures?
+    /// Time between failures of each accelerator. A failed accelerator takes its node out
+    /// for repair (drained, as operators do with a bad GPU), so a node fails at the first
+    /// failure among itself and its accelerators.
+    public var acceleratorTimeBetweenFailures: TimeBetweenFailures?
     /// Time to repair a failed node.
     public var repair: VirtualTime
     public var outages: [Outage]
@@ -95,5 +99,5 @@ public struct FailureSettings: Sendable, Equatable {
     }
 
     public static let none = FailureSettings()
-    public var isEmpty: Bool { nodeTimeBetweenFailures == nil && outages.isEmpty && degradations.isEmpty && partitions.isEmpty && randomOutages.isEmpty }
+    public var isEmpty: Bool { nodeTimeBetweenFailures == nil && acceleratorTimeBetweenFailures == nil && outages.isEmpty && degradations.isEmpty && partitions.isEmpty && randomOutages.isEmpty }
 }

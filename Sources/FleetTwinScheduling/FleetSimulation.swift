@@ -366,7 +366,7 @@ public actor FleetSimulation {
             }
         }
         failureStreams = (0..<first).map { SeededGenerator(seed: configuration.seed, stream: "node-failure", index: UInt64($0)) }
-        if failures.nodeTimeBetweenFailures != nil {
+        if failures.nodeTimeBetweenFailures != nil || failures.acceleratorTimeBetweenFailures != nil {
             for (c, cluster) in configuration.fleet.clusters.enumerated() {
                 for n in 0..<cluster.nodes { scheduleNextFailure(cluster: Int32(c), node: Int32(n)) }
             }
@@ -407,10 +407,20 @@ public actor FleetSimulation {
         queue.schedule(.randomOutage(cluster: cluster, rule: rule), at: start + gap)
     }
 
+    /// The node's next failure: the first among the node itself and each of its accelerators.
     private func scheduleNextFailure(cluster: Int32, node: Int32) {
-        guard let tbf = configuration.failures.nodeTimeBetweenFailures else { return }
+        let failures = configuration.failures
         let i = firstNodeOfCluster[Int(cluster)] + Int(node)
-        queue.schedule(.nodeFailure(cluster: cluster, node: node), at: now + tbf.sample(using: &failureStreams[i]))
+        var next: VirtualTime?
+        if let tbf = failures.nodeTimeBetweenFailures { next = tbf.sample(using: &failureStreams[i]) }
+        if let tbf = failures.acceleratorTimeBetweenFailures {
+            for _ in 0..<configuration.fleet.clusters[Int(cluster)].acceleratorsPerNode {
+                let t = tbf.sample(using: &failureStreams[i])
+                next = min(next ?? t, t)
+            }
+        }
+        guard let next else { return }
+        queue.schedule(.nodeFailure(cluster: cluster, node: node), at: now + next)
     }
 
     /// A random failure is repaired after the repair time; an outage's nodes come back when

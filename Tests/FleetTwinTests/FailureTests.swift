@@ -107,3 +107,20 @@ import Testing
         #expect(again.eventLogHash == result.eventLogHash)
     }
 }
+
+@Suite struct AcceleratorFailureTests {
+    /// Accelerator failures drain their node: with 8 accelerators per node failing on
+    /// average every 40 h each, nodes fail about every 5 h.
+    @Test func acceleratorFailuresTakeTheirNodeOut() async throws {
+        let base = try Scenario.load(path: repositoryRoot.appendingPathComponent("Scenarios/quickstart.yaml").path)
+        let s = try Scenario.parse(base.text + """
+
+            failures:
+              accelerators: { mtbf: 40h, repair: 1h }
+            """, file: "accelerator-failures.yaml")
+        let result = try await runScenario(s, check: true)
+        let metrics = RunMetrics.fold(result)
+        #expect(metrics.jobsCompleted == result.jobs.count)
+        #expect(metrics.failures > 0)
+    }
+}
