@@ -23,7 +23,7 @@ public struct FleetTwinCommand: AsyncParsableCommand {
             """,
         version: FleetTwinEngine.version,
         subcommands: [
-            RunCommand.self, CompareCommand.self, ReplayCommand.self, ExportCommand.self, ValidateCommand.self, ImportCommand.self,
+            RunCommand.self, CompareCommand.self, SweepCommand.self, MergeCommand.self, ReplayCommand.self, ExportCommand.self, ValidateCommand.self, ImportCommand.self,
             RunsCommand.self, ShowCommand.self, ReportCommand.self,
             PredictCommand.self, CalibrateCommand.self, BenchCommand.self,
         ])

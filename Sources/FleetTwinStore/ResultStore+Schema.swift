@@ -97,6 +97,19 @@ extension ResultStore {
                 ALTER TABLE jobs ADD COLUMN memory_per_replica_bytes INTEGER;
                 """)
         }
+        migrator.registerMigration("v6-sweep-units") { db in
+            try db.execute(sql: """
+                CREATE TABLE sweep_units (
+                    unit_id TEXT PRIMARY KEY,
+                    position INTEGER NOT NULL,
+                    run_id INTEGER NOT NULL REFERENCES runs(id),
+                    scenario_file TEXT NOT NULL,
+                    policy TEXT NOT NULL,
+                    seed INTEGER NOT NULL,
+                    event_log_hash TEXT NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,122 @@
+import ArgumentParser
+import FleetTwinEngine
+import FleetTwinMetrics
+import FleetTwinReports
+import FleetTwinScenario
+import FleetTwinScheduling
+import FleetTwinStore
+import Foundation
+
+struct SweepCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Run scenarios x policies x seeds, or one shard of them, into a SQLite file.",
+        discussion: """
+            Units are expanded in a canonical order and named by a content hash; shard I of N runs the units \
+            at positions k with k % N == I (one simulation per core at a time). The shard index and count \
+            default to SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT, or to JOB_COMPLETION_INDEX (Kubernetes \
+            Indexed Jobs) with FLEETTWIN_SHARD_COUNT. Units already in the file are skipped, so a retried \
+            shard does only what is left. Combine shard files with `fleettwin merge`.
+            Examples:
+              fleettwin sweep Scenarios/example-sweep.yaml
+              fleettwin sweep Scenarios/example-sweep.yaml --shard-index 2 --shard-count 4 --db shard-2.sqlite
+            """)
+
+    @Argument(help: "The sweep file (YAML: scenarios, policies, seeds).") var sweep: String
+    @Option(help: "This shard's index, 0-based.") var shardIndex: Int?
+    @Option(help: "The number of shards.") var shardCount: Int?
+    @Option(help: "The shard's results file (default sweep.sqlite, or sweep-shard-I.sqlite when sharded).") var db: String?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    /// (index, count) from the options, or the environment of a Slurm array task or a
+    /// Kubernetes Indexed Job; nil when not sharded.
+    func shard(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> (Int, Int)? {
+        let index = shardIndex ?? environment["SLURM_ARRAY_TASK_ID"].flatMap(Int.init) ?? environment["JOB_COMPLETION_INDEX"].flatMap(Int.init)
+        let count = shardCount ?? environment["SLURM_ARRAY_TASK_COUNT"].flatMap(Int.init) ?? environment["FLEETTWIN_SHARD_COUNT"].flatMap(Int.init)
+        switch (index, count) {
+        case (nil, nil): return nil
+        case let (i?, n?):
+            guard n >= 1, i >= 0, i < n else { throw InvalidInput(message: "shard index \(i) is not in 0..<\(n)") }
+            return (i, n)
+        case (_?, nil): throw InvalidInput(message: "a shard index needs a shard count (--shard-count, SLURM_ARRAY_TASK_COUNT or FLEETTWIN_SHARD_COUNT)")
+        case (nil, _?): throw InvalidInput(message: "a shard count needs a shard index (--shard-index, SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX)")
+        }
+    }
+
+    func run() async throws {
+        let plan = try Sweep.load(path: sweep)
+        let sharding = try shard()
+        let units = sharding.map { plan.shard($0.0, of: $0.1) } ?? plan.units
+        let path = db ?? sharding.map { "sweep-shard-\($0.0).sqlite" } ?? "sweep.sqlite"
+        for unit in units { try ResourceLimits.check(unit.scenario, parallel: min(units.count, ProcessInfo.processInfo.activeProcessorCount)) }
+        let store = try ResultStore(path: path)
+        let done = Set(try store.sweepUnits().map(\.unitId))  // membership only
+        let todo = units.filter { !done.contains($0.id) }
+        let parallel = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        try await withThrowingTaskGroup(of: (Sweep.Unit, SimulationResult, RunMetrics).self) { group in
+            var next = 0
+            func add() {
+                let unit = todo[next]
+                next += 1
+                group.addTask {
+                    let result = try await FleetSimulation(unit.scenario.configuration(seed: unit.seed, policy: unit.policy)).run()
+                    return (unit, result, RunMetrics.fold(result, interval: unit.scenario.outputs.utilizationInterval))
+                }
+            }
+            while next < min(parallel, todo.count) { add() }
+            // Each unit is stored as it finishes, in its own transaction: a killed shard keeps
+            // every finished unit, and its retry skips them.
+            while let (unit, result, metrics) = try await group.next() {
+                _ = try store.storeSweepUnit(.init(
+                    scenarioName: unit.scenario.name, scenarioFile: unit.scenario.file, scenarioHash: unit.scenario.contentHash,
+                    scenarioText: unit.scenario.text, seed: unit.seed, policy: result.policy, version: FleetTwinEngine.version,
+                    result: result, metrics: metrics, storeEvents: unit.scenario.outputs.eventLog), unitId: unit.id, position: unit.position)
+                if next < todo.count { add() }
+            }
+        }
+        let shardText = sharding.map { "shard \($0.0) of \($0.1): " } ?? ""
+        if json {
+            print(try RunListing.json(["file": path, "units": String(units.count), "ran": String(todo.count),
+                                       "skipped": String(units.count - todo.count)]))
+        } else {
+            print("\(shardText)\(units.count) of \(plan.units.count) units; ran \(todo.count), \(units.count - todo.count) already in \(path)")
+        }
+    }
+}
+
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Combine sweep shard files into one database, checking determinism.",
+        discussion: """
+            Copies every unit (its run, jobs, metrics, series and events) that OUT does not hold yet. A unit \
+            present in two files with different event-log hashes is a determinism failure: it is listed and \
+            the command exits with status 1.
+            Example:
+              fleettwin merge sweep.sqlite sweep-shard-*.sqlite
+            """)
+
+    @Argument(help: "The database to merge into (created if needed).") var out: String
+    @Argument(help: "Shard files.") var shards: [String]
+
+    func validate() throws {
+        guard !shards.isEmpty else { throw ValidationError("name at least one shard file") }
+    }
+
+    func run() throws {
+        let store = try ResultStore(path: out)
+        var copied = 0, divergent: [ResultStore.Divergence] = []
+        for shard in shards {
+            guard FileManager.default.fileExists(atPath: shard) else { throw InvalidInput(message: "no shard file \(shard)") }
+            _ = try ResultStore(existingPath: shard)  // brings an older shard's schema up to date
+            let (n, bad) = try store.merge(shard: shard)
+            copied += n
+            divergent += bad
+        }
+        print("merged \(copied) units from \(shards.count) file\(shards.count == 1 ? "" : "s") into \(out); it holds \(try store.sweepUnits().count)")
+        guard divergent.isEmpty else {
+            for d in divergent { printError("determinism failure: unit \(d.unitId) has event-log hash \(d.hashes[0]) in \(d.sources[0]) and \(d.hashes[1]) in \(d.sources[1])") }
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import FleetTwinEngine
+import FleetTwinScheduling
+import Foundation
+
+/// A sweep: scenarios x policies x seeds, expanded in a canonical order (scenarios as
+/// listed, then policies, then seeds), each unit named by a hash of what determines its
+/// result, so that shards can run anywhere and their files be merged and cross-checked.
+public struct Sweep: Sendable {
+    public struct Unit: Sendable {
+        /// Position in the canonical order.
+        public var position: Int
+        public var id: String
+        public var scenario: Scenario
+        public var policy: PolicySpec
+        public var seed: UInt64
+    }
+
+    public var file: String
+    public var units: [Unit]
+
+    /// Reads `scenarios` (paths relative to the sweep file), `policies` (names) and `seeds`
+    /// (a list, or a range "1-5").
+    public static func load(path: String) throws(ScenarioError) -> Sweep {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ScenarioError(file: path, line: 0, column: 0, message: "cannot read the sweep: \(error.localizedDescription)")
+        }
+        let reader = YAMLReader(file: path, text: text)
+        let root = try reader.object(try reader.compose(), "the sweep", allowed: ["scenarios", "policies", "seeds"])
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        var scenarios: [Scenario] = []
+        for node in try reader.sequence(try root.required("scenarios"), "scenarios") {
+            let given = try reader.string(node, "a scenario path")
+            let file = given.hasPrefix("/") ? given : folder.appendingPathComponent(given).path
+            scenarios.append(try Scenario.load(path: file))
+        }
+        var policies: [PolicySpec.Name] = []
+        for node in try reader.sequence(try root.required("policies"), "policies") {
+            policies.append(try reader.choice(node, "a policy", PolicySpec.Name.self))
+        }
+        let seedsNode = try root.required("seeds")
+        var seeds: [UInt64] = []
+        if let range = seedsNode.scalar?.string, range.contains("-") {
+            let bounds = range.split(separator: "-").map { UInt64(String($0).trimmingWhitespace) }
+            guard bounds.count == 2, let lo = bounds[0], let hi = bounds[1], lo <= hi, hi - lo < 10_000 else {
+                throw reader.error(at: seedsNode, "seeds must be a list or a range like 1-5")
+            }
+            seeds = Array(lo...hi)
+        } else {
+            for node in try reader.sequence(seedsNode, "seeds") { seeds.append(UInt64(try reader.int(node, "a seed", min: 0))) }
+        }
+        guard !scenarios.isEmpty, !policies.isEmpty, !seeds.isEmpty else {
+            throw reader.error(at: nil, "a sweep needs at least one scenario, one policy and one seed")
+        }
+        var units: [Unit] = []
+        for scenario in scenarios {
+            for name in policies {
+                for seed in seeds {
+                    var h = StableHasher()
+                    h.combine(scenario.contentHash)
+                    h.combine(name.rawValue)
+                    h.combine(seed)
+                    h.combine(FleetTwinEngine.version)
+                    units.append(Unit(position: units.count, id: h.hex, scenario: scenario,
+                                      policy: PolicySpec(name: name, placement: scenario.policy.placement), seed: seed))
+                }
+            }
+        }
+        return Sweep(file: path, units: units)
+    }
+
+    /// The units shard `index` of `count` runs: those at positions k with k % count == index.
+    public func shard(_ index: Int, of count: Int) -> [Unit] {
+        units.filter { $0.position % count == index }
+    }
+}
