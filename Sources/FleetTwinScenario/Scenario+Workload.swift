@@ -22,7 +22,7 @@ extension ScenarioParser {
     // MARK: Generator
 
     func parseGenerator(_ node: YAMLNode, fleet: FleetSpec, horizon: VirtualTime?) throws(ScenarioError) -> WorkloadGenerator {
-        let keys = ["jobs", "start", "arrivals", "world_size", "duration", "model", "steps", "tiers", "accelerator_type",
+        let keys = ["jobs", "start", "arrivals", "world_size", "duration", "model", "templates", "steps", "tiers", "accelerator_type",
                     "state_size", "memory_per_replica"]
         let g = try reader.object(node, "workload.generator", allowed: keys)
         let count = try g["jobs"].map { n throws(ScenarioError) in try reader.int(n, "jobs", min: 1, max: 100_000_000) }
@@ -44,8 +44,16 @@ extension ScenarioParser {
                                    fleet: fleet, at: modelNode)
             work = .model(priced, steps: try parseSteps(try g.required("steps")))
             type = priced.acceleratorType
+        } else if let templatesNode = g["templates"] {
+            let conflicting = g.present(["duration", "memory_per_replica", "state_size"])
+            guard conflicting.isEmpty else {
+                throw reader.error(at: g[conflicting[0]], "a generator with 'templates' takes '\(conflicting[0])' from them; remove it")
+            }
+            type = try acceleratorType(g["accelerator_type"], fleet: fleet)
+            for size in worldSize.values { try checkFits(size, type: type, fleet: fleet, at: worldSizeNode) }
+            work = .templates(try parseTemplates(templatesNode, type: type, fleet: fleet), steps: try parseSteps(try g.required("steps")))
         } else {
-            if let steps = g["steps"] { throw reader.error(at: steps, "'steps' needs a 'model' to price them; without one give 'duration'") }
+            if let steps = g["steps"] { throw reader.error(at: steps, "'steps' needs a 'model' or 'templates'; without them give 'duration'") }
             type = try acceleratorType(g["accelerator_type"], fleet: fleet)
             for size in worldSize.values { try checkFits(size, type: type, fleet: fleet, at: worldSizeNode) }
             memory = try g["memory_per_replica"].map { n throws(ScenarioError) in try reader.size(n, "memory_per_replica") } ?? 0
@@ -268,5 +276,28 @@ extension ScenarioParser {
         workload.tiers = try t["tiers"].map { n throws(ScenarioError) in try parseTiers(n) }
         if let n = t["accelerator_type"] { workload.defaultType = try acceleratorType(n, fleet: fleet) }
         return workload
+    }
+}
+
+extension ScenarioParser {
+    /// `templates: PATH`: recorded jobs of a native trace (e.g. Traces/h100-workloads.jsonl)
+    /// given as steps and a step time; a relative path is taken from the scenario's folder.
+    /// Templates whose replica does not fit the accelerator type's memory are left out.
+    func parseTemplates(_ node: YAMLNode, type: String, fleet: FleetSpec) throws(ScenarioError) -> [TemplateJob] {
+        let given = try reader.string(node, "the templates path")
+        let folder = URL(fileURLWithPath: reader.file).deletingLastPathComponent()
+        let path = given.hasPrefix("/") ? given : folder.appendingPathComponent(given).path
+        let jobs: [TraceJob]
+        do { jobs = try TraceReader(path: path).readAll().1 } catch {
+            throw reader.error(at: node, "templates \(given): \(error)")
+        }
+        let memory = fleet.profile(named: type)?.memoryBytes ?? .max
+        let templates = jobs.compactMap { job -> TemplateJob? in
+            guard let step = job.stepTime, (job.memoryPerReplicaBytes ?? 0) <= memory else { return nil }
+            return TemplateJob(name: job.workload ?? job.id, stepSeconds: step, stateBytes: job.stateBytes ?? 0,
+                               memoryPerReplicaBytes: job.memoryPerReplicaBytes ?? 0)
+        }
+        guard !templates.isEmpty else { throw reader.error(at: node, "templates \(given) has no job with a step time that fits a \(type)") }
+        return templates
     }
 }

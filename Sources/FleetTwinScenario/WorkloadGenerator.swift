@@ -54,6 +54,13 @@ public struct WorkloadGenerator: Sendable {
             case let .model(priced, steps):
                 let count = Int64(steps.sample(using: &g))
                 jobs.append(priced.job(name: name, submit: t, tier: tiers.sample(using: &g), worldSize: size, steps: count))
+            case let .templates(templates, steps):
+                let template = templates[Int(g.next() % UInt64(templates.count))]
+                let count = Int64(steps.sample(using: &g))
+                jobs.append(JobSpec(
+                    name: name, submit: t, tier: tiers.sample(using: &g), worldSize: size, acceleratorType: acceleratorType,
+                    work: .seconds(Double(count) * template.stepSeconds), steps: count, stateBytes: template.stateBytes,
+                    memoryPerReplicaBytes: template.memoryPerReplicaBytes))
             }
         }
         return jobs
@@ -66,6 +73,24 @@ public enum GeneratedWork: Sendable, Equatable {
     case duration(DurationDistribution)
     /// A priced model shape and a number of steps.
     case model(PricedModel, steps: WeightedChoice<Int>)
+    /// Recorded job templates (step time, state, memory), one picked uniformly per job,
+    /// and a number of steps.
+    case templates([TemplateJob], steps: WeightedChoice<Int>)
+}
+
+/// A recorded workload a generator can draw jobs from.
+public struct TemplateJob: Sendable, Equatable {
+    public var name: String
+    public var stepSeconds: Double
+    public var stateBytes: Int64
+    public var memoryPerReplicaBytes: Int64
+
+    public init(name: String, stepSeconds: Double, stateBytes: Int64, memoryPerReplicaBytes: Int64) {
+        self.name = name
+        self.stepSeconds = stepSeconds
+        self.stateBytes = stateBytes
+        self.memoryPerReplicaBytes = memoryPerReplicaBytes
+    }
 }
 
 /// Values drawn with given relative weights.

@@ -32,12 +32,12 @@ public struct FleetView: Sendable {
 
     /// The first cluster, in declaration order, of one of `types` where `count` accelerators
     /// fit under `rule` now.
-    public func firstFit(_ count: Int, types: TypeSet, rule: PlacementRule) -> Int32? {
+    public func firstFit(_ count: Int, types: TypeSet, rule: PlacementRule, excluding excluded: Int32 = -1) -> Int32? {
         if let type = types.single {
-            for c in clustersOfType[Int(type)] where clusters[Int(c)].free.fits(count, rule: rule) { return c }
+            for c in clustersOfType[Int(type)] where c != excluded && clusters[Int(c)].free.fits(count, rule: rule) { return c }
             return nil
         }
-        for (i, c) in clusters.enumerated() where types.contains(c.acceleratorType) && c.free.fits(count, rule: rule) {
+        for (i, c) in clusters.enumerated() where Int32(i) != excluded && types.contains(c.acceleratorType) && c.free.fits(count, rule: rule) {
             return Int32(i)
         }
         return nil

@@ -98,6 +98,13 @@ public struct PreemptivePolicy<Rule: PriorityRule>: SchedulingPolicy {
     /// it: if the released room still does not fit its gang (fragmented nodes), taking more
     /// would only let lower-ranked jobs backfill and be preempted again, over and over.
     private var madeRoomFor: JobIndex?
+    /// The job room was made for and the cluster it was made in: lower-ranked jobs may not
+    /// start there until that job starts, or they would take the room and be preempted at
+    /// the next turn, over and over.
+    private var reservation: (job: JobIndex, cluster: Int32)?
+    /// The waiting job for which no room could be made or found by migration: not searched
+    /// again until a job ends, stops or gives back devices (nothing else changes the answer).
+    private var searchedInVainFor: JobIndex?
 
     public init(rule: Rule, placement: PlacementRule = .consolidated, switches: MechanismSwitches = .init(),
                 mechanisms: MechanismSettings = .defaults, lookahead: Int = 32) {
@@ -120,6 +127,7 @@ public struct PreemptivePolicy<Rule: PriorityRule>: SchedulingPolicy {
 
     public mutating func jobStarted(_ job: PendingJob, cluster: Int32, devices: Int, at now: VirtualTime) {
         let i = Int(job.index)
+        if reservation?.job == job.index { reservation = nil }
         unrank(i)
         jobs[i].info = job
         jobs[i].state = .running
@@ -133,11 +141,13 @@ public struct PreemptivePolicy<Rule: PriorityRule>: SchedulingPolicy {
         unrank(Int(job))
         jobs[Int(job)].state = .done
         madeRoomFor = nil
+        searchedInVainFor = nil
     }
 
     public mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {
         let i = Int(job.index)
         unrank(i)
+        searchedInVainFor = nil
         releasing[Int(jobs[i].cluster)] -= jobs[i].devices
         jobs[i].info = job
         jobs[i].state = .waiting
@@ -148,6 +158,7 @@ public struct PreemptivePolicy<Rule: PriorityRule>: SchedulingPolicy {
 
     public mutating func jobFailed(_ job: PendingJob, at now: VirtualTime) {
         let i = Int(job.index)
+        searchedInVainFor = nil
         // A job stopping for a preemption had its devices counted as coming back.
         if jobs[i].state == .stopping { releasing[Int(jobs[i].cluster)] -= jobs[i].devices }
         unrank(i)
@@ -159,6 +170,7 @@ public struct PreemptivePolicy<Rule: PriorityRule>: SchedulingPolicy {
     }
 
     public mutating func devicesReleased(_ job: JobIndex, cluster: Int32, count: Int, at now: VirtualTime) {
+        searchedInVainFor = nil
         releasing[Int(cluster)] -= count
     }
 
@@ -179,7 +191,7 @@ public struct PreemptivePolicy<Rule: PriorityRule>: SchedulingPolicy {
         }
         if let start = startWaiting(fleet) { return start }
         if let head = waiting.first.map({ jobs[Int($0.job)] }), head.info.index != madeRoomFor,
-           !roomIsComing(for: head, fleet: fleet) {
+           head.info.index != searchedInVainFor, !roomIsComing(for: head, fleet: fleet) {
             if switches.preemption || switches.elastic, let first = makeRoom(for: head, at: now, fleet: fleet) {
                 madeRoomFor = head.info.index
                 return first
@@ -188,6 +200,7 @@ public struct PreemptivePolicy<Rule: PriorityRule>: SchedulingPolicy {
                 madeRoomFor = head.info.index
                 return move
             }
+            searchedInVainFor = head.info.index
         }
         if switches.elastic && waiting.isEmpty { return grow(fleet) }
         return nil
@@ -196,10 +209,11 @@ public struct PreemptivePolicy<Rule: PriorityRule>: SchedulingPolicy {
     private func startWaiting(_ fleet: FleetView) -> SchedulingDecision? {
         for key in waiting.keys.prefix(lookahead) {
             let job = jobs[Int(key.job)].info
-            if let c = fleet.firstFit(job.worldSize, types: job.acceleratorTypes, rule: placement) {
+            let excluded = reservation.map { $0.job == job.index ? -1 : $0.cluster } ?? -1
+            if let c = fleet.firstFit(job.worldSize, types: job.acceleratorTypes, rule: placement, excluding: excluded) {
                 return .start(job.index, cluster: c, accelerators: job.worldSize)
             }
-            if switches.elastic, let (c, devices) = largestSlice(job, fleet: fleet) {
+            if switches.elastic, let (c, devices) = largestSlice(job, fleet: fleet, excluding: excluded) {
                 return .start(job.index, cluster: c, accelerators: devices)
             }
         }
@@ -208,19 +222,26 @@ public struct PreemptivePolicy<Rule: PriorityRule>: SchedulingPolicy {
 
     /// The cluster offering the most devices (below the world size) that the job's
     /// time-sliced replicas fit in, at a GPU fraction its tier's SLA target allows.
-    private func largestSlice(_ job: PendingJob, fleet: FleetView) -> (Int32, Int)? {
-        var best: (Int32, Int)?
+    ///
+    /// Fitting shrinks as the device count grows while the fraction and the memory check
+    /// improve, so per cluster only the largest count that fits needs checking (found by
+    /// bisection); a tier whose target no slicing can meet is not sliced at all.
+    private func largestSlice(_ job: PendingJob, fleet: FleetView, excluding excluded: Int32) -> (Int32, Int)? {
         let target = mechanisms.slaTarget(for: job.tier)
         func fraction(_ devices: Int) -> Double {
             1 / (Double((job.worldSize + devices - 1) / devices) * (1 + mechanisms.splicingOverhead))
         }
-        for (i, c) in fleet.clusters.enumerated() where job.acceleratorTypes.contains(c.acceleratorType) {
-            var devices = min(job.worldSize - 1, placement == .any ? c.free.totalFree : c.free.maxNodeFree)
-            while devices >= 1 && !(fraction(devices) >= target && c.free.fits(devices, rule: placement)
-                                    && fleet.fitsSliced(job, devices: devices, cluster: Int32(i))) {
-                devices -= 1
+        guard job.worldSize > 1, fraction(job.worldSize - 1) >= target else { return nil }
+        var best: (Int32, Int)?
+        for (i, c) in fleet.clusters.enumerated()
+            where Int32(i) != excluded && job.acceleratorTypes.contains(c.acceleratorType) && c.free.totalFree > 0 {
+            var lo = 0, hi = min(job.worldSize - 1, c.free.totalFree)
+            while lo < hi {
+                let mid = (lo + hi + 1) / 2
+                if c.free.fits(mid, rule: placement) { lo = mid } else { hi = mid - 1 }
             }
-            if devices >= 1 && devices > (best?.1 ?? 0) { best = (Int32(i), devices) }
+            guard lo >= 1, lo > (best?.1 ?? 0), fraction(lo) >= target, fleet.fitsSliced(job, devices: lo, cluster: Int32(i)) else { continue }
+            best = (Int32(i), lo)
         }
         return best
     }
@@ -273,6 +294,7 @@ public struct PreemptivePolicy<Rule: PriorityRule>: SchedulingPolicy {
                 }
             }
             planned = Array(decisions.dropFirst())
+            reservation = (head.info.index, Int32(c))
             return decisions.first
         }
         return nil
@@ -281,7 +303,8 @@ public struct PreemptivePolicy<Rule: PriorityRule>: SchedulingPolicy {
     /// Moves one running job out of a cluster where that alone makes `head` fit.
     private mutating func migrateToFit(_ head: TrackedJob, at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
         for (c, entry) in fleet.clusters.enumerated() where head.info.acceleratorTypes.contains(entry.acceleratorType) {
-            for key in running[c].keys.reversed() {
+            // The lowest-ranked few only: moving a job costs it a dump and a restore.
+            for key in running[c].keys.reversed().prefix(lookahead) {
                 let mover = jobs[Int(key.job)]
                 guard entry.free.totalFree + mover.devices >= head.info.worldSize else { continue }
                 for (d, other) in fleet.clusters.enumerated() where d != c
@@ -346,6 +369,7 @@ public struct PreemptivePolicy<Rule: PriorityRule>: SchedulingPolicy {
     /// Re-ranks the running jobs whose rank changed by `now`.
     private mutating func rerankDue(at now: VirtualTime) {
         while let next = rankChanges.first, next.major <= now.microseconds {
+            searchedInVainFor = nil
             let i = Int(next.job)
             unrank(i)
             rankRunning(i, at: now)

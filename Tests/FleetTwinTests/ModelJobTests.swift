@@ -3,6 +3,7 @@ import FleetTwinEngine
 import FleetTwinMetrics
 import FleetTwinScenario
 import FleetTwinScheduling
+import FleetTwinTraces
 import Testing
 
 /// Jobs given as model shapes: the cost model prices them per accelerator type, and where
@@ -102,5 +103,28 @@ import Testing
         #expect(abs(metrics.jobs[0].energyKWh - 40 * busy / 3.6e6) < 1e-12)
         // One-second buckets: the busiest holds all 8 accelerators (B, 10-15 s).
         #expect(abs(metrics.peakPowerKW - 8 * busy / 1000) < 1e-9)
+    }
+}
+
+@Suite struct TemplateGeneratorTests {
+    @Test func jobsDrawnFromTheH100RecordingsCarryTheirCosts() throws {
+        let s = try Scenario.parse("""
+            fleet: { regions: [ { name: r, clusters: [ { name: c, nodes: 2, accelerators_per_node: 8 } ] } ] }
+            workload:
+              generator:
+                jobs: 40
+                arrivals: { poisson: { per_hour: 20 } }
+                world_size: 1
+                templates: ../Traces/h100-workloads.jsonl
+                steps: 1000
+            """, file: repositoryRoot.appendingPathComponent("Scenarios/t.yaml").path)
+        let jobs = s.jobs(seed: 1)
+        #expect(jobs.count == 40)
+        // Every job is one recorded workload: its work is 1000 of that workload's steps.
+        let templates = try TraceReader(path: repositoryRoot.appendingPathComponent("Traces/h100-workloads.jsonl").path).readAll().1
+        for job in jobs {
+            #expect(templates.contains { abs(Double(job.work.microseconds) - 1000 * $0.stepTime! * 1e6) <= 1 && job.stateBytes == ($0.stateBytes ?? 0) })
+        }
+        #expect(Set(jobs.map(\.stateBytes)).count > 2)
     }
 }
