@@ -145,21 +145,19 @@ public struct PreemptivePolicy<Rule: PriorityRule>: SchedulingPolicy {
     }
 
     public mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {
-        let i = Int(job.index)
-        unrank(i)
-        searchedInVainFor = nil
-        releasing[Int(jobs[i].cluster)] -= jobs[i].devices
-        jobs[i].info = job
-        jobs[i].state = .waiting
-        jobs[i].devices = 0
-        jobs[i].key = rule.waitingKey(jobs[i])
-        waiting.insert(jobs[i].key)
+        backToWaiting(job)
     }
 
     public mutating func jobFailed(_ job: PendingJob, at now: VirtualTime) {
+        backToWaiting(job)
+    }
+
+    /// A stopped or failed job waits again, ranked by what it has attained and has left.
+    private mutating func backToWaiting(_ job: PendingJob) {
         let i = Int(job.index)
         searchedInVainFor = nil
-        // A job stopping for a preemption had its devices counted as coming back.
+        // A job stopping for a preemption had its devices counted as coming back; a failure
+        // can end that stop early, so both paths settle it here.
         if jobs[i].state == .stopping { releasing[Int(jobs[i].cluster)] -= jobs[i].devices }
         unrank(i)
         jobs[i].info = job
