@@ -53,7 +53,10 @@ public enum MetricFormat {
     public static func format(_ name: String, _ value: Double) -> String {
         if name.hasSuffix("_s") || name.hasPrefix("overhead_seconds_") { return duration(value) }
         if name.contains("utilization") || name.hasPrefix("sla_attainment_") { return fixed(value * 100, 1) + "%" }
-        if name.hasSuffix("accelerator_seconds") { return fixed(value / 3600, 1) + " accelerator-h" }
+        if name.hasSuffix("accelerator_seconds") {
+            // Hours for fleets, seconds for the small runs hours would round to zero.
+            return value >= 360 ? fixed(value / 3600, 1) + " accelerator-h" : fixed(value, 1) + " accelerator-s"
+        }
         if name.hasSuffix("_kwh") { return fixed(value, 1) + " kWh" }
         if name.hasSuffix("_kw") { return fixed(value, 1) + " kW" }
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }

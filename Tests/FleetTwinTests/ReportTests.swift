@@ -158,3 +158,10 @@ func occurrences(_ needle: String, in text: String) -> Int {
         #expect(only.contains("<h2>Queue length over time</h2>"))
     }
 }
+
+@Suite struct MetricFormatTests {
+    @Test func acceleratorTimeKeepsSmallRunsReadable() {
+        #expect(MetricFormat.format("accelerator_seconds", 93) == "93.0 accelerator-s")
+        #expect(MetricFormat.format("accelerator_seconds", 7200) == "2.0 accelerator-h")
+    }
+}
