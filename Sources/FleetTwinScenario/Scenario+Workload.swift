@@ -252,8 +252,7 @@ extension ScenarioParser {
             t = o
         }
         let given = try reader.string(pathNode, "the trace path")
-        let folder = URL(fileURLWithPath: reader.file).deletingLastPathComponent()
-        let path = given.hasPrefix("/") ? given : folder.appendingPathComponent(given).path
+        let path = reader.resolve(given)
         let (header, jobs): (TraceHeader, [TraceJob])
         do { (header, jobs) = try TraceReader(path: path).readAll() } catch let error as TraceError {
             throw reader.error(at: pathNode, "trace \(given): \(error.description)")
@@ -285,8 +284,7 @@ extension ScenarioParser {
     /// Templates whose replica does not fit the accelerator type's memory are left out.
     func parseTemplates(_ node: YAMLNode, type: String, fleet: FleetSpec) throws(ScenarioError) -> [TemplateJob] {
         let given = try reader.string(node, "the templates path")
-        let folder = URL(fileURLWithPath: reader.file).deletingLastPathComponent()
-        let path = given.hasPrefix("/") ? given : folder.appendingPathComponent(given).path
+        let path = reader.resolve(given)
         let jobs: [TraceJob]
         do { jobs = try TraceReader(path: path).readAll().1 } catch {
             throw reader.error(at: node, "templates \(given): \(error)")

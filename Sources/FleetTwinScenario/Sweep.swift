@@ -27,11 +27,10 @@ public struct Sweep: Sendable {
         }
         let reader = YAMLReader(file: path, text: text)
         let root = try reader.object(try reader.compose(), "the sweep", allowed: ["scenarios", "policies", "seeds"])
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         var scenarios: [Scenario] = []
         for node in try reader.sequence(try root.required("scenarios"), "scenarios") {
             let given = try reader.string(node, "a scenario path")
-            let file = given.hasPrefix("/") ? given : folder.appendingPathComponent(given).path
+            let file = reader.resolve(given)
             scenarios.append(try Scenario.load(path: file))
         }
         var policies: [PolicySpec.Name] = []

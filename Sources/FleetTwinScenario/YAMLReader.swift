@@ -1,3 +1,4 @@
+import Foundation
 import FleetTwinEngine
 import Yams
 
@@ -9,6 +10,11 @@ typealias YAMLNode = Yams.Node
 struct YAMLReader {
     let file: String
     let text: String
+
+    /// A path as written in this file: absolute, or relative to the file's folder.
+    func resolve(_ given: String) -> String {
+        given.hasPrefix("/") ? given : URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(given).path
+    }
 
     func error(at node: YAMLNode?, _ message: String) -> ScenarioError {
         let line = node?.mark?.line ?? 1, column = node?.mark?.column ?? 1
