@@ -2,6 +2,17 @@
 // FleetTwin: a deterministic digital twin of a Singularity-style GPU fleet scheduler.
 import PackageDescription
 
+// The tensor kernels are vectorised with fused multiply-adds. On x86-64 they are compiled for
+// Haswell (AVX2 + FMA: every x86 server CPU since 2013); without it each fused multiply-add
+// becomes a libm call. Results do not change (fma is exactly rounded either way), only speed.
+// FLEETTWIN_PORTABLE=1 builds for the x86-64 baseline instead.
+#if arch(x86_64)
+let tensorSettings: [SwiftSetting] = Context.environment["FLEETTWIN_PORTABLE"] == "1"
+    ? [] : [.unsafeFlags(["-target-cpu", "haswell"])]
+#else
+let tensorSettings: [SwiftSetting] = []
+#endif
+
 let package = Package(
     name: "FleetTwin",
     platforms: [.macOS(.v14)],
@@ -18,6 +29,10 @@ let package = Package(
     targets: [
         // Virtual time, the event queue, the per-simulation serial executor, seeded generators.
         .target(name: "FleetTwinEngine"),
+        // Float32 tensors, fixed-order matmul, tape autodiff, Adam, stable byte encoding.
+        .target(name: "FleetTwinTensor", dependencies: ["FleetTwinEngine"], swiftSettings: tensorSettings),
+        // The real workloads (ECI, reranker scaling, RAG probes), their contract and checkpoints.
+        .target(name: "FleetTwinWorkloads", dependencies: ["FleetTwinEngine", "FleetTwinTensor"], swiftSettings: tensorSettings),
         // Shapes to costs: parameters, FLOPs, memory, checkpoint bytes; fitted step times;
         // checkpoint and restore times; the accelerator catalogue (measured or estimated).
         .target(name: "FleetTwinCostModel", resources: [.copy("Resources/calibration")]),
@@ -51,7 +66,7 @@ let package = Package(
         ]),
         .executableTarget(name: "fleettwin", dependencies: ["FleetTwinCLI"]),
         .testTarget(name: "FleetTwinTests", dependencies: [
-            "FleetTwinCLI", "fleettwin",
+            "FleetTwinCLI", "fleettwin", "FleetTwinTensor", "FleetTwinWorkloads",
             .product(name: "GRDB", package: "GRDB.swift"),
         ], resources: [.copy("Fixtures")]),
     ],

@@ -23,6 +23,15 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         self.init(seed: h.value)
     }
 
+    /// The generator's whole state, for checkpoints: restoring it continues the same stream.
+    public var stateWords: [UInt64] { [s0, s1, s2, s3] }
+
+    /// A generator continuing from `stateWords` (four words, as `stateWords` returned them).
+    public init(stateWords: [UInt64]) {
+        precondition(stateWords.count == 4, "a generator state is four words")
+        s0 = stateWords[0]; s1 = stateWords[1]; s2 = stateWords[2]; s3 = stateWords[3]
+    }
+
     @inlinable static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
     static func splitMix(_ state: inout UInt64) -> UInt64 {
