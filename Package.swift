@@ -2,13 +2,13 @@
 // FleetTwin: a deterministic digital twin of a Singularity-style GPU fleet scheduler.
 import PackageDescription
 
-// The tensor kernels are vectorised with fused multiply-adds. On x86-64 they are compiled for
-// Haswell (AVX2 + FMA: every x86 server CPU since 2013); without it each fused multiply-add
-// becomes a libm call. Results do not change (fma is exactly rounded either way), only speed.
-// FLEETTWIN_PORTABLE=1 builds for the x86-64 baseline instead.
+// The tensor kernels are vectorised with fused multiply-adds, so on x86-64 they are compiled
+// for the building machine's CPU (AVX2 or AVX-512 with FMA); for the x86-64 baseline each fused
+// multiply-add would be a libm call. Results do not change (fma is exactly rounded on every
+// path and the reduction order is fixed), only speed. FLEETTWIN_PORTABLE=1 builds a binary
+// for other machines: Haswell (AVX2 + FMA, every x86 server CPU since 2013).
 #if arch(x86_64)
-let tensorSettings: [SwiftSetting] = Context.environment["FLEETTWIN_PORTABLE"] == "1"
-    ? [] : [.unsafeFlags(["-target-cpu", "haswell"])]
+let tensorSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", Context.environment["FLEETTWIN_PORTABLE"] == "1" ? "haswell" : "native"])]
 #else
 let tensorSettings: [SwiftSetting] = []
 #endif
@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "FleetTwinTraces"),
         // Scenario files: YAML with located errors, validation, workload generators.
         .target(name: "FleetTwinScenario", dependencies: [
-            "FleetTwinEngine", "FleetTwinCostModel", "FleetTwinFleet", "FleetTwinScheduling", "FleetTwinTraces", "Yams",
+            "FleetTwinEngine", "FleetTwinCostModel", "FleetTwinFleet", "FleetTwinScheduling", "FleetTwinTraces", "FleetTwinWorkloads", "Yams",
         ]),
         // Metrics as folds over the event log.
         .target(name: "FleetTwinMetrics", dependencies: ["FleetTwinEngine", "FleetTwinScheduling"]),
@@ -61,7 +61,7 @@ let package = Package(
         // Commands; the executable stays thin so tests can drive the commands in-process.
         .target(name: "FleetTwinCLI", dependencies: [
             "FleetTwinEngine", "FleetTwinCostModel", "FleetTwinFleet", "FleetTwinScheduling", "FleetTwinScenario",
-            "FleetTwinTraces", "FleetTwinMetrics", "FleetTwinStore", "FleetTwinReports",
+            "FleetTwinTraces", "FleetTwinMetrics", "FleetTwinStore", "FleetTwinReports", "FleetTwinTensor", "FleetTwinWorkloads",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "fleettwin", dependencies: ["FleetTwinCLI"]),

@@ -11,6 +11,14 @@ import Foundation
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
+        abstract: "Measure speed: the simulation engine (default) or the tensor kernels.",
+        subcommands: [EngineBenchCommand.self, MatmulBenchCommand.self],
+        defaultSubcommand: EngineBenchCommand.self)
+}
+
+struct EngineBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engine",
         abstract: "Measure simulation speed (events per second) on a synthetic fleet.",
         discussion: """
             Builds a fleet of --accelerators H100s (8 per node, clusters of up to 25 nodes, split over \

@@ -43,6 +43,8 @@ struct RunCommand: AsyncParsableCommand {
         let outcome = try await ScenarioRun(scenario: parsed, seed: seed ?? parsed.seed, policy: override, check: check,
                                             quiet: quiet, database: store.db).execute()
         print(json ? try outcome.summary.json() : outcome.summary.table() + "\n\nresults: \(store.db)")
+        let differing = outcome.summary.workloads?.jobs.filter { !$0.identical } ?? []
+        if !differing.isEmpty { throw ResultMismatch(jobs: differing) }
     }
 }
 

@@ -38,9 +38,10 @@ struct ScenarioRun {
             scenarioName: scenario.name, scenarioFile: scenario.file, scenarioHash: scenario.contentHash, scenarioText: scenario.text,
             seed: seed, policy: result.policy, version: FleetTwinEngine.version, result: result, metrics: metrics,
             storeEvents: scenario.outputs.eventLog))
-        let summary = RunSummary(scenario: scenario.name, seed: seed, policy: result.policy, runId: runId, metrics: metrics,
+        var summary = RunSummary(scenario: scenario.name, seed: seed, policy: result.policy, runId: runId, metrics: metrics,
                                  processedEvents: result.processedEvents, eventLogHash: result.eventLogHash,
                                  horizonReached: result.horizonReached, skippedJobs: skipped.count)
+        summary.workloads = Self.workloadResults(result, scenario: scenario, seed: seed)
         if !skipped.isEmpty && !quiet { printError(Self.describe(skipped)) }
         return Outcome(summary: summary, result: result, metrics: metrics, skipped: skipped)
     }

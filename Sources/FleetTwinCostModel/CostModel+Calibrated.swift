@@ -1,3 +1,5 @@
+import Foundation
+
 /// The cost model fitted to the shipped H100 calibration, and what it predicts for a shape.
 public struct CostModel: Sendable {
     public var train: StepTimeModel
@@ -55,5 +57,19 @@ public struct CostModel: Sendable {
     public func relativeSpeed(of accelerator: AcceleratorSpec) -> Double {
         let model = stepModel(Self.referenceShape.mode)
         return model.seconds(Self.referenceShape, on: AcceleratorCatalog.h100) / model.seconds(Self.referenceShape, on: accelerator)
+    }
+}
+
+extension CostModel {
+    /// The training step time of a small real workload known only by its matrix-product
+    /// FLOPs per step: the training roofline for a 2-layer model whose products are cubes of
+    /// side cbrt(FLOPs / 6) (forward plus backward is 6 n^3). Small workloads are launch-bound
+    /// on an H100, so this is close to the fitted launch line of a shallow model.
+    public func smallWorkloadStepSeconds(flops: Double, on accelerator: AcceleratorSpec) -> Double {
+        let launch = train.fixedSeconds + train.secondsPerLayer * 2
+        let size = max(1, Foundation.cbrt(max(flops, 0) / 6))
+        let efficiency = accelerator.efficiency(.tf32).efficiency(atSize: size)
+        let compute = flops / (accelerator.peakFLOPS(.tf32) * efficiency * train.computeFraction)
+        return max(launch, compute)
     }
 }

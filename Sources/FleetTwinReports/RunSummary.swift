@@ -34,6 +34,12 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var horizonReached: Bool
     /// Trace jobs no cluster of the fleet could ever run (see the run's standard error).
     public var skippedJobs: Int
+    /// Real workloads only: how many results were checked, how many were identical.
+    public var resultsVerified: ResultsVerified?
+    /// Real workloads only: per-job results and each kind's analysis.
+    public var workloads: WorkloadResults? {
+        didSet { resultsVerified = workloads?.verified }
+    }
 
     public init(scenario: String, seed: UInt64, policy: String, runId: Int64?, metrics: RunMetrics,
                 processedEvents: Int, eventLogHash: String, horizonReached: Bool, skippedJobs: Int = 0) {
@@ -102,8 +108,9 @@ public struct RunSummary: Codable, Sendable, Equatable {
         rows += [("events processed", String(processedEvents)), ("event log hash", eventLogHash)]
         if let runId { rows.append(("stored as run", String(runId))) }
         let width = rows.map(\.0.count).max() ?? 0
-        return rows.map { $0.0.isEmpty && $0.1.isEmpty ? "" : $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }
+        let table = rows.map { $0.0.isEmpty && $0.1.isEmpty ? "" : $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }
             .joined(separator: "\n")
+        return workloads.map { table + "\n\n" + $0.text() } ?? table
     }
 }
 

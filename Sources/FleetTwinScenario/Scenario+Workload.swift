@@ -16,7 +16,8 @@ extension ScenarioParser {
         }
         if let g = w["generator"] { return .generator(try parseGenerator(g, fleet: fleet, horizon: horizon)) }
         if let t = w["trace"] { return .trace(try parseTrace(t, fleet: fleet)) }
-        return .jobs(try parseJobList(w["jobs"]!, fleet: fleet))
+        let (jobs, real) = try parseJobList(w["jobs"]!, fleet: fleet)
+        return .jobs(jobs, real: real)
     }
 
     // MARK: Generator
@@ -162,10 +163,11 @@ extension ScenarioParser {
 
     // MARK: Explicit jobs
 
-    func parseJobList(_ node: YAMLNode, fleet: FleetSpec) throws(ScenarioError) -> [JobSpec] {
+    func parseJobList(_ node: YAMLNode, fleet: FleetSpec) throws(ScenarioError) -> ([JobSpec], [RealWorkloadJob]) {
         let keys = ["name", "submit", "tier", "world_size", "accelerator_type", "duration", "steps", "step_time",
-                    "model", "samples", "state_size", "memory_per_replica"]
+                    "model", "samples", "state_size", "memory_per_replica", "workload"]
         var jobs: [JobSpec] = []
+        var real: [RealWorkloadJob] = []
         var names: [String: Void] = [:]
         for (i, item) in try reader.sequence(node, "workload.jobs").enumerated() {
             let j = try reader.object(item, "a job", allowed: keys)
@@ -175,6 +177,16 @@ extension ScenarioParser {
             let size = try reader.int(sizeNode, "world_size", min: 1)
             if j["model"] != nil {
                 jobs.append(try parseModelJob(j, at: item, name: name, worldSize: size, sizeNode: sizeNode, fleet: fleet))
+                continue
+            }
+            if j["workload"] != nil {
+                for (spec, realJob) in try parseRealWorkloadJob(j, at: item, name: name, worldSize: size, sizeNode: sizeNode, fleet: fleet) {
+                    guard names.updateValue((), forKey: spec.name) == nil || spec.name == name else {
+                        throw reader.error(at: j["workload"], "job name '\(spec.name)' is used twice")
+                    }
+                    jobs.append(spec)
+                    real.append(realJob)
+                }
                 continue
             }
             if let samples = j["samples"] { throw reader.error(at: samples, "'samples' needs a 'model' to divide by its batch") }
@@ -192,7 +204,7 @@ extension ScenarioParser {
                 memoryPerReplicaBytes: memory))
         }
         guard !jobs.isEmpty else { throw reader.error(at: node, "workload.jobs is empty; list at least one job") }
-        return jobs
+        return (jobs, real)
     }
 
     /// Work as `duration`, or as `steps` x `step_time`.

@@ -32,10 +32,16 @@ public struct Scenario: Sendable {
     /// The jobs this scenario submits under `seed`, in submission order.
     public func jobs(seed: UInt64) -> [JobSpec] { workloadJobs(seed: seed).jobs }
 
+    /// The listed jobs that are real workloads.
+    public var realWorkloads: [RealWorkloadJob] {
+        if case .jobs(_, let real) = workload { return real }
+        return []
+    }
+
     /// The jobs, and those a trace workload had to skip (with the reason).
     public func workloadJobs(seed: UInt64) -> (jobs: [JobSpec], skipped: [(id: String, reason: String)]) {
         switch workload {
-        case .jobs(let jobs): (jobs, [])
+        case .jobs(let jobs, _): (jobs, [])
         case .generator(let generator): (generator.generate(seed: seed, horizon: horizon), [])
         case .trace(let trace): trace.select(seed: seed, fleet: fleet)
         }
@@ -44,13 +50,15 @@ public struct Scenario: Sendable {
     public func configuration(seed: UInt64? = nil, policy override: PolicySpec? = nil, checkInvariants: Bool = false) -> SimulationConfiguration {
         SimulationConfiguration(
             fleet: fleet, jobs: jobs(seed: seed ?? self.seed), policy: (override ?? policy).make(mechanisms: mechanisms), horizon: horizon,
-            mechanisms: mechanisms, failures: failures, seed: seed ?? self.seed, checkInvariants: checkInvariants)
+            mechanisms: mechanisms, failures: failures, seed: seed ?? self.seed, checkInvariants: checkInvariants,
+            computations: realWorkloads.isEmpty ? nil : RealWorkloads(jobs: realWorkloads, runSeed: seed ?? self.seed))
     }
 }
 
 public enum WorkloadSource: Sendable {
     case generator(WorkloadGenerator)
-    case jobs([JobSpec])
+    /// Listed jobs; `real` names those that are real workloads (their kernels run).
+    case jobs([JobSpec], real: [RealWorkloadJob] = [])
     case trace(TraceWorkload)
 }
 
@@ -112,7 +120,7 @@ extension Scenario {
     /// highest arrival rate (an upper estimate for bursty arrivals).
     public var expectedJobCount: Int {
         switch workload {
-        case .jobs(let jobs): return jobs.count
+        case .jobs(let jobs, _): return jobs.count
         case .trace(let trace): return trace.limit.map { min($0, trace.jobs.count) } ?? trace.jobs.count
         case .generator(let g):
             if let count = g.count { return count }

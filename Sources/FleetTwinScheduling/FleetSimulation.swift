@@ -17,12 +17,15 @@ public struct SimulationConfiguration: Sendable {
     public var seed: UInt64
     /// Check the fleet's invariants after every event (tests, `--check`); slow.
     public var checkInvariants: Bool
+    /// Real kernels for the jobs that are real workloads (nil: every job is simulated only).
+    public var computations: (any JobComputationFactory)?
 
     public init(
         fleet: FleetSpec, jobs: [JobSpec], policy: any SchedulingPolicy, horizon: VirtualTime? = nil,
         mechanisms: MechanismSettings = .defaults, failures: FailureSettings = .none, seed: UInt64 = 1,
-        checkInvariants: Bool = false
+        checkInvariants: Bool = false, computations: (any JobComputationFactory)? = nil
     ) {
+        self.computations = computations
         self.failures = failures
         self.seed = seed
         self.fleet = fleet
@@ -70,6 +73,9 @@ public struct SimulationResult: Sendable {
     /// The fleet's clusters, in global index order (the `cluster` of event records).
     public var clusters: [ClusterInfo]
     public var mechanisms: MechanismSettings
+    /// Real workloads' results, each checked against an uninterrupted reference run, in
+    /// completion order.
+    public var computations: [ComputationOutcome] = []
 
     public var eventLogHash: String { log.hash }
 }
@@ -216,7 +222,7 @@ public actor FleetSimulation {
                     let i = Int(index)
                     let spec = jobs[i]
                     due.append(.arrival(
-                        Job(index: index, spec: spec, executor: executor),
+                        Job(index: index, spec: spec, executor: executor, computations: configuration.computations),
                         PendingJob(index: index, submit: spec.submit, tier: spec.tier,
                                    worldSize: spec.worldSize, acceleratorTypes: jobTypes[i], work: spec.work.microseconds,
                                    memoryPerReplicaBytes: spec.memoryPerReplicaBytes, stateBytes: spec.stateBytes),
@@ -270,10 +276,12 @@ public actor FleetSimulation {
             }
         }
         progress?(currentProgress)
-        return SimulationResult(
+        var result = SimulationResult(
             jobs: jobs, log: log, processedEvents: processed, endTime: now, horizonReached: horizonReached,
             capacity: capacity, policy: configuration.policy.name, clusters: clusterInfo,
             mechanisms: configuration.mechanisms)
+        if configuration.computations != nil { result.computations = await global.computations }
+        return result
     }
 
     private var completedCount = 0

@@ -60,6 +60,8 @@ public actor GlobalScheduler {
     /// Placements a job still holds besides its current one (a migration's source, a
     /// shrink's freed devices) until their release event; looked up, never iterated.
     private var releasing: [JobIndex: [Placement]] = [:]
+    /// Outcomes of real workloads, in completion order.
+    public private(set) var computations: [ComputationOutcome] = []
     private let clusterSpeed: [Double]
     /// Degradation of each cluster's accelerators (1: nominal).
     private var speedFactor: [Double]
@@ -104,7 +106,8 @@ public actor GlobalScheduler {
                 policy.jobArrived(pendingJob, at: now)
             case let .completion(index, generation):
                 // A stale event (the job was cut since) completes nothing.
-                guard let (placement, banked) = await jobs[Int(index)].complete(at: now, generation: generation) else { continue }
+                guard let (placement, banked, computed) = await jobs[Int(index)].complete(at: now, generation: generation) else { continue }
+                if let computed { computations.append(computed) }
                 try await release(index, placement)
                 outcomes.append(.completed(index, placement, banked: banked))
                 policy.jobCompleted(index, at: now)

@@ -44,12 +44,22 @@ public actor Job {
     public private(set) var workSinceDump: Int64 = 0
     private var progressFrom = VirtualTime.zero
     private var rate = 1.0
+    /// The real kernels this job runs, if it is a real workload.
+    private let computation: (any JobComputation)?
 
-    public init(index: JobIndex, spec: JobSpec, executor: SimulationExecutor) {
+    public init(index: JobIndex, spec: JobSpec, executor: SimulationExecutor, computations: (any JobComputationFactory)? = nil) {
         self.index = index
         self.spec = spec
         self.executor = executor
         self.remainingWork = spec.work.microseconds
+        self.computation = computations?.computation(for: spec)
+    }
+
+    /// Real steps catch up with the banked work, on the devices that work ran on.
+    private func advanceComputation() {
+        guard let computation, let placement else { return }
+        computation.advance(workDone: spec.work.microseconds - remainingWork, totalWork: spec.work.microseconds,
+                            devices: placement.acceleratorCount)
     }
 
     /// The fraction of full-size speed on `devices` accelerators of relative speed `speed`.
@@ -87,6 +97,7 @@ public actor Job {
         workSinceDump += done
         generation &+= 1
         progressFrom = at
+        advanceComputation()
         return (done, at)
     }
 
@@ -96,6 +107,7 @@ public actor Job {
         precondition(status == .running)
         status = .stopping
         recordDump()
+        computation?.dump(leavingDevices: true)
     }
 
     /// The dump finished: the accelerators are free and the job waits to resume.
@@ -111,7 +123,11 @@ public actor Job {
     public func reconfigure(on placement: Placement, rate: Double, progressFrom: VirtualTime, dumped: Bool) -> Segment {
         precondition(status == .running)
         self.placement = placement
-        if dumped { recordDump() }
+        if dumped {
+            // A migration: the state travels as bytes and is restored at the destination.
+            recordDump()
+            computation?.dump(leavingDevices: true)
+        }
         return resume(from: progressFrom, rate: rate)
     }
 
@@ -121,7 +137,9 @@ public actor Job {
         let done = progress(until: now)
         remainingWork -= done
         workSinceDump += done
+        advanceComputation()
         recordDump()
+        computation?.dump(leavingDevices: false)
         return (done, resume(from: now + pause, rate: rate))
     }
 
@@ -134,6 +152,7 @@ public actor Job {
         let unbanked = workSinceDump
         remainingWork += unbanked
         workSinceDump = 0
+        computation?.rollBack()
         status = .queued
         generation &+= 1
         self.placement = nil
@@ -142,14 +161,15 @@ public actor Job {
 
     /// Completes the job if `generation` is current; returns what it held and the work of
     /// the final segment, or nil for a stale event.
-    public func complete(at now: VirtualTime, generation: UInt32) -> (placement: Placement, banked: Int64)? {
+    public func complete(at now: VirtualTime, generation: UInt32) -> (placement: Placement, banked: Int64, computed: ComputationOutcome?)? {
         guard status == .running, generation == self.generation, let placement else { return nil }
+        let computed = computation?.finish(devices: placement.acceleratorCount)
         let done = remainingWork
         status = .completed
         remainingWork = 0
         end = now
         self.placement = nil
-        return (placement, done)
+        return (placement, done, computed)
     }
 
     private func recordDump() {

@@ -6,50 +6,63 @@
 /// is computed alone or inside a batch.
 public enum Matmul {
     /// C[m x n] = A[m x k] · B[k x n], all row-major.
+    ///
+    /// B is packed 32 columns at a time into a contiguous k x 32 panel; a 6 x 32 tile of C
+    /// lives in twelve 16-lane accumulators while p runs over k. Rows and columns left over
+    /// take narrower paths that compute the same chains.
     public static func multiply(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>,
                                 into c: UnsafeMutableBufferPointer<Float>, m: Int, k: Int, n: Int) {
-        let tileRows = 4, tileColumns = 16
-        let fullColumns = n - n % tileColumns
-        let fullRows = m - m % tileRows
-        guard let ap = a.baseAddress, let bp = b.baseAddress, let cp = c.baseAddress else { return }
-        let braw = UnsafeRawPointer(bp)
+        guard let ap = a.baseAddress, let bp = b.baseAddress, let cp = c.baseAddress, m > 0, n > 0 else { return }
+        if k == 0 {
+            c.update(repeating: 0)
+            return
+        }
+        let panelWidth = 32
+        let panel = UnsafeMutablePointer<Float>.allocate(capacity: k * panelWidth)
+        defer { panel.deallocate() }
+        let praw = UnsafeRawPointer(panel)
         let craw = UnsafeMutableRawPointer(cp)
-        var i = 0
-        while i < fullRows {
-            var j = 0
-            while j < fullColumns {
-                var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>(), c3 = SIMD16<Float>()
-                let a0 = ap + i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k
+        let fullColumns = n - n % panelWidth
+        var j = 0
+        while j < fullColumns {
+            for p in 0..<k { (panel + p * panelWidth).update(from: bp + p * n + j, count: panelWidth) }
+            var i = 0
+            while i + 6 <= m {
+                let a0 = ap + i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k
+                var c00 = SIMD16<Float>(), c01 = SIMD16<Float>(), c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
+                var c20 = SIMD16<Float>(), c21 = SIMD16<Float>(), c30 = SIMD16<Float>(), c31 = SIMD16<Float>()
+                var c40 = SIMD16<Float>(), c41 = SIMD16<Float>(), c50 = SIMD16<Float>(), c51 = SIMD16<Float>()
                 for p in 0..<k {
-                    let bv = braw.loadUnaligned(fromByteOffset: (p * n + j) * 4, as: SIMD16<Float>.self)
-                    c0.addProduct(SIMD16(repeating: a0[p]), bv)
-                    c1.addProduct(SIMD16(repeating: a1[p]), bv)
-                    c2.addProduct(SIMD16(repeating: a2[p]), bv)
-                    c3.addProduct(SIMD16(repeating: a3[p]), bv)
+                    let b0 = praw.load(fromByteOffset: p * panelWidth * 4, as: SIMD16<Float>.self)
+                    let b1 = praw.load(fromByteOffset: (p * panelWidth + 16) * 4, as: SIMD16<Float>.self)
+                    var x = SIMD16<Float>(repeating: a0[p]); c00.addProduct(x, b0); c01.addProduct(x, b1)
+                    x = SIMD16<Float>(repeating: a1[p]); c10.addProduct(x, b0); c11.addProduct(x, b1)
+                    x = SIMD16<Float>(repeating: a2[p]); c20.addProduct(x, b0); c21.addProduct(x, b1)
+                    x = SIMD16<Float>(repeating: a3[p]); c30.addProduct(x, b0); c31.addProduct(x, b1)
+                    x = SIMD16<Float>(repeating: a4[p]); c40.addProduct(x, b0); c41.addProduct(x, b1)
+                    x = SIMD16<Float>(repeating: a5[p]); c50.addProduct(x, b0); c51.addProduct(x, b1)
+                }
+                for (r, pair) in [(c00, c01), (c10, c11), (c20, c21), (c30, c31), (c40, c41), (c50, c51)].enumerated() {
+                    craw.storeBytes(of: pair.0, toByteOffset: ((i + r) * n + j) * 4, as: SIMD16<Float>.self)
+                    craw.storeBytes(of: pair.1, toByteOffset: ((i + r) * n + j + 16) * 4, as: SIMD16<Float>.self)
+                }
+                i += 6
+            }
+            while i < m {
+                let ar = ap + i * k
+                var c0 = SIMD16<Float>(), c1 = SIMD16<Float>()
+                for p in 0..<k {
+                    let x = SIMD16<Float>(repeating: ar[p])
+                    c0.addProduct(x, praw.load(fromByteOffset: p * panelWidth * 4, as: SIMD16<Float>.self))
+                    c1.addProduct(x, praw.load(fromByteOffset: (p * panelWidth + 16) * 4, as: SIMD16<Float>.self))
                 }
                 craw.storeBytes(of: c0, toByteOffset: (i * n + j) * 4, as: SIMD16<Float>.self)
-                craw.storeBytes(of: c1, toByteOffset: ((i + 1) * n + j) * 4, as: SIMD16<Float>.self)
-                craw.storeBytes(of: c2, toByteOffset: ((i + 2) * n + j) * 4, as: SIMD16<Float>.self)
-                craw.storeBytes(of: c3, toByteOffset: ((i + 3) * n + j) * 4, as: SIMD16<Float>.self)
-                j += tileColumns
+                craw.storeBytes(of: c1, toByteOffset: (i * n + j + 16) * 4, as: SIMD16<Float>.self)
+                i += 1
             }
-            i += tileRows
+            j += panelWidth
         }
-        // Remaining rows under full column tiles: one row at a time, same chain per element.
-        for row in fullRows..<m {
-            var j = 0
-            while j < fullColumns {
-                var acc = SIMD16<Float>()
-                let ar = ap + row * k
-                for p in 0..<k {
-                    let bv = braw.loadUnaligned(fromByteOffset: (p * n + j) * 4, as: SIMD16<Float>.self)
-                    acc.addProduct(SIMD16(repeating: ar[p]), bv)
-                }
-                craw.storeBytes(of: acc, toByteOffset: (row * n + j) * 4, as: SIMD16<Float>.self)
-                j += tileColumns
-            }
-        }
-        // Remaining columns: scalar fused chains.
+        // Columns left over: scalar fused chains.
         if fullColumns < n {
             for row in 0..<m {
                 let ar = ap + row * k

@@ -106,7 +106,7 @@ import Testing
 
 @Suite struct HelpTests {
     /// Exact help texts (Fixtures/help): regenerate with `fleettwin --help > ...` when they change on purpose.
-    @Test(arguments: [(["--help"], "fleettwin.txt"), (["report", "--help"], "report.txt")])
+    @Test(arguments: [(["--help"], "fleettwin.txt"), (["report", "--help"], "report.txt"), (["record", "--help"], "record.txt")])
     func helpIsExactly(_ arguments: [String], _ file: String) throws {
         let out = try runFleettwin(arguments, environment: ["COLUMNS": "80"])
         #expect(out.status == 0)
@@ -114,8 +114,8 @@ import Testing
     }
 
     @Test func everyCommandsHelpHasAnExample() throws {
-        for command in ["run", "validate", "runs", "show", "report", "bench"] {
-            #expect(try runFleettwin([command, "--help"]).stdout.contains("Example:"), "\(command)")
+        for command in ["run", "validate", "runs", "show", "report", "bench", "record", "bench matmul"] {
+            #expect(try runFleettwin(command.split(separator: " ").map(String.init) + ["--help"]).stdout.contains("Example:"), "\(command)")
         }
     }
 }

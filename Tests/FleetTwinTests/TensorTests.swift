@@ -107,7 +107,7 @@ struct GradientCheckTests {
 @Suite("Tensor core: determinism, Adam and byte encoding")
 struct TensorCoreTests {
     @Test func matmulIsAFixedFusedChainWhateverTheBlocking() {
-        for (m, k, n) in [(9, 13, 37), (4, 64, 16), (1, 5, 3), (17, 33, 48)] {
+        for (m, k, n) in [(9, 13, 37), (4, 64, 16), (1, 5, 3), (17, 33, 48), (13, 20, 70), (12, 7, 64), (3, 0, 32)] {
             let a = randomTensor([m, k], seed: UInt64(m)), b = randomTensor([k, n], seed: UInt64(n))
             let c = Matmul.product(a, b)
             for i in 0..<m { for j in 0..<n {
