@@ -40,6 +40,17 @@ public struct RealWorkloads: JobComputationFactory {
     }
 }
 
+/// How simulated work maps onto a real workload's steps.
+public enum WorkloadProgress {
+    /// Whole steps covered by `done` of `total` work: floor(done x steps / total), exactly.
+    public static func steps(covering done: Int64, of total: Int64, total steps: Int) -> Int {
+        guard total > 0 else { return steps }
+        let (high, low) = done.multipliedFullWidth(by: Int64(steps))
+        let (quotient, _) = total.dividingFullWidth((high, low))
+        return Int(min(max(quotient, 0), Int64(steps)))
+    }
+}
+
 /// One job's real workload as the simulation drives it: live while the job holds devices,
 /// bytes while it waits, rolled back to its last dump when a failure loses work.
 final class WorkloadComputation: JobComputation {
@@ -77,19 +88,12 @@ final class WorkloadComputation: JobComputation {
 
     func advance(workDone: Int64, totalWork: Int64, devices: Int) {
         let workload = current()
-        let target = Self.steps(covering: workDone, of: totalWork, total: workload.totalSteps)
+        let target = WorkloadProgress.steps(covering: workDone, of: totalWork, total: workload.totalSteps)
         let d = max(1, min(devices, spec.worldSize))
         if workload.stepsCompleted < target, !deviceCounts.contains(d) { deviceCounts.append(d) }
         while workload.stepsCompleted < target { workload.step(devices: d) }
     }
 
-    /// Whole steps covered by `done` of `total` work (exact integer arithmetic).
-    static func steps(covering done: Int64, of total: Int64, total steps: Int) -> Int {
-        guard total > 0 else { return steps }
-        let (high, low) = done.multipliedFullWidth(by: Int64(steps))
-        let (quotient, _) = total.dividingFullWidth((high, low))
-        return Int(min(max(quotient, 0), Int64(steps)))
-    }
 
     func dump(leavingDevices: Bool) {
         lastDump = WorkloadCheckpoint.bytes(of: current())

@@ -7,18 +7,13 @@ public enum WorkloadCheckpoint {
     public static let magic: UInt32 = 0x4B57_5446 // "FTWK" little-endian
     public static let formatVersion = 1
 
-    public static func bytes(of workload: some Workload) -> [UInt8] {
+    public static func bytes(of workload: any Workload) -> [UInt8] {
         var writer = ByteWriter()
         writer.write(magic)
         writer.write(formatVersion)
         workload.spec.encode(to: &writer)
         workload.encodeState(to: &writer)
         return writer.bytes
-    }
-
-    public static func bytes(of workload: any Workload) -> [UInt8] {
-        func open<W: Workload>(_ w: W) -> [UInt8] { bytes(of: w) }
-        return open(workload)
     }
 
     /// A fresh workload continuing from `bytes`.
