@@ -13,6 +13,12 @@ public struct RealWorkloadJob: Sendable, Equatable {
     public var spec: WorkloadSpec
     public var explicitSeed: UInt64?
 
+    public init(jobName: String, spec: WorkloadSpec, explicitSeed: UInt64?) {
+        self.jobName = jobName
+        self.spec = spec
+        self.explicitSeed = explicitSeed
+    }
+
     public func spec(runSeed: UInt64) -> WorkloadSpec {
         var s = spec
         s.seed = explicitSeed ?? runSeed

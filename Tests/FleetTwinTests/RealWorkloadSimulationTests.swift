@@ -13,7 +13,8 @@ let tinyWorkloadOptions: [String: [String: String]] = [
             "ceSteps": "6", "steps": "8", "batch": "4", "k": "4", "dim": "8", "candidates": "10"],
     "rag": ["width": "16", "heads": "2", "subjects": "6", "relations": "2", "objects": "4", "fillers": "3",
             "segments": "2", "segmentFillers": "1", "batch": "4", "steps": "6", "probes": "3"],
-    "reranker": RERANKER_TINY,
+    "reranker": ["size": "1", "loss": "ranknet", "steps": "12", "evalEvery": "4", "candidates": "8",
+                 "batch": "4", "evalQueries": "6", "lr": "0.01"],
 ]
 
 /// Real kernels inside the simulator: every mechanism the scheduler applies to a real job
