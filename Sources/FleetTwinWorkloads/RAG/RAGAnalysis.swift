@@ -35,6 +35,13 @@ enum RAGAnalysis {
         for (name, m) in zip(names, means) { values.append(("mean.\(name)", m)) }
         let ratio = means[2] > 0 ? means[3] / means[2] : 0
         let mlpRatio = means[4] > 0 ? means[5] / means[4] : 0
+        var embedding = [0.0, 0.0]
+        for job in jobs {
+            embedding[0] += job.result["aie.subject_embedding.no_context"] ?? 0
+            embedding[1] += job.result["aie.subject_embedding.with_context"] ?? 0
+        }
+        values.append(("mean.aie.subject_embedding.no_context", embedding[0] / n))
+        values.append(("mean.aie.subject_embedding.with_context", embedding[1] / n))
         values.append(("subject_effect_ratio", ratio))
         values.append(("subject_mlp_effect_ratio", mlpRatio))
         values.append(("jobs_subject_effect_falls", Double(falls)))
@@ -44,7 +51,8 @@ enum RAGAnalysis {
         lines.append("subject effect falls with context in \(falls) of \(jobs.count) jobs"
             + (jobs.isEmpty ? "" : (ratio < 0.5 ? "; the paper's pattern (a sharp fall) holds" : ratio < 1 ? "; it falls, but less than 2x" : "; the paper's pattern does not hold")))
         lines.append("knockout with context: last->subject drop \(format(means[7])), last->answer drop \(format(means[8]))"
-            + " (paper: < 0.05 vs about 0.20-0.25)")
+            + " (paper: < 0.05 vs about 0.20-0.25): "
+            + (jobs.isEmpty ? "no jobs" : means[7] < 0.05 && means[8] > means[7] ? "reproduced" : "not reproduced"))
         return WorkloadReport(title: "RAG probes: subject effect with and without context", lines: lines, values: values)
     }
 }

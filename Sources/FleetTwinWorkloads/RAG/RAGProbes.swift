@@ -93,6 +93,9 @@ extension RAGWorkload {
             sample.correct = clean.top == prompt.answer ? 1 : 0
             sample.clean = clean.probability
             sample.corrupted = corrupted
+            var embedding = corrupt
+            embedding.restoreHidden = (0, prompt.subjectPositions, clean.output.hidden[0])
+            sample.embeddingSubject = run(prompt, embedding, flops: &flops, bytes: &bytes).probability - corrupted
             for l in 1...model.layers {
                 for (k, positions) in [prompt.subjectPositions, [prompt.lastPosition]].enumerated() {
                     var hidden = corrupt
@@ -124,12 +127,14 @@ struct RAGProbeSample {
     var correct = 0.0, clean = 0.0, corrupted = 0.0
     var hiddenSubject: [Double], hiddenLast: [Double], mlpSubject: [Double], mlpLast: [Double]
     var knockoutSubject = 0.0, knockoutAnswer = 0.0
+    /// Effect of restoring the subject's embedding (layer 0) alone.
+    var embeddingSubject = 0.0
     init(layers: Int) {
         hiddenSubject = Array(repeating: 0, count: layers)
         hiddenLast = hiddenSubject; mlpSubject = hiddenSubject; mlpLast = hiddenSubject
     }
     var flat: [Double] {
-        [correct, clean, corrupted] + hiddenSubject + hiddenLast + mlpSubject + mlpLast + [knockoutSubject, knockoutAnswer]
+        [correct, clean, corrupted] + hiddenSubject + hiddenLast + mlpSubject + mlpLast + [knockoutSubject, knockoutAnswer, embeddingSubject]
     }
 }
 
@@ -142,7 +147,7 @@ struct RAGProbeSums: Equatable {
 
     init(layers: Int) {
         self.layers = layers
-        totals = Array(repeating: Array(repeating: 0, count: 5 + 4 * layers), count: 2)
+        totals = Array(repeating: Array(repeating: 0, count: 6 + 4 * layers), count: 2)
     }
 
     mutating func add(_ sample: RAGProbeSample, variant: Int) {
@@ -168,8 +173,17 @@ struct RAGProbeSums: Equatable {
         }
     }
 
+    /// The per-layer value with the largest magnitude, signed (the first such layer on ties).
+    static func peak(_ series: [Double]) -> Double {
+        var best = 0.0
+        for x in series where abs(x) > abs(best) { best = x }
+        return best
+    }
+
     /// The result metrics, in a fixed order. Effects are means over probes; the headline
-    /// "aie.*" values are the maximum over layers 1...L of the per-layer mean effect.
+    /// "aie.*" values are the peak over layers 1...L of the per-layer mean effect: the signed
+    /// value of largest magnitude (a subject state after the last block cannot act, so its
+    /// effect there is exactly 0, and a plain maximum would hide negative effects).
     func metrics(probes: Int, trainingLoss: Float) -> [(name: String, value: Double)] {
         let n = Double(max(count, 1))
         let L = layers
@@ -183,11 +197,12 @@ struct RAGProbeSums: Equatable {
         for (v, name) in variants.enumerated() { m.append(("p.corrupted.\(name)", mean(v, 2))) }
         let blocks = ["subject", "last", "subject_mlp", "last_mlp"]
         for (b, block) in blocks.enumerated() {
-            for (v, name) in variants.enumerated() { m.append(("aie.\(block).\(name)", series(v, b).max() ?? 0)) }
+            for (v, name) in variants.enumerated() { m.append(("aie.\(block).\(name)", Self.peak(series(v, b)))) }
         }
         m.append(("knockout.subject.no_context", mean(0, 3 + 4 * L)))
         m.append(("knockout.subject.with_context", mean(1, 3 + 4 * L)))
         m.append(("knockout.answer.with_context", mean(1, 4 + 4 * L)))
+        for (v, name) in variants.enumerated() { m.append(("aie.subject_embedding.\(name)", mean(v, 5 + 4 * L))) }
         for (b, block) in blocks.enumerated() {
             for (v, name) in variants.enumerated() {
                 for (l, x) in series(v, b).enumerated() { m.append(("aie.\(block).\(name).layer\(l + 1)", x)) }

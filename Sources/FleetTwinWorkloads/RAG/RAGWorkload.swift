@@ -135,10 +135,10 @@ public final class RAGWorkload: Workload {
         return Int(3 * Double(batch) * (contextFraction * context + (1 - contextFraction) * closed))
     }
 
-    /// FLOPs of one probe step: forward-only runs (clean, corrupted, 4L restorations, and 1
+    /// FLOPs of one probe step: forward-only runs (clean, corrupted, 1 + 4L restorations, and 1
     /// knockout without context or 2 with context) for both prompts.
     public var estimatedProbeFlopsPerStep: Int {
-        let runs = 2 + 4 * model.layers
+        let runs = 3 + 4 * model.layers
         return model.forwardFlops(tokens: 3) * (runs + 1) + model.forwardFlops(tokens: task.contextLength) * (runs + 2)
     }
 
