@@ -2,5 +2,6 @@
 extension WorkloadRegistry {
     nonisolated(unsafe) static let registered: [any Workload.Type] = [
         RerankerWorkload.self,
+        RAGWorkload.self,
     ]
 }

@@ -1,0 +1,58 @@
+import Foundation
+
+/// The cross-job view of RAG probe jobs: does the subject's effect fall when the answer is in
+/// the context?
+enum RAGAnalysis {
+    static func format(_ x: Double) -> String { String(format: "%.3f", x) }
+
+    static func report(_ jobs: [FinishedWorkload]) -> WorkloadReport {
+        var lines = ["job                  layers  acc.cb  acc.ctx  AIEsubj(no/ctx)  MLPsubj(no/ctx)  KOsubj(no/ctx)  KOans.ctx"]
+        var values: [(name: String, value: Double)] = []
+        var sums = [Double](repeating: 0, count: 9)
+        var falls = 0
+        for job in jobs {
+            let r = job.result
+            func v(_ name: String) -> Double { r[name] ?? 0 }
+            let row = [v("accuracy.closed_book"), v("accuracy.with_context"),
+                       v("aie.subject.no_context"), v("aie.subject.with_context"),
+                       v("aie.subject_mlp.no_context"), v("aie.subject_mlp.with_context"),
+                       v("knockout.subject.no_context"), v("knockout.subject.with_context"),
+                       v("knockout.answer.with_context")]
+            for i in row.indices { sums[i] += row[i] }
+            if row[3] < row[2] { falls += 1 }
+            let layers = job.spec.options["layers"] ?? "2"
+            let name = job.name.count > 20 ? String(job.name.prefix(20)) : job.name.padding(toLength: 20, withPad: " ", startingAt: 0)
+            lines.append("\(name) \(layers.padding(toLength: 6, withPad: " ", startingAt: 0))  \(format(row[0]))   \(format(row[1]))    "
+                + "\(format(row[2]))/\(format(row[3]))      \(format(row[4]))/\(format(row[5]))      "
+                + "\(format(row[6]))/\(format(row[7]))     \(format(row[8]))")
+            values.append(("\(job.name).subject_ratio", row[2] > 0 ? row[3] / row[2] : 0))
+        }
+        let n = Double(max(jobs.count, 1))
+        let names = ["accuracy.closed_book", "accuracy.with_context", "aie.subject.no_context", "aie.subject.with_context",
+                     "aie.subject_mlp.no_context", "aie.subject_mlp.with_context", "knockout.subject.no_context",
+                     "knockout.subject.with_context", "knockout.answer.with_context"]
+        let means = sums.map { $0 / n }
+        for (name, m) in zip(names, means) { values.append(("mean.\(name)", m)) }
+        let ratio = means[2] > 0 ? means[3] / means[2] : 0
+        let mlpRatio = means[4] > 0 ? means[5] / means[4] : 0
+        var embedding = [0.0, 0.0]
+        for job in jobs {
+            embedding[0] += job.result["aie.subject_embedding.no_context"] ?? 0
+            embedding[1] += job.result["aie.subject_embedding.with_context"] ?? 0
+        }
+        values.append(("mean.aie.subject_embedding.no_context", embedding[0] / n))
+        values.append(("mean.aie.subject_embedding.with_context", embedding[1] / n))
+        values.append(("subject_effect_ratio", ratio))
+        values.append(("subject_mlp_effect_ratio", mlpRatio))
+        values.append(("jobs_subject_effect_falls", Double(falls)))
+        values.append(("jobs", Double(jobs.count)))
+        lines.append("mean subject AIE \(format(means[2])) without context -> \(format(means[3])) with context (ratio \(format(ratio)))"
+            + "; subject MLP AIE \(format(means[4])) -> \(format(means[5])) (ratio \(format(mlpRatio)))")
+        lines.append("subject effect falls with context in \(falls) of \(jobs.count) jobs"
+            + (jobs.isEmpty ? "" : (ratio < 0.5 ? "; the paper's pattern (a sharp fall) holds" : ratio < 1 ? "; it falls, but less than 2x" : "; the paper's pattern does not hold")))
+        lines.append("knockout with context: last->subject drop \(format(means[7])), last->answer drop \(format(means[8]))"
+            + " (paper: < 0.05 vs about 0.20-0.25): "
+            + (jobs.isEmpty ? "no jobs" : means[7] < 0.05 && means[8] > means[7] ? "reproduced" : "not reproduced"))
+        return WorkloadReport(title: "RAG probes: subject effect with and without context", lines: lines, values: values)
+    }
+}

@@ -1,0 +1,197 @@
+import FleetTwinEngine
+import FleetTwinTensor
+@testable import FleetTwinWorkloads
+import Foundation
+import Testing
+
+/// A tiny RAG job that runs in well under a second in a debug build.
+private func tinyRAG(seed: UInt64 = 7, worldSize: Int = 1, _ extra: [String: String] = [:]) -> WorkloadSpec {
+    var options = ["width": "16", "heads": "2", "subjects": "6", "relations": "2", "objects": "4", "fillers": "3",
+                   "segments": "2", "segmentFillers": "1", "batch": "4", "steps": "6", "probes": "3"]
+    for (k, v) in extra { options[k] = v }
+    return WorkloadSpec(kind: "rag", seed: seed, worldSize: worldSize, options: options)
+}
+
+private func finished(_ spec: WorkloadSpec, devices: Int = 1) throws -> any Workload {
+    let w = try WorkloadRegistry.make(spec)
+    w.runToCompletion(devices: devices)
+    return w
+}
+
+/// The checkpoint bytes of a RAG job. `WorkloadCheckpoint.bytes(of:)` would be the call, but on
+/// main its `any Workload` overload recurses forever (the non-generic overload wins inside
+/// `open`); `checkpointBytes()` writes the same format.
+private func checkpoint(_ w: any Workload) -> [UInt8] { (w as! RAGWorkload).checkpointBytes() }
+
+@Suite("RAGWorkload: RAG mechanistic probes")
+struct RAGWorkloadTests {
+    @Test func checkpointedAtRandomStepsMatchesUninterrupted() throws {
+        let spec = tinyRAG()
+        let reference = try finished(spec)
+        var chooser = SeededGenerator(seed: 2024)
+        for _ in 0..<3 {
+            var w = try WorkloadRegistry.make(spec)
+            var restores = 0
+            while !w.isFinished {
+                w.step(devices: 1)
+                if chooser.next() % 3 == 0 {
+                    w = try WorkloadCheckpoint.restore(checkpoint(w))
+                    restores += 1
+                }
+            }
+            #expect(restores > 0)
+            #expect(w.result == reference.result)
+        }
+        // Preempted in the middle of probing (probe sums are part of the state).
+        var w = try WorkloadRegistry.make(spec)
+        for _ in 0..<(w.totalSteps - 2) { w.step(devices: 1) }
+        w = try WorkloadCheckpoint.restore(checkpoint(w))
+        w.runToCompletion()
+        #expect(w.result == reference.result)
+    }
+
+    @Test func resultDoesNotDependOnDevices() throws {
+        let spec = tinyRAG(worldSize: 4, ["batch": "8"])
+        let one = try finished(spec, devices: 1)
+        let two = try finished(spec, devices: 2)
+        let resized = try WorkloadRegistry.make(spec)
+        var schedule = [1, 3, 2, 4, 1, 2]
+        while !resized.isFinished { resized.step(devices: schedule.removeFirst() ) ; if schedule.isEmpty { schedule = [4, 1, 3] } }
+        #expect(one.result!.hash == two.result!.hash)
+        #expect(one.result == resized.result)
+        // World size is part of the result (the batch is split differently), devices are not.
+        let single = try finished(tinyRAG(worldSize: 1, ["batch": "8"]))
+        #expect(single.result!.hash != one.result!.hash)
+    }
+
+    @Test func scienceNumbersAreComputedAndSeedDependent() throws {
+        let a = try finished(tinyRAG(seed: 1)).result!
+        let b = try finished(tinyRAG(seed: 2)).result!
+        let moved = ["aie.subject.no_context", "aie.last.with_context", "knockout.subject.no_context",
+                     "knockout.answer.with_context", "p.clean.with_context"].filter { a[$0] != b[$0] }
+        #expect(moved.count >= 4, "a different seed should move the probe numbers: \(moved)")
+        #expect(a.metrics.map(\.name) == b.metrics.map(\.name))
+        #expect(a["probes"] == 3)
+        for (name, value) in a.metrics { #expect(value.isFinite, "\(name) = \(value)") }
+    }
+
+    @Test func tracingAndKnockoutMechanics() throws {
+        let w = try #require(try WorkloadRegistry.make(tinyRAG()) as? RAGWorkload)
+        for _ in 0..<6 { w.step(devices: 1) }
+        for withContext in [false, true] {
+            let prompt = w.probePrompt(1, withContext: withContext)
+            let everywhere = Array(0..<prompt.tokens.count)
+            let clean = w.answerProbability(probe: 1, withContext: withContext)
+            let corrupted = w.answerProbability(probe: 1, withContext: withContext, corrupted: true)
+            #expect(clean != corrupted, "noise of 3x the embedding std must change P(answer)")
+            // Restoring every position at any layer gives back the clean run exactly.
+            for layer in 0...2 {
+                #expect(w.answerProbability(probe: 1, withContext: withContext, corrupted: true,
+                                            restoring: .hidden(layer: layer), at: everywhere) == clean)
+            }
+            // Restoring the corrupted positions' embeddings is the clean run too.
+            #expect(w.answerProbability(probe: 1, withContext: withContext, corrupted: true,
+                                        restoring: .hidden(layer: 0), at: prompt.corruptedPositions) == clean)
+            // Restoring the last position after the last block fixes the logits.
+            #expect(w.answerProbability(probe: 1, withContext: withContext, corrupted: true,
+                                        restoring: .hidden(layer: 2), at: [prompt.lastPosition]) == clean)
+            // Restoring nothing is the corrupted run; knocking out nothing drops nothing.
+            #expect(w.answerProbability(probe: 1, withContext: withContext, corrupted: true,
+                                        restoring: .mlp(layer: 1), at: []) == corrupted)
+            #expect(w.answerProbability(probe: 1, withContext: withContext, blockingLastFrom: []) == clean)
+            #expect(w.answerProbability(probe: 1, withContext: withContext, blockingLastFrom: prompt.subjectPositions) != clean)
+            // The prompt layout the probes address.
+            #expect(prompt.tokens[prompt.subjectPositions[0]] == prompt.tokens[prompt.lastPosition - 1])
+            if withContext {
+                let answerAt = try #require(prompt.contextAnswerPosition)
+                #expect(prompt.tokens[answerAt] == prompt.answer)
+                #expect(prompt.tokens[answerAt - 2] == prompt.tokens[prompt.subjectPositions[0]])
+                #expect(prompt.corruptedPositions == Array(1...(prompt.lastPosition - 1)))
+            } else {
+                #expect(prompt.corruptedPositions == prompt.subjectPositions)
+            }
+        }
+    }
+
+    @Test func stackedSequencesDoNotAttendAcrossEachOther() throws {
+        let w = try #require(try WorkloadRegistry.make(tinyRAG()) as? RAGWorkload)
+        let prompts = [w.probePrompt(0, withContext: true), w.probePrompt(1, withContext: false), w.probePrompt(2, withContext: true)]
+        let tape = Tape()
+        let p = w.parameters.map(tape.leaf)
+        let batched = tape.value(w.model.forward(tape, p, prompts.map(\.tokens)).logits)
+        for (i, prompt) in prompts.enumerated() {
+            let alone = tape.value(w.model.forward(tape, p, [prompt.tokens]).logits)
+            #expect(alone.scalars == batched.rows(i..<(i + 1)).scalars)
+        }
+    }
+
+    @Test func badOptionsNameTheOption() {
+        let cases: [(String, String)] = [("layers", "5"), ("layers", "two"), ("heads", "3"), ("batch", "6"),
+                                         ("counterfactual", "1.5"), ("noiseScale", "-1"), ("segments", "0"), ("steps", "x")]
+        for (key, value) in cases {
+            var spec = tinyRAG(worldSize: 4, ["batch": "8"])
+            spec.options[key] = value
+            do {
+                _ = try WorkloadRegistry.make(spec)
+                Issue.record("\(key)=\(value) was accepted")
+            } catch let error as WorkloadError {
+                #expect(error.message.contains("'\(key)'") && error.message.contains(value), "\(error.message)")
+            } catch { Issue.record("unexpected \(error)") }
+        }
+        var unknown = tinyRAG()
+        unknown.options["depth"] = "3"
+        #expect(throws: WorkloadError.self) { try WorkloadRegistry.make(unknown) }
+    }
+
+    @Test func checkpointBytesAreStableAndTruncationThrows() throws {
+        let spec = tinyRAG()
+        let a = try WorkloadRegistry.make(spec), b = try WorkloadRegistry.make(spec)
+        for _ in 0..<7 { a.step(devices: 1); b.step(devices: 1) }
+        let bytes = checkpoint(a)
+        #expect(bytes == checkpoint(b))
+        #expect(checkpoint(try WorkloadCheckpoint.restore(bytes)) == bytes)
+        for cut in [1, 9, bytes.count / 3, bytes.count / 2, bytes.count - 9, bytes.count - 1] {
+            #expect(throws: ByteDecodingError.self) { try WorkloadCheckpoint.restore(Array(bytes.prefix(cut))) }
+        }
+        #expect(throws: ByteDecodingError.self) { try WorkloadCheckpoint.restore(bytes + [0]) }
+    }
+
+    @Test func estimatedFlopsMatchMeasured() throws {
+        let w = try #require(try WorkloadRegistry.make(tinyRAG(worldSize: 2, ["batch": "8", "steps": "8"])) as? RAGWorkload)
+        var training = 0, probing = 0, total = 0
+        while !w.isFinished {
+            let training0 = w.stepsCompleted < 8
+            let f = w.step(devices: 2).flops
+            total += f
+            if training0 { training += f } else { probing += f }
+        }
+        let average = Double(total) / Double(w.totalSteps)
+        let ratio = average / Double(w.estimatedFlopsPerStep)
+        #expect(ratio > 0.5 && ratio < 2, "measured \(average) vs estimated \(w.estimatedFlopsPerStep)")
+        // Per phase: training depends on the context mix sampled; probing is exact.
+        let trainingRatio = Double(training) / 8 / Double(w.estimatedTrainingFlopsPerStep)
+        #expect(trainingRatio > 0.5 && trainingRatio < 2)
+        #expect(probing / 3 == w.estimatedProbeFlopsPerStep)
+    }
+
+    @Test func analyseComparesWithAndWithoutContext() throws {
+        let jobs = try [1, 2].map { seed in
+            FinishedWorkload(name: "seed\(seed)", spec: tinyRAG(seed: UInt64(seed)), result: try finished(tinyRAG(seed: UInt64(seed))).result!)
+        }
+        let report = RAGWorkload.analyse(jobs)
+        #expect(report.lines.count == 1 + jobs.count + 3)
+        let no = (jobs[0].result["aie.subject.no_context"]! + jobs[1].result["aie.subject.no_context"]!) / 2
+        let with = (jobs[0].result["aie.subject.with_context"]! + jobs[1].result["aie.subject.with_context"]!) / 2
+        #expect(report[value: "mean.aie.subject.no_context"] == no)
+        #expect(report[value: "subject_effect_ratio"] == (no > 0 ? with / no : 0))
+        #expect(report[value: "jobs"] == 2)
+        #expect(report[value: "seed1.subject_ratio"] != nil)
+    }
+
+    /// The default configuration, run only when RAG_FULL_RUN=1 (minutes in debug).
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["RAG_FULL_RUN"] == "1"))
+    func defaultConfiguration() throws {
+        let w = try finished(WorkloadSpec(kind: "rag", seed: 1))
+        for (name, value) in w.result!.metrics { print("\(name) \(value)") }
+    }
+}
