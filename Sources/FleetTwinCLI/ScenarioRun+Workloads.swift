@@ -9,10 +9,11 @@ extension ScenarioRun {
     static func workloadResults(_ result: SimulationResult, scenario: Scenario, seed: UInt64) -> WorkloadResults? {
         guard !scenario.realWorkloads.isEmpty else { return nil }
         let specs = RealWorkloads.specsByJob(scenario.realWorkloads, runSeed: seed)
-        let jobs = result.computations.map { c in
+        let references = ResultVerification.referenceHashes(result.computations.map { specs[$0.job]! })
+        let jobs = zip(result.computations, references).map { c, reference in
             WorkloadResults.Job(
                 job: c.job, kind: c.kind, steps: c.steps, restores: c.restores, dumps: c.dumps, devices: c.deviceCounts,
-                resultHash: hex(c.resultHash), referenceHash: hex(c.referenceHash),
+                resultHash: hex(c.resultHash), referenceHash: hex(reference),
                 metrics: Dictionary(zip(c.metricNames, c.metricValues), uniquingKeysWith: { a, _ in a }))
         }
         var analyses: [WorkloadResults.Analysis] = []
