@@ -7,9 +7,9 @@
 public enum Matmul {
     /// C[m x n] = A[m x k] · B[k x n], all row-major.
     ///
-    /// B is packed 32 columns at a time into a contiguous k x 32 panel; a 6 x 32 tile of C
-    /// lives in twelve 16-lane accumulators while p runs over k. Rows and columns left over
-    /// take narrower paths that compute the same chains.
+    /// B is packed 32 columns at a time into a contiguous k x 32 panel (the last one padded
+    /// with zeros); a 6 x 32 tile of C lives in twelve 16-lane accumulators while p runs over
+    /// k. Rows left over take a one-row path that computes the same chains.
     public static func multiply(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>,
                                 into c: UnsafeMutableBufferPointer<Float>, m: Int, k: Int, n: Int) {
         guard let ap = a.baseAddress, let bp = b.baseAddress, let cp = c.baseAddress, m > 0, n > 0 else { return }
@@ -21,11 +21,13 @@ public enum Matmul {
         let panel = UnsafeMutablePointer<Float>.allocate(capacity: k * panelWidth)
         defer { panel.deallocate() }
         let praw = UnsafeRawPointer(panel)
-        let craw = UnsafeMutableRawPointer(cp)
-        let fullColumns = n - n % panelWidth
         var j = 0
-        while j < fullColumns {
-            for p in 0..<k { (panel + p * panelWidth).update(from: bp + p * n + j, count: panelWidth) }
+        while j < n {
+            // The last panel may be narrower: its missing columns are zeros and are not stored.
+            let width = min(panelWidth, n - j)
+            if width < panelWidth { panel.update(repeating: 0, count: k * panelWidth) }
+            for p in 0..<k { (panel + p * panelWidth).update(from: bp + p * n + j, count: width) }
+            let out = cp + j
             var i = 0
             while i + 6 <= m {
                 let a0 = ap + i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k, a4 = a3 + k, a5 = a4 + k
@@ -42,10 +44,12 @@ public enum Matmul {
                     x = SIMD16<Float>(repeating: a4[p]); c40.addProduct(x, b0); c41.addProduct(x, b1)
                     x = SIMD16<Float>(repeating: a5[p]); c50.addProduct(x, b0); c51.addProduct(x, b1)
                 }
-                for (r, pair) in [(c00, c01), (c10, c11), (c20, c21), (c30, c31), (c40, c41), (c50, c51)].enumerated() {
-                    craw.storeBytes(of: pair.0, toByteOffset: ((i + r) * n + j) * 4, as: SIMD16<Float>.self)
-                    craw.storeBytes(of: pair.1, toByteOffset: ((i + r) * n + j + 16) * 4, as: SIMD16<Float>.self)
-                }
+                store(c00, c01, to: out + i * n, width: width)
+                store(c10, c11, to: out + (i + 1) * n, width: width)
+                store(c20, c21, to: out + (i + 2) * n, width: width)
+                store(c30, c31, to: out + (i + 3) * n, width: width)
+                store(c40, c41, to: out + (i + 4) * n, width: width)
+                store(c50, c51, to: out + (i + 5) * n, width: width)
                 i += 6
             }
             while i < m {
@@ -56,23 +60,23 @@ public enum Matmul {
                     c0.addProduct(x, praw.load(fromByteOffset: p * panelWidth * 4, as: SIMD16<Float>.self))
                     c1.addProduct(x, praw.load(fromByteOffset: (p * panelWidth + 16) * 4, as: SIMD16<Float>.self))
                 }
-                craw.storeBytes(of: c0, toByteOffset: (i * n + j) * 4, as: SIMD16<Float>.self)
-                craw.storeBytes(of: c1, toByteOffset: (i * n + j + 16) * 4, as: SIMD16<Float>.self)
+                store(c0, c1, to: out + i * n, width: width)
                 i += 1
             }
             j += panelWidth
         }
-        // Columns left over: scalar fused chains.
-        if fullColumns < n {
-            for row in 0..<m {
-                let ar = ap + row * k
-                for col in fullColumns..<n {
-                    var acc: Float = 0
-                    for p in 0..<k { acc.addProduct(ar[p], bp[p * n + col]) }
-                    cp[row * n + col] = acc
-                }
-            }
+    }
+
+    /// Writes the first `width` of 32 lanes (two vectors) to `row`.
+    @inline(__always)
+    static func store(_ low: SIMD16<Float>, _ high: SIMD16<Float>, to row: UnsafeMutablePointer<Float>, width: Int) {
+        if width == 32 {
+            UnsafeMutableRawPointer(row).storeBytes(of: low, as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(row).storeBytes(of: high, toByteOffset: 64, as: SIMD16<Float>.self)
+            return
         }
+        for lane in 0..<min(width, 16) { row[lane] = low[lane] }
+        if width > 16 { for lane in 16..<width { row[lane] = high[lane - 16] } }
     }
 
     /// A[m x k] · B[k x n] as a new tensor.

@@ -82,16 +82,28 @@ extension Tape {
         map(a, { 1 / (1 + Foundation.exp(-$0)) }, derivative: { _, y in y * (1 - y) })
     }
 
-    /// GELU, tanh approximation (as in GPT-2 and BERT implementations).
+    /// GELU, tanh approximation (as in GPT-2 and BERT implementations). The tanh of each
+    /// entry is kept for the backward pass: it is most of the cost.
     public func gelu(_ a: Variable) -> Variable {
         let c: Float = 0.797_884_56 // sqrt(2 / pi)
-        return map(a, { x in
-            0.5 * x * (1 + Foundation.tanh(c * (x + 0.044715 * x * x * x)))
-        }, derivative: { x, _ in
-            let u = c * (x + 0.044715 * x * x * x)
-            let t = Foundation.tanh(u)
-            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)
-        })
+        let x = value(a)
+        var out = x
+        var tanhs = x.scalars
+        for i in out.scalars.indices {
+            let v = x.scalars[i]
+            let t = Foundation.tanh(c * (v + 0.044715 * v * v * v))
+            tanhs[i] = t
+            out.scalars[i] = 0.5 * v * (1 + t)
+        }
+        let cached = tanhs
+        return record(out) { tape, g in
+            var ga = g
+            for i in ga.scalars.indices {
+                let v = x.scalars[i], t = cached[i]
+                ga.scalars[i] *= 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * c * (1 + 3 * 0.044715 * v * v)
+            }
+            tape.accumulate(ga, into: a)
+        }
     }
 
     public func reshape(_ a: Variable, _ shape: [Int]) -> Variable {
