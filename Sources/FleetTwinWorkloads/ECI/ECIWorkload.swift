@@ -17,19 +17,19 @@ public final class ECIWorkload: Workload {
         ("negatives", "negative set: random | bm25 | cross-encoder | llm | hybrid-bm25-ce | hybrid-bm25-llm (default bm25)"),
         ("k", "negatives per training query, 1...64 (default 8)"),
         ("falseNegativeRate", "share of LLM-generated negatives planted as false negatives, 0...1 (default 0.25)"),
-        ("docs", "base documents before twins, 20...100000 (default 600)"),
+        ("docs", "base documents before twins, 20...100000 (default 1000)"),
         ("topics", "topics, 1...200 (default 12)"),
         ("vocabulary", "vocabulary size, 100...200000 (default 2000)"),
         ("twinRate", "share of base documents with a relevant near-duplicate twin, 0...1 (default 0.3)"),
         ("ceQueries", "labelled queries that train the cross-encoder (default 150)"),
-        ("queries", "training queries of the student (default 300)"),
-        ("evalQueries", "held-out evaluation queries (default 150)"),
+        ("queries", "training queries of the student (default 500)"),
+        ("evalQueries", "held-out evaluation queries (default 350)"),
         ("candidates", "BM25 depth the cross-encoder reranks when mining, 1...1000 (default 30)"),
         ("ceSteps", "cross-encoder training steps, 1...100000 (default 100)"),
-        ("steps", "student InfoNCE steps, 1...100000 (default 200)"),
+        ("steps", "student InfoNCE steps, 1...100000 (default 400)"),
         ("batch", "queries per replica per step, 1...1024 (default 16)"),
-        ("dim", "student embedding width, 2...512 (default 32)"),
-        ("learningRate", "student Adam learning rate, > 0 and <= 1 (default 0.005)"),
+        ("dim", "student embedding width, 2...512 (default 64)"),
+        ("learningRate", "student Adam learning rate, > 0 and <= 1 (default 0.01)"),
         ("ceLearningRate", "cross-encoder Adam learning rate, > 0 and <= 1 (default 0.01)"),
         ("margin", "ECI safety margin m (a negative within m of its positive is unsafe), 0...1 (default 0.1)"),
     ]
@@ -39,19 +39,19 @@ public final class ECIWorkload: Workload {
         public var negatives: ECINegativeSource = .bm25
         public var k = 8
         public var falseNegativeRate = 0.25
-        public var docs = 600
+        public var docs = 1000
         public var topics = 12
         public var vocabulary = 2000
         public var twinRate = 0.3
         public var ceQueries = 150
-        public var queries = 300
-        public var evalQueries = 150
+        public var queries = 500
+        public var evalQueries = 350
         public var candidates = 30
         public var ceSteps = 100
-        public var steps = 200
+        public var steps = 400
         public var batch = 16
-        public var dim = 32
-        public var learningRate = 0.005
+        public var dim = 64
+        public var learningRate = 0.01
         public var ceLearningRate = 0.01
         public var margin = ECIScore.defaultMargin
         public var ceEmbedding = 16
