@@ -7,10 +7,16 @@ import PackageDescription
 // multiply-add would be a libm call. Results do not change (fma is exactly rounded on every
 // path and the reduction order is fixed), only speed. FLEETTWIN_PORTABLE=1 builds a binary
 // for other machines: Haswell (AVX2 + FMA, every x86 server CPU since 2013).
+//
+// The numeric modules are optimised in debug builds too: unoptimised, their kernels run 10-50x
+// slower, which would make `swift test` (a debug build) spend minutes in matrix products.
 #if arch(x86_64)
-let tensorSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", Context.environment["FLEETTWIN_PORTABLE"] == "1" ? "haswell" : "native"])]
+let tensorSettings: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", Context.environment["FLEETTWIN_PORTABLE"] == "1" ? "haswell" : "native"]),
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+]
 #else
-let tensorSettings: [SwiftSetting] = []
+let tensorSettings: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 #endif
 
 let package = Package(

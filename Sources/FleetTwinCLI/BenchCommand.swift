@@ -12,6 +12,11 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed: the simulation engine (default) or the tensor kernels.",
+        discussion: """
+            Example:
+              swift run -c release fleettwin bench --jobs 100000 --accelerators 1000
+              swift run -c release fleettwin bench matmul
+            """,
         subcommands: [EngineBenchCommand.self, MatmulBenchCommand.self],
         defaultSubcommand: EngineBenchCommand.self)
 }

@@ -18,10 +18,7 @@ private func eciSpec(_ negatives: String, seed: UInt64 = 7, worldSize: Int = 1,
     return WorkloadSpec(kind: "eci", seed: seed, worldSize: worldSize, options: options)
 }
 
-/// `WorkloadCheckpoint.bytes(of:)` recurses on b78fe1b (see ECIWorkload.checkpointBytes): same bytes.
-private func checkpointBytes(_ w: any Workload) -> [UInt8] {
-    (w as! ECIWorkload).checkpointBytes
-}
+private func checkpointBytes(_ w: any Workload) -> [UInt8] { WorkloadCheckpoint.bytes(of: w) }
 
 private func finished(_ spec: WorkloadSpec, devices: Int = 1) throws -> WorkloadResult {
     let w = try WorkloadRegistry.make(spec)
@@ -145,17 +142,17 @@ struct ECIWorkloadMechanismTests {
     }
 
     @Test func rankingMetricsKnownValues() {
-        #expect(RankingMetrics.ndcg(ranking: [5, 1, 2], relevant: [1]) == 1 / log2(3.0))
-        let two = RankingMetrics.ndcg(ranking: [1, 9, 2], relevant: [1, 2])
+        #expect(RetrievalMetrics.ndcg(ranking: [5, 1, 2], relevant: [1]) == 1 / log2(3.0))
+        let two = RetrievalMetrics.ndcg(ranking: [1, 9, 2], relevant: [1, 2])
         #expect(abs(two - (1 + 0.5) / (1 + 1 / log2(3.0))) < 1e-12)
-        #expect(RankingMetrics.ndcg(ranking: Array(10..<30), relevant: [25]) == 0)  // rank 16: past the cut
-        #expect(RankingMetrics.reciprocalRank(ranking: [4, 3, 1], relevant: [1, 3]) == 0.5)
-        #expect(RankingMetrics.averageRanks([3, 1, 3, 2]) == [3.5, 1, 3.5, 2])
-        #expect(RankingMetrics.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == 1)
-        #expect(RankingMetrics.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == -1)
-        let tied = try! #require(RankingMetrics.spearman([1, 2, 2, 3], [1, 3, 2, 4]))
+        #expect(RetrievalMetrics.ndcg(ranking: Array(10..<30), relevant: [25]) == 0)  // rank 16: past the cut
+        #expect(RetrievalMetrics.reciprocalRank(ranking: [4, 3, 1], relevant: [1, 3]) == 0.5)
+        #expect(RetrievalMetrics.averageRanks([3, 1, 3, 2]) == [3.5, 1, 3.5, 2])
+        #expect(RetrievalMetrics.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == 1)
+        #expect(RetrievalMetrics.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == -1)
+        let tied = try! #require(RetrievalMetrics.spearman([1, 2, 2, 3], [1, 3, 2, 4]))
         #expect(abs(tied - 0.9486832980505138) < 1e-12)  // Pearson of ranks [1,2.5,2.5,4] and [1,3,2,4]
-        #expect(RankingMetrics.spearman([1, 1], [1, 2]) == nil)
+        #expect(RetrievalMetrics.spearman([1, 1], [1, 2]) == nil)
     }
 
     @Test func bagMeansGradientMatchesFiniteDifferences() {

@@ -18,10 +18,7 @@ private func finished(_ spec: WorkloadSpec, devices: Int = 1) throws -> any Work
     return w
 }
 
-/// The checkpoint bytes of a RAG job. `WorkloadCheckpoint.bytes(of:)` would be the call, but on
-/// main its `any Workload` overload recurses forever (the non-generic overload wins inside
-/// `open`); `checkpointBytes()` writes the same format.
-private func checkpoint(_ w: any Workload) -> [UInt8] { (w as! RAGWorkload).checkpointBytes() }
+private func checkpoint(_ w: any Workload) -> [UInt8] { WorkloadCheckpoint.bytes(of: w) }
 
 @Suite("RAGWorkload: RAG mechanistic probes")
 struct RAGWorkloadTests {

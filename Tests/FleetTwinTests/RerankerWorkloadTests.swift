@@ -12,13 +12,7 @@ private func rerankerSpec(seed: UInt64 = 7, worldSize: Int = 1, _ options: [Stri
     return WorkloadSpec(kind: "reranker", seed: seed, worldSize: worldSize, options: all)
 }
 
-/// `WorkloadCheckpoint.bytes(of:)`. Called by name it resolves to the `any Workload` overload,
-/// which recurses forever (see `RerankerWorkload.checkpointBytes`); a typed reference reaches
-/// the generic overload, the same function the contract meant.
-private func checkpointBytes(_ w: any Workload) -> [UInt8] {
-    let bytes: (RerankerWorkload) -> [UInt8] = WorkloadCheckpoint.bytes(of:)
-    return bytes(w as! RerankerWorkload)
-}
+private func checkpointBytes(_ w: any Workload) -> [UInt8] { WorkloadCheckpoint.bytes(of: w) }
 
 private func finishedResult(_ spec: WorkloadSpec, devices: Int = 1) throws -> WorkloadResult {
     let w = try WorkloadRegistry.make(spec)

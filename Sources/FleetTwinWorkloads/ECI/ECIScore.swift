@@ -48,8 +48,9 @@ public struct ECIScore: Equatable, Sendable {
     }
 }
 
-/// Ranking metrics with binary relevance, cut at 10 by default.
-public enum RankingMetrics {
+/// Retrieval metrics over a ranking of document ids with binary relevance (cut at 10 by
+/// default), and Spearman correlation. The reranker has graded-label metrics over scores.
+public enum RetrievalMetrics {
     /// nDCG@k: DCG = sum over ranks i = 1...k of rel_i / log2(i + 1), over the ideal DCG of
     /// min(k, |relevant|) relevant documents at the top.
     public static func ndcg(ranking: [Int], relevant: [Int], cutoff: Int = 10) -> Double {

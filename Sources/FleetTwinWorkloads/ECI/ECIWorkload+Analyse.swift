@@ -48,14 +48,14 @@ extension ECIWorkload {
         let ndcg = column("ndcg@10")
         var rhoECI: Double?
         for part in ["eci", "hardness", "safety", "false_negative_share"] {
-            if let rho = RankingMetrics.spearman(column(part), ndcg) {
+            if let rho = RetrievalMetrics.spearman(column(part), ndcg) {
                 values.append(("spearman.\(part).ndcg@10", rho))
                 if part == "eci" { rhoECI = rho }
             }
         }
         let fns = column("false_negative_share")
-        let rhoSafety = RankingMetrics.spearman(fns, column("safety"))
-        let rhoFNECI = RankingMetrics.spearman(fns, column("eci"))
+        let rhoSafety = RetrievalMetrics.spearman(fns, column("safety"))
+        let rhoFNECI = RetrievalMetrics.spearman(fns, column("eci"))
         if let rhoSafety { values.append(("spearman.false_negative_share.safety", rhoSafety)) }
         if let rhoFNECI { values.append(("spearman.false_negative_share.eci", rhoFNECI)) }
         lines.append("Spearman rank correlation with nDCG@10 over \(rows.count) sets: ECI \(f(rhoECI)), hardness \(f(values.first { $0.name == "spearman.hardness.ndcg@10" }?.value)), safety \(f(values.first { $0.name == "spearman.safety.ndcg@10" }?.value)), false-negative share \(f(values.first { $0.name == "spearman.false_negative_share.ndcg@10" }?.value))")

@@ -269,11 +269,11 @@ public final class ECIWorkload: Workload {
         let n = docs.rows
         for (i, q) in corpus.evalQueries.enumerated() {
             let ranking = ranked(Array(scores.scalars[(i * n)..<((i + 1) * n)]))
-            ndcg += RankingMetrics.ndcg(ranking: ranking, relevant: q.relevant)
-            mrr += RankingMetrics.reciprocalRank(ranking: ranking, relevant: q.relevant)
+            ndcg += RetrievalMetrics.ndcg(ranking: ranking, relevant: q.relevant)
+            mrr += RetrievalMetrics.reciprocalRank(ranking: ranking, relevant: q.relevant)
             let lexical = bm25.top(query: q.tokens, count: 10)
-            bm25NDCG += RankingMetrics.ndcg(ranking: lexical, relevant: q.relevant)
-            bm25MRR += RankingMetrics.reciprocalRank(ranking: lexical, relevant: q.relevant)
+            bm25NDCG += RetrievalMetrics.ndcg(ranking: lexical, relevant: q.relevant)
+            bm25MRR += RetrievalMetrics.reciprocalRank(ranking: lexical, relevant: q.relevant)
         }
         let count = Double(corpus.evalQueries.count)
         evaluation = [ndcg / count, mrr / count, bm25NDCG / count, bm25MRR / count]
@@ -288,27 +288,7 @@ public final class ECIWorkload: Workload {
         guard isFinished, let score, let falseNegativeShare, let evaluation else { return nil }
         let values = [score.eci, score.capacity, score.hardness, score.safety, falseNegativeShare,
                       evaluation[0], evaluation[1], score.efficiency, evaluation[2], evaluation[3]]
-        return WorkloadResult(metrics: Array(zip(Self.metricNames, values)).map { (name: $0.0, value: $0.1) }, hash: checkpointHash())
-    }
-
-    /// The checkpoint, byte for byte as `WorkloadCheckpoint.bytes(of:)` writes it ("FTWK",
-    /// format version, spec, state). Written out here because on b78fe1b
-    /// `WorkloadCheckpoint.bytes(of: any Workload)` calls itself (its generic helper's call
-    /// resolves to the existential overload), and `stateHash()` goes through it.
-    public var checkpointBytes: [UInt8] {
-        var writer = ByteWriter()
-        writer.write(WorkloadCheckpoint.magic)
-        writer.write(WorkloadCheckpoint.formatVersion)
-        spec.encode(to: &writer)
-        encodeState(to: &writer)
-        return writer.bytes
-    }
-
-    /// `stateHash()`'s value (FNV-1a over the checkpoint's words), computed from `checkpointBytes`.
-    public func checkpointHash() -> UInt64 {
-        var hasher = StableHasher()
-        for word in checkpointBytes.chunkedWords() { hasher.combine(word) }
-        return hasher.value
+        return WorkloadResult(metrics: Array(zip(Self.metricNames, values)).map { (name: $0.0, value: $0.1) }, hash: stateHash())
     }
 
     // MARK: Checkpoints

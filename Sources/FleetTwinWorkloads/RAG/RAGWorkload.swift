@@ -178,27 +178,7 @@ public final class RAGWorkload: Workload {
 
     public var result: WorkloadResult? {
         guard isFinished else { return nil }
-        return WorkloadResult(metrics: sums.metrics(probes: probeCount, trainingLoss: lastLoss), hash: checkpointHash())
-    }
-
-    /// The bytes `WorkloadCheckpoint.bytes(of:)` defines (magic, format version, spec, state).
-    /// Written out here because on main `WorkloadCheckpoint.bytes(of: any Workload)` calls
-    /// itself forever (Swift prefers the non-generic overload inside `open`), and so does
-    /// `stateHash()`; once that is fixed the two give exactly these bytes and this hash.
-    public func checkpointBytes() -> [UInt8] {
-        var writer = ByteWriter()
-        writer.write(WorkloadCheckpoint.magic)
-        writer.write(WorkloadCheckpoint.formatVersion)
-        spec.encode(to: &writer)
-        encodeState(to: &writer)
-        return writer.bytes
-    }
-
-    /// `stateHash()`'s definition: FNV-1a over the checkpoint bytes as little-endian words.
-    public func checkpointHash() -> UInt64 {
-        var hasher = StableHasher()
-        for word in checkpointBytes().chunkedWords() { hasher.combine(word) }
-        return hasher.value
+        return WorkloadResult(metrics: sums.metrics(probes: probeCount, trainingLoss: lastLoss), hash: stateHash())
     }
 
     public static func analyse(_ jobs: [FinishedWorkload]) -> WorkloadReport { RAGAnalysis.report(jobs) }

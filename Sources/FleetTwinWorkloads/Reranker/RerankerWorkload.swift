@@ -236,23 +236,7 @@ public final class RerankerWorkload: Workload {
         for point in curve {
             for (name, value) in point.named { metrics.append(("\(name)@step=\(point.step)", value)) }
         }
-        return WorkloadResult(metrics: metrics, hash: finishedStateHash())
-    }
-
-    /// `WorkloadCheckpoint.bytes(of:)` for this job. Called by name, that method resolves (Swift
-    /// 6.3) to its `any Workload` overload, whose opener calls the same overload again and
-    /// recurses until the stack overflows; a typed reference reaches the generic overload.
-    public var checkpointBytes: [UInt8] {
-        let bytes: (RerankerWorkload) -> [UInt8] = WorkloadCheckpoint.bytes(of:)
-        return bytes(self)
-    }
-
-    /// `stateHash()` computed the same way (FNV-1a over the checkpoint bytes as words): the
-    /// extension method reaches the recursing overload above, so it is not called here.
-    public func finishedStateHash() -> UInt64 {
-        var hasher = StableHasher()
-        for word in checkpointBytes.chunkedWords() { hasher.combine(word) }
-        return hasher.value
+        return WorkloadResult(metrics: metrics, hash: stateHash())
     }
 }
 
