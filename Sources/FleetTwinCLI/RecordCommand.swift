@@ -27,11 +27,12 @@ struct RecordCommand: ParsableCommand {
             Build with -c release: debug builds run the kernels many times slower.
 
             Example:
-              fleettwin record Scenarios/reranker-scaling.yaml --out Traces/reranker.jsonl
+              fleettwin record Scenarios/eci-mining.yaml Scenarios/rag-mechanistic.yaml \
+                --out Traces/recorded-workloads.jsonl
             """)
 
-    @Argument(help: "A scenario whose jobs include real workloads.")
-    var scenario: String
+    @Argument(help: "Scenarios whose jobs include real workloads (their jobs are recorded in order).")
+    var scenarios: [String]
 
     @Option(help: "The native trace to write (job templates).")
     var out: String
@@ -45,25 +46,33 @@ struct RecordCommand: ParsableCommand {
     @Option(name: .customLong("job"), help: "Record only these jobs (repeatable; default: every real workload).")
     var jobs: [String] = []
 
+    func validate() throws {
+        guard !scenarios.isEmpty else { throw ValidationError("name at least one scenario") }
+    }
+
     func run() throws {
-        let parsed = try Scenario.load(path: scenario)
-        let runSeed = seed ?? parsed.seed
-        var selected = parsed.realWorkloads
-        guard !selected.isEmpty else { throw InvalidInput(message: "\(scenario) has no job with a real 'workload' to record") }
+        // Every scenario is read and every --job found before anything runs or is written.
+        var selected: [(scenario: Scenario, job: RealWorkloadJob)] = []
+        for path in scenarios {
+            let parsed = try Scenario.load(path: path)
+            guard !parsed.realWorkloads.isEmpty else { throw InvalidInput(message: "\(path) has no job with a real 'workload' to record") }
+            selected += parsed.realWorkloads.map { (parsed, $0) }
+        }
         if !jobs.isEmpty {
-            let names = selected.map(\.jobName)
+            let names = selected.map(\.job.jobName)
             if let unknown = jobs.first(where: { !names.contains($0) }) {
-                throw InvalidInput(message: "no real workload job named '\(unknown)' in \(scenario); it has: \(names.joined(separator: ", "))")
+                throw InvalidInput(message: "no real workload job named '\(unknown)'; the scenarios have: \(names.joined(separator: ", "))")
             }
-            selected = selected.filter { jobs.contains($0.jobName) }
+            selected = selected.filter { jobs.contains($0.job.jobName) }
         }
         let stepsPath = stepsOut ?? (out.hasSuffix(".jsonl") ? String(out.dropLast(6)) : out) + ".steps.jsonl"
         let profile = try ProfileWriter(path: stepsPath)
-        profile.write(["format": "fleettwin-workload-profile", "version": 1, "scenario": parsed.name, "seed": runSeed,
+        profile.write(["format": "fleettwin-workload-profile", "version": 1, "scenarios": scenarios,
                        "machine": Self.machine(), "build": Self.build])
         var templates: [TraceJob] = []
         var notes: [String] = []
-        for real in selected {
+        for (parsed, real) in selected {
+            let runSeed = seed ?? parsed.seed
             let spec = real.spec(runSeed: runSeed)
             let recorded = try Self.record(real.jobName, spec: spec, into: profile)
             let flops = Double(recorded.totalFlops) / Double(max(recorded.steps, 1))
@@ -80,8 +89,8 @@ struct RecordCommand: ParsableCommand {
         }
         try profile.close()
         var writer = try TraceWriter(path: out, header: TraceHeader(
-            name: parsed.name + "-recorded",
-            source: "fleettwin record \(parsed.file) (seed \(runSeed)) on \(Self.machine()); step profile: \(stepsPath)",
+            name: URL(fileURLWithPath: out).deletingPathExtension().lastPathComponent,
+            source: "fleettwin record \(scenarios.joined(separator: " "))\(seed.map { " --seed \($0)" } ?? "") (\(Self.build) build) on \(Self.machine()); step profile: \(URL(fileURLWithPath: stepsPath).lastPathComponent)",
             notes: ["stepTime: the cost model's H100 training step for the measured matrix-product FLOPs per step (these small workloads are launch-bound there)",
                     "memoryPerReplicaBytes: checkpoint state plus the peak activation bytes of one replica"] + notes))
         for t in templates { writer.write(t) }
