@@ -32,19 +32,9 @@ struct ECIWorkloadContractTests {
     func checkpointedRunContinuesBitIdentically(negatives: String) throws {
         let spec = eciSpec(negatives)
         let straight = try finished(spec)
-        var w = try WorkloadRegistry.make(spec)
-        var g = SeededGenerator(seed: 2024)
-        var restores = 0
-        while !w.isFinished {
-            // Random checkpoints, plus always one right after mining (the phase boundary).
-            if g.nextUnitDouble() < 0.35 || w.stepsCompleted == 6 {
-                w = try WorkloadCheckpoint.restore(checkpointBytes(w))
-                restores += 1
-            }
-            w.step(devices: 1)
-        }
+        // Random checkpoints, plus always one right after mining (the phase boundary).
+        let (resumed, restores) = try runRestoringAtRandomSteps(spec, probability: 0.35, alsoAt: [6])
         #expect(restores >= 3)
-        let resumed = try #require(w.result)
         #expect(resumed == straight)
         #expect(resumed.hash == straight.hash)
     }

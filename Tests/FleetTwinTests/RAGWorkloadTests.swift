@@ -25,19 +25,10 @@ struct RAGWorkloadTests {
     @Test func checkpointedAtRandomStepsMatchesUninterrupted() throws {
         let spec = tinyRAG()
         let reference = try finished(spec)
-        var chooser = SeededGenerator(seed: 2024)
-        for _ in 0..<3 {
-            var w = try WorkloadRegistry.make(spec)
-            var restores = 0
-            while !w.isFinished {
-                w.step(devices: 1)
-                if chooser.next() % 3 == 0 {
-                    w = try WorkloadCheckpoint.restore(checkpoint(w))
-                    restores += 1
-                }
-            }
+        for seed in 2024..<2027 as Range<UInt64> {
+            let (result, restores) = try runRestoringAtRandomSteps(spec, seed: seed)
             #expect(restores > 0)
-            #expect(w.result == reference.result)
+            #expect(result == reference.result)
         }
         // Preempted in the middle of probing (probe sums are part of the state).
         var w = try WorkloadRegistry.make(spec)

@@ -23,21 +23,11 @@ private func finishedResult(_ spec: WorkloadSpec, devices: Int = 1) throws -> Wo
 @Suite("RerankerWorkload: scaling laws for rerankers")
 struct RerankerWorkloadTests {
     @Test func checkpointRestoreAtRandomStepsContinuesIdentically() throws {
-        var picker = SeededGenerator(seed: 2024)
         for loss in RerankerWorkload.losses {
             let spec = rerankerSpec(["loss": loss])
             let reference = try finishedResult(spec)
-            var w = try WorkloadRegistry.make(spec)
-            var restores = 0
-            while !w.isFinished {
-                w.step(devices: 1)
-                if picker.next() % 3 == 0 {
-                    w = try WorkloadCheckpoint.restore(checkpointBytes(w))
-                    restores += 1
-                }
-            }
+            let (restored, restores) = try runRestoringAtRandomSteps(spec)
             #expect(restores > 0)
-            let restored = try #require(w.result)
             #expect(restored == reference, "\(loss): restored run differs")
             #expect(restored.hash == reference.hash)
         }
