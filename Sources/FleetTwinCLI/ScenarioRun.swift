@@ -34,14 +34,17 @@ struct ScenarioRun {
         let result = try await simulation.run(progressInterval: ProgressLine.eventInterval, progress: observer)
         progressLine?.finish()
         let metrics = RunMetrics.fold(result, interval: scenario.outputs.utilizationInterval)
-        let runId = try ResultStore(path: database).store(.init(
+        let workloads = Self.workloadResults(result, scenario: scenario, seed: seed)
+        var record = ResultStore.RunRecord(
             scenarioName: scenario.name, scenarioFile: scenario.file, scenarioHash: scenario.contentHash, scenarioText: scenario.text,
             seed: seed, policy: result.policy, version: FleetTwinEngine.version, result: result, metrics: metrics,
-            storeEvents: scenario.outputs.eventLog))
+            storeEvents: scenario.outputs.eventLog)
+        record.workloadResultsJSON = try workloads.map { try $0.json() }
+        let runId = try ResultStore(path: database).store(record)
         var summary = RunSummary(scenario: scenario.name, seed: seed, policy: result.policy, runId: runId, metrics: metrics,
                                  processedEvents: result.processedEvents, eventLogHash: result.eventLogHash,
                                  horizonReached: result.horizonReached, skippedJobs: skipped.count)
-        summary.workloads = Self.workloadResults(result, scenario: scenario, seed: seed)
+        summary.workloads = workloads
         if !skipped.isEmpty && !quiet { printError(Self.describe(skipped)) }
         return Outcome(summary: summary, result: result, metrics: metrics, skipped: skipped)
     }

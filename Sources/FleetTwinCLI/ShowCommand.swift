@@ -2,6 +2,7 @@
 import ArgumentParser
 import FleetTwinReports
 import FleetTwinStore
+import Foundation
 
 struct ShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,13 +28,29 @@ struct ShowCommand: ParsableCommand {
         if json && scenario { throw ValidationError("--scenario prints YAML; it does not combine with --json") }
     }
 
+    /// The run's JSON, with a `workloads` key when it had real workloads.
+    static func json(_ info: some Encodable, workloads: WorkloadResults?) throws -> String {
+        let base = try RunListing.json(info)
+        guard let workloads else { return base }
+        var object = try JSONSerialization.jsonObject(with: Data(base.utf8)) as! [String: Any]
+        object["workloads"] = try JSONSerialization.jsonObject(with: Data(try workloads.json().utf8))
+        object["resultsVerified"] = ["checked": workloads.verified.checked, "identical": workloads.verified.identical]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
+    }
+
     func run() throws {
         let database = try store.openForReading()
         let (info, scenarioText) = try database.runInfo(id: runId, database: store.db)
         if scenario {
             print(scenarioText, terminator: scenarioText.hasSuffix("\n") ? "" : "\n")
         } else {
-            print(json ? try RunListing.json(info) : RunListing.detail(info))
+            let workloads = try database.workloadResultsJSON(run: runId).map { try WorkloadResults(json: $0) }
+            if json {
+                print(try Self.json(info, workloads: workloads))
+            } else {
+                print(RunListing.detail(info) + (workloads.map { "\n\n" + $0.text() } ?? ""))
+            }
         }
     }
 }

@@ -54,6 +54,17 @@ public struct WorkloadResults: Codable, Sendable, Equatable {
         self.analyses = analyses
     }
 
+    /// Compact JSON with sorted keys: the stored form.
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    public init(json: String) throws {
+        self = try JSONDecoder().decode(Self.self, from: Data(json.utf8))
+    }
+
     public var verified: ResultsVerified {
         ResultsVerified(checked: jobs.count, identical: jobs.filter(\.identical).count)
     }

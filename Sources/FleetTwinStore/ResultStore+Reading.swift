@@ -77,6 +77,11 @@ extension ResultStore {
     }
 
     /// A run's metrics by name, sorted by name.
+    /// The run's real-workload results as stored (JSON), or nil when it had none.
+    public func workloadResultsJSON(run id: Int64) throws -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT results_json FROM workload_results WHERE run_id = ?", arguments: [id]) }
+    }
+
     public func metrics(run id: Int64) throws -> [(name: String, value: Double)] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT name, value FROM metrics WHERE run_id = ? ORDER BY name", arguments: [id])

@@ -110,6 +110,16 @@ extension ResultStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v7-workload-results") { db in
+            // A run's real workloads: per-job results with their verification and each kind's
+            // analysis, as the JSON `run --json` prints under "workloads" (json_extract reads it).
+            try db.execute(sql: """
+                CREATE TABLE workload_results (
+                    run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+                    results_json TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

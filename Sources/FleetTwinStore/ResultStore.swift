@@ -63,6 +63,8 @@ public final class ResultStore {
         public var result: SimulationResult
         public var metrics: RunMetrics
         public var storeEvents: Bool
+        /// The real workloads' results and analyses as JSON (nil: the run had none).
+        public var workloadResultsJSON: String?
 
         public init(scenarioName: String, scenarioFile: String, scenarioHash: String, scenarioText: String, seed: UInt64,
                     policy: String, version: String, result: SimulationResult, metrics: RunMetrics, storeEvents: Bool) {
@@ -134,6 +136,9 @@ public final class ResultStore {
             return [id, i, s.name, s.tier.rawValue, s.worldSize, s.acceleratorType, o.submit.microseconds,
                     o.firstStart?.microseconds, o.end?.microseconds, o.acceleratorSeconds, o.starts, o.energyKWh,
                     o.achievedFraction, s.work.microseconds, s.steps, s.stateBytes, s.memoryPerReplicaBytes]
+        }
+        if let json = run.workloadResultsJSON {
+            try db.execute(sql: "INSERT INTO workload_results (run_id, results_json) VALUES (?, ?)", arguments: [id, json])
         }
         if run.storeEvents {
             let records = run.result.log.records

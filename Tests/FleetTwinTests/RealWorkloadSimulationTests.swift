@@ -184,6 +184,14 @@ let tinyWorkloadOptions: [String: [String: String]] = [
 
         let table = try runFleettwin(["run", path, "--quiet", "--db", dir.appendingPathComponent("t.sqlite").path])
         #expect(table.stdout.contains("results verified: 2 of 2 identical"))
+
+        // Stored with the run: `show` gives back the same results and analyses.
+        let shown = try runFleettwin(["show", "1", "--json", "--db", dir.appendingPathComponent("r0.sqlite").path])
+        let object = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as! [String: Any]
+        let stored = try JSONDecoder().decode(WorkloadResults.self, from: JSONSerialization.data(withJSONObject: object["workloads"]!))
+        #expect(stored == workloads)
+        #expect(try runFleettwin(["show", "1", "--db", dir.appendingPathComponent("r0.sqlite").path]).stdout
+            .contains("results verified: 2 of 2 identical"))
     }
 
     @Test func aDifferingResultFailsTheRun() {
