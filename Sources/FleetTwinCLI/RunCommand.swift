@@ -65,10 +65,13 @@ struct ValidateCommand: ParsableCommand {
         let parsed = try Scenario.load(path: scenario)
         let fleet = parsed.fleet
         let jobs = parsed.jobs(seed: parsed.seed)
+        var kinds: [String] = []
+        for real in parsed.realWorkloads where !kinds.contains(real.spec.kind) { kinds.append(real.spec.kind) }
+        let real = parsed.realWorkloads.isEmpty ? "" : " (\(parsed.realWorkloads.count) real: \(kinds.joined(separator: ", ")))"
         print("""
             \(scenario): valid
               fleet      \(fleet.regions.count) regions, \(fleet.clusters.count) clusters, \(fleet.totalAccelerators) accelerators
-              workload   \(jobs.count) jobs (seed \(parsed.seed))
+              workload   \(jobs.count) jobs\(real) (seed \(parsed.seed))
               policy     \(parsed.policy.name.rawValue), placement \(parsed.policy.placement.rawValue)
               horizon    \(parsed.horizon.map(\.description) ?? "until the last job ends")
             """)

@@ -167,6 +167,7 @@ let tinyWorkloadOptions: [String: [String: String]] = [
         let dir = try temporaryDirectory()
         let path = dir.appendingPathComponent("real.yaml").path
         try Self.scenario(Self.ragWorkload).write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try runFleettwin(["validate", path]).stdout.contains("3 jobs (2 real: rag)"))
         var outputs: [String] = []
         for i in 0..<2 {
             let out = try runFleettwin(["run", path, "--json", "--quiet", "--db", dir.appendingPathComponent("r\(i).sqlite").path])
