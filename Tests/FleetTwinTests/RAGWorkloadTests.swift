@@ -183,3 +183,12 @@ struct RAGWorkloadTests {
         for (name, value) in w.result!.metrics { print("\(name) \(value)") }
     }
 }
+
+@Suite struct RAGVerdictTests {
+    @Test func aSharpFallMustShowInMostJobs() {
+        #expect(RAGAnalysis.verdict(meanRatio: 0.1, falls: 2, jobs: 3).contains("holds"))
+        #expect(RAGAnalysis.verdict(meanRatio: 0.1, falls: 1, jobs: 2).contains("not robust"))
+        #expect(RAGAnalysis.verdict(meanRatio: 0.7, falls: 2, jobs: 2).contains("less than 2x"))
+        #expect(RAGAnalysis.verdict(meanRatio: 1.3, falls: 0, jobs: 2).contains("does not hold"))
+    }
+}

@@ -49,10 +49,20 @@ enum RAGAnalysis {
         lines.append("mean subject AIE \(format(means[2])) without context -> \(format(means[3])) with context (ratio \(format(ratio)))"
             + "; subject MLP AIE \(format(means[4])) -> \(format(means[5])) (ratio \(format(mlpRatio)))")
         lines.append("subject effect falls with context in \(falls) of \(jobs.count) jobs"
-            + (jobs.isEmpty ? "" : (ratio < 0.5 ? "; the paper's pattern (a sharp fall) holds" : ratio < 1 ? "; it falls, but less than 2x" : "; the paper's pattern does not hold")))
+            + (jobs.isEmpty ? "" : Self.verdict(meanRatio: ratio, falls: falls, jobs: jobs.count)))
         lines.append("knockout with context: last->subject drop \(format(means[7])), last->answer drop \(format(means[8]))"
             + " (paper: < 0.05 vs about 0.20-0.25): "
             + (jobs.isEmpty ? "no jobs" : means[7] < 0.05 && means[8] > means[7] ? "reproduced" : "not reproduced"))
         return WorkloadReport(title: "RAG probes: subject effect with and without context", lines: lines, values: values)
+    }
+
+    /// The paper's pattern, a sharp fall, must show on the mean and in most jobs: a mean can be
+    /// carried by one job whose effect without context happens to be large.
+    static func verdict(meanRatio: Double, falls: Int, jobs: Int) -> String {
+        let most = 2 * falls > jobs
+        if meanRatio < 0.5 && most { return "; the paper's pattern (a sharp fall) holds" }
+        if meanRatio < 0.5 { return "; the mean falls sharply, but not in most jobs: the pattern is not robust here" }
+        if meanRatio < 1 { return "; it falls, but less than 2x" }
+        return "; the paper's pattern does not hold"
     }
 }
