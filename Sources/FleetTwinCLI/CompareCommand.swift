@@ -104,11 +104,16 @@ struct CompareCommand: AsyncParsableCommand {
             }
         }
 
-        let records = zip(units, results).map { unit, outcome in
-            ResultStore.RunRecord(
+        var differing: [WorkloadResults.Job] = []
+        let records = try zip(units, results).map { unit, outcome in
+            var record = ResultStore.RunRecord(
                 scenarioName: parsed.name, scenarioFile: scenario, scenarioHash: parsed.contentHash, scenarioText: parsed.text,
                 seed: unit.seed, policy: outcome!.0.policy, version: FleetTwinEngine.version, result: outcome!.0,
                 metrics: outcome!.1, storeEvents: parsed.outputs.eventLog)
+            let workloads = ScenarioRun.workloadResults(outcome!.0, scenario: parsed, seed: unit.seed)
+            record.workloadResultsJSON = try workloads.map { try $0.json() }
+            differing += workloads?.jobs.filter { !$0.identical } ?? []
+            return record
         }
         let (comparisonId, runIds) = try ResultStore(path: store.db).storeComparison(
             scenarioName: parsed.name, policies: names.map(\.rawValue), seeds: seedList, runs: records)
@@ -127,5 +132,6 @@ struct CompareCommand: AsyncParsableCommand {
         print(json ? try comparison.json()
                    : comparison.table() + "\n\nstored as comparison \(comparisonId) (runs \(runIds.first!)-\(runIds.last!)) in \(store.db); "
                      + "draw it with: fleettwin report --compare \(comparisonId) --db \(store.db)")
+        if !differing.isEmpty { throw ResultMismatch(jobs: differing) }
     }
 }

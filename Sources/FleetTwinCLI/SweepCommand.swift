@@ -53,6 +53,7 @@ struct SweepCommand: AsyncParsableCommand {
         let done = Set(try store.sweepUnits().map(\.unitId))  // membership only
         let todo = units.filter { !done.contains($0.id) }
         let parallel = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        var differing: [WorkloadResults.Job] = []
         try await withThrowingTaskGroup(of: (Sweep.Unit, SimulationResult, RunMetrics).self) { group in
             var next = 0
             func add() {
@@ -67,10 +68,14 @@ struct SweepCommand: AsyncParsableCommand {
             // Each unit is stored as it finishes, in its own transaction: a killed shard keeps
             // every finished unit, and its retry skips them.
             while let (unit, result, metrics) = try await group.next() {
-                _ = try store.storeSweepUnit(.init(
+                var record = ResultStore.RunRecord(
                     scenarioName: unit.scenario.name, scenarioFile: unit.scenario.file, scenarioHash: unit.scenario.contentHash,
                     scenarioText: unit.scenario.text, seed: unit.seed, policy: result.policy, version: FleetTwinEngine.version,
-                    result: result, metrics: metrics, storeEvents: unit.scenario.outputs.eventLog), unitId: unit.id, position: unit.position)
+                    result: result, metrics: metrics, storeEvents: unit.scenario.outputs.eventLog)
+                let workloads = ScenarioRun.workloadResults(result, scenario: unit.scenario, seed: unit.seed)
+                record.workloadResultsJSON = try workloads.map { try $0.json() }
+                differing += workloads?.jobs.filter { !$0.identical } ?? []
+                _ = try store.storeSweepUnit(record, unitId: unit.id, position: unit.position)
                 if next < todo.count { add() }
             }
         }
@@ -81,6 +86,7 @@ struct SweepCommand: AsyncParsableCommand {
         } else {
             print("\(shardText)\(units.count) of \(plan.units.count) units; ran \(todo.count), \(units.count - todo.count) already in \(path)")
         }
+        if !differing.isEmpty { throw ResultMismatch(jobs: differing) }
     }
 }
 

@@ -5,6 +5,7 @@ import FleetTwinScenario
 import FleetTwinScheduling
 import FleetTwinWorkloads
 import Foundation
+import GRDB
 import Testing
 
 /// Options that keep each kind's job to well under a second in a debug build.
@@ -193,6 +194,25 @@ let tinyWorkloadOptions: [String: [String: String]] = [
         #expect(stored == workloads)
         #expect(try runFleettwin(["show", "1", "--db", dir.appendingPathComponent("r0.sqlite").path]).stdout
             .contains("results verified: 2 of 2 identical"))
+    }
+
+    @Test func compareAndSweepVerifyAndStoreEveryRunsWorkloads() throws {
+        let dir = try temporaryDirectory()
+        let path = dir.appendingPathComponent("real.yaml").path
+        try Self.scenario(Self.ragWorkload).write(toFile: path, atomically: true, encoding: .utf8)
+        let compareDB = dir.appendingPathComponent("c.sqlite").path
+        let compare = try runFleettwin(["compare", path, "--policies", "fifo,singularity", "--seeds", "1-2", "--db", compareDB])
+        #expect(compare.status == 0, "\(compare.stderr)")
+        try #require(FileManager.default.createFile(atPath: dir.appendingPathComponent("s.yaml").path, contents: Data(
+            "scenarios: [real.yaml]\npolicies: [fifo]\nseeds: 1-2\n".utf8)))
+        let sweepDB = dir.appendingPathComponent("s.sqlite").path
+        let sweep = try runFleettwin(["sweep", dir.appendingPathComponent("s.yaml").path, "--db", sweepDB])
+        #expect(sweep.status == 0, "\(sweep.stderr)")
+        for (db, runs) in [(compareDB, 4), (sweepDB, 2)] {
+            let stored = try DatabaseQueue(path: db).read { try String.fetchAll($0, sql: "SELECT results_json FROM workload_results") }
+            #expect(stored.count == runs)
+            #expect(try stored.allSatisfy { try WorkloadResults(json: $0).verified == ResultsVerified(checked: 2, identical: 2) })
+        }
     }
 
     @Test func aDifferingResultFailsTheRun() {
