@@ -17,11 +17,11 @@ extension ScenarioRun {
                 metrics: Dictionary(zip(c.metricNames, c.metricValues), uniquingKeysWith: { a, _ in a }))
         }
         var analyses: [WorkloadResults.Analysis] = []
+        let outcomes = Dictionary(result.computations.map { ($0.job, $0) }, uniquingKeysWith: { a, _ in a })  // looked up only
         for type in WorkloadRegistry.all {
             // Jobs in scenario order, so the analysis does not depend on completion order.
             let finished = scenario.realWorkloads.compactMap { real -> FinishedWorkload? in
-                guard real.spec.kind == type.kind, let c = result.computations.first(where: { $0.job == real.jobName }),
-                      let spec = specs[real.jobName] else { return nil }
+                guard real.spec.kind == type.kind, let c = outcomes[real.jobName], let spec = specs[real.jobName] else { return nil }
                 return FinishedWorkload(name: c.job, spec: spec,
                                         result: WorkloadResult(metrics: Array(zip(c.metricNames, c.metricValues)).map { (name: $0.0, value: $0.1) },
                                                                hash: c.resultHash))

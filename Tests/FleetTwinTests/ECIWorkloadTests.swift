@@ -4,26 +4,9 @@ import FleetTwinWorkloads
 import Foundation
 import Testing
 
-/// Options small enough for a debug build: a few hundred milliseconds a job.
-private let tinyOptions: [String: String] = [
-    "docs": "60", "topics": "3", "vocabulary": "300", "ceQueries": "15", "queries": "24", "evalQueries": "15",
-    "ceSteps": "6", "steps": "8", "batch": "4", "k": "4", "dim": "8", "candidates": "10",
-]
-
 private func eciSpec(_ negatives: String, seed: UInt64 = 7, worldSize: Int = 1,
                      _ extra: [String: String] = [:]) -> WorkloadSpec {
-    var options = tinyOptions
-    options["negatives"] = negatives
-    for (key, value) in extra { options[key] = value }
-    return WorkloadSpec(kind: "eci", seed: seed, worldSize: worldSize, options: options)
-}
-
-private func checkpointBytes(_ w: any Workload) -> [UInt8] { WorkloadCheckpoint.bytes(of: w) }
-
-private func finished(_ spec: WorkloadSpec, devices: Int = 1) throws -> WorkloadResult {
-    let w = try WorkloadRegistry.make(spec)
-    w.runToCompletion(devices: devices)
-    return try #require(w.result)
+    tinySpec("eci", seed: seed, worldSize: worldSize, extra.merging(["negatives": negatives]) { a, _ in a })
 }
 
 @Suite("ECI workload: checkpoints, data parallelism, determinism")
@@ -31,7 +14,7 @@ struct ECIWorkloadContractTests {
     @Test(arguments: ["hybrid-bm25-llm", "cross-encoder"])
     func checkpointedRunContinuesBitIdentically(negatives: String) throws {
         let spec = eciSpec(negatives)
-        let straight = try finished(spec)
+        let straight = try finishedResult(spec)
         // Random checkpoints, plus always one right after mining (the phase boundary).
         let (resumed, restores) = try runRestoringAtRandomSteps(spec, probability: 0.35, alsoAt: [6])
         #expect(restores >= 3)
@@ -41,8 +24,8 @@ struct ECIWorkloadContractTests {
 
     @Test func worldSizeFourGivesTheSameResultOnOneTwoOrResizedDevices() throws {
         let spec = eciSpec("hybrid-bm25-ce", worldSize: 4)
-        let one = try finished(spec, devices: 1)
-        let two = try finished(spec, devices: 2)
+        let one = try finishedResult(spec, devices: 1)
+        let two = try finishedResult(spec, devices: 2)
         let resized = try WorkloadRegistry.make(spec)
         let pattern = [1, 3, 2, 4, 2]
         var i = 0
@@ -51,15 +34,15 @@ struct ECIWorkloadContractTests {
         #expect(one.hash == resized.result?.hash)
         #expect(one == two)
         // And the world size does change the job (four replica shards, not one).
-        #expect(try finished(eciSpec("hybrid-bm25-ce", worldSize: 1)).hash != one.hash)
+        #expect(try finishedResult(eciSpec("hybrid-bm25-ce", worldSize: 1)).hash != one.hash)
     }
 
     @Test func checkpointBytesAreStableAndTruncationThrows() throws {
         let spec = eciSpec("llm")
         let a = try WorkloadRegistry.make(spec), b = try WorkloadRegistry.make(spec)
         for _ in 0..<9 { a.step(devices: 1); b.step(devices: 2) }
-        let bytes = checkpointBytes(a)
-        #expect(bytes == checkpointBytes(b))
+        let bytes = WorkloadCheckpoint.bytes(of: a)
+        #expect(bytes == WorkloadCheckpoint.bytes(of: b))
         for cut in [0, 3, 20, bytes.count / 3, bytes.count / 2, bytes.count - 1] {
             #expect(throws: ByteDecodingError.self) { _ = try WorkloadCheckpoint.restore(Array(bytes.prefix(cut))) }
         }
@@ -179,7 +162,7 @@ struct ECIWorkloadMechanismTests {
     }
 
     @Test func aDifferentSeedMovesTheScienceNumbers() throws {
-        let a = try finished(eciSpec("bm25", seed: 7)), b = try finished(eciSpec("bm25", seed: 8))
+        let a = try finishedResult(eciSpec("bm25", seed: 7)), b = try finishedResult(eciSpec("bm25", seed: 8))
         for name in ["eci", "hardness", "safety", "ndcg@10", "mrr@10"] {
             #expect(a[name] != b[name], "\(name) did not move with the seed")
         }

@@ -6,10 +6,7 @@ import Testing
 
 /// A tiny RAG job that runs in well under a second in a debug build.
 private func tinyRAG(seed: UInt64 = 7, worldSize: Int = 1, _ extra: [String: String] = [:]) -> WorkloadSpec {
-    var options = ["width": "16", "heads": "2", "subjects": "6", "relations": "2", "objects": "4", "fillers": "3",
-                   "segments": "2", "segmentFillers": "1", "batch": "4", "steps": "6", "probes": "3"]
-    for (k, v) in extra { options[k] = v }
-    return WorkloadSpec(kind: "rag", seed: seed, worldSize: worldSize, options: options)
+    tinySpec("rag", seed: seed, worldSize: worldSize, extra)
 }
 
 private func finished(_ spec: WorkloadSpec, devices: Int = 1) throws -> any Workload {
@@ -18,7 +15,6 @@ private func finished(_ spec: WorkloadSpec, devices: Int = 1) throws -> any Work
     return w
 }
 
-private func checkpoint(_ w: any Workload) -> [UInt8] { WorkloadCheckpoint.bytes(of: w) }
 
 @Suite("RAGWorkload: RAG mechanistic probes")
 struct RAGWorkloadTests {
@@ -33,7 +29,7 @@ struct RAGWorkloadTests {
         // Preempted in the middle of probing (probe sums are part of the state).
         var w = try WorkloadRegistry.make(spec)
         for _ in 0..<(w.totalSteps - 2) { w.step(devices: 1) }
-        w = try WorkloadCheckpoint.restore(checkpoint(w))
+        w = try WorkloadCheckpoint.restore(WorkloadCheckpoint.bytes(of: w))
         w.runToCompletion()
         #expect(w.result == reference.result)
     }
@@ -135,9 +131,9 @@ struct RAGWorkloadTests {
         let spec = tinyRAG()
         let a = try WorkloadRegistry.make(spec), b = try WorkloadRegistry.make(spec)
         for _ in 0..<7 { a.step(devices: 1); b.step(devices: 1) }
-        let bytes = checkpoint(a)
-        #expect(bytes == checkpoint(b))
-        #expect(checkpoint(try WorkloadCheckpoint.restore(bytes)) == bytes)
+        let bytes = WorkloadCheckpoint.bytes(of: a)
+        #expect(bytes == WorkloadCheckpoint.bytes(of: b))
+        #expect(WorkloadCheckpoint.bytes(of: try WorkloadCheckpoint.restore(bytes)) == bytes)
         for cut in [1, 9, bytes.count / 3, bytes.count / 2, bytes.count - 9, bytes.count - 1] {
             #expect(throws: ByteDecodingError.self) { try WorkloadCheckpoint.restore(Array(bytes.prefix(cut))) }
         }

@@ -8,16 +8,6 @@ import Foundation
 import GRDB
 import Testing
 
-/// Options that keep each kind's job to well under a second in a debug build.
-let tinyWorkloadOptions: [String: [String: String]] = [
-    "eci": ["docs": "60", "topics": "3", "vocabulary": "300", "ceQueries": "15", "queries": "24", "evalQueries": "15",
-            "ceSteps": "6", "steps": "8", "batch": "4", "k": "4", "dim": "8", "candidates": "10"],
-    "rag": ["width": "16", "heads": "2", "subjects": "6", "relations": "2", "objects": "4", "fillers": "3",
-            "segments": "2", "segmentFillers": "1", "batch": "4", "steps": "6", "probes": "3"],
-    "reranker": ["size": "1", "loss": "ranknet", "steps": "12", "evalEvery": "4", "candidates": "8",
-                 "batch": "4", "evalQueries": "6", "lr": "0.01"],
-]
-
 /// Real kernels inside the simulator: every mechanism the scheduler applies to a real job
 /// (preemption, restart on fewer devices, resize, migration, failure and roll-back) must leave
 /// its result bit-identical to an uninterrupted run.

@@ -4,20 +4,8 @@ import FleetTwinTensor
 import Foundation
 import Testing
 
-/// Small options so a debug build runs each job in well under a second.
 private func rerankerSpec(seed: UInt64 = 7, worldSize: Int = 1, _ options: [String: String] = [:]) -> WorkloadSpec {
-    var all = ["size": "1", "loss": "ranknet", "steps": "12", "evalEvery": "4", "candidates": "8",
-               "batch": "4", "evalQueries": "6", "lr": "0.01"]
-    for (key, value) in options { all[key] = value }
-    return WorkloadSpec(kind: "reranker", seed: seed, worldSize: worldSize, options: all)
-}
-
-private func checkpointBytes(_ w: any Workload) -> [UInt8] { WorkloadCheckpoint.bytes(of: w) }
-
-private func finishedResult(_ spec: WorkloadSpec, devices: Int = 1) throws -> WorkloadResult {
-    let w = try WorkloadRegistry.make(spec)
-    w.runToCompletion(devices: devices)
-    return try #require(w.result)
+    tinySpec("reranker", seed: seed, worldSize: worldSize, options)
 }
 
 @Suite("RerankerWorkload: scaling laws for rerankers")
@@ -220,13 +208,13 @@ struct RerankerWorkloadTests {
         func bytes(after steps: Int) throws -> [UInt8] {
             let w = try WorkloadRegistry.make(rerankerSpec(["loss": "listnet"]))
             for _ in 0..<steps { w.step(devices: 1) }
-            return checkpointBytes(w)
+            return WorkloadCheckpoint.bytes(of: w)
         }
         let a = try bytes(after: 5), b = try bytes(after: 5)
         #expect(a == b)
         #expect(try bytes(after: 0) != a)
         let restored = try WorkloadCheckpoint.restore(a)
-        #expect(checkpointBytes(restored) == a)
+        #expect(WorkloadCheckpoint.bytes(of: restored) == a)
         #expect(restored.stepsCompleted == 5)
         for length in Set(stride(from: 0, to: a.count, by: max(1, a.count / 41)).map { $0 } + [a.count - 1]).sorted() {
             #expect(throws: ByteDecodingError.self) { _ = try WorkloadCheckpoint.restore(Array(a.prefix(length))) }

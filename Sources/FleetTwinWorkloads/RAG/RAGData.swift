@@ -29,7 +29,7 @@ public struct RAGPrompt: Equatable, Sendable {
 }
 
 /// The memorised facts (subject, relation) -> object and the prompt builders.
-struct RAGTask {
+struct RAGFacts {
     var vocabulary: RAGVocabulary
     /// objectOf[s * relations + r]: the memorised object index of fact (s, r).
     var objectOf: [Int]

@@ -15,10 +15,10 @@ extension RAGWorkload {
     /// whose answer segment states the memorised object. Regenerated from the seed.
     public func probePrompt(_ index: Int, withContext: Bool) -> RAGPrompt {
         var g = spec.generator("probes", index: UInt64(index))
-        let s = RAGTask.uniform(task.vocabulary.subjects, &g)
-        let r = RAGTask.uniform(task.vocabulary.relations, &g)
-        if !withContext { return task.closedBook(subject: s, relation: r) }
-        return task.withContext(subject: s, relation: r, contextObject: task.memorised(s, r), &g)
+        let s = RAGFacts.uniform(facts.vocabulary.subjects, &g)
+        let r = RAGFacts.uniform(facts.vocabulary.relations, &g)
+        if !withContext { return facts.closedBook(subject: s, relation: r) }
+        return facts.withContext(subject: s, relation: r, contextObject: facts.memorised(s, r), &g)
     }
 
     /// The standard deviation of the token-embedding table's entries (population, in Double).

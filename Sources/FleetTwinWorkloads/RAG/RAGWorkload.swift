@@ -32,7 +32,7 @@ public final class RAGWorkload: Workload {
 
     public let spec: WorkloadSpec
     let model: RAGModel
-    let task: RAGTask
+    let facts: RAGFacts
     let trainingSteps: Int, probeCount: Int, batch: Int
     let contextFraction: Double, counterfactual: Double, noiseScale: Float
 
@@ -73,9 +73,9 @@ public final class RAGWorkload: Workload {
         noiseScale = Float(try o.double("noiseScale", 3, in: 0...1000))
 
         var factGenerator = spec.generator("facts")
-        task = RAGTask(vocabulary: vocabulary, segments: segments, segmentFillers: segmentFillers, generator: &factGenerator)
+        facts = RAGFacts(vocabulary: vocabulary, segments: segments, segmentFillers: segmentFillers, generator: &factGenerator)
         model = RAGModel(layers: layers, width: width, heads: heads, vocabulary: vocabulary.size,
-                         maxLength: task.contextLength)
+                         maxLength: facts.contextLength)
         var initGenerator = spec.generator("init")
         parameters = model.initialParameters(&initGenerator)
         adam = Adam(learningRate: Float(learningRate))
@@ -131,7 +131,7 @@ public final class RAGWorkload: Workload {
     /// Expected matmul FLOPs of one training step: forward + backward (3x forward) over the
     /// global batch, context prompts weighted by `contextFraction`.
     public var estimatedTrainingFlopsPerStep: Int {
-        let closed = Double(model.forwardFlops(tokens: 3)), context = Double(model.forwardFlops(tokens: task.contextLength))
+        let closed = Double(model.forwardFlops(tokens: 3)), context = Double(model.forwardFlops(tokens: facts.contextLength))
         return Int(3 * Double(batch) * (contextFraction * context + (1 - contextFraction) * closed))
     }
 
@@ -139,7 +139,7 @@ public final class RAGWorkload: Workload {
     /// knockout without context or 2 with context) for both prompts.
     public var estimatedProbeFlopsPerStep: Int {
         let runs = 3 + 4 * model.layers
-        return model.forwardFlops(tokens: 3) * (runs + 1) + model.forwardFlops(tokens: task.contextLength) * (runs + 2)
+        return model.forwardFlops(tokens: 3) * (runs + 1) + model.forwardFlops(tokens: facts.contextLength) * (runs + 2)
     }
 
     @discardableResult
@@ -152,7 +152,7 @@ public final class RAGWorkload: Workload {
 
     func trainingStep(devices: Int) -> StepProfile {
         let examples = (0..<batch).map { _ in
-            task.trainingExample(contextFraction: contextFraction, counterfactual: counterfactual, &dataGenerator)
+            facts.trainingExample(contextFraction: contextFraction, counterfactual: counterfactual, &dataGenerator)
         }
         let perReplica = batch / spec.worldSize
         var losses = [Float](repeating: 0, count: spec.worldSize)
