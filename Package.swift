@@ -44,9 +44,14 @@ let package = Package(
         .target(name: "FleetTwinCostModel", resources: [.copy("Resources/calibration")]),
         // Regions > clusters > nodes > accelerators, accelerator profiles, network bandwidths.
         .target(name: "FleetTwinFleet", dependencies: ["FleetTwinEngine", "FleetTwinCostModel"]),
-        // Jobs, the scheduler hierarchy, policies and the simulation driver.
+        // The policy API (what a policy sees and decides), the registry and the policies.
+        .target(name: "FleetTwinPolicy", dependencies: [
+            "FleetTwinEngine", "FleetTwinFleet",
+            .product(name: "DequeModule", package: "swift-collections"),
+        ]),
+        // Jobs, the scheduler hierarchy that carries out decisions, and the simulation driver.
         .target(name: "FleetTwinScheduling", dependencies: [
-            "FleetTwinEngine", "FleetTwinCostModel", "FleetTwinFleet",
+            "FleetTwinEngine", "FleetTwinCostModel", "FleetTwinFleet", "FleetTwinPolicy",
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
         // The native trace format (JSON Lines): streaming reader with located errors, writer.

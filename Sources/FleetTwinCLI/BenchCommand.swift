@@ -36,7 +36,7 @@ struct EngineBenchCommand: AsyncParsableCommand {
 
     @Option(help: "Jobs to simulate.") var jobs = 100_000
     @Option(help: "Accelerators in the fleet (a multiple of 8).") var accelerators = 1_000
-    @Option(help: "Scheduling policy (with its default mechanisms).") var policy: PolicySpec.Name = .fifo
+    @Option(help: "Scheduling policy (with its default mechanisms).") var policy: PolicyName = PolicyName(argument: "fifo")!
     @Option(help: "Runs to take the median of.") var `repeat` = 3
     @Option(help: "Seed.") var seed: UInt64 = 1
     @Flag(help: "Print one JSON object.") var json = false
@@ -67,7 +67,7 @@ struct EngineBenchCommand: AsyncParsableCommand {
 
         var samples: [(seconds: Double, result: SimulationResult)] = []
         for _ in 0..<`repeat` {
-            let simulation = try FleetSimulation(SimulationConfiguration(fleet: fleet, jobs: specs, policy: PolicySpec(name: policy).make()))
+            let simulation = try FleetSimulation(SimulationConfiguration(fleet: fleet, jobs: specs, policy: PolicySpec(name: policy.value).make(jobs: specs)))
             let clock = ContinuousClock()
             let started = clock.now
             let result = try await simulation.run()
@@ -79,7 +79,7 @@ struct EngineBenchCommand: AsyncParsableCommand {
         let r = median.result
         let events = r.processedEvents, records = r.log.records.count
         let report: [(String, String)] = [
-            ("policy", policy.rawValue), ("jobs", String(jobs)), ("accelerators", String(accelerators)), ("runs", String(`repeat`)),
+            ("policy", policy.value), ("jobs", String(jobs)), ("accelerators", String(accelerators)), ("runs", String(`repeat`)),
             ("queue events", String(events)), ("event-log records", String(records)),
             ("wall time (median)", String(format: "%.3f s", median.seconds)),
             ("wall time (fastest)", String(format: "%.3f s", fastest.seconds)),

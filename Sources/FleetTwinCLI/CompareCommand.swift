@@ -23,8 +23,8 @@ struct CompareCommand: AsyncParsableCommand {
     @Argument(help: "The scenario file (YAML).")
     var scenario: String
 
-    @Option(help: "Policies, comma-separated (\(PolicySpec.Name.allCases.map(\.rawValue).joined(separator: ", "))).")
-    var policies = PolicySpec.Name.allCases.map(\.rawValue).joined(separator: ",")
+    @Option(help: "Policies, comma-separated (\(PolicyRegistry.names.joined(separator: ", "))); each keeps the scenario's policy options it takes.")
+    var policies = PolicyRegistry.names.joined(separator: ",")
 
     @Option(help: "Seeds: a range like 1-5 or a list like 1,4,9.")
     var seeds = "1-5"
@@ -39,13 +39,13 @@ struct CompareCommand: AsyncParsableCommand {
         _ = try parsedSeeds()
     }
 
-    func parsedPolicies() throws -> [PolicySpec.Name] {
+    func parsedPolicies() throws -> [String] {
         let names = policies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let parsed = try names.map { name -> PolicySpec.Name in
-            guard let p = PolicySpec.Name(rawValue: name) else {
-                throw ValidationError("unknown policy '\(name)'; expected some of: \(PolicySpec.Name.allCases.map(\.rawValue).joined(separator: ", "))")
+        let parsed = try names.map { name -> String in
+            guard PolicyRegistry.named(name) != nil else {
+                throw ValidationError("unknown policy '\(name)'; expected some of: \(PolicyRegistry.names.joined(separator: ", "))")
             }
-            return p
+            return name
         }
         guard !parsed.isEmpty, Set(parsed).count == parsed.count else { throw ValidationError("--policies must name distinct policies") }
         return parsed
@@ -80,7 +80,7 @@ struct CompareCommand: AsyncParsableCommand {
         // Every run's results are held until the comparison is stored.
         try ResourceLimits.check(parsed, parallel: names.count * seedList.count)
         let units = names.flatMap { name in
-            seedList.map { Unit(position: 0, policy: PolicySpec(name: name, placement: parsed.policy.placement), seed: $0) }
+            seedList.map { Unit(position: 0, policy: parsed.policy.renamed(name), seed: $0) }
         }.enumerated().map { i, unit in var u = unit; u.position = i; return u }
 
         // One simulation per core; results are put back in canonical order, so run ids and
@@ -116,7 +116,7 @@ struct CompareCommand: AsyncParsableCommand {
             return record
         }
         let (comparisonId, runIds) = try ResultStore(path: store.db).storeComparison(
-            scenarioName: parsed.name, policies: names.map(\.rawValue), seeds: seedList, runs: records)
+            scenarioName: parsed.name, policies: names, seeds: seedList, runs: records)
         var perPolicy: [[(summary: RunSummary, metrics: RunMetrics)]] = []
         for (p, _) in names.enumerated() {
             perPolicy.append(seedList.indices.map { s in
@@ -128,7 +128,7 @@ struct CompareCommand: AsyncParsableCommand {
             })
         }
         let comparison = PolicyComparison(comparisonId: comparisonId, scenario: parsed.name, seeds: seedList,
-                                          policies: names.map(\.rawValue), runs: perPolicy)
+                                          policies: names, runs: perPolicy)
         print(json ? try comparison.json()
                    : comparison.table() + "\n\nstored as comparison \(comparisonId) (runs \(runIds.first!)-\(runIds.last!)) in \(store.db); "
                      + "draw it with: fleettwin report --compare \(comparisonId) --db \(store.db)")

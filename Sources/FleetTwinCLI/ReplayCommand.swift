@@ -7,7 +7,6 @@ import FleetTwinScheduling
 import FleetTwinTraces
 import Foundation
 
-extension PlacementRule: ExpressibleByArgument {}
 
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,8 +24,8 @@ struct ReplayCommand: AsyncParsableCommand {
 
     @Argument(help: "The trace (native format; see Traces/README.md).") var trace: String
     @Option(help: "The fleet file or scenario to take the fleet from.") var fleet: String
-    @Option(help: "Scheduling policy.") var policy: PolicySpec.Name = .fifo
-    @Option(help: "Placement rule.") var placement: PlacementRule = .consolidated
+    @Option(help: "Scheduling policy (`fleettwin policies` lists them).") var policy: PolicyName = PolicyName(argument: "fifo")!
+    @Option(help: "Placement rule.") var placement: PlacementRule = .bestFit
     @Flag(help: "Make every preemption, migration and resize free, as older simulators assume.") var noOverheads = false
     @Option(help: "Seed (tiers drawn for jobs whose trace gives none).") var seed: UInt64 = 1
     @Flag(help: "Compare queueing delay and JCT with the ones the trace recorded.") var compareRecorded = false
@@ -36,7 +35,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(help: "No progress line on standard error.") var quiet = false
 
     func run() async throws {
-        let scenario = try Scenario.replay(trace: trace, fleet: fleet, policy: PolicySpec(name: policy, placement: placement),
+        let scenario = try Scenario.replay(trace: trace, fleet: fleet, policy: PolicySpec(name: policy.value, placement: placement),
                                            noOverheads: noOverheads, seed: seed)
         let outcome = try await ScenarioRun(scenario: scenario, seed: seed, policy: nil, check: check, quiet: quiet,
                                             database: store.db).execute()

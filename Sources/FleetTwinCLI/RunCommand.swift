@@ -22,8 +22,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Seed for every generator (default: the scenario's seed).")
     var seed: UInt64?
 
-    @Option(help: "Run this policy instead of the scenario's (with its default mechanisms and the scenario's placement).")
-    var policy: PolicySpec.Name?
+    @Option(help: "Run this policy instead of the scenario's (with the scenario's placement and the policy options it takes; `fleettwin policies` lists them).")
+    var policy: PolicyName?
 
     @OptionGroup var store: StoreOptions
 
@@ -39,7 +39,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         // An invalid scenario throws here, before the database is opened: nothing is written.
         let parsed = try Scenario.load(path: scenario)
-        let override = policy.map { PolicySpec(name: $0, placement: parsed.policy.placement) }
+        let override = policy.map { parsed.policy.renamed($0.value) }
         let outcome = try await ScenarioRun(scenario: parsed, seed: seed ?? parsed.seed, policy: override, check: check,
                                             quiet: quiet, database: store.db).execute()
         print(json ? try outcome.summary.json() : outcome.summary.table() + "\n\nresults: \(store.db)")
@@ -72,10 +72,9 @@ struct ValidateCommand: ParsableCommand {
             \(scenario): valid
               fleet      \(fleet.regions.count) regions, \(fleet.clusters.count) clusters, \(fleet.totalAccelerators) accelerators
               workload   \(jobs.count) jobs\(real) (seed \(parsed.seed))
-              policy     \(parsed.policy.name.rawValue), placement \(parsed.policy.placement.rawValue)
+              policy     \(parsed.policy.text)
               horizon    \(parsed.horizon.map(\.description) ?? "until the last job ends")
             """)
     }
 }
 
-extension PolicySpec.Name: ExpressibleByArgument {}

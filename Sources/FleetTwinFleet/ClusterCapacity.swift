@@ -63,14 +63,16 @@ public struct ClusterCapacity: Sendable {
     }
 
     /// Chooses nodes for `count` accelerators under `rule` and takes them, or returns nil and
-    /// changes nothing. Consolidated placement is best-fit: the node with the fewest free
-    /// accelerators that still suffice, which keeps whole nodes free for large gangs.
+    /// changes nothing (the table in `PlacementRule` says which nodes each rule takes).
+    ///
+    /// O(accelerators per node) per node taken, except `first-fit`, which walks the nodes in
+    /// order as Tiresias' `yarn` scheme does: O(nodes).
     public mutating func reserve(_ count: Int, rule: PlacementRule) -> [NodeShare]? {
         guard count > 0, summary.fits(count, rule: rule) else { return nil }
         let n = acceleratorsPerNode
         var shares: [NodeShare] = []
         switch rule {
-        case .consolidated:
+        case .bestFit:
             if count <= n {
                 guard let node = bestFit(count, below: n + 1) else { return nil }
                 shares.append(take(node, count))
@@ -82,6 +84,23 @@ public struct ClusterCapacity: Sendable {
                     shares.append(take(node, remainder))
                 }
             }
+        case .firstFit:
+            // Whole nodes first (lowest index), then the first other node with the remainder.
+            let whole = count > n ? count / n : 0
+            let remainder = count > n ? count % n : count
+            var chosen: [Int32] = []
+            var remainderNode: Int32?
+            for node in 0..<freeOnNode.count where !isDown[node] {
+                if chosen.count < whole && freeOnNode[node] == n {
+                    chosen.append(Int32(node))
+                } else if remainder > 0 && remainderNode == nil && freeOnNode[node] >= remainder {
+                    remainderNode = Int32(node)
+                }
+                if chosen.count == whole && (remainder == 0 || remainderNode != nil) { break }
+            }
+            guard chosen.count == whole, remainder == 0 || remainderNode != nil else { return nil }
+            for node in chosen { shares.append(take(node, n)) }
+            if let node = remainderNode { shares.append(take(node, remainder)) }
         case .any:
             var needed = count
             var f = n
@@ -94,8 +113,59 @@ public struct ClusterCapacity: Sendable {
                     f -= 1
                 }
             }
+        case .spread:
+            // One accelerator at a time from the node with the most free.
+            var perNode: [Int32: Int32] = [:]  // looked up only; shares are built in taking order
+            var order: [Int32] = []
+            var f = n
+            for _ in 0..<count {
+                while buckets[f].isEmpty { f -= 1 }
+                let node = buckets[f].last!
+                _ = take(node, 1)
+                if perNode[node] == nil { order.append(node) }
+                perNode[node, default: 0] += 1
+            }
+            shares = order.map { NodeShare(node: $0, count: perNode[$0]!) }
         }
         return shares
+    }
+
+    /// Takes exactly these accelerators (a mirror of a placement another index chose).
+    public mutating func take(_ shares: [NodeShare]) {
+        for share in shares { _ = take(share.node, Int(share.count)) }
+    }
+
+    /// The summary this cluster would have once `shares` (placements of running jobs) were
+    /// released, without changing anything: what a policy asks before it preempts, so that it
+    /// takes only victims whose release makes a gang fit under a node-local rule.
+    ///
+    /// O(accelerators per node + shares).
+    public func summary(afterReleasing shares: [NodeShare]) -> CapacitySummary {
+        let n = acceleratorsPerNode
+        var gained: [(node: Int, old: Int, new: Int)] = []
+        for share in shares where !isDown[Int(share.node)] {
+            let node = Int(share.node)
+            if let i = gained.firstIndex(where: { $0.node == node }) {
+                gained[i].new += Int(share.count)
+            } else {
+                gained.append((node, freeOnNode[node], freeOnNode[node] + Int(share.count)))
+            }
+        }
+        var s = summary
+        for g in gained {
+            s.totalFree += g.new - g.old
+            if g.new == n && g.old < n { s.fullyFreeNodes += 1 }
+        }
+        // The best partial node: an untouched one from the buckets, or a touched one.
+        var maxPartial = 0
+        for f in stride(from: n - 1, through: 1, by: -1) {
+            let touched = gained.reduce(0) { $0 + ($1.old == f ? 1 : 0) }
+            if buckets[f].count > touched { maxPartial = f; break }
+        }
+        for g in gained where g.new < n { maxPartial = max(maxPartial, g.new) }
+        s.maxPartialNodeFree = maxPartial
+        s.maxNodeFree = s.fullyFreeNodes > 0 ? n : maxPartial
+        return s
     }
 
     /// Returns accelerators to their nodes.

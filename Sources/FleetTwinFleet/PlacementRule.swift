@@ -1,10 +1,27 @@
-/// How a gang of accelerators is laid out inside one cluster.
+/// How a gang of accelerators is laid out inside one cluster: the placement extension point.
+///
+/// Every rule is all-or-nothing inside one cluster (a gang never spans clusters). The rules
+/// differ in which nodes they take and, for the node-local rules, in what fits:
+///
+/// | rule | fits when | takes |
+/// |---|---|---|
+/// | `first-fit` | a gang of at most one node's size finds one node with that many free; a larger one finds count/n wholly free nodes plus one node with the remainder | the first such nodes in node order (Tiresias' `yarn` scheme, `switch.py::ms_yarn_alloc_res`) |
+/// | `best-fit` | as first-fit | the node with the fewest free accelerators that still suffice (keeps whole nodes free for large gangs); written `consolidated` in older scenarios |
+/// | `spread` | enough free accelerators anywhere in the cluster | one accelerator at a time from the node with the most free, which levels free capacity across nodes and spreads a gang over several |
+/// | `any` | enough free accelerators anywhere in the cluster | the nodes with the most free first (fewest nodes); what Tiresias' `count` scheme models, which only counts free GPUs |
 public enum PlacementRule: String, Sendable, CaseIterable {
-    /// A job that fits on one node waits for a single node with enough free accelerators;
-    /// a larger job takes whole free nodes plus one node for the remainder.
-    case consolidated
-    /// Any free accelerators of the right type in one cluster (fewest nodes first).
+    case firstFit = "first-fit"
+    case bestFit = "best-fit"
+    case spread
     case any
+
+    /// Reads a rule by name; `consolidated`, the name older scenarios use, is `best-fit`.
+    public init?(name: String) {
+        if name == "consolidated" { self = .bestFit } else if let rule = PlacementRule(rawValue: name) { self = rule } else { return nil }
+    }
+
+    /// Whether the rule needs a gang's accelerators to sit on as few nodes as its size allows.
+    public var isNodeLocal: Bool { self == .firstFit || self == .bestFit }
 }
 
 /// A summary of a cluster's free capacity, exact enough to decide whether a gang fits
@@ -20,12 +37,20 @@ public struct CapacitySummary: Sendable, Equatable {
     /// The most free accelerators on a node that is not fully free (0 if none).
     public var maxPartialNodeFree: Int
 
+    public init(acceleratorsPerNode: Int, totalFree: Int, fullyFreeNodes: Int, maxNodeFree: Int, maxPartialNodeFree: Int) {
+        self.acceleratorsPerNode = acceleratorsPerNode
+        self.totalFree = totalFree
+        self.fullyFreeNodes = fullyFreeNodes
+        self.maxNodeFree = maxNodeFree
+        self.maxPartialNodeFree = maxPartialNodeFree
+    }
+
     /// Whether `count` accelerators can be placed under `rule` right now.
     public func fits(_ count: Int, rule: PlacementRule) -> Bool {
         switch rule {
-        case .any:
+        case .any, .spread:
             return totalFree >= count
-        case .consolidated:
+        case .firstFit, .bestFit:
             let n = acceleratorsPerNode
             if count <= n { return maxNodeFree >= count }
             let whole = count / n, remainder = count % n

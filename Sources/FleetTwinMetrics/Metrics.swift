@@ -130,6 +130,9 @@ public struct RunMetrics: Sendable, Equatable {
     public var failures: Int
     /// Full-size work lost to failures: progress since each failed job's last checkpoint.
     public var lostWorkSeconds: Double
+    /// Accelerator-seconds idle while some waiting job's gang fit them under the placement
+    /// rule (`SimulationResult.idleWhileWaitingAcceleratorSeconds`; not folded from the log).
+    public var idleWhileWaitingAcceleratorSeconds: Double = 0
     public var overheadSeconds: MechanismOverhead
     /// Share of completed jobs per tier whose achieved fraction met the tier's target.
     public var slaAttainment: TierValues

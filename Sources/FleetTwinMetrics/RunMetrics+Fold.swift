@@ -235,6 +235,7 @@ private struct LogFold {
             checkpoints: counts[.checkpointed] ?? 0,
             failures: counts[.failed] ?? 0,
             lostWorkSeconds: Double(lostWorkMicroseconds) / 1e6,
+            idleWhileWaitingAcceleratorSeconds: result.idleWhileWaitingAcceleratorSeconds,
             overheadSeconds: overhead,
             slaAttainment: attainment, slaJobs: slaJobs, slaMet: slaMet,
             queueDelayByTier: delayByTier,

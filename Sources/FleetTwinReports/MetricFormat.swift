@@ -35,6 +35,7 @@ public enum MetricFormat {
         ("queue_delay_p95_s", "queueing delay p95"), ("queue_delay_p99_s", "queueing delay p99"),
         ("energy_kwh", "energy"), ("peak_power_kw", "peak power"), ("mean_power_kw", "mean power"),
         ("accelerator_seconds", "accelerator time allocated"),
+        ("idle_while_waiting_accelerator_seconds", "idle while a waiting job fit"),
     ]
 
     /// Metric names in table order: the known headline ones first, then the rest by name.

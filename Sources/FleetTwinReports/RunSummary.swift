@@ -25,6 +25,8 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var checkpoints: Int
     public var failures: Int
     public var lostWorkSeconds: Double
+    /// Accelerator-seconds idle while a waiting job's gang fit them (reservations included).
+    public var idleWhileWaitingAcceleratorSeconds: Double
     public var overheadSeconds: MechanismOverhead
     public var slaAttainment: TierValues
     public var queueDelayByTier: TierValues
@@ -64,6 +66,7 @@ public struct RunSummary: Codable, Sendable, Equatable {
         self.checkpoints = metrics.checkpoints
         self.failures = metrics.failures
         self.lostWorkSeconds = metrics.lostWorkSeconds
+        self.idleWhileWaitingAcceleratorSeconds = metrics.idleWhileWaitingAcceleratorSeconds
         self.overheadSeconds = metrics.overheadSeconds
         self.slaAttainment = metrics.slaAttainment
         self.queueDelayByTier = metrics.queueDelayByTier
@@ -94,6 +97,9 @@ public struct RunSummary: Codable, Sendable, Equatable {
             ("mechanisms", "\(preemptions) preemptions, \(migrations) migrations, \(resizes) resizes, \(checkpoints) checkpoints"
                 + String(format: " (%@ of overhead)", duration(overheadSeconds.total))),
         ]
+        rows.append(("idle while job fit", String(format: "%@ accelerator time (%.2f%% of the time allocated)",
+                                                     duration(idleWhileWaitingAcceleratorSeconds),
+                                                     acceleratorSeconds > 0 ? idleWhileWaitingAcceleratorSeconds / acceleratorSeconds * 100 : 0)))
         if failures > 0 {
             rows.append(("failures", "\(failures) jobs restarted from a checkpoint, " + duration(lostWorkSeconds) + " of work lost"))
         }

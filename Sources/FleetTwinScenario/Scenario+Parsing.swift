@@ -159,28 +159,66 @@ struct ScenarioParser {
 
     // MARK: Policy and outputs
 
+    /// `policy: {name, placement, <the policy's options>}`; the options a policy takes are
+    /// its registry entry's (`fleettwin policies`).
     func parsePolicy(_ node: YAMLNode) throws(ScenarioError) -> PolicySpec {
-        let p = try reader.object(node, "policy", allowed: ["name", "placement", "preemption", "elastic", "migration", "thresholds"])
-        let name = try reader.choice(try p.required("name"), "policy name", PolicySpec.Name.self)
-        var switches = PolicySpec.defaultSwitches(name)
-        for (key, path) in [("preemption", \MechanismSwitches.preemption), ("elastic", \.elastic), ("migration", \.migration)] {
+        // Every policy's option is a known key; then the named policy must take each one given.
+        var known = ["name", "placement"]
+        for d in PolicyRegistry.all { for o in d.options where !known.contains(o.name) { known.append(o.name) } }
+        let p = try reader.object(node, "policy", allowed: known)
+        let nameNode = try p.required("name")
+        let name = try reader.string(nameNode, "policy name")
+        guard let descriptor = PolicyRegistry.named(name) else {
+            throw reader.error(at: nameNode, "policy name must be one of: \(PolicyRegistry.names.joined(separator: ", ")); found '\(name)'")
+        }
+        for field in p.fields where field.key != "name" && field.key != "placement" && !descriptor.takes(field.key) {
+            let takes = descriptor.options.map(\.name)
+            throw reader.error(at: field.keyNode, "policy \(name) takes no option '\(field.key)'; "
+                               + (takes.isEmpty ? "it takes none but placement" : "its options: \(takes.joined(separator: ", "))"))
+        }
+        var options = PolicyOptions()
+        for (key, path) in [("preemption", \PolicyOptions.preemption), ("elastic", \.elastic), ("migration", \.migration)] {
             guard let n = p[key] else { continue }
-            guard name != .fifo else { throw reader.error(at: n, "fifo never preempts, resizes or migrates; '\(key)' applies to srtf, las and singularity") }
-            switches[keyPath: path] = try reader.bool(n, key)
+            options[keyPath: path] = try reader.bool(n, key)
         }
-        var thresholds = [3_250.0, 7_200.0]
+        if let n = p["quantum"] { options.quantumSeconds = try reader.duration(n, "quantum", positive: false).seconds }
         if let n = p["thresholds"] {
-            guard name == .las else { throw reader.error(at: n, "'thresholds' (accelerator-seconds) applies to the las policy only") }
-            thresholds = []
+            var thresholds: [Double] = []
             for item in try reader.sequence(n, "thresholds") { thresholds.append(try reader.double(item, "a threshold", min: 0, exclusiveMin: true)) }
-            guard thresholds == thresholds.sorted(), Set(thresholds).count == thresholds.count else {
-                throw reader.error(at: n, "thresholds must increase")
+            guard !thresholds.isEmpty, thresholds == thresholds.sorted(), Set(thresholds).count == thresholds.count else {
+                throw reader.error(at: n, "thresholds must be a non-empty list of increasing accelerator-seconds")
             }
+            options.thresholds = thresholds
         }
-        return PolicySpec(
-            name: name,
-            placement: try p["placement"].map { n throws(ScenarioError) in try reader.choice(n, "placement", PlacementRule.self) } ?? .consolidated,
-            switches: switches, lasThresholds: thresholds)
+        if let n = p["distribution"] { options.serviceSamples = try serviceSamples(n) }
+        let placement = try p["placement"].map { n throws(ScenarioError) -> PlacementRule in
+            let given = try reader.string(n, "placement")
+            guard let rule = PlacementRule(name: given) else {
+                throw reader.error(at: n, "placement must be one of: \(PlacementRule.allCases.map(\.rawValue).joined(separator: ", ")) (or consolidated, the old name of best-fit); found '\(given)'")
+            }
+            return rule
+        } ?? .bestFit
+        return PolicySpec(name: name, placement: placement, options: options)
+    }
+
+    /// A service distribution: a CSV file whose first column holds accelerator-seconds (a
+    /// first line that is not a number is a header), as Tiresias' yarn-gput*.csv.
+    func serviceSamples(_ node: YAMLNode) throws(ScenarioError) -> [Double] {
+        let path = reader.resolve(try reader.string(node, "distribution"))
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw reader.error(at: node, "cannot read the distribution file \(path)")
+        }
+        var samples: [Double] = []
+        for (i, line) in text.split(whereSeparator: \.isNewline).enumerated() {
+            let field = line.split(separator: ",", omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            guard let v = Double(field), v.isFinite, v >= 0 else {
+                if i == 0 { continue }
+                throw reader.error(at: node, "\(path) line \(i + 1): expected accelerator-seconds (a number >= 0) in the first column, found '\(field)'")
+            }
+            samples.append(v)
+        }
+        guard !samples.isEmpty else { throw reader.error(at: node, "\(path) holds no samples") }
+        return samples
     }
 
     /// `failures: {nodes: {mtbf, distribution, shape, repair}, outages: [{at, clusters | regions, duration}]}`.

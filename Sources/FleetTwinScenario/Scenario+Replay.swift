@@ -19,7 +19,7 @@ extension Scenario {
             seed: \(seed)
             trace: \(tracePath)    # \(jobs.count) jobs; source: \(header.source)
             fleet: \(fleetPath)
-            policy: { name: \(policy.name.rawValue), placement: \(policy.placement.rawValue) }
+            policy: \(policy.text)
             overheads: \(noOverheads ? "none" : "charged")
 
             """

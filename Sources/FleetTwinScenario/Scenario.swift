@@ -48,8 +48,9 @@ public struct Scenario: Sendable {
     }
 
     public func configuration(seed: UInt64? = nil, policy override: PolicySpec? = nil, checkInvariants: Bool = false) -> SimulationConfiguration {
-        SimulationConfiguration(
-            fleet: fleet, jobs: jobs(seed: seed ?? self.seed), policy: (override ?? policy).make(mechanisms: mechanisms), horizon: horizon,
+        let jobs = jobs(seed: seed ?? self.seed)
+        return SimulationConfiguration(
+            fleet: fleet, jobs: jobs, policy: (override ?? policy).make(mechanisms: mechanisms, jobs: jobs), horizon: horizon,
             mechanisms: mechanisms, failures: failures, seed: seed ?? self.seed, checkInvariants: checkInvariants,
             computations: realWorkloads.isEmpty ? nil : RealWorkloads(jobs: realWorkloads, runSeed: seed ?? self.seed))
     }
@@ -62,43 +63,69 @@ public enum WorkloadSource: Sendable {
     case trace(TraceWorkload)
 }
 
+/// The policy a scenario names: a registered policy (`PolicyRegistry`), its placement
+/// rule and its options, exactly as run (so what is stored is what ran).
 public struct PolicySpec: Sendable, Equatable {
-    public enum Name: String, Sendable, CaseIterable {
-        case fifo, srtf, las, singularity
-    }
-
-    public var name: Name
+    /// A name `PolicyRegistry` knows (checked where the spec is made).
+    public var name: String
     public var placement: PlacementRule
-    /// Which mechanisms a preemptive policy may use (ablations); fifo uses none.
-    public var switches: MechanismSwitches
-    /// LAS queue boundaries, accelerator-seconds.
-    public var lasThresholds: [Double]
+    public var options: PolicyOptions
 
-    public init(name: Name = .fifo, placement: PlacementRule = .consolidated, switches: MechanismSwitches? = nil,
-                lasThresholds: [Double] = [3_250, 7_200]) {
+    public init(name: String = "fifo", placement: PlacementRule = .bestFit, options: PolicyOptions = PolicyOptions()) {
+        precondition(PolicyRegistry.named(name) != nil, "unknown policy \(name)")
         self.name = name
         self.placement = placement
-        self.switches = switches ?? Self.defaultSwitches(name)
-        self.lasThresholds = lasThresholds
+        self.options = options
     }
 
-    /// srtf and las preempt; singularity also resizes and migrates.
-    public static func defaultSwitches(_ name: Name) -> MechanismSwitches {
-        switch name {
-        case .fifo: MechanismSwitches(preemption: false)
-        case .srtf, .las: MechanismSwitches(preemption: true)
-        case .singularity: MechanismSwitches(preemption: true, elastic: true, migration: true)
+    public var descriptor: PolicyDescriptor { PolicyRegistry.named(name)! }
+
+    /// The mechanisms it may use: its options over the policy's defaults.
+    public var switches: MechanismSwitches {
+        get {
+            let d = descriptor.defaultSwitches
+            return MechanismSwitches(preemption: options.preemption ?? d.preemption, elastic: options.elastic ?? d.elastic,
+                                     migration: options.migration ?? d.migration)
+        }
+        set {
+            options.preemption = newValue.preemption
+            options.elastic = newValue.elastic
+            options.migration = newValue.migration
         }
     }
 
-    public func make(mechanisms: MechanismSettings = .defaults) -> any SchedulingPolicy {
-        switch name {
-        case .fifo: FIFOPolicy(placement: placement)
-        case .srtf: PreemptivePolicy(rule: ShortestRemainingTime(), placement: placement, switches: switches, mechanisms: mechanisms)
-        case .las: PreemptivePolicy(rule: LeastAttainedService(thresholdSeconds: lasThresholds), placement: placement,
-                                    switches: switches, mechanisms: mechanisms)
-        case .singularity: PreemptivePolicy(rule: TierPriority(), placement: placement, switches: switches, mechanisms: mechanisms)
+    /// The same policy under another name, keeping the options the other policy also takes.
+    public func renamed(_ other: String) -> PolicySpec {
+        var spec = PolicySpec(name: other, placement: placement, options: options)
+        let d = spec.descriptor
+        if !d.takes("preemption") { spec.options.preemption = nil; spec.options.elastic = nil; spec.options.migration = nil }
+        if !d.takes("quantum") { spec.options.quantumSeconds = nil }
+        if !d.takes("thresholds") { spec.options.thresholds = nil }
+        if !d.takes("distribution") { spec.options.serviceSamples = nil }
+        return spec
+    }
+
+    /// The spec as a YAML flow mapping, every option given: what a stored scenario says ran.
+    public var text: String {
+        var parts = ["name: \(name)", "placement: \(placement.rawValue)"]
+        if let v = options.preemption { parts.append("preemption: \(v)") }
+        if let v = options.elastic { parts.append("elastic: \(v)") }
+        if let v = options.migration { parts.append("migration: \(v)") }
+        if let v = options.quantumSeconds { parts.append("quantum: \(v.clean)s") }
+        if let v = options.thresholds { parts.append("thresholds: [\(v.map(\.clean).joined(separator: ", "))]") }
+        if let v = options.serviceSamples {
+            var h = StableHasher()
+            for x in v { h.combine(x.bitPattern) }
+            parts.append("distribution: \(v.count) samples, hash \(h.hex)")
         }
+        return "{ " + parts.joined(separator: ", ") + " }"
+    }
+
+    /// Builds the policy; `jobs` are the run's jobs (their service, for policies that learn
+    /// a distribution from the workload).
+    public func make(mechanisms: MechanismSettings = .defaults, jobs: [JobSpec] = []) -> any SchedulingPolicy {
+        descriptor.make(options: options, placement: placement, mechanisms: mechanisms,
+                        serviceSeconds: jobs.map { $0.work.seconds * Double($0.worldSize) })
     }
 }
 

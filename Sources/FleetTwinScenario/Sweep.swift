@@ -33,9 +33,13 @@ public struct Sweep: Sendable {
             let file = reader.resolve(given)
             scenarios.append(try Scenario.load(path: file))
         }
-        var policies: [PolicySpec.Name] = []
+        var policies: [String] = []
         for node in try reader.sequence(try root.required("policies"), "policies") {
-            policies.append(try reader.choice(node, "a policy", PolicySpec.Name.self))
+            let name = try reader.string(node, "a policy")
+            guard PolicyRegistry.named(name) != nil else {
+                throw reader.error(at: node, "a policy must be one of: \(PolicyRegistry.names.joined(separator: ", ")); found '\(name)'")
+            }
+            policies.append(name)
         }
         let seedsNode = try root.required("seeds")
         var seeds: [UInt64] = []
@@ -54,14 +58,16 @@ public struct Sweep: Sendable {
         var units: [Unit] = []
         for scenario in scenarios {
             for name in policies {
+                // The scenario's own policy options carry over to each policy that takes them.
+                let policy = scenario.policy.renamed(name)
                 for seed in seeds {
                     var h = StableHasher()
                     h.combine(scenario.contentHash)
-                    h.combine(name.rawValue)
+                    h.combine(policy.text)
                     h.combine(seed)
                     h.combine(FleetTwinEngine.version)
                     units.append(Unit(position: units.count, id: h.hex, scenario: scenario,
-                                      policy: PolicySpec(name: name, placement: scenario.policy.placement), seed: seed))
+                                      policy: policy, seed: seed))
                 }
             }
         }

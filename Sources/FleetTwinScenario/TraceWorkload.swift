@@ -57,7 +57,8 @@ public struct TraceWorkload: Sendable {
                 specs.append(JobSpec(
                     name: job.id, submit: submit, tier: tier, worldSize: job.worldSize, acceleratorType: "any", work: work,
                     steps: job.steps.map(Int64.init), stateBytes: job.stateBytes ?? 0, memoryPerReplicaBytes: job.memoryPerReplicaBytes ?? 0,
-                    speeds: fleetTypes.filter { fleet.largestCluster(ofType: $0) >= job.worldSize }.map { TypeSpeed(type: $0, speed: 1) }))
+                    speeds: fleetTypes.filter { fleet.largestCluster(ofType: $0) >= job.worldSize }.map { TypeSpeed(type: $0, speed: 1) },
+                    tenant: job.virtualCluster ?? job.user))
                 continue
             }
             guard fleet.profile(named: type) != nil, fleet.clusters.contains(where: { $0.acceleratorType == type }) else {
@@ -72,7 +73,8 @@ public struct TraceWorkload: Sendable {
             specs.append(JobSpec(
                 name: job.id, submit: submit, tier: tier, worldSize: job.worldSize, acceleratorType: type,
                 work: work, steps: job.steps.map(Int64.init),
-                stateBytes: job.stateBytes ?? 0, memoryPerReplicaBytes: job.memoryPerReplicaBytes ?? 0))
+                stateBytes: job.stateBytes ?? 0, memoryPerReplicaBytes: job.memoryPerReplicaBytes ?? 0,
+                tenant: job.virtualCluster ?? job.user))
         }
         return (specs, skipped)
     }

@@ -76,6 +76,11 @@ public struct SimulationResult: Sendable {
     /// Real workloads' results, each checked against an uninterrupted reference run, in
     /// completion order.
     public var computations: [ComputationOutcome] = []
+    /// Accelerator-seconds that sat idle while some waiting job's gang fit them under the
+    /// placement rule (reservations included): the cost of head-of-line blocking and of
+    /// capacity held for jobs whose room is being made. Measured by the scheduler at every
+    /// pass; not in the event log.
+    public var idleWhileWaitingAcceleratorSeconds: Double = 0
 
     public var eventLogHash: String { log.hash }
 }
@@ -94,6 +99,14 @@ enum SimulationEvent: Sendable {
     case partition(region: Int32, change: Int8)
     /// Rule `rule` of the random outages strikes `cluster`.
     case randomOutage(cluster: Int32, rule: Int32)
+
+    /// Whether it concerns jobs (or the policy's own wake-up), not a fault.
+    var isJobEvent: Bool {
+        switch self {
+        case .arrival, .completion, .checkpoint, .release, .wakeup: true
+        case .nodeFailure, .nodeRepair, .speedChange, .partition, .randomOutage: false
+        }
+    }
 }
 
 /// The driver of one run: owns the event queue, virtual time and the event log, and feeds
@@ -107,6 +120,8 @@ public actor FleetSimulation {
     private let jobs: [JobSpec]
     private let jobTypes: [TypeSet]
     private let jobSpeeds: [[Double]?]
+    /// Each job's tenant as a dense index in order of first appearance (-1: none).
+    private let jobTenants: [Int32]
     public nonisolated let global: GlobalScheduler
     private let capacity: Int
     private let clusterInfo: [ClusterInfo]
@@ -153,6 +168,14 @@ public actor FleetSimulation {
         }
         self.jobTypes = types
         self.jobSpeeds = jobSpeeds
+        var tenantNames: [String] = [], tenantIndex: [String: Int32] = [:]  // looked up only
+        self.jobTenants = jobs.map { job in
+            guard let name = job.tenant else { return -1 }
+            if let t = tenantIndex[name] { return t }
+            tenantIndex[name] = Int32(tenantNames.count)
+            tenantNames.append(name)
+            return Int32(tenantNames.count - 1)
+        }
 
         var regions: [RegionalScheduler] = []
         var entries: [FleetView.ClusterEntry] = []
@@ -174,8 +197,8 @@ public actor FleetSimulation {
                 nextAccelerator += Int32(spec.accelerators)
                 clusters.append(cluster)
                 entries.append(.init(
-                    name: spec.name, region: Int32(r), acceleratorType: Int32(typeIndex), capacity: spec.accelerators,
-                    free: ClusterCapacity(nodes: spec.nodes, acceleratorsPerNode: spec.acceleratorsPerNode).summary))
+                    name: spec.name, region: Int32(r), acceleratorType: Int32(typeIndex),
+                    nodes: ClusterCapacity(nodes: spec.nodes, acceleratorsPerNode: spec.acceleratorsPerNode)))
                 speeds.append(profile.relativeSpeed)
                 info.append(ClusterInfo(name: spec.name, acceleratorType: spec.acceleratorType, capacity: spec.accelerators,
                                         idleWatts: profile.idlePowerWatts, busyWatts: profile.busyPowerWatts,
@@ -188,7 +211,8 @@ public actor FleetSimulation {
         self.clusterInfo = info
 
         self.global = GlobalScheduler(
-            regions: regions, view: FleetView(clusters: entries, typeNames: typeNames, typeMemory: fleet.profiles.map(\.memoryBytes)),
+            regions: regions, view: FleetView(clusters: entries, typeNames: typeNames, typeMemory: fleet.profiles.map(\.memoryBytes),
+                                              tenantNames: tenantNames),
             clusterSpeed: speeds, policy: configuration.policy,
             costs: MechanismCosts(fleet: fleet, settings: configuration.mechanisms),
             checkInvariants: configuration.checkInvariants, executor: executor)
@@ -202,7 +226,7 @@ public actor FleetSimulation {
     ) async throws -> SimulationResult {
         var nextReport = progressInterval
         status.reserveCapacity(jobs.count)
-        if let first = jobs.first { queue.schedule(.arrival(0), at: first.submit) }
+        if let first = jobs.first { enqueue(.arrival(0), at: first.submit) }
         scheduleFaults()
         var horizonReached = false
         var due: [StepEvent] = []
@@ -217,6 +241,7 @@ public actor FleetSimulation {
             due.removeAll(keepingCapacity: true)
             while let next = queue.nextTime, next == t, let event = queue.popNext() {
                 processed += 1
+                if event.payload.isJobEvent { jobEventsQueued -= 1 }
                 switch event.payload {
                 case .arrival(let index):
                     let i = Int(index)
@@ -225,10 +250,11 @@ public actor FleetSimulation {
                         Job(index: index, spec: spec, executor: executor, computations: configuration.computations),
                         PendingJob(index: index, submit: spec.submit, tier: spec.tier,
                                    worldSize: spec.worldSize, acceleratorTypes: jobTypes[i], work: spec.work.microseconds,
-                                   memoryPerReplicaBytes: spec.memoryPerReplicaBytes, stateBytes: spec.stateBytes),
+                                   memoryPerReplicaBytes: spec.memoryPerReplicaBytes, stateBytes: spec.stateBytes,
+                                   tenant: jobTenants[i]),
                         speeds: jobSpeeds[i]))
                     status.append(.queued)
-                    if i + 1 < jobs.count { queue.schedule(.arrival(index + 1), at: jobs[i + 1].submit) }
+                    if i + 1 < jobs.count { enqueue(.arrival(index + 1), at: jobs[i + 1].submit) }
                 case .wakeup:
                     // Only the latest requested wake-up counts.
                     guard event.sequence == wakeupSequence else { continue }
@@ -248,7 +274,7 @@ public actor FleetSimulation {
                     let outage = configuration.failures.randomOutages[Int(rule)]
                     for n in 0..<configuration.fleet.clusters[Int(cluster)].nodes {
                         due.append(.nodeFailure(cluster: cluster, node: Int32(n)))
-                        queue.schedule(.nodeRepair(cluster: cluster, node: Int32(n)), at: now + outage.duration)
+                        enqueue(.nodeRepair(cluster: cluster, node: Int32(n)), at: now + outage.duration)
                     }
                     scheduleRandomOutage(cluster: cluster, rule: rule, after: now + outage.duration)
                 case let .nodeRepair(cluster, node):
@@ -265,26 +291,47 @@ public actor FleetSimulation {
             if let wake = await global.wakeup(after: now), wake > now, wake != pendingWakeup {
                 wakeupSequence = queue.scheduledCount
                 pendingWakeup = wake
-                queue.schedule(.wakeup, at: wake)
+                enqueue(.wakeup, at: wake)
             }
             if configuration.checkInvariants { try await checkInvariants() }
             // Faults recur forever: once every job is done, the run is over.
             if completedCount == jobs.count { break }
+            // Liveness: with every job arrived and no job event left (nothing runs, stops or
+            // is due to wake the policy), only faults could still change anything; unless a
+            // node is down (its repair will come), the jobs left can never start.
+            if status.count == jobs.count, jobEventsQueued == 0, await global.downNodes == 0 {
+                throw await stalled()
+            }
             if let progress, processed >= nextReport {
                 nextReport = processed + progressInterval
                 progress(currentProgress)
             }
         }
+        if !horizonReached && completedCount < jobs.count { throw await stalled() }
         progress?(currentProgress)
         var result = SimulationResult(
             jobs: jobs, log: log, processedEvents: processed, endTime: now, horizonReached: horizonReached,
             capacity: capacity, policy: configuration.policy.name, clusters: clusterInfo,
             mechanisms: configuration.mechanisms)
         if configuration.computations != nil { result.computations = await global.computations }
+        result.idleWhileWaitingAcceleratorSeconds = await global.idleWhileWaitingAcceleratorMicroseconds / 1e6
         return result
     }
 
+    private func stalled() async -> SimulationError {
+        let waiting = await global.waitingJobs
+        return .stalled(policy: configuration.policy.name, at: now, waiting: waiting.count,
+                        jobs: waiting.prefix(5).map { jobs[Int($0)].name })
+    }
+
     private var completedCount = 0
+    /// Job events (and wake-ups) in the queue; the rest are faults.
+    private var jobEventsQueued = 0
+
+    private func enqueue(_ event: SimulationEvent, at time: VirtualTime) {
+        if event.isJobEvent { jobEventsQueued += 1 }
+        queue.schedule(event, at: time)
+    }
 
     private var currentProgress: SimulationProgress {
         SimulationProgress(now: now, processedEvents: processed, jobsSubmitted: status.count,
@@ -350,10 +397,10 @@ public actor FleetSimulation {
     /// Schedules the end of a run segment and, if the job's tier checkpoints periodically,
     /// its next checkpoint (if it comes before the end).
     private func schedule(_ index: JobIndex, _ segment: Segment) {
-        queue.schedule(.completion(index, generation: segment.generation), at: segment.end)
+        enqueue(.completion(index, generation: segment.generation), at: segment.end)
         if let interval = configuration.mechanisms.checkpointInterval(for: jobs[Int(index)].tier) {
             let at = segment.progressFrom + interval
-            if at < segment.end { queue.schedule(.checkpoint(index, generation: segment.generation), at: at) }
+            if at < segment.end { enqueue(.checkpoint(index, generation: segment.generation), at: at) }
         }
     }
 
@@ -384,22 +431,22 @@ public actor FleetSimulation {
         }
         for cut in failures.partitions {
             for r in cut.regions {
-                queue.schedule(.partition(region: r, change: 1), at: cut.at)
-                queue.schedule(.partition(region: r, change: -1), at: cut.at + cut.duration)
+                enqueue(.partition(region: r, change: 1), at: cut.at)
+                enqueue(.partition(region: r, change: -1), at: cut.at + cut.duration)
             }
         }
         for slow in failures.degradations {
             for c in slow.clusters {
-                queue.schedule(.speedChange(cluster: c, factor: slow.factor), at: slow.at)
-                queue.schedule(.speedChange(cluster: c, factor: 1), at: slow.at + slow.duration)
+                enqueue(.speedChange(cluster: c, factor: slow.factor), at: slow.at)
+                enqueue(.speedChange(cluster: c, factor: 1), at: slow.at + slow.duration)
             }
         }
         for outage in failures.outages {
             for c in outage.clusters {
                 for n in 0..<configuration.fleet.clusters[Int(c)].nodes {
-                    queue.schedule(.nodeFailure(cluster: c, node: Int32(n)), at: outage.at)
+                    enqueue(.nodeFailure(cluster: c, node: Int32(n)), at: outage.at)
                     outageRepairs.insert(Int64(c) << 32 | Int64(n))
-                    queue.schedule(.nodeRepair(cluster: c, node: Int32(n)), at: outage.at + outage.duration)
+                    enqueue(.nodeRepair(cluster: c, node: Int32(n)), at: outage.at + outage.duration)
                 }
             }
         }
@@ -412,7 +459,7 @@ public actor FleetSimulation {
         var g = outageStreams[key] ?? SeededGenerator(seed: configuration.seed, stream: "outage-\(rule)", index: UInt64(cluster))
         let gap = FailureSettings.TimeBetweenFailures.exponential(mean: configuration.failures.randomOutages[Int(rule)].every).sample(using: &g)
         outageStreams[key] = g
-        queue.schedule(.randomOutage(cluster: cluster, rule: rule), at: start + gap)
+        enqueue(.randomOutage(cluster: cluster, rule: rule), at: start + gap)
     }
 
     /// The node's next failure: the first among the node itself and each of its accelerators.
@@ -428,14 +475,14 @@ public actor FleetSimulation {
             }
         }
         guard let next else { return }
-        queue.schedule(.nodeFailure(cluster: cluster, node: node), at: now + next)
+        enqueue(.nodeFailure(cluster: cluster, node: node), at: now + next)
     }
 
     /// A random failure is repaired after the repair time; an outage's nodes come back when
     /// the outage ends (already scheduled).
     private func scheduleRepair(cluster: Int32, node: Int32, after repair: VirtualTime) {
         if outageRepairs.remove(Int64(cluster) << 32 | Int64(node)) != nil { return }
-        queue.schedule(.nodeRepair(cluster: cluster, node: node), at: now + repair)
+        enqueue(.nodeRepair(cluster: cluster, node: node), at: now + repair)
     }
 
     // Pending releases by slot; freed slots are reused, so the table stays small.
@@ -451,7 +498,7 @@ public actor FleetSimulation {
             slot = Int32(releases.count)
             releases.append((job, placement, endsStop))
         }
-        queue.schedule(.release(slot: slot), at: time)
+        enqueue(.release(slot: slot), at: time)
     }
 
     /// The scheduler's invariants (checked by the scheduler after every event and decision

@@ -67,6 +67,19 @@ public actor GlobalScheduler {
     private var speedFactor: [Double]
     private let costs: MechanismCosts
     private let checksInvariants: Bool
+    /// When each job last started, resumed, or was resized or moved (for the hysteresis check).
+    private var lastStart: [VirtualTime] = []
+    /// Jobs waiting to start, by shape (world size and types), for the work-conservation check
+    /// and the idle-while-waiting measure: O(shapes) per pass, never O(queue).
+    private var waitingShapes: [(worldSize: Int, types: TypeSet, count: Int)] = []
+    private var shapeOfJob: [Int32] = []
+    private var shapeLookup: [TypeSetAndSize: Int32] = [:]  // looked up only
+    private struct TypeSetAndSize: Hashable { var size: Int; var types: TypeSet }
+    /// Accelerators idle while a waiting job fit them (under the placement rule) since the
+    /// last pass, and the accelerator-µs of that so far.
+    private var idleFitting = 0
+    private var lastPass = VirtualTime.zero
+    public private(set) var idleWhileWaitingAcceleratorMicroseconds: Double = 0
 
     public init(
         regions: [RegionalScheduler], view: FleetView, clusterSpeed: [Double],
@@ -94,6 +107,8 @@ public actor GlobalScheduler {
     /// scheduling pass. One call per instant keeps actor hops per event low.
     public func step(at now: VirtualTime, events: [StepEvent]) async throws -> [SchedulingOutcome] {
         outcomes.removeAll(keepingCapacity: true)
+        idleWhileWaitingAcceleratorMicroseconds += Double(idleFitting) * Double((now - lastPass).microseconds)
+        lastPass = now
         for event in events {
             switch event {
             case let .arrival(job, pendingJob, speeds):
@@ -102,6 +117,14 @@ public actor GlobalScheduler {
                 pending.append(pendingJob)
                 jobSpeeds.append(speeds)
                 runStart.append((now, 0))
+                lastStart.append(now)
+                let shape = TypeSetAndSize(size: pendingJob.worldSize, types: pendingJob.acceleratorTypes)
+                if let s = shapeLookup[shape] { shapeOfJob.append(s) } else {
+                    shapeLookup[shape] = Int32(waitingShapes.count)
+                    shapeOfJob.append(Int32(waitingShapes.count))
+                    waitingShapes.append((pendingJob.worldSize, pendingJob.acceleratorTypes, 0))
+                }
+                waiting(job.index, by: 1)
                 outcomes.append(.submitted(job.index))
                 policy.jobArrived(pendingJob, at: now)
             case let .completion(index, generation):
@@ -125,6 +148,7 @@ public actor GlobalScheduler {
                 try await release(index, placement)
                 outcomes.append(.released(index, placement))
                 if endsStop {
+                    waiting(index, by: 1)
                     policy.jobPreempted(pending[Int(index)], at: now)
                 } else {
                     policy.devicesReleased(index, cluster: placement.cluster, count: placement.acceleratorCount, at: now)
@@ -140,8 +164,8 @@ public actor GlobalScheduler {
             case let .speedChange(cluster, factor):
                 try await changeSpeed(cluster: cluster, factor: factor, at: now)
             case let .nodeRepair(cluster, node):
-                let c = clusterActor(cluster)
-                view.update(cluster: cluster, free: await c.repairNode(Int(node)))
+                _ = await clusterActor(cluster).repairNode(Int(node))
+                view.markUp(node: Int(node), in: cluster)
                 policy.capacityChanged(at: now)
             }
             if checksInvariants { try await checkInvariants() }
@@ -150,21 +174,72 @@ public actor GlobalScheduler {
         return outcomes
     }
 
-    /// Asks the policy for decisions until it has none, carrying out each one.
+    /// Asks the policy for decisions until it has none, carrying out each one; then
+    /// measures (and, with checks, verifies) what the pass left idle.
     private func schedulingPass(at now: VirtualTime) async throws {
         while let decision = policy.nextDecision(at: now, fleet: view) {
             switch decision {
             case let .start(index, cluster, accelerators):
                 try await validateStart(index, devices: accelerators, cluster: cluster)
                 try await start(index, cluster: cluster, devices: accelerators, at: now)
+                waiting(index, by: -1)
             case let .preempt(index):
+                try checkHysteresis(index, "preempted", at: now)
                 try await preempt(index, at: now)
             case let .migrate(index, cluster):
+                try checkHysteresis(index, "migrated", at: now)
                 try await migrate(index, to: cluster, at: now)
             case let .resize(index, accelerators):
+                if accelerators < runStart[Int(index)].devices { try checkHysteresis(index, "shrunk", at: now) }
                 try await resize(index, to: accelerators, at: now)
             }
             if checksInvariants { try await checkInvariants() }
+        }
+        idleFitting = 0
+        var reserved: [Int] = []
+        if checksInvariants {
+            reserved = Array(repeating: 0, count: view.clusters.count)
+            for r in policy.reservations { reserved[Int(r.cluster)] += r.accelerators }
+        }
+        var usable = Array(repeating: 0, count: view.clusters.count)
+        for shape in waitingShapes where shape.count > 0 {
+            for c in view.clusters(of: shape.types) where view.clusters[Int(c)].free.fits(shape.worldSize, rule: policy.placement) {
+                usable[Int(c)] += shape.count * shape.worldSize
+                // Work conservation: a waiting gang that fits on idle accelerators no
+                // reservation holds must have been started.
+                if checksInvariants && view.clusters[Int(c)].free.totalFree - reserved[Int(c)] >= shape.worldSize {
+                    throw SimulationError.invariantViolated(
+                        "policy \(policy.name) left \(view.clusters[Int(c)].free.totalFree) accelerators of cluster \(view.clusters[Int(c)].name) idle "
+                        + "(\(reserved[Int(c)]) reserved) while \(shape.count) job(s) of \(shape.worldSize) accelerator(s) that fit there wait")
+                }
+            }
+        }
+        for (c, u) in usable.enumerated() where u > 0 { idleFitting += min(u, view.clusters[c].free.totalFree) }
+    }
+
+    private func waiting(_ index: JobIndex, by change: Int) {
+        waitingShapes[Int(shapeOfJob[Int(index)])].count += change
+    }
+
+    /// Nodes out of service now.
+    public var downNodes: Int {
+        view.clusters.reduce(0) { $0 + $1.nodes.isDown.reduce(0) { $0 + ($1 ? 1 : 0) } }
+    }
+
+    /// Jobs waiting to start now (never started, or stopped and released).
+    public var waitingJobs: [JobIndex] {
+        get async {
+            var found: [JobIndex] = []
+            for job in jobs where await job.status == .queued { found.append(job.index) }
+            return found
+        }
+    }
+
+    /// No job loses its devices in the instant it (re)started, nor before it made progress.
+    private func checkHysteresis(_ index: JobIndex, _ what: String, at now: VirtualTime) throws {
+        guard checksInvariants, Int(index) < lastStart.count else { return }
+        if lastStart[Int(index)] == now, runStart[Int(index)].devices > 0 {
+            throw SimulationError.invariantViolated("policy \(policy.name) \(what) job \(index) in the instant it started or resumed (\(now))")
         }
     }
 
@@ -176,7 +251,7 @@ public actor GlobalScheduler {
         // A job that was dumped before restores its full state first.
         let delay = await job.dumps > 0 ? costs.restoreTime(state: job.spec.stateBytes, cluster: cluster) : .zero
         let segment = await job.start(at: now, on: placement, rate: rate, delay: delay)
-        began(index, cluster: cluster, devices: devices, at: now)
+        began(index, on: placement, progressFrom: segment.progressFrom, at: now)
         outcomes.append(.started(index, placement, segment, delay: delay))
     }
 
@@ -185,6 +260,7 @@ public actor GlobalScheduler {
     private func preempt(_ index: JobIndex, at now: VirtualTime) async throws {
         let job = try await running(index)
         let (banked, cutAt) = try await cut(job, at: now)
+        try checkProgress(index, banked: banked, "preempted")
         let dump = costs.dumpTime(bytes: await dumpBytes(job), cluster: await job.placement!.cluster)
         await job.beginStopping()
         let placement = await job.placement!
@@ -202,6 +278,7 @@ public actor GlobalScheduler {
             throw SimulationError.invalidDecision("job \(index) cannot migrate across a network partition")
         }
         let (banked, cutAt) = try await cut(job, at: now)
+        try checkProgress(index, banked: banked, "migrated")
         let bytes = await dumpBytes(job)
         let dump = costs.dumpTime(bytes: bytes, cluster: source.cluster)
         let transfer = costs.transferTime(bytes: bytes, from: source.cluster, to: destination)
@@ -210,7 +287,7 @@ public actor GlobalScheduler {
         let segment = await job.reconfigure(on: placement, rate: rate, progressFrom: cutAt + dump + transfer + restore, dumped: true)
         releasing[index, default: []].append(source)
         ended(index, at: cutAt)
-        began(index, cluster: destination, devices: source.acceleratorCount, at: cutAt)
+        began(index, on: placement, progressFrom: segment.progressFrom, at: cutAt)
         outcomes.append(.stopped(index, source, reason: .migrated, banked: banked, dump: dump, releaseAt: cutAt + dump))
         outcomes.append(.started(index, placement, segment, delay: segment.progressFrom - now))
     }
@@ -235,14 +312,14 @@ public actor GlobalScheduler {
             throw SimulationError.invalidDecision("job \(index) cannot grow to \(devices): cluster \(current.cluster) lacks free accelerators")
         }
         let (banked, cutAt) = try await cut(job, at: now)
-        let (placement, freed, free) = try await cluster.resize(index, from: current, to: devices)
-        view.update(cluster: current.cluster, free: free)
+        let (placement, freed, _) = try await cluster.resize(index, from: current, to: devices)
+        if grow { view.take(Self.added(from: current, to: placement), in: current.cluster) }
         let delay = grow ? costs.growTime(state: job.spec.stateBytes) : .zero
         let segment = await job.reconfigure(on: placement, rate: rate(index, cluster: current.cluster, devices: devices),
                                             progressFrom: cutAt + delay, dumped: false)
         if let freed { releasing[index, default: []].append(freed) }
         ended(index, at: cutAt)
-        began(index, cluster: current.cluster, devices: devices, at: cutAt)
+        began(index, on: placement, progressFrom: segment.progressFrom, at: cutAt)
         outcomes.append(.resized(index, placement, segment, banked: banked, delay: delay, freed: freed, releaseAt: cutAt))
     }
 
@@ -271,21 +348,25 @@ public actor GlobalScheduler {
     /// gives back all its accelerators (anywhere) and waits to resume.
     private func failNode(cluster: Int32, node: Int32, at now: VirtualTime) async throws {
         let c = clusterActor(cluster)
-        let (victims, free) = await c.failNode(Int(node))
-        view.update(cluster: cluster, free: free)
+        let (victims, _) = await c.failNode(Int(node))
+        view.markDown(node: Int(node), in: cluster)
         for index in victims {
             let job = jobs[Int(index)]
             guard let (placement, lost, unbanked) = await job.fail(at: now) else { continue }
             var released = placement.acceleratorCount
             try await release(index, placement)
+            // A migration's source or a shrink's remainder goes back now too; the policy hears
+            // of each release, by this path as by a finished dump.
             for other in releasing[index] ?? [] {
                 released += other.acceleratorCount
                 try await release(index, other)
+                policy.devicesReleased(index, cluster: other.cluster, count: other.acceleratorCount, at: now)
             }
             releasing[index] = nil
             ended(index, at: now)
             pending[Int(index)].remainingWork = await job.remainingWork
             outcomes.append(.failed(index, cluster: placement.cluster, accelerators: released, lost: lost, unbanked: unbanked))
+            waiting(index, by: 1)
             policy.jobFailed(pending[Int(index)], at: now)
         }
         policy.capacityChanged(at: now)
@@ -319,9 +400,25 @@ public actor GlobalScheduler {
         return jobs[Int(index)]
     }
 
-    private func began(_ index: JobIndex, cluster: Int32, devices: Int, at now: VirtualTime) {
-        runStart[Int(index)] = (now, devices)
-        policy.jobStarted(pending[Int(index)], cluster: cluster, devices: devices, at: now)
+    private func began(_ index: JobIndex, on placement: Placement, progressFrom: VirtualTime, at now: VirtualTime) {
+        runStart[Int(index)] = (now, placement.acceleratorCount)
+        lastStart[Int(index)] = now
+        policy.jobStarted(pending[Int(index)], on: JobRun(cluster: placement.cluster, shares: placement.shares,
+                                                          devices: placement.acceleratorCount, progressFrom: progressFrom), at: now)
+    }
+
+    /// A policy must not stop a job that made no progress since it (re)started (ping-pong).
+    private func checkProgress(_ index: JobIndex, banked: Int64, _ what: String) throws {
+        guard checksInvariants, banked <= 0, pending[Int(index)].remainingWork > 0 else { return }
+        throw SimulationError.invariantViolated("policy \(policy.name) \(what) job \(index), which made no progress since it (re)started")
+    }
+
+    /// The shares `new` holds beyond `old` (a grow's added devices).
+    private static func added(from old: Placement, to new: Placement) -> [NodeShare] {
+        new.shares.compactMap { share in
+            let before = old.shares.first { $0.node == share.node }?.count ?? 0
+            return share.count > before ? NodeShare(node: share.node, count: share.count - before) : nil
+        }
     }
 
     private func ended(_ index: JobIndex, at now: VirtualTime) {
@@ -339,8 +436,8 @@ public actor GlobalScheduler {
 
     private func place(_ index: JobIndex, cluster: Int32, devices: Int) async throws -> (Placement, Double) {
         let region = regions[Int(view.clusters[Int(cluster)].region)]
-        let (placement, free) = try await region.place(index, cluster: cluster, count: devices, rule: policy.placement)
-        view.update(cluster: cluster, free: free)
+        let (placement, _) = try await region.place(index, cluster: cluster, count: devices, rule: policy.placement)
+        view.take(placement.shares, in: cluster)
         return (placement, rate(index, cluster: cluster, devices: devices))
     }
 
@@ -371,8 +468,8 @@ public actor GlobalScheduler {
     }
 
     private func release(_ index: JobIndex, _ placement: Placement) async throws {
-        let free = try await regions[Int(placement.region)].release(index, from: placement)
-        view.update(cluster: placement.cluster, free: free)
+        _ = try await regions[Int(placement.region)].release(index, from: placement)
+        view.release(placement.shares, in: placement.cluster)
     }
 
     /// The job actors that have arrived, for invariant checks.

@@ -2,21 +2,6 @@ import FleetTwinCostModel
 import FleetTwinEngine
 import FleetTwinFleet
 
-/// Service-level tiers, highest first. Lower tiers are shrunk or preempted first.
-public enum SLATier: String, Sendable, CaseIterable, Comparable {
-    case premium, standard, basic
-
-    public var rank: Int {
-        switch self {
-        case .premium: 0
-        case .standard: 1
-        case .basic: 2
-        }
-    }
-
-    public static func < (a: SLATier, b: SLATier) -> Bool { a.rank < b.rank }
-}
-
 /// A job as submitted: what it asks for and how much work it carries.
 public struct JobSpec: Sendable, Equatable {
     /// The name users know it by (from the scenario or trace); unique within a run.
@@ -39,12 +24,16 @@ public struct JobSpec: Sendable, Equatable {
     public var steps: Int64?
     public var stateBytes: Int64
     public var memoryPerReplicaBytes: Int64
+    /// Who the job belongs to (a virtual cluster, else a user, as the trace names it), for
+    /// tenant-aware policies; nil when unknown.
+    public var tenant: String?
 
     public init(
         name: String, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorType: String,
         work: VirtualTime, steps: Int64? = nil, stateBytes: Int64 = 0, memoryPerReplicaBytes: Int64 = 0,
-        speeds: [TypeSpeed]? = nil, model: ModelShape? = nil
+        speeds: [TypeSpeed]? = nil, model: ModelShape? = nil, tenant: String? = nil
     ) {
+        self.tenant = tenant
         self.speeds = speeds
         self.model = model
         self.name = name

@@ -110,6 +110,7 @@ public final class ResultStore {
             ("goodput_utilization", m.goodputUtilization), ("preemptions", Double(m.preemptions)),
             ("migrations", Double(m.migrations)), ("resizes", Double(m.resizes)), ("checkpoints", Double(m.checkpoints)),
             ("failures", Double(m.failures)), ("lost_work_s", m.lostWorkSeconds),
+            ("idle_while_waiting_accelerator_seconds", m.idleWhileWaitingAcceleratorSeconds),
             ("overhead_seconds_preemption", m.overheadSeconds.preemption), ("overhead_seconds_restore", m.overheadSeconds.restore),
             ("overhead_seconds_migration", m.overheadSeconds.migration), ("overhead_seconds_resize", m.overheadSeconds.resize),
             ("overhead_seconds_checkpoint", m.overheadSeconds.checkpoint), ("overhead_seconds_splicing", m.overheadSeconds.splicing),

@@ -29,7 +29,7 @@ import Testing
     @Test(arguments: ["fifo", "las", "singularity"])
     func randomFailuresKeepEveryInvariant(policy: String) async throws {
         var s = try Scenario.load(path: repositoryRoot.appendingPathComponent("Scenarios/quickstart.yaml").path)
-        s.policy = PolicySpec(name: PolicySpec.Name(rawValue: policy)!)
+        s.policy = PolicySpec(name: policy)
         s.failures = FailureSettings(nodeTimeBetweenFailures: .weibull(scale: .seconds(Int64(6 * 3600)), shape: 0.8),
                                      repair: .seconds(Int64(1800)))
         s.mechanisms.checkpointInterval = [.seconds(Int64(1200)), .seconds(Int64(1800)), nil]

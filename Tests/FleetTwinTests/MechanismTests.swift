@@ -13,11 +13,17 @@ struct ScriptedPolicy: SchedulingPolicy {
     /// Jobs other than job 0 only trigger scheduling passes; they run 1 s on cluster 2.
     var triggers: [JobIndex] = []
 
+    /// While job 0 waits between scripted steps, the script holds every free accelerator
+    /// for it (the work-conservation check accepts only reserved idle capacity).
+    private(set) var reservations: [Reservation] = []
+    var mainWaits = false
+
     mutating func jobArrived(_ job: PendingJob, at now: VirtualTime) {
-        if job.index != 0 { triggers.append(job.index) }
+        if job.index != 0 { triggers.append(job.index) } else { mainWaits = true }
     }
     mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {}
-    mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {}
+    mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) { if job.index == 0 { mainWaits = true } }
+    mutating func jobStarted(_ job: PendingJob, on run: JobRun, at now: VirtualTime) { if job.index == 0 { mainWaits = false } }
 
     mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
         if let t = triggers.popLast() { return .start(t, cluster: 2, accelerators: 1) }
@@ -25,6 +31,7 @@ struct ScriptedPolicy: SchedulingPolicy {
             script.removeFirst()
             return next.decision
         }
+        reservations = mainWaits ? fleet.clusters.indices.map { Reservation(job: 0, cluster: Int32($0), accelerators: fleet.clusters[$0].free.totalFree) } : []
         return nil
     }
 }

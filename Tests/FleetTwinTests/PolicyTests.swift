@@ -90,7 +90,7 @@ import Testing
 @Suite struct PreemptivePolicyTests {
     static func scenario(_ policy: String) throws -> Scenario {
         var s = try Scenario.load(path: repositoryRoot.appendingPathComponent("Scenarios/quickstart.yaml").path)
-        s.policy = PolicySpec(name: PolicySpec.Name(rawValue: policy)!, placement: .consolidated)
+        s.policy = PolicySpec(name: policy, placement: .bestFit)
         return s
     }
 

@@ -3,15 +3,19 @@ import FleetTwinEngine
 import FleetTwinFleet
 
 /// Strict first-in, first-out with gang scheduling: the head of the queue starts when all
-/// of its accelerators are free in one cluster, and blocks every job behind it until then.
+/// of its accelerators are free in one cluster, and blocks every job behind it until then
+/// (Tiresias' `fifo`, `run_sim.py::one_queue_fifo_sim_jobs`, which stops at the first job
+/// that does not fit). The head's blocking is an explicit reservation: it holds every free
+/// accelerator of the clusters it may use until it starts.
 ///
 /// Per event it does O(1) queue work plus one fit test per cluster of the head's type.
 public struct FIFOPolicy: SchedulingPolicy {
     public let name = "fifo"
     public let placement: PlacementRule
     private var queue: Deque<PendingJob> = []
+    public private(set) var reservations: [Reservation] = []
 
-    public init(placement: PlacementRule = .consolidated) {
+    public init(placement: PlacementRule = .bestFit) {
         self.placement = placement
     }
 
@@ -23,16 +27,21 @@ public struct FIFOPolicy: SchedulingPolicy {
 
     public mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {}
 
-    /// FIFO never preempts; a job preempted by someone else keeps its place by arrival.
+    /// FIFO never preempts; a job stopped by a failure keeps its place by arrival.
     public mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {
         let position = queue.firstIndex { ($0.submit, $0.index) > (job.submit, job.index) } ?? queue.endIndex
         queue.insert(job, at: position)
     }
 
     public mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
-        guard let head = queue.first,
-              let cluster = fleet.firstFit(head.worldSize, types: head.acceleratorTypes, rule: placement)
-        else { return nil }
+        reservations.removeAll(keepingCapacity: true)
+        guard let head = queue.first else { return nil }
+        guard let cluster = fleet.firstFit(head.worldSize, types: head.acceleratorTypes, rule: placement) else {
+            for c in fleet.clusters(of: head.acceleratorTypes) where fleet.clusters[Int(c)].free.totalFree > 0 {
+                reservations.append(Reservation(job: head.index, cluster: c, accelerators: fleet.clusters[Int(c)].free.totalFree))
+            }
+            return nil
+        }
         queue.removeFirst()
         return .start(head.index, cluster: cluster, accelerators: head.worldSize)
     }

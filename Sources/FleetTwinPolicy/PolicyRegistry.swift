@@ -1,0 +1,127 @@
+import FleetTwinEngine
+import FleetTwinFleet
+
+/// A policy's options as a scenario's `policy:` section sets them; nil keeps the policy's
+/// default. Which options a policy takes is in its `PolicyDescriptor.options`.
+public struct PolicyOptions: Sendable, Equatable {
+    /// Mechanism switches of the priority policies (ablations).
+    public var preemption: Bool?
+    public var elastic: Bool?
+    public var migration: Bool?
+    /// Queue boundaries in accelerator-seconds (`las`, `dlas-gpu-gittins`), increasing.
+    public var thresholds: [Double]?
+    /// Minimum run after a (re)start before a job may lose its devices, in seconds.
+    public var quantumSeconds: Double?
+    /// The empirical service distribution of `dlas-gpu-gittins`, accelerator-seconds; nil
+    /// uses the run's own jobs (work x world size), an oracle view of the workload.
+    public var serviceSamples: [Double]?
+
+    public init() {}
+}
+
+/// One option a policy takes: its scenario key, value kind, default and meaning.
+public struct PolicyOptionInfo: Sendable, Equatable, Encodable {
+    public var name: String
+    public var kind: String
+    public var defaultValue: String
+    public var help: String
+}
+
+/// A registered policy: its name, what it is and where its rule comes from, its options,
+/// and how to build it.
+public struct PolicyDescriptor: Sendable {
+    public let name: String
+    public let summary: String
+    /// The paper, documentation page or code the rule follows.
+    public let source: String
+    /// Whether it reads jobs' true remaining work (an oracle no real scheduler has).
+    public let oracle: Bool
+    public let options: [PolicyOptionInfo]
+    public let defaultSwitches: MechanismSwitches
+    /// The quantum it uses unless a scenario sets one.
+    public let defaultQuantum: VirtualTime
+    fileprivate let build: @Sendable (_ options: PolicyOptions, _ placement: PlacementRule, _ mechanisms: MechanismSettings,
+                                      _ switches: MechanismSwitches, _ quantum: VirtualTime, _ serviceSeconds: [Double]) -> any SchedulingPolicy
+
+    /// Builds the policy. `serviceSeconds`: the run's jobs' service (work x world size,
+    /// accelerator-seconds), for policies that learn a distribution from it.
+    public func make(options: PolicyOptions = PolicyOptions(), placement: PlacementRule = .bestFit,
+                     mechanisms: MechanismSettings = .defaults, serviceSeconds: [Double] = []) -> any SchedulingPolicy {
+        let switches = MechanismSwitches(preemption: options.preemption ?? defaultSwitches.preemption,
+                                         elastic: options.elastic ?? defaultSwitches.elastic,
+                                         migration: options.migration ?? defaultSwitches.migration)
+        let quantum = options.quantumSeconds.map { VirtualTime.seconds($0) } ?? defaultQuantum
+        return build(options, placement, mechanisms, switches, quantum, serviceSeconds)
+    }
+
+    /// Whether the policy takes option `key`.
+    public func takes(_ key: String) -> Bool { options.contains { $0.name == key } }
+}
+
+/// Every policy FleetTwin knows, by name. Adding a policy is one file with its rule (or its
+/// `SchedulingPolicy`) plus one entry here; scenarios, `run --policy`, `compare`, `sweep`
+/// and `fleettwin policies` take it from this list.
+public enum PolicyRegistry {
+    static let switchOptions = [
+        PolicyOptionInfo(name: "preemption", kind: "bool", defaultValue: "policy's", help: "may stop running jobs to make room"),
+        PolicyOptionInfo(name: "elastic", kind: "bool", defaultValue: "policy's",
+                         help: "may start jobs on fewer devices (time-sliced replicas), grow them, and shrink victims by splicing"),
+        PolicyOptionInfo(name: "migration", kind: "bool", defaultValue: "policy's", help: "may move a running job to another cluster to open a gang slot"),
+        PolicyOptionInfo(name: "quantum", kind: "duration", defaultValue: "policy's",
+                         help: "a job keeps its devices at least this long after a (re)start (hysteresis)"),
+    ]
+    static let thresholdOption = PolicyOptionInfo(name: "thresholds", kind: "list of accelerator-seconds", defaultValue: "[3250, 7200]",
+                                                  help: "queue boundaries (Tiresias' queue_limit)")
+
+    public static let all: [PolicyDescriptor] = [
+        PolicyDescriptor(
+            name: "fifo", summary: "first in, first out; the head blocks every job behind it (gang scheduling, no preemption)",
+            source: "Tiresias simulator, run_sim.py::one_queue_fifo_sim_jobs", oracle: false, options: [],
+            defaultSwitches: MechanismSwitches(preemption: false), defaultQuantum: .zero,
+            build: { _, placement, _, _, _, _ in FIFOPolicy(placement: placement) }),
+        PolicyDescriptor(
+            name: "srtf", summary: "shortest remaining time first, preemptive, with backfill",
+            source: "Tiresias simulator, run_sim.py::shortest_first_sim_jobs (schedule 'shortest')", oracle: true,
+            options: switchOptions, defaultSwitches: MechanismSwitches(preemption: true), defaultQuantum: .zero,
+            build: { _, placement, mechanisms, switches, quantum, _ in
+                PriorityPolicy(rule: ShortestRemainingTime(), placement: placement, switches: switches, mechanisms: mechanisms, quantum: quantum)
+            }),
+        PolicyDescriptor(
+            name: "las", summary: "discretised 2D least attained service (GPU-time), FIFO within a queue, preempts lower queues",
+            source: "Tiresias (NSDI'19) simulator, run_sim.py::dlas_sim_jobs (schedule 'dlas-gpu')", oracle: false,
+            options: switchOptions + [thresholdOption],
+            defaultSwitches: MechanismSwitches(preemption: true), defaultQuantum: .zero,
+            build: { options, placement, mechanisms, switches, quantum, _ in
+                PriorityPolicy(rule: LeastAttainedService(thresholdSeconds: options.thresholds ?? [3_250, 7_200]),
+                               placement: placement, switches: switches, mechanisms: mechanisms, quantum: quantum)
+            }),
+        PolicyDescriptor(
+            name: "dlas-gpu-gittins", summary: "2D-LAS queues, ordered inside each queue by Gittins index (higher first, preempts within the queue)",
+            source: "Tiresias simulator, run_sim.py::dlas_sim_jobs with get_gittins_index (schedule 'dlas-gpu-gittins')", oracle: false,
+            options: switchOptions + [thresholdOption,
+                                      PolicyOptionInfo(name: "distribution", kind: "CSV file of accelerator-seconds (first column; a header line is skipped)",
+                                                       defaultValue: "the run's own jobs",
+                                                       help: "the empirical service distribution the index is computed over")],
+            defaultSwitches: MechanismSwitches(preemption: true), defaultQuantum: .zero,
+            build: { options, placement, mechanisms, switches, quantum, service in
+                let samples = options.serviceSamples ?? service
+                return PriorityPolicy(rule: GittinsIndex(serviceSeconds: samples.isEmpty ? [1] : samples,
+                                                         thresholdSeconds: options.thresholds ?? [3_250, 7_200]),
+                                      placement: placement, switches: switches, mechanisms: mechanisms, quantum: quantum)
+            }),
+        PolicyDescriptor(
+            name: "singularity", summary: "SLA tier first, then arrival; elastic (splicing), migrating, preemptive, never idle",
+            source: "Singularity (arXiv:2202.07848), §3-4", oracle: false, options: switchOptions,
+            defaultSwitches: MechanismSwitches(preemption: true, elastic: true, migration: true),
+            // Long enough that a job's dump and restore (seconds to a minute for the default
+            // models) are a small share of each run it gets, so tiers cannot thrash it.
+            defaultQuantum: .seconds(Int64(300)),
+            build: { _, placement, mechanisms, switches, quantum, _ in
+                PriorityPolicy(rule: TierPriority(), placement: placement, switches: switches, mechanisms: mechanisms, quantum: quantum)
+            }),
+    ]
+
+    public static var names: [String] { all.map(\.name) }
+
+    public static func named(_ name: String) -> PolicyDescriptor? { all.first { $0.name == name } }
+}

@@ -1,0 +1,452 @@
+import FleetTwinEngine
+import FleetTwinFleet
+
+/// The shared machinery of the priority policies (`srtf`, `las`, `dlas-gpu-gittins`,
+/// `fair-share`, `singularity`): jobs ranked by a `PriorityRule`, one decision at a time.
+///
+/// A pass walks the waiting jobs in rank order, one *shape* (world size and accelerator
+/// types) at a time: jobs of one shape fit, or fail to fit, alike, so only each shape's
+/// best-ranked job is looked at and a pass costs O(shapes), never O(queue). For each:
+/// 1. **Start** it where its gang fits now under the placement rule (backfill: a smaller
+///    job passes a blocked larger one, as Tiresias' greedy allocation lets it); with
+///    elasticity, on as many devices as fit when the whole gang does not.
+/// 2. Otherwise **make room** once per wait: in the first cluster where it works, take the
+///    running jobs it outranks, lowest rank first, that are past their protection, until a
+///    node-exact what-if says the gang fits once they are released; drop those not needed;
+///    shrink them by splicing first when elastic, preempt them otherwise. The job then holds
+///    a **reservation** there: jobs ranked below it may use only the cluster's free
+///    accelerators beyond its gang. The reservation ends when the job starts, or at the end
+///    of the first pass after every release it waited for has landed (a higher-ranked job
+///    took the room); the job may then make room once more.
+/// 3. With migration: if no victim qualifies, move one running job to another cluster where
+///    it fits, when that alone makes the gang fit.
+/// 4. With elasticity and nobody waiting: grow shrunken jobs back into free devices.
+///
+/// **Hysteresis.** A job is never preempted, shrunk or migrated before it makes progress
+/// (during its restore), in the instant it started, or within `quantum` of its (re)start.
+/// Protected candidates are skipped and the policy wakes when the first protection ends.
+/// Room is made at most once per waiting job until it starts, so lower tiers cannot
+/// restart into room made for a higher one and be preempted again.
+public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
+    public var name: String { rule.name }
+    public let placement: PlacementRule
+    public private(set) var rule: Rule
+    public let switches: MechanismSwitches
+    /// Minimum run after a (re)start before a job may be preempted, shrunk or migrated.
+    public let quantum: VirtualTime
+    /// SLA targets and the splicing overhead: a job starts on fewer devices only if the
+    /// GPU fraction it would get there still meets its tier's target.
+    public let mechanisms: MechanismSettings
+
+    private var jobs: [TrackedJob] = []
+    /// Waiting jobs by shape, shapes in order of first appearance.
+    private var shapes: [Shape] = []
+    private var shapeIndex: [ShapeKey: Int] = [:]  // looked up only, never iterated
+    private var shapeOfJob: [Int32] = []
+    private var running: [RankedJobs] = []
+    /// Running jobs on fewer devices than their world size, by rank.
+    private var shrunk = RankedJobs()
+    /// Next rank change of each running job that has one: (time, 0, job).
+    private var rankChanges = RankedJobs()
+    private var planned: [SchedulingDecision] = []
+    /// Devices on their way back, per cluster: stopping jobs and migration sources (with
+    /// their shares, for the what-if) and shrinks (a count: the cluster picks which devices).
+    private var inFlight: [[InFlight]] = []
+    private var holds: [Hold] = []
+    /// The earliest end of a protection that kept a victim from being taken this pass.
+    private var protectionEnds: VirtualTime?
+
+    private struct ShapeKey: Hashable {
+        var worldSize: Int
+        var types: TypeSet
+    }
+
+    private struct Shape {
+        var key: ShapeKey
+        var waiting = RankedJobs()
+    }
+
+    private struct InFlight {
+        var job: JobIndex
+        var shares: [NodeShare]
+        var count: Int
+        /// The job whose reservation these devices count toward, if any.
+        var holder: JobIndex?
+        /// The job itself is stopping (a preemption), not only giving back part or a source.
+        var isStop: Bool
+    }
+
+    private struct Hold {
+        var job: JobIndex
+        var cluster: Int32
+        /// Devices still to be released for it.
+        var outstanding: Int
+    }
+
+    public init(rule: Rule, placement: PlacementRule = .bestFit, switches: MechanismSwitches = .init(),
+                mechanisms: MechanismSettings = .defaults, quantum: VirtualTime = .zero) {
+        self.rule = rule
+        self.mechanisms = mechanisms
+        self.placement = placement
+        self.switches = switches
+        self.quantum = quantum
+    }
+
+    public var reservations: [Reservation] {
+        holds.map { Reservation(job: $0.job, cluster: $0.cluster, accelerators: claim($0)) }
+    }
+
+    // MARK: Events
+
+    public mutating func jobArrived(_ job: PendingJob, at now: VirtualTime) {
+        precondition(Int(job.index) == jobs.count)
+        var tracked = TrackedJob(info: job, key: PriorityKey(0, 0, job: job.index))
+        tracked.key = rule.waitingKey(tracked)
+        let key = ShapeKey(worldSize: job.worldSize, types: job.acceleratorTypes)
+        let s: Int
+        if let known = shapeIndex[key] { s = known } else {
+            s = shapes.count
+            shapes.append(Shape(key: key))
+            shapeIndex[key] = s
+        }
+        shapeOfJob.append(Int32(s))
+        jobs.append(tracked)
+        shapes[s].waiting.insert(tracked.key)
+    }
+
+    public mutating func jobStarted(_ job: PendingJob, on run: JobRun, at now: VirtualTime) {
+        let i = Int(job.index)
+        holds.removeAll { $0.job == job.index }
+        if jobs[i].state == .running { rule.jobStopped(jobs[i], at: now) }
+        unrank(i)
+        jobs[i].info = job
+        jobs[i].state = .running
+        jobs[i].cluster = run.cluster
+        jobs[i].devices = run.devices
+        jobs[i].shares = run.shares
+        jobs[i].runningSince = now
+        jobs[i].progressFrom = run.progressFrom
+        jobs[i].tookRoom = false
+        rule.jobStarted(jobs[i], at: now)
+        rankRunning(i, at: now)
+    }
+
+    public mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {
+        let i = Int(job)
+        rule.jobStopped(jobs[i], at: now)
+        unrank(i)
+        jobs[i].state = .done
+    }
+
+    public mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {
+        backToWaiting(job, at: now)
+    }
+
+    public mutating func jobFailed(_ job: PendingJob, at now: VirtualTime) {
+        backToWaiting(job, at: now)
+    }
+
+    public mutating func devicesReleased(_ job: JobIndex, cluster: Int32, count: Int, at now: VirtualTime) {
+        settle(job, cluster: Int(cluster), stop: false)
+    }
+
+    /// A stopped or failed job waits again, ranked by what it has attained and has left.
+    private mutating func backToWaiting(_ job: PendingJob, at now: VirtualTime) {
+        let i = Int(job.index)
+        switch jobs[i].state {
+        case .stopping:
+            settle(job.index, cluster: Int(jobs[i].cluster), stop: true)
+        case .running:
+            rule.jobStopped(jobs[i], at: now)
+        case .waiting, .done:
+            break
+        }
+        unrank(i)
+        jobs[i].info = job
+        jobs[i].state = .waiting
+        jobs[i].devices = 0
+        jobs[i].shares = []
+        jobs[i].key = rule.waitingKey(jobs[i])
+        shapes[Int(shapeOfJob[i])].waiting.insert(jobs[i].key)
+    }
+
+    /// Devices on their way back have landed; those released for a reservation count
+    /// toward it.
+    private mutating func settle(_ job: JobIndex, cluster c: Int, stop: Bool) {
+        guard let k = inFlight[c].firstIndex(where: { $0.job == job && $0.isStop == stop }) else {
+            preconditionFailure("job \(job): a release the policy did not plan")
+        }
+        let landed = inFlight[c].remove(at: k)
+        if let holder = landed.holder, let h = holds.firstIndex(where: { $0.job == holder }) {
+            holds[h].outstanding -= landed.count
+        }
+    }
+
+    public func wakeup(after now: VirtualTime) -> VirtualTime? {
+        let demotion = rankChanges.first.map { VirtualTime(microseconds: $0.major) }
+        guard let protection = protectionEnds, protection > now else { return demotion }
+        return min(demotion ?? protection, protection)
+    }
+
+    // MARK: Decisions
+
+    public mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
+        if !planned.isEmpty { return planned.removeFirst() }
+        rerankDue(at: now)
+        if running.count < fleet.clusters.count {
+            running += Array(repeating: RankedJobs(), count: fleet.clusters.count - running.count)
+            inFlight += Array(repeating: [], count: fleet.clusters.count - inFlight.count)
+        }
+        protectionEnds = nil
+        // Each shape's best-ranked waiting job, best first.
+        var heads: [(key: PriorityKey, shape: Int)] = []
+        for (s, shape) in shapes.enumerated() { if let first = shape.waiting.first { heads.append((first, s)) } }
+        heads.sort { $0.key < $1.key }
+        for head in heads {
+            let job = jobs[Int(head.key.job)]
+            if let start = start(job, fleet: fleet) { return start }
+            if job.tookRoom || holds.contains(where: { $0.job == job.info.index }) { continue }
+            if switches.preemption || switches.elastic, let first = makeRoom(for: job, at: now, fleet: fleet) { return first }
+            if switches.migration, let move = migrateToFit(job, at: now, fleet: fleet) { return move }
+        }
+        if switches.elastic && heads.isEmpty, let grow = grow(fleet) { return grow }
+        // End of the pass: a reservation whose releases have all landed and whose job still
+        // did not start (a better-ranked job took the room, or others took free devices on
+        // its nodes) ends here; its job may make room again, and the pass goes on without it
+        // so that nothing it held stays idle.
+        guard holds.contains(where: { $0.outstanding <= 0 }) else { return nil }
+        for h in holds where h.outstanding <= 0 { jobs[Int(h.job)].tookRoom = false }
+        holds.removeAll { $0.outstanding <= 0 }
+        return nextDecision(at: now, fleet: fleet)
+    }
+
+    /// Free accelerators of its cluster a reservation holds now: the gang less what is still
+    /// on its way back.
+    private func claim(_ hold: Hold) -> Int {
+        max(0, jobs[Int(hold.job)].info.worldSize - max(0, hold.outstanding))
+    }
+
+    /// Accelerators of `cluster` that `job` may not use: those held for better-ranked jobs.
+    private func held(in cluster: Int32, against job: TrackedJob) -> Int {
+        var total = 0
+        for h in holds where h.cluster == cluster && h.job != job.info.index && jobs[Int(h.job)].key < job.key {
+            total += claim(h)
+        }
+        return total
+    }
+
+    private func start(_ tracked: TrackedJob, fleet: FleetView) -> SchedulingDecision? {
+        let job = tracked.info
+        for c in fleet.clusters(of: job.acceleratorTypes) {
+            let free = fleet.clusters[Int(c)].free
+            guard free.fits(job.worldSize, rule: placement),
+                  free.totalFree - job.worldSize >= held(in: c, against: tracked) else { continue }
+            return .start(job.index, cluster: c, accelerators: job.worldSize)
+        }
+        if switches.elastic, let (c, devices) = largestSlice(tracked, fleet: fleet) {
+            return .start(job.index, cluster: c, accelerators: devices)
+        }
+        return nil
+    }
+
+    /// The cluster offering the most devices (below the world size) that the job's
+    /// time-sliced replicas fit in, at a GPU fraction its tier's SLA target allows.
+    ///
+    /// Fitting shrinks as the device count grows while the fraction and the memory check
+    /// improve, so per cluster only the largest count that fits needs checking (found by
+    /// bisection); a tier whose target no slicing can meet is not sliced at all.
+    private func largestSlice(_ tracked: TrackedJob, fleet: FleetView) -> (Int32, Int)? {
+        let job = tracked.info
+        let target = mechanisms.slaTarget(for: job.tier)
+        func fraction(_ devices: Int) -> Double {
+            1 / (Double((job.worldSize + devices - 1) / devices) * (1 + mechanisms.splicingOverhead))
+        }
+        guard job.worldSize > 1, fraction(job.worldSize - 1) >= target else { return nil }
+        var best: (Int32, Int)?
+        for c in fleet.clusters(of: job.acceleratorTypes) {
+            let free = fleet.clusters[Int(c)].free
+            let usable = min(job.worldSize - 1, free.totalFree - held(in: c, against: tracked))
+            guard usable > 0 else { continue }
+            var lo = 0, hi = usable
+            while lo < hi {
+                let mid = (lo + hi + 1) / 2
+                if free.fits(mid, rule: placement) { lo = mid } else { hi = mid - 1 }
+            }
+            guard lo >= 1, lo > (best?.1 ?? 0), fraction(lo) >= target, fleet.fitsSliced(job, devices: lo, cluster: c) else { continue }
+            best = (c, lo)
+        }
+        return best
+    }
+
+    /// Whether a running job may lose devices now: it has made progress since its last
+    /// (re)start, did not start in this instant, and has run its quantum.
+    private mutating func mayTake(_ victim: TrackedJob, at now: VirtualTime) -> Bool {
+        let until = max(victim.progressFrom, victim.runningSince + quantum)
+        if victim.runningSince < now && now > victim.progressFrom && now >= until { return true }
+        let ends = max(until, victim.runningSince + VirtualTime(microseconds: 1), victim.progressFrom + VirtualTime(microseconds: 1))
+        protectionEnds = min(protectionEnds ?? ends, ends)
+        return false
+    }
+
+    /// Plans shrinks or preemptions of outranked jobs in one cluster so that `head` fits
+    /// there once they are released, and reserves that room.
+    private mutating func makeRoom(for head: TrackedJob, at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
+        let gang = head.info.worldSize
+        for c32 in fleet.clusters(of: head.info.acceleratorTypes) where fleet.clusters[Int(c32)].capacity >= gang {
+            let c = Int(c32)
+            let coming = inFlight[c].flatMap(\.shares)
+            // Room already on its way (and not held for a better-ranked job): wait for it.
+            if !inFlight[c].isEmpty && fleet.fits(gang, in: c32, rule: placement, afterReleasing: coming)
+                && fleet.clusters[c].free.totalFree + inFlight[c].reduce(0, { $0 + $1.count }) - gang >= held(in: c32, against: head) {
+                return nil
+            }
+            var victims: [TrackedJob] = []
+            var released = coming
+            var fits = false
+            for key in running[c].keys.reversed() {
+                let victim = jobs[Int(key.job)]
+                guard rule.outranks(head, victim, at: now) else { break }
+                guard mayTake(victim, at: now) else { continue }
+                victims.append(victim)
+                released += victim.shares
+                if fleet.fits(gang, in: c32, rule: placement, afterReleasing: released) { fits = true; break }
+            }
+            guard fits else { continue }
+            // Keep only the victims needed: drop any whose release the gang can do without.
+            var k = victims.count - 1
+            while k >= 0 && victims.count > 1 {
+                var without = coming
+                for (j, v) in victims.enumerated() where j != k { without += v.shares }
+                if fleet.fits(gang, in: c32, rule: placement, afterReleasing: without) { victims.remove(at: k) }
+                k -= 1
+            }
+            var decisions: [SchedulingDecision] = []
+            var outstanding = 0
+            if switches.elastic, let shrinks = shrinkPlan(victims, need: gang - fleet.clusters[c].free.totalFree, cluster: c32, fleet: fleet) {
+                for (job, target) in shrinks {
+                    let freed = jobs[Int(job)].devices - target
+                    decisions.append(.resize(job, accelerators: target))
+                    inFlight[c].append(InFlight(job: job, shares: [], count: freed, holder: head.info.index, isStop: false))
+                    outstanding += freed
+                }
+            } else {
+                guard switches.preemption else { continue }
+                for victim in victims {
+                    decisions.append(.preempt(victim.info.index))
+                    outstanding += victim.devices
+                    stop(Int(victim.info.index), for: head.info.index, at: now)
+                }
+            }
+            planned = Array(decisions.dropFirst())
+            holds.append(Hold(job: head.info.index, cluster: c32, outstanding: outstanding))
+            jobs[Int(head.info.index)].tookRoom = true
+            return decisions.first
+        }
+        return nil
+    }
+
+    /// Splicing instead of preempting (elastic): halve each victim while its replicas fit in
+    /// memory, until `need` devices are freed; nil when shrinking cannot free enough. Shrinks
+    /// free devices on the victims' last nodes, so they are planned only where a count is
+    /// exact (`any`, `spread`) or the gang fits one node's worth of freed devices.
+    private func shrinkPlan(_ victims: [TrackedJob], need: Int, cluster: Int32, fleet: FleetView) -> [(JobIndex, Int)]? {
+        guard need > 0, !placement.isNodeLocal || need <= fleet.clusters[Int(cluster)].free.acceleratorsPerNode else { return nil }
+        var shrinks: [(JobIndex, Int)] = []
+        var needed = need
+        for victim in victims where needed > 0 && victim.devices > 1 {
+            let target = max((victim.devices + 1) / 2, victim.devices - needed)
+            guard fleet.fitsSliced(victim.info, devices: target, cluster: cluster) else { continue }
+            shrinks.append((victim.info.index, target))
+            needed -= victim.devices - target
+        }
+        return needed <= 0 ? shrinks : nil
+    }
+
+    /// Moves one running job out of a cluster where that alone makes `head` fit.
+    private mutating func migrateToFit(_ head: TrackedJob, at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
+        for c32 in fleet.clusters(of: head.info.acceleratorTypes) {
+            let c = Int(c32)
+            let coming = inFlight[c].flatMap(\.shares)
+            // The lowest-ranked few only: moving a job costs it a dump and a restore.
+            for key in running[c].keys.reversed().prefix(32) {
+                let mover = jobs[Int(key.job)]
+                guard fleet.fits(head.info.worldSize, in: c32, rule: placement, afterReleasing: coming + mover.shares),
+                      mayTake(mover, at: now) else { continue }
+                for d in fleet.clusters(of: mover.info.acceleratorTypes) where d != c32
+                    && fleet.canMigrate(from: c32, to: d)
+                    && fleet.clusters[Int(d)].free.fits(mover.devices, rule: placement)
+                    && fleet.clusters[Int(d)].free.totalFree - mover.devices >= held(in: d, against: mover) {
+                    inFlight[c].append(InFlight(job: mover.info.index, shares: mover.shares, count: mover.devices,
+                                                holder: head.info.index, isStop: false))
+                    holds.append(Hold(job: head.info.index, cluster: c32, outstanding: mover.devices))
+                    jobs[Int(head.info.index)].tookRoom = true
+                    return .migrate(mover.info.index, toCluster: d)
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Grows the best-ranked shrunken job into free devices of its cluster.
+    private func grow(_ fleet: FleetView) -> SchedulingDecision? {
+        for key in shrunk.keys {
+            let job = jobs[Int(key.job)]
+            let free = fleet.clusters[Int(job.cluster)].free.totalFree - held(in: job.cluster, against: job)
+            guard free > 0 else { continue }
+            return .resize(job.info.index, accelerators: min(job.info.worldSize, job.devices + free))
+        }
+        return nil
+    }
+
+    // MARK: Ranking
+
+    private mutating func rankRunning(_ i: Int, at now: VirtualTime) {
+        jobs[i].key = rule.runningKey(jobs[i], at: now)
+        let c = Int(jobs[i].cluster)
+        if running.count <= c {
+            running += Array(repeating: RankedJobs(), count: c + 1 - running.count)
+            inFlight += Array(repeating: [], count: c + 1 - inFlight.count)
+        }
+        running[c].insert(jobs[i].key)
+        if jobs[i].devices < jobs[i].info.worldSize { shrunk.insert(jobs[i].key) }
+        if let change = rule.nextRankChange(jobs[i], at: now) {
+            let key = PriorityKey(change.microseconds, 0, job: JobIndex(i))
+            rankChanges.insert(key)
+            jobs[i].rankChange = key
+        }
+    }
+
+    /// Removes a job from whichever orders hold it.
+    private mutating func unrank(_ i: Int) {
+        let job = jobs[i]
+        switch job.state {
+        case .waiting: shapes[Int(shapeOfJob[i])].waiting.remove(job.key)
+        case .running:
+            running[Int(job.cluster)].remove(job.key)
+            if job.devices < job.info.worldSize { shrunk.remove(job.key) }
+            if let change = job.rankChange {
+                rankChanges.remove(change)
+                jobs[i].rankChange = nil
+            }
+        case .stopping, .done: break
+        }
+    }
+
+    /// A victim is stopping: its devices are on their way back for `holder`.
+    private mutating func stop(_ i: Int, for holder: JobIndex, at now: VirtualTime) {
+        rule.jobStopped(jobs[i], at: now)
+        unrank(i)
+        jobs[i].state = .stopping
+        inFlight[Int(jobs[i].cluster)].append(InFlight(job: jobs[i].info.index, shares: jobs[i].shares, count: jobs[i].devices,
+                                                       holder: holder, isStop: true))
+    }
+
+    /// Re-ranks the running jobs whose rank changed by `now`.
+    private mutating func rerankDue(at now: VirtualTime) {
+        while let next = rankChanges.first, next.major <= now.microseconds {
+            let i = Int(next.job)
+            unrank(i)
+            rankRunning(i, at: now)
+        }
+    }
+}

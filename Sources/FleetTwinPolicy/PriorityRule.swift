@@ -1,0 +1,83 @@
+import FleetTwinEngine
+import FleetTwinFleet
+
+/// The extension points a priority policy implements (one small file each): the order of
+/// jobs (queue sort), which running jobs a waiting one may take accelerators from
+/// (post-filter: preemption), when a running job's rank changes by itself, and which clusters
+/// a job may use (filter, for admission rules such as tenant quotas). `PriorityPolicy` does
+/// the rest, the same way for every rule: backfill, room-making with reservations,
+/// hysteresis, migration and elastic resizes.
+public protocol PriorityRule: Sendable {
+    var name: String { get }
+    /// The order of waiting jobs, most important first.
+    func waitingKey(_ job: TrackedJob) -> PriorityKey
+    /// The order of running jobs, most important first; victims are taken from the end.
+    /// Must agree with `outranks`: if a waiting job outranks a running one, it outranks every
+    /// running job ordered after it.
+    func runningKey(_ job: TrackedJob, at now: VirtualTime) -> PriorityKey
+    /// Whether waiting `candidate` may take accelerators from running `victim` at `now`.
+    func outranks(_ candidate: TrackedJob, _ victim: TrackedJob, at now: VirtualTime) -> Bool
+    /// When a running job's rank next changes (a LAS demotion), if ever.
+    func nextRankChange(_ job: TrackedJob, at now: VirtualTime) -> VirtualTime?
+    /// Told of every start and stop, for rules that keep per-tenant or per-class tallies.
+    mutating func jobStarted(_ job: TrackedJob, at now: VirtualTime)
+    mutating func jobStopped(_ job: TrackedJob, at now: VirtualTime)
+}
+
+extension PriorityRule {
+    public func nextRankChange(_ job: TrackedJob, at now: VirtualTime) -> VirtualTime? { nil }
+    public mutating func jobStarted(_ job: TrackedJob, at now: VirtualTime) {}
+    public mutating func jobStopped(_ job: TrackedJob, at now: VirtualTime) {}
+}
+
+/// A job as a priority policy tracks it.
+public struct TrackedJob: Sendable {
+    public enum State: Sendable { case waiting, running, stopping, done }
+
+    public var info: PendingJob
+    public var state: State = .waiting
+    public var cluster: Int32 = -1
+    public var devices = 0
+    public var shares: [NodeShare] = []
+    public var runningSince = VirtualTime.zero
+    /// When its current run starts progressing (after a restore).
+    public var progressFrom = VirtualTime.zero
+    /// The key it is ranked under now (in the waiting or its cluster's running order).
+    public var key: PriorityKey
+    /// Its entry in the rank-change order, while it has one.
+    public var rankChange: PriorityKey?
+    /// Room was made for it since it last started (at most once per wait, unless its
+    /// reservation ended without it starting).
+    public var tookRoom = false
+
+    public init(info: PendingJob, key: PriorityKey) {
+        self.info = info
+        self.key = key
+    }
+
+    /// Accelerator-µs it has held, up to `now`.
+    public func attainedService(at now: VirtualTime) -> Int64 {
+        info.attainedService + (state == .running ? Int64(devices) * max(0, (now - runningSince).microseconds) : 0)
+    }
+
+    /// Full-size work left at `now`, assuming it ran at full speed since it started.
+    public func remainingWork(at now: VirtualTime) -> Int64 {
+        state == .running ? max(0, info.remainingWork - max(0, (now - runningSince).microseconds)) : info.remainingWork
+    }
+}
+
+/// Which of Singularity's mechanisms a preemptive policy may use (the ablation switches).
+public struct MechanismSwitches: Sendable, Equatable {
+    public var preemption: Bool
+    /// Start jobs on fewer devices than their world size, grow them into spare capacity,
+    /// and shrink lower tiers (by splicing) before preempting them.
+    public var elastic: Bool
+    /// Migrate a running job to another cluster to open a gang slot.
+    public var migration: Bool
+
+    public init(preemption: Bool = true, elastic: Bool = false, migration: Bool = false) {
+        self.preemption = preemption
+        self.elastic = elastic
+        self.migration = migration
+    }
+}

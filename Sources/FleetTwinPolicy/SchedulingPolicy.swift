@@ -1,0 +1,164 @@
+import FleetTwinEngine
+import FleetTwinFleet
+
+/// What a policy knows about a job waiting to run (or, in `jobStarted`, just placed).
+public struct PendingJob: Sendable, Equatable {
+    public var index: JobIndex
+    public var submit: VirtualTime
+    public var tier: SLATier
+    public var worldSize: Int
+    /// The accelerator types it may run on (indices into `FleetView.typeNames`).
+    public var acceleratorTypes: TypeSet
+    /// Full-size work, and what is left of it as of its last stop (µs). Only policies that
+    /// declare themselves oracles (`srtf`) may read these; the registry says which do.
+    public var work: Int64
+    public var remainingWork: Int64
+    /// Accelerator-µs it has held while running, as of its last stop (attained service).
+    public var attainedService: Int64
+    /// Memory of one replica and the part of it (parameters, optimizer state) that
+    /// time-sliced replicas on one device share; 0 when unknown.
+    public var memoryPerReplicaBytes: Int64
+    public var stateBytes: Int64
+    /// The job's tenant (a user or virtual cluster, as the trace names it) as a dense index in
+    /// order of first appearance (`FleetView.tenantNames`); -1 when the job names none.
+    public var tenant: Int32
+
+    public init(index: JobIndex, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorTypes: TypeSet,
+                work: Int64 = 0, memoryPerReplicaBytes: Int64 = 0, stateBytes: Int64 = 0, tenant: Int32 = -1) {
+        self.work = work
+        self.remainingWork = work
+        self.attainedService = 0
+        self.memoryPerReplicaBytes = memoryPerReplicaBytes
+        self.stateBytes = stateBytes
+        self.index = index
+        self.submit = submit
+        self.tier = tier
+        self.worldSize = worldSize
+        self.acceleratorTypes = acceleratorTypes
+        self.tenant = tenant
+    }
+}
+
+/// A set of accelerator types as a bit mask over their dense indices (at most 64 types).
+public struct TypeSet: Sendable, Equatable, Hashable {
+    public var bits: UInt64
+
+    public init(bits: UInt64) { self.bits = bits }
+    public init(_ types: [Int32]) { bits = types.reduce(0) { $0 | (1 << UInt64($1)) } }
+    public static func single(_ type: Int32) -> TypeSet { TypeSet(bits: 1 << UInt64(type)) }
+
+    public func contains(_ type: Int32) -> Bool { bits & (1 << UInt64(type)) != 0 }
+    /// The only member, when there is exactly one.
+    public var single: Int32? { bits.nonzeroBitCount == 1 ? Int32(bits.trailingZeroBitCount) : nil }
+}
+
+/// Where a job runs now, as `jobStarted` reports it.
+public struct JobRun: Sendable, Equatable {
+    public var cluster: Int32
+    /// The accelerators it holds on each node of `cluster`.
+    public var shares: [NodeShare]
+    public var devices: Int
+    /// When it starts making progress (after a restore, transfer or copy); a policy must not
+    /// preempt, shrink or migrate it before then, or it would stop a job that made no progress.
+    public var progressFrom: VirtualTime
+
+    public init(cluster: Int32, shares: [NodeShare], devices: Int, progressFrom: VirtualTime) {
+        self.cluster = cluster
+        self.shares = shares
+        self.devices = devices
+        self.progressFrom = progressFrom
+    }
+}
+
+/// Free accelerators a policy holds back for one named waiting job: the only idle capacity
+/// the liveness check (`--check`) accepts while a waiting job would fit it. A policy reports
+/// its reservations in `SchedulingPolicy.reservations`; each must end, when its job starts
+/// or when the releases it waits for have landed, and the policy's documentation says when.
+public struct Reservation: Sendable, Equatable {
+    public var job: JobIndex
+    public var cluster: Int32
+    /// Free accelerators of `cluster` held for `job` now.
+    public var accelerators: Int
+
+    public init(job: JobIndex, cluster: Int32, accelerators: Int) {
+        self.job = job
+        self.cluster = cluster
+        self.accelerators = accelerators
+    }
+}
+
+/// A policy's decision; the scheduler hierarchy carries it out with the shared, costed
+/// mechanisms (`MechanismCosts`): a preemption cuts and dumps, a migration also transfers and
+/// restores, a resize splices replicas.
+public enum SchedulingDecision: Sendable, Equatable {
+    /// Start a queued job on `accelerators` devices of `cluster` (fewer than its world size
+    /// time-slices the replicas).
+    case start(JobIndex, cluster: Int32, accelerators: Int)
+    /// Stop a running job and hand it back to the policy as pending, progress kept.
+    case preempt(JobIndex)
+    /// Move a running job to another cluster, keeping its device count.
+    case migrate(JobIndex, toCluster: Int32)
+    /// Change the number of devices of a running job within its cluster.
+    case resize(JobIndex, accelerators: Int)
+}
+
+/// A scheduling policy: the one thing a policy author writes.
+///
+/// The shape follows the Kubernetes scheduling framework's extension points and Blox's split
+/// into admission, scheduling and placement:
+/// - *queue sort*: the policy keeps its own order of waiting and running jobs, told of every
+///   change through the `job…` callbacks (it never rescans the queue per event);
+/// - *filter and score*: `nextDecision` picks a job and a cluster against `FleetView`, the
+///   exact free capacity of every cluster;
+/// - *post-filter (preemption)*, *reserve* and *permit*: `.preempt`, `.resize` and `.migrate`
+///   decisions, and `reservations` for capacity it holds back;
+/// - *placement* (which nodes inside a cluster): the run's `PlacementRule`, shared by all.
+///
+/// What a policy may touch: its own state, the values it is handed, `FleetView`. What it may
+/// not: the job and cluster actors, the event queue, the clock beyond `now`, the store, any
+/// `Set` or `Dictionary` iteration order, or a random generator other than one seeded from
+/// its options. Decisions are validated by the scheduler; an invalid one ends the run with an
+/// error. `PriorityPolicy` (rules ranking jobs) covers most policies in one small file.
+public protocol SchedulingPolicy: Sendable {
+    /// The registered name (`fleettwin policies`).
+    var name: String { get }
+    /// How gangs are laid out inside a cluster.
+    var placement: PlacementRule { get }
+
+    mutating func jobArrived(_ job: PendingJob, at now: VirtualTime)
+    mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime)
+    /// A job started (or resumed, or was resized or migrated) on `run`.
+    mutating func jobStarted(_ job: PendingJob, on run: JobRun, at now: VirtualTime)
+    /// A job this policy preempted has dumped its state, released its accelerators and is
+    /// pending again.
+    mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime)
+    /// A running or stopping job's accelerators failed; it released all of them (its
+    /// in-flight releases included, each reported by `devicesReleased` first) and is pending
+    /// again, from its last checkpoint.
+    mutating func jobFailed(_ job: PendingJob, at now: VirtualTime)
+    /// Accelerators were added or removed (failures and repairs).
+    mutating func capacityChanged(at now: VirtualTime)
+    /// Devices a job no longer holds are free: a migration's source after its dump, or the
+    /// devices a shrink gave back, by whatever path (a dump that finished, or a failure).
+    mutating func devicesReleased(_ job: JobIndex, cluster: Int32, count: Int, at now: VirtualTime)
+
+    /// The next decision at `now`, or nil when this scheduling pass is over. The fleet view
+    /// already reflects every decision returned earlier in the pass.
+    mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision?
+
+    /// When the policy wants a pass even if nothing happens (a job crossing a priority
+    /// threshold, a protection quantum ending); nil for never.
+    func wakeup(after now: VirtualTime) -> VirtualTime?
+
+    /// Capacity held back for named waiting jobs at the end of the last pass.
+    var reservations: [Reservation] { get }
+}
+
+extension SchedulingPolicy {
+    public mutating func capacityChanged(at now: VirtualTime) {}
+    public mutating func jobFailed(_ job: PendingJob, at now: VirtualTime) { jobPreempted(job, at: now) }
+    public mutating func devicesReleased(_ job: JobIndex, cluster: Int32, count: Int, at now: VirtualTime) {}
+    public mutating func jobStarted(_ job: PendingJob, on run: JobRun, at now: VirtualTime) {}
+    public func wakeup(after now: VirtualTime) -> VirtualTime? { nil }
+    public var reservations: [Reservation] { [] }
+}

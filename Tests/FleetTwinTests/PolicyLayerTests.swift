@@ -1,0 +1,229 @@
+import FleetTwinEngine
+import FleetTwinFleet
+import FleetTwinScenario
+import FleetTwinScheduling
+import Foundation
+import Testing
+
+/// The policy layer's guarantees: golden cases run on the reference simulators' code,
+/// liveness and work conservation under every registered policy and placement rule, and
+/// the checks that catch a policy breaking them.
+@Suite struct PolicyLayerTests {
+    static func fleet(nodes: Int, perNode: Int, clusters: Int = 1) -> FleetSpec {
+        FleetSpec(regions: [RegionSpec(name: "r", clusters: (0..<clusters).map {
+            ClusterSpec(name: "c\($0)", nodes: nodes, acceleratorsPerNode: perNode, acceleratorType: "h100-80gb")
+        })], profiles: AcceleratorProfile.builtIn)
+    }
+
+    static func job(_ name: String, at submit: Double, gpus: Int, seconds work: Double, tier: SLATier = .standard) -> JobSpec {
+        JobSpec(name: name, submit: .seconds(submit), tier: tier, worldSize: gpus, acceleratorType: "h100-80gb", work: .seconds(work))
+    }
+
+    /// Runs with every mechanism free (as the reference simulators assume) and every check on.
+    static func run(_ jobs: [JobSpec], on fleet: FleetSpec, policy: any SchedulingPolicy) async throws -> SimulationResult {
+        try await FleetSimulation(SimulationConfiguration(
+            fleet: fleet, jobs: jobs, policy: policy, mechanisms: MechanismSettings.defaults.free, checkInvariants: true)).run()
+    }
+
+    static func times(_ result: SimulationResult, _ kind: EventKind, job: Int32) -> [Double] {
+        result.log.records.filter { $0.job == job && $0.kind == kind }.map(\.time.seconds)
+    }
+
+    /// Tiresias T1 (research/policies.md §2, GOLDEN): a 4-GPU job crosses the first queue's
+    /// 3,250 GPU-s at 812.5 s, is demoted, and the waiting 1-GPU job preempts it then (the
+    /// original simulator's late wake-up gives 887 s; see `LeastAttainedService`).
+    @Test func lasDemotesAtTheCrossingAndTheSmallJobPreempts() async throws {
+        let las = PolicyRegistry.named("las")!.make(placement: .any, mechanisms: MechanismSettings.defaults.free)
+        let r = try await Self.run([Self.job("J0", at: 0, gpus: 4, seconds: 2000), Self.job("J1", at: 100, gpus: 1, seconds: 500)],
+                                   on: Self.fleet(nodes: 1, perNode: 4), policy: las)
+        #expect(Self.times(r, .started, job: 1) == [812.5])
+        #expect(Self.times(r, .completed, job: 1) == [1312.5])
+        #expect(Self.times(r, .preempted, job: 0) == [812.5])
+        #expect(Self.times(r, .completed, job: 0) == [2500])
+    }
+
+    /// Tiresias T2 with the starvation knob off (GOLDEN): on one GPU, J1 (3,300 s in Q0 at
+    /// arrival) preempts J0, which has left Q0; J2 follows J1; J0 ends last at 9,000 s.
+    @Test func lasWithoutPromotionMatchesTiresiasT2() async throws {
+        let las = PolicyRegistry.named("las")!.make(placement: .any, mechanisms: MechanismSettings.defaults.free)
+        let r = try await Self.run([Self.job("J0", at: 0, gpus: 1, seconds: 5000), Self.job("J1", at: 3300, gpus: 1, seconds: 3000),
+                                    Self.job("J2", at: 6000, gpus: 1, seconds: 1000)],
+                                   on: Self.fleet(nodes: 1, perNode: 1), policy: las)
+        #expect(Self.times(r, .started, job: 1).first == 3300)
+        #expect(Self.times(r, .completed, job: 1) == [6300])
+        #expect(Self.times(r, .completed, job: 2) == [7300])
+        #expect(Self.times(r, .completed, job: 0) == [9000])
+    }
+
+    /// The Gittins index as Tiresias computes it, on a small distribution worked by hand:
+    /// r(199) = (4/6)·10⁶ / ((200+300+400+1000 + 3250·2)/6) = 476.1905, r(999) = 133.3333.
+    @Test func gittinsIndexFollowsTiresiasFormula() {
+        let rule = GittinsIndex(serviceSeconds: [1000, 200, 20000, 300, 5000, 400])
+        #expect(rule.index(attained: 0) == 476.1905)
+        #expect(rule.index(attained: 400_000_000) == 133.3333)
+        #expect(rule.index(attained: 30_000_000_000) == 0, "beyond the largest sample")
+    }
+
+    /// Tiresias T1 under `dlas-gpu-gittins` (GOLDEN shape): the new 1-GPU job has the higher
+    /// index, so it preempts the running 4-GPU job of its own queue at once and runs
+    /// 100-600; the 4-GPU job ends at 2,500 s.
+    @Test func gittinsPreemptsWithinAQueue() async throws {
+        var options = PolicyOptions()
+        options.serviceSamples = [1000, 200, 20000, 300, 5000, 400]
+        let policy = PolicyRegistry.named("dlas-gpu-gittins")!.make(options: options, placement: .any, mechanisms: MechanismSettings.defaults.free)
+        let r = try await Self.run([Self.job("J0", at: 0, gpus: 4, seconds: 2000), Self.job("J1", at: 100, gpus: 1, seconds: 500)],
+                                   on: Self.fleet(nodes: 1, perNode: 4), policy: policy)
+        #expect(Self.times(r, .preempted, job: 0) == [100])
+        #expect(Self.times(r, .started, job: 1) == [100])
+        #expect(Self.times(r, .completed, job: 1) == [600])
+        #expect(Self.times(r, .completed, job: 0) == [2500])
+    }
+
+    /// fc-19's kind: a 4-GPU job needs two 2-GPU victims (whose dumps take different times)
+    /// while 1-GPU jobs wait. Exactly the two needed are preempted, once each; the room is
+    /// reserved, so no 1-GPU job starts into it and is preempted again; nothing is started
+    /// and stopped in one instant (the checks are on).
+    @Test(arguments: ["las", "srtf"])
+    func roomIsMadeOnceAndHeld(policy name: String) async throws {
+        var jobs = [Self.job("a", at: 0, gpus: 2, seconds: 20_000), Self.job("b", at: 0, gpus: 2, seconds: 30_000)]
+        jobs[0].stateBytes = 1 << 30
+        jobs[1].stateBytes = 8 << 30
+        jobs.append(Self.job("big", at: 5000, gpus: 4, seconds: 100))
+        for k in 0..<3 { jobs.append(Self.job("small\(k)", at: 5001 + Double(k), gpus: 1, seconds: 500)) }
+        let policy = PolicyRegistry.named(name)!.make(placement: .bestFit)
+        let r = try await FleetSimulation(SimulationConfiguration(
+            fleet: Self.fleet(nodes: 1, perNode: 4), jobs: jobs, policy: policy, checkInvariants: true)).run()
+        #expect(r.log.records.filter { $0.kind == .preempted }.count == 2)
+        #expect(r.log.records.filter { $0.kind == .completed }.count == jobs.count)
+        let bigStart = Self.times(r, .started, job: 2).first!
+        for k: Int32 in 3...5 { #expect(Self.times(r, .preempted, job: k).isEmpty) }
+        #expect(Self.times(r, .started, job: 3).allSatisfy { $0 >= bigStart })
+    }
+
+    /// Property: random small traces on random fleets under every registered policy and
+    /// every placement rule complete every job, with every check on (work conservation,
+    /// hysteresis, no stall, the fleet's invariants).
+    @Test(arguments: PolicyRegistry.names)
+    func everyPolicyCompletesEveryJobUnderEveryPlacement(policy name: String) async throws {
+        for trial in 0..<6 {
+            var g = SeededGenerator(seed: 42, stream: "policy-property-\(name)", index: UInt64(trial))
+            let perNode = [1, 2, 4, 8][Int.random(in: 0..<4, using: &g)]
+            let fleet = Self.fleet(nodes: Int.random(in: 1...4, using: &g), perNode: perNode, clusters: Int.random(in: 1...2, using: &g))
+            let largest = fleet.clusters.map(\.accelerators).max()!
+            var t = 0.0
+            let jobs = (0..<Int.random(in: 5...25, using: &g)).map { k -> JobSpec in
+                t += Double(Int.random(in: 0...600, using: &g))
+                var j = Self.job("j\(k)", at: t, gpus: min(largest, [1, 1, 2, 4, 8][Int.random(in: 0..<5, using: &g)]),
+                                 seconds: Double(Int.random(in: 10...20_000, using: &g)), tier: SLATier.allCases[Int.random(in: 0..<3, using: &g)])
+                j.stateBytes = Int64(Int.random(in: 0...4, using: &g)) << 30
+                return j
+            }
+            for rule in PlacementRule.allCases {
+                let policy = PolicyRegistry.named(name)!.make(placement: rule, serviceSeconds: jobs.map { $0.work.seconds * Double($0.worldSize) })
+                let r = try await FleetSimulation(SimulationConfiguration(fleet: fleet, jobs: jobs, policy: policy, checkInvariants: true)).run()
+                #expect(r.log.records.filter { $0.kind == .completed }.count == jobs.count, "\(name) \(rule) trial \(trial)")
+            }
+        }
+    }
+
+    /// A policy that never starts anything: the run ends in a stall error naming the jobs,
+    /// never in a "successful" run with jobs left.
+    @Test func aStalledPolicyIsAnError() async throws {
+        struct Idle: SchedulingPolicy {
+            let name = "idle"
+            let placement = PlacementRule.any
+            mutating func jobArrived(_ job: PendingJob, at now: VirtualTime) {}
+            mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {}
+            mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {}
+            mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? { nil }
+            // Holds everything, so only the stall (not work conservation) can catch it.
+            var reservations: [Reservation] { [Reservation(job: 0, cluster: 0, accelerators: 4)] }
+        }
+        await #expect(throws: SimulationError.stalled(policy: "idle", at: .seconds(Int64(10)), waiting: 2, jobs: ["x", "y"])) {
+            _ = try await FleetSimulation(SimulationConfiguration(
+                fleet: Self.fleet(nodes: 1, perNode: 4), jobs: [Self.job("x", at: 0, gpus: 1, seconds: 5), Self.job("y", at: 10, gpus: 1, seconds: 5)],
+                policy: Idle())).run()
+        }
+    }
+
+    /// A policy that leaves a fitting job waiting on idle, unreserved accelerators fails the
+    /// work-conservation check; one that preempts a job in the instant it started fails the
+    /// hysteresis check.
+    @Test func idleCapacityAndInstantPreemptionAreCaught() async throws {
+        struct FirstOnly: SchedulingPolicy {
+            let name = "first-only"
+            let placement = PlacementRule.any
+            var started = false
+            mutating func jobArrived(_ job: PendingJob, at now: VirtualTime) {}
+            mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {}
+            mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {}
+            mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
+                if started { return nil }
+                started = true
+                return .start(0, cluster: 0, accelerators: 1)
+            }
+        }
+        let jobs = [Self.job("x", at: 0, gpus: 1, seconds: 5), Self.job("y", at: 0, gpus: 1, seconds: 5)]
+        await #expect(throws: SimulationError.self) {
+            _ = try await Self.run(jobs, on: Self.fleet(nodes: 1, perNode: 4), policy: FirstOnly())
+        }
+        struct Flapper: SchedulingPolicy {
+            let name = "flapper"
+            let placement = PlacementRule.any
+            var step = 0
+            mutating func jobArrived(_ job: PendingJob, at now: VirtualTime) {}
+            mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {}
+            mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {}
+            mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
+                step += 1
+                return step == 1 ? .start(0, cluster: 0, accelerators: 4) : step == 2 ? .preempt(0) : nil
+            }
+        }
+        do {
+            _ = try await Self.run([Self.job("x", at: 0, gpus: 4, seconds: 5)], on: Self.fleet(nodes: 1, perNode: 4), policy: Flapper())
+            Issue.record("an instant preemption passed the checks")
+        } catch let SimulationError.invariantViolated(message) {
+            #expect(message.contains("in the instant it started"))
+        }
+    }
+
+    /// Placement rules take the nodes their documentation says.
+    @Test func placementRulesTakeTheirNodes() {
+        var c = ClusterCapacity(nodes: 3, acceleratorsPerNode: 4)
+        _ = c.take([NodeShare(node: 0, count: 2)])  // free: 2, 4, 4
+        var first = c, best = c, spread = c
+        #expect(first.reserve(2, rule: .firstFit) == [NodeShare(node: 0, count: 2)])
+        #expect(best.reserve(1, rule: .bestFit) == [NodeShare(node: 0, count: 1)])
+        #expect(first.reserve(1, rule: .firstFit) == [NodeShare(node: 1, count: 1)], "node 0 is full now")
+        let spreadShares = spread.reserve(3, rule: .spread)!
+        #expect(spreadShares.count == 2 && spreadShares.allSatisfy { $0.node != 0 }, "from the nodes with the most free: 2, 4, 4 -> 2, 2, 3")
+        #expect(c.summary(afterReleasing: [NodeShare(node: 0, count: 2)]).fullyFreeNodes == 3)
+        #expect(PlacementRule(name: "consolidated") == .bestFit)
+    }
+
+    /// Scenario options are checked per policy, with the line of the offending key.
+    @Test func policyOptionsAreValidatedPerPolicy() throws {
+        let text = """
+            fleet:
+              regions:
+                - name: r
+                  clusters:
+                    - { name: c, nodes: 1, accelerators_per_node: 4, type: h100-80gb }
+            workload:
+              jobs:
+                - { name: a, submit: 0s, world_size: 1, duration: 10s }
+            policy:
+              name: srtf
+              thresholds: [100]
+            """
+        #expect(throws: ScenarioError.self) { try Scenario.parse(text, file: "s.yaml") }
+        do {
+            _ = try Scenario.parse(text, file: "s.yaml")
+        } catch {
+            #expect(error.line == 11 && error.message.contains("policy srtf takes no option 'thresholds'"))
+        }
+        let ok = try Scenario.parse(text.replacingOccurrences(of: "srtf", with: "las").replacingOccurrences(of: "[100]", with: "[100, 200]\n  quantum: 5m"), file: "s.yaml")
+        #expect(ok.policy.options.thresholds == [100, 200] && ok.policy.options.quantumSeconds == 300)
+        #expect(ok.policy.renamed("srtf").options.thresholds == nil && ok.policy.renamed("srtf").options.quantumSeconds == 300)
+    }
+}
