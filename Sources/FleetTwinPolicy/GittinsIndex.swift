@@ -11,8 +11,8 @@ import FleetTwinEngine
 /// from the textbook index (the expected cost sums the samples' absolute service, not the
 /// service left): for attained service a, with samples d₀ ≤ … ≤ dₙ₋₁ and Δ the first
 /// threshold, idx = first i with dᵢ > a, idxΔ = first i with dᵢ > a + Δ (n − 1 when a + Δ > dₙ₋₁ − 1),
-/// P = (idxΔ − idx)/(n − idx), E = (Σ_{idx ≤ i < idxΔ} dᵢ + Δ (n − idxΔ))/(n − idx),
-/// index = round(P·10⁶/E, 4); it is precomputed at a = dₖ − 1 and looked up at the first
+/// P = round((idxΔ − idx)/(n − idx), 5), E = ⌊(Σ_{idx ≤ i < idxΔ} dᵢ + Δ (n − idxΔ))/(n − idx)⌋
+/// (Python 2 integer division over whole seconds), index = round(P·10⁶/E, 4); it is precomputed at a = dₖ − 1 and looked up at the first
 /// sample above the job's attained service (0 beyond the largest sample).
 public struct GittinsIndex: PriorityRule {
     public let name = "dlas-gpu-gittins"
@@ -30,7 +30,7 @@ public struct GittinsIndex: PriorityRule {
         let d = serviceSeconds.sorted()
         let delta = thresholdSeconds.first ?? 3_250
         samples = d.map { Int64(($0 * 1e6).rounded()) }
-        indexAt = d.map { Self.index(at: $0 - 1, samples: d, delta: delta) }
+        indexAt = d.map { Self.index(at: ($0 - 1).rounded(.down), samples: d, delta: delta) }
     }
 
     /// Tiresias' `cal_r_gittins_index(job_data, a)`.
@@ -38,10 +38,12 @@ public struct GittinsIndex: PriorityRule {
         let n = d.count
         guard let idx = d.firstIndex(where: { $0 > a }) else { return 0 }
         let idxDelta = a + delta > d[n - 1] - 1 ? n - 1 : (d.firstIndex(where: { $0 > a + delta }) ?? n - 1)
-        let p = Double(idxDelta - idx) / Double(n - idx)
+        // As Tiresias computes it: P rounded to 5 decimals, E by Python 2 integer division
+        // (its samples and Δ are whole seconds), the index rounded to 4 decimals.
+        let p = (Double(idxDelta - idx) / Double(n - idx) * 1e5).rounded() / 1e5
         var sum = 0.0
         for i in idx..<max(idx, idxDelta) { sum += d[i] }
-        let e = (sum + delta * Double(n - idxDelta)) / Double(n - idx)
+        let e = ((sum + delta * Double(n - idxDelta)) / Double(n - idx)).rounded(.down)
         guard e > 0 else { return 0 }
         return (p * 1e6 / e * 1e4).rounded() / 1e4
     }

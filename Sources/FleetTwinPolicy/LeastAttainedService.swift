@@ -2,22 +2,33 @@ import FleetTwinEngine
 
 /// `las`: Tiresias' discretised two-dimensional least attained service (`dlas-gpu`,
 /// `run_sim.py::dlas_sim_jobs`). Attained service is accelerator-time; jobs fall into queues
-/// split at `thresholds` (accelerator-seconds) and run FIFO within a queue; a waiting job
-/// preempts jobs in lower queues, never one of its own queue. A running job is demoted the
-/// moment its attained service crosses a threshold (the policy wakes for it). As in the
-/// Tiresias simulator's defaults, there is no starvation promotion.
-/// Demotion fires at the exact crossing, not at the Tiresias simulator's later wake-up for
-/// multi-GPU jobs (research/policies.md §2, finding 3): its golden case T1 starts the 1-GPU
-/// job at 887 s, this rule at 812.5 s, which is what the paper describes.
+/// split at `thresholds` (accelerator-seconds); a waiting job
+/// preempts jobs in lower queues, never one of its own queue.
+///
+/// Order inside a queue (`QueueOrder`): `tiresias`, the default, reproduces the Tiresias
+/// simulator, which after every pass moves each queue's running jobs ahead of its waiting
+/// ones, keeping each group's order. In effect, running jobs rank by when they last became
+/// running in the queue (a start, or a demotion while running), so the latest to start is
+/// the first preempted; waiting jobs that were stopped while running in the queue rank by
+/// when they stopped, latest first, ahead of jobs that joined it waiting (new jobs, and jobs
+/// stopped in the instant of their demotion), which rank in order of joining. `arrival` is the
+/// paper's description: first come, first served by submission inside each queue.
 public struct LeastAttainedService: PriorityRule {
     public let name = "las"
     /// Queue boundaries in accelerator-microseconds, increasing.
     public let thresholds: [Int64]
+    public let order: QueueOrder
+
+    /// How jobs are ordered inside one queue.
+    public enum QueueOrder: String, Sendable, CaseIterable {
+        case tiresias, arrival
+    }
 
     /// The Tiresias simulator's defaults: three queues split at 3,250 and 7,200
     /// accelerator-seconds.
-    public init(thresholdSeconds: [Double] = [3_250, 7_200]) {
+    public init(thresholdSeconds: [Double] = [3_250, 7_200], order: QueueOrder = .tiresias) {
         thresholds = thresholdSeconds.map { Int64(($0 * 1e6).rounded()) }
+        self.order = order
     }
 
     public func queue(_ attained: Int64) -> Int64 {
@@ -25,15 +36,34 @@ public struct LeastAttainedService: PriorityRule {
     }
 
     public func waitingKey(_ job: TrackedJob) -> PriorityKey {
-        PriorityKey(queue(job.info.attainedService), job.info.submit.microseconds, job: job.info.index)
+        let q = queue(job.info.attainedService)
+        switch order {
+        case .arrival: return PriorityKey(q, job.info.submit.microseconds, job: job.info.index)
+        case .tiresias:
+            // Stopped while running in this queue: the front, latest stopped first. Joined the
+            // queue waiting (a new job, or one stopped in the instant of its demotion, which
+            // Tiresias appends behind the waiting jobs): the back, in order of joining.
+            if !job.hasRunInRank { return PriorityKey(2 * q + 1, job.info.submit.microseconds, job: job.info.index) }
+            if job.rankChangedAt == job.stoppedAt { return PriorityKey(2 * q + 1, job.stoppedAt.microseconds, job: job.info.index) }
+            return PriorityKey(2 * q, -job.stoppedAt.microseconds, job: job.info.index)
+        }
     }
 
     public func runningKey(_ job: TrackedJob, at now: VirtualTime) -> PriorityKey {
-        PriorityKey(queue(job.attainedService(at: now)), job.info.submit.microseconds, job: job.info.index)
+        let q = queue(job.attainedService(at: now))
+        switch order {
+        case .arrival: return PriorityKey(q, job.info.submit.microseconds, job: job.info.index)
+        case .tiresias: return PriorityKey(2 * q, job.rankChangedAt.microseconds, job: job.info.index)
+        }
     }
 
+    /// A job of a higher queue; with `tiresias` order also, in the instant of its demotion,
+    /// a job just demoted into the candidate's queue: Tiresias appends it behind the queue's
+    /// waiting jobs before it allocates, so they are served first.
     public func outranks(_ candidate: TrackedJob, _ victim: TrackedJob, at now: VirtualTime) -> Bool {
-        queue(candidate.info.attainedService) < queue(victim.attainedService(at: now))
+        let mine = queue(candidate.info.attainedService), theirs = queue(victim.attainedService(at: now))
+        return mine < theirs || (order == .tiresias && mine == theirs && victim.hasRunInRank && victim.rankChangedAt == now
+                                 && victim.runningSince < now)
     }
 
     public func nextRankChange(_ job: TrackedJob, at now: VirtualTime) -> VirtualTime? {

@@ -10,6 +10,8 @@ public struct PolicyOptions: Sendable, Equatable {
     public var migration: Bool?
     /// Queue boundaries in accelerator-seconds (`las`, `dlas-gpu-gittins`), increasing.
     public var thresholds: [Double]?
+    /// Order inside a LAS queue.
+    public var queueOrder: LeastAttainedService.QueueOrder?
     /// Minimum run after a (re)start before a job may lose its devices, in seconds.
     public var quantumSeconds: Double?
     /// The empirical service distribution of `dlas-gpu-gittins`, accelerator-seconds; nil
@@ -89,10 +91,13 @@ public enum PolicyRegistry {
         PolicyDescriptor(
             name: "las", summary: "discretised 2D least attained service (GPU-time), FIFO within a queue, preempts lower queues",
             source: "Tiresias (NSDI'19) simulator, run_sim.py::dlas_sim_jobs (schedule 'dlas-gpu')", oracle: false,
-            options: switchOptions + [thresholdOption],
+            options: switchOptions + [thresholdOption,
+                                      PolicyOptionInfo(name: "queue-order", kind: "tiresias | arrival", defaultValue: "tiresias",
+                                                       help: "order inside a queue: as the Tiresias simulator keeps it (running first, the latest stopped first), or by submission")],
             defaultSwitches: MechanismSwitches(preemption: true), defaultQuantum: .zero,
             build: { options, placement, mechanisms, switches, quantum, _ in
-                PriorityPolicy(rule: LeastAttainedService(thresholdSeconds: options.thresholds ?? [3_250, 7_200]),
+                PriorityPolicy(rule: LeastAttainedService(thresholdSeconds: options.thresholds ?? [3_250, 7_200],
+                                                          order: options.queueOrder ?? .tiresias),
                                placement: placement, switches: switches, mechanisms: mechanisms, quantum: quantum)
             }),
         PolicyDescriptor(

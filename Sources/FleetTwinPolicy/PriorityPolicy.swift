@@ -127,6 +127,8 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         jobs[i].runningSince = now
         jobs[i].progressFrom = run.progressFrom
         jobs[i].tookRoom = false
+        jobs[i].rankChangedAt = now
+        jobs[i].hasRunInRank = true
         rule.jobStarted(jobs[i], at: now)
         rankRunning(i, at: now)
     }
@@ -158,6 +160,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
             settle(job.index, cluster: Int(jobs[i].cluster), stop: true)
         case .running:
             rule.jobStopped(jobs[i], at: now)
+            jobs[i].stoppedAt = now
         case .waiting, .done:
             break
         }
@@ -300,18 +303,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
                 && fleet.clusters[c].free.totalFree + inFlight[c].reduce(0, { $0 + $1.count }) - gang >= held(in: c32, against: head) {
                 return nil
             }
-            var victims: [TrackedJob] = []
-            var released = coming
-            var fits = false
-            for key in running[c].keys.reversed() {
-                let victim = jobs[Int(key.job)]
-                guard rule.outranks(head, victim, at: now) else { break }
-                guard mayTake(victim, at: now) else { continue }
-                victims.append(victim)
-                released += victim.shares
-                if fleet.fits(gang, in: c32, rule: placement, afterReleasing: released) { fits = true; break }
-            }
-            guard fits else { continue }
+            guard var victims = chooseVictims(for: head, in: c32, coming: coming, at: now, fleet: fleet) else { continue }
             // Keep only the victims needed: drop any whose release the gang can do without.
             var k = victims.count - 1
             while k >= 0 && victims.count > 1 {
@@ -341,6 +333,48 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
             holds.append(Hold(job: head.info.index, cluster: c32, outstanding: outstanding))
             jobs[Int(head.info.index)].tookRoom = true
             return decisions.first
+        }
+        return nil
+    }
+
+    /// The running jobs of `cluster` to stop so that `head` fits there once they and the
+    /// releases already `coming` are back, or nil when no such set exists.
+    ///
+    /// As Tiresias allocates: the head and the running jobs it outranks share the devices
+    /// they hold plus the free and returning ones; walking those jobs from the best-ranked
+    /// down, each keeps its devices while they still fit beside the head's gang, and the
+    /// rest are stopped, so a large low-ranked job goes before several small ones ranked
+    /// below it. Jobs still protected (hysteresis) are always kept. Under a node-local rule,
+    /// where that count can be short, victims are taken lowest rank first until a node-exact
+    /// what-if says the gang fits.
+    private mutating func chooseVictims(for head: TrackedJob, in cluster: Int32, coming: [NodeShare],
+                                        at now: VirtualTime, fleet: FleetView) -> [TrackedJob]? {
+        let c = Int(cluster), gang = head.info.worldSize
+        var eligible: [(job: TrackedJob, takeable: Bool)] = []
+        for key in running[c].keys.reversed() {
+            let victim = jobs[Int(key.job)]
+            guard rule.outranks(head, victim, at: now) else { break }
+            eligible.append((victim, mayTake(victim, at: now)))
+        }
+        guard eligible.contains(where: \.takeable) else { return nil }
+        var remaining = fleet.clusters[c].free.totalFree + inFlight[c].reduce(0) { $0 + $1.count }
+            + eligible.reduce(0) { $0 + $1.job.devices } - gang
+        for e in eligible where !e.takeable { remaining -= e.job.devices }
+        if remaining >= 0 {
+            var victims: [TrackedJob] = []
+            for e in eligible.reversed() where e.takeable {
+                if e.job.devices <= remaining { remaining -= e.job.devices } else { victims.append(e.job) }
+            }
+            if !victims.isEmpty && fleet.fits(gang, in: cluster, rule: placement, afterReleasing: coming + victims.flatMap(\.shares)) {
+                return victims
+            }
+        }
+        var victims: [TrackedJob] = []
+        var released = coming
+        for e in eligible where e.takeable {
+            victims.append(e.job)
+            released += e.job.shares
+            if fleet.fits(gang, in: cluster, rule: placement, afterReleasing: released) { return victims }
         }
         return nil
     }
@@ -437,6 +471,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         rule.jobStopped(jobs[i], at: now)
         unrank(i)
         jobs[i].state = .stopping
+        jobs[i].stoppedAt = now
         inFlight[Int(jobs[i].cluster)].append(InFlight(job: jobs[i].info.index, shares: jobs[i].shares, count: jobs[i].devices,
                                                        holder: holder, isStop: true))
     }
@@ -446,6 +481,8 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         while let next = rankChanges.first, next.major <= now.microseconds {
             let i = Int(next.job)
             unrank(i)
+            jobs[i].rankChangedAt = VirtualTime(microseconds: next.major)
+            jobs[i].hasRunInRank = true
             rankRunning(i, at: now)
         }
     }

@@ -46,6 +46,13 @@ public struct TrackedJob: Sendable {
     public var key: PriorityKey
     /// Its entry in the rank-change order, while it has one.
     public var rankChange: PriorityKey?
+    /// When it last became running in its current rank: its latest start, or the rank
+    /// change itself when that came while it ran (a LAS demotion); its submission before it
+    /// first runs. `hasRunInRank`: whether it has run since its rank last changed.
+    public var rankChangedAt: VirtualTime
+    public var hasRunInRank = false
+    /// When it last stopped (preempted or failed) and went back to waiting.
+    public var stoppedAt = VirtualTime.zero
     /// Room was made for it since it last started (at most once per wait, unless its
     /// reservation ended without it starting).
     public var tookRoom = false
@@ -53,6 +60,7 @@ public struct TrackedJob: Sendable {
     public init(info: PendingJob, key: PriorityKey) {
         self.info = info
         self.key = key
+        self.rankChangedAt = info.submit
     }
 
     /// Accelerator-µs it has held, up to `now`.

@@ -190,6 +190,7 @@ struct ScenarioParser {
             }
             options.thresholds = thresholds
         }
+        if let n = p["queue-order"] { options.queueOrder = try reader.choice(n, "queue-order", LeastAttainedService.QueueOrder.self) }
         if let n = p["distribution"] { options.serviceSamples = try serviceSamples(n) }
         let placement = try p["placement"].map { n throws(ScenarioError) -> PlacementRule in
             let given = try reader.string(n, "placement")

@@ -56,12 +56,27 @@ import Testing
     }
 
     /// The Gittins index as Tiresias computes it, on a small distribution worked by hand:
-    /// r(199) = (4/6)·10⁶ / ((200+300+400+1000 + 3250·2)/6) = 476.1905, r(999) = 133.3333.
+    /// r(199) = round(4/6, 5)·10⁶ / ⌊(200+300+400+1000 + 3250·2)/6⌋ = 0.66667·10⁶ / 1400 = 476.1929,
+    /// r(999) = 0.33333·10⁶ / ⌊(1000 + 3250·2)/3⌋ = 133.332.
     @Test func gittinsIndexFollowsTiresiasFormula() {
         let rule = GittinsIndex(serviceSeconds: [1000, 200, 20000, 300, 5000, 400])
-        #expect(rule.index(attained: 0) == 476.1905)
-        #expect(rule.index(attained: 400_000_000) == 133.3333)
+        #expect(rule.index(attained: 0) == 476.1929)
+        #expect(rule.index(attained: 400_000_000) == 133.332)
         #expect(rule.index(attained: 30_000_000_000) == 0, "beyond the largest sample")
+    }
+
+    /// The golden index table of research/policies.md §3, computed by the Tiresias code over
+    /// its yarn-gput1000.csv. That file is the Tiresias repository's, not FleetTwin's to ship:
+    /// set FLEETTWIN_GITTINS_SAMPLES to its path to run this test.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["FLEETTWIN_GITTINS_SAMPLES"] != nil,
+                   "set FLEETTWIN_GITTINS_SAMPLES to Tiresias' simulator/yarn-gput1000.csv"))
+    func gittinsIndexMatchesTiresiasGoldenTable() throws {
+        let text = try String(contentsOfFile: ProcessInfo.processInfo.environment["FLEETTWIN_GITTINS_SAMPLES"]!, encoding: .utf8)
+        let samples = text.split(whereSeparator: \.isNewline).compactMap { Double($0.split(separator: ",").first ?? "") }
+        let rule = GittinsIndex(serviceSeconds: samples)
+        let golden: [(Double, Double)] = [(0, 299.701), (100, 299.701), (200, 281.3944), (400, 257.2639), (800, 212.2531), (1600, 148.7617),
+                                          (3200, 87.9503), (5000, 58.8205), (10000, 29.9396), (20000, 11.4736), (50000, 5.463)]
+        for (a, index) in golden { #expect(rule.index(attained: Int64(a * 1e6)) == index, "a = \(a) GPU-s") }
     }
 
     /// Tiresias T1 under `dlas-gpu-gittins` (GOLDEN shape): the new 1-GPU job has the higher
