@@ -56,33 +56,6 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     /// The earliest end of a protection that kept a victim from being taken this pass.
     private var protectionEnds: VirtualTime?
 
-    private struct ShapeKey: Hashable {
-        var worldSize: Int
-        var types: TypeSet
-    }
-
-    private struct Shape {
-        var key: ShapeKey
-        var waiting = RankedJobs()
-    }
-
-    private struct InFlight {
-        var job: JobIndex
-        var shares: [NodeShare]
-        var count: Int
-        /// The job whose reservation these devices count toward, if any.
-        var holder: JobIndex?
-        /// The job itself is stopping (a preemption), not only giving back part or a source.
-        var isStop: Bool
-    }
-
-    private struct Hold {
-        var job: JobIndex
-        var cluster: Int32
-        /// Devices still to be released for it.
-        var outstanding: Int
-    }
-
     public init(rule: Rule, placement: PlacementRule = .bestFit, switches: MechanismSwitches = .init(),
                 mechanisms: MechanismSettings = .defaults, quantum: VirtualTime = .zero) {
         self.rule = rule
@@ -297,7 +270,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         let gang = head.info.worldSize
         for c32 in fleet.clusters(of: head.info.acceleratorTypes) where fleet.clusters[Int(c32)].capacity >= gang {
             let c = Int(c32)
-            let coming = inFlight[c].flatMap(\.shares)
+            let coming = inFlight[c].flatMap { $0.shares }
             // Room already on its way (and not held for a better-ranked job): wait for it.
             if !inFlight[c].isEmpty && fleet.fits(gang, in: c32, rule: placement, afterReleasing: coming)
                 && fleet.clusters[c].free.totalFree + inFlight[c].reduce(0, { $0 + $1.count }) - gang >= held(in: c32, against: head) {
@@ -356,7 +329,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
             guard rule.outranks(head, victim, at: now) else { break }
             eligible.append((victim, mayTake(victim, at: now)))
         }
-        guard eligible.contains(where: \.takeable) else { return nil }
+        guard eligible.contains(where: { $0.takeable }) else { return nil }
         var remaining = fleet.clusters[c].free.totalFree + inFlight[c].reduce(0) { $0 + $1.count }
             + eligible.reduce(0) { $0 + $1.job.devices } - gang
         for e in eligible where !e.takeable { remaining -= e.job.devices }
@@ -365,7 +338,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
             for e in eligible.reversed() where e.takeable {
                 if e.job.devices <= remaining { remaining -= e.job.devices } else { victims.append(e.job) }
             }
-            if !victims.isEmpty && fleet.fits(gang, in: cluster, rule: placement, afterReleasing: coming + victims.flatMap(\.shares)) {
+            if !victims.isEmpty && fleet.fits(gang, in: cluster, rule: placement, afterReleasing: coming + victims.flatMap { $0.shares }) {
                 return victims
             }
         }
@@ -400,7 +373,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     private mutating func migrateToFit(_ head: TrackedJob, at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
         for c32 in fleet.clusters(of: head.info.acceleratorTypes) {
             let c = Int(c32)
-            let coming = inFlight[c].flatMap(\.shares)
+            let coming = inFlight[c].flatMap { $0.shares }
             // The lowest-ranked few only: moving a job costs it a dump and a restore.
             for key in running[c].keys.reversed().prefix(32) {
                 let mover = jobs[Int(key.job)]
@@ -486,4 +459,33 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
             rankRunning(i, at: now)
         }
     }
+}
+
+// The policy's bookkeeping types live outside the generic type: nested in it, every array
+// of them would need its generic metadata looked up at run time, on the hot path.
+fileprivate struct ShapeKey: Hashable {
+    var worldSize: Int
+    var types: TypeSet
+}
+
+fileprivate struct Shape {
+    var key: ShapeKey
+    var waiting = RankedJobs()
+}
+
+fileprivate struct InFlight {
+    var job: JobIndex
+    var shares: [NodeShare]
+    var count: Int
+    /// The job whose reservation these devices count toward, if any.
+    var holder: JobIndex?
+    /// The job itself is stopping (a preemption), not only giving back part or a source.
+    var isStop: Bool
+}
+
+fileprivate struct Hold {
+    var job: JobIndex
+    var cluster: Int32
+    /// Devices still to be released for it.
+    var outstanding: Int
 }
