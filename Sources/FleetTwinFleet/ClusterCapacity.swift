@@ -138,34 +138,16 @@ public struct ClusterCapacity: Sendable {
     /// The summary this cluster would have once `shares` (placements of running jobs) were
     /// released, without changing anything: what a policy asks before it preempts, so that it
     /// takes only victims whose release makes a gang fit under a node-local rule.
-    ///
-    /// O(accelerators per node + shares).
     public func summary(afterReleasing shares: [NodeShare]) -> CapacitySummary {
-        let n = acceleratorsPerNode
-        var gained: [(node: Int, old: Int, new: Int)] = []
-        for share in shares where !isDown[Int(share.node)] {
-            let node = Int(share.node)
-            if let i = gained.firstIndex(where: { $0.node == node }) {
-                gained[i].new += Int(share.count)
-            } else {
-                gained.append((node, freeOnNode[node], freeOnNode[node] + Int(share.count)))
-            }
-        }
-        var s = summary
-        for g in gained {
-            s.totalFree += g.new - g.old
-            if g.new == n && g.old < n { s.fullyFreeNodes += 1 }
-        }
-        // The best partial node: an untouched one from the buckets, or a touched one.
-        var maxPartial = 0
-        for f in stride(from: n - 1, through: 1, by: -1) {
-            let touched = gained.reduce(0) { $0 + ($1.old == f ? 1 : 0) }
-            if buckets[f].count > touched { maxPartial = f; break }
-        }
-        for g in gained where g.new < n { maxPartial = max(maxPartial, g.new) }
-        s.maxPartialNodeFree = maxPartial
-        s.maxNodeFree = s.fullyFreeNodes > 0 ? n : maxPartial
-        return s
+        var w = whatIf()
+        w.release(shares)
+        return w.summary
+    }
+
+    /// A scratch copy of this index's counts that releases can be added to one by one, each
+    /// in O(shares), and asked for its summary in O(accelerators per node).
+    public func whatIf() -> CapacityWhatIf {
+        CapacityWhatIf(base: self, bucketCounts: buckets.map { $0.count }, totalFree: totalFree)
     }
 
     /// Returns accelerators to their nodes.
@@ -207,4 +189,45 @@ public struct ClusterCapacity: Sendable {
         buckets[new].append(Int32(node))
         freeOnNode[node] = new
     }
+}
+
+/// What a cluster's free capacity would be after some releases (`ClusterCapacity.whatIf`).
+public struct CapacityWhatIf: Sendable {
+    let base: ClusterCapacity
+    /// Nodes with exactly f free accelerators, after the releases so far.
+    var bucketCounts: [Int]
+    public private(set) var totalFree: Int
+    private var freeAfter: [Int32: Int] = [:]  // looked up only
+
+    init(base: ClusterCapacity, bucketCounts: [Int], totalFree: Int) {
+        self.base = base
+        self.bucketCounts = bucketCounts
+        self.totalFree = totalFree
+    }
+
+    /// Adds the release of `shares` (a node that is down gains nothing).
+    public mutating func release(_ shares: [NodeShare]) {
+        for share in shares where !base.isDown[Int(share.node)] {
+            let old = freeAfter[share.node] ?? base.freeOnNode[Int(share.node)]
+            let new = old + Int(share.count)
+            bucketCounts[old] -= 1
+            bucketCounts[new] += 1
+            totalFree += Int(share.count)
+            freeAfter[share.node] = new
+        }
+    }
+
+    public var summary: CapacitySummary {
+        let n = base.acceleratorsPerNode
+        var maxPartial = 0
+        for f in stride(from: n - 1, through: 1, by: -1) where bucketCounts[f] > 0 {
+            maxPartial = f
+            break
+        }
+        let fully = bucketCounts[n]
+        return CapacitySummary(acceleratorsPerNode: n, totalFree: totalFree, fullyFreeNodes: fully,
+                               maxNodeFree: fully > 0 ? n : maxPartial, maxPartialNodeFree: maxPartial)
+    }
+
+    public func fits(_ count: Int, rule: PlacementRule) -> Bool { summary.fits(count, rule: rule) }
 }

@@ -72,6 +72,9 @@ public struct FleetView: Sendable {
         clusters[Int(cluster)].nodes.summary(afterReleasing: shares).fits(count, rule: rule)
     }
 
+    /// A scratch copy of `cluster`'s free capacity to add releases to (what-ifs in a loop).
+    public func whatIf(_ cluster: Int32) -> CapacityWhatIf { clusters[Int(cluster)].nodes.whatIf() }
+
     /// Per region, how many partitions currently cut it off from the other regions.
     public private(set) var isolation: [Int] = []
 

@@ -10,6 +10,8 @@ public struct PolicyOptions: Sendable, Equatable {
     public var migration: Bool?
     /// Queue boundaries in accelerator-seconds (`las`, `dlas-gpu-gittins`), increasing.
     public var thresholds: [Double]?
+    /// `fair-share` tenant weights by tenant name (others weigh 1).
+    public var tenantShares: [(tenant: String, weight: Double)]?
     /// Order inside a LAS queue.
     public var queueOrder: LeastAttainedService.QueueOrder?
     /// Minimum run after a (re)start before a job may lose its devices, in seconds.
@@ -19,6 +21,12 @@ public struct PolicyOptions: Sendable, Equatable {
     public var serviceSamples: [Double]?
 
     public init() {}
+
+    public static func == (a: PolicyOptions, b: PolicyOptions) -> Bool {
+        a.preemption == b.preemption && a.elastic == b.elastic && a.migration == b.migration && a.thresholds == b.thresholds
+            && a.quantumSeconds == b.quantumSeconds && a.serviceSamples == b.serviceSamples && a.queueOrder == b.queueOrder
+            && a.tenantShares?.map(\.tenant) == b.tenantShares?.map(\.tenant) && a.tenantShares?.map(\.weight) == b.tenantShares?.map(\.weight)
+    }
 }
 
 /// One option a policy takes: its scenario key, value kind, default and meaning.
@@ -113,6 +121,16 @@ public enum PolicyRegistry {
                 return PriorityPolicy(rule: GittinsIndex(serviceSeconds: samples.isEmpty ? [1] : samples,
                                                          thresholdSeconds: options.thresholds ?? [3_250, 7_200]),
                                       placement: placement, switches: switches, mechanisms: mechanisms, quantum: quantum)
+            }),
+        PolicyDescriptor(
+            name: "fair-share", summary: "tenants (virtual clusters) with guaranteed shares; arrival order; reclaims from tenants over their share",
+            source: "YARN CapacityScheduler as Philly's virtual clusters ran (Jeon et al., ATC'19; Hadoop CapacityScheduler docs)", oracle: false,
+            options: switchOptions + [PolicyOptionInfo(name: "shares", kind: "mapping of tenant to weight", defaultValue: "1 each",
+                                                       help: "guaranteed share of each tenant (virtual cluster or user): weight over the sum")],
+            defaultSwitches: MechanismSwitches(preemption: true), defaultQuantum: .zero,
+            build: { options, placement, mechanisms, switches, quantum, _ in
+                PriorityPolicy(rule: FairShare(weights: options.tenantShares ?? []), placement: placement, switches: switches,
+                               mechanisms: mechanisms, quantum: quantum)
             }),
         PolicyDescriptor(
             name: "singularity", summary: "SLA tier first, then arrival; elastic (splicing), migrating, preemptive, never idle",

@@ -4,8 +4,8 @@ import FleetTwinFleet
 /// The shared machinery of the priority policies (`srtf`, `las`, `dlas-gpu-gittins`,
 /// `fair-share`, `singularity`): jobs ranked by a `PriorityRule`, one decision at a time.
 ///
-/// A pass walks the waiting jobs in rank order, one *shape* (world size and accelerator
-/// types) at a time: jobs of one shape fit, or fail to fit, alike, so only each shape's
+/// A pass walks the waiting jobs in rank order, one *shape* (world size, accelerator types and
+/// the rule's `group`) at a time: jobs of one shape fit, or fail to fit, alike, so only each shape's
 /// best-ranked job is looked at and a pass costs O(shapes), never O(queue). For each:
 /// 1. **Start** it where its gang fits now under the placement rule (backfill: a smaller
 ///    job passes a blocked larger one, as Tiresias' greedy allocation lets it); with
@@ -53,6 +53,10 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     /// their shares, for the what-if) and shrinks (a count: the cluster picks which devices).
     private var inFlight: [[InFlight]] = []
     private var holds: [Hold] = []
+    private var prepared = false
+    /// Counts passes (and restarts of one after a reservation ends), for `failedInPass`.
+    private var pass: UInt64 = 1
+    private var passTime = VirtualTime.zero
     /// The earliest end of a protection that kept a victim from being taken this pass.
     private var protectionEnds: VirtualTime?
 
@@ -75,7 +79,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         precondition(Int(job.index) == jobs.count)
         var tracked = TrackedJob(info: job, key: PriorityKey(0, 0, job: job.index))
         tracked.key = rule.waitingKey(tracked)
-        let key = ShapeKey(worldSize: job.worldSize, types: job.acceleratorTypes)
+        let key = ShapeKey(worldSize: job.worldSize, types: job.acceleratorTypes, group: rule.group(job))
         let s: Int
         if let known = shapeIndex[key] { s = known } else {
             s = shapes.count
@@ -168,28 +172,48 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
 
     public mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
         if !planned.isEmpty { return planned.removeFirst() }
+        passTime = now
         rerankDue(at: now)
         if running.count < fleet.clusters.count {
             running += Array(repeating: RankedJobs(), count: fleet.clusters.count - running.count)
             inFlight += Array(repeating: [], count: fleet.clusters.count - inFlight.count)
         }
+        if !prepared {
+            rule.prepare(fleet)
+            prepared = true
+        }
         protectionEnds = nil
         // Each shape's best-ranked waiting job, best first.
         var heads: [(key: PriorityKey, shape: Int)] = []
         for (s, shape) in shapes.enumerated() { if let first = shape.waiting.first { heads.append((first, s)) } }
+        // A job holding a reservation is looked at too, even when others of its shape rank
+        // above it: they may be barred from its room (see `held`), it is not.
+        for h in holds where jobs[Int(h.job)].state == .waiting && !heads.contains(where: { $0.key.job == h.job }) {
+            heads.append((jobs[Int(h.job)].key, Int(shapeOfJob[Int(h.job)])))
+        }
         heads.sort { $0.key < $1.key }
-        for head in heads {
+        // Within a pass a job that could neither start nor get room stays so (starts only take
+        // capacity away, and room made for others is reserved), and under a rule whose
+        // preemption follows its order so does a worse-ranked job of the same types needing
+        // at least as much: neither is searched again.
+        var dominated: [(types: TypeSet, gang: Int)] = []
+        for head in heads where jobs[Int(head.key.job)].failedInPass != pass {
             let job = jobs[Int(head.key.job)]
             if let start = start(job, fleet: fleet) { return start }
             if job.tookRoom || holds.contains(where: { $0.job == job.info.index }) { continue }
+            if rule.outranksFollowRunningOrder
+                && dominated.contains(where: { $0.types == job.info.acceleratorTypes && $0.gang <= job.info.worldSize }) { continue }
             if switches.preemption || switches.elastic, let first = makeRoom(for: job, at: now, fleet: fleet) { return first }
             if switches.migration, let move = migrateToFit(job, at: now, fleet: fleet) { return move }
+            jobs[Int(head.key.job)].failedInPass = pass
+            dominated.append((job.info.acceleratorTypes, job.info.worldSize))
         }
         if switches.elastic && heads.isEmpty, let grow = grow(fleet) { return grow }
         // End of the pass: a reservation whose releases have all landed and whose job still
         // did not start (a better-ranked job took the room, or others took free devices on
         // its nodes) ends here; its job may make room again, and the pass goes on without it
         // so that nothing it held stays idle.
+        pass &+= 1
         guard holds.contains(where: { $0.outstanding <= 0 }) else { return nil }
         for h in holds where h.outstanding <= 0 { jobs[Int(h.job)].tookRoom = false }
         holds.removeAll { $0.outstanding <= 0 }
@@ -202,11 +226,15 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         max(0, jobs[Int(hold.job)].info.worldSize - max(0, hold.outstanding))
     }
 
-    /// Accelerators of `cluster` that `job` may not use: those held for better-ranked jobs.
+    /// Accelerators of `cluster` that `job` may not use: those held for jobs ranked above it,
+    /// and for jobs that could take devices from it (under a rule whose preemption order is
+    /// not its waiting order, such as `fair-share`, a job stopped to make room must not
+    /// restart into that room).
     private func held(in cluster: Int32, against job: TrackedJob) -> Int {
         var total = 0
-        for h in holds where h.cluster == cluster && h.job != job.info.index && jobs[Int(h.job)].key < job.key {
-            total += claim(h)
+        for h in holds where h.cluster == cluster && h.job != job.info.index {
+            let holder = jobs[Int(h.job)]
+            if holder.key < job.key || rule.outranks(holder, job, at: passTime) { total += claim(h) }
         }
         return total
     }
@@ -259,8 +287,13 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     private mutating func mayTake(_ victim: TrackedJob, at now: VirtualTime) -> Bool {
         let until = max(victim.progressFrom, victim.runningSince + quantum)
         if victim.runningSince < now && now > victim.progressFrom && now >= until { return true }
-        let ends = max(until, victim.runningSince + VirtualTime(microseconds: 1), victim.progressFrom + VirtualTime(microseconds: 1))
-        protectionEnds = min(protectionEnds ?? ends, ends)
+        // Wake when a quantum or a restore ends; a job protected only because it started in
+        // this instant is looked at again at the next event, as Tiresias does, not a
+        // microsecond later.
+        if until > now {
+            let ends = max(until, victim.progressFrom + VirtualTime(microseconds: 1))
+            protectionEnds = min(protectionEnds ?? ends, ends)
+        }
         return false
     }
 
@@ -270,19 +303,21 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         let gang = head.info.worldSize
         for c32 in fleet.clusters(of: head.info.acceleratorTypes) where fleet.clusters[Int(c32)].capacity >= gang {
             let c = Int(c32)
-            let coming = inFlight[c].flatMap { $0.shares }
+            var coming = fleet.whatIf(c32)
+            for f in inFlight[c] { coming.release(f.shares) }
             // Room already on its way (and not held for a better-ranked job): wait for it.
-            if !inFlight[c].isEmpty && fleet.fits(gang, in: c32, rule: placement, afterReleasing: coming)
+            if !inFlight[c].isEmpty && coming.fits(gang, rule: placement)
                 && fleet.clusters[c].free.totalFree + inFlight[c].reduce(0, { $0 + $1.count }) - gang >= held(in: c32, against: head) {
                 return nil
             }
             guard var victims = chooseVictims(for: head, in: c32, coming: coming, at: now, fleet: fleet) else { continue }
-            // Keep only the victims needed: drop any whose release the gang can do without.
+            // Keep only the victims needed: drop any whose release the gang can do without
+            // (for a few victims: each check costs a what-if of all the others).
             var k = victims.count - 1
-            while k >= 0 && victims.count > 1 {
+            while k >= 0 && victims.count > 1 && victims.count <= 16 {
                 var without = coming
-                for (j, v) in victims.enumerated() where j != k { without += v.shares }
-                if fleet.fits(gang, in: c32, rule: placement, afterReleasing: without) { victims.remove(at: k) }
+                for (j, v) in victims.enumerated() where j != k { without.release(v.shares) }
+                if without.fits(gang, rule: placement) { victims.remove(at: k) }
                 k -= 1
             }
             var decisions: [SchedulingDecision] = []
@@ -320,34 +355,41 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     /// below it. Jobs still protected (hysteresis) are always kept. Under a node-local rule,
     /// where that count can be short, victims are taken lowest rank first until a node-exact
     /// what-if says the gang fits.
-    private mutating func chooseVictims(for head: TrackedJob, in cluster: Int32, coming: [NodeShare],
+    private mutating func chooseVictims(for head: TrackedJob, in cluster: Int32, coming: CapacityWhatIf,
                                         at now: VirtualTime, fleet: FleetView) -> [TrackedJob]? {
         let c = Int(cluster), gang = head.info.worldSize
+        let available = fleet.clusters[c].free.totalFree + inFlight[c].reduce(0) { $0 + $1.count }
+        // Only the lowest-ranked outranked jobs that together cover the shortfall matter: every
+        // job above them keeps its devices in the walk below, so the scan stops there.
         var eligible: [(job: TrackedJob, takeable: Bool)] = []
-        for key in running[c].keys.reversed() {
+        var takeable = 0
+        for key in running[c].keys.reversed() where takeable < gang - available {
             let victim = jobs[Int(key.job)]
-            guard rule.outranks(head, victim, at: now) else { break }
-            eligible.append((victim, mayTake(victim, at: now)))
+            guard rule.outranks(head, victim, at: now) else {
+                if rule.outranksFollowRunningOrder { break } else { continue }
+            }
+            let may = mayTake(victim, at: now)
+            if may { takeable += victim.devices }
+            eligible.append((victim, may))
         }
-        guard eligible.contains(where: { $0.takeable }) else { return nil }
-        var remaining = fleet.clusters[c].free.totalFree + inFlight[c].reduce(0) { $0 + $1.count }
-            + eligible.reduce(0) { $0 + $1.job.devices } - gang
+        guard takeable > 0 else { return nil }
+        var remaining = available + eligible.reduce(0) { $0 + $1.job.devices } - gang
         for e in eligible where !e.takeable { remaining -= e.job.devices }
         if remaining >= 0 {
             var victims: [TrackedJob] = []
             for e in eligible.reversed() where e.takeable {
                 if e.job.devices <= remaining { remaining -= e.job.devices } else { victims.append(e.job) }
             }
-            if !victims.isEmpty && fleet.fits(gang, in: cluster, rule: placement, afterReleasing: coming + victims.flatMap { $0.shares }) {
-                return victims
-            }
+            var after = coming
+            for v in victims { after.release(v.shares) }
+            if !victims.isEmpty && after.fits(gang, rule: placement) { return victims }
         }
         var victims: [TrackedJob] = []
-        var released = coming
+        var after = coming
         for e in eligible where e.takeable {
             victims.append(e.job)
-            released += e.job.shares
-            if fleet.fits(gang, in: cluster, rule: placement, afterReleasing: released) { return victims }
+            after.release(e.job.shares)
+            if after.fits(gang, rule: placement) { return victims }
         }
         return nil
     }
@@ -373,12 +415,15 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     private mutating func migrateToFit(_ head: TrackedJob, at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
         for c32 in fleet.clusters(of: head.info.acceleratorTypes) {
             let c = Int(c32)
-            let coming = inFlight[c].flatMap { $0.shares }
+            var coming = fleet.whatIf(c32)
+            for f in inFlight[c] { coming.release(f.shares) }
             // The lowest-ranked few only: moving a job costs it a dump and a restore.
             for key in running[c].keys.reversed().prefix(32) {
                 let mover = jobs[Int(key.job)]
-                guard fleet.fits(head.info.worldSize, in: c32, rule: placement, afterReleasing: coming + mover.shares),
-                      mayTake(mover, at: now) else { continue }
+                guard coming.totalFree + mover.devices >= head.info.worldSize else { continue }
+                var after = coming
+                after.release(mover.shares)
+                guard after.fits(head.info.worldSize, rule: placement), mayTake(mover, at: now) else { continue }
                 for d in fleet.clusters(of: mover.info.acceleratorTypes) where d != c32
                     && fleet.canMigrate(from: c32, to: d)
                     && fleet.clusters[Int(d)].free.fits(mover.devices, rule: placement)
@@ -466,6 +511,8 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
 fileprivate struct ShapeKey: Hashable {
     var worldSize: Int
     var types: TypeSet
+    /// `PriorityRule.group`: jobs the rule's preemption treats alike.
+    var group: Int64
 }
 
 fileprivate struct Shape {

@@ -19,6 +19,15 @@ public protocol PriorityRule: Sendable {
     func outranks(_ candidate: TrackedJob, _ victim: TrackedJob, at now: VirtualTime) -> Bool
     /// When a running job's rank next changes (a LAS demotion), if ever.
     func nextRankChange(_ job: TrackedJob, at now: VirtualTime) -> VirtualTime?
+    /// Whether `outranks` holds for a suffix of the running order (true: the victim search
+    /// stops at the first running job the candidate does not outrank; false: it looks at all).
+    var outranksFollowRunningOrder: Bool { get }
+    /// Jobs of one world size and type set that `outranks` treats alike share a group; the
+    /// policy looks only at the best-ranked waiting job of each (0 for all by default: right
+    /// whenever a better-ranked waiting job outranks at least what a worse-ranked one does).
+    func group(_ job: PendingJob) -> Int64
+    /// Called once, before the first decision, with the fleet (its size, tenants and types).
+    mutating func prepare(_ fleet: FleetView)
     /// Told of every start and stop, for rules that keep per-tenant or per-class tallies.
     mutating func jobStarted(_ job: TrackedJob, at now: VirtualTime)
     mutating func jobStopped(_ job: TrackedJob, at now: VirtualTime)
@@ -26,6 +35,9 @@ public protocol PriorityRule: Sendable {
 
 extension PriorityRule {
     public func nextRankChange(_ job: TrackedJob, at now: VirtualTime) -> VirtualTime? { nil }
+    public var outranksFollowRunningOrder: Bool { true }
+    public func group(_ job: PendingJob) -> Int64 { 0 }
+    public mutating func prepare(_ fleet: FleetView) {}
     public mutating func jobStarted(_ job: TrackedJob, at now: VirtualTime) {}
     public mutating func jobStopped(_ job: TrackedJob, at now: VirtualTime) {}
 }
@@ -51,6 +63,8 @@ public struct TrackedJob: Sendable {
     /// first runs. `hasRunInRank`: whether it has run since its rank last changed.
     public var rankChangedAt: VirtualTime
     public var hasRunInRank = false
+    /// The pass in which it last could neither start nor get room (the policy's bookkeeping).
+    public var failedInPass: UInt64 = 0
     /// When it last stopped (preempted or failed) and went back to waiting.
     public var stoppedAt = VirtualTime.zero
     /// Room was made for it since it last started (at most once per wait, unless its

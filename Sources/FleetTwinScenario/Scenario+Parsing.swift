@@ -190,6 +190,15 @@ struct ScenarioParser {
             }
             options.thresholds = thresholds
         }
+        if let n = p["shares"] {
+            guard case .mapping(let mapping) = n else { throw reader.error(at: n, "shares must be a mapping of tenant to weight; found \(reader.describe(n))") }
+            var shares: [(tenant: String, weight: Double)] = []
+            for (keyNode, value) in mapping {
+                let tenant = try reader.string(keyNode, "a tenant")
+                shares.append((tenant, try reader.double(value, "the weight of \(tenant)", min: 0, exclusiveMin: true)))
+            }
+            options.tenantShares = shares
+        }
         if let n = p["queue-order"] { options.queueOrder = try reader.choice(n, "queue-order", LeastAttainedService.QueueOrder.self) }
         if let n = p["distribution"] { options.serviceSamples = try serviceSamples(n) }
         let placement = try p["placement"].map { n throws(ScenarioError) -> PlacementRule in

@@ -103,6 +103,7 @@ public struct PolicySpec: Sendable, Equatable {
         if !d.takes("thresholds") { spec.options.thresholds = nil }
         if !d.takes("distribution") { spec.options.serviceSamples = nil }
         if !d.takes("queue-order") { spec.options.queueOrder = nil }
+        if !d.takes("shares") { spec.options.tenantShares = nil }
         return spec
     }
 
@@ -114,6 +115,7 @@ public struct PolicySpec: Sendable, Equatable {
         if let v = options.migration { parts.append("migration: \(v)") }
         if let v = options.quantumSeconds { parts.append("quantum: \(v.clean)s") }
         if let v = options.thresholds { parts.append("thresholds: [\(v.map(\.clean).joined(separator: ", "))]") }
+        if let v = options.tenantShares { parts.append("shares: { \(v.map { "\($0.tenant): \($0.weight.clean)" }.joined(separator: ", ")) }") }
         if let v = options.queueOrder { parts.append("queue-order: \(v.rawValue)") }
         if let v = options.serviceSamples {
             var h = StableHasher()

@@ -141,6 +141,29 @@ import Testing
         }
     }
 
+    /// fair-share: tenant A fills the 4 GPUs; B's two jobs take back B's guaranteed half by
+    /// preempting A's most recently started jobs; B's third job stays waiting, since B would
+    /// exceed its guarantee, until one of B's own ends.
+    @Test func fairShareReclaimsGuaranteesAndNoMore() async throws {
+        func job(_ name: String, _ tenant: String, at t: Double) -> JobSpec {
+            var j = Self.job(name, at: t, gpus: 1, seconds: 1000)
+            j.tenant = tenant
+            return j
+        }
+        let jobs = (0..<4).map { job("a\($0)", "A", at: Double($0)) } + [job("b0", "B", at: 100), job("b1", "B", at: 100), job("b2", "B", at: 200)]
+        let policy = PolicyRegistry.named("fair-share")!.make(placement: .any, mechanisms: MechanismSettings.defaults.free)
+        let r = try await Self.run(jobs, on: Self.fleet(nodes: 1, perNode: 4), policy: policy)
+        #expect(Self.times(r, .preempted, job: 3) == [100] && Self.times(r, .preempted, job: 2) == [100], "A's latest two")
+        #expect(Self.times(r, .preempted, job: 0).isEmpty && Self.times(r, .preempted, job: 1).isEmpty)
+        #expect(Self.times(r, .started, job: 4) == [100] && Self.times(r, .started, job: 5) == [100])
+        #expect(Self.times(r, .started, job: 6).first! >= 1000, "b2 waits: B is at its guarantee")
+        var weighted = PolicyOptions()
+        weighted.tenantShares = [("A", 3), ("B", 1)]
+        let tilted = try await Self.run(jobs, on: Self.fleet(nodes: 1, perNode: 4),
+                                        policy: PolicyRegistry.named("fair-share")!.make(options: weighted, placement: .any, mechanisms: MechanismSettings.defaults.free))
+        #expect(tilted.log.records.filter { $0.kind == .preempted }.count == 1, "B's guarantee is one GPU of four")
+    }
+
     /// A policy that never starts anything: the run ends in a stall error naming the jobs,
     /// never in a "successful" run with jobs left.
     @Test func aStalledPolicyIsAnError() async throws {
