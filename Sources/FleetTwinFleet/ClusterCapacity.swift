@@ -197,7 +197,9 @@ public struct CapacityWhatIf: Sendable {
     /// Nodes with exactly f free accelerators, after the releases so far.
     var bucketCounts: [Int]
     public private(set) var totalFree: Int
-    private var freeAfter: [Int32: Int] = [:]  // looked up only
+    /// Free accelerators after the releases, of the nodes they touched (a short list: a
+    /// what-if touches few nodes, and a linear search beats hashing for those).
+    private var touched: [(node: Int32, free: Int)] = []
 
     init(base: ClusterCapacity, bucketCounts: [Int], totalFree: Int) {
         self.base = base
@@ -208,12 +210,13 @@ public struct CapacityWhatIf: Sendable {
     /// Adds the release of `shares` (a node that is down gains nothing).
     public mutating func release(_ shares: [NodeShare]) {
         for share in shares where !base.isDown[Int(share.node)] {
-            let old = freeAfter[share.node] ?? base.freeOnNode[Int(share.node)]
+            let i = touched.firstIndex { $0.node == share.node }
+            let old = i.map { touched[$0].free } ?? base.freeOnNode[Int(share.node)]
             let new = old + Int(share.count)
             bucketCounts[old] -= 1
             bucketCounts[new] += 1
             totalFree += Int(share.count)
-            freeAfter[share.node] = new
+            if let i { touched[i].free = new } else { touched.append((share.node, new)) }
         }
     }
 

@@ -54,6 +54,8 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     private var inFlight: [[InFlight]] = []
     private var holds: [Hold] = []
     private var prepared = false
+    /// Advances on every event that could let a failed room search succeed.
+    private var helpEpoch: UInt64 = 0
     /// Counts passes (and restarts of one after a reservation ends), for `failedInPass`.
     private var pass: UInt64 = 1
     private var passTime = VirtualTime.zero
@@ -93,6 +95,8 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
 
     public mutating func jobStarted(_ job: PendingJob, on run: JobRun, at now: VirtualTime) {
         let i = Int(job.index)
+        // Without a quantum a job started now is a candidate victim from the next event on.
+        if quantum == .zero { helpEpoch &+= 1 }
         holds.removeAll { $0.job == job.index }
         if jobs[i].state == .running { rule.jobStopped(jobs[i], at: now) }
         unrank(i)
@@ -112,20 +116,26 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
 
     public mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {
         let i = Int(job)
+        helpEpoch &+= 1
         rule.jobStopped(jobs[i], at: now)
         unrank(i)
         jobs[i].state = .done
     }
 
     public mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {
+        helpEpoch &+= 1
         backToWaiting(job, at: now)
     }
 
+    public mutating func capacityChanged(at now: VirtualTime) { helpEpoch &+= 1 }
+
     public mutating func jobFailed(_ job: PendingJob, at now: VirtualTime) {
+        helpEpoch &+= 1
         backToWaiting(job, at: now)
     }
 
     public mutating func devicesReleased(_ job: JobIndex, cluster: Int32, count: Int, at now: VirtualTime) {
+        helpEpoch &+= 1
         settle(job, cluster: Int(cluster), stop: false)
     }
 
@@ -182,7 +192,11 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
             rule.prepare(fleet)
             prepared = true
         }
-        protectionEnds = nil
+        // A protection that ended may let a search that failed succeed now.
+        if let ends = protectionEnds, ends <= now {
+            protectionEnds = nil
+            helpEpoch &+= 1
+        }
         // Each shape's best-ranked waiting job, best first.
         var heads: [(key: PriorityKey, shape: Int)] = []
         for (s, shape) in shapes.enumerated() { if let first = shape.waiting.first { heads.append((first, s)) } }
@@ -197,15 +211,26 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         // preemption follows its order so does a worse-ranked job of the same types needing
         // at least as much: neither is searched again.
         var dominated: [(types: TypeSet, gang: Int)] = []
+        // Moving a job for another is the costliest search and the rarest win: only the
+        // best-ranked job that cannot start or get room tries it, once per pass.
+        var migrationTried = false
         for head in heads where jobs[Int(head.key.job)].failedInPass != pass {
             let job = jobs[Int(head.key.job)]
             if let start = start(job, fleet: fleet) { return start }
             if job.tookRoom || holds.contains(where: { $0.job == job.info.index }) { continue }
             if rule.outranksFollowRunningOrder
                 && dominated.contains(where: { $0.types == job.info.acceleratorTypes && $0.gang <= job.info.worldSize }) { continue }
+            // Nothing that could help it (a completion, a release, a failure, a repair, a rank
+            // change, a protection ending; with no quantum, any start) happened since its
+            // last search failed.
+            if job.roomSearchFailedAt == helpEpoch &+ 1 { continue }
             if switches.preemption || switches.elastic, let first = makeRoom(for: job, at: now, fleet: fleet) { return first }
-            if switches.migration, let move = migrateToFit(job, at: now, fleet: fleet) { return move }
+            if switches.migration && !migrationTried {
+                migrationTried = true
+                if let move = migrateToFit(job, at: now, fleet: fleet) { return move }
+            }
             jobs[Int(head.key.job)].failedInPass = pass
+            jobs[Int(head.key.job)].roomSearchFailedAt = helpEpoch &+ 1
             dominated.append((job.info.acceleratorTypes, job.info.worldSize))
         }
         if switches.elastic && heads.isEmpty, let grow = grow(fleet) { return grow }
@@ -415,13 +440,18 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     private mutating func migrateToFit(_ head: TrackedJob, at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
         for c32 in fleet.clusters(of: head.info.acceleratorTypes) {
             let c = Int(c32)
-            var coming = fleet.whatIf(c32)
-            for f in inFlight[c] { coming.release(f.shares) }
+            let arriving = fleet.clusters[c].free.totalFree + inFlight[c].reduce(0) { $0 + $1.count }
+            var coming: CapacityWhatIf?
             // The lowest-ranked few only: moving a job costs it a dump and a restore.
             for key in running[c].keys.reversed().prefix(32) {
                 let mover = jobs[Int(key.job)]
-                guard coming.totalFree + mover.devices >= head.info.worldSize else { continue }
-                var after = coming
+                guard arriving + mover.devices >= head.info.worldSize else { continue }
+                if coming == nil {
+                    var w = fleet.whatIf(c32)
+                    for f in inFlight[c] { w.release(f.shares) }
+                    coming = w
+                }
+                guard var after = coming else { continue }
                 after.release(mover.shares)
                 guard after.fits(head.info.worldSize, rule: placement), mayTake(mover, at: now) else { continue }
                 for d in fleet.clusters(of: mover.info.acceleratorTypes) where d != c32
@@ -498,6 +528,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     private mutating func rerankDue(at now: VirtualTime) {
         while let next = rankChanges.first, next.major <= now.microseconds {
             let i = Int(next.job)
+            helpEpoch &+= 1
             unrank(i)
             jobs[i].rankChangedAt = VirtualTime(microseconds: next.major)
             jobs[i].hasRunInRank = true
