@@ -54,8 +54,27 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     private var inFlight: [[InFlight]] = []
     private var holds: [Hold] = []
     private var prepared = false
-    /// Advances on every event that could let a failed room search succeed.
-    private var helpEpoch: UInt64 = 0
+    /// Per cluster, advances on every event there that could let a failed room search
+    /// succeed: a completion, a release, a failure, a repair, a rank change, a protection
+    /// ending; with no quantum, any start (the job is a candidate victim from the next event).
+    private var clusterEpoch: [UInt64] = []
+    /// For waiting jobs whose room search failed: each cluster's epoch at the failure (a
+    /// cluster is searched again for the job only once its epoch moved). Looked up only.
+    private var roomFailed: [JobIndex: [UInt64]] = [:]
+    /// When each waiting job last searched in vain for a job to migrate. Looked up only.
+    private var migrationTriedAt: [JobIndex: VirtualTime] = [:]
+    private let migrationRetry = VirtualTime.seconds(Int64(60))
+
+    private mutating func bump(_ cluster: Int32) {
+        let c = Int(cluster)
+        guard c >= 0 else { return }
+        if c >= clusterEpoch.count { clusterEpoch += Array(repeating: 0, count: c + 1 - clusterEpoch.count) }
+        clusterEpoch[c] &+= 1
+    }
+
+    private mutating func bumpAll() {
+        for c in clusterEpoch.indices { clusterEpoch[c] &+= 1 }
+    }
     /// Counts passes (and restarts of one after a reservation ends), for `failedInPass`.
     private var pass: UInt64 = 1
     private var passTime = VirtualTime.zero
@@ -96,7 +115,9 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     public mutating func jobStarted(_ job: PendingJob, on run: JobRun, at now: VirtualTime) {
         let i = Int(job.index)
         // Without a quantum a job started now is a candidate victim from the next event on.
-        if quantum == .zero { helpEpoch &+= 1 }
+        if quantum == .zero { bump(run.cluster) }
+        roomFailed[job.index] = nil
+        migrationTriedAt[job.index] = nil
         holds.removeAll { $0.job == job.index }
         if jobs[i].state == .running { rule.jobStopped(jobs[i], at: now) }
         unrank(i)
@@ -116,26 +137,26 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
 
     public mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {
         let i = Int(job)
-        helpEpoch &+= 1
+        bump(jobs[i].cluster)
         rule.jobStopped(jobs[i], at: now)
         unrank(i)
         jobs[i].state = .done
     }
 
     public mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {
-        helpEpoch &+= 1
+        bump(jobs[Int(job.index)].cluster)
         backToWaiting(job, at: now)
     }
 
-    public mutating func capacityChanged(at now: VirtualTime) { helpEpoch &+= 1 }
+    public mutating func capacityChanged(at now: VirtualTime) { bumpAll() }
 
     public mutating func jobFailed(_ job: PendingJob, at now: VirtualTime) {
-        helpEpoch &+= 1
+        bump(jobs[Int(job.index)].cluster)
         backToWaiting(job, at: now)
     }
 
     public mutating func devicesReleased(_ job: JobIndex, cluster: Int32, count: Int, at now: VirtualTime) {
-        helpEpoch &+= 1
+        bump(cluster)
         settle(job, cluster: Int(cluster), stop: false)
     }
 
@@ -195,7 +216,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         // A protection that ended may let a search that failed succeed now.
         if let ends = protectionEnds, ends <= now {
             protectionEnds = nil
-            helpEpoch &+= 1
+            bumpAll()
         }
         // Each shape's best-ranked waiting job, best first.
         var heads: [(key: PriorityKey, shape: Int)] = []
@@ -212,7 +233,8 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         // at least as much: neither is searched again.
         var dominated: [(types: TypeSet, gang: Int)] = []
         // Moving a job for another is the costliest search and the rarest win: only the
-        // best-ranked job that cannot start or get room tries it, once per pass.
+        // best-ranked job that cannot start or get room tries it, once per pass, and a job
+        // whose search found nothing tries again only `migrationRetry` later.
         var migrationTried = false
         for head in heads where jobs[Int(head.key.job)].failedInPass != pass {
             let job = jobs[Int(head.key.job)]
@@ -220,17 +242,13 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
             if job.tookRoom || holds.contains(where: { $0.job == job.info.index }) { continue }
             if rule.outranksFollowRunningOrder
                 && dominated.contains(where: { $0.types == job.info.acceleratorTypes && $0.gang <= job.info.worldSize }) { continue }
-            // Nothing that could help it (a completion, a release, a failure, a repair, a rank
-            // change, a protection ending; with no quantum, any start) happened since its
-            // last search failed.
-            if job.roomSearchFailedAt == helpEpoch &+ 1 { continue }
             if switches.preemption || switches.elastic, let first = makeRoom(for: job, at: now, fleet: fleet) { return first }
-            if switches.migration && !migrationTried {
+            if switches.migration && !migrationTried && (migrationTriedAt[job.info.index].map { now - $0 >= migrationRetry } ?? true) {
                 migrationTried = true
                 if let move = migrateToFit(job, at: now, fleet: fleet) { return move }
+                migrationTriedAt[job.info.index] = now
             }
             jobs[Int(head.key.job)].failedInPass = pass
-            jobs[Int(head.key.job)].roomSearchFailedAt = helpEpoch &+ 1
             dominated.append((job.info.acceleratorTypes, job.info.worldSize))
         }
         if switches.elastic && heads.isEmpty, let grow = grow(fleet) { return grow }
@@ -326,8 +344,13 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     /// there once they are released, and reserves that room.
     private mutating func makeRoom(for head: TrackedJob, at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
         let gang = head.info.worldSize
+        if clusterEpoch.count < fleet.clusters.count {
+            clusterEpoch += Array(repeating: 0, count: fleet.clusters.count - clusterEpoch.count)
+        }
+        let index = head.info.index
         for c32 in fleet.clusters(of: head.info.acceleratorTypes) where fleet.clusters[Int(c32)].capacity >= gang {
             let c = Int(c32)
+            if let failed = roomFailed[index], failed[c] == clusterEpoch[c] { continue }
             var coming = fleet.whatIf(c32)
             for f in inFlight[c] { coming.release(f.shares) }
             // Room already on its way (and not held for a better-ranked job): wait for it.
@@ -335,7 +358,10 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
                 && fleet.clusters[c].free.totalFree + inFlight[c].reduce(0, { $0 + $1.count }) - gang >= held(in: c32, against: head) {
                 return nil
             }
-            guard var victims = chooseVictims(for: head, in: c32, coming: coming, at: now, fleet: fleet) else { continue }
+            guard var victims = chooseVictims(for: head, in: c32, coming: coming, at: now, fleet: fleet) else {
+                roomFailed[index, default: Array(repeating: .max, count: fleet.clusters.count)][c] = clusterEpoch[c]
+                continue
+            }
             // Keep only the victims needed: drop any whose release the gang can do without
             // (for a few victims: each check costs a what-if of all the others).
             var k = victims.count - 1
@@ -528,7 +554,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     private mutating func rerankDue(at now: VirtualTime) {
         while let next = rankChanges.first, next.major <= now.microseconds {
             let i = Int(next.job)
-            helpEpoch &+= 1
+            bump(jobs[i].cluster)
             unrank(i)
             jobs[i].rankChangedAt = VirtualTime(microseconds: next.major)
             jobs[i].hasRunInRank = true

@@ -65,8 +65,6 @@ public struct TrackedJob: Sendable {
     public var hasRunInRank = false
     /// The pass in which it last could neither start nor get room (the policy's bookkeeping).
     public var failedInPass: UInt64 = 0
-    /// The policy's event epoch (plus one) at which its last room search failed.
-    public var roomSearchFailedAt: UInt64 = 0
     /// When it last stopped (preempted or failed) and went back to waiting.
     public var stoppedAt = VirtualTime.zero
     /// Room was made for it since it last started (at most once per wait, unless its
