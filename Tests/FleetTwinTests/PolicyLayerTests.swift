@@ -164,6 +164,30 @@ import Testing
         #expect(tilted.log.records.filter { $0.kind == .preempted }.count == 1, "B's guarantee is one GPU of four")
     }
 
+    /// The README's example rule, written against the public API: on one 4-GPU node a 4-GPU
+    /// job arriving later outranks and preempts the two running 2-GPU jobs, starts at once,
+    /// and every job completes.
+    struct LargestGangFirst: PriorityRule {
+        let name = "largest-first"
+        func waitingKey(_ job: TrackedJob) -> PriorityKey {
+            PriorityKey(-Int64(job.info.worldSize), job.info.submit.microseconds, job: job.info.index)
+        }
+        func runningKey(_ job: TrackedJob, at now: VirtualTime) -> PriorityKey { waitingKey(job) }
+        func outranks(_ candidate: TrackedJob, _ victim: TrackedJob, at now: VirtualTime) -> Bool {
+            candidate.info.worldSize > victim.info.worldSize
+        }
+    }
+
+    @Test func theReadmeExampleRuleWorks() async throws {
+        let jobs = [Self.job("s0", at: 0, gpus: 2, seconds: 1000), Self.job("s1", at: 0, gpus: 2, seconds: 1000),
+                    Self.job("big", at: 10, gpus: 4, seconds: 100)]
+        let policy = PriorityPolicy(rule: LargestGangFirst(), placement: .any, mechanisms: MechanismSettings.defaults.free)
+        let r = try await Self.run(jobs, on: Self.fleet(nodes: 1, perNode: 4), policy: policy)
+        #expect(Self.times(r, .started, job: 2) == [10])
+        #expect(r.log.records.filter { $0.kind == .preempted }.count == 2)
+        #expect(r.log.records.filter { $0.kind == .completed }.count == 3)
+    }
+
     /// A policy that never starts anything: the run ends in a stall error naming the jobs,
     /// never in a "successful" run with jobs left.
     @Test func aStalledPolicyIsAnError() async throws {
