@@ -327,14 +327,15 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
 
     /// Whether a running job may lose devices now: it has made progress since its last
     /// (re)start, did not start in this instant, and has run its quantum.
-    private mutating func mayTake(_ victim: TrackedJob, at now: VirtualTime) -> Bool {
-        let until = max(victim.progressFrom, victim.runningSince + quantum)
-        if victim.runningSince < now && now > victim.progressFrom && now >= until { return true }
+    private mutating func mayTake(_ victim: Int, at now: VirtualTime) -> Bool {
+        let runningSince = jobs[victim].runningSince, progressFrom = jobs[victim].progressFrom
+        let until = max(progressFrom, runningSince + quantum)
+        if runningSince < now && now > progressFrom && now >= until { return true }
         // Wake when a quantum or a restore ends; a job protected only because it started in
         // this instant is looked at again at the next event, as Tiresias does, not a
         // microsecond later.
         if until > now {
-            let ends = max(until, victim.progressFrom + VirtualTime(microseconds: 1))
+            let ends = max(until, progressFrom + VirtualTime(microseconds: 1))
             protectionEnds = min(protectionEnds ?? ends, ends)
         }
         return false
@@ -367,7 +368,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
             var k = victims.count - 1
             while k >= 0 && victims.count > 1 && victims.count <= 16 {
                 var without = coming
-                for (j, v) in victims.enumerated() where j != k { without.release(v.shares) }
+                for (j, v) in victims.enumerated() where j != k { without.release(jobs[Int(v)].shares) }
                 if without.fits(gang, rule: placement) { victims.remove(at: k) }
                 k -= 1
             }
@@ -383,9 +384,9 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
             } else {
                 guard switches.preemption else { continue }
                 for victim in victims {
-                    decisions.append(.preempt(victim.info.index))
-                    outstanding += victim.devices
-                    stop(Int(victim.info.index), for: head.info.index, at: now)
+                    decisions.append(.preempt(victim))
+                    outstanding += jobs[Int(victim)].devices
+                    stop(Int(victim), for: head.info.index, at: now)
                 }
             }
             planned = Array(decisions.dropFirst())
@@ -407,39 +408,39 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     /// where that count can be short, victims are taken lowest rank first until a node-exact
     /// what-if says the gang fits.
     private mutating func chooseVictims(for head: TrackedJob, in cluster: Int32, coming: CapacityWhatIf,
-                                        at now: VirtualTime, fleet: FleetView) -> [TrackedJob]? {
+                                        at now: VirtualTime, fleet: FleetView) -> [Int32]? {
         let c = Int(cluster), gang = head.info.worldSize
         let available = fleet.clusters[c].free.totalFree + inFlight[c].reduce(0) { $0 + $1.count }
         // Only the lowest-ranked outranked jobs that together cover the shortfall matter: every
-        // job above them keeps its devices in the walk below, so the scan stops there.
-        var eligible: [(job: TrackedJob, takeable: Bool)] = []
+        // job above them keeps its devices in the walk below, so the scan stops there. Jobs
+        // are referred to by index: copying them would cost more than the search.
+        var eligible: [(job: Int32, devices: Int, takeable: Bool)] = []
         var takeable = 0
         for key in running[c].keys.reversed() where takeable < gang - available {
-            let victim = jobs[Int(key.job)]
-            guard rule.outranks(head, victim, at: now) else {
+            guard rule.outranks(head, jobs[Int(key.job)], at: now) else {
                 if rule.outranksFollowRunningOrder { break } else { continue }
             }
-            let may = mayTake(victim, at: now)
-            if may { takeable += victim.devices }
-            eligible.append((victim, may))
+            let may = mayTake(Int(key.job), at: now)
+            let devices = jobs[Int(key.job)].devices
+            if may { takeable += devices }
+            eligible.append((key.job, devices, may))
         }
         guard takeable > 0 else { return nil }
-        var remaining = available + eligible.reduce(0) { $0 + $1.job.devices } - gang
-        for e in eligible where !e.takeable { remaining -= e.job.devices }
+        var remaining = available + takeable - gang
         if remaining >= 0 {
-            var victims: [TrackedJob] = []
+            var victims: [Int32] = []
             for e in eligible.reversed() where e.takeable {
-                if e.job.devices <= remaining { remaining -= e.job.devices } else { victims.append(e.job) }
+                if e.devices <= remaining { remaining -= e.devices } else { victims.append(e.job) }
             }
             var after = coming
-            for v in victims { after.release(v.shares) }
+            for v in victims { after.release(jobs[Int(v)].shares) }
             if !victims.isEmpty && after.fits(gang, rule: placement) { return victims }
         }
-        var victims: [TrackedJob] = []
+        var victims: [Int32] = []
         var after = coming
         for e in eligible where e.takeable {
             victims.append(e.job)
-            after.release(e.job.shares)
+            after.release(jobs[Int(e.job)].shares)
             if after.fits(gang, rule: placement) { return victims }
         }
         return nil
@@ -449,7 +450,8 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     /// memory, until `need` devices are freed; nil when shrinking cannot free enough. Shrinks
     /// free devices on the victims' last nodes, so they are planned only where a count is
     /// exact (`any`, `spread`) or the gang fits one node's worth of freed devices.
-    private func shrinkPlan(_ victims: [TrackedJob], need: Int, cluster: Int32, fleet: FleetView) -> [(JobIndex, Int)]? {
+    private func shrinkPlan(_ victimIndices: [Int32], need: Int, cluster: Int32, fleet: FleetView) -> [(JobIndex, Int)]? {
+        let victims = victimIndices.map { jobs[Int($0)] }
         guard need > 0, !placement.isNodeLocal || need <= fleet.clusters[Int(cluster)].free.acceleratorsPerNode else { return nil }
         var shrinks: [(JobIndex, Int)] = []
         var needed = need
@@ -479,7 +481,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
                 }
                 guard var after = coming else { continue }
                 after.release(mover.shares)
-                guard after.fits(head.info.worldSize, rule: placement), mayTake(mover, at: now) else { continue }
+                guard after.fits(head.info.worldSize, rule: placement), mayTake(Int(mover.info.index), at: now) else { continue }
                 for d in fleet.clusters(of: mover.info.acceleratorTypes) where d != c32
                     && fleet.canMigrate(from: c32, to: d)
                     && fleet.clusters[Int(d)].free.fits(mover.devices, rule: placement)

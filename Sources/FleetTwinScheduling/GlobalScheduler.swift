@@ -49,6 +49,9 @@ public actor GlobalScheduler {
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     public nonisolated let regions: [RegionalScheduler]
     private var policy: any SchedulingPolicy
+    /// The policy's placement rule, read once: reading a property of the existential copies
+    /// the whole policy value each time, and the pass reads it per shape and cluster.
+    private let placement: PlacementRule
     public private(set) var view: FleetView
     /// Job actors by index; a job is appended when it arrives.
     private var jobs: [Job] = []
@@ -91,6 +94,7 @@ public actor GlobalScheduler {
         self.clusterSpeed = clusterSpeed
         self.speedFactor = Array(repeating: 1, count: clusterSpeed.count)
         self.policy = policy
+        self.placement = policy.placement
         self.costs = costs
         self.executor = executor
     }
@@ -203,7 +207,7 @@ public actor GlobalScheduler {
         }
         var usable = Array(repeating: 0, count: view.clusters.count)
         for shape in waitingShapes where shape.count > 0 {
-            for c in view.clusters(of: shape.types) where view.clusters[Int(c)].free.fits(shape.worldSize, rule: policy.placement) {
+            for c in view.clusters(of: shape.types) where view.clusters[Int(c)].free.fits(shape.worldSize, rule: placement) {
                 usable[Int(c)] += shape.count * shape.worldSize
                 // Work conservation: a waiting gang that fits on idle accelerators no
                 // reservation holds must have been started.
@@ -436,7 +440,7 @@ public actor GlobalScheduler {
 
     private func place(_ index: JobIndex, cluster: Int32, devices: Int) async throws -> (Placement, Double) {
         let region = regions[Int(view.clusters[Int(cluster)].region)]
-        let (placement, _) = try await region.place(index, cluster: cluster, count: devices, rule: policy.placement)
+        let (placement, _) = try await region.place(index, cluster: cluster, count: devices, rule: self.placement)
         view.take(placement.shares, in: cluster)
         return (placement, rate(index, cluster: cluster, devices: devices))
     }
@@ -459,7 +463,7 @@ public actor GlobalScheduler {
         guard cluster >= 0, Int(cluster) < view.clusters.count,
               job.acceleratorTypes.contains(view.clusters[Int(cluster)].acceleratorType)
         else { throw SimulationError.invalidDecision("job \(index) sent to cluster \(cluster) of another accelerator type") }
-        guard view.clusters[Int(cluster)].free.fits(devices, rule: policy.placement) else {
+        guard view.clusters[Int(cluster)].free.fits(devices, rule: placement) else {
             throw SimulationError.invalidDecision("job \(index) needs \(devices) accelerators that cluster \(cluster) does not have free")
         }
         guard devices == job.worldSize || view.fitsSliced(job, devices: devices, cluster: cluster) else {
