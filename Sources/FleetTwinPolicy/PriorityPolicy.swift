@@ -201,6 +201,14 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
 
     // MARK: Decisions
 
+    // The policy is called through `any SchedulingPolicy`, where generic code runs
+    // unspecialized (every rule call through a witness table, every job copied to pass it):
+    // these make the generic entry jump to a version compiled for each registered rule.
+    @_specialize(where Rule == LeastAttainedService)
+    @_specialize(where Rule == TierPriority)
+    @_specialize(where Rule == ShortestRemainingTime)
+    @_specialize(where Rule == GittinsIndex)
+    @_specialize(where Rule == FairShare)
     public mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
         if !planned.isEmpty { return planned.removeFirst() }
         passTime = now
@@ -233,8 +241,9 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         // at least as much: neither is searched again.
         var dominated: [(types: TypeSet, gang: Int)] = []
         // Moving a job for another is the costliest search and the rarest win: only the
-        // best-ranked job that cannot start or get room tries it, once per pass, and a job
-        // whose search found nothing tries again only `migrationRetry` later.
+        // best-ranked job that cannot start or get room tries it, once per pass, after it has
+        // waited `migrationRetry`, and a job whose search found nothing tries again only
+        // `migrationRetry` later.
         var migrationTried = false
         for head in heads where jobs[Int(head.key.job)].failedInPass != pass {
             let job = jobs[Int(head.key.job)]
@@ -243,7 +252,8 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
             if rule.outranksFollowRunningOrder
                 && dominated.contains(where: { $0.types == job.info.acceleratorTypes && $0.gang <= job.info.worldSize }) { continue }
             if switches.preemption || switches.elastic, let first = makeRoom(for: job, at: now, fleet: fleet) { return first }
-            if switches.migration && !migrationTried && (migrationTriedAt[job.info.index].map { now - $0 >= migrationRetry } ?? true) {
+            if switches.migration && !migrationTried && now - max(job.info.submit, job.stoppedAt) >= migrationRetry
+                && (migrationTriedAt[job.info.index].map { now - $0 >= migrationRetry } ?? true) {
                 migrationTried = true
                 if let move = migrateToFit(job, at: now, fleet: fleet) { return move }
                 migrationTriedAt[job.info.index] = now
