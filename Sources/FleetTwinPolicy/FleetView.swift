@@ -30,12 +30,16 @@ public struct FleetView: Sendable {
     public let typeNames: [String]
     /// Device memory of each type, for checking whether time-sliced replicas fit.
     public let typeMemory: [Int64]
+    /// Relative speed of each accelerator type (the fleet profile's), by type index.
+    public let typeSpeeds: [Double]
     /// Tenants (users or virtual clusters) by the dense index `PendingJob.tenant` carries.
     public let tenantNames: [String]
     /// Clusters of each accelerator type, in declaration order.
     private let clustersOfType: [[Int32]]
 
-    public init(clusters: [ClusterEntry], typeNames: [String], typeMemory: [Int64], tenantNames: [String] = []) {
+    public init(clusters: [ClusterEntry], typeNames: [String], typeMemory: [Int64], typeSpeeds: [Double] = [],
+                tenantNames: [String] = []) {
+        self.typeSpeeds = typeSpeeds
         self.clusters = clusters
         self.typeNames = typeNames
         self.typeMemory = typeMemory

@@ -22,9 +22,16 @@ public struct PendingJob: Sendable, Equatable {
     /// The job's tenant (a user or virtual cluster, as the trace names it) as a dense index in
     /// order of first appearance (`FleetView.tenantNames`); -1 when the job names none.
     public var tenant: Int32
+    /// Its speed on each accelerator type (by type index), relative to its work's reference,
+    /// when the job was priced per type (a model-shaped job); empty when every type runs it
+    /// at that type's own relative speed (`FleetView.typeSpeeds`). For heterogeneity-aware
+    /// policies.
+    public var typeSpeeds: [Double]
 
     public init(index: JobIndex, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorTypes: TypeSet,
-                work: Int64 = 0, memoryPerReplicaBytes: Int64 = 0, stateBytes: Int64 = 0, tenant: Int32 = -1) {
+                work: Int64 = 0, memoryPerReplicaBytes: Int64 = 0, stateBytes: Int64 = 0, tenant: Int32 = -1,
+                typeSpeeds: [Double] = []) {
+        self.typeSpeeds = typeSpeeds
         self.work = work
         self.remainingWork = work
         self.attainedService = 0

@@ -212,7 +212,7 @@ public actor FleetSimulation {
 
         self.global = GlobalScheduler(
             regions: regions, view: FleetView(clusters: entries, typeNames: typeNames, typeMemory: fleet.profiles.map(\.memoryBytes),
-                                              tenantNames: tenantNames),
+                                              typeSpeeds: fleet.profiles.map(\.relativeSpeed), tenantNames: tenantNames),
             clusterSpeed: speeds, policy: configuration.policy,
             costs: MechanismCosts(fleet: fleet, settings: configuration.mechanisms),
             checkInvariants: configuration.checkInvariants, executor: executor)
@@ -251,7 +251,7 @@ public actor FleetSimulation {
                         PendingJob(index: index, submit: spec.submit, tier: spec.tier,
                                    worldSize: spec.worldSize, acceleratorTypes: jobTypes[i], work: spec.work.microseconds,
                                    memoryPerReplicaBytes: spec.memoryPerReplicaBytes, stateBytes: spec.stateBytes,
-                                   tenant: jobTenants[i]),
+                                   tenant: jobTenants[i], typeSpeeds: jobSpeeds[i] ?? []),
                         speeds: jobSpeeds[i]))
                     status.append(.queued)
                     if i + 1 < jobs.count { enqueue(.arrival(index + 1), at: jobs[i + 1].submit) }

@@ -188,6 +188,38 @@ import Testing
         #expect(r.log.records.filter { $0.kind == .completed }.count == 3)
     }
 
+    /// Policies see what heterogeneity- and tenant-aware rules need: each job's tenant and
+    /// per-type speeds, and the fleet's tenants and type speeds.
+    @Test func policiesSeeTenantsAndPerTypeSpeeds() async throws {
+        final class Seen: @unchecked Sendable { var jobs: [PendingJob] = []; var fleet: FleetView? }
+        struct Recorder: SchedulingPolicy {
+            let name = "recorder"
+            let placement = PlacementRule.any
+            let seen: Seen
+            var queue: [PendingJob] = []
+            mutating func jobArrived(_ job: PendingJob, at now: VirtualTime) { seen.jobs.append(job); queue.append(job) }
+            mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {}
+            mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {}
+            mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
+                seen.fleet = fleet
+                guard let job = queue.first, let c = fleet.firstFit(job.worldSize, types: job.acceleratorTypes, rule: .any) else { return nil }
+                queue.removeFirst()
+                return .start(job.index, cluster: c, accelerators: job.worldSize)
+            }
+        }
+        var priced = Self.job("priced", at: 0, gpus: 1, seconds: 10)
+        priced.acceleratorType = "any"
+        priced.speeds = [TypeSpeed(type: "h100-80gb", speed: 0.8)]
+        priced.tenant = "vc-a"
+        let seen = Seen()
+        _ = try await Self.run([priced, Self.job("plain", at: 1, gpus: 1, seconds: 10)], on: Self.fleet(nodes: 1, perNode: 2),
+                               policy: Recorder(seen: seen))
+        #expect(seen.jobs.map(\.tenant) == [0, -1])
+        #expect(seen.jobs[0].typeSpeeds.count == seen.fleet?.typeNames.count && seen.jobs[0].typeSpeeds.contains(0.8))
+        #expect(seen.jobs[1].typeSpeeds.isEmpty)
+        #expect(seen.fleet?.tenantNames == ["vc-a"] && seen.fleet?.typeSpeeds.count == seen.fleet?.typeNames.count)
+    }
+
     /// A policy that never starts anything: the run ends in a stall error naming the jobs,
     /// never in a "successful" run with jobs left.
     @Test func aStalledPolicyIsAnError() async throws {
