@@ -97,7 +97,7 @@ public enum PolicyRegistry {
                 PriorityPolicy(rule: ShortestRemainingTime(), placement: placement, switches: switches, mechanisms: mechanisms, quantum: quantum)
             }),
         PolicyDescriptor(
-            name: "las", summary: "discretised 2D least attained service (GPU-time), FIFO within a queue, preempts lower queues",
+            name: "las", summary: "discretised 2D least attained service (GPU-time) in queues ordered as Tiresias keeps them; preempts lower queues",
             source: "Tiresias (NSDI'19) simulator, run_sim.py::dlas_sim_jobs (schedule 'dlas-gpu')", oracle: false,
             options: switchOptions + [thresholdOption,
                                       PolicyOptionInfo(name: "queue-order", kind: "tiresias | arrival", defaultValue: "tiresias",
