@@ -133,6 +133,11 @@ public struct RunMetrics: Sendable, Equatable {
     /// Accelerator-seconds idle while some waiting job's gang fit them under the placement
     /// rule (`SimulationResult.idleWhileWaitingAcceleratorSeconds`; not folded from the log).
     public var idleWhileWaitingAcceleratorSeconds: Double = 0
+    /// Random node (and accelerator) failures, nodes taken down by outages, and node-seconds
+    /// out of service (`SimulationResult`; not folded from the log).
+    public var nodeFailures = 0
+    public var outageNodeFailures = 0
+    public var nodeDowntimeSeconds: Double = 0
     public var overheadSeconds: MechanismOverhead
     /// Share of completed jobs per tier whose achieved fraction met the tier's target.
     public var slaAttainment: TierValues

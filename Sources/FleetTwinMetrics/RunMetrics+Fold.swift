@@ -236,6 +236,8 @@ private struct LogFold {
             failures: counts[.failed] ?? 0,
             lostWorkSeconds: Double(lostWorkMicroseconds) / 1e6,
             idleWhileWaitingAcceleratorSeconds: result.idleWhileWaitingAcceleratorSeconds,
+            nodeFailures: result.nodeFailures, outageNodeFailures: result.outageNodeFailures,
+            nodeDowntimeSeconds: result.nodeDowntimeSeconds,
             overheadSeconds: overhead,
             slaAttainment: attainment, slaJobs: slaJobs, slaMet: slaMet,
             queueDelayByTier: delayByTier,

@@ -27,6 +27,10 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var lostWorkSeconds: Double
     /// Accelerator-seconds idle while a waiting job's gang fit them (reservations included).
     public var idleWhileWaitingAcceleratorSeconds: Double
+    /// Random node (and accelerator) failures, nodes taken down by outages, node-seconds down.
+    public var nodeFailures: Int
+    public var outageNodeFailures: Int
+    public var nodeDowntimeSeconds: Double
     public var overheadSeconds: MechanismOverhead
     public var slaAttainment: TierValues
     public var queueDelayByTier: TierValues
@@ -67,6 +71,9 @@ public struct RunSummary: Codable, Sendable, Equatable {
         self.failures = metrics.failures
         self.lostWorkSeconds = metrics.lostWorkSeconds
         self.idleWhileWaitingAcceleratorSeconds = metrics.idleWhileWaitingAcceleratorSeconds
+        self.nodeFailures = metrics.nodeFailures
+        self.outageNodeFailures = metrics.outageNodeFailures
+        self.nodeDowntimeSeconds = metrics.nodeDowntimeSeconds
         self.overheadSeconds = metrics.overheadSeconds
         self.slaAttainment = metrics.slaAttainment
         self.queueDelayByTier = metrics.queueDelayByTier
@@ -100,6 +107,10 @@ public struct RunSummary: Codable, Sendable, Equatable {
         rows.append(("idle while job fit", String(format: "%@ accelerator time (%.2f%% of the time allocated)",
                                                      duration(idleWhileWaitingAcceleratorSeconds),
                                                      acceleratorSeconds > 0 ? idleWhileWaitingAcceleratorSeconds / acceleratorSeconds * 100 : 0)))
+        if nodeFailures + outageNodeFailures > 0 {
+            rows.append(("node failures", "\(nodeFailures) random, \(outageNodeFailures) by outages, "
+                         + duration(nodeDowntimeSeconds) + " of node downtime"))
+        }
         if failures > 0 {
             rows.append(("failures", "\(failures) jobs restarted from a checkpoint, " + duration(lostWorkSeconds) + " of work lost"))
         }

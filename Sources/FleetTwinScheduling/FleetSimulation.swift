@@ -81,6 +81,11 @@ public struct SimulationResult: Sendable {
     /// capacity held for jobs whose room is being made. Measured by the scheduler at every
     /// pass; not in the event log.
     public var idleWhileWaitingAcceleratorSeconds: Double = 0
+    /// Random node and accelerator failures (each takes a node out of service), nodes taken
+    /// down by outages (not counting nodes already down), and node-seconds out of service.
+    public var nodeFailures = 0
+    public var outageNodeFailures = 0
+    public var nodeDowntimeSeconds: Double = 0
 
     public var eventLogHash: String { log.hash }
 }
@@ -93,7 +98,11 @@ enum SimulationEvent: Sendable {
     case checkpoint(JobIndex, generation: UInt32)
     case release(slot: Int32)
     case wakeup
-    case nodeFailure(cluster: Int32, node: Int32)
+    /// The node's random failure process fires (stale unless `generation` is its current one).
+    case nodeFailure(cluster: Int32, node: Int32, generation: UInt32)
+    /// An outage takes the node down until its own `nodeRepair`.
+    case outageStart(cluster: Int32, node: Int32)
+    /// One cause of a node's downtime ends (a random failure's repair, or an outage's end).
     case nodeRepair(cluster: Int32, node: Int32)
     case speedChange(cluster: Int32, factor: Double)
     case partition(region: Int32, change: Int8)
@@ -104,7 +113,7 @@ enum SimulationEvent: Sendable {
     var isJobEvent: Bool {
         switch self {
         case .arrival, .completion, .checkpoint, .release, .wakeup: true
-        case .nodeFailure, .nodeRepair, .speedChange, .partition, .randomOutage: false
+        case .nodeFailure, .outageStart, .nodeRepair, .speedChange, .partition, .randomOutage: false
         }
     }
 }
@@ -263,9 +272,16 @@ public actor FleetSimulation {
                     due.append(.completion(index, generation: generation))
                 case let .checkpoint(index, generation):
                     due.append(.checkpoint(index, generation: generation))
-                case let .nodeFailure(cluster, node):
-                    due.append(.nodeFailure(cluster: cluster, node: node))
-                    scheduleRepair(cluster: cluster, node: node, after: configuration.failures.repair)
+                case let .nodeFailure(cluster, node, generation):
+                    let i = firstNodeOfCluster[Int(cluster)] + Int(node)
+                    // Stale: the node went down for another cause since this failure was drawn.
+                    guard generation == failureGeneration[i], downCauses[i] == 0 else { continue }
+                    randomNodeFailures += 1
+                    nodeDown(cluster: cluster, node: node, into: &due)
+                    enqueue(.nodeRepair(cluster: cluster, node: node), at: now + configuration.failures.repair)
+                case let .outageStart(cluster, node):
+                    if downCauses[firstNodeOfCluster[Int(cluster)] + Int(node)] == 0 { outageNodeFailures += 1 }
+                    nodeDown(cluster: cluster, node: node, into: &due)
                 case let .speedChange(cluster, factor):
                     due.append(.speedChange(cluster: cluster, factor: factor))
                 case let .partition(region, change):
@@ -273,11 +289,18 @@ public actor FleetSimulation {
                 case let .randomOutage(cluster, rule):
                     let outage = configuration.failures.randomOutages[Int(rule)]
                     for n in 0..<configuration.fleet.clusters[Int(cluster)].nodes {
-                        due.append(.nodeFailure(cluster: cluster, node: Int32(n)))
+                        if downCauses[firstNodeOfCluster[Int(cluster)] + n] == 0 { outageNodeFailures += 1 }
+                        nodeDown(cluster: cluster, node: Int32(n), into: &due)
                         enqueue(.nodeRepair(cluster: cluster, node: Int32(n)), at: now + outage.duration)
                     }
                     scheduleRandomOutage(cluster: cluster, rule: rule, after: now + outage.duration)
                 case let .nodeRepair(cluster, node):
+                    let i = firstNodeOfCluster[Int(cluster)] + Int(node)
+                    downCauses[i] -= 1
+                    // Back in service only when every cause of its downtime has ended; its
+                    // failure process starts again from then.
+                    guard downCauses[i] == 0 else { continue }
+                    nodeDowntime += (now - downSince[i]).microseconds
                     due.append(.nodeRepair(cluster: cluster, node: node))
                     scheduleNextFailure(cluster: cluster, node: node)
                 case .release(let slot):
@@ -315,6 +338,11 @@ public actor FleetSimulation {
             mechanisms: configuration.mechanisms)
         if configuration.computations != nil { result.computations = await global.computations }
         result.idleWhileWaitingAcceleratorSeconds = await global.idleWhileWaitingAcceleratorMicroseconds / 1e6
+        result.nodeFailures = randomNodeFailures
+        result.outageNodeFailures = outageNodeFailures
+        var downtime = nodeDowntime
+        for i in downCauses.indices where downCauses[i] > 0 { downtime += (now - downSince[i]).microseconds }
+        result.nodeDowntimeSeconds = Double(downtime) / 1e6
         return result
     }
 
@@ -408,7 +436,27 @@ public actor FleetSimulation {
 
     private var failureStreams: [SeededGenerator] = []
     private var firstNodeOfCluster: [Int] = []
-    private var outageRepairs: Set<Int64> = []  // membership only: (cluster, node) keys under an outage
+    /// Per node (global index): how many causes keep it down now (a random failure, outages),
+    /// since when, and the generation of its one pending random failure.
+    private var downCauses: [Int] = []
+    private var downSince: [VirtualTime] = []
+    private var failureGeneration: [UInt32] = []
+    private var randomNodeFailures = 0
+    private var outageNodeFailures = 0
+    /// Node-µs out of service, for nodes back in service (the run's end adds the rest).
+    private var nodeDowntime: Int64 = 0
+
+    /// One more cause keeps the node down; the first takes it out of service and cancels its
+    /// pending random failure (a node out of service does not fail).
+    private func nodeDown(cluster: Int32, node: Int32, into due: inout [StepEvent]) {
+        let i = firstNodeOfCluster[Int(cluster)] + Int(node)
+        if downCauses[i] == 0 {
+            due.append(.nodeFailure(cluster: cluster, node: node))
+            downSince[i] = now
+            failureGeneration[i] &+= 1
+        }
+        downCauses[i] += 1
+    }
 
     private func scheduleFaults() {
         let failures = configuration.failures
@@ -421,6 +469,9 @@ public actor FleetSimulation {
             }
         }
         failureStreams = (0..<first).map { SeededGenerator(seed: configuration.seed, stream: "node-failure", index: UInt64($0)) }
+        downCauses = Array(repeating: 0, count: first)
+        downSince = Array(repeating: .zero, count: first)
+        failureGeneration = Array(repeating: 0, count: first)
         if failures.nodeTimeBetweenFailures != nil || failures.acceleratorTimeBetweenFailures != nil {
             for (c, cluster) in configuration.fleet.clusters.enumerated() {
                 for n in 0..<cluster.nodes { scheduleNextFailure(cluster: Int32(c), node: Int32(n)) }
@@ -444,8 +495,7 @@ public actor FleetSimulation {
         for outage in failures.outages {
             for c in outage.clusters {
                 for n in 0..<configuration.fleet.clusters[Int(c)].nodes {
-                    enqueue(.nodeFailure(cluster: c, node: Int32(n)), at: outage.at)
-                    outageRepairs.insert(Int64(c) << 32 | Int64(n))
+                    enqueue(.outageStart(cluster: c, node: Int32(n)), at: outage.at)
                     enqueue(.nodeRepair(cluster: c, node: Int32(n)), at: outage.at + outage.duration)
                 }
             }
@@ -462,7 +512,8 @@ public actor FleetSimulation {
         enqueue(.randomOutage(cluster: cluster, rule: rule), at: start + gap)
     }
 
-    /// The node's next failure: the first among the node itself and each of its accelerators.
+    /// The node's next random failure (its only pending one): the first among the node itself
+    /// and each of its accelerators, counted from now (its start or return to service).
     private func scheduleNextFailure(cluster: Int32, node: Int32) {
         let failures = configuration.failures
         let i = firstNodeOfCluster[Int(cluster)] + Int(node)
@@ -475,14 +526,7 @@ public actor FleetSimulation {
             }
         }
         guard let next else { return }
-        enqueue(.nodeFailure(cluster: cluster, node: node), at: now + next)
-    }
-
-    /// A random failure is repaired after the repair time; an outage's nodes come back when
-    /// the outage ends (already scheduled).
-    private func scheduleRepair(cluster: Int32, node: Int32, after repair: VirtualTime) {
-        if outageRepairs.remove(Int64(cluster) << 32 | Int64(node)) != nil { return }
-        enqueue(.nodeRepair(cluster: cluster, node: node), at: now + repair)
+        enqueue(.nodeFailure(cluster: cluster, node: node, generation: failureGeneration[i]), at: now + next)
     }
 
     // Pending releases by slot; freed slots are reused, so the table stays small.

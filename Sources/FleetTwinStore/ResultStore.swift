@@ -111,6 +111,8 @@ public final class ResultStore {
             ("migrations", Double(m.migrations)), ("resizes", Double(m.resizes)), ("checkpoints", Double(m.checkpoints)),
             ("failures", Double(m.failures)), ("lost_work_s", m.lostWorkSeconds),
             ("idle_while_waiting_accelerator_seconds", m.idleWhileWaitingAcceleratorSeconds),
+            ("node_failures", Double(m.nodeFailures)), ("outage_node_failures", Double(m.outageNodeFailures)),
+            ("node_downtime_s", m.nodeDowntimeSeconds),
             ("overhead_seconds_preemption", m.overheadSeconds.preemption), ("overhead_seconds_restore", m.overheadSeconds.restore),
             ("overhead_seconds_migration", m.overheadSeconds.migration), ("overhead_seconds_resize", m.overheadSeconds.resize),
             ("overhead_seconds_checkpoint", m.overheadSeconds.checkpoint), ("overhead_seconds_splicing", m.overheadSeconds.splicing),
