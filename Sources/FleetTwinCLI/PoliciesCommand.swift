@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetTwinFleet
+import FleetTwinReports
 import FleetTwinScheduling
 import Foundation
 
@@ -53,9 +54,7 @@ struct PoliciesCommand: ParsableCommand {
             },
             placements: PlacementRule.allCases.map(\.rawValue))
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(listing), as: UTF8.self))
+            print(try RunListing.json(listing))
             return
         }
         var lines: [String] = []

@@ -70,12 +70,6 @@ public struct FleetView: Sendable {
         return nil
     }
 
-    /// Whether `count` accelerators would fit in `cluster` under `rule` once `shares` (placements
-    /// held there now) were released. O(accelerators per node + shares).
-    public func fits(_ count: Int, in cluster: Int32, rule: PlacementRule, afterReleasing shares: [NodeShare]) -> Bool {
-        clusters[Int(cluster)].nodes.summary(afterReleasing: shares).fits(count, rule: rule)
-    }
-
     /// A scratch copy of `cluster`'s free capacity to add releases to (what-ifs in a loop).
     public func whatIf(_ cluster: Int32) -> CapacityWhatIf { clusters[Int(cluster)].nodes.whatIf() }
 
