@@ -4,18 +4,18 @@
 import FleetTwinEngine
 import FleetTwinScheduling
 
-/// Mean and nearest-rank percentiles of a sample, in seconds.
+/// Mean and nearest-rank percentiles of a sample, in seconds. An empty sample has no
+/// distribution (`init?(seconds:)` is nil): a statistic of nothing is absent, never 0.
 public struct Distribution: Sendable, Equatable, Codable {
     public var mean: Double
     public var p50: Double
     public var p95: Double
     public var p99: Double
 
-    public static let empty = Distribution(mean: 0, p50: 0, p95: 0, p99: 0)
-
-    /// Percentiles by nearest rank on the sorted sample: always a value that occurred.
-    public init(seconds values: [Double]) {
-        guard !values.isEmpty else { self = .empty; return }
+    /// Percentiles by nearest rank on the sorted sample: always a value that occurred. Nil for
+    /// an empty sample.
+    public init?(seconds values: [Double]) {
+        guard !values.isEmpty else { return nil }
         let sorted = values.sorted()
         func rank(_ p: Double) -> Double {
             sorted[max(0, min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
@@ -107,8 +107,19 @@ public struct RunMetrics: Sendable, Equatable {
     public var jobsCompleted: Int
     /// Allocated accelerator-seconds / (capacity x span from first arrival to last completion).
     public var utilization: Double
-    public var jct: Distribution
-    public var queueDelay: Distribution
+    /// Completion times of the jobs that completed; nil when none did.
+    public var jct: Distribution?
+    /// Queueing delay (submit to first start) of the jobs that started; nil when none did.
+    public var queueDelay: Distribution?
+    /// Queueing delay of every submitted job, a job that never started counted at its wait
+    /// until the end of the run: a right-censored lower bound, which a horizon that cuts
+    /// the queue short would otherwise hide. Equal to `queueDelay` when every job started.
+    public var queueDelayCensored: Distribution?
+    /// Jobs submitted but not completed at the end of the run: waiting (never started, or
+    /// preempted or failed and not yet restarted) and running (holding a placement, or
+    /// migrating between two).
+    public var stillWaiting: Int
+    public var stillRunning: Int
     /// First arrival to last completion, seconds.
     public var makespan: Double
     public var acceleratorSeconds: Double

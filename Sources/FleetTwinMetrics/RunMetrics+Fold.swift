@@ -30,6 +30,9 @@ private struct LogFold {
     var devices: [Int32]
     var cluster: [Int32]
     var lastStop: [EventKind?]
+    /// Per job: submitted, and holding (or moving between) placements now.
+    var submitted: [Bool]
+    var running: [Bool]
 
     var allocated: Int64 = 0
     var watts: Double
@@ -62,6 +65,8 @@ private struct LogFold {
         devices = Array(repeating: 0, count: n)
         cluster = Array(repeating: -1, count: n)
         lastStop = Array(repeating: nil, count: n)
+        submitted = Array(repeating: false, count: n)
+        running = Array(repeating: false, count: n)
         watts = clusters.reduce(0.0) { $0 + Double($1.capacity) * $1.idleWatts }
         last = firstArrival
         busy = Array(repeating: 0, count: buckets)
@@ -132,8 +137,9 @@ private struct LogFold {
         counts[r.kind, default: 0] += 1
         switch r.kind {
         case .submitted:
-            break
+            submitted[i] = true
         case .started:
+            running[i] = true
             if jobs[i].firstStart == nil { jobs[i].firstStart = r.time }
             jobs[i].starts += 1
             switch lastStop[i] {
@@ -147,6 +153,7 @@ private struct LogFold {
         case .completed:
             bank(i, r.progress)
             jobs[i].end = r.time
+            running[i] = false
             hold(i, -Int64(r.accelerators), on: r.cluster, at: r.time)
             if let first = jobs[i].firstStart, r.time > first {
                 let ideal = Double(result.jobs[i].work.microseconds) / speed(i, firstCluster(i))
@@ -155,6 +162,7 @@ private struct LogFold {
         case .preempted, .migrated:
             bank(i, r.progress)
             lastStop[i] = r.kind
+            running[i] = r.kind == .migrated  // a migrating job restarts without queueing
             if r.kind == .preempted { overhead.preemption += Double(r.overhead) / 1e6 } else { overhead.migration += Double(r.overhead) / 1e6 }
         case .resized:
             bank(i, r.progress)
@@ -175,6 +183,7 @@ private struct LogFold {
             usefulAcceleratorMicroseconds += Double(r.progress) / speed(i, cluster[i]) * Double(result.jobs[i].worldSize)
             lostWorkMicroseconds += r.overhead
             lastStop[i] = .failed
+            running[i] = false
             hold(i, -Int64(r.accelerators), on: r.cluster, at: r.time)
         }
     }
@@ -214,6 +223,11 @@ private struct LogFold {
             let delays = ofTier.compactMap { $0.queueDelay?.seconds }
             if !delays.isEmpty { delayByTier[tier] = delays.reduce(0, +) / Double(delays.count) }
         }
+        let unfinished = jobs.indices.filter { submitted[$0] && jobs[$0].end == nil }
+        let stillRunning = unfinished.filter { running[$0] }.count
+        let censoredDelays = jobs.indices.filter { submitted[$0] }.map { i in
+            (jobs[i].queueDelay ?? max(.zero, result.endTime - jobs[i].submit)).seconds
+        }
         let denominator = capacity * Double(span)
         return RunMetrics(
             jobsSubmitted: counts[.submitted] ?? 0,
@@ -221,6 +235,8 @@ private struct LogFold {
             utilization: span > 0 ? busy.reduce(0, +) / denominator : 0,
             jct: Distribution(seconds: completed.compactMap { $0.completionTime?.seconds }),
             queueDelay: Distribution(seconds: jobs.compactMap { $0.queueDelay?.seconds }),
+            queueDelayCensored: Distribution(seconds: censoredDelays),
+            stillWaiting: unfinished.count - stillRunning, stillRunning: stillRunning,
             makespan: Double(span) / 1e6,
             acceleratorSeconds: Double(jobs.reduce(Int64(0)) { $0 + $1.acceleratorMicroseconds }) / 1e6,
             capacity: result.capacity,

@@ -6,10 +6,11 @@ import Foundation
 /// and the two-sample Kolmogorov-Smirnov distance between them (0: identical
 /// distributions, 1: disjoint).
 public struct Fidelity: Codable, Sendable, Equatable {
+    /// Absent (null in JSON) when no job has both a recorded and a simulated value.
     public struct Comparison: Codable, Sendable, Equatable {
-        public var recorded: Distribution
-        public var simulated: Distribution
-        public var ksDistance: Double
+        @NullEncoded public var recorded: Distribution?
+        @NullEncoded public var simulated: Distribution?
+        @NullEncoded public var ksDistance: Double?
     }
 
     /// Jobs with a recorded start and end that the simulation completed.
@@ -21,7 +22,8 @@ public struct Fidelity: Codable, Sendable, Equatable {
     public init(recorded: [(delay: Double, jct: Double)], simulated: [(delay: Double, jct: Double)]) {
         jobs = recorded.count
         func compare(_ a: [Double], _ b: [Double]) -> Comparison {
-            Comparison(recorded: Distribution(seconds: a), simulated: Distribution(seconds: b), ksDistance: Self.ks(a, b))
+            Comparison(recorded: Distribution(seconds: a), simulated: Distribution(seconds: b),
+                       ksDistance: a.isEmpty || b.isEmpty ? nil : Self.ks(a, b))
         }
         queueDelay = compare(recorded.map(\.delay), simulated.map(\.delay))
         jct = compare(recorded.map(\.jct), simulated.map(\.jct))
@@ -42,17 +44,18 @@ public struct Fidelity: Codable, Sendable, Equatable {
     }
 
     public func table() -> String {
-        func row(_ name: String, _ d: Distribution) -> String {
+        func row(_ name: String, _ d: Distribution?) -> String {
             name.padding(toLength: 22, withPad: " ", startingAt: 0)
-                + [d.mean, d.p50, d.p95, d.p99].map { duration($0).padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()
+                + (d.map { d in [d.mean, d.p50, d.p95, d.p99].map { duration($0).padding(toLength: 10, withPad: " ", startingAt: 0) }.joined() } ?? "none")
         }
+        func ks(_ value: Double?) -> String { value.map { String(format: "  Kolmogorov-Smirnov distance %.3f", $0) } ?? "  Kolmogorov-Smirnov distance: none" }
         return ([
             "fidelity over \(jobs) jobs with a recorded start and end",
             "".padding(toLength: 22, withPad: " ", startingAt: 0) + "mean      p50       p95       p99",
             row("queueing, recorded", queueDelay.recorded), row("queueing, simulated", queueDelay.simulated),
-            String(format: "  Kolmogorov-Smirnov distance %.3f", queueDelay.ksDistance),
+            ks(queueDelay.ksDistance),
             row("JCT, recorded", jct.recorded), row("JCT, simulated", jct.simulated),
-            String(format: "  Kolmogorov-Smirnov distance %.3f", jct.ksDistance),
+            ks(jct.ksDistance),
         ]).joined(separator: "\n")
     }
 }

@@ -33,10 +33,19 @@ public enum MetricFormat {
         ("jct_mean_s", "JCT mean"), ("jct_p50_s", "JCT p50"), ("jct_p95_s", "JCT p95"), ("jct_p99_s", "JCT p99"),
         ("queue_delay_mean_s", "queueing delay mean"), ("queue_delay_p50_s", "queueing delay p50"),
         ("queue_delay_p95_s", "queueing delay p95"), ("queue_delay_p99_s", "queueing delay p99"),
+        ("queue_delay_censored_mean_s", "queueing delay mean, censored"), ("queue_delay_censored_p50_s", "queueing delay p50, censored"),
+        ("queue_delay_censored_p95_s", "queueing delay p95, censored"), ("queue_delay_censored_p99_s", "queueing delay p99, censored"),
+        ("still_waiting", "jobs still waiting at the end"), ("still_running", "jobs still running at the end"),
         ("energy_kwh", "energy"), ("peak_power_kw", "peak power"), ("mean_power_kw", "mean power"),
         ("accelerator_seconds", "accelerator time allocated"),
         ("idle_while_waiting_accelerator_seconds", "idle while a waiting job fit"),
     ]
+
+    /// Distribution metrics a run may lack (no job completed, none started); stored runs
+    /// list them as none (null in JSON) rather than leave them out.
+    public static let statistics: [String] = ["jct", "queue_delay", "queue_delay_censored"].flatMap { name in
+        ["mean", "p50", "p95", "p99"].map { "\(name)_\($0)_s" }
+    }
 
     /// Metric names in table order: the known headline ones first, then the rest by name.
     public static func ordered(_ names: some Sequence<String>) -> [String] {

@@ -61,15 +61,16 @@ public enum ComparedMetric: String, CaseIterable, Sendable {
 
     var isPercent: Bool { [.utilization, .goodputUtilization, .slaPremium, .slaStandard, .slaBasic].contains(self) }
 
-    /// The metric's value in one run; nil when it does not apply (no job of that tier).
+    /// The metric's value in one run; nil when it does not apply (no job of that tier, no job
+    /// completed or started).
     public func value(_ m: RunMetrics) -> Double? {
         switch self {
         case .utilization: m.utilization
         case .goodputUtilization: m.goodputUtilization
-        case .jctMean: m.jct.mean
-        case .jctP50: m.jct.p50
-        case .jctP95: m.jct.p95
-        case .queueDelayMean: m.queueDelay.mean
+        case .jctMean: m.jct?.mean
+        case .jctP50: m.jct?.p50
+        case .jctP95: m.jct?.p95
+        case .queueDelayMean: m.queueDelay?.mean
         case .makespan: m.makespan
         case .energyKWh: m.energyKWh
         case .slaPremium: m.slaAttainment.premium

@@ -42,6 +42,28 @@ public struct RunInfo: Codable, Sendable, Equatable {
         self.metrics = metrics
     }
 
+    /// Every field as stored; statistics the run could not have (`MetricFormat.statistics`:
+    /// JCT with no job completed, queueing delay with none started) appear as null.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(scenario, forKey: .scenario)
+        try c.encode(scenarioFile, forKey: .scenarioFile)
+        try c.encode(scenarioHash, forKey: .scenarioHash)
+        try c.encode(policy, forKey: .policy)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(status, forKey: .status)
+        try c.encode(version, forKey: .version)
+        try c.encode(eventLogHash, forKey: .eventLogHash)
+        try c.encode(capacity, forKey: .capacity)
+        try c.encode(processedEvents, forKey: .processedEvents)
+        try c.encode(storedEvents, forKey: .storedEvents)
+        try c.encode(endTime, forKey: .endTime)
+        var reported: [String: Double?] = metrics.mapValues { $0 }
+        for name in MetricFormat.statistics where reported[name] == nil { reported[name] = .some(nil) }
+        try c.encode(reported, forKey: .metrics)
+    }
+
     /// How the run is named in legends: `run 2 · fifo · seed 7`.
     public var label: String { "run \(id) · \(policy) · seed \(seed)" }
 }

@@ -6,7 +6,7 @@ public enum RunListing {
     public static func table(_ runs: [RunInfo]) -> String {
         let header = ["run", "scenario", "policy", "seed", "status", "completed", "utilization", "JCT p50", "JCT p95", "makespan"]
         let rows = runs.map { run -> [String] in
-            func metric(_ name: String) -> String { run.metrics[name].map { MetricFormat.format(name, $0) } ?? "–" }
+            func metric(_ name: String) -> String { run.metrics[name].map { MetricFormat.format(name, $0) } ?? "none" }
             return [String(run.id), run.scenario, run.policy, String(run.seed), run.status,
                     "\(metric("jobs_completed"))/\(metric("jobs_submitted"))", metric("utilization"),
                     metric("jct_p50_s"), metric("jct_p95_s"), metric("makespan_s")]
@@ -24,7 +24,9 @@ public enum RunListing {
             ["events stored", events], ["simulated until", duration(run.endTime)], ["event log hash", run.eventLogHash],
             ["FleetTwin version", run.version], [], ["metric", "value"],
         ]
-        rows += MetricFormat.ordered(run.metrics.keys).map { [$0, MetricFormat.format($0, run.metrics[$0]!)] }
+        rows += MetricFormat.ordered(Set(run.metrics.keys).union(MetricFormat.statistics)).map { name in
+            [name, run.metrics[name].map { MetricFormat.format(name, $0) } ?? "none"]
+        }
         return aligned(rows)
     }
 

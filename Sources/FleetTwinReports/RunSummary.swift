@@ -12,8 +12,15 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var jobs: Int
     public var completed: Int
     public var utilization: Double
-    public var jct: Distribution
-    public var queueDelay: Distribution
+    /// Absent statistics (no job completed, none started) encode as JSON null, never 0.
+    @NullEncoded public var jct: Distribution?
+    @NullEncoded public var queueDelay: Distribution?
+    /// Every submitted job's queueing delay, those never started counted to the end of the
+    /// run (`RunMetrics.queueDelayCensored`).
+    @NullEncoded public var queueDelayCensored: Distribution?
+    /// Submitted jobs not completed when the run ended, waiting and running.
+    public var stillWaiting: Int
+    public var stillRunning: Int
     public var makespan: Double
     public var acceleratorSeconds: Double
     public var energyKWh: Double
@@ -59,6 +66,9 @@ public struct RunSummary: Codable, Sendable, Equatable {
         self.utilization = metrics.utilization
         self.jct = metrics.jct
         self.queueDelay = metrics.queueDelay
+        self.queueDelayCensored = metrics.queueDelayCensored
+        self.stillWaiting = metrics.stillWaiting
+        self.stillRunning = metrics.stillRunning
         self.makespan = metrics.makespan
         self.acceleratorSeconds = metrics.acceleratorSeconds
         self.energyKWh = metrics.energyKWh
@@ -100,7 +110,8 @@ public struct RunSummary: Codable, Sendable, Equatable {
             ("makespan", duration(makespan)),
             ("energy", String(format: "%.1f kWh (peak %.1f kW)", energyKWh, peakPowerKW)),
             ("SLA attained", [("premium", slaAttainment.premium), ("standard", slaAttainment.standard), ("basic", slaAttainment.basic)]
-                .compactMap { tier, value in value.map { String(format: "%@ %.0f%%", tier, $0 * 100) } }.joined(separator: ", ")),
+                .compactMap { tier, value in value.map { String(format: "%@ %.0f%%", tier, $0 * 100) } }.joined(separator: ", ")
+                .replacingOccurrences(of: "^$", with: "none (no job completed)", options: .regularExpression)),
             ("mechanisms", "\(preemptions) preemptions, \(migrations) migrations, \(resizes) resizes, \(checkpoints) checkpoints"
                 + String(format: " (%@ of overhead)", duration(overheadSeconds.total))),
         ]
@@ -114,13 +125,21 @@ public struct RunSummary: Codable, Sendable, Equatable {
         if failures > 0 {
             rows.append(("failures", "\(failures) jobs restarted from a checkpoint, " + duration(lostWorkSeconds) + " of work lost"))
         }
+        if stillWaiting + stillRunning > 0 {
+            rows.append(("unfinished at end", "\(stillWaiting) waiting, \(stillRunning) running"))
+        }
         rows.append(("", ""))
         let header = ("", "mean        p50         p95         p99")
-        func line(_ d: Distribution) -> String {
-            [d.mean, d.p50, d.p95, d.p99].map { duration($0).padding(toLength: 12, withPad: " ", startingAt: 0) }
+        func line(_ d: Distribution?) -> String {
+            guard let d else { return "none" }
+            return [d.mean, d.p50, d.p95, d.p99].map { duration($0).padding(toLength: 12, withPad: " ", startingAt: 0) }
                 .joined().trimmingCharacters(in: .whitespaces)
         }
         rows += [header, ("job completion time", line(jct)), ("queueing delay", line(queueDelay))]
+        if queueDelayCensored != queueDelay {
+            // Some job never started: the delays above are of started jobs only.
+            rows.append(("queueing, censored", line(queueDelayCensored) + "  (never-started jobs counted to the end)"))
+        }
         rows.append(("", ""))
         rows += [("events processed", String(processedEvents)), ("event log hash", eventLogHash)]
         if let runId { rows.append(("stored as run", String(runId))) }
@@ -138,4 +157,30 @@ public func duration(_ seconds: Double) -> String {
     if s < 3600 { return String(format: "%dm%02ds", s / 60, s % 60) }
     if s < 86_400 { return String(format: "%dh%02dm", s / 3600, s % 3600 / 60) }
     return String(format: "%dd%02dh", s / 86_400, s % 86_400 / 3600)
+}
+
+/// Encodes an absent value as an explicit JSON `null` instead of leaving its key out, so a
+/// reader of `--json` sees that a statistic is absent rather than guessing from a missing key.
+@propertyWrapper
+public struct NullEncoded<Value: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
+    public var wrappedValue: Value?
+
+    public init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        wrappedValue = container.decodeNil() ? nil : try container.decode(Value.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// A missing key reads as absent, as for a plain optional.
+    public func decode<Value>(_ type: NullEncoded<Value>.Type, forKey key: Key) throws -> NullEncoded<Value> {
+        try decodeIfPresent(type, forKey: key) ?? NullEncoded(wrappedValue: nil)
+    }
 }

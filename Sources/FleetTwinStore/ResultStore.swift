@@ -87,6 +87,12 @@ public final class ResultStore {
         try Self.busy(path) { try database.write { db in try Self.insert(run, in: db) } }
     }
 
+    /// `NAME_mean_s`, `NAME_p50_s`, `NAME_p95_s`, `NAME_p99_s`; none for an absent distribution.
+    static func distributionRows(_ name: String, _ d: Distribution?) -> [(String, Double)] {
+        guard let d else { return [] }
+        return [("\(name)_mean_s", d.mean), ("\(name)_p50_s", d.p50), ("\(name)_p95_s", d.p95), ("\(name)_p99_s", d.p99)]
+    }
+
     /// Inserts a run and everything it produced inside the caller's transaction.
     static func insert(_ run: RunRecord, in db: Database) throws -> Int64 {
         let m = run.metrics
@@ -103,9 +109,7 @@ public final class ResultStore {
         let headline: [(String, Double)] = [
             ("jobs_submitted", Double(m.jobsSubmitted)), ("jobs_completed", Double(m.jobsCompleted)),
             ("utilization", m.utilization), ("makespan_s", m.makespan), ("accelerator_seconds", m.acceleratorSeconds),
-            ("jct_mean_s", m.jct.mean), ("jct_p50_s", m.jct.p50), ("jct_p95_s", m.jct.p95), ("jct_p99_s", m.jct.p99),
-            ("queue_delay_mean_s", m.queueDelay.mean), ("queue_delay_p50_s", m.queueDelay.p50),
-            ("queue_delay_p95_s", m.queueDelay.p95), ("queue_delay_p99_s", m.queueDelay.p99),
+            ("still_waiting", Double(m.stillWaiting)), ("still_running", Double(m.stillRunning)),
             ("energy_kwh", m.energyKWh), ("peak_power_kw", m.peakPowerKW),
             ("goodput_utilization", m.goodputUtilization), ("preemptions", Double(m.preemptions)),
             ("migrations", Double(m.migrations)), ("resizes", Double(m.resizes)), ("checkpoints", Double(m.checkpoints)),
@@ -116,7 +120,11 @@ public final class ResultStore {
             ("overhead_seconds_preemption", m.overheadSeconds.preemption), ("overhead_seconds_restore", m.overheadSeconds.restore),
             ("overhead_seconds_migration", m.overheadSeconds.migration), ("overhead_seconds_resize", m.overheadSeconds.resize),
             ("overhead_seconds_checkpoint", m.overheadSeconds.checkpoint), ("overhead_seconds_splicing", m.overheadSeconds.splicing),
-        ] + SLATier.allCases.flatMap { tier -> [(String, Double)] in
+        ]
+        // A statistic of no jobs is absent: no row, which `runs` and `show` print as none.
+        + Self.distributionRows("jct", m.jct) + Self.distributionRows("queue_delay", m.queueDelay)
+        + Self.distributionRows("queue_delay_censored", m.queueDelayCensored)
+        + SLATier.allCases.flatMap { tier -> [(String, Double)] in
             guard let jobs = m.slaJobs[tier] else { return [] }
             return [("sla_jobs_\(tier.rawValue)", jobs), ("sla_met_\(tier.rawValue)", m.slaMet[tier] ?? 0),
                     ("sla_attainment_\(tier.rawValue)", m.slaAttainment[tier] ?? 0),
