@@ -145,7 +145,8 @@ public struct RunMetrics: Sendable, Equatable {
     /// rule (`SimulationResult.idleWhileWaitingAcceleratorSeconds`; not folded from the log).
     public var idleWhileWaitingAcceleratorSeconds: Double = 0
     /// Random node (and accelerator) failures, nodes taken down by outages, and node-seconds
-    /// out of service (`SimulationResult`; not folded from the log).
+    /// out of service (a node still down at the end counted to the end), folded from the
+    /// log's node events.
     public var nodeFailures = 0
     public var outageNodeFailures = 0
     public var nodeDowntimeSeconds: Double = 0

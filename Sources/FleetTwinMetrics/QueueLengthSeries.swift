@@ -28,7 +28,7 @@ extension QueueLengthPoint {
                 switch records[index].kind {
                 case .submitted, .preempted, .migrated, .failed: length += 1
                 case .started: length -= 1
-                case .completed, .resized, .released, .checkpointed, .rerated: break
+                case .completed, .resized, .released, .checkpointed, .rerated, .nodeFailed, .nodeOutage, .nodeRepaired: break
                 }
                 index += 1
             }

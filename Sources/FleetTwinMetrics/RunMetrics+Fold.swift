@@ -43,6 +43,10 @@ private struct LogFold {
     var lostWorkMicroseconds: Int64 = 0
     var overhead = MechanismOverhead()
     var counts: [EventKind: Int] = [:]  // looked up only
+    /// Nodes out of service now, keyed by (cluster, node), since when; node-µs of finished
+    /// downtimes.
+    var nodeDownSince: [Int64: VirtualTime] = [:]  // looked up only; summed, order-free
+    var nodeDowntime: Int64 = 0
 
     init(_ result: SimulationResult, interval: VirtualTime?) {
         self.result = result
@@ -133,8 +137,17 @@ private struct LogFold {
 
     mutating func consume(_ r: EventRecord) {
         integrate(to: r.time)
-        let i = Int(r.job)
         counts[r.kind, default: 0] += 1
+        if let node = r.node {
+            let key = Int64(r.cluster) << 32 | Int64(node)
+            if r.kind == .nodeRepaired {
+                if let since = nodeDownSince.removeValue(forKey: key) { nodeDowntime += (r.time - since).microseconds }
+            } else if nodeDownSince[key] == nil {
+                nodeDownSince[key] = r.time
+            }
+            return
+        }
+        let i = Int(r.job)
         switch r.kind {
         case .submitted:
             submitted[i] = true
@@ -178,6 +191,8 @@ private struct LogFold {
             overhead.checkpoint += Double(r.overhead) / 1e6
         case .rerated:
             bank(i, r.progress)
+        case .nodeFailed, .nodeOutage, .nodeRepaired:
+            break  // handled above
         case .failed:
             // Work banked by cuts since the last checkpoint is taken back; all is lost.
             usefulAcceleratorMicroseconds += Double(r.progress) / speed(i, cluster[i]) * Double(result.jobs[i].worldSize)
@@ -252,8 +267,8 @@ private struct LogFold {
             failures: counts[.failed] ?? 0,
             lostWorkSeconds: Double(lostWorkMicroseconds) / 1e6,
             idleWhileWaitingAcceleratorSeconds: result.idleWhileWaitingAcceleratorSeconds,
-            nodeFailures: result.nodeFailures, outageNodeFailures: result.outageNodeFailures,
-            nodeDowntimeSeconds: result.nodeDowntimeSeconds,
+            nodeFailures: counts[.nodeFailed] ?? 0, outageNodeFailures: counts[.nodeOutage] ?? 0,
+            nodeDowntimeSeconds: Double(nodeDowntime + nodeDownSince.values.reduce(Int64(0)) { $0 + (result.endTime - $1).microseconds }) / 1e6,
             overheadSeconds: overhead,
             slaAttainment: attainment, slaJobs: slaJobs, slaMet: slaMet,
             queueDelayByTier: delayByTier,

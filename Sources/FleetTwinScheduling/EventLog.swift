@@ -1,7 +1,8 @@
 import FleetTwinEngine
 import FleetTwinFleet
 
-/// What happened to a job. Raw values are part of the stored event-log format.
+/// What happened to a job or a node. Raw values are part of the stored event-log format:
+/// append, never renumber.
 public enum EventKind: UInt8, Sendable, CaseIterable {
     case submitted = 0
     case started = 1
@@ -18,8 +19,22 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
     case failed = 8
     /// Its accelerators changed speed (degraded or recovered): `progress` banked so far.
     case rerated = 9
+    /// Node events carry the node's index within its cluster in `job` (`EventRecord.node`),
+    /// the global cluster index in `cluster` and the node's accelerators in `accelerators`.
+    /// They are logged only when the node's service state changes: a node already down (an
+    /// outage on a failed node, say) logs no second down, and it is repaired once, when the
+    /// last cause of its downtime ends.
+    /// A random node or accelerator failure took the node out of service.
+    case nodeFailed = 10
+    /// An outage (scheduled or random) took the node out of service.
+    case nodeOutage = 11
+    /// The node is back in service.
+    case nodeRepaired = 12
 
     public var name: String { String(describing: self) }
+
+    /// Whether the record is about a node rather than a job.
+    public var isNodeEvent: Bool { self == .nodeFailed || self == .nodeOutage || self == .nodeRepaired }
 }
 
 /// One line of the event log: compact, fixed-size, and the input of every metric.
@@ -30,6 +45,7 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
 /// preempted, migrated, resized, checkpointed).
 /// `overhead`: time (µs) the job spends in a mechanism without progressing: the restore,
 /// transfer or copy before a start or resize, the dump of a stop or checkpoint.
+/// Node events (`EventKind.isNodeEvent`) name a node instead of a job: see `node`.
 public struct EventRecord: Sendable, Equatable {
     public var time: VirtualTime
     public var job: JobIndex
@@ -50,6 +66,15 @@ public struct EventRecord: Sendable, Equatable {
         self.progress = progress
         self.overhead = overhead
     }
+
+    /// A node event: `node` is the node's index within global cluster `cluster`.
+    public init(time: VirtualTime, kind: EventKind, node: Int32, cluster: Int32, accelerators: Int32) {
+        precondition(kind.isNodeEvent, "a job event needs a job")
+        self.init(time: time, kind: kind, job: node, cluster: cluster, accelerators: accelerators)
+    }
+
+    /// The node's index within its cluster, for node events.
+    public var node: Int32? { kind.isNodeEvent ? job : nil }
 }
 
 /// The ordered event log of a run and its running fingerprint.

@@ -277,11 +277,11 @@ public actor FleetSimulation {
                     // Stale: the node went down for another cause since this failure was drawn.
                     guard generation == failureGeneration[i], downCauses[i] == 0 else { continue }
                     randomNodeFailures += 1
-                    nodeDown(cluster: cluster, node: node, into: &due)
+                    nodeDown(cluster: cluster, node: node, by: .nodeFailed, into: &due)
                     enqueue(.nodeRepair(cluster: cluster, node: node), at: now + configuration.failures.repair)
                 case let .outageStart(cluster, node):
                     if downCauses[firstNodeOfCluster[Int(cluster)] + Int(node)] == 0 { outageNodeFailures += 1 }
-                    nodeDown(cluster: cluster, node: node, into: &due)
+                    nodeDown(cluster: cluster, node: node, by: .nodeOutage, into: &due)
                 case let .speedChange(cluster, factor):
                     due.append(.speedChange(cluster: cluster, factor: factor))
                 case let .partition(region, change):
@@ -290,7 +290,7 @@ public actor FleetSimulation {
                     let outage = configuration.failures.randomOutages[Int(rule)]
                     for n in 0..<configuration.fleet.clusters[Int(cluster)].nodes {
                         if downCauses[firstNodeOfCluster[Int(cluster)] + n] == 0 { outageNodeFailures += 1 }
-                        nodeDown(cluster: cluster, node: Int32(n), into: &due)
+                        nodeDown(cluster: cluster, node: Int32(n), by: .nodeOutage, into: &due)
                         enqueue(.nodeRepair(cluster: cluster, node: Int32(n)), at: now + outage.duration)
                     }
                     scheduleRandomOutage(cluster: cluster, rule: rule, after: now + outage.duration)
@@ -301,6 +301,8 @@ public actor FleetSimulation {
                     // failure process starts again from then.
                     guard downCauses[i] == 0 else { continue }
                     nodeDowntime += (now - downSince[i]).microseconds
+                    log.append(EventRecord(time: now, kind: .nodeRepaired, node: node, cluster: cluster,
+                                           accelerators: Int32(configuration.fleet.clusters[Int(cluster)].acceleratorsPerNode)))
                     due.append(.nodeRepair(cluster: cluster, node: node))
                     scheduleNextFailure(cluster: cluster, node: node)
                 case .release(let slot):
@@ -448,9 +450,13 @@ public actor FleetSimulation {
 
     /// One more cause keeps the node down; the first takes it out of service and cancels its
     /// pending random failure (a node out of service does not fail).
-    private func nodeDown(cluster: Int32, node: Int32, into due: inout [StepEvent]) {
+    /// The transition is logged (`cause`: `.nodeFailed` or `.nodeOutage`) before the job
+    /// failures it causes.
+    private func nodeDown(cluster: Int32, node: Int32, by cause: EventKind, into due: inout [StepEvent]) {
         let i = firstNodeOfCluster[Int(cluster)] + Int(node)
         if downCauses[i] == 0 {
+            log.append(EventRecord(time: now, kind: cause, node: node, cluster: cluster,
+                                   accelerators: Int32(configuration.fleet.clusters[Int(cluster)].acceleratorsPerNode)))
             due.append(.nodeFailure(cluster: cluster, node: node))
             downSince[i] = now
             failureGeneration[i] &+= 1

@@ -84,7 +84,22 @@ public final class ResultStore {
     /// Stores a run and returns its id.
     @discardableResult
     public func store(_ run: RunRecord) throws -> Int64 {
-        try Self.busy(path) { try database.write { db in try Self.insert(run, in: db) } }
+        try Self.busy(path) {
+            try database.write { db in
+                let id = try Self.insert(run, in: db)
+                Self.holdForKillTest()
+                return id
+            }
+        }
+    }
+
+    /// Test hook for the store-safety test: with `FLEETTWIN_TEST_HOLD_WRITE=PATH` set, the
+    /// store creates PATH once every row of a run is written but not committed, then waits
+    /// (up to 60 s) so the test's SIGKILL lands inside the write transaction for certain.
+    static func holdForKillTest() {
+        guard let marker = ProcessInfo.processInfo.environment["FLEETTWIN_TEST_HOLD_WRITE"], !marker.isEmpty else { return }
+        FileManager.default.createFile(atPath: marker, contents: Data("inside the write transaction\n".utf8))
+        Thread.sleep(forTimeInterval: 60)
     }
 
     /// `NAME_mean_s`, `NAME_p50_s`, `NAME_p95_s`, `NAME_p99_s`; none for an absent distribution.
@@ -200,13 +215,20 @@ public final class ResultStore {
     }
 
     /// The stored event log of a run, in order.
+    /// - Throws: `CorruptStoredEvent` for a row whose kind this FleetTwin does not know (a
+    ///   newer FleetTwin's log, or a damaged database): misreading it would change every
+    ///   metric folded from the log.
     public func events(run id: Int64) throws -> [EventRecord] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT time_us, kind, job, cluster, accelerators, progress, overhead FROM events WHERE run_id = ? ORDER BY seq",
+            try Row.fetchAll(db, sql: "SELECT seq, time_us, kind, job, cluster, accelerators, progress, overhead FROM events WHERE run_id = ? ORDER BY seq",
                              arguments: [id]).map { row in
-                EventRecord(time: .init(microseconds: row[0]), kind: EventKind(rawValue: UInt8(row[1] as Int)) ?? .submitted,
-                            job: Int32(row[2] as Int), cluster: Int32(row[3] as Int), accelerators: Int32(row[4] as Int),
-                            progress: row[5], overhead: row[6])
+                let raw: Int = row[2]
+                guard let kind = UInt8(exactly: raw).flatMap(EventKind.init(rawValue:)) else {
+                    throw CorruptStoredEvent(database: path, run: id, seq: row[0], kind: raw)
+                }
+                return EventRecord(time: .init(microseconds: row[1]), kind: kind,
+                                   job: Int32(row[3] as Int), cluster: Int32(row[4] as Int), accelerators: Int32(row[5] as Int),
+                                   progress: row[6], overhead: row[7])
             }
         }
     }
@@ -220,5 +242,19 @@ public final class ResultStore {
                                arguments: [id, metric.name, metric.value])
             }
         }
+    }
+}
+
+/// A stored event row this FleetTwin cannot read: it names the database, the run and the
+/// row (`seq` in the events table) and the unknown kind.
+public struct CorruptStoredEvent: Error, CustomStringConvertible {
+    public var database: String
+    public var run: Int64
+    public var seq: Int64
+    public var kind: Int
+
+    public var description: String {
+        let known = EventKind.allCases.map { "\($0.rawValue) (\($0.name))" }.joined(separator: ", ")
+        return "\(database): run \(run), event row \(seq): unknown event kind \(kind); expected one of \(known) (stored by a newer FleetTwin, or the database is damaged)"
     }
 }

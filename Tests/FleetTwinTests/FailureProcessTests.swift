@@ -1,5 +1,6 @@
 import FleetTwinEngine
 import FleetTwinFleet
+import FleetTwinMetrics
 import FleetTwinScheduling
 import Foundation
 import Testing
@@ -62,5 +63,37 @@ import Testing
         // At least the outages' own downtime, plus about an hour per random failure.
         let hours = r.nodeDowntimeSeconds / 3600
         #expect(hours >= Double(Self.nodes * 200) && hours < Double(Self.nodes * 200) + 1.1 * Double(r.nodeFailures), "\(hours) node-hours")
+        Self.expectNodeEventsAgree(r)
+    }
+
+    /// The log's node events are the counts' source: folded from the log they give the
+    /// simulator's own counters; each node alternates down and up, and a node's down comes
+    /// before the job failures it causes.
+    static func expectNodeEventsAgree(_ r: SimulationResult) {
+        let m = RunMetrics.fold(r)
+        #expect(m.nodeFailures == r.nodeFailures && m.nodeFailures > 0)
+        #expect(m.outageNodeFailures == r.outageNodeFailures)
+        #expect(abs(m.nodeDowntimeSeconds - r.nodeDowntimeSeconds) < 1e-6)
+        var down: [Int64: Bool] = [:]
+        var lastDown: (time: VirtualTime, cluster: Int32)?
+        for record in r.log.records {
+            if let node = record.node {
+                let key = Int64(record.cluster) << 32 | Int64(node)
+                #expect(down[key, default: false] == (record.kind == .nodeRepaired), "\(record)")
+                down[key] = record.kind != .nodeRepaired
+                #expect(record.accelerators == 1)
+                if record.kind != .nodeRepaired { lastDown = (record.time, record.cluster) }
+            } else if record.kind == .failed {
+                #expect(lastDown?.time == record.time && lastDown?.cluster == record.cluster, "a job failed with no node down")
+            }
+        }
+    }
+
+    @Test func nodeEventsAreInTheLog() async throws {
+        var failures = FailureSettings()
+        failures.nodeTimeBetweenFailures = .exponential(mean: .seconds(Int64(10 * 3600)))
+        failures.repair = .seconds(Int64(3600))
+        failures.outages = [FailureSettings.Outage(at: .seconds(Int64(500 * 3600)), clusters: [0], duration: .seconds(Int64(20 * 3600)))]
+        Self.expectNodeEventsAgree(try await Self.run(failures))
     }
 }

@@ -20,7 +20,9 @@ import Testing
         #expect(metrics.jobs[0].end == seconds(140))
         #expect(metrics.failures == 1 && metrics.lostWorkSeconds == 20)
         let kinds = result.log.records.map(\.kind)
-        #expect(kinds == [.submitted, .started, .checkpointed, .failed, .started, .checkpointed, .checkpointed, .completed])
+        #expect(kinds == [.submitted, .started, .checkpointed, .nodeOutage, .failed, .nodeRepaired, .started, .checkpointed,
+                          .checkpointed, .completed])
+        #expect(metrics.outageNodeFailures == 1 && metrics.nodeDowntimeSeconds == 20)
         #expect(result.log.records.map(\.progress).reduce(0, +) == 100_000_000, "work is conserved")
     }
 

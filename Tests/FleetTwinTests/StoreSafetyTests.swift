@@ -49,6 +49,57 @@ import Testing
         }
     }
 
+    /// A kill that certainly lands inside the write transaction (the store's test hook holds
+    /// the transaction open once every row is written, and says so in a marker file) leaves
+    /// no trace of the killed run: no run row, no jobs, events or metrics of it.
+    @Test func aKillInsideTheWriteTransactionLeavesNoPartialRun() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("t.sqlite").path
+        #expect(try runFleettwin(["run", fixture("fifo-hand.yaml"), "--db", db]).status == 0)
+        let marker = dir.appendingPathComponent("inside").path
+        let process = Process()
+        process.executableURL = try fleettwinExecutable()
+        process.arguments = ["run", fixture("fifo-hand.yaml"), "--db", db, "--quiet"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["FLEETTWIN_TEST_HOLD_WRITE"] = marker
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var waited = 0.0
+        while !FileManager.default.fileExists(atPath: marker), process.isRunning, waited < 120 {
+            Thread.sleep(forTimeInterval: 0.05)
+            waited += 0.05
+        }
+        let inside = FileManager.default.fileExists(atPath: marker)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(inside, "the run never reached its write transaction")
+        #expect(process.terminationReason == .uncaughtSignal, "the kill landed after the run had finished")
+        let queue = try DatabaseQueue(path: db)
+        try queue.read { (database: Database) throws in
+            #expect(try String.fetchOne(database, sql: "PRAGMA integrity_check") == "ok")
+            #expect(try Int64.fetchAll(database, sql: "SELECT id FROM runs") == [1])
+            for table in ["jobs", "events", "metrics", "utilization"] {
+                #expect(try Int.fetchOne(database, sql: "SELECT COUNT(*) FROM \(table) WHERE run_id <> 1") == 0, "\(table)")
+            }
+        }
+    }
+
+    /// An event kind this FleetTwin does not know is an error naming the run and the row,
+    /// never read as some other kind.
+    @Test func anUnknownStoredEventKindIsAnError() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("u.sqlite").path
+        #expect(try runFleettwin(["run", fixture("fifo-hand.yaml"), "--db", db]).status == 0)
+        try DatabaseQueue(path: db).write { try $0.execute(sql: "UPDATE events SET kind = 99 WHERE run_id = 1 AND seq = 3") }
+        let out = try runFleettwin(["report", "1", "--db", db, "--out", dir.appendingPathComponent("r.html").path])
+        #expect(out.status == 1)
+        #expect(out.stderr.contains("run 1, event row 3: unknown event kind 99; expected one of 0 (submitted)"), "\(out.stderr)")
+    }
+
     /// A writer that cannot get the lock in time fails clearly (exit 1), after a bounded wait.
     @Test func aBusyDatabaseIsReportedClearly() throws {
         let dir = try temporaryDirectory()
