@@ -1,18 +1,21 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 // FleetTwin: a deterministic digital twin of a Singularity-style GPU fleet scheduler.
 import PackageDescription
 
 // The tensor kernels are vectorised with fused multiply-adds, so on x86-64 they are compiled
-// for the building machine's CPU (AVX2 or AVX-512 with FMA); for the x86-64 baseline each fused
-// multiply-add would be a libm call. Results do not change (fma is exactly rounded on every
-// path and the reduction order is fixed), only speed. FLEETTWIN_PORTABLE=1 builds a binary
-// for other machines: Haswell (AVX2 + FMA, every x86 server CPU since 2013).
+// for Haswell, the x86-64-v3 level (AVX2 + FMA: every x86 server CPU since 2013; the importer
+// does not take the name x86-64-v3 itself): without FMA each
+// fused multiply-add would be a libm call. The default binary runs on any such machine, the
+// one a Slurm or Kubernetes recipe copies it to included. FLEETTWIN_NATIVE=1 builds for the
+// building machine's own CPU (AVX-512 where it has it), for a binary that stays there; the
+// README gives what that buys in matmul speed. Results do not change either way: fma is
+// exactly rounded on every path and the reduction order is fixed.
 //
 // The numeric modules are optimised in debug builds too: unoptimised, their kernels run 10-50x
 // slower, which would make `swift test` (a debug build) spend minutes in matrix products.
 #if arch(x86_64)
 let tensorSettings: [SwiftSetting] = [
-    .unsafeFlags(["-target-cpu", Context.environment["FLEETTWIN_PORTABLE"] == "1" ? "haswell" : "native"]),
+    .unsafeFlags(["-target-cpu", Context.environment["FLEETTWIN_NATIVE"] == "1" ? "native" : "haswell"]),
     .unsafeFlags(["-O"], .when(configuration: .debug)),
 ]
 #else
@@ -34,14 +37,16 @@ let package = Package(
     ],
     targets: [
         // Virtual time, the event queue, the per-simulation serial executor, seeded generators.
-        .target(name: "FleetTwinEngine"),
+        // The build identity (FleetTwinEngine.sourceHash) is stamped by the BuildIdentity plugin.
+        .target(name: "FleetTwinEngine", plugins: ["BuildIdentity"]),
         // Float32 tensors, fixed-order matmul, tape autodiff, Adam, stable byte encoding.
         .target(name: "FleetTwinTensor", dependencies: ["FleetTwinEngine"], swiftSettings: tensorSettings),
         // The real workloads (ECI, reranker scaling, RAG probes), their contract and checkpoints.
         .target(name: "FleetTwinWorkloads", dependencies: ["FleetTwinEngine", "FleetTwinTensor"], swiftSettings: tensorSettings),
         // Shapes to costs: parameters, FLOPs, memory, checkpoint bytes; fitted step times;
         // checkpoint and restore times; the accelerator catalogue (measured or estimated).
-        .target(name: "FleetTwinCostModel", resources: [.copy("Resources/calibration")]),
+        // The calibration measurements are embedded in the binary (EmbedCalibration plugin).
+        .target(name: "FleetTwinCostModel", exclude: ["Resources"], plugins: ["EmbedCalibration"]),
         // Regions > clusters > nodes > accelerators, accelerator profiles, network bandwidths.
         .target(name: "FleetTwinFleet", dependencies: ["FleetTwinEngine", "FleetTwinCostModel"]),
         // The policy API (what a policy sees and decides), the registry and the policies.
@@ -76,6 +81,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "fleettwin", dependencies: ["FleetTwinCLI"]),
+        // Build time only: writes the build identity and the embedded calibration.
+        .executableTarget(name: "fleettwin-codegen"),
+        .plugin(name: "BuildIdentity", capability: .buildTool(), dependencies: ["fleettwin-codegen"]),
+        .plugin(name: "EmbedCalibration", capability: .buildTool(), dependencies: ["fleettwin-codegen"]),
         .testTarget(name: "FleetTwinTests", dependencies: [
             "FleetTwinCLI", "fleettwin", "FleetTwinTensor", "FleetTwinWorkloads",
             .product(name: "GRDB", package: "GRDB.swift"),

@@ -108,7 +108,7 @@ struct CompareCommand: AsyncParsableCommand {
         let records = try zip(units, results).map { unit, outcome in
             var record = ResultStore.RunRecord(
                 scenarioName: parsed.name, scenarioFile: scenario, scenarioHash: parsed.contentHash, scenarioText: parsed.text,
-                seed: unit.seed, policy: outcome!.0.policy, version: FleetTwinEngine.version, result: outcome!.0,
+                seed: unit.seed, policy: outcome!.0.policy, version: FleetTwinEngine.buildIdentity, result: outcome!.0,
                 metrics: outcome!.1, storeEvents: parsed.outputs.eventLog)
             let workloads = ScenarioRun.workloadResults(outcome!.0, scenario: parsed, seed: unit.seed)
             record.workloadResultsJSON = try workloads.map { try $0.json() }

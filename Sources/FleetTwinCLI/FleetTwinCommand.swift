@@ -21,7 +21,7 @@ public struct FleetTwinCommand: AsyncParsableCommand {
             Exit status: 0 on success, 1 when a run fails, 2 for invalid input (a scenario or \
             command-line error, an unknown run id, a missing database, a broken trace file).
             """,
-        version: FleetTwinEngine.version,
+        version: FleetTwinEngine.buildIdentity,
         subcommands: [
             RunCommand.self, CompareCommand.self, SweepCommand.self, MergeCommand.self, ReplayCommand.self, ExportCommand.self, ValidateCommand.self, ImportCommand.self,
             RunsCommand.self, ShowCommand.self, ReportCommand.self,

@@ -37,7 +37,7 @@ struct ScenarioRun {
         let workloads = Self.workloadResults(result, scenario: scenario, seed: seed)
         var record = ResultStore.RunRecord(
             scenarioName: scenario.name, scenarioFile: scenario.file, scenarioHash: scenario.contentHash, scenarioText: scenario.text,
-            seed: seed, policy: result.policy, version: FleetTwinEngine.version, result: result, metrics: metrics,
+            seed: seed, policy: result.policy, version: FleetTwinEngine.buildIdentity, result: result, metrics: metrics,
             storeEvents: scenario.outputs.eventLog)
         record.workloadResultsJSON = try workloads.map { try $0.json() }
         let runId = try ResultStore(path: database).store(record)

@@ -70,7 +70,7 @@ struct SweepCommand: AsyncParsableCommand {
             while let (unit, result, metrics) = try await group.next() {
                 var record = ResultStore.RunRecord(
                     scenarioName: unit.scenario.name, scenarioFile: unit.scenario.file, scenarioHash: unit.scenario.contentHash,
-                    scenarioText: unit.scenario.text, seed: unit.seed, policy: result.policy, version: FleetTwinEngine.version,
+                    scenarioText: unit.scenario.text, seed: unit.seed, policy: result.policy, version: FleetTwinEngine.buildIdentity,
                     result: result, metrics: metrics, storeEvents: unit.scenario.outputs.eventLog)
                 let workloads = ScenarioRun.workloadResults(result, scenario: unit.scenario, seed: unit.seed)
                 record.workloadResultsJSON = try workloads.map { try $0.json() }
@@ -97,7 +97,9 @@ struct MergeCommand: ParsableCommand {
         discussion: """
             Copies every unit (its run, jobs, metrics, series and events) that OUT does not hold yet. A unit \
             present in two files with different event-log hashes is a determinism failure: it is listed and \
-            the command exits with status 1.
+            the command exits with status 1. A unit's id includes the build that ran it (fleettwin --version) \
+            and the content of every file its scenario reads, so shards from different code or inputs are \
+            kept apart and reported as such, never as a determinism failure.
             Example:
               fleettwin merge sweep.sqlite sweep-shard-*.sqlite
             """)
@@ -120,6 +122,12 @@ struct MergeCommand: ParsableCommand {
             divergent += bad
         }
         print("merged \(copied) units from \(shards.count) file\(shards.count == 1 ? "" : "s") into \(out); it holds \(try store.sweepUnits().count)")
+        let builds = try store.sweepBuilds()
+        if builds.count > 1 {
+            // Not a determinism failure: unit ids include the build, so these never collide.
+            print("note: the units were run by \(builds.count) different builds (code changed between shards): "
+                  + builds.map { "\($0.build) (\($0.units) units)" }.joined(separator: ", "))
+        }
         guard divergent.isEmpty else {
             for d in divergent { printError("determinism failure: unit \(d.unitId) has event-log hash \(d.hashes[0]) in \(d.sources[0]) and \(d.hashes[1]) in \(d.sources[1])") }
             throw ExitCode(1)

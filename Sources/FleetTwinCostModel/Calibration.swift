@@ -74,7 +74,7 @@ public struct Calibration: Sendable, Decodable {
     public enum LoadError: Error, CustomStringConvertible {
         case missing(String)
         public var description: String {
-            switch self { case .missing(let name): "calibration resource \(name) is missing from the bundle" }
+            switch self { case .missing(let name): "calibration \(name) is not embedded in this build" }
         }
     }
 
@@ -84,15 +84,15 @@ public struct Calibration: Sendable, Decodable {
         return try decoder.decode(Calibration.self, from: data)
     }
 
+    /// One of the measurement files of Resources/calibration, embedded in the binary at build
+    /// time (the EmbedCalibration plugin), so a copied binary needs no resource folder.
     static func load(_ resource: String) throws -> Calibration {
-        guard let url = Bundle.module.url(forResource: resource, withExtension: "json", subdirectory: "calibration") else {
-            throw LoadError.missing("\(resource).json")
-        }
-        return try decode(Data(contentsOf: url))
+        guard let text = EmbeddedCalibration.files["\(resource).json"] else { throw LoadError.missing("\(resource).json") }
+        return try decode(Data(text.utf8))
     }
 
     /// The two runs on an NVIDIA H100 80GB HBM3 (second machine of the same kind, ten minutes
-    /// later). The resources ship inside the package: failing to read them is a packaging bug.
+    /// later). The files are embedded at build time: failing to read them is a packaging bug.
     public static let h100Runs: [Calibration] = {
         do { return [try load("h100-80gb-hbm3"), try load("h100-80gb-hbm3-run2")] } catch {
             preconditionFailure("\(error)")

@@ -7,6 +7,12 @@
 /// Nothing here reads a wall clock or iterates a hashed collection, so a simulation built
 /// on it is deterministic for a given seed.
 public enum FleetTwinEngine {
-    /// Bumped when the event-log encoding or generator derivation changes meaning.
-    public static let version = "0.1.0"
+    /// The package version, bumped with each release.
+    public static let version = "0.2.0"
+
+    /// What built this binary: the package version and the content hash of its sources
+    /// (`sourceHash`, stamped at build time), as `0.2.0+src.1a2b3c4d5e6f7a8b`. Stored runs,
+    /// sweep units and `fleettwin --version` carry it, so results from different code are
+    /// told apart from a determinism failure.
+    public static var buildIdentity: String { "\(version)+src.\(sourceHash)" }
 }

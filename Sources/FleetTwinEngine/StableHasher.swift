@@ -31,6 +31,13 @@ public struct StableHasher: Sendable {
         combine(count)
     }
 
+    /// Combines every byte of `bytes` followed by their count.
+    public mutating func combine(bytes: some Sequence<UInt8>) {
+        var count: UInt64 = 0
+        for byte in bytes { combineByte(byte); count += 1 }
+        combine(count)
+    }
+
     /// Lower-case hexadecimal, 16 digits.
     public var hex: String {
         let digits = String(value, radix: 16)

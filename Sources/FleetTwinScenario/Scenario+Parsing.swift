@@ -60,7 +60,8 @@ struct ScenarioParser {
         let outputs = try root["outputs"].map { n throws(ScenarioError) in try parseOutputs(n) } ?? OutputSpec()
         let failures = try root["failures"].map { n throws(ScenarioError) in try parseFailures(n, fleet: fleet) } ?? .none
         return Scenario(name: name, file: reader.file, text: reader.text, seed: seed, horizon: horizon, fleet: fleet,
-                        workload: workload, policy: policy, mechanisms: mechanisms, failures: failures, outputs: outputs)
+                        workload: workload, policy: policy, mechanisms: mechanisms, failures: failures, outputs: outputs,
+                        referencedFiles: reader.referenced.hashed())
     }
 
     // MARK: Fleet

@@ -25,8 +25,12 @@ extension Scenario {
             """
         let workload = TraceWorkload(path: tracePath, header: header, jobs: jobs, windowFrom: nil, windowTo: nil, limit: nil,
                                      timeScale: 1, tiers: nil, defaultType: nil)
+        let files = [ReferencedFile(path: tracePath, given: URL(fileURLWithPath: tracePath).lastPathComponent),
+                     ReferencedFile(path: fleetPath, given: URL(fileURLWithPath: fleetPath).lastPathComponent)]
+            .map { file in var f = file; f.contentHash = ReferencedFile.hash(path: f.path); return f }
         return Scenario(name: name, file: tracePath, text: text, seed: seed, horizon: nil, fleet: fleet,
-                        workload: .trace(workload), policy: policy, mechanisms: settings, outputs: OutputSpec())
+                        workload: .trace(workload), policy: policy, mechanisms: settings, outputs: OutputSpec(),
+                        referencedFiles: files)
     }
 
     /// The recorded outcome of each selected job, in the simulation's job order (nil where

@@ -21,11 +21,19 @@ public struct Scenario: Sendable {
     public var mechanisms: MechanismSettings
     public var failures: FailureSettings = .none
     public var outputs: OutputSpec
+    /// The files the scenario refers to (traces, distributions), each with the hash of its
+    /// bytes when the scenario was read.
+    public var referencedFiles: [ReferencedFile] = []
 
-    /// FNV-1a of the scenario text: runs of the same file share it.
+    /// FNV-1a of the scenario text and of every file it refers to (as written, and its
+    /// bytes): runs of the same inputs share it, and editing a referenced trace changes it.
     public var contentHash: String {
         var h = StableHasher()
         h.combine(text)
+        for file in referencedFiles {
+            h.combine(file.given)
+            h.combine(file.contentHash)
+        }
         return h.hex
     }
 

@@ -65,7 +65,7 @@ public struct Sweep: Sendable {
                     h.combine(scenario.contentHash)
                     h.combine(policy.text)
                     h.combine(seed)
-                    h.combine(FleetTwinEngine.version)
+                    h.combine(FleetTwinEngine.buildIdentity)
                     units.append(Unit(position: units.count, id: h.hex, scenario: scenario,
                                       policy: policy, seed: seed))
                 }

@@ -10,10 +10,15 @@ typealias YAMLNode = Yams.Node
 struct YAMLReader {
     let file: String
     let text: String
+    /// Every file the document refers to, in the order it names them.
+    let referenced = ReferencedFiles()
 
-    /// A path as written in this file: absolute, or relative to the file's folder.
+    /// A path as written in this file: absolute, or relative to the file's folder. The file
+    /// becomes part of the document's identity (`Scenario.referencedFiles`).
     func resolve(_ given: String) -> String {
-        given.hasPrefix("/") ? given : URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(given).path
+        let path = given.hasPrefix("/") ? given : URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(given).path
+        referenced.files.append(ReferencedFile(path: path, given: given))
+        return path
     }
 
     func error(at node: YAMLNode?, _ message: String) -> ScenarioError {
@@ -202,4 +207,37 @@ extension Double {
 
 extension String {
     var replacingTabs: String { replacingOccurrences(of: "\t", with: " ") }
+}
+
+/// The files a document refers to, collected while it is parsed (a reference type, so that the
+/// parser's value-typed readers share one list).
+final class ReferencedFiles: @unchecked Sendable {  // used by one parse on one thread
+    var files: [ReferencedFile] = []
+
+    /// Each file once, with the hash of its bytes as they are now.
+    func hashed() -> [ReferencedFile] {
+        var seen = Set<String>()
+        return files.filter { seen.insert($0.path).inserted }.map { file in
+            var f = file
+            f.contentHash = ReferencedFile.hash(path: f.path)
+            return f
+        }
+    }
+}
+
+/// A file a scenario or sweep refers to (a trace, a distribution, a scenario of a sweep):
+/// its path as written and the FNV-1a of its bytes, which `Scenario.contentHash` includes,
+/// so editing a trace changes the identity of every run that read it.
+public struct ReferencedFile: Sendable, Equatable {
+    /// Resolved against the referring file's folder.
+    public var path: String
+    /// As written in the referring file (identity does not depend on where the checkout is).
+    public var given: String
+    public var contentHash: String = ""
+
+    static func hash(path: String) -> String {
+        var h = StableHasher()
+        if let data = FileManager.default.contents(atPath: path) { h.combine(bytes: data) } else { h.combine("(unreadable)") }
+        return h.hex
+    }
 }

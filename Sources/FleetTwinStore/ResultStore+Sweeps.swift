@@ -39,6 +39,18 @@ extension ResultStore {
         }
     }
 
+    /// The builds (`FleetTwinEngine.buildIdentity`) that ran the stored sweep units, with how
+    /// many units each ran, by identity. Units of different builds have different ids, so a
+    /// code change shows here, never as a determinism failure.
+    public func sweepBuilds() throws -> [(build: String, units: Int)] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT runs.fleettwin_version AS build, COUNT(*) AS units FROM sweep_units
+                JOIN runs ON runs.id = sweep_units.run_id GROUP BY runs.fleettwin_version ORDER BY runs.fleettwin_version
+                """).map { ($0["build"], $0["units"]) }
+        }
+    }
+
     /// A unit stored twice with different event-log hashes: a determinism failure.
     public struct Divergence: Sendable, Equatable {
         public var unitId: String
