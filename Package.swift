@@ -63,7 +63,8 @@ let package = Package(
         .target(name: "FleetTwinTraces"),
         // Scenario files: YAML with located errors, validation, workload generators.
         .target(name: "FleetTwinScenario", dependencies: [
-            "FleetTwinEngine", "FleetTwinCostModel", "FleetTwinFleet", "FleetTwinScheduling", "FleetTwinTraces", "FleetTwinWorkloads", "Yams",
+            "FleetTwinEngine", "FleetTwinCostModel", "FleetTwinFleet", "FleetTwinScheduling", "FleetTwinTraces", "FleetTwinWorkloads",
+            "FleetTwinMetrics", "Yams",
         ]),
         // Metrics as folds over the event log.
         .target(name: "FleetTwinMetrics", dependencies: ["FleetTwinEngine", "FleetTwinScheduling"]),

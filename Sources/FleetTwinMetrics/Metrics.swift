@@ -11,6 +11,8 @@ public struct Distribution: Sendable, Equatable, Codable {
     public var p50: Double
     public var p95: Double
     public var p99: Double
+    /// The largest value.
+    public var max: Double
 
     /// Percentiles by nearest rank on the sorted sample: always a value that occurred. Nil for
     /// an empty sample.
@@ -18,16 +20,18 @@ public struct Distribution: Sendable, Equatable, Codable {
         guard !values.isEmpty else { return nil }
         let sorted = values.sorted()
         func rank(_ p: Double) -> Double {
-            sorted[max(0, min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
+            sorted[Swift.max(0, Swift.min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
         }
-        self.init(mean: sorted.reduce(0, +) / Double(sorted.count), p50: rank(0.50), p95: rank(0.95), p99: rank(0.99))
+        self.init(mean: sorted.reduce(0, +) / Double(sorted.count), p50: rank(0.50), p95: rank(0.95), p99: rank(0.99),
+                  max: sorted[sorted.count - 1])
     }
 
-    public init(mean: Double, p50: Double, p95: Double, p99: Double) {
+    public init(mean: Double, p50: Double, p95: Double, p99: Double, max: Double) {
         self.mean = mean
         self.p50 = p50
         self.p95 = p95
         self.p99 = p99
+        self.max = max
     }
 }
 
@@ -141,6 +145,8 @@ public struct RunMetrics: Sendable, Equatable {
     public var failures: Int
     /// Full-size work lost to failures: progress since each failed job's last checkpoint.
     public var lostWorkSeconds: Double
+    /// Full-size work of every submitted job, seconds: the denominator of lost-work shares.
+    public var submittedWorkSeconds: Double = 0
     /// Accelerator-seconds idle while some waiting job's gang fit them under the placement
     /// rule (`SimulationResult.idleWhileWaitingAcceleratorSeconds`; not folded from the log).
     public var idleWhileWaitingAcceleratorSeconds: Double = 0

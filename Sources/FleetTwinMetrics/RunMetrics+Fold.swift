@@ -266,6 +266,7 @@ private struct LogFold {
             checkpoints: counts[.checkpointed] ?? 0,
             failures: counts[.failed] ?? 0,
             lostWorkSeconds: Double(lostWorkMicroseconds) / 1e6,
+            submittedWorkSeconds: jobs.indices.filter { submitted[$0] }.reduce(0.0) { $0 + result.jobs[$1].work.seconds },
             idleWhileWaitingAcceleratorSeconds: result.idleWhileWaitingAcceleratorSeconds,
             nodeFailures: counts[.nodeFailed] ?? 0, outageNodeFailures: counts[.nodeOutage] ?? 0,
             nodeDowntimeSeconds: Double(nodeDowntime + nodeDownSince.values.reduce(Int64(0)) { $0 + (result.endTime - $1).microseconds }) / 1e6,

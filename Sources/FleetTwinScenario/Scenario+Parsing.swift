@@ -7,7 +7,7 @@ import Yams
 
 extension Scenario {
     /// Every top-level key, in the order Scenarios/README.md documents them.
-    public static let topLevelKeys = ["name", "description", "seed", "horizon", "fleet", "workload", "policy", "mechanisms", "failures", "outputs"]
+    public static let topLevelKeys = ["name", "description", "seed", "horizon", "fleet", "workload", "policy", "mechanisms", "failures", "goals", "outputs"]
 
     /// Reads and validates a scenario file.
     public static func load(path: String) throws(ScenarioError) -> Scenario {
@@ -59,9 +59,10 @@ struct ScenarioParser {
         let mechanisms = try root["mechanisms"].map { n throws(ScenarioError) in try parseMechanisms(n) } ?? .defaults
         let outputs = try root["outputs"].map { n throws(ScenarioError) in try parseOutputs(n) } ?? OutputSpec()
         let failures = try root["failures"].map { n throws(ScenarioError) in try parseFailures(n, fleet: fleet) } ?? .none
+        let goals = try root["goals"].map { n throws(ScenarioError) in try parseGoals(n) } ?? []
         return Scenario(name: name, file: reader.file, text: reader.text, seed: seed, horizon: horizon, fleet: fleet,
                         workload: workload, policy: policy, mechanisms: mechanisms, failures: failures, outputs: outputs,
-                        referencedFiles: reader.referenced.hashed())
+                        referencedFiles: reader.referenced.hashed(), goals: goals)
     }
 
     // MARK: Fleet

@@ -4,6 +4,7 @@
 /// into a `SimulationConfiguration`. Nothing downstream of this module sees YAML.
 import FleetTwinEngine
 import FleetTwinFleet
+import FleetTwinMetrics
 import FleetTwinScheduling
 
 /// A validated scenario, ready to run with any seed.
@@ -24,6 +25,8 @@ public struct Scenario: Sendable {
     /// The files the scenario refers to (traces, distributions), each with the hash of its
     /// bytes when the scenario was read.
     public var referencedFiles: [ReferencedFile] = []
+    /// Targets the run's metrics are judged against (`goals:`), in the order written.
+    public var goals: [Goal] = []
 
     /// FNV-1a of the scenario text and of every file it refers to (as written, and its
     /// bytes): runs of the same inputs share it, and editing a referenced trace changes it.

@@ -29,7 +29,7 @@ import Testing
         let m = RunMetrics.fold(result)
         #expect(m.jobsCompleted == 0)
         #expect(m.jct == nil)
-        #expect(m.queueDelay == Distribution(mean: 0, p50: 0, p95: 0, p99: 0))  // j0 started at once
+        #expect(m.queueDelay == Distribution(mean: 0, p50: 0, p95: 0, p99: 0, max: 0))  // j0 started at once
         #expect(m.queueDelayCensored?.p99 == 45)  // j1 waited from 5 s to the 50 s horizon
         #expect(m.stillWaiting == 1 && m.stillRunning == 1)
 
