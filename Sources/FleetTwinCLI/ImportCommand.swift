@@ -18,8 +18,8 @@ struct ImportCommand: ParsableCommand {
               fleettwin import philly-vc philly_vc.csv --out philly-fleet.yaml
             """,
         subcommands: [
-            ImportPhillySummary.self, ImportPhilly.self, ImportTiresias.self, ImportAlibabaOpenb.self, ImportH100Workloads.self,
-            ImportCSV.self, ImportTiresiasCluster.self, ImportPhillyVC.self, ImportOpenbNodes.self,
+            ImportPhillySummary.self, ImportPhilly.self, ImportTiresias.self, ImportAlibabaOpenb.self, ImportAlibabaPAI.self,
+            ImportH100Workloads.self, ImportCSV.self, ImportTiresiasCluster.self, ImportPhillyVC.self, ImportOpenbNodes.self,
         ])
 }
 
@@ -36,6 +36,19 @@ struct ImportOutput: ParsableArguments {
         }
     }
 
+}
+
+/// `--time-zone`, for formats whose times are printed datetimes: the zone zone-less times are
+/// read in (default UTC; the import's notes say which, and how many times had no zone).
+struct TimeZoneOption: ParsableArguments {
+    @Option(help: "The zone of datetimes without one: an offset (+08:00), UTC, or an IANA name (Asia/Shanghai). Default: UTC, said in a note.")
+    var timeZone: String?
+
+    /// The parsed zone; a bad value is a clear error naming the option.
+    func zone() throws -> WallClock.Zone? {
+        guard let timeZone else { return nil }
+        do { return try WallClock.Zone(parsing: timeZone) } catch { throw InvalidInput(message: "--time-zone: \(error.message)") }
+    }
 }
 
 /// One format's subcommand: it imports, and the shared output options print the result.
@@ -61,18 +74,20 @@ struct ImportPhillySummary: ImportFormatCommand {
     static let configuration = CommandConfiguration.format("philly-summary", "Philly's per-job summary (timestamp, duration, num_gpus, gpu_time, cluster), as published with Pollux.",
                                                            example: "fleettwin import philly-summary philly.csv --out philly.jsonl")
     @Argument(help: "philly.csv") var input: String
+    @OptionGroup var zone: TimeZoneOption
     @OptionGroup var output: ImportOutput
 
-    func importing() throws -> ImportResult { try PhillySummaryImporter(input: input).run(out: output.out) }
+    func importing() throws -> ImportResult { try PhillySummaryImporter(input: input, timeZone: try zone.zone()).run(out: output.out) }
 }
 
 struct ImportPhilly: ImportFormatCommand {
     static let configuration = CommandConfiguration.format("philly", "Philly's raw cluster_job_log (a JSON array of jobs with attempts).",
                                                            example: "fleettwin import philly cluster_job_log --out philly-jobs.jsonl")
     @Argument(help: "cluster_job_log") var input: String
+    @OptionGroup var zone: TimeZoneOption
     @OptionGroup var output: ImportOutput
 
-    func importing() throws -> ImportResult { try PhillyJobLogImporter(input: input).run(out: output.out) }
+    func importing() throws -> ImportResult { try PhillyJobLogImporter(input: input, timeZone: try zone.zone()).run(out: output.out) }
 }
 
 struct ImportTiresias: ImportFormatCommand {
@@ -93,6 +108,27 @@ struct ImportAlibabaOpenb: ImportFormatCommand {
     func importing() throws -> ImportResult { try OpenbPodImporter(input: input).run(out: output.out) }
 }
 
+struct ImportAlibabaPAI: ImportFormatCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alibaba-pai",
+        abstract: "The Alibaba PAI GPU-2020 task table, joined to its job table, as jobs (instances x GPUs per instance).",
+        discussion: """
+            The published tables have no header; their columns are, in order:
+              pai_task_table: \(AlibabaPAIImporter.taskColumns.joined(separator: ","))
+              pai_job_table:  \(AlibabaPAIImporter.jobColumns.joined(separator: ","))
+            A file whose first line names these columns is read by name. plan_gpu is percent of one GPU per \
+            instance; a fraction rounds up to a whole GPU per instance (a counted note). CPU-only jobs, jobs \
+            with a task that never ended and zero-length jobs are skipped rows with their reason.
+            Example:
+              fleettwin import alibaba-pai pai_task_table.csv --jobs pai_job_table.csv --out pai.jsonl
+            """)
+    @Argument(help: "pai_task_table.csv") var input: String
+    @Option(help: "pai_job_table.csv: submit time, user and status of each job.") var jobs: String?
+    @OptionGroup var output: ImportOutput
+
+    func importing() throws -> ImportResult { try AlibabaPAIImporter(tasks: input, jobTable: jobs).run(out: output.out) }
+}
+
 struct ImportH100Workloads: ImportFormatCommand {
     static let configuration = CommandConfiguration.format("h100-workloads", "Step-level H100 recordings into job templates (median step time after the warm-up step).",
                                                            example: "fleettwin import h100-workloads h100-workloads.jsonl --out Traces/h100-workloads.jsonl")
@@ -104,28 +140,36 @@ struct ImportH100Workloads: ImportFormatCommand {
 
 extension MappedCSVImporter.TimeUnit: ExpressibleByArgument {}
 extension MappedCSVImporter.SubmitFormat: ExpressibleByArgument {}
+extension GPUUnit: ExpressibleByArgument {}
 
 struct ImportCSV: ImportFormatCommand {
     static let configuration = CommandConfiguration(
         commandName: "csv",
         abstract: "Any CSV trace, through a mapping of its columns to job fields.",
         discussion: """
-            --map names the columns of submit, duration and gpus, and optionally id, tier (premium, standard or \
-            basic), user and vc. Submit is a number in --time-unit (--submit-format seconds) or a calendar time \
-            such as 2017-10-09 07:01:55 (--submit-format datetime).
+            --map names the columns of submit and gpus, and of the work: duration, or start and end (duration = \
+            end - start; both kept as the recorded run for replay --compare-recorded); optionally id, tier \
+            (premium, standard or basic), user, vc and status. Times are numbers in --time-unit (--submit-format \
+            seconds) or calendar times such as 2017-10-09 07:01:55 (--submit-format datetime; zone-less ones in \
+            --time-zone, default UTC). GPUs are counted in --gpu-unit; a fraction rounds up to whole GPUs (a \
+            counted note). CPU-only rows (0 GPUs) and rows without a run (zero-length, never ended) are skipped.
             Example:
               fleettwin import csv jobs.csv --map submit=ts,duration=runtime_ms,gpus=n_gpu,id=job --time-unit ms --out jobs.jsonl
+              fleettwin import csv cluster_log.csv --map submit=submit_time,start=start_time,end=end_time,gpus=gpu_num,id=job_id,user=user,vc=vc --submit-format datetime --out helios.jsonl
             """)
     @Argument(help: "The CSV file.") var input: String
-    @Option(help: "KEY=COLUMN pairs, comma-separated: submit, duration, gpus required; id, tier, user, vc optional.") var map: String
-    @Option(help: "Unit of durations and numeric submit times: s, ms, us, min, h.") var timeUnit: MappedCSVImporter.TimeUnit = .s
-    @Option(help: "seconds (a number in --time-unit) or datetime.") var submitFormat: MappedCSVImporter.SubmitFormat = .seconds
+    @Option(help: "KEY=COLUMN pairs, comma-separated: submit, gpus, and duration or start and end required; id, tier, user, vc, status optional.") var map: String
+    @Option(help: "Unit of durations and numeric times: s, ms, us, min, h.") var timeUnit: MappedCSVImporter.TimeUnit = .s
+    @Option(help: "seconds (a number in --time-unit) or datetime, for submit, start and end.") var submitFormat: MappedCSVImporter.SubmitFormat = .seconds
+    @Option(help: "Unit of the gpus column: whole, percent (100 = one GPU) or milli (1000 = one GPU).") var gpuUnit: GPUUnit = .whole
+    @OptionGroup var zone: TimeZoneOption
     @OptionGroup var output: ImportOutput
 
     func importing() throws -> ImportResult {
         let columns: MappedCSVImporter.ColumnMap
         do { columns = try .init(parsing: map) } catch { throw InvalidInput(message: "--map: \(error.message)") }
-        return try MappedCSVImporter(input: input, map: columns, unit: timeUnit, submitFormat: submitFormat).run(out: output.out)
+        return try MappedCSVImporter(input: input, map: columns, unit: timeUnit, submitFormat: submitFormat, gpuUnit: gpuUnit,
+                                     timeZone: try zone.zone()).run(out: output.out)
     }
 }
 

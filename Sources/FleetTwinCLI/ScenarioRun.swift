@@ -45,6 +45,7 @@ struct ScenarioRun {
                                  processedEvents: result.processedEvents, eventLogHash: result.eventLogHash,
                                  horizonReached: result.horizonReached, skippedJobs: skipped.count)
         summary.workloads = workloads
+        if !skipped.isEmpty { summary.skipped = skipped.map { SkippedJob(id: $0.id, reason: $0.reason) } }
         if !skipped.isEmpty && !quiet { printError(Self.describe(skipped)) }
         return Outcome(summary: summary, result: result, metrics: metrics, skipped: skipped)
     }

@@ -3,6 +3,19 @@
 import FleetTwinMetrics
 import Foundation
 
+/// A trace job a run could not include: its id and why the fleet could never run it.
+public struct SkippedJob: Codable, Sendable, Equatable {
+    /// The job's id in the trace.
+    public var id: String
+    /// Why the fleet can never run it (see `JobFeasibility` in FleetTwinScenario).
+    public var reason: String
+
+    public init(id: String, reason: String) {
+        self.id = id
+        self.reason = reason
+    }
+}
+
 /// The machine-readable summary of one run: the `--json` output of `fleettwin run`.
 public struct RunSummary: Codable, Sendable, Equatable {
     public var scenario: String
@@ -45,8 +58,11 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var processedEvents: Int
     public var eventLogHash: String
     public var horizonReached: Bool
-    /// Trace jobs no cluster of the fleet could ever run (see the run's standard error).
+    /// Trace jobs the fleet could never run (`skipped` lists them).
     public var skippedJobs: Int
+    /// The skipped trace jobs, in trace order, with the reason (the rule a scenario's `jobs:`
+    /// list is refused by); absent when none was skipped.
+    public var skipped: [SkippedJob]?
     /// Real workloads only: how many results were checked, how many were identical.
     public var resultsVerified: ResultsVerified?
     /// Real workloads only: per-job results and each kind's analysis.
@@ -121,6 +137,11 @@ public struct RunSummary: Codable, Sendable, Equatable {
         if nodeFailures + outageNodeFailures > 0 {
             rows.append(("node failures", "\(nodeFailures) random, \(outageNodeFailures) by outages, "
                          + duration(nodeDowntimeSeconds) + " of node downtime"))
+        }
+        if skippedJobs > 0 {
+            let shown = (skipped ?? []).prefix(3).map { "\($0.id): \($0.reason)" }
+            rows.append(("jobs skipped", "\(skippedJobs), never runnable on this fleet" + (shown.isEmpty ? "" : " (" + shown.joined(separator: "; ")
+                + (skippedJobs > shown.count ? "; ..." : "") + ")")))
         }
         if failures > 0 {
             rows.append(("failures", "\(failures) jobs restarted from a checkpoint, " + duration(lostWorkSeconds) + " of work lost"))

@@ -2,6 +2,7 @@ import FleetTwinCostModel
 import FleetTwinEngine
 import FleetTwinFleet
 import FleetTwinScheduling
+import FleetTwinTraces
 import Foundation
 import Yams
 
@@ -217,15 +218,20 @@ struct ScenarioParser {
     /// first line that is not a number is a header), as Tiresias' yarn-gput*.csv.
     func serviceSamples(_ node: YAMLNode) throws(ScenarioError) -> [Double] {
         let path = reader.resolve(try reader.string(node, "distribution"))
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        // Through the shared line reader: a byte-order mark or CRLF does not hide the first sample.
+        let lines = LineReader(path: path)
+        guard lines.isReadable else {
             throw reader.error(at: node, "cannot read the distribution file \(path)")
         }
         var samples: [Double] = []
-        for (i, line) in text.split(whereSeparator: \.isNewline).enumerated() {
-            let field = line.split(separator: ",", omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        var first = true
+        for line in lines {
+            if line.text.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+            defer { first = false }
+            let field = line.text.split(separator: ",", omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
             guard let v = Double(field), v.isFinite, v >= 0 else {
-                if i == 0 { continue }
-                throw reader.error(at: node, "\(path) line \(i + 1): expected accelerator-seconds (a number >= 0) in the first column, found '\(field)'")
+                if first { continue }
+                throw reader.error(at: node, "\(path) line \(line.number): expected accelerator-seconds (a number >= 0) in the first column, found '\(field)'")
             }
             samples.append(v)
         }

@@ -238,17 +238,19 @@ extension ScenarioParser {
         return type
     }
 
-    /// A gang larger than every cluster of its type would block a FIFO queue forever.
+    /// A gang larger than every cluster of its type would block a FIFO queue forever
+    /// (`JobFeasibility`, the rule trace jobs are skipped by).
     func checkFits(_ size: Int, type: String, fleet: FleetSpec, at node: YAMLNode) throws(ScenarioError) {
-        let largest = fleet.largestCluster(ofType: type)
-        guard size <= largest else {
-            throw reader.error(at: node, "a job of world size \(size) can never run: the largest \(type) cluster has \(largest) accelerators")
+        if let problem = JobFeasibility.problem(worldSize: size, memoryPerReplicaBytes: 0, type: type, fleet: fleet) {
+            throw reader.error(at: node, problem)
         }
     }
 
+    /// A replica larger than one accelerator's memory could never start (`JobFeasibility`).
     func checkMemory(_ bytes: Int64, type: String, fleet: FleetSpec, at node: YAMLNode?) throws(ScenarioError) {
-        guard let profile = fleet.profile(named: type), bytes > profile.memoryBytes else { return }
-        throw reader.error(at: node, "memory_per_replica \(bytes) bytes exceeds the \(profile.memoryBytes) bytes of a \(type)")
+        if let problem = JobFeasibility.problem(worldSize: 0, memoryPerReplicaBytes: bytes, type: type, fleet: fleet) {
+            throw reader.error(at: node, problem)
+        }
     }
 }
 
@@ -301,9 +303,10 @@ extension ScenarioParser {
         do { jobs = try TraceReader(path: path).readAll().1 } catch {
             throw reader.error(at: node, "templates \(given): \(error)")
         }
-        let memory = fleet.profile(named: type)?.memoryBytes ?? .max
         let templates = jobs.compactMap { job -> TemplateJob? in
-            guard let step = job.stepTime, (job.memoryPerReplicaBytes ?? 0) <= memory else { return nil }
+            guard let step = job.stepTime,
+                  JobFeasibility.problem(worldSize: 0, memoryPerReplicaBytes: job.memoryPerReplicaBytes ?? 0, type: type, fleet: fleet) == nil
+            else { return nil }
             return TemplateJob(name: job.workload ?? job.id, stepSeconds: step, stateBytes: job.stateBytes ?? 0,
                                memoryPerReplicaBytes: job.memoryPerReplicaBytes ?? 0)
         }

@@ -13,8 +13,9 @@ import Foundation
 ///   (seed, "trace-tier", position), so the same seed gives the same tiers;
 /// - accelerator_type: for jobs whose trace names none; without it such jobs run on any type
 ///   of the fleet, their duration replayed as recorded (the trace does not say on what).
-/// Jobs no cluster of their type could ever hold are skipped and counted, never dropped
-/// silently.
+/// Jobs that break `JobFeasibility` (the rule a `jobs:` list is refused by: the gang fits the
+/// largest cluster of its type, a replica fits one accelerator's memory) are skipped and
+/// counted with the reason, never dropped silently.
 public struct TraceWorkload: Sendable {
     public var path: String
     public var header: TraceHeader
@@ -36,7 +37,6 @@ public struct TraceWorkload: Sendable {
         specs.reserveCapacity(chosen.count)
         var fleetTypes: [String] = []
         for c in fleet.clusters where !fleetTypes.contains(c.acceleratorType) { fleetTypes.append(c.acceleratorType) }
-        let largestAnywhere = fleet.clusters.map(\.accelerators).max() ?? 0
         for (position, (_, job)) in chosen.enumerated() {
             let tier: SLATier
             if let named = job.tier.flatMap(SLATier.init(rawValue:)) {
@@ -49,31 +49,32 @@ public struct TraceWorkload: Sendable {
             }
             let submit = VirtualTime.seconds((job.submit - (windowFrom ?? 0)) * timeScale)
             let work = VirtualTime.seconds(max(job.workSeconds, 1e-6))
+            let memory = job.memoryPerReplicaBytes ?? 0
             guard let type = job.acceleratorType ?? defaultType else {
-                guard job.worldSize <= largestAnywhere else {
-                    skipped.append((job.id, "world size \(job.worldSize) exceeds the largest cluster (\(largestAnywhere))"))
-                    continue
+                // Any type that passes the rule; none is a skipped job with the rule's reason.
+                switch JobFeasibility.types(worldSize: job.worldSize, memoryPerReplicaBytes: memory, among: fleetTypes, fleet: fleet) {
+                case .failure(let reason):
+                    skipped.append((job.id, reason.text))
+                case .success(let types):
+                    specs.append(JobSpec(
+                        name: job.id, submit: submit, tier: tier, worldSize: job.worldSize, acceleratorType: "any", work: work,
+                        steps: job.steps.map(Int64.init), stateBytes: job.stateBytes ?? 0, memoryPerReplicaBytes: memory,
+                        speeds: types.map { TypeSpeed(type: $0, speed: 1) }, tenant: job.virtualCluster ?? job.user))
                 }
-                specs.append(JobSpec(
-                    name: job.id, submit: submit, tier: tier, worldSize: job.worldSize, acceleratorType: "any", work: work,
-                    steps: job.steps.map(Int64.init), stateBytes: job.stateBytes ?? 0, memoryPerReplicaBytes: job.memoryPerReplicaBytes ?? 0,
-                    speeds: fleetTypes.filter { fleet.largestCluster(ofType: $0) >= job.worldSize }.map { TypeSpeed(type: $0, speed: 1) },
-                    tenant: job.virtualCluster ?? job.user))
                 continue
             }
             guard fleet.profile(named: type) != nil, fleet.clusters.contains(where: { $0.acceleratorType == type }) else {
                 skipped.append((job.id, "no cluster of type \(type)"))
                 continue
             }
-            let largest = fleet.largestCluster(ofType: type)
-            guard job.worldSize <= largest else {
-                skipped.append((job.id, "world size \(job.worldSize) exceeds the largest \(type) cluster (\(largest))"))
+            if let problem = JobFeasibility.problem(worldSize: job.worldSize, memoryPerReplicaBytes: memory, type: type, fleet: fleet) {
+                skipped.append((job.id, problem))
                 continue
             }
             specs.append(JobSpec(
                 name: job.id, submit: submit, tier: tier, worldSize: job.worldSize, acceleratorType: type,
                 work: work, steps: job.steps.map(Int64.init),
-                stateBytes: job.stateBytes ?? 0, memoryPerReplicaBytes: job.memoryPerReplicaBytes ?? 0,
+                stateBytes: job.stateBytes ?? 0, memoryPerReplicaBytes: memory,
                 tenant: job.virtualCluster ?? job.user))
         }
         return (specs, skipped)

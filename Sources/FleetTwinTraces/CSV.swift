@@ -98,16 +98,26 @@ public struct CSVRow {
 /// (case-insensitive). A missing file or column is a located `TraceError` (the file is
 /// broken); a row with the wrong number of fields or an open quote goes to `skip`, as does
 /// any `BadRow` that `body` throws. Blank lines and the header are not rows.
+///
+/// For files published without a header, `headerless` gives the documented column order:
+/// then a first line that names none of those columns is a data row, and the columns are
+/// those; a first line that names any of them is the header (checked as above).
 public struct CSVFile {
     public let path: String
     public let required: [String]
+    /// The documented column order of a file published without a header (nil: a header is required).
+    public let headerless: [String]?
 
-    public init(path: String, required: [String]) {
+    public init(path: String, required: [String], headerless: [String]? = nil) {
         self.path = path
         self.required = required
+        self.headerless = headerless
     }
 
-    public func forEachRow(skip: (Int, String) -> Void, _ body: (CSVRow) throws -> Void) throws {
+    /// Calls `body` with each data row; returns whether the file had a header line.
+    @discardableResult
+    public func forEachRow(skip: (Int, String) -> Void, _ body: (CSVRow) throws -> Void) throws -> Bool {
+        var hadHeader = true
         let lines = LineReader(path: path)
         guard lines.isReadable else { throw TraceError(file: path, line: 0, message: "cannot read the file") }
         var columns: [String: Int]?
@@ -118,6 +128,12 @@ public struct CSVFile {
                 if columns == nil { throw TraceError(file: path, line: line.number, message: "the header has an unclosed quote") }
                 skip(line.number, "a quote is not closed")
                 continue
+            }
+            if columns == nil, let order = headerless,
+               !fields.contains(where: { field in order.contains { $0.lowercased() == field.lowercased() } }) {
+                columns = try header(order, line: line.number)
+                width = order.count
+                hadHeader = false
             }
             guard let known = columns else {
                 columns = try header(fields, line: line.number)
@@ -137,6 +153,7 @@ public struct CSVFile {
         if columns == nil {
             throw TraceError(file: path, line: 1, message: "the file is empty; expected a header naming the columns \(required.joined(separator: ","))")
         }
+        return hadHeader
     }
 
     private func header(_ fields: [String], line: Int) throws -> [String: Int] {

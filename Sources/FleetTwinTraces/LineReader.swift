@@ -1,7 +1,9 @@
 import Foundation
 
 /// Reads a text file line by line in fixed-size chunks, so memory stays bounded by the
-/// longest line, not the file. Accepts LF and CRLF endings and a missing final newline.
+/// longest line, not the file. Accepts LF and CRLF endings, a missing final newline and a
+/// UTF-8 byte-order mark (EF BB BF) at the start of the file, which is not part of line 1:
+/// every text input (CSV, JSON Lines, JSON arrays, native traces) is read through here.
 public struct LineReader: Sequence {
     public let path: String
 
@@ -44,24 +46,30 @@ public struct LineReader: Sequence {
             exhausted = handle == nil
         }
 
+        /// The line from `start` to `end`; on line 1, without a leading byte-order mark.
+        mutating func makeLine(end: Int) -> Line {
+            var from = start
+            if number == 0 && end - from >= 3 && buffer[from] == 0xEF && buffer[from + 1] == 0xBB && buffer[from + 2] == 0xBF { from += 3 }
+            number += 1
+            return Line(number: number, text: Substring(String(decoding: buffer[from..<end], as: UTF8.self)))
+        }
+
         public mutating func next() -> Line? {
             while true {
                 if let newline = buffer[start...].firstIndex(of: 0x0A) {
                     var end = newline
                     if end > start && buffer[end - 1] == 0x0D { end -= 1 }
-                    let text = String(decoding: buffer[start..<end], as: UTF8.self)
+                    let line = makeLine(end: end)
                     start = newline + 1
-                    number += 1
-                    return Line(number: number, text: Substring(text))
+                    return line
                 }
                 if exhausted {
                     guard start < buffer.count else { return nil }
                     var end = buffer.count
                     if buffer[end - 1] == 0x0D { end -= 1 }
-                    let text = String(decoding: buffer[start..<end], as: UTF8.self)
+                    let line = makeLine(end: end)
                     start = buffer.count
-                    number += 1
-                    return Line(number: number, text: Substring(text))
+                    return line
                 }
                 buffer.removeFirst(start)
                 start = 0

@@ -1,7 +1,9 @@
 import Foundation
 
 /// Reads a native trace: the header line, then one job per line, streamed. Every problem
-/// is a `TraceError` naming the file and line; blank lines are ignored.
+/// is a `TraceError` naming the file and line; blank lines are ignored, and so are a UTF-8
+/// byte-order mark and CRLF line ends (`LineReader`). A recorded outcome must keep
+/// submit <= recorded start <= recorded end.
 public struct TraceReader {
     public let path: String
 
@@ -109,6 +111,13 @@ public struct TraceReader {
             }
             recorded = RecordedOutcome(start: try rnum("start"), end: try rnum("end"), status: r["status"] as? String,
                                        attempts: try rnum("attempts").map { Int($0) })
+            // The recorded timeline is submit <= start <= end (importers clamp or skip to make it so).
+            if let start = recorded?.start, start < submit {
+                throw error(line, "'recorded.start' \(start) is before 'submit' \(submit): a recorded run cannot start before it is submitted")
+            }
+            if let end = recorded?.end, end < (recorded?.start ?? submit) {
+                throw error(line, "'recorded.end' \(end) is before \(recorded?.start != nil ? "'recorded.start'" : "'submit'") \(recorded?.start ?? submit)")
+            }
         }
         return TraceJob(
             id: id, submit: submit, worldSize: Int(size), duration: duration, steps: steps.map(Int.init), stepTime: stepTime,

@@ -41,7 +41,7 @@ import Testing
         #expect(run.stderr.hasPrefix("\(input):1: error: the header lacks the column 'job_id'"))
         let map = try runFleettwin(["import", "csv", input, "--map", "submit=job", "--out", dir.appendingPathComponent("c.jsonl").path])
         #expect(map.status == 2)
-        #expect(map.stderr == "error: --map: 'duration=COLUMN' is required (submit, duration and gpus must be mapped)\n")
+        #expect(map.stderr == "error: --map: 'gpus=COLUMN' is required (submit and gpus must be mapped, and duration or start and end)\n")
         let missing = try runFleettwin(["import", "philly", dir.appendingPathComponent("none.json").path, "--out", dir.appendingPathComponent("p.jsonl").path])
         #expect(missing.status == 2)
     }

@@ -1,9 +1,15 @@
 /// What every trace importer shares: jobs are collected in input order (memory bounded by
 /// the job count, never the file), then written sorted by submit time and input order, with
 /// times measured from the earliest submission and duplicate ids made unique.
+///
+/// Recorded times are checked here, for every importer: a recorded end before the recorded
+/// start, or before the submission, skips the row; a recorded start before the submission is
+/// clamped to it (a recorded queueing delay is never negative), a counted note.
 public struct ImportedJobs {
     private var jobs: [(job: TraceJob, line: Int)] = []
     public private(set) var report = ImportReport()
+    /// Counted adjustments (clamps, roundings), in the order first met; written as notes.
+    private var adjustments: [(what: String, lines: [Int])] = []
 
     public init() {}
 
@@ -21,8 +27,32 @@ public struct ImportedJobs {
         guard job.submit.isFinite, job.workSeconds > 0, job.workSeconds <= TraceReader.maxSeconds else {
             return skip(line: line, "the work is not between 0 and 3.2e9 s (about 100 years)")
         }
+        var job = job
+        if var r = job.recorded {
+            if let start = r.start, let end = r.end, end < start {
+                return skip(line: line, "the recorded end is before the recorded start")
+            }
+            if let end = r.end, end < job.submit {
+                return skip(line: line, "the recorded end is before the submission")
+            }
+            if let start = r.start, start < job.submit {
+                r.start = job.submit
+                job.recorded = r
+                note("recorded a start before its submission: clamped to the submission, a recorded queueing delay of 0", line: line)
+            }
+        }
         jobs.append((job, line))
         report.wrote()
+    }
+
+    /// Counts an adjustment made to the row at `line` (a clamp, a rounding); `write` adds one
+    /// note per kind: "N rows WHAT (lines ...)".
+    public mutating func note(_ what: String, line: Int) {
+        if let i = adjustments.firstIndex(where: { $0.what == what }) {
+            adjustments[i].lines.append(line)
+        } else {
+            adjustments.append((what, [line]))
+        }
     }
 
     public mutating func skip(line: Int, _ reason: String) {
@@ -38,6 +68,10 @@ public struct ImportedJobs {
     public mutating func write(to path: String, name: String, source: String, notes: [String], origin: Double? = nil) throws -> ImportResult {
         let origin = origin ?? earliestSubmit ?? 0
         var notes = notes
+        for a in adjustments {
+            let shown = a.lines.prefix(5).map(String.init).joined(separator: ", ") + (a.lines.count > 5 ? ", ..." : "")
+            notes.append("\(a.lines.count) row\(a.lines.count == 1 ? "" : "s") \(a.what) (line\(a.lines.count == 1 ? "" : "s") \(shown))")
+        }
         var seen: Set<String> = []  // membership only
         var renamed: [String] = []
         var kept = 0

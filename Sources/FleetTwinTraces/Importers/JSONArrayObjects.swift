@@ -31,7 +31,7 @@ public struct JSONArrayObjects {
                     continue
                 }
                 if !opened {
-                    if byte == 0x20 || byte == 0x09 || byte == 0xEF || byte == 0xBB || byte == 0xBF { continue }  // spaces, a BOM
+                    if byte == 0x20 || byte == 0x09 { continue }  // a byte-order mark is LineReader's
                     guard byte == UInt8(ascii: "[") else { throw located(line.number, column, "expected a JSON array of job objects ('[')") }
                     opened = true
                     continue

@@ -1,6 +1,10 @@
+import Foundation
+
 /// Calendar times as traces print them ("2017-10-09 07:01:55", optionally with a "T",
 /// fractional seconds and a zone: " PST", "+08:00", "Z"), converted to seconds since
 /// 1970-01-01 by arithmetic: no DateFormatter, no locale, so every machine agrees.
+/// Importers read times through a `WallClock.Reader`, which counts zone-less times and
+/// reads them in the zone given with `--time-zone` (UTC by default), so its note says so.
 public enum WallClock {
     /// Zone abbreviations seen in cluster traces, as hours east of UTC.
     static let zones: [String: Int] = ["UTC": 0, "GMT": 0, "Z": 0, "PST": -8, "PDT": -7, "MST": -7, "MDT": -6,
@@ -94,5 +98,122 @@ public enum WallClock {
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
         return "\(year)-\(two(month))-\(two(day)) \(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
+    }
+
+    /// The zone zone-less times are read in (`--time-zone`): a fixed offset ("+08:00", "-0700",
+    /// "UTC", "Z", the abbreviations of `zones`) or an IANA name Foundation's TimeZone resolves
+    /// ("Asia/Shanghai"), whose offset (daylight saving included) is that of each time.
+    public struct Zone: Sendable, Equatable {
+        /// As given.
+        public let name: String
+        let fixedOffset: Int?
+        let named: TimeZone?
+
+        /// The default: zone-less times are UTC.
+        public static let utc = Zone(name: "UTC", fixedOffset: 0, named: nil)
+
+        init(name: String, fixedOffset: Int?, named: TimeZone?) {
+            self.name = name
+            self.fixedOffset = fixedOffset
+            self.named = named
+        }
+
+        /// Throws `InvalidZone` (its message says what is accepted) for anything else.
+        public init(parsing text: String) throws(InvalidZone) {
+            let trimmed = text.trimmingSpaces()
+            if let offset = WallClock.zoneOffset(trimmed) {
+                self.init(name: trimmed, fixedOffset: offset, named: nil)
+            } else if !trimmed.isEmpty, let zone = TimeZone(identifier: trimmed) {
+                self.init(name: trimmed, fixedOffset: nil, named: zone)
+            } else {
+                throw InvalidZone(message: "'\(text)' is not a time zone: expected an offset such as +08:00 or -0700, UTC, "
+                                  + "an abbreviation (\(WallClock.zones.keys.sorted().joined(separator: ", "))) or an IANA name such as Asia/Shanghai")
+            }
+        }
+
+        /// Seconds east of UTC of a wall-clock time in this zone (`local`: its seconds as if UTC).
+        func offset(atLocal local: Double) -> Int {
+            if let fixedOffset { return fixedOffset }
+            guard let named else { return 0 }
+            let guess = named.secondsFromGMT(for: Date(timeIntervalSince1970: local))
+            return named.secondsFromGMT(for: Date(timeIntervalSince1970: local - Double(guess)))
+        }
+    }
+
+    /// A `--time-zone` that is not one.
+    public struct InvalidZone: Error, Equatable {
+        /// What was given and what is accepted.
+        public var message: String
+    }
+
+    /// Reads an input's times, counting those with and without a zone; zone-less ones are read
+    /// in `zone`. `note` says how they were read, so no time is taken as UTC without a word.
+    public struct Reader {
+        /// The zone zone-less times are read in.
+        public let zone: Zone
+        /// Whether `zone` was given (`--time-zone`) rather than the UTC default.
+        public let zoneGiven: Bool
+        /// Times read so far that named a zone, that named none, and that were epoch numbers.
+        public private(set) var zoned = 0
+        public private(set) var zoneless = 0
+        public private(set) var epochNumbers = 0
+
+        /// A reader of zone-less times in `zone`; nil: UTC (and the note says none was given).
+        public init(zone: Zone?) {
+            self.zone = zone ?? .utc
+            zoneGiven = zone != nil
+        }
+
+        /// Seconds since 1970 (UTC) of a printed time, or nil when it is not one.
+        public mutating func seconds(_ text: String) -> Double? {
+            guard let time = WallClock.parse(text) else { return nil }
+            if time.zoned {
+                zoned += 1
+                return time.seconds
+            }
+            zoneless += 1
+            return time.seconds - Double(zone.offset(atLocal: time.seconds))
+        }
+
+        /// A time field of a JSON log: a string (a printed time; "None" or "" is no time) or a
+        /// number (epoch seconds, UTC). Anything else, or an unreadable string, is a `BadRow`
+        /// naming `what`: no time is dropped silently.
+        public mutating func seconds(json value: Any?, _ what: String) throws(BadRow) -> Double? {
+            switch value {
+            case nil, is NSNull: return nil
+            case let text as String:
+                if text.isEmpty || text == "None" { return nil }
+                guard let t = seconds(text) else { throw BadRow("\(what) '\(text)' is not a time like 2017-10-09 07:01:55") }
+                return t
+            case let number as NSNumber where String(cString: number.objCType) != "c" && number.doubleValue.isFinite:
+                epochNumbers += 1
+                return number.doubleValue
+            default:
+                throw BadRow("\(what) is neither a time string nor a number of epoch seconds")
+            }
+        }
+
+        /// Runs `body` on this reader; when it throws (the row is skipped), the times it read
+        /// are not counted, so the note counts the times of the rows imported.
+        public mutating func row<T>(_ body: (inout Reader) throws(BadRow) -> T) throws(BadRow) -> T {
+            let saved = self
+            do { return try body(&self) } catch {
+                self = saved
+                throw error
+            }
+        }
+
+        /// How the times were read (nil when none was read).
+        public var note: String? {
+            var parts: [String] = []
+            if zoned > 0 { parts.append("\(zoned) time\(zoned == 1 ? "" : "s") carried a zone and \(zoned == 1 ? "was" : "were") converted to UTC") }
+            if zoneless > 0 {
+                let how = zoneGiven ? "read in \(zone.name) (--time-zone)" : "read as UTC (no --time-zone given)"
+                parts.append("\(zoneless) time\(zoneless == 1 ? "" : "s") had no zone and \(zoneless == 1 ? "was" : "were") \(how)"
+                             + (zoned > 0 && !zoneGiven ? "; zoned and zone-less times are mixed: give --time-zone if the zone-less ones are local" : ""))
+            }
+            if epochNumbers > 0 { parts.append("\(epochNumbers) time\(epochNumbers == 1 ? " was a number" : "s were numbers"), read as epoch seconds (UTC)") }
+            return parts.isEmpty ? nil : parts.joined(separator: "; ")
+        }
     }
 }
