@@ -34,6 +34,9 @@ struct CompareCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
 
+    @Flag(help: "Exit with status 1 unless the policy that meets the most of the scenario's goals meets every one (met over the whole 95% interval; uncertain is not met).")
+    var requireGoals = false
+
     func validate() throws {
         _ = try parsedPolicies()
         _ = try parsedSeeds()
@@ -76,6 +79,9 @@ struct CompareCommand: AsyncParsableCommand {
 
     func run() async throws {
         let parsed = try Scenario.load(path: scenario)
+        if requireGoals && parsed.goals.isEmpty {
+            throw InvalidInput(message: "--require-goals: \(scenario) states no goals (add a goals: section; see Scenarios/README.md)")
+        }
         let names = try parsedPolicies(), seedList = try parsedSeeds()
         // Every run's results are held until the comparison is stored.
         try ResourceLimits.check(parsed, parallel: names.count * seedList.count)
@@ -112,6 +118,7 @@ struct CompareCommand: AsyncParsableCommand {
                 metrics: outcome!.1, storeEvents: parsed.outputs.eventLog)
             let workloads = ScenarioRun.workloadResults(outcome!.0, scenario: parsed, seed: unit.seed)
             record.workloadResultsJSON = try workloads.map { try $0.json() }
+            record.goals = parsed.goals
             differing += workloads?.jobs.filter { !$0.identical } ?? []
             return record
         }
@@ -128,10 +135,15 @@ struct CompareCommand: AsyncParsableCommand {
             })
         }
         let comparison = PolicyComparison(comparisonId: comparisonId, scenario: parsed.name, seeds: seedList,
-                                          policies: names, runs: perPolicy)
+                                          policies: names, runs: perPolicy, goals: parsed.goals)
         print(json ? try comparison.json()
                    : comparison.table() + "\n\nstored as comparison \(comparisonId) (runs \(runIds.first!)-\(runIds.last!)) in \(store.db); "
                      + "draw it with: fleettwin report --compare \(comparisonId) --db \(store.db)")
         if !differing.isEmpty { throw ResultMismatch(jobs: differing) }
+        if requireGoals, let best = comparison.bestForGoals, best.goalsMet < best.goals.count {
+            let unmet = best.goals.filter { $0.verdict != .met }
+            printError("goals not met by the best policy, \(best.policy):\n" + unmet.map { "  " + $0.line }.joined(separator: "\n"))
+            throw ExitCode(1)
+        }
     }
 }

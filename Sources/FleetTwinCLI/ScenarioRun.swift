@@ -40,11 +40,13 @@ struct ScenarioRun {
             seed: seed, policy: result.policy, version: FleetTwinEngine.buildIdentity, result: result, metrics: metrics,
             storeEvents: scenario.outputs.eventLog)
         record.workloadResultsJSON = try workloads.map { try $0.json() }
+        record.goals = scenario.goals
         let runId = try ResultStore(path: database).store(record)
         var summary = RunSummary(scenario: scenario.name, seed: seed, policy: result.policy, runId: runId, metrics: metrics,
                                  processedEvents: result.processedEvents, eventLogHash: result.eventLogHash,
                                  horizonReached: result.horizonReached, skippedJobs: skipped.count)
         summary.workloads = workloads
+        summary.goals = GoalVerdict.judge(scenario.goals, runs: [metrics])
         if !skipped.isEmpty { summary.skipped = skipped.map { SkippedJob(id: $0.id, reason: $0.reason) } }
         if !skipped.isEmpty && !quiet { printError(Self.describe(skipped)) }
         return Outcome(summary: summary, result: result, metrics: metrics, skipped: skipped)

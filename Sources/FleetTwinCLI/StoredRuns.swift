@@ -36,12 +36,13 @@ extension ResultStore {
     /// event log, JCTs from the stored jobs.
     func reportRun(id: Int64, database path: String) throws -> ReportRun {
         let (info, scenarioText) = try runInfo(id: id, database: path)
+        let goals = try self.goals(run: id).map { StoredGoal(goal: $0.goal, value: $0.value) }
         let series = try utilization(run: id).map { TimePoint(time: $0.start, value: $0.utilization) }
         let spanEnd = info.metrics["makespan_s"].flatMap { makespan in series.first.map { $0.time + makespan } }
         return ReportRun(
             info: info, scenarioText: scenarioText, utilization: series, utilizationEnd: spanEnd ?? info.endTime,
             completionTimes: try jobs(run: id).compactMap { job in job.end.map { $0 - job.submit } },
-            queueLength: info.storedEvents > 0 ? QueueLengthPoint.series(try events(run: id)) : nil)
+            queueLength: info.storedEvents > 0 ? QueueLengthPoint.series(try events(run: id)) : nil, goals: goals)
     }
 
     /// `1-3, 5, 8-9`: stored ids, short even when there are thousands.

@@ -74,19 +74,63 @@ struct SweepCommand: AsyncParsableCommand {
                     result: result, metrics: metrics, storeEvents: unit.scenario.outputs.eventLog)
                 let workloads = ScenarioRun.workloadResults(result, scenario: unit.scenario, seed: unit.seed)
                 record.workloadResultsJSON = try workloads.map { try $0.json() }
+                record.goals = unit.scenario.goals
                 differing += workloads?.jobs.filter { !$0.identical } ?? []
                 _ = try store.storeSweepUnit(record, unitId: unit.id, position: unit.position)
                 if next < todo.count { add() }
             }
         }
         let shardText = sharding.map { "shard \($0.0) of \($0.1): " } ?? ""
+        let goals = try Self.goalVerdicts(plan, store: store)
         if json {
-            print(try RunListing.json(["file": path, "units": String(units.count), "ran": String(todo.count),
-                                       "skipped": String(units.count - todo.count)]))
+            struct Output: Encodable {
+                var file, units, ran, skipped: String
+                var goals: [GroupVerdicts]
+            }
+            print(try RunListing.json(Output(file: path, units: String(units.count), ran: String(todo.count),
+                                             skipped: String(units.count - todo.count), goals: goals)))
         } else {
             print("\(shardText)\(units.count) of \(plan.units.count) units; ran \(todo.count), \(units.count - todo.count) already in \(path)")
+            if !goals.isEmpty {
+                print("\ngoals over the seeds stored in \(path) (met: the whole 95% interval meets the target; uncertain: it straddles it)")
+                for group in goals {
+                    print("\(group.scenario) · \(group.policy) (\(group.seeds) seed\(group.seeds == 1 ? "" : "s")):")
+                    for verdict in group.verdicts { print("  " + verdict.line) }
+                }
+            }
         }
         if !differing.isEmpty { throw ResultMismatch(jobs: differing) }
+    }
+}
+
+extension SweepCommand {
+    /// The goals of one scenario under one policy, judged over the seeds stored so far.
+    struct GroupVerdicts: Encodable {
+        var scenario: String
+        var policy: String
+        var seeds: Int
+        var verdicts: [GoalVerdict]
+    }
+
+    /// For each (scenario, policy) of the sweep whose scenario states goals, in the sweep's
+    /// order: the verdicts over the seeds whose units the database holds (a shard's file holds
+    /// only its own; a merged file holds them all).
+    static func goalVerdicts(_ plan: Sweep, store: ResultStore) throws -> [GroupVerdicts] {
+        let runs = Dictionary(try store.sweepUnits().map { ($0.unitId, $0.runId) }, uniquingKeysWith: { a, _ in a })  // looked up only
+        var groups: [GroupVerdicts] = []
+        var seen = Set<String>()  // membership only
+        for unit in plan.units where !unit.scenario.goals.isEmpty {
+            let key = unit.scenario.file + "\u{0}" + unit.policy.text
+            guard seen.insert(key).inserted else { continue }
+            let members = plan.units.filter { $0.scenario.file == unit.scenario.file && $0.policy.text == unit.policy.text }
+            let stored = try members.compactMap { runs[$0.id] }.map { try store.goals(run: $0) }
+            guard !stored.isEmpty else { continue }
+            let verdicts = unit.scenario.goals.indices.map { g in
+                GoalVerdict(unit.scenario.goals[g], values: stored.map { $0.indices.contains(g) ? $0[g].value : nil })
+            }
+            groups.append(GroupVerdicts(scenario: unit.scenario.name, policy: unit.policy.name, seeds: stored.count, verdicts: verdicts))
+        }
+        return groups
     }
 }
 

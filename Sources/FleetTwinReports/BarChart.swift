@@ -26,6 +26,8 @@ struct BarChart {
     var legend: [LegendEntry]
     /// Run ids by series, for the bars' data-run attributes.
     var runs: [Int64]
+    /// Goal targets, each across the group it names (nil: the whole chart); `GoalLine.axis` is y.
+    var goals: [(group: Int?, line: GoalLine)] = []
 
     func svg() -> String {
         let groupWidth = frame.plotWidth / Double(max(1, groups.count))
@@ -60,6 +62,12 @@ struct BarChart {
                 }
                 body += valueText(bar.text, x: x + (barWidth - 4) / 2, above: textY)
             }
+        }
+        for goal in goals {
+            let py = frame.y(y.scale.fraction(goal.line.value))
+            let from = goal.group.map { frame.left + groupWidth * Double($0) } ?? frame.left
+            let to = goal.group.map { frame.left + groupWidth * Double($0 + 1) } ?? frame.left + frame.plotWidth
+            body += GoalLine.svg(path: "M\(fixed(from, 1)),\(fixed(py, 1)) H\(fixed(to, 1))", label: goal.line.label, x: from + 4, y: py - 4)
         }
         return SVGDocument(frame: frame, label: label, x: nil, y: y, legend: legend).render(body: body, categories: (labels, groupTitle))
     }

@@ -31,13 +31,18 @@ public struct GoalVerdict: Codable, Sendable, Equatable {
 
     /// Judges `goal` over the metrics of one policy's runs (one per seed).
     public init(_ goal: Goal, runs: [RunMetrics]) {
+        self.init(goal, values: runs.map { goal.metric.value($0) })
+    }
+
+    /// Judges `goal` over one value per run (nil: the run has none).
+    public init(_ goal: Goal, values all: [Double?]) {
         self.goal = goal.text
         metric = goal.metric.name
         comparison = goal.comparison.rawValue
         target = goal.target
-        self.runs = runs.count
-        let values = runs.compactMap { goal.metric.value($0) }
-        runsWithoutValue = runs.count - values.count
+        runs = all.count
+        let values = all.compactMap { $0 }
+        runsWithoutValue = all.count - values.count
         guard !values.isEmpty else {
             value = nil
             ci95 = nil

@@ -49,6 +49,7 @@ public enum HTMLReport {
             html += section("Energy and power", caption: "Accelerator energy over the run and power drawn.",
                             "<div class=\"pair\">\n" + energy.joined() + "</div>\n", otherwise: nil)
         }
+        html += goalsTable(data.runs)
         html += metricsTable(data.runs)
         html += scenarios(data.runs)
         html += "</body>\n</html>\n"
@@ -109,6 +110,27 @@ public enum HTMLReport {
                 <td class="text">\(escaped(info.version))</td><td class="text">\(escaped(info.eventLogHash))</td></tr>
 
                 """
+        }
+        return out + "</tbody>\n</table>\n"
+    }
+
+    /// Each goal of the runs' scenarios, one column per run: the run's verdict and value.
+    /// Dashed black lines on the charts mark the targets.
+    static func goalsTable(_ runs: [ReportRun]) -> String {
+        let goals = ReportCharts(runs: runs).goals
+        guard !goals.isEmpty else { return "" }
+        var out = "<h2>Goals</h2>\n<p class=\"caption\">Each run against the goals its scenario states; the charts mark "
+            + "the targets with dashed black lines. Over several seeds, `fleettwin compare` judges with 95% intervals.</p>\n"
+        out += "<table class=\"goals\">\n<thead><tr><th>goal</th>" + runs.map { "<th>run \($0.info.id)</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+        for goal in goals {
+            out += "<tr><td>\(escaped(goal.text))</td>"
+            out += runs.map { run in
+                guard let stored = run.goals.first(where: { $0.goal.text == goal.text }) else { return "<td>–</td>" }
+                let verdict = GoalVerdict(goal, values: [stored.value])
+                let value = stored.value.map { goal.metric.unit.format($0) } ?? "no value"
+                return "<td class=\"\(verdict.verdict.rawValue)\">\(verdict.verdict.rawValue) (\(escaped(value)))</td>"
+            }.joined()
+            out += "</tr>\n"
         }
         return out + "</tbody>\n</table>\n"
     }

@@ -12,6 +12,15 @@ struct LineSeries {
     var width = 2.0
 }
 
+/// A scenario goal drawn on a chart: a black dashed line at the target, labelled with the
+/// goal, vertical for a goal on the x axis (a JCT), horizontal for one on the y axis.
+struct GoalLine {
+    enum Axis { case x, y }
+    var axis: Axis
+    var value: Double
+    var label: String
+}
+
 struct LineChart {
     var frame = ChartFrame.full
     var label: String
@@ -19,6 +28,7 @@ struct LineChart {
     var y: Axis
     var series: [LineSeries]
     var legend: [LegendEntry]
+    var goals: [GoalLine] = []
 
     func svg() -> String {
         var body = ""
@@ -33,6 +43,20 @@ struct LineChart {
                 stroke="\(line.colour)" stroke-width="\(fixed(line.width, 1))" stroke-linejoin="round"\(dash)/>
 
                 """
+        }
+        for goal in goals {
+            let path: String, textX: Double, textY: Double
+            switch goal.axis {
+            case .x:
+                let px = frame.x(x.scale.fraction(goal.value))
+                path = "M\(fixed(px, 1)),\(fixed(frame.plotBottom, 1)) V\(fixed(frame.top, 1))"
+                (textX, textY) = (px + 4, frame.top + 12)
+            case .y:
+                let py = frame.y(y.scale.fraction(goal.value))
+                path = "M\(fixed(frame.left, 1)),\(fixed(py, 1)) H\(fixed(frame.left + frame.plotWidth, 1))"
+                (textX, textY) = (frame.left + 4, py - 4)
+            }
+            body += GoalLine.svg(path: path, label: goal.label, x: textX, y: textY)
         }
         return SVGDocument(frame: frame, label: label, x: x, y: y, legend: legend).render(body: body)
     }
@@ -61,5 +85,16 @@ struct LineChart {
             start = end
         }
         return out
+    }
+}
+
+extension GoalLine {
+    /// The line and its label, in pixels.
+    static func svg(path: String, label: String, x: Double, y: Double) -> String {
+        """
+        <path class="goal" d="\(path)" fill="none" stroke="#000000" stroke-width="1.5" stroke-dasharray="4 3"/>
+        <text class="goal-label" x="\(fixed(x, 1))" y="\(fixed(y, 1))" font-size="11" fill="#000000">goal: \(escaped(label))</text>
+
+        """
     }
 }

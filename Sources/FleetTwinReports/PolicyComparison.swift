@@ -91,6 +91,11 @@ public struct PolicyComparison: Sendable {
         public var policy: String
         public var runs: [RunSummary]
         public var metrics: [ComparedMetric: MeanInterval]  // looked up, never iterated
+        /// The scenario's goals judged over this policy's seeds.
+        public var goals: [GoalVerdict] = []
+
+        public var goalsMet: Int { goals.filter { $0.verdict == .met }.count }
+        public var goalsMissed: Int { goals.filter { $0.verdict == .missed }.count }
     }
 
     public var comparisonId: Int64?
@@ -100,7 +105,7 @@ public struct PolicyComparison: Sendable {
 
     /// `runs[p][s]` are the metrics of policy `policies[p]` under seed `seeds[s]`.
     public init(comparisonId: Int64?, scenario: String, seeds: [UInt64], policies: [String],
-                runs: [[(summary: RunSummary, metrics: RunMetrics)]]) {
+                runs: [[(summary: RunSummary, metrics: RunMetrics)]], goals: [Goal] = []) {
         self.comparisonId = comparisonId
         self.scenario = scenario
         self.seeds = seeds
@@ -110,8 +115,33 @@ public struct PolicyComparison: Sendable {
                 let values = runs.compactMap { metric.value($0.metrics) }
                 if !values.isEmpty { metrics[metric] = MeanInterval(values) }
             }
-            return Entry(policy: policy, runs: runs.map(\.summary), metrics: metrics)
+            return Entry(policy: policy, runs: runs.map(\.summary), metrics: metrics,
+                         goals: GoalVerdict.judge(goals, runs: runs.map(\.metrics)))
         }
+    }
+
+    /// The policy that meets the most goals (then misses the fewest; then the first listed);
+    /// nil when the scenario states no goals.
+    public var bestForGoals: Entry? {
+        guard !(entries.first?.goals.isEmpty ?? true) else { return nil }
+        return entries.enumerated().max { a, b in
+            (a.element.goalsMet, -a.element.goalsMissed, -a.offset) < (b.element.goalsMet, -b.element.goalsMissed, -b.offset)
+        }?.element
+    }
+
+    /// One row per goal, one column per policy: the verdict over the seeds.
+    func goalTable() -> String {
+        guard let best = bestForGoals else { return "" }
+        let rows = [["goal"] + entries.map(\.policy)] + entries[0].goals.indices.map { g in
+            [entries[0].goals[g].goal] + entries.map { $0.goals[g].verdict.rawValue }
+        } + [["goals met"] + entries.map { "\($0.goalsMet) of \($0.goals.count)" }]
+        let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
+        let lines = rows.map { row in
+            row.enumerated().map { c, cell in cell.padding(toLength: widths[c], withPad: " ", startingAt: 0) }
+                .joined(separator: "   ").trimmingCharacters(in: .whitespaces)
+        }
+        return "goals over the seeds (met: the whole 95% interval meets the target; uncertain: it straddles it)\n\n"
+            + lines.joined(separator: "\n") + "\n\nbest for the goals: \(best.policy) (\(best.goalsMet) of \(best.goals.count) met)"
     }
 
     /// The policies with the best mean for `metric` (all of them on a tie), when the metric
@@ -145,22 +175,27 @@ public struct PolicyComparison: Sendable {
         }
         lines.insert("", at: 1)
         let seedText = seeds.count == 1 ? "seed \(seeds[0])" : "seeds \(seeds.map(String.init).joined(separator: ","))"
+        let goals = goalTable()
         return "\(scenario): \(entries.count) policies x \(seedText); mean ± 95% confidence half-width (Student's t), * best\n\n"
-            + lines.joined(separator: "\n")
+            + lines.joined(separator: "\n") + (goals.isEmpty ? "" : "\n\n" + goals)
     }
 
-    /// `{"comparisonId", "scenario", "seeds", "policies": {NAME: {"runs": [...], "mean": {...}, "ci95": {...}}}}`.
+    /// `{"comparisonId", "scenario", "seeds", "policies": {NAME: {"runs": [...], "mean": {...}, "ci95": {...},
+    /// "goals": [...]}}, "bestForGoals"}`.
     public func json() throws -> String {
         struct PolicyJSON: Encodable {
             var runs: [RunSummary]
             var mean: [String: Double]
             var ci95: [String: Double?]
+            var goals: [GoalVerdict]
         }
         struct Root: Encodable {
             var comparisonId: Int64?
             var scenario: String
             var seeds: [UInt64]
             var policies: [String: PolicyJSON]
+            /// The policy meeting the most goals; absent without goals.
+            var bestForGoals: String?
         }
         var policies: [String: PolicyJSON] = [:]
         for e in entries {
@@ -170,10 +205,11 @@ public struct PolicyComparison: Sendable {
                 mean[metric.rawValue] = v.mean
                 ci[metric.rawValue] = v.halfWidth
             }
-            policies[e.policy] = PolicyJSON(runs: e.runs, mean: mean, ci95: ci)
+            policies[e.policy] = PolicyJSON(runs: e.runs, mean: mean, ci95: ci, goals: e.goals)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(Root(comparisonId: comparisonId, scenario: scenario, seeds: seeds, policies: policies)), as: UTF8.self)
+        return String(decoding: try encoder.encode(Root(comparisonId: comparisonId, scenario: scenario, seeds: seeds, policies: policies,
+                                                                      bestForGoals: bestForGoals?.policy)), as: UTF8.self)
     }
 }

@@ -35,9 +35,13 @@ extension ReportCharts {
                 return m["sla_attainment_\(tier)"].map { Bar(value: $0, interval: nil, text: ["\(fixed($0 * 100, 1))%"]) }
             })
         }
+        let lines = goals.compactMap { goal -> (group: Int?, line: GoalLine)? in
+            guard case .sla(let tier) = goal.metric, let group = tiers.firstIndex(of: tier.rawValue) else { return nil }
+            return (group, GoalLine(axis: .y, value: goal.target, label: goal.text))
+        }
         return BarChart(label: "SLA attainment per tier with 95% Wilson score intervals", groupTitle: "SLA tier",
                         y: Axes.percent(title: "jobs meeting their SLA (%)"), groups: groups, legend: legend,
-                        runs: runs.map(\.info.id)).svg()
+                        runs: runs.map(\.info.id), goals: lines).svg()
     }
 
     /// Time spent in each mechanism (checkpoint, restore, ...), from `overhead_seconds_<mechanism>`.
@@ -62,8 +66,10 @@ extension ReportCharts {
             let values = runs.map { $0.info.metrics[name] }
             guard let highest = values.compactMap({ $0 }).max() else { return nil }
             let bars = values.map { $0.map { Bar(value: $0, interval: nil, text: ["\(fixed($0, 1)) \(unit)"]) } }
-            return BarChart(frame: .half, label: "\(label) per run", groupTitle: "", y: Axes.linear(upTo: max(highest, 1e-9), title: "\(label) (\(unit))"),
-                            groups: [BarGroup(label: label, bars: bars)], legend: legend, runs: runs.map(\.info.id)).svg()
+            let lines = goals.filter { $0.metric.name == name }.map { (group: Int?.none, line: GoalLine(axis: .y, value: $0.target, label: $0.text)) }
+            let top = max(highest, lines.map(\.line.value).max() ?? 0, 1e-9)
+            return BarChart(frame: .half, label: "\(label) per run", groupTitle: "", y: Axes.linear(upTo: top, title: "\(label) (\(unit))"),
+                            groups: [BarGroup(label: label, bars: bars)], legend: legend, runs: runs.map(\.info.id), goals: lines).svg()
         }
     }
 }

@@ -34,6 +34,22 @@ struct ReportCharts {
         return points
     }
 
+    /// Each distinct goal of the runs (by text), in the order they first appear.
+    var goals: [Goal] {
+        var seen: [String] = [], out: [Goal] = []
+        for run in runs {
+            for stored in run.goals where !seen.contains(stored.goal.text) {
+                seen.append(stored.goal.text)
+                out.append(stored.goal)
+            }
+        }
+        return out
+    }
+
+    func goalLines(_ axis: GoalLine.Axis, where include: (GoalMetric) -> Bool) -> [GoalLine] {
+        goals.filter { include($0.metric) }.map { GoalLine(axis: axis, value: $0.target, label: $0.text) }
+    }
+
     func jctCDF() -> String? {
         let all = runs.flatMap(\.completionTimes)
         guard let low = all.min(), let high = all.max() else { return nil }
@@ -42,7 +58,7 @@ struct ReportCharts {
             x: Axes.logTime(from: low, to: high, title: "job completion time, submit to end (seconds, log scale)"),
             y: Axes.percent(title: "completed jobs at or below (%)"),
             series: runs.indices.map { line("cdf", $0, Self.cdfPoints(runs[$0].completionTimes)) },
-            legend: legend).svg()
+            legend: legend, goals: goalLines(.x) { if case .jct = $0 { true } else { false } }).svg()
     }
 
     /// The latest instant any time series reaches, for a shared time axis.
@@ -71,7 +87,8 @@ struct ReportCharts {
             }
         }
         return LineChart(label: "Utilization over simulated time per run", x: Axes.time(upTo: timeEnd, title: "simulated time"),
-                         y: Axes.percent(title: "accelerators allocated (%)"), series: series, legend: entries).svg()
+                         y: Axes.percent(title: "accelerators allocated (%)"), series: series, legend: entries,
+                         goals: goalLines(.y) { $0 == .utilization || $0 == .goodputUtilization }).svg()
     }
 
     /// Jobs waiting over time, as steps; nil when no run has its event log stored.

@@ -91,15 +91,29 @@ public struct ReportRun: Sendable, Equatable {
     public var completionTimes: [Double]
     /// Nil when the run was stored without its event log.
     public var queueLength: [QueueLengthPoint]?
+    /// The scenario's goals with this run's value of each (nil: none).
+    public var goals: [StoredGoal] = []
 
     public init(info: RunInfo, scenarioText: String, utilization: [TimePoint], utilizationEnd: Double,
-                completionTimes: [Double], queueLength: [QueueLengthPoint]?) {
+                completionTimes: [Double], queueLength: [QueueLengthPoint]?, goals: [StoredGoal] = []) {
+        self.goals = goals
         self.info = info
         self.scenarioText = scenarioText
         self.utilization = utilization
         self.utilizationEnd = utilizationEnd
         self.completionTimes = completionTimes
         self.queueLength = queueLength
+    }
+}
+
+/// A goal and one run's value of its metric.
+public struct StoredGoal: Sendable, Equatable {
+    public var goal: Goal
+    public var value: Double?
+
+    public init(goal: Goal, value: Double?) {
+        self.goal = goal
+        self.value = value
     }
 }
 

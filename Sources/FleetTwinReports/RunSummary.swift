@@ -63,6 +63,8 @@ public struct RunSummary: Codable, Sendable, Equatable {
     /// The skipped trace jobs, in trace order, with the reason (the rule a scenario's `jobs:`
     /// list is refused by); absent when none was skipped.
     public var skipped: [SkippedJob]?
+    /// The scenario's goals judged on this run (empty when it states none).
+    public var goals: [GoalVerdict] = []
     /// Real workloads only: how many results were checked, how many were identical.
     public var resultsVerified: ResultsVerified?
     /// Real workloads only: per-job results and each kind's analysis.
@@ -145,6 +147,9 @@ public struct RunSummary: Codable, Sendable, Equatable {
         }
         if failures > 0 {
             rows.append(("failures", "\(failures) jobs restarted from a checkpoint, " + duration(lostWorkSeconds) + " of work lost"))
+        }
+        for (k, verdict) in goals.enumerated() {
+            rows.append((k == 0 ? "goals" : "", verdict.line))
         }
         if stillWaiting + stillRunning > 0 {
             rows.append(("unfinished at end", "\(stillWaiting) waiting, \(stillRunning) running"))

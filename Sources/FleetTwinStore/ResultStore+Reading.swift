@@ -1,5 +1,6 @@
 /// Read-side queries of the results database: what `runs`, `show` and `report` need.
 /// Every query orders its rows explicitly, so readers print the same bytes every time.
+import FleetTwinMetrics
 import FleetTwinScheduling
 import Foundation
 import GRDB
@@ -86,6 +87,20 @@ extension ResultStore {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT name, value FROM metrics WHERE run_id = ? ORDER BY name", arguments: [id])
                 .map { ($0["name"], $0["value"]) }
+        }
+    }
+
+    /// A run's goals in the scenario's order, each with the run's value (nil: none). Goals
+    /// on a metric this FleetTwin does not know (a newer one stored them) are left out.
+    public func goals(run id: Int64) throws -> [(goal: Goal, value: Double?)] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT metric, comparison, target, value FROM goals WHERE run_id = ? ORDER BY position",
+                             arguments: [id]).compactMap { row in
+                guard let metric = GoalMetric.named(row["metric"]), let comparison = Goal.Comparison(rawValue: row["comparison"]) else {
+                    return nil
+                }
+                return (Goal(metric: metric, comparison: comparison, target: row["target"]), row["value"])
+            }
         }
     }
 

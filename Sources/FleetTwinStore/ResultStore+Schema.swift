@@ -120,6 +120,21 @@ extension ResultStore {
                 );
                 """)
         }
+        migrator.registerMigration("v8-goals") { db in
+            // The scenario's goals and this run's value of each (NULL: the run has none, such as
+            // a JCT with no job completed); verdicts over seeds are judged from these values.
+            try db.execute(sql: """
+                CREATE TABLE goals (
+                    run_id INTEGER NOT NULL REFERENCES runs(id),
+                    position INTEGER NOT NULL,
+                    metric TEXT NOT NULL,
+                    comparison TEXT NOT NULL,
+                    target REAL NOT NULL,
+                    value REAL,
+                    PRIMARY KEY (run_id, position)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

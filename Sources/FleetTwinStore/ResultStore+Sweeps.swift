@@ -69,7 +69,7 @@ extension ResultStore {
                 var copied = 0, divergent: [Divergence] = []
                 try db.inTransaction {
                     let units = try Row.fetchAll(db, sql: "SELECT * FROM shard.sweep_units ORDER BY position, unit_id")
-                    let childTables = ["metrics", "utilization", "jobs", "events", "workload_results"]
+                    let childTables = ["metrics", "utilization", "jobs", "events", "workload_results", "goals"]
                     var columns: [String: [String]] = [:]  // looked up only
                     for table in childTables + ["runs"] {
                         columns[table] = try Row.fetchAll(db, sql: "PRAGMA main.table_info(\(table))").map { $0["name"] as String }

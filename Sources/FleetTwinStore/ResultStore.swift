@@ -65,6 +65,8 @@ public final class ResultStore {
         public var storeEvents: Bool
         /// The real workloads' results and analyses as JSON (nil: the run had none).
         public var workloadResultsJSON: String?
+        /// The scenario's goals: each is stored with this run's value of its metric.
+        public var goals: [Goal] = []
 
         public init(scenarioName: String, scenarioFile: String, scenarioHash: String, scenarioText: String, seed: UInt64,
                     policy: String, version: String, result: SimulationResult, metrics: RunMetrics, storeEvents: Bool) {
@@ -163,6 +165,11 @@ public final class ResultStore {
                     o.firstStart?.microseconds, o.end?.microseconds, o.acceleratorSeconds, o.starts, o.energyKWh,
                     o.achievedFraction, s.work.microseconds, s.steps, s.stateBytes, s.memoryPerReplicaBytes]
         }
+        try BulkInsert(table: "goals", columns: ["run_id", "position", "metric", "comparison", "target", "value"])
+            .insert(db, count: run.goals.count) { i in
+                let goal = run.goals[i]
+                return [id, i, goal.metric.name, goal.comparison.rawValue, goal.target, goal.metric.value(m)]
+            }
         if let json = run.workloadResultsJSON {
             try db.execute(sql: "INSERT INTO workload_results (run_id, results_json) VALUES (?, ?)", arguments: [id, json])
         }
