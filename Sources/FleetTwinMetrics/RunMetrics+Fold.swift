@@ -3,7 +3,8 @@ import FleetTwinScheduling
 
 extension RunMetrics {
     /// Folds the event log of `result` into metrics. `interval` is the utilization bucket
-    /// width; nil chooses the span / 100 rounded up to a whole second.
+    /// width (widened to keep at most a million buckets); nil chooses the span / 100
+    /// rounded up to a whole second.
     public static func fold(_ result: SimulationResult, interval: VirtualTime? = nil) -> RunMetrics {
         var fold = LogFold(result, interval: interval)
         for record in result.log.records { fold.consume(record) }
@@ -49,7 +50,11 @@ private struct LogFold {
         let lastCompletion = records.last { $0.kind == .completed }?.time
         spanEnd = lastCompletion ?? result.endTime
         span = max(0, (spanEnd - firstArrival).microseconds)
-        width = interval?.microseconds ?? max(1_000_000, ((span + 99) / 100 + 999_999) / 1_000_000 * 1_000_000)
+        // A given interval is widened to keep at most a million buckets (a 1ms interval over
+        // a month would otherwise take gigabytes).
+        let fewest = span / 1_000_000 + 1
+        width = interval.map { max($0.microseconds, fewest) }
+            ?? max(1_000_000, ((span + 99) / 100 + 999_999) / 1_000_000 * 1_000_000)
         buckets = span == 0 ? 0 : Int((span + width - 1) / width)
         let n = result.jobs.count
         jobs = result.jobs.enumerated().map { i, spec in
