@@ -245,7 +245,7 @@ struct ScenarioParser {
         for key in ["nodes", "accelerators"] {
             guard let n = f[key] else { continue }
             let o = try reader.object(n, "failures.\(key)", allowed: ["mtbf", "distribution", "shape", "repair"])
-            let mtbf = try reader.duration(try o.required("mtbf"), "mtbf")
+            let mtbf = try reader.period(try o.required("mtbf"), "mtbf")
             let kind = try o["distribution"].map { n throws(ScenarioError) in try reader.string(n, "distribution") } ?? "exponential"
             let tbf: FailureSettings.TimeBetweenFailures
             switch kind {
@@ -261,7 +261,7 @@ struct ScenarioParser {
                 throw reader.error(at: o["distribution"], "distribution must be one of: exponential, weibull; found '\(kind)'")
             }
             if key == "nodes" { settings.nodeTimeBetweenFailures = tbf } else { settings.acceleratorTimeBetweenFailures = tbf }
-            if let r = o["repair"] { settings.repair = try reader.duration(r, "repair") }
+            if let r = o["repair"] { settings.repair = try reader.period(r, "repair") }
         }
         if let list = f["outages"] {
             for item in try reader.sequence(list, "failures.outages") {
@@ -272,7 +272,7 @@ struct ScenarioParser {
                 case (let at?, nil):
                     settings.outages.append(.init(at: try reader.duration(at, "at", positive: false), clusters: clusters, duration: duration))
                 case (nil, let every?):
-                    settings.randomOutages.append(.init(every: try reader.duration(every, "every"), clusters: clusters, duration: duration))
+                    settings.randomOutages.append(.init(every: try reader.period(every, "every"), clusters: clusters, duration: duration))
                 default:
                     throw reader.error(at: item, "an outage takes 'at' (a time) or 'every' (a mean interval for random outages), not both")
                 }
@@ -349,12 +349,12 @@ struct ScenarioParser {
         if let n = m["splicing_overhead"] { s.splicingOverhead = try reader.double(n, "splicing_overhead", min: 0, max: 100) }
         if let n = m["checkpoint_interval"] {
             if n.scalar != nil {
-                let every = try reader.duration(n, "checkpoint_interval")
+                let every = try reader.period(n, "checkpoint_interval")
                 s.checkpointInterval = [every, every, every]
             } else {
                 let t = try reader.object(n, "checkpoint_interval", allowed: SLATier.allCases.map(\.rawValue))
                 for tier in SLATier.allCases {
-                    if let v = t[tier.rawValue] { s.checkpointInterval[tier.rank] = try reader.duration(v, "checkpoint_interval.\(tier.rawValue)") }
+                    if let v = t[tier.rawValue] { s.checkpointInterval[tier.rank] = try reader.period(v, "checkpoint_interval.\(tier.rawValue)") }
                 }
             }
         }

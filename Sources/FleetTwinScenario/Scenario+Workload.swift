@@ -113,8 +113,8 @@ extension ScenarioParser {
         return .bursty(
             basePerHour: try rate(try b.required("per_hour"), "per_hour"),
             burstPerHour: try rate(try b.required("burst_per_hour"), "burst_per_hour"),
-            meanBurst: try reader.duration(try b.required("mean_burst"), "mean_burst"),
-            meanGap: try reader.duration(try b.required("mean_gap"), "mean_gap"))
+            meanBurst: try reader.period(try b.required("mean_burst"), "mean_burst"),
+            meanGap: try reader.period(try b.required("mean_gap"), "mean_gap"))
     }
 
     /// The arrivals must end inside the clock: a counted generator's expected last arrival
@@ -126,6 +126,15 @@ extension ScenarioParser {
         switch arrivals {
         case .poisson(let r): (slowest, fastest) = (r, r)
         case let .bursty(base, burst, _, _): (slowest, fastest) = (min(base, burst), max(base, burst))
+        }
+        if case let .bursty(_, _, meanBurst, meanGap) = arrivals {
+            // The process switches state between arrivals: about (mean arrival gap / mean
+            // period) switches per arrival, each a loop turn in the generator.
+            let switches = 3600 / slowest / min(meanBurst, meanGap).seconds
+            guard switches <= 1_000_000 else {
+                throw reader.error(at: node, "arrivals every \(VirtualTime.seconds(3600 / slowest)) on average with bursts or gaps of "
+                                   + "\(min(meanBurst, meanGap)) switch state about \(switches.clean) times per arrival; expected at most 1000000")
+            }
         }
         if let count {
             let span = Double(count) * 3600 / slowest

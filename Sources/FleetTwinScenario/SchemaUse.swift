@@ -9,6 +9,7 @@ public struct NumericField: Sendable, Equatable {
         case integer, number, duration, size, bandwidth
     }
 
+    /// Where the scalar starts, 1-based, as errors give it.
     public var line: Int
     public var column: Int
     public var kind: Kind

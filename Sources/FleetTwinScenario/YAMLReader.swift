@@ -145,6 +145,14 @@ struct YAMLReader {
         return v
     }
 
+    /// The interval of something that repeats through a run (checkpoints, failures, repairs,
+    /// random outages, arrival bursts): at least a second, so that a run's events stay countable.
+    func period(_ node: YAMLNode, _ what: String) throws(ScenarioError) -> VirtualTime {
+        let d = try duration(node, what)
+        guard d >= .seconds(Int64(1)) else { throw error(at: node, "\(what) repeats through the run and must be at least 1s; found \(d)") }
+        return d
+    }
+
     /// A job's checkpoint state: at most 1 PB, so that moving it at the slowest bandwidth
     /// (`Units.minBandwidth`) takes less than `Units.maxSeconds`.
     func stateSize(_ node: YAMLNode) throws(ScenarioError) -> Int64 {

@@ -118,4 +118,17 @@ import Testing
             + "\nhorizon: 1d"
         #expect(message(open).contains("make about 24000000000 jobs; expected at most 100000000"), "\(message(open))")
     }
+
+    /// Intervals of things that repeat through a run would make it endless below a second
+    /// (a checkpoint every microsecond of every job); bursts that switch millions of times
+    /// between arrivals would keep the generator looping.
+    @Test func repeatingIntervalsAreAtLeastASecond() {
+        let checkpoints = Self.valid + "\nmechanisms: { checkpoint_interval: 1us }"
+        #expect(message(checkpoints).hasPrefix("s.yaml:12:36: error: checkpoint_interval repeats through the run and must be at least 1s; found 1e-06s"),
+                "\(message(checkpoints))")
+        let bursts = Self.valid.replacingOccurrences(of: "{ poisson: { per_hour: 10 } }",
+                                                     with: "{ bursty: { per_hour: 0.001, burst_per_hour: 1, mean_burst: 1s, mean_gap: 1h } }")
+        #expect(message(bursts).hasPrefix("s.yaml:9:15: error: arrivals every 41d16h on average with bursts or gaps of 1s switch state about 3600000 times per arrival"),
+                "\(message(bursts))")
+    }
 }
