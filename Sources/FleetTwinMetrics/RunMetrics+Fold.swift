@@ -113,7 +113,7 @@ private struct LogFold {
     /// Charges `job` for what it held since its last change.
     mutating func settle(_ job: Int, at t: VirtualTime) {
         let elapsed = max(0, (t - heldSince[job]).microseconds)
-        jobs[job].acceleratorMicroseconds += held[job] * elapsed
+        jobs[job].acceleratorMicroseconds = jobs[job].acceleratorMicroseconds.saturatingAdding(held[job].saturatingMultiplied(by: elapsed))
         jobs[job].energyKWh += heldWatts[job] * Double(elapsed) / 1e6 / 3.6e6
         heldSince[job] = t
     }
@@ -227,7 +227,7 @@ private struct LogFold {
             jct: Distribution(seconds: completed.compactMap { $0.completionTime?.seconds }),
             queueDelay: Distribution(seconds: jobs.compactMap { $0.queueDelay?.seconds }),
             makespan: Double(span) / 1e6,
-            acceleratorSeconds: Double(jobs.reduce(Int64(0)) { $0 + $1.acceleratorMicroseconds }) / 1e6,
+            acceleratorSeconds: Double(jobs.reduce(Int64(0)) { $0.saturatingAdding($1.acceleratorMicroseconds) }) / 1e6,
             capacity: result.capacity,
             utilizationInterval: Double(width) / 1e6,
             utilizationSeries: series,

@@ -210,4 +210,27 @@ import Testing
             #expect(out.status == 2 && out.stderr.contains(says), "\(arguments.joined(separator: " ")): \(out.status) \(out.stderr)")
         }
     }
+
+    /// Counts x times: 8 accelerators of the slowest type held for a century of work at a
+    /// thousandth of an H100's speed is more accelerator-microseconds than 64 bits hold. The
+    /// run, LAS's attained service and the metrics saturate instead of trapping.
+    @Test func aSlowJobsAcceleratorTimeBeyond64BitsDoesNotTrap() async throws {
+        let text = """
+            fleet:
+              accelerator_types: [{ name: slow, relative_speed: 0.001 }]
+              regions:
+                - name: r
+                  clusters: [{ name: c, nodes: 1, accelerators_per_node: 8, type: slow }]
+            workload:
+              jobs:
+                - { world_size: 8, duration: 3.2e9 }
+                - { world_size: 8, duration: 3.2e9, submit: 1h }
+            policy: { name: las }
+            """
+        let scenario = try Scenario.parse(text, file: "slow.yaml")
+        let result = try await runScenario(scenario)
+        let metrics = RunMetrics.fold(result)
+        #expect(metrics.jobsCompleted == 2)
+        #expect(metrics.acceleratorSeconds > 1e12 && metrics.acceleratorSeconds.isFinite)
+    }
 }
