@@ -204,6 +204,9 @@ import Testing
             (["compare", scenario, "--seeds", "5-1"], "expected a range like 1-5 of at most 1000 seeds"),
             (["run", scenario, "--seed", "18446744073709551616"], "--seed"),
             (["run", scenario, "--seed", "nan"], "--seed"),
+            (["bench", "matmul", "--seconds", "inf"], "--seconds must be above 0 and at most 600"),
+            (["bench", "matmul", "--seconds", "nan"], "--seconds must be above 0 and at most 600"),
+            (["import", "philly-vc", "x.csv", "--out", "f.yaml", "--gpus-per-node", "9223372036854775807"], "--gpus-per-node must be between 1 and 1024"),
         ]
         for (arguments, says) in cases {
             let out = try runFleettwin(arguments)
