@@ -86,10 +86,12 @@ import Testing
 
     /// Extremes substituted for every number the parser reads: zero, negatives, the
     /// smallest and largest doubles, Int64's limit, values that overflow when multiplied,
-    /// NaN and infinity in YAML's and Swift's spellings, and durations beyond the clock.
+    /// NaN and infinity in YAML's and Swift's spellings, durations beyond the clock or below
+    /// its resolution, and values at the limits Scenarios/README.md gives.
     static let extremes = ["0", "-1", "1e-300", "5e-324", "1e300", "1.7976931348623157e308", "9223372036854775807",
                            "99999999999999999999", "2000000000", "nan", ".nan", "inf", ".inf", "-.inf",
-                           "99999999h", "1e300h", "0s", "1e-300s", "1us", "0.001", "99999999TiB", "1e300GBps", "1e-300GBps"]
+                           "99999999h", "1e300h", "0s", "1e-300s", "1us", "0.001", "1000", "1e12", "100000000",
+                           "99999999TiB", "1e300GBps", "1e-300GBps"]
 
     /// The schema fixtures (Tests/FleetTwinTests/Fixtures/schema), by path.
     static func schemaFixtures() throws -> [(path: String, text: String)] {
