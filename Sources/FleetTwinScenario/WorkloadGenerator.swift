@@ -34,6 +34,8 @@ public struct WorkloadGenerator: Sendable {
         self.memoryPerReplicaBytes = memoryPerReplicaBytes
     }
 
+    /// The jobs in arrival order, named job-0, job-1, ...: `count` of them, or those that
+    /// arrive by `horizon`.
     public func generate(seed: UInt64, horizon: VirtualTime?) -> [JobSpec] {
         var arrivalStream = SeededGenerator(seed: seed, stream: "arrivals")
         var process = arrivals.start(at: start, using: &arrivalStream)
