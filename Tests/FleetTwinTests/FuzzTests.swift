@@ -238,4 +238,23 @@ import Testing
         #expect(metrics.jobsCompleted == 2)
         #expect(metrics.acceleratorSeconds > 1e12 && metrics.acceleratorSeconds.isFinite)
     }
+
+    /// Counts x sizes: time-slicing 8 replicas of 4e18 bytes onto fewer devices needs more
+    /// bytes than 64 bits hold; the fit check saturates (and says no) instead of trapping.
+    @Test func slicingHugeReplicasDoesNotTrap() async throws {
+        let text = """
+            fleet:
+              accelerator_types: [{ name: big, base: h100-80gb, memory: 8e18 }]
+              regions:
+                - name: r
+                  clusters: [{ name: c, nodes: 1, accelerators_per_node: 8, type: big }]
+            workload:
+              jobs:
+                - { name: low, tier: basic, world_size: 8, duration: 10h, memory_per_replica: 4e18 }
+                - { name: high, tier: premium, world_size: 6, duration: 1h, submit: 1h }
+            policy: { name: singularity }
+            """
+        let result = try await runScenario(try Scenario.parse(text, file: "big.yaml"))
+        #expect(RunMetrics.fold(result).jobsCompleted == 2)
+    }
 }
