@@ -257,4 +257,22 @@ import Testing
         let result = try await runScenario(try Scenario.parse(text, file: "big.yaml"))
         #expect(RunMetrics.fold(result).jobsCompleted == 2)
     }
+
+    /// Counts x times again: dlas-gpu-gittins learns its distribution from the run's jobs,
+    /// and a century on 4,096 accelerators is more accelerator-µs than 64 bits hold.
+    @Test func gittinsOnAHugeJobsServiceDoesNotTrap() async throws {
+        let text = """
+            fleet:
+              regions:
+                - name: r
+                  clusters: [{ name: c, nodes: 512, accelerators_per_node: 8 }]
+            workload:
+              jobs:
+                - { world_size: 4096, duration: 3.2e9 }
+                - { world_size: 8, duration: 1h }
+            policy: { name: dlas-gpu-gittins }
+            """
+        let result = try await runScenario(try Scenario.parse(text, file: "gittins.yaml"), check: false)
+        #expect(RunMetrics.fold(result).jobsCompleted == 2)
+    }
 }
