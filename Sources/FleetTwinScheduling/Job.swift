@@ -182,7 +182,7 @@ public actor Job {
         progressFrom = start
         generation &+= 1
         let duration = rate == 1 ? VirtualTime(microseconds: remainingWork) : Self.saturatedSpan(Double(remainingWork) / rate)
-        let finish = start + duration
+        let finish = VirtualTime(microseconds: start.microseconds.saturatingAdding(duration.microseconds))
         end = finish
         return Segment(end: finish, generation: generation, progressFrom: start)
     }

@@ -218,7 +218,8 @@ import Testing
 
     /// Counts x times: 8 accelerators of the slowest type held for a century of work at a
     /// thousandth of an H100's speed is more accelerator-microseconds than 64 bits hold. The
-    /// run, LAS's attained service and the metrics saturate instead of trapping.
+    /// run, LAS's attained service and the metrics saturate instead of trapping. (The second
+    /// job, queued behind the first, would end past the clock's limit, where the run ends.)
     @Test func aSlowJobsAcceleratorTimeBeyond64BitsDoesNotTrap() async throws {
         let text = """
             fleet:
@@ -235,7 +236,7 @@ import Testing
         let scenario = try Scenario.parse(text, file: "slow.yaml")
         let result = try await runScenario(scenario)
         let metrics = RunMetrics.fold(result)
-        #expect(metrics.jobsCompleted == 2)
+        #expect(metrics.jobsCompleted == 1 && result.horizonReached)
         #expect(metrics.acceleratorSeconds > 1e12 && metrics.acceleratorSeconds.isFinite)
     }
 
@@ -274,5 +275,31 @@ import Testing
             """
         let result = try await runScenario(try Scenario.parse(text, file: "gittins.yaml"), check: false)
         #expect(RunMetrics.fold(result).jobsCompleted == 2)
+    }
+
+    /// Without a horizon the clock still ends, at `VirtualTime.limit`: a job a thousand times
+    /// slower than an H100 with a century of work, on nodes that fail every century for a
+    /// century, can never finish; the run stops at the limit (reported as the horizon
+    /// reached) instead of overflowing the clock or the node downtime.
+    @Test func aRunThatCanNeverFinishEndsAtTheClocksLimit() async throws {
+        let text = """
+            fleet:
+              accelerator_types: [{ name: slow, relative_speed: 0.001 }]
+              regions:
+                - name: r
+                  clusters: [{ name: c, nodes: 8, accelerators_per_node: 8, type: slow }]
+            workload:
+              jobs:
+                - { world_size: 64, duration: 3.2e9 }
+                - { world_size: 8, duration: 1h, submit: 1h }
+            policy: { name: singularity }
+            failures:
+              nodes: { mtbf: 3.2e9, repair: 3.2e9 }
+              degraded: [{ at: 0s, clusters: [c], factor: 0.001, duration: 3.2e9 }]
+            """
+        let result = try await runScenario(try Scenario.parse(text, file: "forever.yaml"), check: false)
+        #expect(result.horizonReached && result.endTime == .limit)
+        #expect(result.nodeDowntimeSeconds.isFinite && result.nodeDowntimeSeconds > 0)
+        _ = RunMetrics.fold(result)
     }
 }
