@@ -216,25 +216,23 @@ import Testing
         }
     }
 
+    /// A one-cluster scenario: `type` declared as `typeKeys` (an H100 when nil), `jobs` as
+    /// flow mappings, then `policy` and any further top-level text.
+    static func oneCluster(type typeKeys: String? = nil, nodes: Int, jobs: [String], policy: String, then more: String = "") -> String {
+        let types = typeKeys.map { "  accelerator_types: [{ name: t, \($0) }]\n" } ?? ""
+        return "fleet:\n" + types + "  regions: [{ name: r, clusters: [{ name: c, nodes: \(nodes), accelerators_per_node: 8"
+            + (typeKeys == nil ? "" : ", type: t") + " }] }]\nworkload:\n  jobs:\n"
+            + jobs.map { "    - { \($0) }\n" }.joined() + "policy: { name: \(policy) }\n" + more
+    }
+
     /// Counts x times: 8 accelerators of the slowest type held for a century of work at a
     /// thousandth of an H100's speed is more accelerator-microseconds than 64 bits hold. The
     /// run, LAS's attained service and the metrics saturate instead of trapping. (The second
     /// job, queued behind the first, would end past the clock's limit, where the run ends.)
     @Test func aSlowJobsAcceleratorTimeBeyond64BitsDoesNotTrap() async throws {
-        let text = """
-            fleet:
-              accelerator_types: [{ name: slow, relative_speed: 0.001 }]
-              regions:
-                - name: r
-                  clusters: [{ name: c, nodes: 1, accelerators_per_node: 8, type: slow }]
-            workload:
-              jobs:
-                - { world_size: 8, duration: 3.2e9 }
-                - { world_size: 8, duration: 3.2e9, submit: 1h }
-            policy: { name: las }
-            """
-        let scenario = try Scenario.parse(text, file: "slow.yaml")
-        let result = try await runScenario(scenario)
+        let text = Self.oneCluster(type: "relative_speed: 0.001", nodes: 1, jobs: [
+            "world_size: 8, duration: 3.2e9", "world_size: 8, duration: 3.2e9, submit: 1h"], policy: "las")
+        let result = try await runScenario(try Scenario.parse(text, file: "slow.yaml"))
         let metrics = RunMetrics.fold(result)
         #expect(metrics.jobsCompleted == 1 && result.horizonReached)
         #expect(metrics.acceleratorSeconds > 1e12 && metrics.acceleratorSeconds.isFinite)
@@ -243,18 +241,9 @@ import Testing
     /// Counts x sizes: time-slicing 8 replicas of 4e18 bytes onto fewer devices needs more
     /// bytes than 64 bits hold; the fit check saturates (and says no) instead of trapping.
     @Test func slicingHugeReplicasDoesNotTrap() async throws {
-        let text = """
-            fleet:
-              accelerator_types: [{ name: big, base: h100-80gb, memory: 8e18 }]
-              regions:
-                - name: r
-                  clusters: [{ name: c, nodes: 1, accelerators_per_node: 8, type: big }]
-            workload:
-              jobs:
-                - { name: low, tier: basic, world_size: 8, duration: 10h, memory_per_replica: 4e18 }
-                - { name: high, tier: premium, world_size: 6, duration: 1h, submit: 1h }
-            policy: { name: singularity }
-            """
+        let text = Self.oneCluster(type: "base: h100-80gb, memory: 8e18", nodes: 1, jobs: [
+            "name: low, tier: basic, world_size: 8, duration: 10h, memory_per_replica: 4e18",
+            "name: high, tier: premium, world_size: 6, duration: 1h, submit: 1h"], policy: "singularity")
         let result = try await runScenario(try Scenario.parse(text, file: "big.yaml"))
         #expect(RunMetrics.fold(result).jobsCompleted == 2)
     }
@@ -262,17 +251,8 @@ import Testing
     /// Counts x times again: dlas-gpu-gittins learns its distribution from the run's jobs,
     /// and a century on 4,096 accelerators is more accelerator-µs than 64 bits hold.
     @Test func gittinsOnAHugeJobsServiceDoesNotTrap() async throws {
-        let text = """
-            fleet:
-              regions:
-                - name: r
-                  clusters: [{ name: c, nodes: 512, accelerators_per_node: 8 }]
-            workload:
-              jobs:
-                - { world_size: 4096, duration: 3.2e9 }
-                - { world_size: 8, duration: 1h }
-            policy: { name: dlas-gpu-gittins }
-            """
+        let text = Self.oneCluster(nodes: 512, jobs: ["world_size: 4096, duration: 3.2e9", "world_size: 8, duration: 1h"],
+                                   policy: "dlas-gpu-gittins")
         let result = try await runScenario(try Scenario.parse(text, file: "gittins.yaml"), check: false)
         #expect(RunMetrics.fold(result).jobsCompleted == 2)
     }
@@ -282,21 +262,12 @@ import Testing
     /// century, can never finish; the run stops at the limit (reported as the horizon
     /// reached) instead of overflowing the clock or the node downtime.
     @Test func aRunThatCanNeverFinishEndsAtTheClocksLimit() async throws {
-        let text = """
-            fleet:
-              accelerator_types: [{ name: slow, relative_speed: 0.001 }]
-              regions:
-                - name: r
-                  clusters: [{ name: c, nodes: 8, accelerators_per_node: 8, type: slow }]
-            workload:
-              jobs:
-                - { world_size: 64, duration: 3.2e9 }
-                - { world_size: 8, duration: 1h, submit: 1h }
-            policy: { name: singularity }
+        let text = Self.oneCluster(type: "relative_speed: 0.001", nodes: 8, jobs: [
+            "world_size: 64, duration: 3.2e9", "world_size: 8, duration: 1h, submit: 1h"], policy: "singularity", then: """
             failures:
               nodes: { mtbf: 3.2e9, repair: 3.2e9 }
               degraded: [{ at: 0s, clusters: [c], factor: 0.001, duration: 3.2e9 }]
-            """
+            """)
         let result = try await runScenario(try Scenario.parse(text, file: "forever.yaml"), check: false)
         #expect(result.horizonReached && result.endTime == .limit)
         #expect(result.nodeDowntimeSeconds.isFinite && result.nodeDowntimeSeconds > 0)
