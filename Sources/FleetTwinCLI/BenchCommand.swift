@@ -42,8 +42,12 @@ struct EngineBenchCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
-        guard accelerators >= 8, accelerators % 8 == 0 else { throw ValidationError("--accelerators must be a positive multiple of 8") }
-        guard jobs >= 1, `repeat` >= 1 else { throw ValidationError("--jobs and --repeat must be at least 1") }
+        // The bounds a scenario has: at most 100,000,000 generated jobs and 2^31 accelerators.
+        guard accelerators >= 8, accelerators % 8 == 0, accelerators <= Int(Int32.max) else {
+            throw ValidationError("--accelerators must be a positive multiple of 8, at most \(Int32.max); found \(accelerators)")
+        }
+        guard jobs >= 1, jobs <= 100_000_000 else { throw ValidationError("--jobs must be between 1 and 100000000; found \(jobs)") }
+        guard `repeat` >= 1, `repeat` <= 1000 else { throw ValidationError("--repeat must be between 1 and 1000; found \(`repeat`)") }
     }
 
     func run() async throws {

@@ -192,7 +192,8 @@ struct ImportPhillyVC: ImportFormatCommand {
     @OptionGroup var output: ImportOutput
 
     func validate() throws {
-        guard gpusPerNode >= 1 else { throw ValidationError("--gpus-per-node must be at least 1") }
+        // As a scenario's accelerators_per_node: the fleet written must load.
+        guard gpusPerNode >= 1, gpusPerNode <= 1024 else { throw ValidationError("--gpus-per-node must be between 1 and 1024; found \(gpusPerNode)") }
     }
 
     func importing() throws -> ImportResult {

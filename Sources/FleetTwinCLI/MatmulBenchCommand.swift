@@ -27,6 +27,7 @@ struct MatmulBenchCommand: ParsableCommand {
         guard !list.isEmpty, list.allSatisfy({ $0 >= 1 && $0 <= 8192 }) else {
             throw ValidationError("--sizes must be comma-separated integers between 1 and 8192, got '\(sizes)'")
         }
+        guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be above 0 and at most 600; got \(seconds)") }
         var swift: [Int: Double] = [:]
         for n in list {
             var g = SeededGenerator(seed: UInt64(n))

@@ -54,3 +54,21 @@ public struct VirtualTime: Hashable, Comparable, Sendable, CustomStringConvertib
 }
 
 @usableFromInline func pad2(_ v: UInt64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+
+extension Int64 {
+    /// `self * other`, clamped to `Int64.min ... Int64.max` instead of trapping: for
+    /// accelerator-time (accelerators x microseconds), whose factors the parser bounds one
+    /// by one but a very slow job's run can still multiply past 64 bits.
+    @inlinable public func saturatingMultiplied(by other: Int64) -> Int64 {
+        let (product, overflow) = multipliedReportingOverflow(by: other)
+        guard overflow else { return product }
+        return (self < 0) == (other < 0) ? .max : .min
+    }
+
+    /// `self + other`, clamped to `Int64.min ... Int64.max` instead of trapping.
+    @inlinable public func saturatingAdding(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        guard overflow else { return sum }
+        return other > 0 ? .max : .min
+    }
+}

@@ -3,7 +3,8 @@ import FleetTwinScheduling
 
 extension RunMetrics {
     /// Folds the event log of `result` into metrics. `interval` is the utilization bucket
-    /// width; nil chooses the span / 100 rounded up to a whole second.
+    /// width (widened to keep at most a million buckets); nil chooses the span / 100
+    /// rounded up to a whole second.
     public static func fold(_ result: SimulationResult, interval: VirtualTime? = nil) -> RunMetrics {
         var fold = LogFold(result, interval: interval)
         for record in result.log.records { fold.consume(record) }
@@ -56,7 +57,11 @@ private struct LogFold {
         let lastCompletion = records.last { $0.kind == .completed }?.time
         spanEnd = lastCompletion ?? result.endTime
         span = max(0, (spanEnd - firstArrival).microseconds)
-        width = interval?.microseconds ?? max(1_000_000, ((span + 99) / 100 + 999_999) / 1_000_000 * 1_000_000)
+        // A given interval is widened to keep at most a million buckets (a 1ms interval over
+        // a month would otherwise take gigabytes).
+        let fewest = span / 1_000_000 + 1
+        width = interval.map { max($0.microseconds, fewest) }
+            ?? max(1_000_000, ((span + 99) / 100 + 999_999) / 1_000_000 * 1_000_000)
         buckets = span == 0 ? 0 : Int((span + width - 1) / width)
         let n = result.jobs.count
         jobs = result.jobs.enumerated().map { i, spec in
@@ -117,7 +122,7 @@ private struct LogFold {
     /// Charges `job` for what it held since its last change.
     mutating func settle(_ job: Int, at t: VirtualTime) {
         let elapsed = max(0, (t - heldSince[job]).microseconds)
-        jobs[job].acceleratorMicroseconds += held[job] * elapsed
+        jobs[job].acceleratorMicroseconds = jobs[job].acceleratorMicroseconds.saturatingAdding(held[job].saturatingMultiplied(by: elapsed))
         jobs[job].energyKWh += heldWatts[job] * Double(elapsed) / 1e6 / 3.6e6
         heldSince[job] = t
     }
@@ -141,7 +146,7 @@ private struct LogFold {
         if let node = r.node {
             let key = Int64(r.cluster) << 32 | Int64(node)
             if r.kind == .nodeRepaired {
-                if let since = nodeDownSince.removeValue(forKey: key) { nodeDowntime += (r.time - since).microseconds }
+                if let since = nodeDownSince.removeValue(forKey: key) { nodeDowntime = nodeDowntime.saturatingAdding((r.time - since).microseconds) }
             } else if nodeDownSince[key] == nil {
                 nodeDownSince[key] = r.time
             }
@@ -253,7 +258,7 @@ private struct LogFold {
             queueDelayCensored: Distribution(seconds: censoredDelays),
             stillWaiting: unfinished.count - stillRunning, stillRunning: stillRunning,
             makespan: Double(span) / 1e6,
-            acceleratorSeconds: Double(jobs.reduce(Int64(0)) { $0 + $1.acceleratorMicroseconds }) / 1e6,
+            acceleratorSeconds: Double(jobs.reduce(Int64(0)) { $0.saturatingAdding($1.acceleratorMicroseconds) }) / 1e6,
             capacity: result.capacity,
             utilizationInterval: Double(width) / 1e6,
             utilizationSeries: series,
@@ -269,7 +274,7 @@ private struct LogFold {
             submittedWorkSeconds: jobs.indices.filter { submitted[$0] }.reduce(0.0) { $0 + result.jobs[$1].work.seconds },
             idleWhileWaitingAcceleratorSeconds: result.idleWhileWaitingAcceleratorSeconds,
             nodeFailures: counts[.nodeFailed] ?? 0, outageNodeFailures: counts[.nodeOutage] ?? 0,
-            nodeDowntimeSeconds: Double(nodeDowntime + nodeDownSince.values.reduce(Int64(0)) { $0 + (result.endTime - $1).microseconds }) / 1e6,
+            nodeDowntimeSeconds: Double(nodeDownSince.values.reduce(nodeDowntime) { $0.saturatingAdding((result.endTime - $1).microseconds) }) / 1e6,
             overheadSeconds: overhead,
             slaAttainment: attainment, slaJobs: slaJobs, slaMet: slaMet,
             queueDelayByTier: delayByTier,

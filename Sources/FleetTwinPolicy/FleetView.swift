@@ -1,3 +1,4 @@
+import FleetTwinEngine
 import FleetTwinFleet
 
 /// The scheduler's exact, synchronous picture of free capacity: one node-level
@@ -87,7 +88,9 @@ public struct FleetView: Sendable {
     public func fitsSliced(_ job: PendingJob, devices: Int, cluster: Int32) -> Bool {
         guard devices >= 1, job.memoryPerReplicaBytes > 0 else { return devices >= 1 }
         let perDevice = (job.worldSize + devices - 1) / devices
-        let needed = job.memoryPerReplicaBytes + Int64(perDevice - 1) * max(0, job.memoryPerReplicaBytes - job.stateBytes)
+        // Saturating: many replicas of a huge one exceed 64 bits, and then surely the memory.
+        let needed = job.memoryPerReplicaBytes.saturatingAdding(
+            Int64(perDevice - 1).saturatingMultiplied(by: max(0, job.memoryPerReplicaBytes - job.stateBytes)))
         return needed <= typeMemory[Int(clusters[Int(cluster)].acceleratorType)]
     }
 

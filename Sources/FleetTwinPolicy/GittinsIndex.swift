@@ -29,7 +29,9 @@ public struct GittinsIndex: PriorityRule {
         queues = LeastAttainedService(thresholdSeconds: thresholdSeconds)
         let d = serviceSeconds.sorted()
         let delta = thresholdSeconds.first ?? 3_250
-        samples = d.map { Int64(($0 * 1e6).rounded()) }
+        // In accelerator-µs, saturating: a run's own jobs may hold more (a century on
+        // thousands of accelerators) than 64 bits of microseconds.
+        samples = d.map { $0 * 1e6 < 9e18 ? Int64(($0 * 1e6).rounded()) : 9_000_000_000_000_000_000 }
         indexAt = d.map { Self.index(at: ($0 - 1).rounded(.down), samples: d, delta: delta) }
     }
 

@@ -79,7 +79,7 @@ public struct TrackedJob: Sendable {
 
     /// Accelerator-µs it has held, up to `now`.
     public func attainedService(at now: VirtualTime) -> Int64 {
-        info.attainedService + (state == .running ? Int64(devices) * max(0, (now - runningSince).microseconds) : 0)
+        info.attainedService.saturatingAdding(state == .running ? Int64(devices).saturatingMultiplied(by: max(0, (now - runningSince).microseconds)) : 0)
     }
 
     /// Full-size work left at `now`, assuming it ran at full speed since it started.

@@ -209,8 +209,9 @@ extension ScenarioParser {
             let step = stepTime ?? .seconds(CostModel.calibrated.smallWorkloadStepSeconds(
                 flops: Double(workload.estimatedFlopsPerStep), on: AcceleratorCatalog.h100))
             let steps = Int64(workload.totalSteps)
-            let (work, overflow) = steps.multipliedReportingOverflow(by: max(step.microseconds, 1))
-            if overflow { throw reader.error(at: j["step_time"] ?? node, "\(steps) steps of \(step) overflow the simulated clock") }
+            let stepMicroseconds = max(step.microseconds, 1)
+            try checkWork(steps: steps, stepSeconds: Double(stepMicroseconds) / 1e6, at: j["step_time"] ?? node)
+            let work = steps * stepMicroseconds
             out.append((
                 JobSpec(name: jobName, submit: submit, tier: tier, worldSize: worldSize, acceleratorType: type,
                         work: VirtualTime(microseconds: work), steps: steps,

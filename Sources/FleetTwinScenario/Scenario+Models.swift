@@ -81,13 +81,15 @@ extension ScenarioParser {
         let shape = try parseModelShape(j["model"]!)
         let priced = try price(shape, requested: j["accelerator_type"], worldSizes: [worldSize], fleet: fleet, at: j["model"]!)
         let steps: Int64
-        if let n = j["steps"] {
-            steps = Int64(try reader.int(n, "steps", min: 1))
+        let countNode = j["steps"] ?? j["samples"]!
+        if j["steps"] != nil {
+            steps = Int64(try reader.int(countNode, "steps", min: 1))
         } else {
-            let samples = Int64(try reader.int(j["samples"]!, "samples", min: 1))
-            let perStep = Int64(shape.batch * worldSize)
-            steps = (samples + perStep - 1) / perStep
+            let samples = Int64(try reader.int(countNode, "samples", min: 1))
+            let perStep = Int64(shape.batch) * Int64(worldSize)
+            steps = samples / perStep + (samples % perStep == 0 ? 0 : 1)
         }
+        try checkWork(steps: steps, stepSeconds: priced.referenceStepSeconds, at: countNode)
         return priced.job(
             name: name,
             submit: try j["submit"].map { n throws(ScenarioError) in try reader.duration(n, "submit", positive: false) } ?? .zero,

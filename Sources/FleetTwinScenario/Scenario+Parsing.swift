@@ -47,6 +47,10 @@ extension Scenario {
 struct ScenarioParser {
     let reader: YAMLReader
 
+    /// The largest accelerator-seconds a policy threshold or service sample may give: its
+    /// microseconds stay far inside Int64.
+    static let maxAcceleratorSeconds = 1e12
+
     func parse() throws(ScenarioError) -> Scenario {
         let root = try reader.object(try reader.compose(), "the scenario", allowed: Scenario.topLevelKeys)
         let defaultName = URL(fileURLWithPath: reader.file).deletingPathExtension().lastPathComponent
@@ -132,7 +136,7 @@ struct ScenarioParser {
         } else if t["relative_speed"] == nil {
             throw reader.error(at: node, "accelerator type '\(name)' needs 'base' (a type to copy) or 'relative_speed' (relative to an H100)")
         }
-        let speed = try t["relative_speed"].map { n throws(ScenarioError) in try reader.double(n, "relative_speed", min: 0, exclusiveMin: true) } ?? base.relativeSpeed
+        let speed = try t["relative_speed"].map { n throws(ScenarioError) in try reader.double(n, "relative_speed", min: 0.001, max: 1000) } ?? base.relativeSpeed
         var spec = base.spec.scaled(
             name: name, computeFactor: speed / base.relativeSpeed,
             provenance: .estimate(basis: "declared in \(reader.file) from \(base.name)"))
@@ -144,8 +148,9 @@ struct ScenarioParser {
         if let l = try leg("storage_write") { spec.checkpoint.hostToStorage = l }
         if let l = try leg("storage_read") { spec.checkpoint.storageToHost = l }
         if let l = try leg("host_to_device") { spec.checkpoint.hostToDevice = l }
-        if let n = t["idle_power_watts"] { spec.idleWatts = try reader.double(n, "idle_power_watts", min: 0) }
-        if let n = t["busy_power_watts"] { spec.busyWatts = try reader.double(n, "busy_power_watts", min: 0) }
+        // Up to a megawatt per accelerator: a fleet's energy then stays a finite number.
+        if let n = t["idle_power_watts"] { spec.idleWatts = try reader.double(n, "idle_power_watts", min: 0, max: 1e6) }
+        if let n = t["busy_power_watts"] { spec.busyWatts = try reader.double(n, "busy_power_watts", min: 0, max: 1e6) }
         return (AcceleratorProfile(spec: spec, relativeSpeed: speed), t["name"])
     }
 
@@ -187,7 +192,9 @@ struct ScenarioParser {
         if let n = p["quantum"] { options.quantumSeconds = try reader.duration(n, "quantum", positive: false).seconds }
         if let n = p["thresholds"] {
             var thresholds: [Double] = []
-            for item in try reader.sequence(n, "thresholds") { thresholds.append(try reader.double(item, "a threshold", min: 0, exclusiveMin: true)) }
+            for item in try reader.sequence(n, "thresholds") {
+                thresholds.append(try reader.double(item, "a threshold", min: 0, exclusiveMin: true, max: Self.maxAcceleratorSeconds))
+            }
             guard !thresholds.isEmpty, thresholds == thresholds.sorted(), Set(thresholds).count == thresholds.count else {
                 throw reader.error(at: n, "thresholds must be a non-empty list of increasing accelerator-seconds")
             }
@@ -198,7 +205,7 @@ struct ScenarioParser {
             var shares: [(tenant: String, weight: Double)] = []
             for (keyNode, value) in mapping {
                 let tenant = try reader.string(keyNode, "a tenant")
-                shares.append((tenant, try reader.double(value, "the weight of \(tenant)", min: 0, exclusiveMin: true)))
+                shares.append((tenant, try reader.double(value, "the weight of \(tenant)", min: 1e-9, max: 1e9)))
             }
             options.tenantShares = shares
         }
@@ -229,9 +236,9 @@ struct ScenarioParser {
             if line.text.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
             defer { first = false }
             let field = line.text.split(separator: ",", omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-            guard let v = Double(field), v.isFinite, v >= 0 else {
+            guard let v = Double(field), v.isFinite, v >= 0, v <= Self.maxAcceleratorSeconds else {
                 if first { continue }
-                throw reader.error(at: node, "\(path) line \(line.number): expected accelerator-seconds (a number >= 0) in the first column, found '\(field)'")
+                throw reader.error(at: node, "\(path) line \(line.number): expected accelerator-seconds (a number from 0 to \(Self.maxAcceleratorSeconds.clean)) in the first column, found '\(field)'")
             }
             samples.append(v)
         }
@@ -246,7 +253,7 @@ struct ScenarioParser {
         for key in ["nodes", "accelerators"] {
             guard let n = f[key] else { continue }
             let o = try reader.object(n, "failures.\(key)", allowed: ["mtbf", "distribution", "shape", "repair"])
-            let mtbf = try reader.duration(try o.required("mtbf"), "mtbf")
+            let mtbf = try reader.period(try o.required("mtbf"), "mtbf")
             let kind = try o["distribution"].map { n throws(ScenarioError) in try reader.string(n, "distribution") } ?? "exponential"
             let tbf: FailureSettings.TimeBetweenFailures
             switch kind {
@@ -254,14 +261,15 @@ struct ScenarioParser {
                 if let s = o["shape"] { throw reader.error(at: s, "'shape' applies to the weibull distribution only") }
                 tbf = .exponential(mean: mtbf)
             case "weibull":
-                let shape = try reader.double(try o.required("shape"), "shape", min: 0, exclusiveMin: true)
+                // Shapes from 0.1 (Gamma(11) scales the mean) to 20 (nearly constant intervals).
+                let shape = try reader.double(try o.required("shape"), "shape", min: 0.1, max: 20)
                 // Scale so that the mean time between failures is `mtbf`: mean = scale x Gamma(1 + 1/shape).
                 tbf = .weibull(scale: .seconds(mtbf.seconds / tgamma(1 + 1 / shape)), shape: shape)
             default:
                 throw reader.error(at: o["distribution"], "distribution must be one of: exponential, weibull; found '\(kind)'")
             }
             if key == "nodes" { settings.nodeTimeBetweenFailures = tbf } else { settings.acceleratorTimeBetweenFailures = tbf }
-            if let r = o["repair"] { settings.repair = try reader.duration(r, "repair") }
+            if let r = o["repair"] { settings.repair = try reader.period(r, "repair") }
         }
         if let list = f["outages"] {
             for item in try reader.sequence(list, "failures.outages") {
@@ -272,7 +280,7 @@ struct ScenarioParser {
                 case (let at?, nil):
                     settings.outages.append(.init(at: try reader.duration(at, "at", positive: false), clusters: clusters, duration: duration))
                 case (nil, let every?):
-                    settings.randomOutages.append(.init(every: try reader.duration(every, "every"), clusters: clusters, duration: duration))
+                    settings.randomOutages.append(.init(every: try reader.period(every, "every"), clusters: clusters, duration: duration))
                 default:
                     throw reader.error(at: item, "an outage takes 'at' (a time) or 'every' (a mean interval for random outages), not both")
                 }
@@ -283,7 +291,9 @@ struct ScenarioParser {
                 let o = try reader.object(item, "a degradation", allowed: ["at", "clusters", "regions", "factor", "duration"])
                 let factorNode = try o.required("factor")
                 let factor = try reader.double(factorNode, "factor", min: 0, exclusiveMin: true)
-                guard factor <= 1 else { throw reader.error(at: factorNode, "factor is the share of speed left, between 0 and 1; found \(factor)") }
+                guard factor >= 0.001, factor <= 1 else {
+                    throw reader.error(at: factorNode, "factor is the share of speed left, between 0.001 and 1; found \(factor.clean)")
+                }
                 settings.degradations.append(.init(at: try reader.duration(try o.required("at"), "at", positive: false),
                                                    clusters: try targets(o, at: item, fleet: fleet), factor: factor,
                                                    duration: try reader.duration(try o.required("duration"), "duration")))
@@ -341,18 +351,18 @@ struct ScenarioParser {
         let keys = ["cut_steps", "default_step_time", "deduplication", "splicing_overhead", "checkpoint_interval", "sla_targets"]
         let m = try reader.object(node, "mechanisms", allowed: keys)
         var s = MechanismSettings.defaults
-        if let n = m["cut_steps"] { s.cutSteps = try reader.double(n, "cut_steps", min: 0) }
+        if let n = m["cut_steps"] { s.cutSteps = try reader.double(n, "cut_steps", min: 0, max: 1_000_000) }
         if let n = m["default_step_time"] { s.defaultStepTime = try reader.duration(n, "default_step_time") }
-        if let n = m["deduplication"] { s.deduplication = try reader.double(n, "deduplication", min: 1) }
-        if let n = m["splicing_overhead"] { s.splicingOverhead = try reader.double(n, "splicing_overhead", min: 0) }
+        if let n = m["deduplication"] { s.deduplication = try reader.double(n, "deduplication", min: 1, max: 1e15) }
+        if let n = m["splicing_overhead"] { s.splicingOverhead = try reader.double(n, "splicing_overhead", min: 0, max: 100) }
         if let n = m["checkpoint_interval"] {
             if n.scalar != nil {
-                let every = try reader.duration(n, "checkpoint_interval")
+                let every = try reader.period(n, "checkpoint_interval")
                 s.checkpointInterval = [every, every, every]
             } else {
                 let t = try reader.object(n, "checkpoint_interval", allowed: SLATier.allCases.map(\.rawValue))
                 for tier in SLATier.allCases {
-                    if let v = t[tier.rawValue] { s.checkpointInterval[tier.rank] = try reader.duration(v, "checkpoint_interval.\(tier.rawValue)") }
+                    if let v = t[tier.rawValue] { s.checkpointInterval[tier.rank] = try reader.period(v, "checkpoint_interval.\(tier.rawValue)") }
                 }
             }
         }

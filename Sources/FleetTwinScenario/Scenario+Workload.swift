@@ -43,7 +43,10 @@ extension ScenarioParser {
             }
             let priced = try price(try parseModelShape(modelNode), requested: g["accelerator_type"], worldSizes: worldSize.values,
                                    fleet: fleet, at: modelNode)
-            work = .model(priced, steps: try parseSteps(try g.required("steps")))
+            let stepsNode = try g.required("steps")
+            let steps = try parseSteps(stepsNode)
+            try checkWork(steps: Int64(steps.values.max()!), stepSeconds: priced.referenceStepSeconds, at: stepsNode)
+            work = .model(priced, steps: steps)
             type = priced.acceleratorType
         } else if let templatesNode = g["templates"] {
             let conflicting = g.present(["duration", "memory_per_replica", "state_size"])
@@ -52,7 +55,11 @@ extension ScenarioParser {
             }
             type = try acceleratorType(g["accelerator_type"], fleet: fleet)
             for size in worldSize.values { try checkFits(size, type: type, fleet: fleet, at: worldSizeNode) }
-            work = .templates(try parseTemplates(templatesNode, type: type, fleet: fleet), steps: try parseSteps(try g.required("steps")))
+            let templates = try parseTemplates(templatesNode, type: type, fleet: fleet)
+            let stepsNode = try g.required("steps")
+            let steps = try parseSteps(stepsNode)
+            try checkWork(steps: Int64(steps.values.max()!), stepSeconds: templates.map(\.stepSeconds).max()!, at: stepsNode)
+            work = .templates(templates, steps: steps)
         } else {
             if let steps = g["steps"] { throw reader.error(at: steps, "'steps' needs a 'model' or 'templates'; without them give 'duration'") }
             type = try acceleratorType(g["accelerator_type"], fleet: fleet)
@@ -61,15 +68,19 @@ extension ScenarioParser {
             try checkMemory(memory, type: type, fleet: fleet, at: g["memory_per_replica"])
             work = .duration(try parseDuration(try g.required("duration")))
         }
+        let start = try g["start"].map { n throws(ScenarioError) in try reader.duration(n, "start", positive: false) } ?? .zero
+        let arrivalsNode = try g.required("arrivals")
+        let arrivals = try parseArrivals(arrivalsNode)
+        try checkArrivals(arrivals, count: count, start: start, horizon: horizon, at: arrivalsNode)
         return WorkloadGenerator(
             count: count,
-            start: try g["start"].map { n throws(ScenarioError) in try reader.duration(n, "start", positive: false) } ?? .zero,
-            arrivals: try parseArrivals(try g.required("arrivals")),
+            start: start,
+            arrivals: arrivals,
             worldSize: worldSize,
             work: work,
             tiers: try g["tiers"].map { n throws(ScenarioError) in try parseTiers(n) } ?? Self.defaultTiers,
             acceleratorType: type,
-            stateBytes: try g["state_size"].map { n throws(ScenarioError) in try reader.size(n, "state_size") } ?? 0,
+            stateBytes: try g["state_size"].map { n throws(ScenarioError) in try reader.stateSize(n) } ?? 0,
             memoryPerReplicaBytes: memory)
     }
 
@@ -89,16 +100,55 @@ extension ScenarioParser {
         let a = try reader.object(node, "arrivals", allowed: ["poisson", "bursty"])
         let kinds = a.present(["poisson", "bursty"])
         guard kinds.count == 1 else { throw reader.error(at: node, "arrivals takes exactly one of: poisson, bursty") }
+        // Rates from one arrival per 100 years (a mean gap the clock holds) to one per
+        // microsecond (the clock's resolution).
+        func rate(_ node: YAMLNode, _ what: String) throws(ScenarioError) -> Double {
+            try reader.double(node, what, min: 3600 / Units.maxSeconds, max: 3.6e9)
+        }
         if let p = a["poisson"] {
             let o = try reader.object(p, "arrivals.poisson", allowed: ["per_hour"])
-            return .poisson(perHour: try reader.double(try o.required("per_hour"), "per_hour", min: 0, exclusiveMin: true))
+            return .poisson(perHour: try rate(try o.required("per_hour"), "per_hour"))
         }
         let b = try reader.object(a["bursty"]!, "arrivals.bursty", allowed: ["per_hour", "burst_per_hour", "mean_burst", "mean_gap"])
         return .bursty(
-            basePerHour: try reader.double(try b.required("per_hour"), "per_hour", min: 0, exclusiveMin: true),
-            burstPerHour: try reader.double(try b.required("burst_per_hour"), "burst_per_hour", min: 0, exclusiveMin: true),
-            meanBurst: try reader.duration(try b.required("mean_burst"), "mean_burst"),
-            meanGap: try reader.duration(try b.required("mean_gap"), "mean_gap"))
+            basePerHour: try rate(try b.required("per_hour"), "per_hour"),
+            burstPerHour: try rate(try b.required("burst_per_hour"), "burst_per_hour"),
+            meanBurst: try reader.period(try b.required("mean_burst"), "mean_burst"),
+            meanGap: try reader.period(try b.required("mean_gap"), "mean_gap"))
+    }
+
+    /// The arrivals must end inside the clock: a counted generator's expected last arrival
+    /// (at its slowest rate) within `Units.maxArrivalSeconds` of its start, an open one's expected
+    /// count up to the horizon (at its fastest rate) within the 100,000,000 jobs `jobs` allows.
+    func checkArrivals(_ arrivals: ArrivalProcess, count: Int?, start: VirtualTime, horizon: VirtualTime?,
+                       at node: YAMLNode) throws(ScenarioError) {
+        let (slowest, fastest): (Double, Double)
+        switch arrivals {
+        case .poisson(let r): (slowest, fastest) = (r, r)
+        case let .bursty(base, burst, _, _): (slowest, fastest) = (min(base, burst), max(base, burst))
+        }
+        if case let .bursty(_, _, meanBurst, meanGap) = arrivals {
+            // The process switches state between arrivals: about (mean arrival gap / mean
+            // period) switches per arrival, each a loop turn in the generator.
+            let switches = 3600 / slowest / min(meanBurst, meanGap).seconds
+            guard switches <= 1_000_000 else {
+                throw reader.error(at: node, "arrivals every \(VirtualTime.seconds(3600 / slowest)) on average with bursts or gaps of "
+                                   + "\(min(meanBurst, meanGap)) switch state about \(switches.clean) times per arrival; expected at most 1000000")
+            }
+        }
+        if let count {
+            let span = Double(count) * 3600 / slowest
+            guard span <= Units.maxArrivalSeconds else {
+                throw reader.error(at: node, "\(count) jobs at \(slowest) per hour arrive over about \(Units.years(span)); "
+                                   + "the arrivals must end within 10000 years (3.2e11 seconds)")
+            }
+        } else if let horizon {
+            let expected = fastest * max(0, (horizon - start).seconds) / 3600
+            guard expected <= 100_000_000 else {
+                throw reader.error(at: node, "\(fastest.clean) arrivals per hour until the horizon \(horizon) make about \(expected.clean) jobs; "
+                                   + "expected at most 100000000 (give 'jobs', a lower rate or an earlier horizon)")
+            }
+        }
     }
 
     /// `world_size: 4` or `world_size: {choices: [1, 2, 8], weights: [70, 20, 10]}`.
@@ -121,6 +171,7 @@ extension ScenarioParser {
             throw reader.error(at: node, "weights has \(weights.count) entries; expected \(count), one per choice")
         }
         guard weights.reduce(0, +) > 0 else { throw reader.error(at: node, "weights must not all be zero") }
+        guard weights.reduce(0, +).isFinite else { throw reader.error(at: node, "weights must add up to a finite number") }
         return weights
     }
 
@@ -135,6 +186,7 @@ extension ScenarioParser {
             }
         }
         guard weights.reduce(0, +) > 0 else { throw reader.error(at: node, "tiers must give at least one tier a share above zero") }
+        guard weights.reduce(0, +).isFinite else { throw reader.error(at: node, "the tier shares must add up to a finite number") }
         return WeightedChoice(values: values, weights: weights)
     }
 
@@ -200,7 +252,7 @@ extension ScenarioParser {
                 submit: try j["submit"].map { n throws(ScenarioError) in try reader.duration(n, "submit", positive: false) } ?? .zero,
                 tier: try j["tier"].map { n throws(ScenarioError) in try reader.choice(n, "tier", SLATier.self) } ?? .standard,
                 worldSize: size, acceleratorType: type, work: work, steps: steps,
-                stateBytes: try j["state_size"].map { n throws(ScenarioError) in try reader.size(n, "state_size") } ?? 0,
+                stateBytes: try j["state_size"].map { n throws(ScenarioError) in try reader.stateSize(n) } ?? 0,
                 memoryPerReplicaBytes: memory))
         }
         guard !jobs.isEmpty else { throw reader.error(at: node, "workload.jobs is empty; list at least one job") }
@@ -216,9 +268,22 @@ extension ScenarioParser {
                 : "a job needs its work: 'duration', or 'steps' with 'step_time'")
         }
         if let d = j["duration"] { return (try reader.duration(d, "duration"), nil) }
-        let steps = try reader.int(try j.required("steps"), "steps", min: 1)
+        let stepsNode = try j.required("steps")
+        let steps = Int64(try reader.int(stepsNode, "steps", min: 1))
         let stepTime = try reader.duration(try j.required("step_time"), "step_time")
-        return (VirtualTime(microseconds: Int64(steps) * stepTime.microseconds), Int64(steps))
+        try checkWork(steps: steps, stepSeconds: stepTime.seconds, at: stepsNode)
+        return (VirtualTime(microseconds: steps * stepTime.microseconds), steps)
+    }
+
+    /// Refuses, at `node`, `steps` steps of `stepSeconds` each when they come to more work
+    /// than one job may carry (`Units.maxSeconds`): their product, not only each factor,
+    /// must fit the simulated clock.
+    func checkWork(steps: Int64, stepSeconds: Double, at node: YAMLNode?) throws(ScenarioError) {
+        let seconds = Double(steps) * stepSeconds
+        guard seconds <= Units.maxSeconds else {
+            throw reader.error(at: node, "\(steps) steps of \(VirtualTime.seconds(stepSeconds)) come to \(Units.years(seconds)) of work; "
+                               + "a job carries \(Units.maxSecondsExpected)")
+        }
     }
 
     // MARK: Checks against the fleet
@@ -285,7 +350,7 @@ extension ScenarioParser {
             }
         }
         workload.limit = try t["limit"].map { n throws(ScenarioError) in try reader.int(n, "limit", min: 1) }
-        workload.timeScale = try t["time_scale"].map { n throws(ScenarioError) in try reader.double(n, "time_scale", min: 0, exclusiveMin: true) } ?? 1
+        workload.timeScale = try t["time_scale"].map { n throws(ScenarioError) in try reader.double(n, "time_scale", min: 1e-6, max: 1e6) } ?? 1
         workload.tiers = try t["tiers"].map { n throws(ScenarioError) in try parseTiers(n) }
         if let n = t["accelerator_type"] { workload.defaultType = try acceleratorType(n, fleet: fleet) }
         return workload

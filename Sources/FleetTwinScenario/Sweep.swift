@@ -20,12 +20,14 @@ public struct Sweep: Sendable {
 
     /// Reads `scenarios` (paths relative to the sweep file), `policies` (names) and `seeds`
     /// (a list, or a range "1-5").
-    public static func load(path: String) throws(ScenarioError) -> Sweep {
+    public static func load(path: String) throws(ScenarioError) -> Sweep { try load(path: path, log: nil) }
+
+    static func load(path: String, log: SchemaLog?) throws(ScenarioError) -> Sweep {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw ScenarioError(file: path, line: 0, column: 0, message: "cannot read the sweep: \(error.localizedDescription)")
         }
-        let reader = YAMLReader(file: path, text: text)
+        let reader = YAMLReader(file: path, text: text, log: log)
         let root = try reader.object(try reader.compose(), "the sweep", allowed: ["scenarios", "policies", "seeds"])
         var scenarios: [Scenario] = []
         for node in try reader.sequence(try root.required("scenarios"), "scenarios") {

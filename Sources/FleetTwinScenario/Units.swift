@@ -4,12 +4,28 @@ import FleetTwinEngine
 /// the caller reports where; `expected` strings describe the accepted forms.
 enum Units {
     static let durationExpected = "a duration such as 90s, 30m, 2h, 1.5d or 250ms (a bare number is seconds), at most 100 years"
+    /// Bandwidths from 1 MB/s to 1 PB/s, and checkpoint states up to 1 PB: a state moved at
+    /// the slowest bandwidth takes 1e9 seconds, within `maxSeconds`.
+    static let minBandwidth = 1e6, maxBandwidth = 1e15
+    static let maxStateBytes: Int64 = 1_000_000_000_000_000
     static let sizeExpected = "a size such as 4GiB, 80GB, 512MiB (a bare number is bytes)"
     static let bandwidthExpected = "a bandwidth such as 10GBps, 10GB/s (bytes) or 400Gbps, 400Gb/s (bits)"
 
+    /// The longest duration a scenario may give, and the most work one job may carry
+    /// (steps x step time included): about 100 years. Divided by the slowest rate a job can
+    /// run at, it stays far inside `VirtualTime.limit`.
+    static let maxSeconds = 3.2e9
+    static let maxSecondsExpected = "at most 100 years (3.2e9 seconds)"
+    /// The latest a generator's arrivals may be expected to end: 10,000 years, a fourteenth
+    /// of `VirtualTime.limit`, leaving room for the work after them.
+    static let maxArrivalSeconds = 3.2e11
+
+    /// `seconds` in whole years (of 365.25 days), for messages about spans beyond the clock.
+    static func years(_ seconds: Double) -> String { String(format: "%.0f years", seconds / 31_557_600) }
+
     static func duration(_ text: String) -> VirtualTime? {
         let units: [(String, Double)] = [("ms", 1e-3), ("us", 1e-6), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400), ("w", 604_800)]
-        guard let seconds = scaled(text, units: units), seconds <= 3.2e9 else { return nil }
+        guard let seconds = scaled(text, units: units), seconds <= maxSeconds else { return nil }
         return VirtualTime.seconds(seconds)
     }
 
@@ -38,7 +54,7 @@ enum Units {
         if bareAllowed, let v = Double(t), v.isFinite, v >= 0 { return v }
         for (suffix, factor) in units.sorted(by: { $0.0.count > $1.0.count }) where t.hasSuffix(suffix) {
             let number = String(t.dropLast(suffix.count)).trimmingWhitespace
-            guard let v = Double(number), v.isFinite, v >= 0 else { return nil }
+            guard let v = Double(number), v.isFinite, v >= 0, (v * factor).isFinite else { return nil }
             return v * factor
         }
         return nil

@@ -4,9 +4,9 @@ import Foundation
 
 /// A synthetic workload: an arrival process and per-job distributions.
 ///
-/// Arrival times come from the generator's own stream; each job's attributes come from
-/// the job's own stream (seed, "job", index), so changing one distribution never moves
-/// another job attribute or the arrival times.
+/// Arrival times come from the generator's own stream; each attribute of each job (world
+/// size, tier, duration, steps, template) from its own stream (seed, "job.<attribute>", job
+/// number), so changing one distribution never moves another attribute or the arrival times.
 public struct WorkloadGenerator: Sendable {
     public var count: Int?
     public var start: VirtualTime
@@ -34,6 +34,8 @@ public struct WorkloadGenerator: Sendable {
         self.memoryPerReplicaBytes = memoryPerReplicaBytes
     }
 
+    /// The jobs in arrival order, named job-0, job-1, ...: `count` of them, or those that
+    /// arrive by `horizon`.
     public func generate(seed: UInt64, horizon: VirtualTime?) -> [JobSpec] {
         var arrivalStream = SeededGenerator(seed: seed, stream: "arrivals")
         var process = arrivals.start(at: start, using: &arrivalStream)
@@ -42,23 +44,27 @@ public struct WorkloadGenerator: Sendable {
         while count.map({ jobs.count < $0 }) ?? true {
             let t = process.next(using: &arrivalStream)
             if let horizon, t > horizon { break }
-            var g = SeededGenerator(seed: seed, stream: "job", index: UInt64(jobs.count))
+            let index = UInt64(jobs.count)
+            func stream(_ attribute: String) -> SeededGenerator { SeededGenerator(seed: seed, stream: "job." + attribute, index: index) }
             let name = "job-\(jobs.count)"
-            let size = worldSize.sample(using: &g)
+            var sizeStream = stream("world_size"), tierStream = stream("tier")
+            let size = worldSize.sample(using: &sizeStream)
+            let tier = tiers.sample(using: &tierStream)
             switch work {
             case .duration(let distribution):
-                let duration = distribution.sample(using: &g)
+                var g = stream("duration")
                 jobs.append(JobSpec(
-                    name: name, submit: t, tier: tiers.sample(using: &g), worldSize: size, acceleratorType: acceleratorType,
-                    work: duration, stateBytes: stateBytes, memoryPerReplicaBytes: memoryPerReplicaBytes))
+                    name: name, submit: t, tier: tier, worldSize: size, acceleratorType: acceleratorType,
+                    work: distribution.sample(using: &g), stateBytes: stateBytes, memoryPerReplicaBytes: memoryPerReplicaBytes))
             case let .model(priced, steps):
-                let count = Int64(steps.sample(using: &g))
-                jobs.append(priced.job(name: name, submit: t, tier: tiers.sample(using: &g), worldSize: size, steps: count))
+                var g = stream("steps")
+                jobs.append(priced.job(name: name, submit: t, tier: tier, worldSize: size, steps: Int64(steps.sample(using: &g))))
             case let .templates(templates, steps):
-                let template = templates[Int(g.next() % UInt64(templates.count))]
+                var pick = stream("template"), g = stream("steps")
+                let template = templates[Int(pick.next() % UInt64(templates.count))]
                 let count = Int64(steps.sample(using: &g))
                 jobs.append(JobSpec(
-                    name: name, submit: t, tier: tiers.sample(using: &g), worldSize: size, acceleratorType: acceleratorType,
+                    name: name, submit: t, tier: tier, worldSize: size, acceleratorType: acceleratorType,
                     work: .seconds(Double(count) * template.stepSeconds), steps: count, stateBytes: template.stateBytes,
                     memoryPerReplicaBytes: template.memoryPerReplicaBytes))
             }
@@ -123,7 +129,8 @@ public enum DurationDistribution: Sendable, Equatable {
     case exponential(mean: VirtualTime)
     case lognormal(median: VirtualTime, sigma: Double)
 
-    /// At least one microsecond: a job always carries some work.
+    /// At least one microsecond, a job always carries some work, and at most the 100 years
+    /// of work a scenario may give one job (heavy tails are cut there).
     public func sample(using g: inout SeededGenerator) -> VirtualTime {
         let seconds: Double
         switch self {
@@ -132,7 +139,7 @@ public enum DurationDistribution: Sendable, Equatable {
         case .exponential(let mean): seconds = -mean.seconds * log(g.nextOpenUnitDouble())
         case let .lognormal(median, sigma): seconds = median.seconds * exp(sigma * standardNormal(&g))
         }
-        return VirtualTime(microseconds: max(1, VirtualTime.seconds(seconds).microseconds))
+        return VirtualTime(microseconds: max(1, VirtualTime.seconds(min(seconds, Units.maxSeconds)).microseconds))
     }
 }
 

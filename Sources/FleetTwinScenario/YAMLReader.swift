@@ -12,6 +12,8 @@ struct YAMLReader {
     let text: String
     /// Every file the document refers to, in the order it names them.
     let referenced = ReferencedFiles()
+    /// When set, records every number read and every mapping's keys (`Scenario.schemaUse`).
+    var log: SchemaLog? = nil
 
     /// A path as written in this file: absolute, or relative to the file's folder. The file
     /// becomes part of the document's identity (`Scenario.referencedFiles`).
@@ -79,6 +81,7 @@ struct YAMLReader {
             }
             fields.append((key, keyNode, value))
         }
+        log?.mappings.append((allowed, fields.map(\.key)))
         return YAMLObject(node: node, what: what, fields: fields, reader: self)
     }
 
@@ -95,6 +98,7 @@ struct YAMLReader {
     }
 
     func int(_ node: YAMLNode, _ what: String, min: Int = Int.min, max: Int = Int.max) throws(ScenarioError) -> Int {
+        log?.record(node, .integer, what)
         guard let s = node.scalar?.string, let v = Int(s.replacingOccurrences(of: "_", with: "")) else {
             throw error(at: node, "\(what) must be an integer; found \(describe(node))")
         }
@@ -105,12 +109,18 @@ struct YAMLReader {
         return v
     }
 
-    func double(_ node: YAMLNode, _ what: String, min: Double = -.infinity, exclusiveMin: Bool = false) throws(ScenarioError) -> Double {
+    /// A finite number at least (or, `exclusiveMin`, above) `min` and at most `max`.
+    func double(_ node: YAMLNode, _ what: String, min: Double = -.infinity, exclusiveMin: Bool = false,
+                max: Double = .greatestFiniteMagnitude) throws(ScenarioError) -> Double {
+        log?.record(node, .number, what)
         guard let s = node.scalar?.string, let v = Double(s), v.isFinite else {
             throw error(at: node, "\(what) must be a number; found \(describe(node))")
         }
         guard exclusiveMin ? v > min : v >= min else {
-            throw error(at: node, "\(what) must be \(exclusiveMin ? "greater than" : "at least") \(min.clean); found \(v.clean)")
+            throw error(at: node, "\(what) must be \(exclusiveMin ? "greater than" : "at least") \(min.clean)\(max < .greatestFiniteMagnitude ? " and at most \(max.clean)" : ""); found \(v.clean)")
+        }
+        guard v <= max else {
+            throw error(at: node, "\(what) must be at most \(max.clean)\(min > -.infinity ? " and \(exclusiveMin ? "above" : "at least") \(min.clean)" : ""); found \(v.clean)")
         }
         return v
     }
@@ -124,6 +134,7 @@ struct YAMLReader {
     }
 
     func duration(_ node: YAMLNode, _ what: String, positive: Bool = true) throws(ScenarioError) -> VirtualTime {
+        log?.record(node, .duration, what)
         guard let s = node.scalar?.string, let d = Units.duration(s) else {
             throw error(at: node, "\(what) must be \(Units.durationExpected); found \(describe(node))")
         }
@@ -132,15 +143,36 @@ struct YAMLReader {
     }
 
     func size(_ node: YAMLNode, _ what: String) throws(ScenarioError) -> Int64 {
+        log?.record(node, .size, what)
         guard let s = node.scalar?.string, let v = Units.size(s) else {
             throw error(at: node, "\(what) must be \(Units.sizeExpected); found \(describe(node))")
         }
         return v
     }
 
+    /// The interval of something that repeats through a run (checkpoints, failures, repairs,
+    /// random outages, arrival bursts): at least a second, so that a run's events stay countable.
+    func period(_ node: YAMLNode, _ what: String) throws(ScenarioError) -> VirtualTime {
+        let d = try duration(node, what)
+        guard d >= .seconds(Int64(1)) else { throw error(at: node, "\(what) repeats through the run and must be at least 1s; found \(d)") }
+        return d
+    }
+
+    /// A job's checkpoint state: at most 1 PB, so that moving it at the slowest bandwidth
+    /// (`Units.minBandwidth`) takes less than `Units.maxSeconds`.
+    func stateSize(_ node: YAMLNode) throws(ScenarioError) -> Int64 {
+        let v = try size(node, "state_size")
+        guard v <= Units.maxStateBytes else { throw error(at: node, "state_size must be at most 1PB (1e15 bytes); found \(v) bytes") }
+        return v
+    }
+
     func bandwidth(_ node: YAMLNode, _ what: String) throws(ScenarioError) -> Double {
+        log?.record(node, .bandwidth, what)
         guard let s = node.scalar?.string, let v = Units.bandwidth(s), v > 0 else {
             throw error(at: node, "\(what) must be \(Units.bandwidthExpected); found \(describe(node))")
+        }
+        guard v >= Units.minBandwidth, v <= Units.maxBandwidth else {
+            throw error(at: node, "\(what) must be between 1MBps and 1PBps; found \(v.clean) bytes per second")
         }
         return v
     }

@@ -227,7 +227,8 @@ public actor FleetSimulation {
             checkInvariants: configuration.checkInvariants, executor: executor)
     }
 
-    /// Runs to the last event or the horizon, whichever comes first. `progress`, if given,
+    /// Runs to the last event or the horizon (at the latest `VirtualTime.limit`), whichever
+    /// comes first. `progress`, if given,
     /// is called every `progressInterval` processed events and once at the end; it cannot
     /// influence the run.
     public func run(
@@ -239,8 +240,11 @@ public actor FleetSimulation {
         scheduleFaults()
         var horizonReached = false
         var due: [StepEvent] = []
+        // Without a horizon the clock still ends at its limit: jobs slowed past it, or failing
+        // faster than they can finish, leave the run there instead of overflowing it.
+        let horizon = min(configuration.horizon ?? .limit, .limit)
         while let t = queue.nextTime {
-            if let horizon = configuration.horizon, t > horizon {
+            if t > horizon {
                 horizonReached = true
                 now = horizon
                 break
@@ -300,7 +304,7 @@ public actor FleetSimulation {
                     // Back in service only when every cause of its downtime has ended; its
                     // failure process starts again from then.
                     guard downCauses[i] == 0 else { continue }
-                    nodeDowntime += (now - downSince[i]).microseconds
+                    nodeDowntime = nodeDowntime.saturatingAdding((now - downSince[i]).microseconds)
                     log.append(EventRecord(time: now, kind: .nodeRepaired, node: node, cluster: cluster,
                                            accelerators: Int32(configuration.fleet.clusters[Int(cluster)].acceleratorsPerNode)))
                     due.append(.nodeRepair(cluster: cluster, node: node))
@@ -343,7 +347,7 @@ public actor FleetSimulation {
         result.nodeFailures = randomNodeFailures
         result.outageNodeFailures = outageNodeFailures
         var downtime = nodeDowntime
-        for i in downCauses.indices where downCauses[i] > 0 { downtime += (now - downSince[i]).microseconds }
+        for i in downCauses.indices where downCauses[i] > 0 { downtime = downtime.saturatingAdding((now - downSince[i]).microseconds) }
         result.nodeDowntimeSeconds = Double(downtime) / 1e6
         return result
     }

@@ -427,7 +427,8 @@ public actor GlobalScheduler {
 
     private func ended(_ index: JobIndex, at now: VirtualTime) {
         let run = runStart[Int(index)]
-        pending[Int(index)].attainedService += Int64(run.devices) * max(0, (now - run.at).microseconds)
+        pending[Int(index)].attainedService = pending[Int(index)].attainedService
+            .saturatingAdding(Int64(run.devices).saturatingMultiplied(by: max(0, (now - run.at).microseconds)))
         runStart[Int(index)] = (now, 0)
     }
 

@@ -82,7 +82,7 @@ public actor Job {
     /// when the job's work was not given in steps).
     public func stepsTime(_ steps: Double, defaultStep: VirtualTime) -> VirtualTime {
         let stepWork = spec.steps.map { Double(spec.work.microseconds) / Double($0) } ?? Double(defaultStep.microseconds)
-        return VirtualTime(microseconds: Int64((steps * stepWork / rate).rounded(.up)))
+        return Self.saturatedSpan(steps * stepWork / rate)
     }
 
     /// Reaches a consistent cut `cut` from now (never past the job's end) and banks the
@@ -181,10 +181,19 @@ public actor Job {
         self.rate = rate
         progressFrom = start
         generation &+= 1
-        let duration = rate == 1 ? remainingWork : Int64((Double(remainingWork) / rate).rounded(.up))
-        let finish = start + VirtualTime(microseconds: duration)
+        let duration = rate == 1 ? VirtualTime(microseconds: remainingWork) : Self.saturatedSpan(Double(remainingWork) / rate)
+        let finish = VirtualTime(microseconds: start.microseconds.saturatingAdding(duration.microseconds))
         end = finish
         return Segment(end: finish, generation: generation, progressFrom: start)
+    }
+
+    /// `microseconds` rounded up, at most `VirtualTime.limit`: work at a rate slowed by
+    /// degradation, a slow type and time-slicing together can exceed any representable span
+    /// (the parser bounds each factor, not every product); such a job never finishes in a
+    /// run rather than trapping.
+    nonisolated static func saturatedSpan(_ microseconds: Double) -> VirtualTime {
+        guard microseconds < Double(VirtualTime.limit.microseconds) else { return .limit }
+        return VirtualTime(microseconds: Int64(max(0, microseconds).rounded(.up)))
     }
 
     private func progress(until t: VirtualTime) -> Int64 {

@@ -90,4 +90,45 @@ import Testing
     @Test func emptyFileIsExplained() {
         #expect(message("").hasPrefix("s.yaml:1:1: error: the scenario is empty"))
     }
+
+    /// Issue 14: products of user numbers that overflow the clock, and factors so small that
+    /// a job's time at that speed does, are refused where they are written.
+    @Test func valuesThatOverflowLaterAreRefusedWhereGiven() {
+        let jobs = Self.valid.replacingOccurrences(of: """
+              generator:
+                jobs: 10
+                arrivals: { poisson: { per_hour: 10 } }
+                world_size: 2
+                duration: 1h
+            """, with: """
+              jobs:
+                - { world_size: 2, steps: 2000000000, step_time: 2h }
+            """)
+        #expect(message(jobs).hasPrefix(
+            "s.yaml:8:31: error: 2000000000 steps of 2h00m come to 456308 years of work; a job carries at most 100 years (3.2e9 seconds)"))
+        let degraded = Self.valid + "\nfailures:\n  degraded: [{ at: 1h, clusters: [c], factor: 1e-300, duration: 1h }]"
+        #expect(message(degraded).hasPrefix("s.yaml:13:47: error: factor is the share of speed left, between 0.001 and 1; found 1e-300"))
+        let slow = Self.valid.replacingOccurrences(of: "fleet:\n", with: "fleet:\n  accelerator_types: [{ name: slow, relative_speed: 1e-300 }]\n")
+            .replacingOccurrences(of: "accelerators_per_node: 4 }", with: "accelerators_per_node: 4, type: slow }")
+        #expect(message(slow).hasPrefix("s.yaml:2:53: error: relative_speed must be at least 0.001 and at most 1000; found 1e-300"))
+        let sparse = Self.valid.replacingOccurrences(of: "per_hour: 10", with: "per_hour: 0.001").replacingOccurrences(of: "jobs: 10", with: "jobs: 100000")
+        #expect(message(sparse).hasPrefix("s.yaml:9:15: error: 100000 jobs at 0.001 per hour arrive over about 11408 years; the arrivals must end within 10000 years"),
+                "\(message(sparse))")
+        let open = Self.valid.replacingOccurrences(of: "    jobs: 10\n", with: "").replacingOccurrences(of: "per_hour: 10", with: "per_hour: 1e9")
+            + "\nhorizon: 1d"
+        #expect(message(open).contains("make about 24000000000 jobs; expected at most 100000000"), "\(message(open))")
+    }
+
+    /// Intervals of things that repeat through a run would make it endless below a second
+    /// (a checkpoint every microsecond of every job); bursts that switch millions of times
+    /// between arrivals would keep the generator looping.
+    @Test func repeatingIntervalsAreAtLeastASecond() {
+        let checkpoints = Self.valid + "\nmechanisms: { checkpoint_interval: 1us }"
+        #expect(message(checkpoints).hasPrefix("s.yaml:12:36: error: checkpoint_interval repeats through the run and must be at least 1s; found 1e-06s"),
+                "\(message(checkpoints))")
+        let bursts = Self.valid.replacingOccurrences(of: "{ poisson: { per_hour: 10 } }",
+                                                     with: "{ bursty: { per_hour: 0.001, burst_per_hour: 1, mean_burst: 1s, mean_gap: 1h } }")
+        #expect(message(bursts).hasPrefix("s.yaml:9:15: error: arrivals every 41d16h on average with bursts or gaps of 1s switch state about 3600000 times per arrival"),
+                "\(message(bursts))")
+    }
 }
