@@ -74,7 +74,7 @@ struct ValidateCommand: ParsableCommand {
               workload   \(jobs.count) jobs\(real) (seed \(parsed.seed))
               policy     \(parsed.policy.text)
               horizon    \(parsed.horizon.map(\.description) ?? "until the last job ends")
-            """)
+            """ + (parsed.goals.isEmpty ? "" : "\n  goals      " + parsed.goals.map(\.text).joined(separator: "\n             ")))
     }
 }
 

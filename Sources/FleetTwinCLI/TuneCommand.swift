@@ -31,7 +31,7 @@ struct TuneCommand: AsyncParsableCommand {
             utilization over the settled candidates is printed with it. Every run is stored as a sweep unit, \
             so a rerun with the same --db reuses them.
             Example:
-              fleettwin tune Scenarios/goals.yaml --knob fleet.c.nodes=1..8 --minimize accelerators
+              fleettwin tune Scenarios/capacity.yaml --knob fleet.c.nodes=4..16 --minimize accelerators
             """)
 
     @Argument(help: "The scenario file (YAML), with a goals: section.") var scenario: String
@@ -92,8 +92,12 @@ struct TuneCommand: AsyncParsableCommand {
         guard settings.count <= 10_000 else { throw InvalidInput(message: "\(settings.count) candidates: at most 10,000 (narrow the ranges)") }
         var scenarios: [Scenario] = []
         for setting in settings {
+            let named = setting.map { "\($0.path)=\($0.value)" }.joined(separator: " ")
             do { scenarios.append(try base.setting(setting)) } catch let error as KnobError {
                 throw InvalidInput(message: error.description)
+            } catch let error as ScenarioError {
+                // Located in the scenario with the value replaced; say which setting it was.
+                throw InvalidInput(message: "the setting \(named) makes the scenario invalid:\n\(error.description)")
             }
         }
         var candidates = zip(settings, scenarios).map { setting, s in

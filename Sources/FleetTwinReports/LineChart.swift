@@ -56,7 +56,9 @@ struct LineChart {
                 path = "M\(fixed(frame.left, 1)),\(fixed(py, 1)) H\(fixed(frame.left + frame.plotWidth, 1))"
                 (textX, textY) = (frame.left + 4, py - 4)
             }
-            body += GoalLine.svg(path: path, label: goal.label, x: textX, y: textY)
+            // A label near the right edge goes to the left of its line, so it is not cut off.
+            let flip = textX > frame.left + frame.plotWidth * 0.7
+            body += GoalLine.svg(path: path, label: goal.label, x: flip ? textX - 8 : textX, y: textY, anchor: flip ? "end" : "start")
         }
         return SVGDocument(frame: frame, label: label, x: x, y: y, legend: legend).render(body: body)
     }
@@ -90,10 +92,10 @@ struct LineChart {
 
 extension GoalLine {
     /// The line and its label, in pixels.
-    static func svg(path: String, label: String, x: Double, y: Double) -> String {
+    static func svg(path: String, label: String, x: Double, y: Double, anchor: String = "start") -> String {
         """
         <path class="goal" d="\(path)" fill="none" stroke="#000000" stroke-width="1.5" stroke-dasharray="4 3"/>
-        <text class="goal-label" x="\(fixed(x, 1))" y="\(fixed(y, 1))" font-size="11" fill="#000000">goal: \(escaped(label))</text>
+        <text class="goal-label" x="\(fixed(x, 1))" y="\(fixed(y, 1))" font-size="11" fill="#000000" text-anchor="\(anchor)">goal: \(escaped(label))</text>
 
         """
     }

@@ -52,13 +52,16 @@ struct ReportCharts {
 
     func jctCDF() -> String? {
         let all = runs.flatMap(\.completionTimes)
-        guard let low = all.min(), let high = all.max() else { return nil }
+        let lines = goalLines(.x) { if case .jct = $0 { true } else { false } }
+        // The axis reaches every JCT goal's target, so its line is drawn where it belongs.
+        guard let low = (all + lines.map(\.value).filter { $0 > 0 }).min(), let high = (all + lines.map(\.value)).max(),
+              !all.isEmpty else { return nil }
         return LineChart(
             label: "Cumulative distribution of job completion time per run",
             x: Axes.logTime(from: low, to: high, title: "job completion time, submit to end (seconds, log scale)"),
             y: Axes.percent(title: "completed jobs at or below (%)"),
             series: runs.indices.map { line("cdf", $0, Self.cdfPoints(runs[$0].completionTimes)) },
-            legend: legend, goals: goalLines(.x) { if case .jct = $0 { true } else { false } }).svg()
+            legend: legend, goals: lines).svg()
     }
 
     /// The latest instant any time series reaches, for a shared time axis.

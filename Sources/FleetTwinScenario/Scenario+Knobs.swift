@@ -104,13 +104,44 @@ extension Scenario {
             } else {
                 let named = Self.named(segment, under: node)
                 guard named.count == 1 else {
-                    let what = named.isEmpty ? "no key or named element" : "\(named.count) elements named"
-                    throw KnobError("knob \(path.joined(separator: ".")): \(file) has \(what) '\(segment)' at \(walked.dropLast().joined(separator: ".").isEmpty ? "the top level" : walked.dropLast().joined(separator: ".")); a knob changes a value the scenario states")
+                    let at = walked.dropLast().joined(separator: ".")
+                    let line = node.mark.map { ":\($0.line)" } ?? ""
+                    if !named.isEmpty {
+                        throw KnobError("knob \(path.joined(separator: ".")): \(file)\(line) has \(named.count) elements named '\(segment)' under \(at.isEmpty ? "the top level" : at); name the list they are in")
+                    }
+                    // What could be named here: the mapping's keys and the names below it.
+                    var choices: [String] = []
+                    if case .mapping(let mapping) = node { choices += mapping.keys.compactMap { $0.scalar?.string } }
+                    choices += Self.names(under: node).filter { !choices.contains($0) }
+                    let hint = YAMLReader(file: file, text: "").suggestion(for: segment, among: choices).map { " (did you mean '\($0)'?)" } ?? ""
+                    throw KnobError("knob \(path.joined(separator: ".")): \(file)\(line) has no key or named element '\(segment)' under \(at.isEmpty ? "the top level" : at)\(hint); expected one of: \(choices.joined(separator: ", ")) (a knob changes a value the scenario states)")
                 }
                 node = named[0]
             }
         }
         return node
+    }
+
+    /// The `name` of every mapping under `node` that has one, in document order.
+    static func names(under node: Node) -> [String] {
+        var found: [String] = []
+        func visit(_ n: Node) {
+            switch n {
+            case .mapping(let mapping):
+                if let name = mapping["name"]?.scalar?.string, !found.contains(name) { found.append(name) }
+                for (_, value) in mapping { visit(value) }
+            case .sequence(let list):
+                for element in list { visit(element) }
+            default:
+                break
+            }
+        }
+        switch node {
+        case .mapping(let mapping): for (_, value) in mapping { visit(value) }
+        case .sequence(let list): for element in list { visit(element) }
+        default: break
+        }
+        return found
     }
 
     /// Mappings with `name: segment` anywhere under `node`, in document order.

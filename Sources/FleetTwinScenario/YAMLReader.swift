@@ -55,8 +55,11 @@ struct YAMLReader {
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
             let detail = context.map { "\($0.text) (line \($0.mark.line)), " } ?? ""
+            // `>` and `|` start block scalars: an unquoted goal condition lands here.
+            let hint = (context?.text ?? "").contains("block scalar")
+                ? "; a value starting with > or | must be quoted, as goals are: \">= 0.8\"" : ""
             return ScenarioError(file: file, line: mark.line, column: mark.column,
-                                 message: "YAML syntax: \(detail)\(problem)", excerpt: excerpt(line: mark.line, column: mark.column))
+                                 message: "YAML syntax: \(detail)\(problem)\(hint)", excerpt: excerpt(line: mark.line, column: mark.column))
         case let .duplicatedKeysInMapping(duplicates, context):
             return ScenarioError(file: file, line: context.mark.line, column: context.mark.column,
                                  message: "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", "))")
@@ -195,7 +198,7 @@ struct YAMLReader {
     }
 
     /// The allowed key within edit distance 2 of a misspelled one, if there is exactly a best one.
-    private func suggestion(for key: String, among allowed: [String]) -> String? {
+    func suggestion(for key: String, among allowed: [String]) -> String? {
         let scored = allowed.map { ($0, editDistance(key, $0)) }.filter { $0.1 <= 2 }
         return scored.min { $0.1 < $1.1 }?.0
     }

@@ -160,7 +160,12 @@ public struct CSVFile {
         var columns: [String: Int] = [:]
         for (index, name) in fields.enumerated() where columns[name.lowercased()] == nil { columns[name.lowercased()] = index }
         if let missing = required.first(where: { columns[$0.lowercased()] == nil }) {
-            throw TraceError(file: path, line: line, message: "the header lacks the column '\(missing)'; found: \(fields.joined(separator: ", ")); expected: \(required.joined(separator: ", "))")
+            var expected: [String] = []
+            for name in required where !expected.contains(name) { expected.append(name) }
+            // A first line naming none of the columns is most likely data: the file has no header.
+            let headerless = required.allSatisfy { columns[$0.lowercased()] == nil }
+                ? " (the first line names none of them: a file without a header cannot be mapped by name; the published Alibaba GPU-2020 tables are read by `import alibaba-pai`)" : ""
+            throw TraceError(file: path, line: line, message: "the header lacks the column '\(missing)'; found: \(fields.joined(separator: ", ")); expected: \(expected.joined(separator: ", "))\(headerless)")
         }
         return columns
     }

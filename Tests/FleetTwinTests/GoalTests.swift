@@ -52,6 +52,14 @@ import Testing
         }
     }
 
+    @Test func anUnquotedConditionSaysToQuoteIt() {
+        #expect {
+            try Scenario.parse(Self.scenario(goals: "  utilization: >= 0.8"), file: "g.yaml")
+        } throws: { error in
+            "\(error)".contains("g.yaml:10:") && "\(error)".contains("must be quoted, as goals are")
+        }
+    }
+
     @Test func verdictsUseTheIntervalAndNeverRoundUncertainToMet() {
         let goal = Goal(metric: .utilization, comparison: .atLeast, target: 0.8)
         #expect(GoalVerdict(goal, values: [0.85, 0.86, 0.84]).verdict == .met)
@@ -110,5 +118,7 @@ import Testing
         #expect(page.contains("<td class=\"met\">met (") )
         // utilization on its chart, jct.max on the CDF, sla.premium on the SLA bars.
         #expect(page.components(separatedBy: "class=\"goal\"").count - 1 == 3)
+        // The JCT axis reaches the 30-day target (2.6e6 s), though no job took that long.
+        #expect(page.contains("10⁷ s"), "the JCT axis stops short of the goal")
     }
 }

@@ -32,6 +32,20 @@ import Testing
         #expect(skipped.first?["reason"] as? String == "no GPU")
     }
 
+    /// A mapped CSV without a header line names the way out rather than a missing column.
+    @Test func aHeaderlessCSVSaysItCannotBeMappedByName() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("tasks.csv").path
+        try "j-1,tensorflow,1.0,Terminated,100.0,700.0,600.0,29.3,50.0,MISC\n".write(toFile: input, atomically: true, encoding: .utf8)
+        let run = try runFleettwin(["import", "csv", input, "--map", "submit=start_time,end=end_time,start=start_time,gpus=plan_gpu",
+                                    "--out", dir.appendingPathComponent("o.jsonl").path])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("tasks.csv:1: error: the header lacks the column 'start_time'"), "\(run.stderr)")
+        #expect(run.stderr.contains("expected: start_time, end_time, plan_gpu (the first line names none of them"))
+        #expect(run.stderr.contains("import alibaba-pai"))
+    }
+
     @Test func aBrokenFileExitsWithTwoAndSaysWhere() throws {
         let dir = try temporaryDirectory()
         let input = dir.appendingPathComponent("jobs.csv").path

@@ -54,8 +54,9 @@ import Testing
     }
 
     @Test(arguments: [
-        (["--knob", "fleet.x.nodes=1..3"], "has no key or named element 'x' at fleet"),
-        (["--knob", "fleet.c.nodes=0..1"], "nodes must be between 1"),
+        (["--knob", "fleet.x.nodes=1..3"], "expected one of: regions, r, c (a knob changes a value the scenario states)"),
+        (["--knob", "fleet.c.node=1..3"], "(did you mean 'nodes'?)"),
+        (["--knob", "fleet.c.nodes=0..1"], "the setting fleet.c.nodes=0 makes the scenario invalid:\n"),
         (["--knob", "fleet.c.nodes=5..1"], "a range must be two integers low..high"),
         (["--knob", "fleet.c=1..2"], "has a mapping there, not a single value"),
         (["--knob", "fleet.c.nodes=1..2", "--maximize", "accelerators"], "choose one of --minimize accelerators or --maximize utilization"),
