@@ -122,47 +122,33 @@ extension Scenario {
         return node
     }
 
-    /// The `name` of every mapping under `node` that has one, in document order.
+    /// The `name` of every mapping under `node` that has one, once each, in document order.
     static func names(under node: Node) -> [String] {
-        var found: [String] = []
-        func visit(_ n: Node) {
-            switch n {
-            case .mapping(let mapping):
-                if let name = mapping["name"]?.scalar?.string, !found.contains(name) { found.append(name) }
-                for (_, value) in mapping { visit(value) }
-            case .sequence(let list):
-                for element in list { visit(element) }
-            default:
-                break
-            }
-        }
-        switch node {
-        case .mapping(let mapping): for (_, value) in mapping { visit(value) }
-        case .sequence(let list): for element in list { visit(element) }
-        default: break
-        }
-        return found
+        var names: [String] = []
+        for (name, _) in namedMappings(under: node) where !names.contains(name) { names.append(name) }
+        return names
     }
 
     /// Mappings with `name: segment` anywhere under `node`, in document order.
     static func named(_ segment: String, under node: Node) -> [Node] {
-        var found: [Node] = []
-        func visit(_ n: Node) {
+        namedMappings(under: node).filter { $0.name == segment }.map(\.node)
+    }
+
+    /// Every mapping under `node` (not `node` itself) that has a `name`, in document order.
+    static func namedMappings(under node: Node) -> [(name: String, node: Node)] {
+        var found: [(name: String, node: Node)] = []
+        func visit(_ n: Node, isRoot: Bool) {
             switch n {
             case .mapping(let mapping):
-                if mapping["name"]?.scalar?.string == segment { found.append(n) }
-                for (_, value) in mapping { visit(value) }
+                if !isRoot, let name = mapping["name"]?.scalar?.string { found.append((name, n)) }
+                for (_, value) in mapping { visit(value, isRoot: false) }
             case .sequence(let list):
-                for element in list { visit(element) }
+                for element in list { visit(element, isRoot: false) }
             default:
                 break
             }
         }
-        switch node {
-        case .mapping(let mapping): for (_, value) in mapping { visit(value) }
-        case .sequence(let list): for element in list { visit(element) }
-        default: break
-        }
+        visit(node, isRoot: true)
         return found
     }
 
