@@ -43,6 +43,7 @@ struct TuneCommand: AsyncParsableCommand {
     @Option(help: "The most seeds a candidate runs before its open verdicts are reported as uncertain.") var maxSeeds = 16
     @Option(help: "Run this policy instead of the scenario's.") var policy: PolicyName?
     @Option(help: "The results database (SQLite).") var db = "tune.sqlite"
+    @Option(help: "Also draw every setting and the Pareto front into this SVG file.") var plot: String?
     @Flag(help: "Print one JSON object.") var json = false
 
     enum Objective: String, Encodable { case accelerators, utilization }
@@ -172,6 +173,17 @@ struct TuneCommand: AsyncParsableCommand {
                     && (a.accelerators < b.accelerators || (a.utilization ?? 0) > (b.utilization ?? 0))
             }
         }.sorted { candidates[$0].accelerators < candidates[$1].accelerators }
+        if let plot {
+            let points = candidates.map { c in
+                TuneChart.Point(accelerators: c.accelerators, utilization: c.utilization, status: c.status.rawValue,
+                                label: parsedKnobs.map { "\($0.path)=\(c.setting[$0.path]!)" }.joined(separator: " ") + ": \(c.status.rawValue)")
+            }
+            let svg = TuneChart.svg(title: "\(base.name): accelerators against utilization of every setting tried", points: points,
+                                    front: front, chosen: chosen)
+            do { try svg.write(toFile: plot, atomically: true, encoding: .utf8) } catch {
+                throw InvalidInput(message: "cannot write \(plot): \(error.localizedDescription)")
+            }
+        }
         let method = "racing over doubling seed budgets (\(seeds) to \(maxSeeds) seeds; verdicts on 95% intervals)"
 
         if json {

@@ -28,8 +28,14 @@ import Testing
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = try Self.scenario(in: dir), db = dir.appendingPathComponent("t.sqlite").path
-        let out = try runFleettwin(["tune", path, "--knob", "fleet.c.nodes=6..13", "--minimize", "accelerators", "--db", db, "--json"])
+        let plot = dir.appendingPathComponent("front.svg").path
+        let out = try runFleettwin(["tune", path, "--knob", "fleet.c.nodes=6..13", "--minimize", "accelerators", "--db", db, "--json",
+                                    "--plot", plot])
         #expect(out.status == 0, "\(out.stderr)")
+        let svg = try String(contentsOfFile: plot, encoding: .utf8)
+        #expect(svg.components(separatedBy: "<circle class=\"setting met\"").count - 1 == 4)
+        #expect(svg.components(separatedBy: "<circle class=\"setting missed\"").count - 1 == 4)
+        #expect(svg.contains("<circle class=\"chosen\""))
         let json = try #require(JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
         #expect(json["chosen"] as? [String: String] == ["fleet.c.nodes": "10"])
         let evaluated = try #require(json["evaluated"] as? [[String: Any]])
