@@ -19,7 +19,7 @@ struct ImportCommand: ParsableCommand {
             """,
         subcommands: [
             ImportPhillySummary.self, ImportPhilly.self, ImportTiresias.self, ImportAlibabaOpenb.self, ImportAlibabaPAI.self,
-            ImportH100Workloads.self, ImportCSV.self, ImportTiresiasCluster.self, ImportPhillyVC.self, ImportOpenbNodes.self,
+            ImportH100Workloads.self, ImportCSV.self, ImportSlurmSacct.self, ImportTiresiasCluster.self, ImportPhillyVC.self, ImportOpenbNodes.self,
         ])
 }
 
@@ -88,6 +88,15 @@ struct ImportPhilly: ImportFormatCommand {
     @OptionGroup var output: ImportOutput
 
     func importing() throws -> ImportResult { try PhillyJobLogImporter(input: input, timeZone: try zone.zone()).run(out: output.out) }
+}
+
+struct ImportSlurmSacct: ImportFormatCommand {
+    static let configuration = CommandConfiguration.format("slurm-sacct", "Slurm accounting as `sacct --json` prints it (22.05 and later): one job per job_id, its requeued runs joined.",
+                                                           example: "sacct --json --allusers --starttime 2026-11-01 > sacct.json; fleettwin import slurm-sacct sacct.json --out slurm.jsonl")
+    @Argument(help: "The output of `sacct --json`.") var input: String
+    @OptionGroup var output: ImportOutput
+
+    func importing() throws -> ImportResult { try SlurmSacctImporter(input: input).run(out: output.out) }
 }
 
 struct ImportTiresias: ImportFormatCommand {

@@ -1,0 +1,131 @@
+import FleetTwinTraces
+import Foundation
+import Testing
+
+/// Slurm's accounting in: `import slurm-sacct` on a fixture of the documented shape, and, on a
+/// machine running the project's local Slurm (Tests/Slurm/local-slurm.sh; `.ci/run` starts it
+/// and sets FLEETTWIN_REQUIRE_SLURM=1), jobs really submitted, run and read back from sacct.
+@Suite struct SlurmTests {
+    /// `sacct --json` of Slurm 22.05 (../shared/slurm/README.md): job 11 preempted once and
+    /// rerun, 12 CPU-only, 13 still pending, 14 a task of array job 10.
+    static let fixture = #"""
+    {"meta": {"plugin": {"type": "openapi/dbv0.0.38"}}, "errors": [], "jobs": [
+     {"job_id": 11, "user": "ana", "account": "vision", "state": {"current": "PREEMPTED", "reason": "None"},
+      "time": {"submission": 1000, "eligible": 1000, "start": 1010, "end": 1100, "limit": 60},
+      "tres": {"allocated": [{"type": "cpu", "count": 1}, {"type": "gres", "name": "gpu", "id": 1001, "count": 4}], "requested": []},
+      "array": {"job_id": 0, "task_id": null}},
+     {"job_id": 12, "user": "bo", "account": "nlp", "state": {"current": "COMPLETED", "reason": "None"},
+      "time": {"submission": 1005, "start": 1006, "end": 1050, "limit": 60},
+      "tres": {"allocated": [{"type": "cpu", "count": 4}], "requested": [{"type": "cpu", "count": 4}]}},
+     {"job_id": 11, "user": "ana", "account": "vision", "state": {"current": "COMPLETED", "reason": "BeginTime"},
+      "time": {"submission": 1100, "eligible": 1111, "start": 1120, "end": 1420, "limit": 60},
+      "tres": {"allocated": [{"type": "gres", "name": "gpu", "id": 1001, "count": 4}], "requested": []},
+      "array": {"job_id": 0, "task_id": null}},
+     {"job_id": 13, "user": "cy", "account": "nlp", "state": {"current": "PENDING", "reason": "Resources"},
+      "time": {"submission": 1200, "start": 0, "end": 0, "limit": 60},
+      "tres": {"allocated": [], "requested": [{"type": "gres", "name": "gpu", "count": 8}]}},
+     {"job_id": 15, "user": "di", "account": "rl", "state": {"current": "COMPLETED", "reason": "None"},
+      "time": {"submission": 1300, "start": 1300, "end": 1360, "limit": 60},
+      "tres": {"allocated": [{"type": "gres", "name": "gpu", "count": 2}]}, "array": {"job_id": 10, "task_id": 3}}
+    ]}
+    """#
+
+    @Test func sacctJobsJoinTheirRunsAndSkipWhatCannotReplay() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("sacct.json").path, out = dir.appendingPathComponent("s.jsonl").path
+        try ("\u{FEFF}" + Self.fixture).write(toFile: input, atomically: true, encoding: .utf8)
+        let result = try SlurmSacctImporter(input: input).run(out: out)
+        #expect(result.report.skipped.map(\.line) == [2, 4])
+        #expect(result.report.skipped.map(\.reason) == ["no GPU in tres: a CPU-only job", "state PENDING: not finished when sacct ran"])
+        let (_, jobs) = try TraceReader(path: out).readAll()
+        #expect(jobs.map(\.id) == ["11", "10_3"])
+        let requeued = jobs[0]
+        #expect(requeued.submit == 0 && requeued.worldSize == 4 && requeued.duration == 300)
+        #expect(requeued.recorded == RecordedOutcome(start: 10, end: 420, status: "COMPLETED", attempts: 2))
+        #expect(requeued.user == "ana" && requeued.virtualCluster == "vision")
+        #expect(jobs[1].submit == 300 && jobs[1].worldSize == 2 && jobs[1].duration == 60)
+    }
+
+    @Test func notSacctOutputIsAClearError() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("squeue.json").path
+        try #"{"meta": {}, "jobz": []}"#.write(toFile: input, atomically: true, encoding: .utf8)
+        let run = try runFleettwin(["import", "slurm-sacct", input, "--out", dir.appendingPathComponent("o.jsonl").path])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("squeue.json:1: error: expected an object with a \"jobs\" list, as `sacct --json` prints"), "\(run.stderr)")
+    }
+
+    static var localSlurm: Bool {
+        ProcessInfo.processInfo.environment["SLURM_CONF"].map { FileManager.default.fileExists(atPath: $0) } ?? false
+    }
+
+    /// On CI the local Slurm is required: its absence is a failure, not a skip.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["FLEETTWIN_REQUIRE_SLURM"] == "1"))
+    func theLocalSlurmIsRunningWhereRequired() {
+        #expect(Self.localSlurm, "FLEETTWIN_REQUIRE_SLURM=1 but SLURM_CONF names no running cluster (start it with Tests/Slurm/local-slurm.sh start)")
+    }
+
+    /// Three GPU jobs submitted to the real Slurm, run, and read back through sacct: the trace
+    /// has their GPU counts, and their recorded runs last at least their sleep.
+    @Test(.enabled(if: localSlurm, "needs the local Slurm: Tests/Slurm/local-slurm.sh start, then SLURM_CONF from its env.sh"))
+    func jobsRunOnTheLocalSlurmComeBackThroughSacct() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tag = "ft-\(UUID().uuidString.prefix(8))"
+        var ids: [String] = []
+        for gpus in [2, 4, 8] {
+            let out = try Self.shell("sbatch", "--parsable", "--gres=gpu:\(gpus)", "--time=1", "-J", "\(tag)-\(gpus)",
+                                     "-o", "/dev/null", "--wrap", "sleep 2")
+            ids.append(out.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let input = dir.appendingPathComponent("sacct.json").path
+        var done = false
+        for _ in 0..<120 where !done {
+            Thread.sleep(forTimeInterval: 1)
+            let json = try Self.shell("sacct", "--json", "-j", ids.joined(separator: ","))
+            let jobs = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["jobs"] as? [[String: Any]] ?? []
+            done = jobs.count >= 3 && jobs.allSatisfy { ($0["state"] as? [String: Any])?["current"] as? String == "COMPLETED" }
+            if done { try json.write(toFile: input, atomically: true, encoding: .utf8) }
+        }
+        let queue = done ? "" : ((try? Self.shell("squeue")) ?? "squeue failed")
+        try #require(done, "the three jobs did not complete within two minutes: \(queue)")
+        let out = dir.appendingPathComponent("s.jsonl").path
+        let run = try runFleettwin(["import", "slurm-sacct", input, "--out", out])
+        #expect(run.status == 0, "\(run.stderr)")
+        let (_, jobs) = try TraceReader(path: out).readAll()
+        #expect(jobs.map(\.id).sorted() == ids.sorted())
+        #expect(jobs.map(\.worldSize).sorted() == [2, 4, 8])
+        for job in jobs {
+            let recorded = try #require(job.recorded)
+            #expect((recorded.end ?? 0) - (recorded.start ?? 0) >= 2, "\(job)")
+            #expect(recorded.status == "COMPLETED" && recorded.attempts == 1)
+        }
+    }
+
+    /// Runs a Slurm client with the environment of the test process (SLURM_CONF).
+    static func shell(_ arguments: String...) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("slurm-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: file.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let handle = try FileHandle(forWritingTo: file)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        process.waitUntilExit()
+        try handle.close()
+        let output = try String(contentsOf: file, encoding: .utf8)
+        guard process.terminationStatus == 0 else { throw SlurmCommandFailed(command: arguments.joined(separator: " "), output: output) }
+        return output
+    }
+
+    struct SlurmCommandFailed: Error, CustomStringConvertible {
+        var command: String
+        var output: String
+        var description: String { "\(command) failed: \(output)" }
+    }
+}
