@@ -1,3 +1,4 @@
+import FleetTwinStore
 import FleetTwinTraces
 import Foundation
 import Testing
@@ -8,7 +9,7 @@ import Testing
 @Suite struct SlurmTests {
     /// `sacct --json` of Slurm 22.05 (../shared/slurm/README.md): job 11 preempted once and
     /// rerun, 12 CPU-only, 13 still pending, 14 a task of array job 10.
-    static let fixture = #"""
+    static let sacctFixture = #"""
     {"meta": {"plugin": {"type": "openapi/dbv0.0.38"}}, "errors": [], "jobs": [
      {"job_id": 11, "user": "ana", "account": "vision", "state": {"current": "PREEMPTED", "reason": "None"},
       "time": {"submission": 1000, "eligible": 1000, "start": 1010, "end": 1100, "limit": 60},
@@ -34,7 +35,7 @@ import Testing
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = dir.appendingPathComponent("sacct.json").path, out = dir.appendingPathComponent("s.jsonl").path
-        try ("\u{FEFF}" + Self.fixture).write(toFile: input, atomically: true, encoding: .utf8)
+        try ("\u{FEFF}" + Self.sacctFixture).write(toFile: input, atomically: true, encoding: .utf8)
         let result = try SlurmSacctImporter(input: input).run(out: out)
         #expect(result.report.skipped.map(\.line) == [2, 4])
         #expect(result.report.skipped.map(\.reason) == ["no GPU in tres: a CPU-only job", "state PENDING: not finished when sacct ran"])
@@ -102,6 +103,40 @@ import Testing
             #expect((recorded.end ?? 0) - (recorded.start ?? 0) >= 2, "\(job)")
             #expect(recorded.status == "COMPLETED" && recorded.attempts == 1)
         }
+    }
+
+    /// The sweep recipe (docs/slurm-sweep.sh) as a real job array on the local Slurm: four
+    /// array tasks, each a shard; merged, they equal the single-process sweep unit for unit.
+    @Test(.enabled(if: localSlurm, "needs the local Slurm: Tests/Slurm/local-slurm.sh start, then SLURM_CONF from its env.sh"))
+    func theSweepRecipeRunsAsARealJobArray() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let sweep = fixture("sweep.yaml"), script = repositoryRoot.appendingPathComponent("docs/slurm-sweep.sh").path
+        let bin = try fleettwinExecutable().deletingLastPathComponent().path
+        let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let job = try Self.shell("sbatch", "--parsable", "--array=0-3", "--chdir=\(dir.path)", "--export=ALL,PATH=\(path)",
+                                 "--cpus-per-task=1", "--mem=1G", "--time=5", "-o", "/dev/null", script, sweep)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        var finished = false
+        for _ in 0..<180 where !finished {
+            Thread.sleep(forTimeInterval: 1)
+            let states = try Self.shell("sacct", "-n", "-X", "-P", "-o", "State", "-j", job)
+                .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            finished = states.count == 4 && states.allSatisfy { $0 == "COMPLETED" }
+            try #require(!states.contains { ["FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL"].contains($0) },
+                         "an array task failed: \(states)")
+        }
+        try #require(finished, "the job array \(job) did not finish within three minutes")
+        let shards = (0..<4).map { dir.appendingPathComponent("sweep-shards/shard-\($0).sqlite").path }
+        let merged = dir.appendingPathComponent("merged.sqlite").path, single = dir.appendingPathComponent("single.sqlite").path
+        let merge = try runFleettwin(["merge", merged] + shards)
+        #expect(merge.status == 0, "\(merge.stderr)")
+        #expect(try runFleettwin(["sweep", sweep, "--db", single]).status == 0)
+        func units(_ file: String) throws -> [String] {
+            try ResultStore(path: file).sweepUnits().map { "\($0.unitId) \($0.eventLogHash)" }.sorted()
+        }
+        #expect(try units(merged).count == 8)
+        #expect(try units(merged) == units(single))
     }
 
     /// Runs a Slurm client with the environment of the test process (SLURM_CONF).

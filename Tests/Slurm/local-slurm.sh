@@ -23,7 +23,16 @@ DB_PORT=${DB_PORT:-13306}
 SLURMD_PORT0=${SLURMD_PORT0:-17001}
 
 log() { echo "local-slurm: $*" >&2; }
-die() { log "error: $*"; exit 1; }
+# A failed start stops what it had started (by PID; it never cancels jobs, which could be
+# another cluster's on the same ports) and leaves its directory for the logs.
+die() {
+    log "error: $*"
+    if [ -n "${STARTING:-}" ] && [ -f "$D/pids" ]; then
+        tac "$D/pids" | while read -r pid name; do kill -KILL "$pid" 2>/dev/null || true; done
+        log "stopped what had started; logs in $D/log"
+    fi
+    exit 1
+}
 
 install() {
     local packages=(slurm-wlm slurmdbd munge mariadb-server)
@@ -139,7 +148,10 @@ start() {
     for tool in slurmctld slurmd slurmdbd munged mariadbd mariadb-install-db sacctmgr sinfo sdiag; do
         command -v "$tool" >/dev/null || die "$tool is missing: run '$0 install' first"
     done
+    # The ports are fixed; another cluster on them would take this one's jobs.
+    port_open "$CTLD_PORT" && die "port $CTLD_PORT is in use: another Slurm runs here (stop it, or set CTLD_PORT, DBD_PORT, DB_PORT, SLURMD_PORT0)"
     D=$(mktemp -d /tmp/fleettwin-slurm.XXXXXX)
+    STARTING=1
     chmod 755 "$D"
     mkdir -p "$D"/{etc,run,log,state,fakedev,db}
     mkdir -m 700 "$D/munge-key"
@@ -183,6 +195,7 @@ start() {
     # Jobs submitted before the first main scheduling pass wait for it (about 3 s after start).
     scheduled() { sdiag | awk '/Main schedule statistics/ {m=1} m && /Total cycles:/ {exit !($3 >= 1)}'; }
     wait_for 30 scheduled || die "slurmctld never ran its first scheduling pass"
+    STARTING=
     echo "$D"
 }
 
