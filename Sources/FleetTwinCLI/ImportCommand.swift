@@ -19,7 +19,7 @@ struct ImportCommand: ParsableCommand {
             """,
         subcommands: [
             ImportPhillySummary.self, ImportPhilly.self, ImportTiresias.self, ImportAlibabaOpenb.self, ImportAlibabaPAI.self,
-            ImportH100Workloads.self, ImportCSV.self, ImportSlurmSacct.self, ImportTiresiasCluster.self, ImportPhillyVC.self, ImportOpenbNodes.self,
+            ImportH100Workloads.self, ImportCSV.self, ImportSlurmSacct.self, ImportTiresiasCluster.self, ImportPhillyVC.self, ImportOpenbNodes.self, ImportSlurmNodes.self,
         ])
 }
 
@@ -97,6 +97,15 @@ struct ImportSlurmSacct: ImportFormatCommand {
     @OptionGroup var output: ImportOutput
 
     func importing() throws -> ImportResult { try SlurmSacctImporter(input: input).run(out: output.out) }
+}
+
+struct ImportSlurmNodes: ImportFormatCommand {
+    static let configuration = CommandConfiguration.format("slurm-nodes", "A Slurm cluster's nodes as `sinfo --json` prints them, as a fleet file (one cluster per GPU type and count).",
+                                                           example: "sinfo --json > nodes.json; fleettwin import slurm-nodes nodes.json --out fleet.yaml")
+    @Argument(help: "The output of `sinfo --json`.") var input: String
+    @OptionGroup var output: ImportOutput
+
+    func importing() throws -> ImportResult { try SlurmNodesImporter(input: input).run(out: output.out) }
 }
 
 struct ImportTiresias: ImportFormatCommand {

@@ -1,3 +1,4 @@
+import FleetTwinScenario
 import FleetTwinStore
 import FleetTwinTraces
 import Foundation
@@ -58,6 +59,30 @@ import Testing
         #expect(run.stderr.contains("squeue.json:1: error: expected an object with a \"jobs\" list, as `sacct --json` prints"), "\(run.stderr)")
     }
 
+    /// `sinfo --json` nodes: typed and untyped GPUs, a socket-bound gres, a CPU-only node.
+    @Test func sinfoNodesBecomeAFleet() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("nodes.json").path, out = dir.appendingPathComponent("fleet.yaml").path
+        try #"""
+            {"meta": {}, "errors": [], "nodes": [
+             {"name": "g1", "gres": "gpu:h100:8(S:0-1)", "partitions": ["gpu"], "state": "idle"},
+             {"name": "g2", "gres": "gpu:h100:8(S:0-1)", "partitions": ["gpu", "high"], "state": "mixed"},
+             {"name": "a1", "gres": "gpu:a100:4,shard:16", "partitions": ["gpu"], "state": "idle"},
+             {"name": "u1", "gres": "gpu:2", "partitions": ["debug"], "state": "idle"},
+             {"name": "c1", "gres": "", "partitions": ["cpu"], "state": "idle"}
+            ]}
+            """#.write(toFile: input, atomically: true, encoding: .utf8)
+        let result = try SlurmNodesImporter(input: input).run(out: out)
+        #expect(result.report.skipped.map(\.line) == [5])
+        #expect(result.report.skipped.first?.reason == "node c1 has no GPU gres ('')")
+        let fleet = try Scenario.loadFleet(path: out).fleet
+        #expect(fleet.clusters.map(\.name) == ["gpu-x2", "a100-x4", "h100-x8"])
+        #expect(fleet.clusters.map(\.nodes) == [1, 1, 2])
+        #expect(fleet.clusters.map(\.acceleratorType) == ["h100-80gb", "a100-80gb", "h100-80gb"])
+        #expect(result.notes.contains { $0.contains("untyped GPUs (gres.conf names no type) = h100-80gb, assumed") })
+    }
+
     static var localSlurm: Bool {
         ProcessInfo.processInfo.environment["SLURM_CONF"].map { FileManager.default.fileExists(atPath: $0) } ?? false
     }
@@ -98,6 +123,14 @@ import Testing
         let (_, jobs) = try TraceReader(path: out).readAll()
         #expect(jobs.map(\.id).sorted() == ids.sorted())
         #expect(jobs.map(\.worldSize).sorted() == [2, 4, 8])
+        // The cluster itself, from sinfo, as a fleet the trace replays on.
+        let nodes = dir.appendingPathComponent("nodes.json").path, fleetFile = dir.appendingPathComponent("fleet.yaml").path
+        try Self.shell("sinfo", "--json").write(toFile: nodes, atomically: true, encoding: .utf8)
+        #expect(try runFleettwin(["import", "slurm-nodes", nodes, "--out", fleetFile]).status == 0)
+        let fleet = try Scenario.loadFleet(path: fleetFile).fleet
+        #expect(fleet.clusters.map(\.nodes).reduce(0, +) == 4 && fleet.clusters.allSatisfy { $0.acceleratorsPerNode == 8 })
+        let replay = try runFleettwin(["replay", out, "--fleet", fleetFile, "--compare-recorded", "--db", dir.appendingPathComponent("r.sqlite").path])
+        #expect(replay.status == 0 && replay.stdout.contains("fidelity over 3 jobs with a recorded start and end"), "\(replay.stdout)\(replay.stderr)")
         for job in jobs {
             let recorded = try #require(job.recorded)
             #expect((recorded.end ?? 0) - (recorded.start ?? 0) >= 2, "\(job)")

@@ -1,0 +1,78 @@
+import Foundation
+
+/// Builds a fleet from Slurm's node list as `sinfo --json` prints it (22.05: `{"nodes": [...]}`,
+/// each with `name`, `gres` such as `gpu:8`, `gpu:h100:8` or `gpu:a100:4(S:0-1)`, `partitions`
+/// and `state`): GPU nodes grouped by (GPU type, GPUs per node) into one cluster each, in one
+/// region named after the file. Nodes without a GPU gres are skipped rows; "line" in the
+/// report is the node's position in `nodes`. GPU types map to FleetTwin's built-in types
+/// (h100, a100, v100), and untyped or other GPUs to the declared or assumed type said in the
+/// notes (Slurm's gres.conf and sinfo documentation for the gres syntax).
+public struct SlurmNodesImporter {
+    public let input: String
+
+    public init(input: String) { self.input = input }
+
+    /// GPUs per node and their type name (empty when gres.conf gives none), from a gres string.
+    static func gpus(_ gres: String) -> (count: Int, type: String)? {
+        var total = 0, type = ""
+        for entry in gres.split(separator: ",") {
+            let spec = entry.split(separator: "(").first.map(String.init) ?? ""
+            let fields = spec.split(separator: ":").map(String.init)
+            guard fields.first == "gpu", let count = fields.last.flatMap({ Int($0) }), count > 0 else { continue }
+            total += count
+            if fields.count == 3 { type = fields[1] }
+        }
+        return total > 0 ? (total, type) : nil
+    }
+
+    static func mapping(_ type: String) -> (type: String, why: String) {
+        let t = type.lowercased()
+        if t.hasPrefix("h100") { return ("h100-80gb", "\(type) = h100-80gb (built-in)") }
+        if t.hasPrefix("a100") { return ("a100-80gb", "\(type) = a100-80gb (built-in; an A100 40 GB would be a100-40gb)") }
+        if t.hasPrefix("v100") { return ("v100-32gb", "\(type) = v100-32gb (built-in)") }
+        let shown = type.isEmpty ? "untyped GPUs (gres.conf names no type)" : type
+        return ("h100-80gb", "\(shown) = h100-80gb, assumed: give the type in gres.conf, or edit the fleet file")
+    }
+
+    public func run(out: String) throws -> ImportResult {
+        guard let data = FileManager.default.contents(atPath: input) else {
+            throw TraceError(file: input, line: 0, message: "cannot read the file")
+        }
+        let root: Any
+        do { root = try JSONSerialization.jsonObject(with: SlurmSacctImporter.strippingBOM(data)) } catch {
+            throw TraceError(file: input, line: 1, message: "not JSON (\(error.localizedDescription)); expected the output of `sinfo --json`")
+        }
+        guard let nodes = (root as? [String: Any])?["nodes"] as? [Any] else {
+            throw TraceError(file: input, line: 1, message: "expected an object with a \"nodes\" list, as `sinfo --json` prints")
+        }
+        var report = ImportReport()
+        var groups: [String: [Int: Int]] = [:]  // GPU type -> GPUs per node -> nodes; output is sorted
+        for (index, element) in nodes.enumerated() {
+            guard let node = element as? [String: Any], let name = node["name"] as? String else {
+                report.skip(line: index + 1, "a node without a name"); continue
+            }
+            guard let gpus = Self.gpus(node["gres"] as? String ?? ""), gpus.count <= FleetDocument.maxAcceleratorsPerNode else {
+                report.skip(line: index + 1, "node \(name) has no GPU gres ('\(node["gres"] as? String ?? "")')"); continue
+            }
+            groups[gpus.type, default: [:]][gpus.count, default: 0] += 1
+            report.wrote()
+        }
+        var fleet = FleetDocument()
+        var clusters: [FleetDocument.Cluster] = []
+        var types: [String] = []
+        for type in groups.keys.sorted() {
+            let m = Self.mapping(type)
+            types.append(m.why)
+            for gpus in groups[type]!.keys.sorted() {
+                let name = FleetDocument.slug(type.isEmpty ? "gpu" : type) + "-x\(gpus)"
+                clusters.append(.init(name: name, nodes: groups[type]![gpus]!, acceleratorsPerNode: gpus, type: m.type))
+            }
+        }
+        fleet.regions = [(FleetDocument.slug(URL(fileURLWithPath: input).deletingPathExtension().lastPathComponent), clusters)]
+        let notes = ["one cluster per (GPU type, GPUs per node), named TYPE-xGPUS; partitions are not clusters (a node may be in several)"]
+            + types.map { "type \($0)" }
+        fleet.comments = ["Fleet imported by `fleettwin import slurm-nodes` from \(URL(fileURLWithPath: input).lastPathComponent)."]
+            + notes.map { $0.prefix(1).uppercased() + $0.dropFirst() + "." }
+        return try fleet.write(to: out, report: report, notes: notes)
+    }
+}
