@@ -91,12 +91,21 @@ struct ImportPhilly: ImportFormatCommand {
 }
 
 struct ImportSlurmSacct: ImportFormatCommand {
-    static let configuration = CommandConfiguration.format("slurm-sacct", "Slurm accounting as `sacct --json` prints it (22.05 and later): one job per job_id, its requeued runs joined.",
-                                                           example: "sacct --json --allusers --starttime 2026-11-01 > sacct.json; fleettwin import slurm-sacct sacct.json --out slurm.jsonl")
-    @Argument(help: "The output of `sacct --json`.") var input: String
+    static let configuration = CommandConfiguration(
+        commandName: "slurm-sacct",
+        abstract: "Slurm accounting as `sacct --json` (22.05 and later) or `sacct -P` prints it: one job per job id, its requeued runs joined.",
+        discussion: """
+            JSON: sacct --json --allusers --starttime 2026-11-01 > sacct.json
+            Pipe-separated, with at least the fields \(SlurmSacctImporter.pipeFields.joined(separator: ",")):
+              \(SlurmSacctImporter.pipeCommand) > sacct.psv
+            Example:
+              fleettwin import slurm-sacct sacct.json --out slurm.jsonl
+            """)
+    @Argument(help: "The output of `sacct --json` or `sacct -P`.") var input: String
+    @OptionGroup var zone: TimeZoneOption
     @OptionGroup var output: ImportOutput
 
-    func importing() throws -> ImportResult { try SlurmSacctImporter(input: input).run(out: output.out) }
+    func importing() throws -> ImportResult { try SlurmSacctImporter(input: input, timeZone: try zone.zone()).run(out: output.out) }
 }
 
 struct ImportSlurmNodes: ImportFormatCommand {

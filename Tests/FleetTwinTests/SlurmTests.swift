@@ -49,6 +49,32 @@ import Testing
         #expect(jobs[1].submit == 300 && jobs[1].worldSize == 2 && jobs[1].duration == 60)
     }
 
+    /// `sacct -P` (--parsable2 --duplicates): steps skipped, a requeued job's two rows joined,
+    /// typed GPU TRES counted, a never-started cancelled job skipped; local times in a zone.
+    @Test func sacctPipeOutputIsReadLikeItsJSON() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("sacct.psv").path, out = dir.appendingPathComponent("s.jsonl").path
+        try """
+            JobID|JobName|User|Account|Partition|QOS|State|Submit|Eligible|Start|End|Timelimit|AllocTRES|ReqTRES|NodeList|Priority
+            11|train|ana|vision|gpu|normal|PREEMPTED|2026-11-29T10:00:00|2026-11-29T10:00:00|2026-11-29T10:00:10|2026-11-29T10:01:40|01:00:00|billing=1,cpu=1,gres/gpu=4,node=1|cpu=1,gres/gpu=4|n1|1
+            11.batch|batch||vision|||CANCELLED|2026-11-29T10:00:10|2026-11-29T10:00:10|2026-11-29T10:00:10|2026-11-29T10:01:40||cpu=1,gres/gpu=4||n1|
+            11|train|ana|vision|gpu|normal|COMPLETED|2026-11-29T10:01:40|2026-11-29T10:01:51|2026-11-29T10:02:00|2026-11-29T10:07:00|01:00:00|billing=1,cpu=1,gres/gpu:h100=2,gres/gpu:a100=2,node=1|cpu=1,gres/gpu=4|n2|1
+            12|eval|bo|nlp|gpu|normal|CANCELLED by 0|2026-11-29T10:03:00|2026-11-29T10:03:00|Unknown|2026-11-29T10:04:00|01:00:00||cpu=1,gres/gpu=8|None assigned|1
+
+            """.write(toFile: input, atomically: true, encoding: .utf8)
+        let result = try SlurmSacctImporter(input: input, timeZone: try WallClock.Zone(parsing: "+01:00")).run(out: out)
+        #expect(result.report.skipped.map(\.line) == [3, 5])
+        #expect(result.report.skipped.last?.reason == "never started (state CANCELLED)")
+        let (_, jobs) = try TraceReader(path: out).readAll()
+        #expect(jobs.count == 1)
+        #expect(jobs[0].worldSize == 4 && jobs[0].duration == 300)
+        #expect(jobs[0].recorded == RecordedOutcome(start: 10, end: 420, status: "COMPLETED", attempts: 2))
+        #expect(result.notes.contains { $0.contains("UTC (sacct -P's datetimes)") && $0.contains("2026-11-29 09:00:00") })
+        try "JobID|State|Submit\n1|COMPLETED|2026-11-29T10:00:00\n".write(toFile: input, atomically: true, encoding: .utf8)
+        #expect(throws: TraceError.self) { try SlurmSacctImporter(input: input).run(out: out) }
+    }
+
     @Test func notSacctOutputIsAClearError() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -121,6 +147,15 @@ import Testing
         let run = try runFleettwin(["import", "slurm-sacct", input, "--out", out])
         #expect(run.status == 0, "\(run.stderr)")
         let (_, jobs) = try TraceReader(path: out).readAll()
+        // The same accounting as `sacct -P` gives the same jobs (this machine's clock is UTC here).
+        let pipe = dir.appendingPathComponent("sacct.psv").path, pipeOut = dir.appendingPathComponent("p.jsonl").path
+        let fields = "JobID,JobName,User,Account,Partition,QOS,State,Submit,Eligible,Start,End,Timelimit,AllocTRES,ReqTRES,NodeList,Priority"
+        try Self.shell("TZ=UTC", "sacct", "--duplicates", "--parsable2", "--format=\(fields)", "-j", ids.joined(separator: ","))
+            .write(toFile: pipe, atomically: true, encoding: .utf8)
+        #expect(try runFleettwin(["import", "slurm-sacct", pipe, "--out", pipeOut]).status == 0)
+        let (_, piped) = try TraceReader(path: pipeOut).readAll()
+        #expect(piped.map(\.id) == jobs.map(\.id) && piped.map(\.worldSize) == jobs.map(\.worldSize))
+        #expect(piped.map(\.recorded) == jobs.map(\.recorded))
         #expect(jobs.map(\.id).sorted() == ids.sorted())
         #expect(jobs.map(\.worldSize).sorted() == [2, 4, 8])
         // The cluster itself, from sinfo, as a fleet the trace replays on.

@@ -13,12 +13,25 @@ import Foundation
 /// their reason: jobs not finished when sacct ran (PENDING, RUNNING, REQUEUED), jobs that never
 /// started, CPU-only jobs, zero-length runs, array and step records without a job. "line" in
 /// the report is the record's position in `jobs` (1-based).
+///
+/// The same accounting as `sacct -P` (pipe-separated, with a header) is read too, with the
+/// fields `SlurmSacctImporter.pipeFields` in any order (`pipeCommand` prints them): times are
+/// local datetimes there, read in `timeZone` (UTC when none is given, said in a note); job
+/// steps (`12.batch`, `12.0`) are skipped, their job's own row carrying the allocation.
 public struct SlurmSacctImporter {
     public let input: String
+    /// The zone of `sacct -P`'s zone-less datetimes (nil: UTC, said in a note).
+    public let timeZone: WallClock.Zone?
 
-    public init(input: String) {
+    public init(input: String, timeZone: WallClock.Zone? = nil) {
         self.input = input
+        self.timeZone = timeZone
     }
+
+    /// The fields a `sacct -P` file must have (by header name).
+    public static let pipeFields = ["JobID", "User", "Account", "State", "Submit", "Start", "End", "AllocTRES", "ReqTRES"]
+    /// A command that prints them for every user's jobs, every run of a requeued job included.
+    public static let pipeCommand = "sacct --allusers --duplicates --parsable2 --format=JobID,JobName,User,Account,Partition,QOS,State,Submit,Eligible,Start,End,Timelimit,AllocTRES,ReqTRES,NodeList,Priority --starttime 2026-11-01"
 
     /// One run of a job, as sacct reports it.
     struct Run {
@@ -37,6 +50,10 @@ public struct SlurmSacctImporter {
         guard let data = FileManager.default.contents(atPath: input) else {
             throw TraceError(file: input, line: 0, message: "cannot read the file")
         }
+        // JSON starts with '{'; anything else is read as `sacct -P`.
+        if Self.strippingBOM(data).first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) != UInt8(ascii: "{") {
+            return try runPipe(out: out)
+        }
         let root: Any
         do { root = try JSONSerialization.jsonObject(with: Self.strippingBOM(data)) } catch {
             throw TraceError(file: input, line: 1, message: "not JSON (\(error.localizedDescription)); expected the output of `sacct --json`")
@@ -45,18 +62,32 @@ public struct SlurmSacctImporter {
             throw TraceError(file: input, line: 1, message: "expected an object with a \"jobs\" list, as `sacct --json` prints")
         }
         var jobs = ImportedJobs()
-        // Runs grouped by job id, in the order jobs first appear.
-        var order: [String] = [], runs: [String: [Run]] = [:]  // looked up; output follows `order`
+        var runs = RunsByJob()
         for (index, element) in records.enumerated() {
             let record = index + 1
             guard let job = element as? [String: Any] else { jobs.skip(line: record, "a record that is not an object"); continue }
             switch Self.run(job, record: record) {
             case .failure(let reason): jobs.skip(line: record, reason.text)
-            case .success(let run):
-                if runs[run.id] == nil { order.append(run.id) }
-                runs[run.id, default: []].append(run)
+            case .success(let run): runs.add(run)
             }
         }
+        return try write(runs, into: &jobs, out: out, clock: "sacct's epoch seconds", notes: ["line numbers are record positions in the jobs list"])
+    }
+
+    /// Runs grouped by job id, in the order jobs first appear.
+    struct RunsByJob {
+        var order: [String] = []
+        var runs: [String: [Run]] = [:]  // looked up; output follows `order`
+
+        mutating func add(_ run: Run) {
+            if runs[run.id] == nil { order.append(run.id) }
+            runs[run.id, default: []].append(run)
+        }
+    }
+
+    /// One job per job id, its runs joined; what cannot be replayed is skipped with its reason.
+    func write(_ grouped: RunsByJob, into jobs: inout ImportedJobs, out: String, clock: String, notes: [String]) throws -> ImportResult {
+        let (order, runs) = (grouped.order, grouped.runs)
         for id in order {
             let all = runs[id]!
             let first = all[0], last = all[all.count - 1]
@@ -76,14 +107,70 @@ public struct SlurmSacctImporter {
                               recorded: RecordedOutcome(start: firstStart, end: end, status: last.state, attempts: all.count)),
                      line: first.record)
         }
-        let origin = jobs.earliestSubmit ?? 0
         return try jobs.write(to: out, name: URL(fileURLWithPath: input).deletingPathExtension().lastPathComponent,
-                              source: "slurm sacct --json: \(input)", notes: [
-            "submit = seconds from the earliest submission, \(WallClock.format(origin)) UTC (sacct's epoch seconds); recorded start and end on the same clock",
-            "one job per job_id: its runs (requeues) joined; duration = the last run's end - start; attempts = runs",
-            "worldSize = the GPUs of tres.allocated (tres.requested when none was allocated)",
-            "line numbers are record positions in the jobs list",
-        ])
+                              source: "slurm sacct: \(input)", notes: [
+            "submit = seconds from the earliest submission, \(WallClock.format(jobs.earliestSubmit ?? 0)) UTC (\(clock)); recorded start and end on the same clock",
+            "one job per job id: its runs (requeues) joined; duration = the last run's end - start; attempts = runs",
+            "worldSize = the GPUs of the allocated TRES (the requested ones when none was allocated)",
+        ] + notes)
+    }
+
+    /// `sacct -P`: a header, then `|`-separated rows.
+    func runPipe(out: String) throws -> ImportResult {
+        var jobs = ImportedJobs()
+        var runs = RunsByJob()
+        var clock = WallClock.Reader(zone: timeZone)
+        var columns: [String: Int]?
+        for line in LineReader(path: input) {
+            let fields = line.text.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            if fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
+            guard let index = columns else {
+                var found: [String: Int] = [:]
+                for (i, name) in fields.enumerated() where found[name] == nil { found[name] = i }
+                if let missing = Self.pipeFields.first(where: { found[$0] == nil }) {
+                    throw TraceError(file: input, line: line.number, message: "the header lacks the field '\(missing)'; found: \(fields.joined(separator: ", ")); expected sacct --parsable2 output with \(Self.pipeFields.joined(separator: ", ")) (for example: \(Self.pipeCommand))")
+                }
+                columns = found
+                continue
+            }
+            func field(_ name: String) -> String { index[name].map { $0 < fields.count ? fields[$0] : "" } ?? "" }
+            let jobId = field("JobID")
+            if jobId.contains(".") { jobs.skip(line: line.number, "job step \(jobId): its job's own row carries the allocation"); continue }
+            do throws(BadRow) {
+                let run = try clock.row { clock throws(BadRow) -> Run in
+                    func time(_ name: String) throws(BadRow) -> Double? {
+                        let text = field(name)
+                        if ["", "Unknown", "None"].contains(text) { return nil }
+                        guard let t = clock.seconds(text) else { throw BadRow("\(name) '\(text)' is not a time like 2026-11-29T16:58:04") }
+                        return t
+                    }
+                    guard let submit = try time("Submit") else { throw BadRow("no Submit time") }
+                    let state = field("State").split(separator: " ").first.map(String.init) ?? "UNKNOWN"
+                    return Run(record: line.number, id: jobId, submit: submit, start: try time("Start"), end: try time("End"), state: state,
+                               gpus: Self.gpus(tres: field("AllocTRES")) ?? Self.gpus(tres: field("ReqTRES")) ?? 0,
+                               user: field("User").isEmpty ? nil : field("User"), account: field("Account").isEmpty ? nil : field("Account"))
+                }
+                runs.add(run)
+            } catch {
+                jobs.skip(line: line.number, error.reason)
+            }
+        }
+        guard columns != nil else {
+            throw TraceError(file: input, line: 1, message: "the file is empty; expected sacct --parsable2 output (\(Self.pipeCommand))")
+        }
+        return try write(runs, into: &jobs, out: out, clock: "sacct -P's datetimes", notes: clock.note.map { [$0] } ?? [])
+    }
+
+    /// GPUs in a TRES string (`billing=1,cpu=1,gres/gpu=4,mem=1G,node=1`; typed
+    /// `gres/gpu:h100=4` entries count too, once each type when no total is given).
+    static func gpus(tres: String) -> Int? {
+        var total: Int?, typed = 0
+        for entry in tres.split(separator: ",") {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let count = Int(parts[1]) else { continue }
+            if parts[0] == "gres/gpu" { total = count } else if parts[0].hasPrefix("gres/gpu:") { typed += count }
+        }
+        return total ?? (typed > 0 ? typed : nil)
     }
 
     struct Reason: Error { var text: String }
