@@ -266,10 +266,6 @@ struct TuneCommand: AsyncParsableCommand {
             rows.append(knobs.map { c.setting[$0]! } + [String(c.accelerators), String(c.seeds),
                         c.utilization.map { GoalMetric.Unit.fraction.format($0) } ?? "–", verdict])
         }
-        let widths = header.indices.map { col in rows.map { $0[col].count }.max() ?? 0 }
-        return rows.map { row in
-            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
-        }.joined(separator: "\n")
+        return RunListing.aligned(rows)
     }
 }

@@ -38,7 +38,7 @@ public enum RunListing {
     }
 
     /// Columns padded to their widest cell, two spaces apart; an empty row prints as a blank line.
-    static func aligned(_ rows: [[String]]) -> String {
+    public static func aligned(_ rows: [[String]]) -> String {
         let columns = rows.map(\.count).max() ?? 0
         let widths = (0..<columns).map { c in rows.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
         return rows.map { row in

@@ -113,7 +113,7 @@ extension Scenario {
                     var choices: [String] = []
                     if case .mapping(let mapping) = node { choices += mapping.keys.compactMap { $0.scalar?.string } }
                     choices += Self.names(under: node).filter { !choices.contains($0) }
-                    let hint = YAMLReader(file: file, text: "").suggestion(for: segment, among: choices).map { " (did you mean '\($0)'?)" } ?? ""
+                    let hint = YAMLReader.suggestion(for: segment, among: choices).map { " (did you mean '\($0)'?)" } ?? ""
                     throw KnobError("knob \(path.joined(separator: ".")): \(file)\(line) has no key or named element '\(segment)' under \(at.isEmpty ? "the top level" : at)\(hint); expected one of: \(choices.joined(separator: ", ")) (a knob changes a value the scenario states)")
                 }
                 node = named[0]

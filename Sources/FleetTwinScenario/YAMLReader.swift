@@ -79,7 +79,7 @@ struct YAMLReader {
         for (keyNode, value) in mapping {
             guard let key = keyNode.scalar?.string else { throw error(at: keyNode, "keys of \(what) must be plain words") }
             guard allowed.contains(key) else {
-                let hint = suggestion(for: key, among: allowed).map { " (did you mean '\($0)'?)" } ?? ""
+                let hint = Self.suggestion(for: key, among: allowed).map { " (did you mean '\($0)'?)" } ?? ""
                 throw error(at: keyNode, "unknown key '\(key)' in \(what)\(hint); expected one of: \(allowed.joined(separator: ", "))")
             }
             fields.append((key, keyNode, value))
@@ -198,7 +198,8 @@ struct YAMLReader {
     }
 
     /// The allowed key within edit distance 2 of a misspelled one, if there is exactly a best one.
-    func suggestion(for key: String, among allowed: [String]) -> String? {
+    /// The closest of `allowed` to a misspelt `key`, within two edits.
+    static func suggestion(for key: String, among allowed: [String]) -> String? {
         let scored = allowed.map { ($0, editDistance(key, $0)) }.filter { $0.1 <= 2 }
         return scored.min { $0.1 < $1.1 }?.0
     }

@@ -17,21 +17,8 @@ import Testing
         // so check that the binary names none of the package's own bundles.
         let binary = try Data(contentsOf: copy)
         #expect(binary.range(of: Data("FleetTwin_FleetTwin".utf8)) == nil, "the binary looks for a FleetTwin resource bundle")
-        func run(_ arguments: [String]) throws -> ProcessOutput {
-            let process = Process()
-            process.executableURL = copy
-            process.arguments = arguments
-            process.currentDirectoryURL = dir
-            let out = dir.appendingPathComponent("out.txt"), err = dir.appendingPathComponent("err.txt")
-            FileManager.default.createFile(atPath: out.path, contents: nil)
-            FileManager.default.createFile(atPath: err.path, contents: nil)
-            process.standardOutput = try FileHandle(forWritingTo: out)
-            process.standardError = try FileHandle(forWritingTo: err)
-            try process.run()
-            process.waitUntilExit()
-            return ProcessOutput(status: process.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
-                                 stderr: try String(contentsOf: err, encoding: .utf8))
-        }
+        // The folder holds only the binary while it runs (its outputs go elsewhere).
+        func run(_ arguments: [String]) throws -> ProcessOutput { try runProcess(copy, arguments, in: dir) }
         let calibration = try run(["calibrate", "--report", "--json"])
         #expect(calibration.status == 0, "\(calibration.stderr)")
         #expect(calibration.stdout.contains("\"leaveOneOut\""), "\(calibration.stdout.prefix(300))")
@@ -58,17 +45,9 @@ import Testing
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/objdump")
                    && ProcessInfo.processInfo.environment["FLEETTWIN_NATIVE"] != "1"))
     func theDefaultBuildUsesNoAVX512() throws {
-        let dump = try temporaryDirectory().appendingPathComponent("dump.txt")
-        defer { try? FileManager.default.removeItem(at: dump.deletingLastPathComponent()) }
-        FileManager.default.createFile(atPath: dump.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/objdump")
-        process.arguments = ["-d", "--no-show-raw-insn", try fleettwinExecutable().path]
-        process.standardOutput = try FileHandle(forWritingTo: dump)
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        let text = try String(contentsOf: dump, encoding: .utf8)
+        let dump = try runProcess(URL(fileURLWithPath: "/usr/bin/objdump"), ["-d", "--no-show-raw-insn", try fleettwinExecutable().path])
+        #expect(dump.status == 0)
+        let text = dump.stdout
         #expect(text.contains("vfmadd"), "the kernels use fused multiply-adds")
         #expect(!text.contains("%zmm"), "AVX-512 instructions in a default build")
     }

@@ -24,12 +24,8 @@ import Testing
             defer { try? FileManager.default.removeItem(at: root) }
             for (name, text) in files { try text.write(to: root.appendingPathComponent(name), atomically: true, encoding: .utf8) }
             let out = root.appendingPathComponent("out.swift")
-            let process = Process()
-            process.executableURL = codegen
-            process.arguments = ["identity", out.path, root.path] + files.keys.sorted().map { root.appendingPathComponent($0).path }
-            try process.run()
-            process.waitUntilExit()
-            try #require(process.terminationStatus == 0)
+            let run = try runProcess(codegen, ["identity", out.path, root.path] + files.keys.sorted().map { root.appendingPathComponent($0).path })
+            try #require(run.status == 0, "\(run.stderr)")
             let text = try String(contentsOf: out, encoding: .utf8)
             return String(try #require(text.firstMatch(of: /sourceHash = "([0-9a-f]{16})"/)).output.1)
         }

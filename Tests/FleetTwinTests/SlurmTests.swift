@@ -208,22 +208,11 @@ import Testing
     }
 
     /// Runs a Slurm client with the environment of the test process (SLURM_CONF).
+    @discardableResult
     static func shell(_ arguments: String...) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("slurm-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: file.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let handle = try FileHandle(forWritingTo: file)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
-        try handle.close()
-        let output = try String(contentsOf: file, encoding: .utf8)
-        guard process.terminationStatus == 0 else { throw SlurmCommandFailed(command: arguments.joined(separator: " "), output: output) }
-        return output
+        let run = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), arguments)
+        guard run.status == 0 else { throw SlurmCommandFailed(command: arguments.joined(separator: " "), output: run.stdout + run.stderr) }
+        return run.stdout
     }
 
     struct SlurmCommandFailed: Error, CustomStringConvertible {

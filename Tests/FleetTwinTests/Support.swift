@@ -43,17 +43,24 @@ struct ProcessOutput {
 /// that hashed collections really are seeded differently per process; `environment` adds
 /// or replaces variables.
 func runFleettwin(_ arguments: [String], in directory: URL? = nil, environment extra: [String: String] = [:]) throws -> ProcessOutput {
-    let process = Process()
-    process.executableURL = try fleettwinExecutable()
-    process.arguments = arguments
     var environment = ProcessInfo.processInfo.environment
     environment.removeValue(forKey: "SWIFT_DETERMINISTIC_HASHING")
     environment.merge(extra) { _, new in new }
-    process.environment = environment
+    return try runProcess(try fleettwinExecutable(), arguments, in: directory, environment: environment)
+}
+
+/// Runs `executable` and waits for it; `environment` nil inherits the test process's.
+func runProcess(_ executable: URL, _ arguments: [String], in directory: URL? = nil,
+                environment: [String: String]? = nil) throws -> ProcessOutput {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    if let environment { process.environment = environment }
     if let directory { process.currentDirectoryURL = directory }
     // Output goes to files, not pipes: Foundation's pipe reads trap on EINTR, which tests
     // running processes in parallel do get.
     let folder = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
     let outPath = folder.appendingPathComponent("stdout").path, errPath = folder.appendingPathComponent("stderr").path
     _ = FileManager.default.createFile(atPath: outPath, contents: nil)
     _ = FileManager.default.createFile(atPath: errPath, contents: nil)
@@ -65,7 +72,6 @@ func runFleettwin(_ arguments: [String], in directory: URL? = nil, environment e
     try out.close()
     try err.close()
     let stdout = try Data(contentsOf: URL(fileURLWithPath: outPath)), stderr = try Data(contentsOf: URL(fileURLWithPath: errPath))
-    try? FileManager.default.removeItem(at: folder)
     return ProcessOutput(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                          stderr: String(decoding: stderr, as: UTF8.self))
 }
