@@ -117,13 +117,17 @@ extension SweepCommand {
     /// only its own; a merged file holds them all).
     static func goalVerdicts(_ plan: Sweep, store: ResultStore) throws -> [GroupVerdicts] {
         let runs = Dictionary(try store.sweepUnits().map { ($0.unitId, $0.runId) }, uniquingKeysWith: { a, _ in a })  // looked up only
-        var groups: [GroupVerdicts] = []
-        var seen = Set<String>()  // membership only
+        // Units grouped by (scenario, policy) in one pass, groups in the sweep's order.
+        var order: [String] = [], members: [String: [Sweep.Unit]] = [:]  // looked up; output follows `order`
         for unit in plan.units where !unit.scenario.goals.isEmpty {
             let key = unit.scenario.file + "\u{0}" + unit.policy.text
-            guard seen.insert(key).inserted else { continue }
-            let members = plan.units.filter { $0.scenario.file == unit.scenario.file && $0.policy.text == unit.policy.text }
-            let stored = try members.compactMap { runs[$0.id] }.map { try store.goals(run: $0) }
+            if members[key] == nil { order.append(key) }
+            members[key, default: []].append(unit)
+        }
+        var groups: [GroupVerdicts] = []
+        for key in order {
+            let unit = members[key]![0]
+            let stored = try members[key]!.compactMap { runs[$0.id] }.map { try store.goals(run: $0) }
             guard !stored.isEmpty else { continue }
             let verdicts = unit.scenario.goals.indices.map { g in
                 GoalVerdict(unit.scenario.goals[g], values: stored.map { $0.indices.contains(g) ? $0[g].value : nil })
