@@ -60,7 +60,7 @@ let package = Package(
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
         // The native trace format (JSON Lines): streaming reader with located errors, writer.
-        .target(name: "FleetTwinTraces"),
+        .target(name: "FleetTwinTraces", dependencies: ["FleetTwinEngine"]),
         // Scenario files: YAML with located errors, validation, workload generators.
         .target(name: "FleetTwinScenario", dependencies: [
             "FleetTwinEngine", "FleetTwinCostModel", "FleetTwinFleet", "FleetTwinScheduling", "FleetTwinTraces", "FleetTwinWorkloads",

@@ -96,10 +96,12 @@ struct ImportSlurmSacct: ImportFormatCommand {
         abstract: "Slurm accounting as `sacct --json` (22.05 and later) or `sacct -P` prints it: one job per job id, its requeued runs joined.",
         discussion: """
             JSON: sacct --json --allusers --starttime 2026-11-01 > sacct.json
-            Pipe-separated, with at least the fields \(SlurmSacctImporter.pipeFields.joined(separator: ",")):
+            Pipe-separated, with at least the fields \(SlurmSacctImporter.pipeFields.joined(separator: ",")) \
+            (and, when present, Partition, QOS, Timelimit, Eligible, Priority, kept for `--policy slurm`):
               \(SlurmSacctImporter.pipeCommand) > sacct.psv
             Example:
               fleettwin import slurm-sacct sacct.json --out slurm.jsonl
+              fleettwin replay slurm.jsonl --fleet fleet.yaml --policy slurm --slurm-conf slurm.conf --slurm-qos qos.psv --compare-recorded
             """)
     @Argument(help: "The output of `sacct --json` or `sacct -P`.") var input: String
     @OptionGroup var zone: TimeZoneOption

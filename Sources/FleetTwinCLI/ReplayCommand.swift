@@ -1,6 +1,7 @@
 import ArgumentParser
 import FleetTwinFleet
 import FleetTwinMetrics
+import FleetTwinPolicy
 import FleetTwinReports
 import FleetTwinScenario
 import FleetTwinScheduling
@@ -28,23 +29,44 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Placement rule.") var placement: PlacementRule = .bestFit
     @Flag(help: "Make every preemption, migration and resize free, as older simulators assume.") var noOverheads = false
     @Option(help: "Seed (tiers drawn for jobs whose trace gives none).") var seed: UInt64 = 1
-    @Flag(help: "Compare queueing delay and JCT with the ones the trace recorded.") var compareRecorded = false
+    @Option(help: "With --policy slurm: the cluster's slurm.conf (scheduler, priority and preemption settings, partitions).")
+    var slurmConf: String?
+    @Option(help: "With --policy slurm: the QOS table, as `sacctmgr -P show qos format=Name,Priority,Preempt,PreemptMode,GraceTime` prints it.")
+    var slurmQos: String?
+    @Flag(help: "Compare queueing delay and JCT with the ones the trace recorded (and, per job, start times).") var compareRecorded = false
     @OptionGroup var store: StoreOptions
     @Flag(help: "Print one JSON object instead of the table.") var json = false
     @Flag(help: "Check the fleet's invariants after every event (slow).") var check = false
     @Flag(help: "No progress line on standard error.") var quiet = false
 
     func run() async throws {
-        let scenario = try Scenario.replay(trace: trace, fleet: fleet, policy: PolicySpec(name: policy.value, placement: placement),
-                                           noOverheads: noOverheads, seed: seed)
+        var spec = PolicySpec(name: policy.value, placement: placement)
+        if slurmConf != nil || slurmQos != nil {
+            guard spec.descriptor.takes("slurm-conf") else {
+                throw InvalidInput(message: "--slurm-conf and --slurm-qos describe a Slurm cluster; they go with --policy slurm, not \(policy.value)")
+            }
+            do {
+                spec.options.slurm = try SlurmConfiguration.read(conf: slurmConf, qos: slurmQos)
+            } catch {
+                throw InvalidInput(message: error.description)
+            }
+            spec.options.slurmSources = [slurmConf, slurmQos].compactMap { $0 }
+        }
+        let scenario = try Scenario.replay(trace: trace, fleet: fleet, policy: spec, noOverheads: noOverheads, seed: seed)
         let outcome = try await ScenarioRun(scenario: scenario, seed: seed, policy: nil, check: check, quiet: quiet,
                                             database: store.db).execute()
         var fidelity: Fidelity?
+        var schedule: ScheduleFidelity?
         if compareRecorded {
             var recorded: [(Double, Double)] = [], simulated: [(Double, Double)] = []
+            var starts: [ScheduleFidelity.Input] = []
             for (i, outcomeRecord) in scenario.recordedOutcomes(seed: seed).enumerated() {
                 guard let r = outcomeRecord, let start = r.start, let end = r.end,
                       let delay = outcome.metrics.jobs[i].queueDelay, let jct = outcome.metrics.jobs[i].completionTime else { continue }
+                let job = outcome.metrics.jobs[i]
+                starts.append(ScheduleFidelity.Input(
+                    id: outcome.result.jobs[i].name, submit: job.submit.seconds, priority: r.priority ?? 0,
+                    recorded: (start, end, r.attempts ?? 1), simulated: (job.firstStart!.seconds, job.end!.seconds, job.starts)))
                 // Traces keep seconds; the simulation, microseconds: compare at microseconds.
                 func micro(_ s: Double) -> Double { (s * 1e6).rounded() / 1e6 }
                 let submit = outcome.result.jobs[i].submit.seconds
@@ -55,23 +77,27 @@ struct ReplayCommand: AsyncParsableCommand {
                 throw InvalidInput(message: "--compare-recorded: no job of \(trace) has a recorded start and end that the replay completed")
             }
             fidelity = Fidelity(recorded: recorded.map { (delay: $0.0, jct: $0.1) }, simulated: simulated.map { (delay: $0.0, jct: $0.1) })
+            schedule = ScheduleFidelity(starts)
         }
         if json {
             struct WithFidelity: Encodable {
                 var run: RunSummary
                 var fidelity: Fidelity?
+                var schedule: ScheduleFidelity?
                 func encode(to encoder: Encoder) throws {
                     try run.encode(to: encoder)
                     var c = encoder.container(keyedBy: Key.self)
                     try c.encodeIfPresent(fidelity, forKey: .fidelity)
+                    try c.encodeIfPresent(schedule, forKey: .scheduleFidelity)
                 }
-                enum Key: String, CodingKey { case fidelity }
+                enum Key: String, CodingKey { case fidelity, scheduleFidelity }
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(WithFidelity(run: outcome.summary, fidelity: fidelity)), as: UTF8.self))
+            print(String(decoding: try encoder.encode(WithFidelity(run: outcome.summary, fidelity: fidelity, schedule: schedule)), as: UTF8.self))
         } else {
-            print(outcome.summary.table() + (fidelity.map { "\n\n" + $0.table() } ?? "") + "\n\nresults: \(store.db)")
+            print(outcome.summary.table() + (fidelity.map { "\n\n" + $0.table() } ?? "") + (schedule.map { "\n\n" + $0.table() } ?? "")
+                  + "\n\nresults: \(store.db)")
         }
     }
 }

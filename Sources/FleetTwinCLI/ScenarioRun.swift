@@ -25,6 +25,7 @@ struct ScenarioRun {
     func execute() async throws -> Outcome {
         try ResourceLimits.check(scenario)
         let (jobs, skipped) = scenario.workloadJobs(seed: seed)
+        if let problem = scenario.slurmProblem(policy: policy ?? scenario.policy, jobs: jobs) { throw InvalidInput(message: problem) }
         var configuration = scenario.configuration(seed: seed, policy: policy, checkInvariants: check)
         configuration.jobs = jobs
         let simulation = try FleetSimulation(configuration)

@@ -26,7 +26,7 @@ extension QueueLengthPoint {
             let now = records[index].time
             while index < records.count, records[index].time == now {
                 switch records[index].kind {
-                case .submitted, .preempted, .migrated, .failed: length += 1
+                case .submitted, .preempted, .migrated, .failed, .requeued: length += 1
                 case .started: length -= 1
                 case .completed, .resized, .released, .checkpointed, .rerated, .nodeFailed, .nodeOutage, .nodeRepaired: break
                 }

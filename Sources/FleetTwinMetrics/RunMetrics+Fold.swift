@@ -162,7 +162,7 @@ private struct LogFold {
             jobs[i].starts += 1
             switch lastStop[i] {
             case .migrated?: overhead.migration += Double(r.overhead) / 1e6
-            case .preempted?, .failed?: overhead.restore += Double(r.overhead) / 1e6
+            case .preempted?, .failed?, .requeued?: overhead.restore += Double(r.overhead) / 1e6
             default: break
             }
             devices[i] = r.accelerators
@@ -198,11 +198,11 @@ private struct LogFold {
             bank(i, r.progress)
         case .nodeFailed, .nodeOutage, .nodeRepaired:
             break  // handled above
-        case .failed:
+        case .failed, .requeued:
             // Work banked by cuts since the last checkpoint is taken back; all is lost.
             usefulAcceleratorMicroseconds += Double(r.progress) / speed(i, cluster[i]) * Double(result.jobs[i].worldSize)
             lostWorkMicroseconds += r.overhead
-            lastStop[i] = .failed
+            lastStop[i] = r.kind
             running[i] = false
             hold(i, -Int64(r.accelerators), on: r.cluster, at: r.time)
         }
@@ -265,7 +265,8 @@ private struct LogFold {
             energyKWh: joules.reduce(0, +) / 3.6e6,
             peakPowerKW: series.map(\.powerKW).max() ?? 0,
             goodputUtilization: span > 0 ? usefulAcceleratorMicroseconds / denominator : 0,
-            preemptions: counts[.preempted] ?? 0,
+            // A requeue is a preemption (Slurm's PreemptMode=REQUEUE) that loses its work.
+            preemptions: (counts[.preempted] ?? 0) + (counts[.requeued] ?? 0),
             migrations: counts[.migrated] ?? 0,
             resizes: counts[.resized] ?? 0,
             checkpoints: counts[.checkpointed] ?? 0,

@@ -35,11 +35,17 @@ public struct FleetView: Sendable {
     public let typeSpeeds: [Double]
     /// Tenants (users or virtual clusters) by the dense index `PendingJob.tenant` carries.
     public let tenantNames: [String]
+    /// Partitions and QOS by the dense indices `PendingJob.partition` and `.qos` carry, in
+    /// order of first appearance among the run's jobs.
+    public let partitionNames: [String]
+    public let qosNames: [String]
     /// Clusters of each accelerator type, in declaration order.
     private let clustersOfType: [[Int32]]
 
     public init(clusters: [ClusterEntry], typeNames: [String], typeMemory: [Int64], typeSpeeds: [Double] = [],
-                tenantNames: [String] = []) {
+                tenantNames: [String] = [], partitionNames: [String] = [], qosNames: [String] = []) {
+        self.partitionNames = partitionNames
+        self.qosNames = qosNames
         self.typeSpeeds = typeSpeeds
         self.clusters = clusters
         self.typeNames = typeNames

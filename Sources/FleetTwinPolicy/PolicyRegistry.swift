@@ -19,12 +19,18 @@ public struct PolicyOptions: Sendable, Equatable {
     /// The empirical service distribution of `dlas-gpu-gittins`, accelerator-seconds; nil
     /// uses the run's own jobs (work x world size), an oracle view of the workload.
     public var serviceSamples: [Double]?
+    /// `slurm`: the cluster's configuration (slurm.conf and its QOS table); nil: Slurm's
+    /// defaults (priority/basic, sched/backfill, no preemption).
+    public var slurm: SlurmConfiguration?
+    /// Where `slurm` was read from (slurm.conf, QOS table), for the scenario's text.
+    public var slurmSources: [String] = []
 
     public init() {}
 
     public static func == (a: PolicyOptions, b: PolicyOptions) -> Bool {
         a.preemption == b.preemption && a.elastic == b.elastic && a.migration == b.migration && a.thresholds == b.thresholds
             && a.quantumSeconds == b.quantumSeconds && a.serviceSamples == b.serviceSamples && a.queueOrder == b.queueOrder
+            && a.slurm == b.slurm && a.slurmSources == b.slurmSources
             && a.tenantShares?.map(\.tenant) == b.tenantShares?.map(\.tenant) && a.tenantShares?.map(\.weight) == b.tenantShares?.map(\.weight)
     }
 }
@@ -141,6 +147,18 @@ public enum PolicyRegistry {
             defaultQuantum: .seconds(Int64(300)),
             build: { _, placement, mechanisms, switches, quantum, _ in
                 PriorityPolicy(rule: TierPriority(), placement: placement, switches: switches, mechanisms: mechanisms, quantum: quantum)
+            }),
+        PolicyDescriptor(
+            name: "slurm", summary: "Slurm's multifactor priority, main scheduler and backfill on time limits, QOS/partition preemption by requeue",
+            source: "Slurm 22.05 documentation: priority_multifactor.html, sched_config.html, preempt.html (rule by rule in SlurmPolicy)",
+            oracle: false,
+            options: [PolicyOptionInfo(name: "slurm-conf", kind: "path of a slurm.conf", defaultValue: "Slurm's defaults",
+                                       help: "the cluster's configuration: SchedulerParameters, Priority*, Preempt*, PartitionName lines"),
+                      PolicyOptionInfo(name: "slurm-qos", kind: "path of `sacctmgr -P show qos format=Name,Priority,Preempt,PreemptMode,GraceTime` output",
+                                       defaultValue: "one QOS, normal", help: "the QOS table (priorities, who preempts whom)")],
+            defaultSwitches: MechanismSwitches(preemption: true), defaultQuantum: .zero,
+            build: { options, placement, _, _, _, _ in
+                SlurmPolicy(configuration: options.slurm ?? SlurmConfiguration(), placement: placement)
             }),
     ]
 

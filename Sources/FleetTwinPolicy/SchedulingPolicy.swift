@@ -27,6 +27,12 @@ public struct PendingJob: Sendable, Equatable {
     /// at that type's own relative speed (`FleetView.typeSpeeds`). For heterogeneity-aware
     /// policies.
     public var typeSpeeds: [Double]
+    /// What a batch scheduler was told, for policies that model one (`slurm`): the time limit
+    /// (µs; 0: none), and the partition and QOS as dense indices into
+    /// `FleetView.partitionNames` and `FleetView.qosNames` (-1: none given).
+    public var timeLimit: Int64 = 0
+    public var partition: Int32 = -1
+    public var qos: Int32 = -1
 
     public init(index: JobIndex, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorTypes: TypeSet,
                 work: Int64 = 0, memoryPerReplicaBytes: Int64 = 0, stateBytes: Int64 = 0, tenant: Int32 = -1,
@@ -101,12 +107,21 @@ public enum SchedulingDecision: Sendable, Equatable {
     /// Start a queued job on `accelerators` devices of `cluster` (fewer than its world size
     /// time-slices the replicas).
     case start(JobIndex, cluster: Int32, accelerators: Int)
+    /// Start a queued job on exactly these accelerators of `cluster`'s nodes, bypassing the
+    /// run's placement rule: for a policy that chooses nodes itself, as Slurm's backfill
+    /// does around its reservations. The shares must be free now.
+    case startOnNodes(JobIndex, cluster: Int32, shares: [NodeShare])
     /// Stop a running job and hand it back to the policy as pending, progress kept.
     case preempt(JobIndex)
     /// Move a running job to another cluster, keeping its device count.
     case migrate(JobIndex, toCluster: Int32)
     /// Change the number of devices of a running job within its cluster.
     case resize(JobIndex, accelerators: Int)
+    /// Kill a running job and queue it again from its last checkpoint (from the start when it
+    /// took none), its devices free at once: a batch scheduler's requeue (Slurm's
+    /// `PreemptMode=REQUEUE`, https://slurm.schedmd.com/preempt.html). The policy hears of
+    /// it through `jobPreempted`, in the same pass.
+    case requeue(JobIndex)
 }
 
 /// A scheduling policy: the one thing a policy author writes.

@@ -211,6 +211,16 @@ struct ScenarioParser {
         }
         if let n = p["queue-order"] { options.queueOrder = try reader.choice(n, "queue-order", LeastAttainedService.QueueOrder.self) }
         if let n = p["distribution"] { options.serviceSamples = try serviceSamples(n) }
+        if p["slurm-conf"] != nil || p["slurm-qos"] != nil {
+            let conf = try p["slurm-conf"].map { n throws(ScenarioError) in (reader.resolve(try reader.string(n, "slurm-conf")), n) }
+            let qos = try p["slurm-qos"].map { n throws(ScenarioError) in (reader.resolve(try reader.string(n, "slurm-qos")), n) }
+            do {
+                options.slurm = try SlurmConfiguration.read(conf: conf?.0, qos: qos?.0)
+            } catch {
+                throw reader.error(at: p["slurm-conf"] ?? p["slurm-qos"], error.description)
+            }
+            options.slurmSources = [conf?.0, qos?.0].compactMap { $0 }
+        }
         let placement = try p["placement"].map { n throws(ScenarioError) -> PlacementRule in
             let given = try reader.string(n, "placement")
             guard let rule = PlacementRule(name: given) else {

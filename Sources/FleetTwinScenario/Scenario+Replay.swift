@@ -27,6 +27,7 @@ extension Scenario {
                                      timeScale: 1, tiers: nil, defaultType: nil)
         let files = [ReferencedFile(path: tracePath, given: URL(fileURLWithPath: tracePath).lastPathComponent),
                      ReferencedFile(path: fleetPath, given: URL(fileURLWithPath: fleetPath).lastPathComponent)]
+            + policy.options.slurmSources.map { ReferencedFile(path: $0, given: URL(fileURLWithPath: $0).lastPathComponent) }
             .map { file in var f = file; f.contentHash = ReferencedFile.hash(path: f.path); return f }
         return Scenario(name: name, file: tracePath, text: text, seed: seed, horizon: nil, fleet: fleet,
                         workload: .trace(workload), policy: policy, mechanisms: settings, outputs: OutputSpec(),

@@ -115,6 +115,7 @@ public struct PolicySpec: Sendable, Equatable {
         if !d.takes("distribution") { spec.options.serviceSamples = nil }
         if !d.takes("queue-order") { spec.options.queueOrder = nil }
         if !d.takes("shares") { spec.options.tenantShares = nil }
+        if !d.takes("slurm-conf") { spec.options.slurm = nil; spec.options.slurmSources = [] }
         return spec
     }
 
@@ -128,6 +129,7 @@ public struct PolicySpec: Sendable, Equatable {
         if let v = options.thresholds { parts.append("thresholds: [\(v.map(\.clean).joined(separator: ", "))]") }
         if let v = options.tenantShares { parts.append("shares: { \(v.map { "\($0.tenant): \($0.weight.clean)" }.joined(separator: ", ")) }") }
         if let v = options.queueOrder { parts.append("queue-order: \(v.rawValue)") }
+        if !options.slurmSources.isEmpty { parts.append("slurm: [\(options.slurmSources.joined(separator: ", "))]") }
         if let v = options.serviceSamples {
             var h = StableHasher()
             for x in v { h.combine(x.bitPattern) }

@@ -56,10 +56,14 @@ public struct TraceWorkload: Sendable {
                 case .failure(let reason):
                     skipped.append((job.id, reason.text))
                 case .success(let types):
-                    specs.append(JobSpec(
+                    var spec = JobSpec(
                         name: job.id, submit: submit, tier: tier, worldSize: job.worldSize, acceleratorType: "any", work: work,
                         steps: job.steps.map(Int64.init), stateBytes: job.stateBytes ?? 0, memoryPerReplicaBytes: memory,
-                        speeds: types.map { TypeSpeed(type: $0, speed: 1) }, tenant: job.virtualCluster ?? job.user))
+                        speeds: types.map { TypeSpeed(type: $0, speed: 1) }, tenant: job.virtualCluster ?? job.user)
+                    spec.timeLimit = job.timeLimit.map { VirtualTime.seconds($0 * timeScale) }
+                    spec.partition = job.partition
+                    spec.qos = job.qos
+                    specs.append(spec)
                 }
                 continue
             }
@@ -71,11 +75,15 @@ public struct TraceWorkload: Sendable {
                 skipped.append((job.id, problem))
                 continue
             }
-            specs.append(JobSpec(
+            var spec = JobSpec(
                 name: job.id, submit: submit, tier: tier, worldSize: job.worldSize, acceleratorType: type,
                 work: work, steps: job.steps.map(Int64.init),
                 stateBytes: job.stateBytes ?? 0, memoryPerReplicaBytes: memory,
-                tenant: job.virtualCluster ?? job.user))
+                tenant: job.virtualCluster ?? job.user)
+            spec.timeLimit = job.timeLimit.map { VirtualTime.seconds($0 * timeScale) }
+            spec.partition = job.partition
+            spec.qos = job.qos
+            specs.append(spec)
         }
         return (specs, skipped)
     }

@@ -44,6 +44,26 @@ public actor ClusterScheduler {
         return (placement, capacity.summary)
     }
 
+    /// Binds `job` to exactly `shares` (a policy that chooses nodes itself), or throws when a
+    /// node lacks that many free accelerators.
+    public func place(_ job: JobIndex, shares: [NodeShare]) async throws -> (Placement, CapacitySummary) {
+        var wanted: [Int] = Array(repeating: 0, count: capacity.nodeCount)
+        for share in shares {
+            guard share.node >= 0, Int(share.node) < capacity.nodeCount, share.count > 0 else {
+                throw SimulationError.invalidDecision("job \(job): node \(share.node) x \(share.count) is not a node share of cluster \(spec.name)")
+            }
+            wanted[Int(share.node)] += Int(share.count)
+        }
+        for (node, count) in wanted.enumerated() where count > capacity.freeOnNode[node] || (count > 0 && capacity.isDown[node]) {
+            throw SimulationError.invalidDecision("job \(job) asks for \(count) accelerators of node \(node) of cluster \(spec.name), which has \(capacity.freeOnNode[node]) free")
+        }
+        capacity.take(shares)
+        for share in shares {
+            try await nodes[Int(share.node)].bind(job, count: Int(share.count))
+        }
+        return (Placement(region: region, cluster: index, shares: shares), capacity.summary)
+    }
+
     /// Unbinds `job` from the accelerators of `placement` (all of them, or a part a
     /// shrink gave back) and returns the capacity.
     public func release(_ job: JobIndex, from placement: Placement) async throws -> CapacitySummary {

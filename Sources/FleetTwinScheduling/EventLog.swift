@@ -30,6 +30,10 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
     case nodeOutage = 11
     /// The node is back in service.
     case nodeRepaired = 12
+    /// A policy killed the job and queued it again (a batch scheduler's requeue): like
+    /// `failed`, all its accelerators are released and the work since its last checkpoint is
+    /// lost (`overhead`, with `progress` taking back what cuts had banked since then).
+    case requeued = 13
 
     public var name: String { String(describing: self) }
 

@@ -131,6 +131,9 @@ public actor FleetSimulation {
     private let jobSpeeds: [[Double]?]
     /// Each job's tenant as a dense index in order of first appearance (-1: none).
     private let jobTenants: [Int32]
+    /// Each job's partition and QOS, dense the same way.
+    private let jobPartitions: [Int32]
+    private let jobQOS: [Int32]
     public nonisolated let global: GlobalScheduler
     private let capacity: Int
     private let clusterInfo: [ClusterInfo]
@@ -140,6 +143,19 @@ public actor FleetSimulation {
     private var now = VirtualTime.zero
     private var status: [JobStatus] = []
     private var processed = 0
+
+    /// Names as dense indices in order of first appearance (-1: none); `names` gets the
+    /// names in index order.
+    private static func denseIndices(_ values: [String?], names: inout [String]) -> [Int32] {
+        var index: [String: Int32] = [:]  // looked up only
+        return values.map { value in
+            guard let name = value else { return -1 }
+            if let i = index[name] { return i }
+            index[name] = Int32(names.count)
+            names.append(name)
+            return Int32(names.count - 1)
+        }
+    }
 
     public init(_ configuration: SimulationConfiguration) throws {
         let executor = SimulationExecutor()
@@ -177,14 +193,10 @@ public actor FleetSimulation {
         }
         self.jobTypes = types
         self.jobSpeeds = jobSpeeds
-        var tenantNames: [String] = [], tenantIndex: [String: Int32] = [:]  // looked up only
-        self.jobTenants = jobs.map { job in
-            guard let name = job.tenant else { return -1 }
-            if let t = tenantIndex[name] { return t }
-            tenantIndex[name] = Int32(tenantNames.count)
-            tenantNames.append(name)
-            return Int32(tenantNames.count - 1)
-        }
+        var tenantNames: [String] = [], partitionNames: [String] = [], qosNames: [String] = []
+        self.jobTenants = Self.denseIndices(jobs.map(\.tenant), names: &tenantNames)
+        self.jobPartitions = Self.denseIndices(jobs.map(\.partition), names: &partitionNames)
+        self.jobQOS = Self.denseIndices(jobs.map(\.qos), names: &qosNames)
 
         var regions: [RegionalScheduler] = []
         var entries: [FleetView.ClusterEntry] = []
@@ -221,7 +233,8 @@ public actor FleetSimulation {
 
         self.global = GlobalScheduler(
             regions: regions, view: FleetView(clusters: entries, typeNames: typeNames, typeMemory: fleet.profiles.map(\.memoryBytes),
-                                              typeSpeeds: fleet.profiles.map(\.relativeSpeed), tenantNames: tenantNames),
+                                              typeSpeeds: fleet.profiles.map(\.relativeSpeed), tenantNames: tenantNames,
+                                              partitionNames: partitionNames, qosNames: qosNames),
             clusterSpeed: speeds, policy: configuration.policy,
             costs: MechanismCosts(fleet: fleet, settings: configuration.mechanisms),
             checkInvariants: configuration.checkInvariants, executor: executor)
@@ -259,13 +272,16 @@ public actor FleetSimulation {
                 case .arrival(let index):
                     let i = Int(index)
                     let spec = jobs[i]
+                    var pendingJob = PendingJob(index: index, submit: spec.submit, tier: spec.tier,
+                                                worldSize: spec.worldSize, acceleratorTypes: jobTypes[i], work: spec.work.microseconds,
+                                                memoryPerReplicaBytes: spec.memoryPerReplicaBytes, stateBytes: spec.stateBytes,
+                                                tenant: jobTenants[i], typeSpeeds: jobSpeeds[i] ?? [])
+                    pendingJob.timeLimit = spec.timeLimit?.microseconds ?? 0
+                    pendingJob.partition = jobPartitions[i]
+                    pendingJob.qos = jobQOS[i]
                     due.append(.arrival(
                         Job(index: index, spec: spec, executor: executor, computations: configuration.computations),
-                        PendingJob(index: index, submit: spec.submit, tier: spec.tier,
-                                   worldSize: spec.worldSize, acceleratorTypes: jobTypes[i], work: spec.work.microseconds,
-                                   memoryPerReplicaBytes: spec.memoryPerReplicaBytes, stateBytes: spec.stateBytes,
-                                   tenant: jobTenants[i], typeSpeeds: jobSpeeds[i] ?? []),
-                        speeds: jobSpeeds[i]))
+                        pendingJob, speeds: jobSpeeds[i]))
                     status.append(.queued)
                     if i + 1 < jobs.count { enqueue(.arrival(index + 1), at: jobs[i + 1].submit) }
                 case .wakeup:
@@ -413,9 +429,10 @@ public actor FleetSimulation {
             if status[Int(index)] == .stopping { status[Int(index)] = .queued }
             log.append(EventRecord(time: now, kind: .released, job: index, cluster: placement.cluster,
                                    accelerators: Int32(placement.acceleratorCount)))
-        case let .failed(index, cluster, accelerators, lost, unbanked):
+        case let .failed(index, cluster, accelerators, lost, unbanked), let .requeued(index, cluster, accelerators, lost, unbanked):
             status[Int(index)] = .queued
-            log.append(EventRecord(time: now, kind: .failed, job: index, cluster: cluster, accelerators: Int32(accelerators),
+            let kind: EventKind = if case .requeued = outcome { .requeued } else { .failed }
+            log.append(EventRecord(time: now, kind: kind, job: index, cluster: cluster, accelerators: Int32(accelerators),
                                    progress: -unbanked, overhead: lost))
         case let .rerated(index, placement, segment, banked):
             log.append(EventRecord(time: now, kind: .rerated, job: index, cluster: placement.cluster,

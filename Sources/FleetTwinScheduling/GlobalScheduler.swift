@@ -37,6 +37,8 @@ public enum SchedulingOutcome: Sendable, Equatable {
     /// The job's accelerators failed: it released `accelerators` devices, lost `lost` µs of
     /// work since its last checkpoint, of which `unbanked` had been banked by cuts.
     case failed(JobIndex, cluster: Int32, accelerators: Int, lost: Int64, unbanked: Int64)
+    /// The policy requeued the job: the same accounting as `failed`.
+    case requeued(JobIndex, cluster: Int32, accelerators: Int, lost: Int64, unbanked: Int64)
     /// The job's accelerators changed speed: it banked its progress and goes on at a new rate.
     case rerated(JobIndex, Placement, Segment, banked: Int64)
 }
@@ -187,12 +189,25 @@ public actor GlobalScheduler {
                 try await validateStart(index, devices: accelerators, cluster: cluster)
                 try await start(index, cluster: cluster, devices: accelerators, at: now)
                 waiting(index, by: -1)
+            case let .startOnNodes(index, cluster, shares):
+                let devices = shares.reduce(0) { $0 + Int($1.count) }
+                try await validateStart(index, devices: devices, cluster: cluster, rule: .any)
+                try await start(index, cluster: cluster, devices: devices, shares: shares, at: now)
+                waiting(index, by: -1)
             case let .preempt(index):
                 try checkHysteresis(index, "preempted", at: now)
                 try await preempt(index, at: now)
             case let .migrate(index, cluster):
                 try checkHysteresis(index, "migrated", at: now)
                 try await migrate(index, to: cluster, at: now)
+            case let .requeue(index):
+                try checkHysteresis(index, "requeued", at: now)
+                _ = try await running(index)
+                if let (cluster, released, lost, unbanked) = try await dropRun(index, at: now) {
+                    outcomes.append(.requeued(index, cluster: cluster, accelerators: released, lost: lost, unbanked: unbanked))
+                    waiting(index, by: 1)
+                    policy.jobPreempted(pending[Int(index)], at: now)
+                }
             case let .resize(index, accelerators):
                 if accelerators < runStart[Int(index)].devices { try checkHysteresis(index, "shrunk", at: now) }
                 try await resize(index, to: accelerators, at: now)
@@ -249,9 +264,9 @@ public actor GlobalScheduler {
 
     // MARK: Mechanisms
 
-    private func start(_ index: JobIndex, cluster: Int32, devices: Int, at now: VirtualTime) async throws {
+    private func start(_ index: JobIndex, cluster: Int32, devices: Int, shares: [NodeShare]? = nil, at now: VirtualTime) async throws {
         let job = jobs[Int(index)]
-        let (placement, rate) = try await place(index, cluster: cluster, devices: devices)
+        let (placement, rate) = try await place(index, cluster: cluster, devices: devices, shares: shares)
         // A job that was dumped before restores its full state first.
         let delay = await job.dumps > 0 ? costs.restoreTime(state: job.spec.stateBytes, cluster: cluster) : .zero
         let segment = await job.start(at: now, on: placement, rate: rate, delay: delay)
@@ -355,25 +370,34 @@ public actor GlobalScheduler {
         let (victims, _) = await c.failNode(Int(node))
         view.markDown(node: Int(node), in: cluster)
         for index in victims {
-            let job = jobs[Int(index)]
-            guard let (placement, lost, unbanked) = await job.fail(at: now) else { continue }
-            var released = placement.acceleratorCount
-            try await release(index, placement)
-            // A migration's source or a shrink's remainder goes back now too; the policy hears
-            // of each release, by this path as by a finished dump.
-            for other in releasing[index] ?? [] {
-                released += other.acceleratorCount
-                try await release(index, other)
-                policy.devicesReleased(index, cluster: other.cluster, count: other.acceleratorCount, at: now)
-            }
-            releasing[index] = nil
-            ended(index, at: now)
-            pending[Int(index)].remainingWork = await job.remainingWork
-            outcomes.append(.failed(index, cluster: placement.cluster, accelerators: released, lost: lost, unbanked: unbanked))
+            guard let (cluster, released, lost, unbanked) = try await dropRun(index, at: now) else { continue }
+            outcomes.append(.failed(index, cluster: cluster, accelerators: released, lost: lost, unbanked: unbanked))
             waiting(index, by: 1)
             policy.jobFailed(pending[Int(index)], at: now)
         }
         policy.capacityChanged(at: now)
+    }
+
+    /// Ends a job's run without a dump (a failure or a requeue): it rolls back to its last
+    /// checkpoint and gives back every accelerator it holds, in-flight releases included.
+    /// Returns its cluster, the devices released and the work lost and taken back.
+    private func dropRun(_ index: JobIndex, at now: VirtualTime) async throws
+        -> (cluster: Int32, released: Int, lost: Int64, unbanked: Int64)? {
+        let job = jobs[Int(index)]
+        guard let (placement, lost, unbanked) = await job.fail(at: now) else { return nil }
+        var released = placement.acceleratorCount
+        try await release(index, placement)
+        // A migration's source or a shrink's remainder goes back now too; the policy hears
+        // of each release, by this path as by a finished dump.
+        for other in releasing[index] ?? [] {
+            released += other.acceleratorCount
+            try await release(index, other)
+            policy.devicesReleased(index, cluster: other.cluster, count: other.acceleratorCount, at: now)
+        }
+        releasing[index] = nil
+        ended(index, at: now)
+        pending[Int(index)].remainingWork = await job.remainingWork
+        return (placement.cluster, released, lost, unbanked)
     }
 
     /// Degraded (or recovered) hardware: every job running on the cluster banks its progress
@@ -439,24 +463,29 @@ public actor GlobalScheduler {
                         splicingOverhead: costs.settings.splicingOverhead)
     }
 
-    private func place(_ index: JobIndex, cluster: Int32, devices: Int) async throws -> (Placement, Double) {
+    private func place(_ index: JobIndex, cluster: Int32, devices: Int, shares: [NodeShare]? = nil) async throws -> (Placement, Double) {
         let region = regions[Int(view.clusters[Int(cluster)].region)]
-        let (placement, _) = try await region.place(index, cluster: cluster, count: devices, rule: self.placement)
+        let placement: Placement
+        if let shares {
+            (placement, _) = try await region.place(index, cluster: cluster, shares: shares)
+        } else {
+            (placement, _) = try await region.place(index, cluster: cluster, count: devices, rule: self.placement)
+        }
         view.take(placement.shares, in: cluster)
         return (placement, rate(index, cluster: cluster, devices: devices))
     }
 
-    private func validateStart(_ index: JobIndex, devices: Int, cluster: Int32) async throws {
+    private func validateStart(_ index: JobIndex, devices: Int, cluster: Int32, rule: PlacementRule? = nil) async throws {
         guard index >= 0, Int(index) < jobs.count else {
             throw SimulationError.invalidDecision("job \(index) has not arrived")
         }
         guard await jobs[Int(index)].status == .queued else {
             throw SimulationError.invalidDecision("job \(index) is not waiting to start")
         }
-        try validateCluster(index, cluster: cluster, devices: devices)
+        try validateCluster(index, cluster: cluster, devices: devices, rule: rule)
     }
 
-    private func validateCluster(_ index: JobIndex, cluster: Int32, devices: Int) throws {
+    private func validateCluster(_ index: JobIndex, cluster: Int32, devices: Int, rule: PlacementRule? = nil) throws {
         let job = pending[Int(index)]
         guard devices >= 1, devices <= job.worldSize else {
             throw SimulationError.invalidDecision("job \(index) of world size \(job.worldSize) on \(devices) accelerators")
@@ -464,7 +493,7 @@ public actor GlobalScheduler {
         guard cluster >= 0, Int(cluster) < view.clusters.count,
               job.acceleratorTypes.contains(view.clusters[Int(cluster)].acceleratorType)
         else { throw SimulationError.invalidDecision("job \(index) sent to cluster \(cluster) of another accelerator type") }
-        guard view.clusters[Int(cluster)].free.fits(devices, rule: placement) else {
+        guard view.clusters[Int(cluster)].free.fits(devices, rule: rule ?? placement) else {
             throw SimulationError.invalidDecision("job \(index) needs \(devices) accelerators that cluster \(cluster) does not have free")
         }
         guard devices == job.worldSize || view.fitsSliced(job, devices: devices, cluster: cluster) else {

@@ -27,6 +27,12 @@ public struct JobSpec: Sendable, Equatable {
     /// Who the job belongs to (a virtual cluster, else a user, as the trace names it), for
     /// tenant-aware policies; nil when unknown.
     public var tenant: String?
+    /// What a batch scheduler was told (for the `slurm` policy; nil where the trace gives
+    /// none): the time limit the scheduler plans with (`--time`; never the true duration),
+    /// the partition and the QOS.
+    public var timeLimit: VirtualTime?
+    public var partition: String?
+    public var qos: String?
 
     public init(
         name: String, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorType: String,

@@ -26,6 +26,10 @@ public actor RegionalScheduler {
         try await local(cluster).place(job, count: count, rule: rule)
     }
 
+    public func place(_ job: JobIndex, cluster: Int32, shares: [NodeShare]) async throws -> (Placement, CapacitySummary) {
+        try await local(cluster).place(job, shares: shares)
+    }
+
     public func release(_ job: JobIndex, from placement: Placement) async throws -> CapacitySummary {
         try await local(placement.cluster).release(job, from: placement)
     }

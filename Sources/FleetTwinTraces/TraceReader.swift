@@ -64,7 +64,7 @@ public struct TraceReader {
 
     static let jobKeys: Set<String> = [
         "id", "submit", "worldSize", "duration", "steps", "stepTime", "tier", "acceleratorType", "stateBytes",
-        "memoryPerReplicaBytes", "workload", "user", "virtualCluster", "recorded",
+        "memoryPerReplicaBytes", "workload", "user", "virtualCluster", "timeLimit", "partition", "qos", "nodes", "eligible", "recorded",
     ]
 
     private func readJob(_ o: [String: Any], line: Int) throws -> TraceJob {
@@ -109,8 +109,11 @@ public struct TraceReader {
                 guard let n = v as? NSNumber, !isBoolean(n) else { throw error(line, "'recorded.\(key)' must be a number") }
                 return n.doubleValue
             }
+            if let priority = try rnum("priority"), priority != priority.rounded() || abs(priority) > 9e15 {
+                throw error(line, "'recorded.priority' must be a whole number; found \(priority)")
+            }
             recorded = RecordedOutcome(start: try rnum("start"), end: try rnum("end"), status: r["status"] as? String,
-                                       attempts: try rnum("attempts").map { Int($0) })
+                                       attempts: try rnum("attempts").map { Int($0) }, priority: try rnum("priority").map { Int64($0) })
             // The recorded timeline is submit <= start <= end (importers clamp or skip to make it so).
             if let start = recorded?.start, start < submit {
                 throw error(line, "'recorded.start' \(start) is before 'submit' \(submit): a recorded run cannot start before it is submitted")
@@ -119,11 +122,24 @@ public struct TraceReader {
                 throw error(line, "'recorded.end' \(end) is before \(recorded?.start != nil ? "'recorded.start'" : "'submit'") \(recorded?.start ?? submit)")
             }
         }
+        let timeLimit = try number("timeLimit")
+        if let timeLimit, !(timeLimit > 0 && timeLimit <= Self.maxSeconds) {
+            throw error(line, "'timeLimit' must be seconds > 0 (omit it for no limit); found \(timeLimit)")
+        }
+        let nodes = try integer("nodes")
+        if let nodes, !(nodes >= 1 && nodes <= size) {
+            throw error(line, "'nodes' must be a whole number from 1 to the world size \(size); found \(nodes)")
+        }
+        let eligible = try number("eligible")
+        if let eligible, !(eligible >= submit && eligible <= Self.maxSeconds) {
+            throw error(line, "'eligible' \(eligible) must be at or after 'submit' \(submit)")
+        }
         return TraceJob(
             id: id, submit: submit, worldSize: Int(size), duration: duration, steps: steps.map(Int.init), stepTime: stepTime,
             tier: tier, acceleratorType: try string("acceleratorType"), stateBytes: try integer("stateBytes"),
             memoryPerReplicaBytes: try integer("memoryPerReplicaBytes"), workload: try string("workload"),
-            user: try string("user"), virtualCluster: try string("virtualCluster"), recorded: recorded)
+            user: try string("user"), virtualCluster: try string("virtualCluster"), timeLimit: timeLimit,
+            partition: try string("partition"), qos: try string("qos"), nodes: nodes.map(Int.init), eligible: eligible, recorded: recorded)
     }
 }
 

@@ -31,12 +31,18 @@ public struct TraceWriter {
         if let v = job.workload { f.append(("workload", Self.string(v))) }
         if let v = job.user { f.append(("user", Self.string(v))) }
         if let v = job.virtualCluster { f.append(("virtualCluster", Self.string(v))) }
+        if let v = job.timeLimit { f.append(("timeLimit", Self.number(v))) }
+        if let v = job.partition { f.append(("partition", Self.string(v))) }
+        if let v = job.qos { f.append(("qos", Self.string(v))) }
+        if let v = job.nodes { f.append(("nodes", String(v))) }
+        if let v = job.eligible { f.append(("eligible", Self.number(v))) }
         if let r = job.recorded {
             var rf: [(String, String)] = []
             if let v = r.start { rf.append(("start", Self.number(v))) }
             if let v = r.end { rf.append(("end", Self.number(v))) }
             if let v = r.status { rf.append(("status", Self.string(v))) }
             if let v = r.attempts { rf.append(("attempts", String(v))) }
+            if let v = r.priority { rf.append(("priority", String(v))) }
             f.append(("recorded", Self.object(rf)))
         }
         append(Self.object(f))

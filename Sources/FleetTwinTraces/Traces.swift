@@ -17,12 +17,16 @@ public struct RecordedOutcome: Sendable, Equatable {
     /// As the source says it (Pass, Killed, Failed, Running, ...).
     public var status: String?
     public var attempts: Int?
+    /// The scheduler's priority of the job, as its accounting reports it (Slurm's multifactor
+    /// priority, an integer); kept to explain a replay's order, never read by a policy.
+    public var priority: Int64?
 
-    public init(start: Double? = nil, end: Double? = nil, status: String? = nil, attempts: Int? = nil) {
+    public init(start: Double? = nil, end: Double? = nil, status: String? = nil, attempts: Int? = nil, priority: Int64? = nil) {
         self.start = start
         self.end = end
         self.status = status
         self.attempts = attempts
+        self.priority = priority
     }
 }
 
@@ -45,11 +49,27 @@ public struct TraceJob: Sendable, Equatable {
     public var workload: String?
     public var user: String?
     public var virtualCluster: String?
+    /// What a batch scheduler was told (Slurm's sbatch options): the time limit in seconds
+    /// (`--time`; nil: none), the partition (`-p`), the QOS (`--qos`), the node count (`-N`;
+    /// nil: as few as the size needs) and the earliest start (`--begin`, seconds from the
+    /// origin; nil: at submission).
+    public var timeLimit: Double?
+    public var partition: String?
+    public var qos: String?
+    public var nodes: Int?
+    public var eligible: Double?
     public var recorded: RecordedOutcome?
 
     public init(id: String, submit: Double, worldSize: Int, duration: Double? = nil, steps: Int? = nil, stepTime: Double? = nil,
                 tier: String? = nil, acceleratorType: String? = nil, stateBytes: Int64? = nil, memoryPerReplicaBytes: Int64? = nil,
-                workload: String? = nil, user: String? = nil, virtualCluster: String? = nil, recorded: RecordedOutcome? = nil) {
+                workload: String? = nil, user: String? = nil, virtualCluster: String? = nil,
+                timeLimit: Double? = nil, partition: String? = nil, qos: String? = nil, nodes: Int? = nil, eligible: Double? = nil,
+                recorded: RecordedOutcome? = nil) {
+        self.timeLimit = timeLimit
+        self.partition = partition
+        self.qos = qos
+        self.nodes = nodes
+        self.eligible = eligible
         self.id = id
         self.submit = submit
         self.worldSize = worldSize

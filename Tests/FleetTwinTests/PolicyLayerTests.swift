@@ -123,7 +123,9 @@ import Testing
         for trial in 0..<6 {
             var g = SeededGenerator(seed: 42, stream: "policy-property-\(name)", index: UInt64(trial))
             let perNode = [1, 2, 4, 8][Int.random(in: 0..<4, using: &g)]
-            let fleet = Self.fleet(nodes: Int.random(in: 1...4, using: &g), perNode: perNode, clusters: Int.random(in: 1...2, using: &g))
+            let nodes = Int.random(in: 1...4, using: &g), clusters = Int.random(in: 1...2, using: &g)
+            // `slurm` models one Slurm cluster (replay and run refuse larger fleets for it).
+            let fleet = Self.fleet(nodes: nodes, perNode: perNode, clusters: name == "slurm" ? 1 : clusters)
             let largest = fleet.clusters.map(\.accelerators).max()!
             var t = 0.0
             let jobs = (0..<Int.random(in: 5...25, using: &g)).map { k -> JobSpec in

@@ -7,7 +7,7 @@ import Testing
 /// Slurm's accounting in: `import slurm-sacct` on a fixture of the documented shape, and, on a
 /// machine running the project's local Slurm (Tests/Slurm/local-slurm.sh; `.ci/run` starts it
 /// and sets FLEETTWIN_REQUIRE_SLURM=1), jobs really submitted, run and read back from sacct.
-@Suite struct SlurmTests {
+@Suite(.serialized) struct SlurmTests {
     /// `sacct --json` of Slurm 22.05 (../shared/slurm/README.md): job 11 preempted once and
     /// rerun, 12 CPU-only, 13 still pending, 14 a task of array job 10.
     static let sacctFixture = #"""
@@ -46,6 +46,7 @@ import Testing
         #expect(requeued.submit == 0 && requeued.worldSize == 4 && requeued.duration == 300)
         #expect(requeued.recorded == RecordedOutcome(start: 10, end: 420, status: "COMPLETED", attempts: 2))
         #expect(requeued.user == "ana" && requeued.virtualCluster == "vision")
+        #expect(requeued.timeLimit == 3600 && jobs[1].timeLimit == 3600)
         #expect(jobs[1].submit == 300 && jobs[1].worldSize == 2 && jobs[1].duration == 60)
     }
 
@@ -69,7 +70,10 @@ import Testing
         let (_, jobs) = try TraceReader(path: out).readAll()
         #expect(jobs.count == 1)
         #expect(jobs[0].worldSize == 4 && jobs[0].duration == 300)
-        #expect(jobs[0].recorded == RecordedOutcome(start: 10, end: 420, status: "COMPLETED", attempts: 2))
+        #expect(jobs[0].recorded == RecordedOutcome(start: 10, end: 420, status: "COMPLETED", attempts: 2, priority: 1))
+        // What the job asked the scheduler for, from its first run.
+        #expect(jobs[0].timeLimit == 3600 && jobs[0].partition == "gpu" && jobs[0].qos == "normal" && jobs[0].nodes == 1)
+        #expect(jobs[0].eligible == nil)
         #expect(result.notes.contains { $0.contains("UTC (sacct -P's datetimes)") && $0.contains("2026-11-29 09:00:00") })
         try "JobID|State|Submit\n1|COMPLETED|2026-11-29T10:00:00\n".write(toFile: input, atomically: true, encoding: .utf8)
         #expect(throws: TraceError.self) { try SlurmSacctImporter(input: input).run(out: out) }
@@ -209,6 +213,36 @@ import Testing
 
     /// Runs a Slurm client with the environment of the test process (SLURM_CONF).
     @discardableResult
+    /// The fidelity check against the real scheduler: 60 scripted jobs (sleeps of 2-40 s on
+    /// 1-16 GPUs, time limits above their durations, two partitions, a preempting QOS) run on
+    /// the local Slurm, come back through sacct, and are replayed under `slurm` with the
+    /// cluster's own configuration. The bounds are loose, for a busy machine: every job
+    /// accounted for, the run's invariants checked, most job pairs starting in the recorded
+    /// order; the README gives the measured figures.
+    @Test(.enabled(if: localSlurm, "needs the local Slurm: Tests/Slurm/local-slurm.sh start, then SLURM_CONF from its env.sh"))
+    func theSlurmPolicyReplaysWhatTheLocalSlurmDid() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.path
+        let script = repositoryRoot.appendingPathComponent("Tests/Slurm/fidelity-workload.sh").path
+        let run = try runProcess(URL(fileURLWithPath: "/bin/bash"), [script, out, "60", "8"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let imported = try runFleettwin(["import", "slurm-sacct", out + "/sacct.json", "--out", out + "/trace.jsonl"])
+        #expect(imported.stdout.contains("rows read 60, jobs written 60, rows skipped 0") || imported.stderr.contains("rows read 60, jobs written 60, rows skipped 0"),
+                "\(imported.stdout)\(imported.stderr)")
+        #expect(try runFleettwin(["import", "slurm-nodes", out + "/sinfo.json", "--out", out + "/fleet.yaml"]).status == 0)
+        let replay = try runFleettwin(["replay", out + "/trace.jsonl", "--fleet", out + "/fleet.yaml", "--policy", "slurm",
+                                       "--placement", "best-fit", "--slurm-conf", out + "/slurm.conf", "--slurm-qos", out + "/qos.psv",
+                                       "--compare-recorded", "--check", "--json", "--db", out + "/r.sqlite"])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(replay.stdout.utf8)) as! [String: Any]
+        let schedule = object["scheduleFidelity"] as! [String: Any]
+        #expect(schedule["jobs"] as? Int == 60)
+        #expect((schedule["startOrderAgreement"] as! Double) >= 0.7)
+        let makespan = schedule["makespan"] as! [String: Any]
+        #expect(abs(makespan["relativeError"] as! Double) <= 0.25)
+    }
+
     static func shell(_ arguments: String...) throws -> String {
         let run = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), arguments)
         guard run.status == 0 else { throw SlurmCommandFailed(command: arguments.joined(separator: " "), output: run.stdout + run.stderr) }

@@ -1,3 +1,4 @@
+import FleetTwinEngine
 import Foundation
 
 /// Imports Slurm's accounting, `sacct --json` (Slurm 22.05, `openapi/dbv0.0.38`; later
@@ -9,7 +10,10 @@ import Foundation
 /// GPUs of `tres.allocated` (`{"type": "gres", "name": "gpu", "count": N}`, else `requested`);
 /// duration = the last run's end - start (a requeued batch job starts over); recorded start =
 /// the first run's start, recorded end = the last run's end, attempts = runs, status = the
-/// last run's `state.current`; user and account (as the virtual cluster) kept. Skipped with
+/// last run's `state.current`; user and account (as the virtual cluster) kept; what the job
+/// asked the scheduler for, from its first run: time limit (`time.limit`, minutes; none when
+/// unlimited), partition, QOS, nodes (`allocation_nodes`, or `node=` of the TRES) and the
+/// eligible time; the recorded priority is the last run's. Skipped with
 /// their reason: jobs not finished when sacct ran (PENDING, RUNNING, REQUEUED), jobs that never
 /// started, CPU-only jobs, zero-length runs, array and step records without a job. "line" in
 /// the report is the record's position in `jobs` (1-based).
@@ -44,6 +48,13 @@ public struct SlurmSacctImporter {
         var gpus: Int
         var user: String?
         var account: String?
+        /// Seconds; nil: unlimited or not reported.
+        var timeLimit: Double? = nil
+        var partition: String? = nil
+        var qos: String? = nil
+        var nodes: Int? = nil
+        var eligible: Double? = nil
+        var priority: Int64? = nil
     }
 
     public func run(out: String) throws -> ImportResult {
@@ -87,7 +98,15 @@ public struct SlurmSacctImporter {
 
     /// One job per job id, its runs joined; what cannot be replayed is skipped with its reason.
     func write(_ grouped: RunsByJob, into jobs: inout ImportedJobs, out: String, clock: String, notes: [String]) throws -> ImportResult {
-        let (order, runs) = (grouped.order, grouped.runs)
+        // By job id, which is Slurm's order of submission (and its tie-break between equal
+        // priorities): jobs submitted in the same second keep it. Array tasks by (job, task).
+        func key(_ id: String) -> (Int, Int) {
+            let parts = id.split(separator: "_").map { Int($0) ?? Int.max }
+            return (parts.first ?? Int.max, parts.count > 1 ? parts[1] : -1)
+        }
+        let order = grouped.order.enumerated().sorted { (key($0.element).0, key($0.element).1, $0.offset) < (key($1.element).0, key($1.element).1, $1.offset) }
+            .map { $0.element }
+        let runs = grouped.runs
         for id in order {
             let all = runs[id]!
             let first = all[0], last = all[all.count - 1]
@@ -102,9 +121,13 @@ public struct SlurmSacctImporter {
                 jobs.skip(line: last.record, "no GPU in tres: a CPU-only job"); continue
             }
             guard end > lastStart else { jobs.skip(line: last.record, "the last run has no length (start = end)"); continue }
+            // A begin time before submission is sacct's "eligible at once" (0 or the submit).
+            let eligible = first.eligible.flatMap { $0 > first.submit ? $0 : nil }
             jobs.add(TraceJob(id: id, submit: first.submit, worldSize: gpus, duration: end - lastStart, user: first.user,
-                              virtualCluster: first.account,
-                              recorded: RecordedOutcome(start: firstStart, end: end, status: last.state, attempts: all.count)),
+                              virtualCluster: first.account, timeLimit: first.timeLimit, partition: first.partition, qos: first.qos,
+                              nodes: first.nodes.flatMap { $0 >= 1 && $0 <= gpus ? $0 : nil }, eligible: eligible,
+                              recorded: RecordedOutcome(start: firstStart, end: end, status: last.state, attempts: all.count,
+                                                        priority: last.priority)),
                      line: first.record)
         }
         return try jobs.write(to: out, name: URL(fileURLWithPath: input).deletingPathExtension().lastPathComponent,
@@ -112,6 +135,7 @@ public struct SlurmSacctImporter {
             "submit = seconds from the earliest submission, \(WallClock.format(jobs.earliestSubmit ?? 0)) UTC (\(clock)); recorded start and end on the same clock",
             "one job per job id: its runs (requeues) joined; duration = the last run's end - start; attempts = runs",
             "worldSize = the GPUs of the allocated TRES (the requested ones when none was allocated)",
+            "timeLimit, partition, qos, nodes, eligible: as the job's first run asked; eligible is relative to the trace's origin like submit",
         ] + notes)
     }
 
@@ -146,9 +170,25 @@ public struct SlurmSacctImporter {
                     }
                     guard let submit = try time("Submit") else { throw BadRow("no Submit time") }
                     let state = field("State").split(separator: " ").first.map(String.init) ?? "UNKNOWN"
-                    return Run(record: line.number, id: jobId, submit: submit, start: try time("Start"), end: try time("End"), state: state,
-                               gpus: Self.gpus(tres: field("AllocTRES")) ?? Self.gpus(tres: field("ReqTRES")) ?? 0,
-                               user: field("User").isEmpty ? nil : field("User"), account: field("Account").isEmpty ? nil : field("Account"))
+                    func text(_ name: String) -> String? { field(name).isEmpty ? nil : field(name) }
+                    var run = Run(record: line.number, id: jobId, submit: submit, start: try time("Start"), end: try time("End"), state: state,
+                                  gpus: Self.gpus(tres: field("AllocTRES")) ?? Self.gpus(tres: field("ReqTRES")) ?? 0,
+                                  user: text("User"), account: text("Account"))
+                    if let limit = text("Timelimit") {
+                        guard let seconds = SlurmTimeFormat.seconds(limit) else {
+                            throw BadRow("Timelimit '\(limit)' is not [days-]hours:minutes:seconds, minutes or UNLIMITED")
+                        }
+                        run.timeLimit = seconds.isFinite ? seconds : nil
+                    }
+                    run.partition = text("Partition")
+                    run.qos = text("QOS")
+                    run.nodes = Self.tresCount("node", tres: field("AllocTRES")) ?? Self.tresCount("node", tres: field("ReqTRES"))
+                    run.eligible = try time("Eligible")
+                    if let p = text("Priority") {
+                        guard let value = Int64(p) else { throw BadRow("Priority '\(p)' is not a whole number") }
+                        run.priority = value
+                    }
+                    return run
                 }
                 runs.add(run)
             } catch {
@@ -171,6 +211,15 @@ public struct SlurmSacctImporter {
             if parts[0] == "gres/gpu" { total = count } else if parts[0].hasPrefix("gres/gpu:") { typed += count }
         }
         return total ?? (typed > 0 ? typed : nil)
+    }
+
+    /// A count of `name=` in a TRES string (`node=2`).
+    static func tresCount(_ name: String, tres: String) -> Int? {
+        for entry in tres.split(separator: ",") {
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            if parts.count == 2, parts[0] == Substring(name), let n = Int(parts[1]) { return n }
+        }
+        return nil
     }
 
     struct Reason: Error { var text: String }
@@ -196,9 +245,26 @@ public struct SlurmSacctImporter {
             (tres?[list] as? [[String: Any]])?.first { $0["type"] as? String == "gres" && $0["name"] as? String == "gpu" }
                 .flatMap { ($0["count"] as? NSNumber)?.intValue }
         }
-        return .success(Run(record: record, id: id, submit: submission, start: moment("start"), end: moment("end"), state: state,
-                            gpus: gpus("allocated") ?? gpus("requested") ?? 0, user: job["user"] as? String,
-                            account: job["account"] as? String))
+        var run = Run(record: record, id: id, submit: submission, start: moment("start"), end: moment("end"), state: state,
+                      gpus: gpus("allocated") ?? gpus("requested") ?? 0, user: job["user"] as? String,
+                      account: job["account"] as? String)
+        // time.limit is minutes; null or a very large value (Slurm's INFINITE) is no limit.
+        if let minutes = number(time["limit"]), minutes > 0, minutes < 4_294_967_294 { run.timeLimit = minutes * 60 }
+        run.partition = (job["partition"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+        run.qos = (job["qos"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+        run.nodes = number(job["allocation_nodes"]).map { Int($0) }
+        run.eligible = moment("eligible")
+        run.priority = number(job["priority"]).map { Int64($0) }
+        return .success(run)
+    }
+
+    /// A number as sacct writes it: plain (22.05) or `{"set": true, "infinite": false,
+    /// "number": N}` (23.02 and later); nil when unset or infinite.
+    static func number(_ value: Any?) -> Double? {
+        if let n = value as? NSNumber { return n.doubleValue }
+        guard let object = value as? [String: Any], object["set"] as? Bool != false, object["infinite"] as? Bool != true,
+              let n = object["number"] as? NSNumber else { return nil }
+        return n.doubleValue
     }
 
     static func strippingBOM(_ data: Data) -> Data {

@@ -1,0 +1,260 @@
+import FleetTwinEngine
+
+/// The part of a Slurm cluster's configuration that decides when its jobs start: slurm.conf
+/// (https://slurm.schedmd.com/slurm.conf.html) and the QOS table of its accounting database
+/// (`sacctmgr -P show qos format=Name,Priority,Preempt,PreemptMode,GraceTime`). Every value
+/// has Slurm 22.05's default when the file does not set it; the `slurm` policy reads nothing
+/// else.
+///
+/// What is not modelled is refused with a located error rather than ignored: a partition over
+/// a subset of the nodes, preemption by suspension or cancellation, and scheduler plugins
+/// other than `sched/backfill` and `sched/builtin`.
+public struct SlurmConfiguration: Sendable, Equatable {
+    public struct Partition: Sendable, Equatable {
+        public var name: String
+        /// Jobs of a higher tier are considered first and (with `preempt/partition_prio`) may
+        /// preempt jobs of lower tiers.
+        public var priorityTier: Int
+        /// The partition factor of multifactor priority, before normalisation.
+        public var priorityJobFactor: Int
+        public var isDefault: Bool
+        /// The time limit of a job that gives none (`DefaultTime`, else `MaxTime`); nil: none.
+        public var defaultTime: VirtualTime?
+    }
+
+    public struct QOS: Sendable, Equatable {
+        public var name: String
+        public var priority: Int
+        /// The QOS names this one may preempt (`Preempt`).
+        public var preempts: [String]
+        /// `requeue`, `cancel`, `suspend`, `off` or `cluster` (the global `PreemptMode`).
+        public var preemptMode: String
+        /// How long a preempted job of this QOS runs on after the signal.
+        public var graceTime: VirtualTime
+    }
+
+    public enum PreemptType: String, Sendable, Equatable {
+        case none = "preempt/none"
+        case qos = "preempt/qos"
+        case partitionPriority = "preempt/partition_prio"
+    }
+
+    /// `sched/backfill` (true) or `sched/builtin` (false).
+    public var backfill = true
+    /// SchedulerParameters (https://slurm.schedmd.com/sched_config.html).
+    public var schedInterval: VirtualTime = .seconds(Int64(60))
+    public var bfInterval: VirtualTime = .seconds(Int64(30))
+    public var bfResolution: VirtualTime = .seconds(Int64(60))
+    public var bfWindow: VirtualTime = .seconds(Int64(1440 * 60))
+    public var bfMaxJobTest = 500
+    public var defaultQueueDepth = 100
+    /// `priority/multifactor` (true) or `priority/basic` (false: submission order).
+    public var multifactor = false
+    public var weightAge = 0.0, weightFairshare = 0.0, weightJobSize = 0.0, weightPartition = 0.0, weightQOS = 0.0
+    public var maxAge: VirtualTime = .seconds(Int64(7 * 86_400))
+    public var decayHalfLife: VirtualTime = .seconds(Int64(7 * 86_400))
+    public var calcPeriod: VirtualTime = .seconds(Int64(300))
+    public var favorSmall = false
+    public var preemptType = PreemptType.none
+    /// The cluster-wide PreemptMode (`requeue` or `off`, lower case).
+    public var preemptMode = "off"
+    /// `cred_expire` of AuthInfo: a requeued batch job is eligible again this long plus one
+    /// second after its requeue (../shared/slurm/README.md, "Quirks").
+    public var credExpire: VirtualTime = .seconds(Int64(120))
+    public var partitions: [Partition] = []
+    public var qos: [QOS] = [QOS(name: "normal", priority: 0, preempts: [], preemptMode: "cluster", graceTime: .zero)]
+
+    public init() {}
+
+    /// A requeued job's wait before it is eligible again.
+    public var requeueDelay: VirtualTime { credExpire + .seconds(Int64(1)) }
+
+    public func partitionIndex(named name: String) -> Int? { partitions.firstIndex { $0.name == name } }
+    public func qosIndex(named name: String) -> Int? { qos.firstIndex { $0.name == name } }
+    public var defaultPartition: Int? { partitions.firstIndex(where: \.isDefault) ?? (partitions.isEmpty ? nil : 0) }
+}
+
+/// A slurm.conf or QOS table that FleetTwin cannot model faithfully, with its place.
+public struct SlurmConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var message: String
+
+    public init(file: String, line: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String { "\(file):\(line): \(message)" }
+}
+
+extension SlurmConfiguration {
+    /// Reads slurm.conf text: `Key=Value` pairs (keys case-insensitive, `#` comments), node
+    /// and partition lines of several pairs. Keys that do not change when jobs start are
+    /// skipped. Errors name `file` and the line.
+    public static func parse(_ text: String, file: String) throws(SlurmConfigurationError) -> SlurmConfiguration {
+        var c = SlurmConfiguration()
+        var nodeNames: [String] = []
+        for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = offset + 1
+            func fail(_ message: String) -> SlurmConfigurationError { SlurmConfigurationError(file: file, line: line, message: message) }
+            let content = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let pairs = content.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+            guard let first = pairs.first else { continue }
+            guard let eq = first.firstIndex(of: "=") else { throw fail("expected Key=Value; found '\(first)'") }
+            let key = first[..<eq].lowercased(), value = String(first[first.index(after: eq)...])
+            func seconds(_ text: String, unit: Double = 1) throws(SlurmConfigurationError) -> VirtualTime {
+                guard let v = Double(text), v >= 0, v < 1e9 else { throw fail("\(first[..<eq]) needs a number of \(unit == 60 ? "minutes" : "seconds"); found '\(text)'") }
+                return .seconds(v * unit)
+            }
+            func number(_ text: String) throws(SlurmConfigurationError) -> Double {
+                guard let v = Double(text), v >= 0, v < 4.3e9 else { throw fail("\(first[..<eq]) needs a number >= 0; found '\(text)'") }
+                return v
+            }
+            func duration(_ text: String) throws(SlurmConfigurationError) -> VirtualTime? {
+                guard let s = SlurmTimeFormat.seconds(text) else {
+                    throw fail("\(first[..<eq]) needs a time like 7-00:00:00, 01:00:00 or minutes; found '\(text)'")
+                }
+                return s.isFinite ? .seconds(s) : nil
+            }
+            switch key {
+            case "schedulertype":
+                switch value {
+                case "sched/backfill": c.backfill = true
+                case "sched/builtin": c.backfill = false
+                default: throw fail("SchedulerType \(value) is not modelled; expected sched/backfill or sched/builtin")
+                }
+            case "schedulerparameters":
+                for option in value.split(separator: ",") {
+                    let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard parts.count == 2 else { continue }
+                    switch parts[0] {
+                    case "sched_interval": c.schedInterval = try seconds(parts[1])
+                    case "bf_interval": c.bfInterval = try seconds(parts[1])
+                    case "bf_resolution": c.bfResolution = try seconds(parts[1])
+                    case "bf_window": c.bfWindow = try seconds(parts[1], unit: 60)
+                    case "bf_max_job_test": c.bfMaxJobTest = Int(try number(parts[1]))
+                    case "default_queue_depth": c.defaultQueueDepth = Int(try number(parts[1]))
+                    default: break
+                    }
+                }
+                if c.bfInterval <= .zero || c.schedInterval <= .zero || c.bfResolution <= .zero {
+                    throw fail("sched_interval, bf_interval and bf_resolution must be > 0")
+                }
+            case "prioritytype":
+                switch value {
+                case "priority/multifactor": c.multifactor = true
+                case "priority/basic": c.multifactor = false
+                default: throw fail("PriorityType \(value) is not modelled; expected priority/multifactor or priority/basic")
+                }
+            case "priorityweightage": c.weightAge = try number(value)
+            case "priorityweightfairshare": c.weightFairshare = try number(value)
+            case "priorityweightjobsize": c.weightJobSize = try number(value)
+            case "priorityweightpartition": c.weightPartition = try number(value)
+            case "priorityweightqos": c.weightQOS = try number(value)
+            case "prioritymaxage": c.maxAge = try duration(value) ?? .seconds(Int64(7 * 86_400))
+            case "prioritydecayhalflife": c.decayHalfLife = try duration(value) ?? .limit
+            case "prioritycalcperiod": c.calcPeriod = try duration(value) ?? .seconds(Int64(300))
+            case "priorityfavorsmall": c.favorSmall = value.lowercased() == "yes"
+            case "preempttype":
+                guard let type = PreemptType(rawValue: value) else {
+                    throw fail("PreemptType \(value) is not modelled; expected preempt/none, preempt/qos or preempt/partition_prio")
+                }
+                c.preemptType = type
+            case "preemptmode":
+                let modes = value.lowercased().split(separator: ",").map(String.init)
+                guard let mode = modes.first, ["off", "requeue"].contains(mode), !modes.contains("gang") else {
+                    throw fail("PreemptMode \(value) is not modelled; expected OFF or REQUEUE (suspension and cancellation are not)")
+                }
+                c.preemptMode = mode
+            case "authinfo":
+                for option in value.split(separator: ",") where option.hasPrefix("cred_expire=") {
+                    c.credExpire = try seconds(String(option.dropFirst("cred_expire=".count)))
+                }
+            case "nodename":
+                if value != "DEFAULT" { nodeNames.append(value) }
+            case "partitionname":
+                guard value != "DEFAULT" else { continue }
+                var p = Partition(name: value, priorityTier: 1, priorityJobFactor: 1, isDefault: false, defaultTime: nil)
+                var maxTime: VirtualTime?
+                for pair in pairs.dropFirst() {
+                    let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard kv.count == 2 else { throw fail("expected Key=Value in the partition line; found '\(pair)'") }
+                    switch kv[0].lowercased() {
+                    case "prioritytier": p.priorityTier = Int(try number(kv[1]))
+                    case "priorityjobfactor": p.priorityJobFactor = Int(try number(kv[1]))
+                    case "priority": p.priorityTier = Int(try number(kv[1])); p.priorityJobFactor = p.priorityTier
+                    case "default": p.isDefault = kv[1].uppercased() == "YES"
+                    case "defaulttime": p.defaultTime = try duration(kv[1])
+                    case "maxtime": maxTime = try duration(kv[1])
+                    case "nodes":
+                        if kv[1] != "ALL" && !(nodeNames.count == 1 && kv[1] == nodeNames[0]) {
+                            throw fail("partition \(value) has Nodes=\(kv[1]); only partitions over every node (Nodes=ALL) are modelled")
+                        }
+                    default: break
+                    }
+                }
+                if p.defaultTime == nil { p.defaultTime = maxTime }
+                c.partitions.append(p)
+            default:
+                break
+            }
+        }
+        return c
+    }
+
+    /// Reads the QOS table as `sacctmgr -P show qos format=Name,Priority,Preempt,PreemptMode,GraceTime`
+    /// prints it (a header naming the columns, `|`-separated rows), replacing the default
+    /// `normal` QOS.
+    public mutating func readQOS(_ text: String, file: String) throws(SlurmConfigurationError) {
+        var columns: [String: Int]?
+        var table: [QOS] = []
+        for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = offset + 1
+            let fields = raw.trimmingSuffix("\r").split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            if fields.allSatisfy(\.isEmpty) { continue }
+            guard let index = columns else {
+                var found: [String: Int] = [:]
+                for (i, name) in fields.enumerated() { found[name] = i }
+                for required in ["Name", "Priority", "Preempt"] where found[required] == nil {
+                    throw SlurmConfigurationError(file: file, line: line, message: "the header lacks '\(required)'; expected the output of sacctmgr -P show qos format=Name,Priority,Preempt,PreemptMode,GraceTime")
+                }
+                columns = found
+                continue
+            }
+            func field(_ name: String) -> String { index[name].map { $0 < fields.count ? fields[$0] : "" } ?? "" }
+            guard !field("Name").isEmpty else { throw SlurmConfigurationError(file: file, line: line, message: "a QOS row without a Name") }
+            guard let priority = Int(field("Priority").isEmpty ? "0" : field("Priority")), priority >= 0 else {
+                throw SlurmConfigurationError(file: file, line: line, message: "Priority '\(field("Priority"))' is not a whole number >= 0")
+            }
+            let mode = field("PreemptMode").isEmpty ? "cluster" : field("PreemptMode").lowercased()
+            guard ["cluster", "off", "requeue"].contains(mode) else {
+                throw SlurmConfigurationError(file: file, line: line, message: "PreemptMode '\(field("PreemptMode"))' is not modelled; expected cluster, off or requeue")
+            }
+            var grace = VirtualTime.zero
+            if !field("GraceTime").isEmpty {
+                guard let s = SlurmTimeFormat.seconds(field("GraceTime")), s.isFinite else {
+                    throw SlurmConfigurationError(file: file, line: line, message: "GraceTime '\(field("GraceTime"))' is not a time like 00:00:30")
+                }
+                grace = .seconds(s)
+            }
+            // Preempt lists names, some with a leading '+' or '-' when printed with changes.
+            let preempts = field("Preempt").split(separator: ",").map { String($0.drop { $0 == "+" || $0 == "-" }) }
+            table.append(QOS(name: field("Name"), priority: priority, preempts: preempts, preemptMode: mode, graceTime: grace))
+        }
+        guard columns != nil else {
+            throw SlurmConfigurationError(file: file, line: 1, message: "the file is empty; expected sacctmgr -P show qos output")
+        }
+        for q in table {
+            if let unknown = q.preempts.first(where: { name in !table.contains { $0.name == name } }) {
+                throw SlurmConfigurationError(file: file, line: 1, message: "QOS \(q.name) preempts '\(unknown)', which the table does not define")
+            }
+        }
+        qos = table
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingSuffix(_ suffix: String) -> Substring { hasSuffix(suffix) ? dropLast(suffix.count) : self }
+}

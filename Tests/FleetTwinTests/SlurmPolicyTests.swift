@@ -1,0 +1,183 @@
+import FleetTwinEngine
+import FleetTwinMetrics
+import FleetTwinPolicy
+import FleetTwinReports
+import FleetTwinScenario
+import FleetTwinScheduling
+import FleetTwinTraces
+import Foundation
+import Testing
+
+/// The `slurm` policy on cases worked by hand, its configuration reader's errors, and a
+/// replay of a real Slurm's captured run (../shared/slurm/capture-seed8, where present).
+@Suite struct SlurmPolicyTests {
+    /// slurm.conf for the hand cases: multifactor priority by QOS, backfill every 10 s at 1 s
+    /// resolution, QOS preemption by requeue, a requeued job eligible 6 s later.
+    static let conf = """
+        SchedulerType=sched/backfill
+        SchedulerParameters=batch_sched_delay=0,bf_interval=10,sched_interval=60,bf_resolution=1  # comment
+        PriorityType=priority/multifactor
+        PriorityWeightQOS=10000
+        PriorityWeightAge=100
+        PreemptType=preempt/qos
+        PreemptMode=REQUEUE
+        AuthInfo=socket=/tmp/x,cred_expire=5
+        NodeName=n[1-2] CPUs=16 Gres=gpu:4
+        PartitionName=gpu Nodes=ALL Default=YES PriorityTier=1
+        PartitionName=high Nodes=ALL PriorityTier=10
+        """
+    static let qos = """
+        Name|Priority|Preempt|PreemptMode|GraceTime
+        normal|0||cluster|00:00:00
+        high|100|normal|requeue|00:00:00
+        """
+
+    /// Replays `jobs` (native trace lines) on 2 nodes x 4 GPUs under `slurm`, with checks.
+    func replay(_ jobs: [String], conf: String = conf, nodes: Int = 2) async throws -> (SimulationResult, RunMetrics) {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func write(_ name: String, _ text: String) throws -> String {
+            let path = dir.appendingPathComponent(name).path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let trace = try write("t.jsonl", (["{\"format\":\"fleettwin-trace\",\"version\":1,\"name\":\"t\",\"source\":\"hand\"}"] + jobs).joined(separator: "\n"))
+        let fleet = try write("f.yaml", "regions: [ { name: r, clusters: [ { name: c, nodes: \(nodes), accelerators_per_node: 4 } ] } ]\n")
+        var spec = PolicySpec(name: "slurm", placement: .bestFit)
+        spec.options.slurm = try SlurmConfiguration.read(conf: try write("slurm.conf", conf), qos: try write("qos.psv", Self.qos))
+        let scenario = try Scenario.replay(trace: trace, fleet: fleet, policy: spec, noOverheads: false, seed: 1)
+        let result = try await runScenario(scenario)
+        return (result, RunMetrics.fold(result))
+    }
+
+    func starts(_ result: SimulationResult, _ metrics: RunMetrics) -> [String: Double] {
+        Dictionary(uniqueKeysWithValues: zip(result.jobs.map(\.name), metrics.jobs.map { $0.firstStart?.seconds ?? -1 }))
+    }
+
+    /// A(4 GPUs, 20 s, limit 100 s) runs; B(8) needs both nodes and blocks the main scheduler;
+    /// C(2, limit 15 s) is backfilled at the first cycle (10 s) because the plan ends A at its
+    /// time limit (100 s), where B's reservation begins: C ends well before. With A's true
+    /// end (20 s) in the plan, B would be reserved at 20 and C held back. D(2, limit 200 s)
+    /// would run into B's reservation, so it waits for B. A ends at 20, B runs 20-30, D at 30.
+    @Test func mainSchedulerBlocksAndBackfillPlansWithTimeLimits() async throws {
+        let (result, metrics) = try await replay([
+            #"{"id":"A","submit":0,"worldSize":4,"duration":20,"timeLimit":100}"#,
+            #"{"id":"B","submit":1,"worldSize":8,"duration":10,"timeLimit":100,"nodes":2}"#,
+            #"{"id":"C","submit":2,"worldSize":2,"duration":5,"timeLimit":15}"#,
+            #"{"id":"D","submit":3,"worldSize":2,"duration":5,"timeLimit":200}"#,
+        ])
+        #expect(starts(result, metrics) == ["A": 0, "B": 20, "C": 10, "D": 30])
+        #expect(metrics.jobsCompleted == 4 && metrics.preemptions == 0)
+    }
+
+    /// L1 and L2 (normal QOS) fill both nodes; H (high QOS) arrives at 10 and requeues one of
+    /// them (equal cost: the first node's, L1). L1 starts over: eligible at 10 + cred_expire
+    /// + 1 = 16, it restarts when H ends at 20 and needs its whole 50 s again (ends 70).
+    @Test func highQOSRequeuesANormalJobThatStartsOver() async throws {
+        let (result, metrics) = try await replay([
+            #"{"id":"L1","submit":0,"worldSize":4,"duration":50,"timeLimit":120,"qos":"normal"}"#,
+            #"{"id":"L2","submit":1,"worldSize":4,"duration":50,"timeLimit":120,"qos":"normal"}"#,
+            #"{"id":"H","submit":10,"worldSize":4,"duration":10,"timeLimit":60,"qos":"high"}"#,
+        ])
+        let byName = Dictionary(uniqueKeysWithValues: zip(result.jobs.map(\.name), metrics.jobs))
+        #expect(byName["H"]?.firstStart == seconds(10))
+        #expect(byName["L1"]?.starts == 2 && byName["L1"]?.end == seconds(70))
+        #expect(byName["L2"]?.starts == 1 && byName["L2"]?.end == seconds(51))
+        #expect(metrics.preemptions == 1)
+        #expect(metrics.lostWorkSeconds == 10)
+        let requeues = result.log.records.filter { $0.kind == .requeued }
+        #expect(requeues.count == 1 && requeues.first?.time == seconds(10))
+    }
+
+    /// With the requeue delay shorter than H's run, L1 still waits for free GPUs; with no
+    /// GPUs needed elsewhere it restarts exactly when it is eligible, at the next pass.
+    @Test func aRequeuedJobWaitsForItsEligibleTime() async throws {
+        let (result, metrics) = try await replay([
+            #"{"id":"L1","submit":0,"worldSize":4,"duration":50,"timeLimit":120,"qos":"normal"}"#,
+            #"{"id":"L2","submit":1,"worldSize":4,"duration":50,"timeLimit":120,"qos":"normal"}"#,
+            #"{"id":"H","submit":10,"worldSize":4,"duration":2,"timeLimit":60,"qos":"high"}"#,
+        ])
+        // GPUs free from 12 (H's end: a pass, but L1 is not yet eligible); eligible at 16,
+        // which is no event: the next pass is the backfill cycle at 20.
+        let l1 = result.log.records.filter { $0.kind == .started && result.jobs[Int($0.job)].name == "L1" }.map(\.time)
+        #expect(l1 == [seconds(0), seconds(20)])
+        #expect(metrics.jobs[Int(result.jobs.firstIndex { $0.name == "L1" }!)].end == seconds(70))
+    }
+
+    /// Partition PriorityTier orders before priority: Z (partition high) submitted after Y
+    /// starts before it when X's GPUs come free.
+    @Test func partitionTierComesFirst() async throws {
+        let (result, metrics) = try await replay([
+            #"{"id":"X","submit":0,"worldSize":4,"duration":10,"timeLimit":60}"#,
+            #"{"id":"Y","submit":1,"worldSize":4,"duration":10,"timeLimit":60,"partition":"gpu"}"#,
+            #"{"id":"Z","submit":2,"worldSize":4,"duration":10,"timeLimit":60,"partition":"high"}"#,
+        ], nodes: 1)
+        #expect(starts(result, metrics) == ["X": 0, "Z": 10, "Y": 20])
+    }
+
+    /// The same case under priority/basic without tiers is plain submission order.
+    @Test func basicPriorityIsSubmissionOrder() async throws {
+        let (result, metrics) = try await replay([
+            #"{"id":"X","submit":0,"worldSize":4,"duration":10,"timeLimit":60}"#,
+            #"{"id":"Y","submit":1,"worldSize":4,"duration":10,"timeLimit":60}"#,
+            #"{"id":"Z","submit":2,"worldSize":4,"duration":10,"timeLimit":60,"qos":"high"}"#,
+        ], conf: "PriorityType=priority/basic\nPreemptType=preempt/none\n", nodes: 1)
+        #expect(starts(result, metrics) == ["X": 0, "Y": 10, "Z": 20])
+    }
+
+    @Test func configurationErrorsNameTheFileAndLine() throws {
+        func error(_ text: String) -> String? {
+            do { _ = try SlurmConfiguration.parse(text, file: "slurm.conf"); return nil } catch { return error.description }
+        }
+        #expect(error("ClusterName=x\nPreemptMode=SUSPEND,GANG\n")?.hasPrefix("slurm.conf:2: PreemptMode SUSPEND,GANG is not modelled") == true)
+        #expect(error("PartitionName=p Nodes=n[1-2]\n")?.contains("slurm.conf:1: partition p has Nodes=n[1-2]; only partitions over every node") == true)
+        #expect(error("SchedulerParameters=bf_interval=soon\n")?.hasPrefix("slurm.conf:1: SchedulerParameters needs a number of seconds") == true)
+        #expect(error("just words\n")?.hasPrefix("slurm.conf:1: expected Key=Value") == true)
+        var c = SlurmConfiguration()
+        #expect(throws: SlurmConfigurationError.self) { try c.readQOS("Name|Priority|Preempt\nhigh|100|urgent\n", file: "q.psv") }
+        #expect(throws: SlurmConfigurationError.self) { try c.readQOS("Name|Priority|Preempt|PreemptMode\nhigh|100||suspend\n", file: "q.psv") }
+        try c.readQOS(Self.qos, file: "q.psv")
+        #expect(c.qos.map(\.name) == ["normal", "high"] && c.qos[1].preempts == ["normal"])
+        let parsed = try SlurmConfiguration.parse(Self.conf, file: "slurm.conf")
+        #expect(parsed.bfInterval == seconds(10) && parsed.schedInterval == seconds(60) && parsed.bfResolution == seconds(1))
+        #expect(parsed.requeueDelay == seconds(6) && parsed.preemptType == .qos && parsed.multifactor && parsed.weightQOS == 10_000)
+        #expect(parsed.partitions.map(\.name) == ["gpu", "high"] && parsed.defaultPartition == 0)
+    }
+
+    @Test func slurmTimeFormats() {
+        #expect(SlurmTimeFormat.seconds("5") == 300)
+        #expect(SlurmTimeFormat.seconds("01:30") == 90)
+        #expect(SlurmTimeFormat.seconds("01:00:00") == 3600)
+        #expect(SlurmTimeFormat.seconds("2-00") == 172_800)
+        #expect(SlurmTimeFormat.seconds("1-02:03:04") == 93_784)
+        #expect(SlurmTimeFormat.seconds("UNLIMITED") == .infinity)
+        #expect(SlurmTimeFormat.seconds("soon") == nil && SlurmTimeFormat.seconds("1:2:3:4") == nil)
+    }
+
+    /// A run of a real Slurm 22.05 (48 jobs, 5 requeues; sched_interval 60 s, bf_interval 30
+    /// s), replayed under `slurm` with the configuration it ran with. Bounds are loose (the
+    /// backfill cycle's phase is unknown to a replay); the README gives the measured figures.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: capture + "/sacct.json"), "needs ../shared/slurm/capture-seed8"))
+    func aCapturedSlurmRunIsReproduced() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let trace = dir.appendingPathComponent("t.jsonl").path, fleet = dir.appendingPathComponent("f.yaml").path
+        #expect(try runFleettwin(["import", "slurm-sacct", Self.capture + "/sacct.json", "--out", trace]).status == 0)
+        #expect(try runFleettwin(["import", "slurm-nodes", Self.capture + "/polls/sinfo-0000.json", "--out", fleet]).status == 0)
+        let out = try runFleettwin(["replay", trace, "--fleet", fleet, "--policy", "slurm", "--placement", "best-fit",
+                                    "--slurm-conf", Self.capture + "/slurm.conf", "--slurm-qos", Self.capture + "/qos.psv",
+                                    "--compare-recorded", "--check", "--json", "--db", dir.appendingPathComponent("r.sqlite").path])
+        #expect(out.status == 0, "\(out.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as! [String: Any]
+        let schedule = object["scheduleFidelity"] as! [String: Any]
+        #expect(schedule["jobs"] as? Int == 48)
+        let error = schedule["absoluteStartError"] as! [String: Any]
+        #expect((error["p50"] as! Double) <= 5)
+        let makespan = schedule["makespan"] as! [String: Any]
+        #expect(abs(makespan["relativeError"] as! Double) <= 0.1)
+        let preempted = schedule["preempted"] as! [String: Any]
+        #expect((preempted["simulated"] as! Int) >= 1 && (preempted["recorded"] as! Int) == 5)
+    }
+
+    static let capture = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/slurm/capture-seed8").path
+}
