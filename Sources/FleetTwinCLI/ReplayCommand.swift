@@ -33,10 +33,13 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of the table.") var json = false
     @Flag(help: "Check the fleet's invariants after every event (slow).") var check = false
     @Flag(help: "No progress line on standard error.") var quiet = false
+    @Flag(help: "Turn gradient communication off: every job's replicas scale perfectly, wherever they are placed (as simulators that ignore the network assume).")
+    var noCommunication = false
 
     func run() async throws {
-        let scenario = try Scenario.replay(trace: trace, fleet: fleet, policy: PolicySpec(name: policy.value, placement: placement),
+        let replayed = try Scenario.replay(trace: trace, fleet: fleet, policy: PolicySpec(name: policy.value, placement: placement),
                                            noOverheads: noOverheads, seed: seed)
+        let scenario = noCommunication ? replayed.withoutCommunication() : replayed
         let outcome = try await ScenarioRun(scenario: scenario, seed: seed, policy: nil, check: check, quiet: quiet,
                                             database: store.db).execute()
         var fidelity: Fidelity?

@@ -36,9 +36,13 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "No progress line on standard error (it only shows on a terminal, after a second).")
     var quiet = false
 
+    @Flag(help: "Turn gradient communication off: every job's replicas scale perfectly, wherever they are placed (as simulators that ignore the network assume).")
+    var noCommunication = false
+
     func run() async throws {
         // An invalid scenario throws here, before the database is opened: nothing is written.
-        let parsed = try Scenario.load(path: scenario)
+        let loaded = try Scenario.load(path: scenario)
+        let parsed = noCommunication ? loaded.withoutCommunication() : loaded
         let override = policy.map { parsed.policy.renamed($0.value) }
         let outcome = try await ScenarioRun(scenario: parsed, seed: seed ?? parsed.seed, policy: override, check: check,
                                             quiet: quiet, database: store.db).execute()

@@ -224,6 +224,7 @@ public actor FleetSimulation {
                                               typeSpeeds: fleet.profiles.map(\.relativeSpeed), tenantNames: tenantNames),
             clusterSpeed: speeds, policy: configuration.policy,
             costs: MechanismCosts(fleet: fleet, settings: configuration.mechanisms),
+            communication: CommunicationCosts(fleet: fleet),
             checkInvariants: configuration.checkInvariants, executor: executor)
     }
 

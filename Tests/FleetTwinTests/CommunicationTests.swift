@@ -1,0 +1,167 @@
+import FleetTwinCostModel
+import FleetTwinEngine
+import FleetTwinFleet
+import FleetTwinMetrics
+import FleetTwinScenario
+import FleetTwinScheduling
+import Foundation
+import Testing
+
+/// Gradient all-reduce per step (`CommunicationModel`) and how placement now changes a
+/// multi-accelerator job's speed.
+@Suite struct CommunicationTests {
+    static let link = LinkSpec(busBandwidth: 100e9, hopLatency: 5e-6)
+
+    @Test func ringAllReduceIsLatencyPlusTwiceTheBytesOverBusBandwidth() {
+        // 1 GB over 4 ranks: ring 6 x 5 µs + 1.5 x 1e9 / 1e11 = 15.03 ms; tree 4 x 5 µs + 20 ms.
+        let (seconds, algorithm) = CommunicationModel.allReduce(bytes: 1e9, ranks: 4, link: Self.link)
+        #expect(algorithm == .ring)
+        #expect(abs(seconds - (30e-6 + 0.015)) < 1e-12)
+        #expect(CommunicationModel.allReduce(bytes: 1e9, ranks: 1, link: Self.link).seconds == 0)
+    }
+
+    @Test func treeWinsForSmallMessagesOnManyRanks() {
+        // 64 KB over 64 ranks: ring 126 x 5 µs = 630 µs of latency; tree 2 x 6 x 5 µs = 60 µs.
+        let small = CommunicationModel.allReduce(bytes: 65_536, ranks: 64, link: Self.link)
+        #expect(small.algorithm == .tree)
+        #expect(abs(small.seconds - (60e-6 + 2 * 65_536 / 100e9)) < 1e-12)
+        // 1 GB over 8 ranks: ring 14 x 5 µs + 17.5 ms beats tree 6 x 5 µs + 20 ms.
+        #expect(CommunicationModel.allReduce(bytes: 1e9, ranks: 8, link: Self.link).algorithm == .ring)
+    }
+
+    @Test func theBindingLinkIsNVLinkInsideANodeElseTheSmallestNodeShareOfTheNetwork() {
+        let i = Interconnect(nvlink: LinkSpec(busBandwidth: 400e9, hopLatency: 1e-6), nodeNIC: LinkSpec(busBandwidth: 200e9, hopLatency: 5e-6))
+        #expect(CommunicationModel.bindingLink(replicasPerNode: [8], acceleratorsPerNode: 8, interconnect: i) == i.nvlink)
+        // 6 + 2 on 8-slot nodes: the node with 2 replicas gets 2/8 of its 200 GB/s.
+        let uneven = CommunicationModel.bindingLink(replicasPerNode: [6, 2], acceleratorsPerNode: 8, interconnect: i)
+        #expect(uneven.busBandwidth == 50e9 && uneven.hopLatency == 5e-6)
+        // Whole nodes: the network (200) is slower than NVLink (400) and binds.
+        #expect(CommunicationModel.bindingLink(replicasPerNode: [8, 8], acceleratorsPerNode: 8, interconnect: i).busBandwidth == 200e9)
+        // Never faster than NVLink.
+        let fat = Interconnect(nvlink: i.nvlink, nodeNIC: LinkSpec(busBandwidth: 1e12, hopLatency: 5e-6))
+        #expect(CommunicationModel.bindingLink(replicasPerNode: [8, 8], acceleratorsPerNode: 8, interconnect: fat).busBandwidth == 400e9)
+    }
+
+    @Test func bucketsOverlapWithBackwardExceptTheLast() {
+        let model = CommunicationModel(bucketBytes: 1e8, overlap: 1)
+        // 2.5 buckets: two of 1e8 and one of 5e7 bytes, over 2 ranks at 100 GB/s.
+        let (total, last) = model.allReduceSeconds(gradientBytes: 2.5e8, ranks: 2, link: Self.link)
+        let full = 2 * 5e-6 + 1e8 / 100e9, half = 2 * 5e-6 + 5e7 / 100e9
+        #expect(abs(total - (2 * full + half)) < 1e-12 && abs(last - half) < 1e-12)
+        // A long backward hides all but the last bucket; none of it without overlap.
+        #expect(abs(model.exposedSeconds(gradientBytes: 2.5e8, computeSeconds: 10, ranks: 2, link: Self.link) - half) < 1e-12)
+        let none = CommunicationModel(bucketBytes: 1e8, overlap: 0)
+        #expect(abs(none.exposedSeconds(gradientBytes: 2.5e8, computeSeconds: 10, ranks: 2, link: Self.link) - total) < 1e-12)
+        // A short backward (1.5 ms, so 1 ms of it is backward) hides 1 ms.
+        #expect(abs(model.exposedSeconds(gradientBytes: 2.5e8, computeSeconds: 1.5e-3, ranks: 2, link: Self.link) - (total - 1e-3)) < 1e-12)
+    }
+
+    @Test func spreadingAStepOverMoreNodesSlowsIt() {
+        let shape = ModelShape(architecture: .bert, layers: 12, hidden: 768, sequence: 128, batch: 8, mode: .train)
+        let v100 = AcceleratorCatalog.named("v100-32gb")!
+        let compute = CostModel.calibrated.estimate(shape, on: v100).stepSeconds
+        func step(_ nodes: Int) -> MultiAcceleratorStep {
+            MultiAcceleratorStep(gradientBytes: shape.gradientBytes, computeSeconds: compute, accelerators: 8, nodes: nodes,
+                                 acceleratorsPerNode: 8, interconnect: v100.interconnect)
+        }
+        let (one, two, eight) = (step(1), step(2), step(8))
+        #expect(one.busBandwidth == 115e9 && two.busBandwidth == 25e9 && eight.busBandwidth == 50e9 / 8)
+        #expect(one.stepSeconds < two.stepSeconds && two.stepSeconds < eight.stepSeconds)
+        #expect(eight.exposedSeconds > 5 * one.exposedSeconds && eight.scalingEfficiency < one.scalingEfficiency)
+        #expect(shape.gradientBytes == 4 * Double(shape.parameters))
+    }
+
+    // MARK: In the simulation
+
+    static func scenario(placement: String, network: String = "", worldSize: Int = 8) throws(ScenarioError) -> Scenario {
+        try Scenario.parse("""
+            fleet:
+              \(network)
+              regions:
+                - name: r
+                  clusters:
+                    - { name: v, nodes: 4, accelerators_per_node: 4, type: v100-32gb }
+            workload:
+              jobs:
+                - { name: big, world_size: \(worldSize), steps: 2000, model: { arch: bert, layers: 12, hidden: 768, seq: 128, batch: 8 } }
+            policy: { name: fifo, placement: \(placement) }
+            """, file: "comm.yaml")
+    }
+
+    static let shape = ModelShape(architecture: .bert, layers: 12, hidden: 768, sequence: 128, batch: 8, mode: .train)
+
+    /// The simulated end of the one job, seconds.
+    static func end(_ s: Scenario) async throws -> Double {
+        let result = try await runScenario(s)
+        return RunMetrics.fold(result).jobs[0].end!.seconds
+    }
+
+    @Test func aJobsRateDependsOnHowManyNodesItSpans() async throws {
+        let v100 = AcceleratorCatalog.named("v100-32gb")!
+        let compute = CostModel.calibrated.estimate(Self.shape, on: v100).stepSeconds
+        func predicted(_ nodes: Int) -> Double {
+            2000 * MultiAcceleratorStep(gradientBytes: Self.shape.gradientBytes, computeSeconds: compute, accelerators: 8, nodes: nodes,
+                                        acceleratorsPerNode: 4, interconnect: v100.interconnect).stepSeconds
+        }
+        // best-fit packs 8 on two whole nodes (4 + 4); spread takes one accelerator at a time
+        // from the node with the most free: 2 + 2 + 2 + 2 over all four.
+        let packed = try await Self.end(try Self.scenario(placement: "best-fit"))
+        let spread = try await Self.end(try Self.scenario(placement: "spread"))
+        #expect(abs(packed - predicted(2)) < 1e-3, "\(packed) vs \(predicted(2))")
+        #expect(abs(spread - predicted(4)) < 1e-3, "\(spread) vs \(predicted(4))")
+        #expect(spread > packed)
+        // Switched off in the scenario or on the command line: perfect scaling, as before.
+        let off = try await Self.end(try Self.scenario(placement: "spread", network: "network: { communication: false }"))
+        #expect(abs(off - 2000 * compute) < 1e-3)
+        let flag = try Self.scenario(placement: "spread").withoutCommunication()
+        #expect(try await Self.end(flag) == off)
+        #expect(flag.contentHash != (try Self.scenario(placement: "spread")).contentHash)
+    }
+
+    @Test func scenarioKeysOverrideTheInterconnect() async throws {
+        let slowNIC = try Self.scenario(placement: "spread", network: "network: { node_nic: 10Gbps, overlap: 0 }")
+        #expect(slowNIC.fleet.profile(named: "v100-32gb")!.spec.interconnect.nodeNIC.busBandwidth == 1.25e9)
+        #expect(slowNIC.fleet.network.communication == CommunicationModel(overlap: 0))
+        let fast = try Self.scenario(placement: "spread")
+        #expect(try await Self.end(slowNIC) > (try await Self.end(fast)) * 1.5)
+        let nvlink = try Self.scenario(placement: "best-fit", network: "network: { nvlink: { v100-32gb: 1GBps }, bucket: 1MiB }", worldSize: 4)
+        #expect(nvlink.fleet.profile(named: "v100-32gb")!.spec.interconnect.nvlink.busBandwidth == 1e9)
+        #expect(nvlink.fleet.network.communication?.bucketBytes == 1_048_576)
+    }
+
+    @Test(arguments: [
+        ("network: { overlap: 2 }", "comm.yaml:2:23: error: overlap must be at most 1"),
+        ("network: { bucket: 10B }", "comm.yaml:2:22: error: bucket must be between 1KiB and 1TiB; found 10 bytes"),
+        ("network: { nvlink: { tpu: 1GBps } }", "comm.yaml:2:24: error: nvlink: unknown accelerator type 'tpu'"),
+        ("network: { nvlink: 450GBps }", "comm.yaml:2:22: error: nvlink must be a mapping of accelerator type to bandwidth"),
+        ("network: { node_nic: fast }", "comm.yaml:2:24: error: node_nic must be a bandwidth"),
+        ("network: { communication: maybe }", "comm.yaml:2:29: error: communication must be true or false"),
+    ])
+    func badNetworkValuesAreRefusedWhereTheyAreWritten(network: String, expected: String) {
+        do {
+            _ = try Self.scenario(placement: "spread", network: network)
+            Issue.record("accepted \(network)")
+        } catch {
+            #expect(error.description.hasPrefix(expected), "\(error.description)")
+        }
+    }
+
+    @Test func predictReportsTheDataParallelStep() throws {
+        let base = ["predict", "--arch", "bert", "--layers", "12", "--hidden", "768", "--seq", "128", "--batch", "8", "--mode", "train",
+                    "--accelerator", "v100-32gb", "--node-size", "4"]
+        let args = base + ["--gpus", "8", "--nodes", "4"]
+        let out = try runFleettwin(args + ["--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        struct Reply: Decodable { var stepSeconds: Double; var dataParallel: MultiAcceleratorStep }
+        let reply = try JSONDecoder().decode(Reply.self, from: Data(out.stdout.utf8))
+        let v100 = AcceleratorCatalog.named("v100-32gb")!
+        let expected = MultiAcceleratorStep(gradientBytes: Self.shape.gradientBytes, computeSeconds: reply.stepSeconds, accelerators: 8,
+                                            nodes: 4, acceleratorsPerNode: 4, interconnect: v100.interconnect)
+        #expect(reply.dataParallel == expected)
+        #expect(reply.dataParallel.replicasPerNode == [2, 2, 2, 2])
+        let table = try runFleettwin(args)
+        #expect(table.stdout.contains("8 replicas on 4 node(s): 2+2+2+2"))
+        let bad = try runFleettwin(base + ["--gpus", "8", "--nodes", "9"])
+        #expect(bad.status != 0 && bad.stderr.contains("--nodes must be between 1 and --gpus (8)"))
+    }
+}
