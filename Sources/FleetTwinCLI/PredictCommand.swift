@@ -62,19 +62,9 @@ struct PredictCommand: ParsableCommand {
         let multi = gpus > 1 ? MultiAcceleratorStep(gradientBytes: shape.gradientBytes, computeSeconds: e.stepSeconds, accelerators: gpus,
                                                     nodes: nodes, acceleratorsPerNode: nodeSize, interconnect: spec.interconnect) : nil
         if json {
-            struct Prediction: Encodable {
-                var estimate: CostModel.Estimate
-                var multi: MultiAcceleratorStep?
-                func encode(to encoder: Encoder) throws {
-                    try estimate.encode(to: encoder)
-                    var c = encoder.container(keyedBy: Key.self)
-                    try c.encodeIfPresent(multi, forKey: .dataParallel)
-                }
-                enum Key: String, CodingKey { case dataParallel }
-            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            print(String(decoding: try encoder.encode(Prediction(estimate: e, multi: multi)), as: UTF8.self))
+            print(String(decoding: try encoder.encode(JSONWithKey(base: e, key: "dataParallel", extra: multi)), as: UTF8.self))
             return
         }
         let rows: [(String, String)] = [

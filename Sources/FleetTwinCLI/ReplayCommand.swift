@@ -60,19 +60,10 @@ struct ReplayCommand: AsyncParsableCommand {
             fidelity = Fidelity(recorded: recorded.map { (delay: $0.0, jct: $0.1) }, simulated: simulated.map { (delay: $0.0, jct: $0.1) })
         }
         if json {
-            struct WithFidelity: Encodable {
-                var run: RunSummary
-                var fidelity: Fidelity?
-                func encode(to encoder: Encoder) throws {
-                    try run.encode(to: encoder)
-                    var c = encoder.container(keyedBy: Key.self)
-                    try c.encodeIfPresent(fidelity, forKey: .fidelity)
-                }
-                enum Key: String, CodingKey { case fidelity }
-            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(WithFidelity(run: outcome.summary, fidelity: fidelity)), as: UTF8.self))
+            let object = JSONWithKey(base: outcome.summary, key: "fidelity", extra: fidelity)
+            print(String(decoding: try encoder.encode(object), as: UTF8.self))
         } else {
             print(outcome.summary.table() + (fidelity.map { "\n\n" + $0.table() } ?? "") + "\n\nresults: \(store.db)")
         }
