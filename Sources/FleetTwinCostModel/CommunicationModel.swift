@@ -172,12 +172,18 @@ public struct MultiAcceleratorStep: Sendable, Equatable, Codable {
     /// compute / step: the fraction of perfect scaling reached.
     public var scalingEfficiency: Double
 
+    /// `accelerators` spread over `nodes` nodes as evenly as possible (the first nodes take
+    /// one more when they do not divide).
+    public static func evenly(_ accelerators: Int, over nodes: Int) -> [Int] {
+        precondition(accelerators >= 1 && nodes >= 1 && nodes <= accelerators, "need 1 <= nodes <= accelerators")
+        return (0..<nodes).map { accelerators / nodes + ($0 < accelerators % nodes ? 1 : 0) }
+    }
+
     /// `accelerators` replicas over `nodes` nodes of `acceleratorsPerNode` slots, each
     /// replica's step taking `computeSeconds`.
     public init(gradientBytes: Double, computeSeconds: Double, accelerators: Int, nodes: Int, acceleratorsPerNode: Int,
                 interconnect: Interconnect, model: CommunicationModel = .standard) {
-        precondition(accelerators >= 1 && nodes >= 1 && nodes <= accelerators, "need 1 <= nodes <= accelerators")
-        let per = (0..<nodes).map { accelerators / nodes + ($0 < accelerators % nodes ? 1 : 0) }
+        let per = Self.evenly(accelerators, over: nodes)
         let link = CommunicationModel.bindingLink(replicasPerNode: per, acceleratorsPerNode: acceleratorsPerNode, interconnect: interconnect)
         self.accelerators = accelerators
         self.nodes = nodes

@@ -71,6 +71,44 @@ import Testing
         #expect(shape.gradientBytes == 4 * Double(shape.parameters))
     }
 
+    // MARK: Tensor and pipeline parallelism
+
+    static let llama = ModelShape(architecture: .llama, layers: 32, hidden: 4096, sequence: 2048, batch: 8, mode: .train)
+
+    static func hybrid(_ p: Parallelism, _ shares: [Int]) -> HybridParallelStep {
+        HybridParallelStep(shape: llama, computeSeconds: 2, parallelism: p, replicasPerNode: shares, acceleratorsPerNode: 8,
+                           interconnect: .hgxH100)
+    }
+
+    @Test func withoutTensorOrPipelineTheHybridStepIsTheDataParallelOne() {
+        let plain = Self.hybrid(Parallelism(), [8, 8])
+        let data = MultiAcceleratorStep(gradientBytes: Self.llama.gradientBytes, computeSeconds: 2, accelerators: 16, nodes: 2,
+                                        acceleratorsPerNode: 8, interconnect: .hgxH100)
+        #expect(plain.dataParallel == 16 && plain.bubbleSeconds == 0 && plain.tensorSeconds == 0)
+        #expect(abs(plain.stepSeconds - data.stepSeconds) < 1e-12)
+    }
+
+    @Test func pipelineBubbleIsPMinusOneOverMPlusPMinusOne() {
+        let p = Parallelism(tensor: 1, pipeline: 4, microBatches: 12)
+        #expect(p.bubbleFraction == 3.0 / 15)
+        let step = Self.hybrid(p, [8, 8])
+        #expect(abs(step.bubbleSeconds / step.pipelineSeconds - 0.2) < 1e-12)
+        #expect(step.dataParallel == 4 && step.transferSeconds > 0)
+        // More micro-batches shrink the bubble.
+        #expect(Self.hybrid(Parallelism(tensor: 1, pipeline: 4, microBatches: 4), [8, 8]).stepSeconds > step.stepSeconds)
+    }
+
+    @Test func tensorGroupsAcrossNodesPayTheNetwork() {
+        let t8 = Parallelism(tensor: 8, pipeline: 2, microBatches: 8)
+        let inside = Self.hybrid(t8, [8, 8]), across = Self.hybrid(t8, [4, 4, 4, 4])
+        #expect(inside.tensorInsideNodes && !across.tensorInsideNodes)
+        #expect(across.tensorSeconds > 5 * inside.tensorSeconds && across.stepSeconds > inside.stepSeconds)
+        // Tensor all-reduces are on the critical path: four per layer per micro-batch slot.
+        let slots = 8.0 + 2 - 1
+        let one = CommunicationModel.allReduce(bytes: 1 * 2048 * 4096 * 2, ranks: 8, link: Interconnect.hgxH100.nvlink).seconds
+        #expect(abs(inside.tensorSeconds - slots * 4 * 16 * one) < 1e-12)
+    }
+
     // MARK: In the simulation
 
     static func scenario(placement: String, network: String = "", worldSize: Int = 8) throws(ScenarioError) -> Scenario {
@@ -118,6 +156,31 @@ import Testing
         #expect(flag.contentHash != (try Self.scenario(placement: "spread")).contentHash)
     }
 
+    /// `run --no-communication` and `compare --no-communication` in a separate process.
+    @Test func theNoCommunicationFlagRestoresPerfectScaling() throws {
+        let dir = try temporaryDirectory()
+        let path = dir.appendingPathComponent("comm.yaml").path
+        try (try Self.scenario(placement: "spread")).text.write(toFile: path, atomically: true, encoding: .utf8)
+        func makespan(_ extra: [String]) throws -> Double {
+            let out = try runFleettwin(["run", path, "--json", "--quiet", "--db", dir.appendingPathComponent("r.db").path] + extra)
+            #expect(out.status == 0, "\(out.stderr)")
+            struct Reply: Decodable { var makespan: Double }
+            return try JSONDecoder().decode(Reply.self, from: Data(out.stdout.utf8)).makespan
+        }
+        let on = try makespan([]), off = try makespan(["--no-communication"])
+        let compute = CostModel.calibrated.estimate(Self.shape, on: AcceleratorCatalog.named("v100-32gb")!).stepSeconds
+        #expect(on > off && abs(off - 2000 * compute) < 1e-3, "\(on) \(off)")
+        let compared = try runFleettwin(["compare", path, "--policies", "fifo", "--seeds", "1", "--json", "--no-communication",
+                                         "--db", dir.appendingPathComponent("c.db").path])
+        #expect(compared.status == 0, "\(compared.stderr)")
+        struct Comparison: Decodable {
+            struct Policy: Decodable { var mean: [String: Double?] }
+            var policies: [String: Policy]
+        }
+        let comparison = try JSONDecoder().decode(Comparison.self, from: Data(compared.stdout.utf8))
+        #expect(comparison.policies["fifo"]?.mean["makespan"] == off)
+    }
+
     @Test func scenarioKeysOverrideTheInterconnect() async throws {
         let slowNIC = try Self.scenario(placement: "spread", network: "network: { node_nic: 10Gbps, overlap: 0 }")
         #expect(slowNIC.fleet.profile(named: "v100-32gb")!.spec.interconnect.nodeNIC.busBandwidth == 1.25e9)
@@ -163,5 +226,9 @@ import Testing
         #expect(table.stdout.contains("8 replicas on 4 node(s): 2+2+2+2"))
         let bad = try runFleettwin(base + ["--gpus", "8", "--nodes", "9"])
         #expect(bad.status != 0 && bad.stderr.contains("--nodes must be between 1 and --gpus (8)"))
+        let hybrid = try runFleettwin(base + ["--gpus", "8", "--nodes", "2", "--tensor", "2", "--pipeline", "2", "--micro-batches", "4"])
+        #expect(hybrid.stdout.contains("tensor 2 (inside nodes), pipeline 2 x 4 micro-batches, data 2"), "\(hybrid.stdout)")
+        let uneven = try runFleettwin(base + ["--gpus", "8", "--nodes", "2", "--tensor", "3"])
+        #expect(uneven.status != 0 && uneven.stderr.contains("--gpus 8 must be a multiple of --tensor x --pipeline (3)"))
     }
 }
