@@ -77,7 +77,8 @@ struct ExportCommand: ParsableCommand {
         discussion: """
             Replaying the trace on the run's fleet under the run's policy reproduces its event log exactly \
             (the same event-log hash); under another policy it answers "what if". Model-shaped jobs are \
-            exported with their work at H100 speed.
+            exported with their work at H100 speed and without their shape, so they replay at the types' \
+            relative speeds and without gradient communication: such runs replay only approximately.
             Example:
               fleettwin export 1 --out run1.jsonl
             """)

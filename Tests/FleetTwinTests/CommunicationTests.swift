@@ -156,6 +156,33 @@ import Testing
         #expect(flag.contentHash != (try Self.scenario(placement: "spread")).contentHash)
     }
 
+    /// A migration re-rates the job by its new placement: 4 replicas on one node (NVLink),
+    /// migrated at 10 s to a cluster of 2-accelerator nodes behind 1 GB/s networks (2 + 2),
+    /// slow down by the exposed all-reduce there. No state: the migration costs its cut only.
+    @Test func aMigrationPaysTheCommunicationOfItsNewPlacement() async throws {
+        var fleet = MechanismTests.fleet
+        fleet.profiles[0].spec.interconnect.nodeNIC.busBandwidth = 1e9
+        var job = MechanismTests.job("main", at: 0, size: 4, work: 100)
+        job.steps = 1000
+        job.model = Self.shape
+        let policy = ScriptedPolicy(script: [(.zero, .start(0, cluster: 0, accelerators: 4)), (.seconds(Int64(10)), .migrate(0, toCluster: 1))])
+        // A one-second job arriving at 10 s gives the scripted policy its pass then.
+        let jobs = [job, MechanismTests.job("t1", at: 10, size: 1, work: 1)]
+        let result = try await FleetSimulation(SimulationConfiguration(fleet: fleet, jobs: jobs, policy: policy, checkInvariants: true)).run()
+        let costs = CommunicationCosts(fleet: fleet)
+        let before = costs.rate(job, computeRate: 1, speed: 1, placement: Placement(region: 0, cluster: 0, shares: [NodeShare(node: 0, count: 4)]))
+        let after = costs.rate(job, computeRate: 1, speed: 1,
+                               placement: Placement(region: 1, cluster: 1, shares: [NodeShare(node: 0, count: 2), NodeShare(node: 1, count: 2)]))
+        #expect(before > 0.99 && after < 0.2, "\(before) \(after)")
+        // The cut: two steps of 0.1 s at the first rate; then the rest at the second.
+        let cutAt = 10 + 2 * 0.1 / before
+        let banked = (cutAt * before * 1e6).rounded(.down) / 1e6
+        let expected = cutAt + (100 - banked) / after
+        let end = result.log.records.last { $0.kind == .completed && $0.job == 0 }!.time.seconds
+        #expect(abs(end - expected) < 1e-4, "\(end) vs \(expected)")
+        #expect(result.log.records.filter { $0.kind == .started && $0.job == 0 }.map(\.cluster) == [0, 1])
+    }
+
     /// `run --no-communication` and `compare --no-communication` in a separate process.
     @Test func theNoCommunicationFlagRestoresPerfectScaling() throws {
         let dir = try temporaryDirectory()
