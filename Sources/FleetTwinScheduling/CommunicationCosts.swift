@@ -56,12 +56,4 @@ public struct CommunicationCosts: Sendable {
                                            ranks: placement.acceleratorCount, link: link)
         return reference / (reference / computeRate + exposed)
     }
-
-    /// Seconds one step of the job takes on `placement` at `computeRate` (communication
-    /// included), for job records; nil for a job not given in steps.
-    public func stepSeconds(_ spec: JobSpec, computeRate: Double, speed: Double, placement: Placement) -> Double? {
-        guard let steps = spec.steps, steps > 0 else { return nil }
-        let reference = Double(spec.work.microseconds) / 1e6 / Double(steps)
-        return reference / rate(spec, computeRate: computeRate, speed: speed, placement: placement)
-    }
 }
