@@ -77,8 +77,17 @@ struct ValidateCommand: ParsableCommand {
               fleet      \(fleet.regions.count) regions, \(fleet.clusters.count) clusters, \(fleet.totalAccelerators) accelerators
               workload   \(jobs.count) jobs\(real) (seed \(parsed.seed))
               policy     \(parsed.policy.text)
+              network    \(Self.communication(parsed, jobs))
               horizon    \(parsed.horizon.map(\.description) ?? "until the last job ends")
             """ + (parsed.goals.isEmpty ? "" : "\n  goals      " + parsed.goals.map(\.text).joined(separator: "\n             ")))
+    }
+
+    /// Whether gradient communication is on, how, and for how many of the jobs.
+    static func communication(_ scenario: Scenario, _ jobs: [JobSpec]) -> String {
+        guard let model = scenario.fleet.network.communication else { return "communication off: replicas scale perfectly" }
+        let count = jobs.filter { $0.worldSize > 1 && CommunicationCosts.communicates($0) }.count
+        return String(format: "communication on (%.0f MiB buckets, %.2g of backward overlapped): %d of %d jobs all-reduce gradients",
+                      model.bucketBytes / 1_048_576, model.overlap, count, jobs.count)
     }
 }
 

@@ -41,6 +41,10 @@ public struct CommunicationCosts: Sendable {
         return (Double(spec.work.microseconds) / 1e6 / Double(steps), shape.gradientBytes)
     }
 
+    /// Whether the job all-reduces gradients when it runs on several accelerators (a
+    /// model-shaped training job given in steps).
+    public static func communicates(_ spec: JobSpec) -> Bool { profile(spec) != nil }
+
     /// The rate of a job that would run at `computeRate` with perfect scaling (its speed,
     /// slowed by time-slicing) once its step also pays the all-reduce of its placement: the
     /// reference step over (the step at `computeRate` + exposed communication). `speed` is

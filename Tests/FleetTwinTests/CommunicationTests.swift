@@ -194,6 +194,9 @@ import Testing
             struct Reply: Decodable { var makespan: Double }
             return try JSONDecoder().decode(Reply.self, from: Data(out.stdout.utf8)).makespan
         }
+        let validate = try runFleettwin(["validate", path])
+        #expect(validate.stdout.contains("network    communication on (25 MiB buckets, 0.5 of backward overlapped): 1 of 1 jobs all-reduce gradients"),
+                "\(validate.stdout)")
         let on = try makespan([]), off = try makespan(["--no-communication"])
         let compute = CostModel.calibrated.estimate(Self.shape, on: AcceleratorCatalog.named("v100-32gb")!).stepSeconds
         #expect(on > off && abs(off - 2000 * compute) < 1e-3, "\(on) \(off)")
