@@ -211,6 +211,28 @@ import Testing
         #expect(comparison.policies["fifo"]?.mean["makespan"] == off)
     }
 
+    /// Scenarios/heterogeneous.yaml under spread placement on 25 Gb/s node networks, where
+    /// communication decides every multi-accelerator job's rate: two processes (each with its
+    /// own hash seed) agree on the event log, the invariants hold after every event, and
+    /// switching communication off changes the run.
+    @Test func communicatingRunsAreDeterministicAndKeepTheInvariants() throws {
+        let dir = try temporaryDirectory()
+        let text = try String(contentsOfFile: repositoryRoot.appendingPathComponent("Scenarios/heterogeneous.yaml").path, encoding: .utf8)
+            .replacingOccurrences(of: "placement: consolidated", with: "placement: spread")
+            .replacingOccurrences(of: "fleet:\n", with: "fleet:\n  network: { node_nic: 25Gbps }\n")
+        let path = dir.appendingPathComponent("spread.yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        func hash(_ extra: [String]) throws -> String {
+            let out = try runFleettwin(["run", path, "--json", "--quiet", "--db", dir.appendingPathComponent("r.db").path] + extra)
+            #expect(out.status == 0, "\(out.stderr)")
+            struct Reply: Decodable { var eventLogHash: String }
+            return try JSONDecoder().decode(Reply.self, from: Data(out.stdout.utf8)).eventLogHash
+        }
+        let first = try hash(["--check"])
+        #expect(try hash([]) == first)
+        #expect(try hash(["--no-communication"]) != first)
+    }
+
     @Test func scenarioKeysOverrideTheInterconnect() async throws {
         let slowNIC = try Self.scenario(placement: "spread", network: "network: { node_nic: 10Gbps, overlap: 0 }")
         #expect(slowNIC.fleet.profile(named: "v100-32gb")!.spec.interconnect.nodeNIC.busBandwidth == 1.25e9)
