@@ -37,6 +37,9 @@ struct CompareCommand: AsyncParsableCommand {
     @Flag(help: "Exit with status 1 unless the policy that meets the most of the scenario's goals meets every one (met over the whole 95% interval; uncertain is not met).")
     var requireGoals = false
 
+    @Flag(help: "Turn gradient communication off: every job's replicas scale perfectly, wherever they are placed (as simulators that ignore the network assume).")
+    var noCommunication = false
+
     func validate() throws {
         _ = try parsedPolicies()
         _ = try parsedSeeds()
@@ -78,7 +81,8 @@ struct CompareCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let parsed = try Scenario.load(path: scenario)
+        let loaded = try Scenario.load(path: scenario)
+        let parsed = noCommunication ? loaded.withoutCommunication() : loaded
         if requireGoals && parsed.goals.isEmpty {
             throw InvalidInput(message: "--require-goals: \(scenario) states no goals (add a goals: section; see Scenarios/README.md)")
         }

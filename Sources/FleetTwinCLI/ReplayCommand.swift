@@ -38,6 +38,8 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of the table.") var json = false
     @Flag(help: "Check the fleet's invariants after every event (slow).") var check = false
     @Flag(help: "No progress line on standard error.") var quiet = false
+    @Flag(help: "Turn gradient communication off: every job's replicas scale perfectly, wherever they are placed (as simulators that ignore the network assume).")
+    var noCommunication = false
 
     func run() async throws {
         var spec = PolicySpec(name: policy.value, placement: placement)
@@ -52,7 +54,8 @@ struct ReplayCommand: AsyncParsableCommand {
             }
             spec.options.slurmSources = [slurmConf, slurmQos].compactMap { $0 }
         }
-        let scenario = try Scenario.replay(trace: trace, fleet: fleet, policy: spec, noOverheads: noOverheads, seed: seed)
+        let replayed = try Scenario.replay(trace: trace, fleet: fleet, policy: spec, noOverheads: noOverheads, seed: seed)
+        let scenario = noCommunication ? replayed.withoutCommunication() : replayed
         let outcome = try await ScenarioRun(scenario: scenario, seed: seed, policy: nil, check: check, quiet: quiet,
                                             database: store.db).execute()
         var fidelity: Fidelity?
@@ -80,21 +83,11 @@ struct ReplayCommand: AsyncParsableCommand {
             schedule = ScheduleFidelity(starts)
         }
         if json {
-            struct WithFidelity: Encodable {
-                var run: RunSummary
-                var fidelity: Fidelity?
-                var schedule: ScheduleFidelity?
-                func encode(to encoder: Encoder) throws {
-                    try run.encode(to: encoder)
-                    var c = encoder.container(keyedBy: Key.self)
-                    try c.encodeIfPresent(fidelity, forKey: .fidelity)
-                    try c.encodeIfPresent(schedule, forKey: .scheduleFidelity)
-                }
-                enum Key: String, CodingKey { case fidelity, scheduleFidelity }
-            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(WithFidelity(run: outcome.summary, fidelity: fidelity, schedule: schedule)), as: UTF8.self))
+            let object = JSONWithKey(base: JSONWithKey(base: outcome.summary, key: "fidelity", extra: fidelity),
+                                     key: "scheduleFidelity", extra: schedule)
+            print(String(decoding: try encoder.encode(object), as: UTF8.self))
         } else {
             print(outcome.summary.table() + (fidelity.map { "\n\n" + $0.table() } ?? "") + (schedule.map { "\n\n" + $0.table() } ?? "")
                   + "\n\nresults: \(store.db)")
@@ -109,7 +102,8 @@ struct ExportCommand: ParsableCommand {
         discussion: """
             Replaying the trace on the run's fleet under the run's policy reproduces its event log exactly \
             (the same event-log hash); under another policy it answers "what if". Model-shaped jobs are \
-            exported with their work at H100 speed.
+            exported with their work at H100 speed and without their shape, so they replay at the types' \
+            relative speeds and without gradient communication: such runs replay only approximately.
             Example:
               fleettwin export 1 --out run1.jsonl
             """)

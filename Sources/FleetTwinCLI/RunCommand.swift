@@ -36,9 +36,13 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "No progress line on standard error (it only shows on a terminal, after a second).")
     var quiet = false
 
+    @Flag(help: "Turn gradient communication off: every job's replicas scale perfectly, wherever they are placed (as simulators that ignore the network assume).")
+    var noCommunication = false
+
     func run() async throws {
         // An invalid scenario throws here, before the database is opened: nothing is written.
-        let parsed = try Scenario.load(path: scenario)
+        let loaded = try Scenario.load(path: scenario)
+        let parsed = noCommunication ? loaded.withoutCommunication() : loaded
         let override = policy.map { parsed.policy.renamed($0.value) }
         let outcome = try await ScenarioRun(scenario: parsed, seed: seed ?? parsed.seed, policy: override, check: check,
                                             quiet: quiet, database: store.db).execute()
@@ -73,8 +77,17 @@ struct ValidateCommand: ParsableCommand {
               fleet      \(fleet.regions.count) regions, \(fleet.clusters.count) clusters, \(fleet.totalAccelerators) accelerators
               workload   \(jobs.count) jobs\(real) (seed \(parsed.seed))
               policy     \(parsed.policy.text)
+              network    \(Self.communication(parsed, jobs))
               horizon    \(parsed.horizon.map(\.description) ?? "until the last job ends")
             """ + (parsed.goals.isEmpty ? "" : "\n  goals      " + parsed.goals.map(\.text).joined(separator: "\n             ")))
+    }
+
+    /// Whether gradient communication is on, how, and for how many of the jobs.
+    static func communication(_ scenario: Scenario, _ jobs: [JobSpec]) -> String {
+        guard let model = scenario.fleet.network.communication else { return "communication off: replicas scale perfectly" }
+        let count = jobs.filter { $0.worldSize > 1 && CommunicationCosts.communicates($0) }.count
+        return String(format: "communication on (%.0f MiB buckets, %.2g of backward overlapped): %d of %d jobs all-reduce gradients",
+                      model.bucketBytes / 1_048_576, model.overlap, count, jobs.count)
     }
 }
 

@@ -26,6 +26,9 @@ public struct AcceleratorSpec: Sendable, Equatable {
     public var idleWatts: Double
     public var busyWatts: Double
     public var provenance: Provenance
+    /// NVLink class and per-node network of the systems this type comes in (defaults in
+    /// `Interconnect`, each with its source); scenarios may override both.
+    public var interconnect: Interconnect = .hgxH100
 
     public func peakFLOPS(_ precision: Precision) -> Double {
         precision == .bf16 ? bf16PeakFLOPS : tf32PeakFLOPS
@@ -71,6 +74,7 @@ public enum AcceleratorCatalog {
         var memoryBytes: Int64
         var boardWatts: Double
         var note: String
+        var interconnect: Interconnect = .hgxH100
     }
 
     static let h100Datasheet = Datasheet(name: "h100-80gb", bf16TFLOPS: 989.4, tf32TFLOPS: 494.7,
@@ -78,11 +82,12 @@ public enum AcceleratorCatalog {
 
     static let datasheets = [
         Datasheet(name: "a100-80gb", bf16TFLOPS: 312, tf32TFLOPS: 156, memoryBytes: 85_899_345_920, boardWatts: 400,
-                  note: "A100 SXM datasheet: 312 TFLOPS bf16, 156 tf32, 80 GB, 400 W"),
+                  note: "A100 SXM datasheet: 312 TFLOPS bf16, 156 tf32, 80 GB, 400 W", interconnect: .hgxA100),
         Datasheet(name: "a100-40gb", bf16TFLOPS: 312, tf32TFLOPS: 156, memoryBytes: 42_949_672_960, boardWatts: 400,
-                  note: "A100 SXM datasheet: 312 TFLOPS bf16, 156 tf32, 40 GB, 400 W"),
+                  note: "A100 SXM datasheet: 312 TFLOPS bf16, 156 tf32, 40 GB, 400 W", interconnect: .hgxA100),
         Datasheet(name: "v100-32gb", bf16TFLOPS: 125, tf32TFLOPS: 15.7, memoryBytes: 34_359_738_368, boardWatts: 300,
-                  note: "V100 SXM2 datasheet: 125 TFLOPS fp16 (no bf16), 15.7 fp32 (no tf32), 32 GB, 300 W"),
+                  note: "V100 SXM2 datasheet: 125 TFLOPS fp16 (no bf16), 15.7 fp32 (no tf32), 32 GB, 300 W",
+                  interconnect: .dgx1V100),
     ]
 
     /// Estimated types: the H100's measured efficiency curves, launch overheads and
@@ -96,6 +101,7 @@ public enum AcceleratorCatalog {
         s.tf32PeakFLOPS = h100.tf32PeakFLOPS * d.tf32TFLOPS / h100Datasheet.tf32TFLOPS
         s.idleWatts = h100.idleWatts * d.boardWatts / h100Datasheet.boardWatts
         s.busyWatts = h100.busyWatts * d.boardWatts / h100Datasheet.boardWatts
+        s.interconnect = d.interconnect
         s.provenance = .estimate(basis: d.note + "; H100 measurements scaled by these ratios")
         return s
     }

@@ -1,3 +1,5 @@
+import FleetTwinCostModel
+
 /// FleetTwinFleet owns the physical fleet: regions > clusters > nodes > accelerators, the
 /// accelerator profiles (the H100 one measured, see `AcceleratorProfile+Calibration`),
 /// the network bandwidths between levels, and the per-cluster free-capacity index that
@@ -8,20 +10,27 @@ public enum FleetTwinFleet {}
 /// A job's identity inside one simulation: a dense index, so per-job state lives in arrays.
 public typealias JobIndex = Int32
 
-/// Bandwidths in bytes per second between the levels of the fleet, plus blob storage.
+/// Bandwidths in bytes per second between the levels of the fleet, plus blob storage, and
+/// how data-parallel jobs synchronise their gradients over the fleet's links.
 public struct NetworkSpec: Sendable, Equatable {
     public var intraNode: Double
     public var intraCluster: Double
     public var crossCluster: Double
     public var crossRegion: Double
     public var blobStore: Double
+    /// Per-step gradient all-reduce of multi-accelerator model-shaped jobs over the links
+    /// of each accelerator type's `Interconnect`; nil: replicas scale perfectly (the
+    /// scenario's `communication: false`, or `--no-communication`).
+    public var communication: CommunicationModel? = .standard
 
-    public init(intraNode: Double, intraCluster: Double, crossCluster: Double, crossRegion: Double, blobStore: Double) {
+    public init(intraNode: Double, intraCluster: Double, crossCluster: Double, crossRegion: Double, blobStore: Double,
+                communication: CommunicationModel? = .standard) {
         self.intraNode = intraNode
         self.intraCluster = intraCluster
         self.crossCluster = crossCluster
         self.crossRegion = crossRegion
         self.blobStore = blobStore
+        self.communication = communication
     }
 
     /// NVLink-class inside a node, 400 Gb/s InfiniBand inside a cluster, 100 Gb/s between

@@ -84,7 +84,8 @@ struct ScenarioParser {
                 profiles.append(profile)
             }
         }
-        let network = try fleet["network"].map { n throws(ScenarioError) in try parseNetwork(n) } ?? .defaults
+        var network = NetworkSpec.defaults
+        if let n = fleet["network"] { network = try parseNetwork(n, profiles: &profiles) }
         let regionsNode = try fleet.required("regions")
         var regions: [RegionSpec] = []
         var clusterNames: [String] = []
@@ -154,14 +155,44 @@ struct ScenarioParser {
         return (AcceleratorProfile(spec: spec, relativeSpeed: speed), t["name"])
     }
 
-    func parseNetwork(_ node: YAMLNode) throws(ScenarioError) -> NetworkSpec {
-        let n = try reader.object(node, "fleet.network", allowed: ["intra_node", "intra_cluster", "cross_cluster", "cross_region", "blob"])
+    /// `fleet.network`: bandwidths between the fleet's levels, and gradient communication:
+    /// `communication` (on unless false), `overlap` (0-1 of the backward pass), `bucket` (the
+    /// all-reduce bucket), `node_nic` (every node's network bandwidth, all NICs together) and
+    /// `nvlink` (intra-node all-reduce bus bandwidth by accelerator type), which override the
+    /// types' `Interconnect` defaults in `profiles`.
+    func parseNetwork(_ node: YAMLNode, profiles: inout [AcceleratorProfile]) throws(ScenarioError) -> NetworkSpec {
+        let n = try reader.object(node, "fleet.network", allowed: ["intra_node", "intra_cluster", "cross_cluster", "cross_region", "blob",
+                                                                  "communication", "overlap", "bucket", "node_nic", "nvlink"])
         var spec = NetworkSpec.defaults
         if let v = n["intra_node"] { spec.intraNode = try reader.bandwidth(v, "intra_node") }
         if let v = n["intra_cluster"] { spec.intraCluster = try reader.bandwidth(v, "intra_cluster") }
         if let v = n["cross_cluster"] { spec.crossCluster = try reader.bandwidth(v, "cross_cluster") }
         if let v = n["cross_region"] { spec.crossRegion = try reader.bandwidth(v, "cross_region") }
         if let v = n["blob"] { spec.blobStore = try reader.bandwidth(v, "blob") }
+        var model = CommunicationModel.standard
+        if let v = n["overlap"] { model.overlap = try reader.double(v, "overlap", min: 0, max: 1) }
+        if let v = n["bucket"] {
+            let bytes = try reader.size(v, "bucket")
+            guard bytes >= 1024, bytes <= 1 << 40 else { throw reader.error(at: v, "bucket must be between 1KiB and 1TiB; found \(bytes) bytes") }
+            model.bucketBytes = Double(bytes)
+        }
+        if let v = n["communication"] { spec.communication = try reader.bool(v, "communication") ? model : nil } else { spec.communication = model }
+        if let v = n["node_nic"] {
+            let bandwidth = try reader.bandwidth(v, "node_nic")
+            for i in profiles.indices { profiles[i].spec.interconnect.nodeNIC.busBandwidth = bandwidth }
+        }
+        if let v = n["nvlink"] {
+            guard case .mapping(let mapping) = v else {
+                throw reader.error(at: v, "nvlink must be a mapping of accelerator type to bandwidth, such as { h100-80gb: 480GBps }; found \(reader.describe(v))")
+            }
+            for (keyNode, value) in mapping {
+                let type = try reader.string(keyNode, "an accelerator type")
+                guard let i = profiles.firstIndex(where: { $0.name == type }) else {
+                    throw reader.error(at: keyNode, "nvlink: unknown accelerator type '\(type)'; expected one of: \(profiles.map(\.name).joined(separator: ", "))")
+                }
+                profiles[i].spec.interconnect.nvlink.busBandwidth = try reader.bandwidth(value, "the nvlink bandwidth of \(type)")
+            }
+        }
         return spec
     }
 

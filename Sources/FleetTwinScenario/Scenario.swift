@@ -185,3 +185,15 @@ extension Scenario {
         64 << 20 + Int64(expectedJobCount) * 2048 + Int64(fleet.totalAccelerators) * 1024
     }
 }
+
+extension Scenario {
+    /// The scenario with gradient communication off (`--no-communication`): every job's
+    /// replicas scale perfectly, as simulators that ignore the network assume. The stored
+    /// text says so, so the run's scenario hash differs from the scenario's own.
+    public func withoutCommunication() -> Scenario {
+        var s = self
+        s.fleet.network.communication = nil
+        s.text += (s.text.hasSuffix("\n") ? "" : "\n") + "# run with --no-communication: gradient communication off\n"
+        return s
+    }
+}

@@ -237,6 +237,7 @@ public actor FleetSimulation {
                                               partitionNames: partitionNames, qosNames: qosNames),
             clusterSpeed: speeds, policy: configuration.policy,
             costs: MechanismCosts(fleet: fleet, settings: configuration.mechanisms),
+            communication: CommunicationCosts(fleet: fleet),
             checkInvariants: configuration.checkInvariants, executor: executor)
     }
 

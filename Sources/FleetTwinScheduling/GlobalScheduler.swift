@@ -71,6 +71,8 @@ public actor GlobalScheduler {
     /// Degradation of each cluster's accelerators (1: nominal).
     private var speedFactor: [Double]
     private let costs: MechanismCosts
+    /// Gradient all-reduce per step, by placement (model-shaped multi-accelerator jobs).
+    private let communication: CommunicationCosts
     private let checksInvariants: Bool
     /// When each job last started, resumed, or was resized or moved (for the hysteresis check).
     private var lastStart: [VirtualTime] = []
@@ -88,8 +90,10 @@ public actor GlobalScheduler {
 
     public init(
         regions: [RegionalScheduler], view: FleetView, clusterSpeed: [Double],
-        policy: any SchedulingPolicy, costs: MechanismCosts, checkInvariants: Bool = false, executor: SimulationExecutor
+        policy: any SchedulingPolicy, costs: MechanismCosts, communication: CommunicationCosts = .none,
+        checkInvariants: Bool = false, executor: SimulationExecutor
     ) {
+        self.communication = communication
         self.checksInvariants = checkInvariants
         self.regions = regions
         self.view = view
@@ -334,7 +338,7 @@ public actor GlobalScheduler {
         let (placement, freed, _) = try await cluster.resize(index, from: current, to: devices)
         if grow { view.take(Self.added(from: current, to: placement), in: current.cluster) }
         let delay = grow ? costs.growTime(state: job.spec.stateBytes) : .zero
-        let segment = await job.reconfigure(on: placement, rate: rate(index, cluster: current.cluster, devices: devices),
+        let segment = await job.reconfigure(on: placement, rate: rate(index, on: placement),
                                             progressFrom: cutAt + delay, dumped: false)
         if let freed { releasing[index, default: []].append(freed) }
         ended(index, at: cutAt)
@@ -408,7 +412,7 @@ public actor GlobalScheduler {
             let job = jobs[Int(index)]
             guard await job.status == .running, let placement = await job.placement, placement.cluster == cluster else { continue }
             let (banked, at) = await job.cut(at: now, after: .zero)
-            let segment = await job.reconfigure(on: placement, rate: rate(index, cluster: cluster, devices: placement.acceleratorCount),
+            let segment = await job.reconfigure(on: placement, rate: rate(index, on: placement),
                                                 progressFrom: at, dumped: false)
             outcomes.append(.rerated(index, placement, segment, banked: banked))
         }
@@ -456,11 +460,15 @@ public actor GlobalScheduler {
         runStart[Int(index)] = (now, 0)
     }
 
-    private func rate(_ index: JobIndex, cluster: Int32, devices: Int) -> Double {
-        let type = Int(view.clusters[Int(cluster)].acceleratorType)
-        let speed = (jobSpeeds[Int(index)].map { $0[type] } ?? clusterSpeed[Int(cluster)]) * speedFactor[Int(cluster)]
-        return Job.rate(worldSize: pending[Int(index)].worldSize, devices: devices, speed: speed,
-                        splicingOverhead: costs.settings.splicingOverhead)
+    /// The job's rate on `placement`: its speed on the cluster's type (degraded or not),
+    /// slowed by time-slicing, and by the all-reduce the placement's links cost per step.
+    private func rate(_ index: JobIndex, on placement: Placement) -> Double {
+        let cluster = Int(placement.cluster)
+        let type = Int(view.clusters[cluster].acceleratorType)
+        let speed = (jobSpeeds[Int(index)].map { $0[type] } ?? clusterSpeed[cluster]) * speedFactor[cluster]
+        let computeRate = Job.rate(worldSize: pending[Int(index)].worldSize, devices: placement.acceleratorCount, speed: speed,
+                                   splicingOverhead: costs.settings.splicingOverhead)
+        return communication.rate(jobs[Int(index)].spec, computeRate: computeRate, speed: speed, placement: placement)
     }
 
     private func place(_ index: JobIndex, cluster: Int32, devices: Int, shares: [NodeShare]? = nil) async throws -> (Placement, Double) {
@@ -472,7 +480,7 @@ public actor GlobalScheduler {
             (placement, _) = try await region.place(index, cluster: cluster, count: devices, rule: self.placement)
         }
         view.take(placement.shares, in: cluster)
-        return (placement, rate(index, cluster: cluster, devices: devices))
+        return (placement, rate(index, on: placement))
     }
 
     private func validateStart(_ index: JobIndex, devices: Int, cluster: Int32, rule: PlacementRule? = nil) async throws {

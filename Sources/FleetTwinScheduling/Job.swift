@@ -23,7 +23,8 @@ public struct Segment: Sendable, Equatable {
 /// Progress is counted in microseconds of full-size work on an accelerator of relative
 /// speed 1. A run advances at `rate` from `progressFrom` on; on P < W accelerators the W
 /// replicas time-slice (replica splicing), so the rate is speed / (ceil(W / P) x (1 +
-/// splicing overhead)). A start may begin with a delay (restore, transfer) during which
+/// splicing overhead)); a model-shaped training job's step also pays the gradient
+/// all-reduce of its placement (`CommunicationCosts`). A start may begin with a delay (restore, transfer) during which
 /// the job holds its accelerators without progressing.
 public actor Job {
     public nonisolated let index: JobIndex

@@ -33,8 +33,14 @@ import Testing
         let result = try await runScenario(s)
         let metrics = RunMetrics.fold(result)
         let model = CostModel.calibrated
-        let onA100 = 1000 * model.estimate(Self.shape, on: AcceleratorCatalog.named("a100-80gb")!).stepSeconds
-        let onH100 = 1000 * model.estimate(Self.shape, on: AcceleratorCatalog.h100).stepSeconds
+        // Four replicas on one node: each step also all-reduces the gradients over NVLink.
+        func steps(on type: AcceleratorSpec) -> Double {
+            1000 * MultiAcceleratorStep(gradientBytes: Self.shape.gradientBytes, computeSeconds: model.estimate(Self.shape, on: type).stepSeconds,
+                                        accelerators: 4, nodes: 1, acceleratorsPerNode: 4, interconnect: type.interconnect).stepSeconds
+        }
+        let onA100 = steps(on: AcceleratorCatalog.named("a100-80gb")!)
+        let onH100 = steps(on: AcceleratorCatalog.h100)
+        #expect(onH100 > 1000 * model.estimate(Self.shape, on: AcceleratorCatalog.h100).stepSeconds)
         // The first job takes the first cluster that fits (the A100s), the second the H100s.
         let starts = result.log.records.filter { $0.kind == .started }
         #expect(starts.map(\.cluster) == [0, 1])
