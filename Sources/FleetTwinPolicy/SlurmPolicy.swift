@@ -32,8 +32,9 @@ import FleetTwinFleet
 ///   stay free until its time limit ends (rounded up to `bf_resolution`); otherwise it gets
 ///   the earliest start within `bf_window` at which it fits, and that reservation holds its
 ///   nodes whole until start + limit (rounded up) against every job behind it, as the
-///   per-node map of Slurm's backfill does. Among nodes that would do, a reservation takes
-///   the emptiest now, leaving busy nodes to jobs that fit beside what runs there.
+///   per-node map of Slurm's backfill does. Nodes are chosen as Slurm's select plugin
+///   chooses them without a topology: whole nodes from the shortest run of consecutive
+///   available nodes that holds them, a partial node by best fit.
 /// - **Preemption** (https://slurm.schedmd.com/preempt.html): with `preempt/qos`, a job whose
 ///   QOS lists another's QOS in `Preempt` may stop it; with `preempt/partition_prio`, a job of
 ///   a higher-tier partition may stop one of a lower tier. Only `PreemptMode=REQUEUE` is
@@ -260,8 +261,8 @@ public struct SlurmPolicy: SchedulingPolicy {
             depth -= 1
             guard let cluster = cluster(for: entry.job, fleet: fleet) else { continue }
             entries[Int(job)].cluster = cluster
-            if fleet.clusters[Int(cluster)].free.fits(entry.job.worldSize, rule: placement) {
-                return .start(job, cluster: cluster, accelerators: entry.job.worldSize)
+            if let shares = nodes(for: entry.job.worldSize, free: fleet.clusters[Int(cluster)].nodes) {
+                return .startOnNodes(job, cluster: cluster, shares: shares)
             }
             // A preemptor whose victims are still in their grace time waits for them.
             if running.contains(where: { entries[Int($0)].requeueAt != .limit }) { break }
@@ -276,7 +277,13 @@ public struct SlurmPolicy: SchedulingPolicy {
                         queued.append(.requeue(victim))
                     }
                 }
-                if graceEnds == now { queued.append(.start(job, cluster: cluster, accelerators: entry.job.worldSize)) }
+                if graceEnds == now {
+                    var freed = fleet.clusters[Int(cluster)].nodes
+                    for victim in victims { freed.release(entries[Int(victim)].shares) }
+                    if let shares = nodes(for: entry.job.worldSize, free: freed) {
+                        queued.append(.startOnNodes(job, cluster: cluster, shares: shares))
+                    }
+                }
                 mainDone = true
                 return queued.popFirst()
             }
@@ -284,6 +291,13 @@ public struct SlurmPolicy: SchedulingPolicy {
         }
         mainDone = true
         return nil
+    }
+
+    /// Where Slurm's select plugin puts `size` GPUs on the free capacity now (see
+    /// `NodePlan.Preference.consecutive`), or nil when they do not fit.
+    private func nodes(for size: Int, free capacity: ClusterCapacity) -> [NodeShare]? {
+        let free = capacity.freeOnNode
+        return NodePlan.choose(size, perNode: capacity.acceleratorsPerNode, free: free, rule: placement, preferring: .consecutive(free))
     }
 
     // MARK: Backfill
@@ -313,7 +327,8 @@ public struct SlurmPolicy: SchedulingPolicy {
             let end = roundUp(now + limit(job))
             // Slurm's backfill picks nodes itself, among those no reservation needs before
             // the job's time limit ends.
-            if let shares = NodePlan.choose(size, perNode: perNode, free: plan.minimum(from: now, to: end), rule: placement) {
+            if let shares = NodePlan.choose(size, perNode: perNode, free: plan.minimum(from: now, to: end), rule: placement,
+                                            preferring: .consecutive(plan.free[0])) {
                 plan.take(shares, from: now, to: end)
                 entries[Int(job)].cluster = cluster
                 starts.append((job, shares))
@@ -559,30 +574,65 @@ struct NodePlan {
         -> (VirtualTime, [NodeShare])? {
         for t in times where t <= horizon {
             let least = minimum(from: t, to: t + duration)
-            // Among the nodes that will do, the emptiest now first: leaves the busy ones to
-            // jobs that can be backfilled beside what runs there.
-            if let shares = Self.choose(size, perNode: perNode, free: least, rule: rule, preferring: free[0]) { return (t, shares) }
+            // Among the nodes that will do, as Slurm's select plugin picks them.
+            if let shares = Self.choose(size, perNode: perNode, free: least, rule: rule, preferring: .consecutive(free[0])) { return (t, shares) }
         }
         return nil
     }
 
-    /// Nodes for a gang under a node-local rule (first node in order, or the fullest that
-    /// suffices for best-fit); whole nodes first for a gang larger than one node.
-    static func choose(_ size: Int, perNode: Int, free: [Int], rule: PlacementRule, preferring now: [Int]? = nil) -> [NodeShare]? {
-        var remaining = free, shares: [NodeShare] = []
-        func single(_ count: Int) -> Int? {
-            let fitting = remaining.indices.filter { remaining[$0] >= count }
-            if let now { return fitting.max { (now[$0], -$0) < (now[$1], -$1) } }
-            if rule == .bestFit { return fitting.min { (remaining[$0], $0) < (remaining[$1], $1) } }
-            return fitting.first
+    /// Which of the nodes that would do a choice prefers.
+    enum Preference {
+        /// The run's placement rule on the free counts given.
+        case rule
+        /// Slurm's select plugin without a topology (select/cons_tres, `_eval_nodes`): whole
+        /// nodes from the shortest run of consecutive available nodes that holds them all
+        /// (else from the longest runs first), a partial node by best fit on `now`.
+        case consecutive([Int])
+    }
+
+    /// `count` of the `available` nodes (ascending) as Slurm picks them: the first run of
+    /// consecutive nodes among the shortest that hold `count`; without one, from the longest
+    /// runs first.
+    static func consecutive(_ count: Int, of available: [Int]) -> [Int]? {
+        guard available.count >= count else { return nil }
+        var runs: [[Int]] = []
+        for node in available {
+            if let last = runs.last?.last, last + 1 == node { runs[runs.count - 1].append(node) } else { runs.append([node]) }
         }
+        if let best = runs.filter({ $0.count >= count }).min(by: { $0.count < $1.count }) { return Array(best.prefix(count)) }
+        var chosen: [Int] = []
+        for run in runs.enumerated().sorted(by: { ($0.element.count, -$0.offset) > ($1.element.count, -$1.offset) }).map(\.element) {
+            chosen += run.prefix(count - chosen.count)
+            if chosen.count == count { break }
+        }
+        return chosen.sorted()
+    }
+
+    /// Nodes for a gang under a node-local rule, among those whose `free` suffices; whole
+    /// nodes first for a gang larger than one node.
+    static func choose(_ size: Int, perNode: Int, free: [Int], rule: PlacementRule, preferring preference: Preference = .rule) -> [NodeShare]? {
+        var remaining = free, shares: [NodeShare] = []
+        func pick(_ candidates: [Int]) -> Int? {
+            switch preference {
+            case .consecutive(let now): return candidates.min { (now[$0], $0) < (now[$1], $1) }
+            case .rule: return rule == .bestFit ? candidates.min { (remaining[$0], $0) < (remaining[$1], $1) } : candidates.first
+            }
+        }
+        func single(_ count: Int) -> Int? { pick(remaining.indices.filter { remaining[$0] >= count }) }
         if rule.isNodeLocal {
             if size > perNode {
-                for _ in 0..<(size / perNode) {
-                    let whole = remaining.indices.filter { remaining[$0] == perNode }
-                    guard let node = now.map({ now in whole.max { (now[$0], -$0) < (now[$1], -$1) } }) ?? whole.first else { return nil }
-                    remaining[node] = 0
-                    shares.append(NodeShare(node: Int32(node), count: Int32(perNode)))
+                if case .consecutive = preference {
+                    guard let nodes = consecutive(size / perNode, of: remaining.indices.filter { remaining[$0] == perNode }) else { return nil }
+                    for node in nodes {
+                        remaining[node] = 0
+                        shares.append(NodeShare(node: Int32(node), count: Int32(perNode)))
+                    }
+                } else {
+                    for _ in 0..<(size / perNode) {
+                        guard let node = pick(remaining.indices.filter { remaining[$0] == perNode }) else { return nil }
+                        remaining[node] = 0
+                        shares.append(NodeShare(node: Int32(node), count: Int32(perNode)))
+                    }
                 }
             }
             let rest = size > perNode ? size % perNode : size
