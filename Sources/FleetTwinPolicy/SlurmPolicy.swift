@@ -50,9 +50,10 @@ import FleetTwinFleet
 /// is planned as running to the end of the backfill window. A job without a partition or QOS
 /// takes the default partition and the `normal` QOS. Not modelled: jobs killed at their time
 /// limit (replayed durations are the recorded ones), partitions over some of the nodes,
-/// suspension, reservations, dependencies, QOS limits, and node weights. The main scheduler
-/// places by the run's `PlacementRule` (`best-fit`, the default, matched the real Slurm's
-/// node choices best in the README's fidelity runs); backfill names its nodes. It schedules
+/// suspension, reservations, dependencies, QOS limits, and node weights. Every start names
+/// its nodes as Slurm's select plugin picks them (`NodePlan.Preference.consecutive`); the
+/// run's `PlacementRule` only says whether a gang sits on as few nodes as its size allows
+/// (`first-fit`, `best-fit`) or may spread (`spread`, `any`). It schedules
 /// the fleet's first cluster that can hold the job (`replay` and `run` refuse fleets of more
 /// than one cluster for this policy).
 ///
