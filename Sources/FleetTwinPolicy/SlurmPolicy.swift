@@ -24,17 +24,18 @@ import FleetTwinFleet
 ///   schedule more jobs in this partition or on nodes in this partition" (job_scheduler.c),
 ///   and every modelled partition spans every node. Jobs whose eligible time has not come
 ///   (a requeued job waits `cred_expire` + 1 s) are passed over.
-/// - **Backfill** (https://slurm.schedmd.com/sched_config.html#backfill, `sched/backfill`):
-///   every `bf_interval`, it walks the queue in order (at most `bf_max_job_test` jobs) over a
-///   plan of each node's free GPUs in time, built from the running jobs' **time limits**
-///   (they end at start + limit, as Slurm's will-run test ends them; never at their true
-///   durations, which Slurm does not know). A job starts now, on nodes it chooses, when they
-///   stay free until its time limit ends (rounded up to `bf_resolution`); otherwise it gets
-///   the earliest start within `bf_window` at which it fits, and that reservation holds its
-///   nodes whole until start + limit (rounded up) against every job behind it, as the
-///   per-node map of Slurm's backfill does. Nodes are chosen as Slurm's select plugin
-///   chooses them without a topology: whole nodes from the shortest run of consecutive
-///   available nodes that holds them, a partial node by best fit.
+/// - **Backfill** (https://slurm.schedmd.com/sched_config.html#backfill, `sched/backfill`;
+///   as 22.05's backfill.c `_attempt_backfill` and select/cons_tres's will-run test do it):
+///   every `bf_interval`, it walks the queue in order (at most `bf_max_job_test` jobs). For
+///   each job, the nodes that no reservation holds over [now, now + its time limit]; on them,
+///   the earliest time it fits when the running jobs end at their **time limits** (start +
+///   limit: never their true durations, which Slurm does not know). If that is now, it starts
+///   on the nodes the select plugin would take. Otherwise those nodes are reserved, whole,
+///   from that start to start + limit, both rounded down to `bf_resolution` (at least one
+///   slot), against every job behind it; a reservation that would overlap an earlier one is
+///   retried from its start ("TRY_LATER"). Nodes are chosen as the select plugin chooses them
+///   without a topology: whole nodes from the shortest run of consecutive available nodes
+///   that holds them, a partial node by best fit.
 /// - **Preemption** (https://slurm.schedmd.com/preempt.html): with `preempt/qos`, a job whose
 ///   QOS lists another's QOS in `Preempt` may stop it; with `preempt/partition_prio`, a job of
 ///   a higher-tier partition may stop one of a lower tier. Only `PreemptMode=REQUEUE` is
@@ -309,14 +310,16 @@ public struct SlurmPolicy: SchedulingPolicy {
         guard let first = order.first, let cluster = cluster(for: entries[Int(first)].job, fleet: fleet) else { return [] }
         let capacity = fleet.clusters[Int(cluster)].nodes
         let perNode = capacity.acceleratorsPerNode
-        var plan = NodePlan(now: now, free: capacity.freeOnNode)
+        // GPUs: what runs now, each running job ending at start + limit (Slurm's will-run test).
+        var usage = NodePlan(now: now, free: capacity.freeOnNode)
         for job in running where entries[Int(job)].cluster == cluster {
-            // Slurm's will-run test ends running jobs at start + limit exactly; only the
-            // reservations it records are rounded to bf_resolution.
             let end = max(entries[Int(job)].startedAt + limit(job), now + VirtualTime(microseconds: 1))
-            for share in entries[Int(job)].shares { plan.add(Int(share.count), node: Int(share.node), from: end) }
+            for share in entries[Int(job)].shares { usage.add(Int(share.count), node: Int(share.node), from: end) }
         }
-        let horizon = now + configuration.bfWindow
+        // Nodes: the node-space map, 1 where a node is free of reservations (down nodes: 0),
+        // starting at now rounded down to bf_resolution.
+        var space = NodePlan(now: roundDown(now), free: capacity.isDown.map { $0 ? 0 : 1 })
+        let windowEnd = roundDown(now + configuration.bfWindow)
         var starts: [(JobIndex, [NodeShare])] = []
         var tested = 0
         for job in order where tested < configuration.bfMaxJobTest {
@@ -324,28 +327,42 @@ public struct SlurmPolicy: SchedulingPolicy {
             guard entry.state == .pending, entry.eligibleAt <= now,
                   self.cluster(for: entry.job, fleet: fleet) == cluster else { continue }
             tested += 1
-            let size = entry.job.worldSize
-            let end = roundUp(now + limit(job))
-            // Slurm's backfill picks nodes itself, among those no reservation needs before
-            // the job's time limit ends.
-            if let shares = NodePlan.choose(size, perNode: perNode, free: plan.minimum(from: now, to: end), rule: placement,
-                                            preferring: .consecutive(plan.free[0])) {
-                plan.take(shares, from: now, to: end)
-                entries[Int(job)].cluster = cluster
-                starts.append((job, shares))
-                continue
-            }
-            // A reservation holds its nodes whole (backfill's node-space map is kept per node).
-            if let (start, shares) = plan.earliest(size, perNode: perNode, rule: placement, duration: end - now, before: horizon) {
-                plan.block(shares, from: start, to: roundUp(start + limit(job)))
+            let size = entry.job.worldSize, timeLimit = limit(job)
+            var startFrom = now
+            // Slurm's TRY_LATER loop: each retry starts later, at most once per map boundary.
+            for _ in 0...space.times.count {
+                // Nodes free of reservations over the whole window [start, start + limit].
+                let open = space.minimum(from: startFrom, to: startFrom + timeLimit + VirtualTime(microseconds: 1))
+                guard let (start, shares) = usage.earliest(size, perNode: perNode, rule: placement, from: startFrom, before: windowEnd,
+                                                           on: open) else {
+                    // No start on these nodes; try from the next point where the map changes.
+                    guard let later = space.times.first(where: { $0 > startFrom }) else { break }
+                    startFrom = later
+                    continue
+                }
+                if start <= now {
+                    usage.take(shares, from: now, to: now + timeLimit)
+                    entries[Int(job)].cluster = cluster
+                    starts.append((job, shares))
+                    break
+                }
+                // A reservation, rounded down to bf_resolution at both ends (at least one slot),
+                // holds its nodes whole against every job behind it.
+                let from = roundDown(start), to = max(roundDown(start + timeLimit), from + configuration.bfResolution)
+                if !space.fits(shares.map { NodeShare(node: $0.node, count: 1) }, from: from, to: to) {
+                    startFrom = start
+                    continue
+                }
+                space.take(shares.map { NodeShare(node: $0.node, count: 1) }, from: from, to: to)
+                break
             }
         }
         return starts
     }
 
-    private func roundUp(_ t: VirtualTime) -> VirtualTime {
+    private func roundDown(_ t: VirtualTime) -> VirtualTime {
         let r = configuration.bfResolution.microseconds
-        return VirtualTime(microseconds: (t.microseconds + r - 1) / r * r)
+        return VirtualTime(microseconds: t.microseconds / r * r)
     }
 
     /// The job's time limit: its own, else its partition's default, else the backfill window.
@@ -551,15 +568,6 @@ struct NodePlan {
         for i in a..<b { for s in shares { free[i][Int(s.node)] -= Int(s.count) } }
     }
 
-    /// Holds the nodes of `shares` whole over [start, end): a higher job's reservation.
-    mutating func block(_ shares: [NodeShare], from start: VirtualTime, to end: VirtualTime) {
-        let a = boundary(start), b = boundary(end)
-        for i in a..<b { for s in shares { free[i][Int(s.node)] = Swift.min(free[i][Int(s.node)], 0) - Self.blocked } }
-    }
-
-    /// Far below any node's GPU count, so that a blocked node never fits anything.
-    static let blocked = 1 << 20
-
     /// The least free of each node over [start, end).
     func minimum(from start: VirtualTime, to end: VirtualTime) -> [Int] {
         var result: [Int]?
@@ -569,14 +577,23 @@ struct NodePlan {
         return result ?? free[free.count - 1]
     }
 
-    /// The earliest planned instant before `horizon` from which `size` GPUs stay free for
-    /// `duration` under `rule`, and the nodes they would take.
-    func earliest(_ size: Int, perNode: Int, rule: PlacementRule, duration: VirtualTime, before horizon: VirtualTime)
-        -> (VirtualTime, [NodeShare])? {
-        for t in times where t <= horizon {
-            let least = minimum(from: t, to: t + duration)
-            // Among the nodes that will do, as Slurm's select plugin picks them.
-            if let shares = Self.choose(size, perNode: perNode, free: least, rule: rule, preferring: .consecutive(free[0])) { return (t, shares) }
+    /// Whether every share stays within the free count of its node over [start, end).
+    func fits(_ shares: [NodeShare], from start: VirtualTime, to end: VirtualTime) -> Bool {
+        let least = minimum(from: start, to: end)
+        return shares.allSatisfy { least[Int($0.node)] >= Int($0.count) }
+    }
+
+    /// Slurm's will-run test: the first planned instant from `start` (and before `horizon`)
+    /// at which `size` GPUs fit on the nodes where `open` is positive, as the select plugin
+    /// would place them then, and those nodes. Free counts only grow after now (running
+    /// jobs end), so the state at an instant is what stays.
+    func earliest(_ size: Int, perNode: Int, rule: PlacementRule, from start: VirtualTime, before horizon: VirtualTime,
+                  on open: [Int]) -> (VirtualTime, [NodeShare])? {
+        for k in times.indices where k + 1 == times.count || times[k + 1] > start {
+            let t = Swift.max(times[k], start)
+            if t > horizon { break }
+            let free = zip(self.free[k], open).map { $1 > 0 ? $0 : 0 }
+            if let shares = Self.choose(size, perNode: perNode, free: free, rule: rule, preferring: .consecutive(free)) { return (t, shares) }
         }
         return nil
     }
