@@ -174,6 +174,10 @@ public protocol SchedulingPolicy: Sendable {
 
     /// Capacity held back for named waiting jobs at the end of the last pass.
     var reservations: [Reservation] { get }
+
+    /// Whether it copes with jobs that arrive already running (`jobArrived` then `jobStarted`
+    /// in one step, without its decision): a fork of an observed state. Default false.
+    var adoptsRunningJobs: Bool { get }
 }
 
 extension SchedulingPolicy {
@@ -183,4 +187,5 @@ extension SchedulingPolicy {
     public mutating func jobStarted(_ job: PendingJob, on run: JobRun, at now: VirtualTime) {}
     public func wakeup(after now: VirtualTime) -> VirtualTime? { nil }
     public var reservations: [Reservation] { [] }
+    public var adoptsRunningJobs: Bool { false }
 }

@@ -65,6 +65,8 @@ import FleetTwinFleet
 /// `default_queue_depth`), as Slurm does; the backfill plan is rebuilt every `bf_interval`.
 public struct SlurmPolicy: SchedulingPolicy {
     public let name = "slurm"
+    /// A forked state's running jobs are taken over: they end at the limit they were given.
+    public let adoptsRunningJobs = true
     public let placement: PlacementRule
     public let configuration: SlurmConfiguration
 
@@ -137,7 +139,8 @@ public struct SlurmPolicy: SchedulingPolicy {
             : configuration.qosIndex(named: "normal") ?? -1
         entries[i].tier = entries[i].partitionIndex >= 0 ? configuration.partitions[entries[i].partitionIndex].priorityTier : 0
         entries[i].priority = priority(job, at: now)
-        insert(job)
+        // A job adopted running (a forked state) has its partition and QOS, not a place in line.
+        if entries[i].state == .pending { insert(job) }
     }
 
     public mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {

@@ -19,6 +19,11 @@ public struct SimulationConfiguration: Sendable {
     public var checkInvariants: Bool
     /// Real kernels for the jobs that are real workloads (nil: every job is simulated only).
     public var computations: (any JobComputationFactory)?
+    /// Jobs already running when the simulation starts (a fork of an observed state, as the
+    /// live twin makes): at its submission, each is started on exactly these accelerators,
+    /// without a policy decision, its work being what is left of it. Keys are positions in
+    /// `jobs`. Only policies that say `adoptsRunningJobs` accept them.
+    public var adopted: [Int: AdoptedRun] = [:]
 
     public init(
         fleet: FleetSpec, jobs: [JobSpec], policy: any SchedulingPolicy, horizon: VirtualTime? = nil,
@@ -34,6 +39,17 @@ public struct SimulationConfiguration: Sendable {
         self.horizon = horizon
         self.mechanisms = mechanisms
         self.checkInvariants = checkInvariants
+    }
+}
+
+/// Where an adopted job runs: a cluster (global index) and its node shares.
+public struct AdoptedRun: Sendable, Equatable {
+    public var cluster: Int32
+    public var shares: [NodeShare]
+
+    public init(cluster: Int32, shares: [NodeShare]) {
+        self.cluster = cluster
+        self.shares = shares
     }
 }
 
@@ -131,6 +147,8 @@ public actor FleetSimulation {
     private let jobSpeeds: [[Double]?]
     /// Each job's tenant as a dense index in order of first appearance (-1: none).
     private let jobTenants: [Int32]
+    /// By sorted job index: where the job already runs (a forked state), else nil.
+    private let adoptions: [AdoptedRun?]
     /// Each job's partition and QOS, dense the same way.
     private let jobPartitions: [Int32]
     private let jobQOS: [Int32]
@@ -163,9 +181,12 @@ public actor FleetSimulation {
         self.configuration = configuration
         let fleet = configuration.fleet
         // Stable order by submit time: ties keep the order in which jobs were given.
-        self.jobs = configuration.jobs.enumerated()
-            .sorted { ($0.element.submit, $0.offset) < ($1.element.submit, $1.offset) }
-            .map(\.element)
+        let sorted = configuration.jobs.enumerated().sorted { ($0.element.submit, $0.offset) < ($1.element.submit, $1.offset) }
+        self.jobs = sorted.map(\.element)
+        guard configuration.adopted.isEmpty || configuration.policy.adoptsRunningJobs else {
+            throw SimulationError.invalidDecision("policy \(configuration.policy.name) cannot take over running jobs (a forked state); the slurm policy can")
+        }
+        self.adoptions = sorted.map { configuration.adopted[$0.offset] }
         let typeNames = fleet.profiles.map(\.name)
         guard typeNames.count <= 64 else { throw SimulationError.invalidDecision("more than 64 accelerator types") }
         func typeIndex(_ name: String, of job: JobSpec) throws -> Int {
@@ -280,9 +301,12 @@ public actor FleetSimulation {
                     pendingJob.timeLimit = spec.timeLimit?.microseconds ?? 0
                     pendingJob.partition = jobPartitions[i]
                     pendingJob.qos = jobQOS[i]
-                    due.append(.arrival(
-                        Job(index: index, spec: spec, executor: executor, computations: configuration.computations),
-                        pendingJob, speeds: jobSpeeds[i]))
+                    let job = Job(index: index, spec: spec, executor: executor, computations: configuration.computations)
+                    if let adopted = adoptions[i] {
+                        due.append(.adoption(job, pendingJob, speeds: jobSpeeds[i], adopted))
+                    } else {
+                        due.append(.arrival(job, pendingJob, speeds: jobSpeeds[i]))
+                    }
                     status.append(.queued)
                     if i + 1 < jobs.count { enqueue(.arrival(index + 1), at: jobs[i + 1].submit) }
                 case .wakeup:

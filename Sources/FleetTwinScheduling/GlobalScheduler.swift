@@ -5,6 +5,8 @@ import FleetTwinFleet
 public enum StepEvent: Sendable {
     /// A job arrives; `speeds` (by type index) when its speed depends on the type.
     case arrival(Job, PendingJob, speeds: [Double]?)
+    /// A job that arrives already running on `AdoptedRun`'s accelerators (a forked state).
+    case adoption(Job, PendingJob, speeds: [Double]?, AdoptedRun)
     case completion(JobIndex, generation: UInt32)
     /// A dump finished: `placement` is free. `endsStop` when the job itself stopped (a
     /// preemption), false when only a migration's source or a shrink's devices are freed.
@@ -121,7 +123,7 @@ public actor GlobalScheduler {
         lastPass = now
         for event in events {
             switch event {
-            case let .arrival(job, pendingJob, speeds):
+            case let .arrival(job, pendingJob, speeds), let .adoption(job, pendingJob, speeds, _):
                 precondition(Int(job.index) == jobs.count, "jobs must arrive in index order")
                 jobs.append(job)
                 pending.append(pendingJob)
@@ -137,6 +139,12 @@ public actor GlobalScheduler {
                 waiting(job.index, by: 1)
                 outcomes.append(.submitted(job.index))
                 policy.jobArrived(pendingJob, at: now)
+                if case let .adoption(_, _, _, run) = event {
+                    try await validateStart(job.index, devices: run.shares.reduce(0) { $0 + Int($1.count) }, cluster: run.cluster, rule: .any)
+                    try await start(job.index, cluster: run.cluster, devices: run.shares.reduce(0) { $0 + Int($1.count) },
+                                    shares: run.shares, at: now)
+                    waiting(job.index, by: -1)
+                }
             case let .completion(index, generation):
                 // A stale event (the job was cut since) completes nothing.
                 guard let (placement, banked, computed) = await jobs[Int(index)].complete(at: now, generation: generation) else { continue }

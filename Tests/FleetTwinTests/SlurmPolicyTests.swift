@@ -1,4 +1,5 @@
 import FleetTwinEngine
+import FleetTwinFleet
 import FleetTwinMetrics
 import FleetTwinPolicy
 import FleetTwinReports
@@ -177,6 +178,51 @@ import Testing
         #expect(abs(makespan["relativeError"] as! Double) <= 0.1)
         let preempted = schedule["preempted"] as! [String: Any]
         #expect((preempted["simulated"] as! Int) >= 1 && (preempted["recorded"] as! Int) == 5)
+    }
+
+    // MARK: Forecasts from a snapshot (the live twin's fork)
+
+    /// One node of 4 GPUs at t = 1e9: A (4 GPUs) started 100 s ago with a 300 s limit; B (4
+    /// GPUs) waits behind it.
+    static let snapshot = ClusterSnapshot(
+        time: 1e9, nodes: [.init(name: "n1", gpus: 4), .init(name: "n2", gpus: 4, up: false)],
+        running: [.init(id: "7", gpus: 4, submit: 1e9 - 150, timeLimit: 300, user: "ana", start: 1e9 - 100, shares: [.init(node: "n1", gpus: 4)])],
+        pending: [.init(id: "9", gpus: 4, submit: 1e9 - 20, timeLimit: 60, user: "bo", reason: "Resources"),
+                  .init(id: "8", gpus: 2, submit: 1e9 - 30, timeLimit: 60, user: "bo", reason: "Priority")])
+
+    /// Without history a job runs to its limit, as Slurm plans: A ends at +200, then 8 (first
+    /// by job id) and 9 queue behind each other on the one up node.
+    @Test func withoutHistoryRunningJobsEndAtTheirLimits() async throws {
+        let f = try await Forecaster.forecast(Self.snapshot, configuration: SlurmConfiguration(), runtimes: RuntimeModel(), replicas: 3, seed: 1)
+        #expect(f.map(\.id) == ["8", "9"])
+        #expect(f[0].p10 == 1e9 + 200 && f[0].p50 == 1e9 + 200 && f[0].p90 == 1e9 + 200 && f[0].notStarted == 0)
+        #expect(f[1].p50 == 1e9 + 260 && f[1].reason == "Resources")
+    }
+
+    /// With history, run times are drawn as shares of the limit, conditioned on what a
+    /// running job has already run: A (100 s of 300) can only draw 0.5 of it (0.2 is past).
+    @Test func historyShortensTheForecastAndSpreadsIt() async throws {
+        let model = RuntimeModel(overall: [0.2, 0.5, 0.5])
+        let f = try await Forecaster.forecast(Self.snapshot, configuration: SlurmConfiguration(), runtimes: model, replicas: 20, seed: 4)
+        #expect(f[0].p50 == 1e9 + 50)
+        // 8 then runs 12 or 30 s (0.2 or 0.5 of 60): 9 starts at +62 or +80.
+        let nine = f[1]
+        #expect(nine.p10 == 1e9 + 62 && nine.p90 == 1e9 + 80)
+        let again = try await Forecaster.forecast(Self.snapshot, configuration: SlurmConfiguration(), runtimes: model, replicas: 20, seed: 4)
+        #expect(again == f)
+    }
+
+    @Test func onlyPoliciesThatAdoptRunningJobsTakeAFork() async throws {
+        let fleet = FleetSpec(regions: [RegionSpec(name: "r", clusters: [ClusterSpec(name: "c", nodes: 1, acceleratorsPerNode: 4, acceleratorType: "h100-80gb")])],
+                              profiles: [AcceleratorProfile.h100])
+        var config = SimulationConfiguration(fleet: fleet, jobs: [JobSpec(name: "a", submit: .zero, tier: .standard, worldSize: 4,
+                                                                          acceleratorType: "h100-80gb", work: .seconds(Int64(10)))],
+                                             policy: FIFOPolicy())
+        config.adopted = [0: AdoptedRun(cluster: 0, shares: [NodeShare(node: 0, count: 4)])]
+        #expect(throws: SimulationError.self) { _ = try FleetSimulation(config) }
+        config.policy = SlurmPolicy(configuration: SlurmConfiguration())
+        let result = try await FleetSimulation(config).run()
+        #expect(result.log.records.filter { $0.kind == .started }.map(\.time) == [.zero])
     }
 
     static let capture = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/slurm/capture-seed8").path
