@@ -126,6 +126,19 @@ import Testing
         #expect(starts(result, metrics) == ["X": 0, "Y": 10, "Z": 20])
     }
 
+    /// Fair-share: user a has been using the node since 0; b has used nothing. With only the
+    /// fair-share weight, b's job (submitted after a's second) goes first when the node frees.
+    @Test func fairShareFavoursTheUserWhoUsedLess() async throws {
+        let jobs = [#"{"id":"A1","submit":0,"worldSize":4,"duration":100,"timeLimit":200,"user":"a"}"#,
+                    #"{"id":"A2","submit":10,"worldSize":4,"duration":100,"timeLimit":200,"user":"a"}"#,
+                    #"{"id":"B1","submit":20,"worldSize":4,"duration":100,"timeLimit":200,"user":"b"}"#]
+        let fair = "PriorityType=priority/multifactor\nPriorityWeightFairshare=1000\nPriorityCalcPeriod=1\n"
+        let (r1, m1) = try await replay(jobs, conf: fair, nodes: 1)
+        #expect(starts(r1, m1) == ["A1": 0, "B1": 100, "A2": 200])
+        let (r2, m2) = try await replay(jobs, conf: "PriorityType=priority/multifactor\n", nodes: 1)
+        #expect(starts(r2, m2) == ["A1": 0, "A2": 100, "B1": 200])
+    }
+
     @Test func configurationErrorsNameTheFileAndLine() throws {
         func error(_ text: String) -> String? {
             do { _ = try SlurmConfiguration.parse(text, file: "slurm.conf"); return nil } catch { return error.description }
@@ -210,6 +223,21 @@ import Testing
         #expect(nine.p10 == 1e9 + 62 && nine.p90 == 1e9 + 80)
         let again = try await Forecaster.forecast(Self.snapshot, configuration: SlurmConfiguration(), runtimes: model, replicas: 20, seed: 4)
         #expect(again == f)
+    }
+
+    /// Scores by hand: errors 10, 30 and 0 s (median 10, p90 30); two of three actual starts
+    /// inside their intervals; a job that never started is not scored.
+    @Test func forecastScoresAgainstActualStarts() {
+        let made = [ForecastScore.Forecast(at: 0, id: "1", p10: 90, p50: 110, p90: 120),
+                    ForecastScore.Forecast(at: 0, id: "2", p10: 100, p50: 130, p90: 150),
+                    ForecastScore.Forecast(at: 5, id: "1", p10: 95, p50: 100, p90: 99),
+                    ForecastScore.Forecast(at: 5, id: "3", p10: 1, p50: 2, p90: 3)]
+        let baseline = [ForecastScore.Forecast(at: 0, id: "1", p10: 200, p50: 200, p90: 200)]
+        let score = ForecastScore(forecasts: made, actualStarts: ["1": 100, "2": 160], baseline: ("time limits", baseline))
+        #expect(score.forecasts == 3)
+        #expect(score.medianAbsStartErrorSeconds == 10 && score.p90AbsStartErrorSeconds == 30)
+        #expect(score.coverageP10P90 == 1.0 / 3.0)
+        #expect(score.baseline?.forecasts == 1 && score.baseline?.medianAbsStartErrorSeconds == 100 && score.baseline?.coverageP10P90 == 0)
     }
 
     @Test func onlyPoliciesThatAdoptRunningJobsTakeAFork() async throws {
