@@ -158,6 +158,13 @@ import Testing
         #expect(parsed.partitions.map(\.name) == ["gpu", "high"] && parsed.defaultPartition == 0)
     }
 
+    @Test func slurmHostlists() {
+        #expect(SlurmHostlist.expand("n[1-3,7]") == ["n1", "n2", "n3", "n7"])
+        #expect(SlurmHostlist.expand("gpu[08-10],login1") == ["gpu08", "gpu09", "gpu10", "login1"])
+        #expect(SlurmHostlist.expand("n4") == ["n4"])
+        #expect(SlurmHostlist.expand("n[1-") == nil && SlurmHostlist.expand("n[3-1]") == nil && SlurmHostlist.expand("n[a]") == nil)
+    }
+
     @Test func slurmTimeFormats() {
         #expect(SlurmTimeFormat.seconds("5") == 300)
         #expect(SlurmTimeFormat.seconds("01:30") == 90)
