@@ -68,9 +68,12 @@ let package = Package(
         ]),
         // Metrics as folds over the event log.
         .target(name: "FleetTwinMetrics", dependencies: ["FleetTwinEngine", "FleetTwinScheduling"]),
+        // The live twin's mirror: squeue/sinfo replies, observations diffed into lifecycle
+        // events, captured polls, the observation log as a trace.
+        .target(name: "FleetTwinLive", dependencies: ["FleetTwinEngine", "FleetTwinTraces"]),
         // SQLite results store (GRDB on the system libsqlite3).
         .target(name: "FleetTwinStore", dependencies: [
-            "FleetTwinMetrics", "FleetTwinScheduling",
+            "FleetTwinMetrics", "FleetTwinScheduling", "FleetTwinLive",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // Human tables and machine JSON of a run's results.
@@ -79,6 +82,7 @@ let package = Package(
         .target(name: "FleetTwinCLI", dependencies: [
             "FleetTwinEngine", "FleetTwinCostModel", "FleetTwinFleet", "FleetTwinScheduling", "FleetTwinScenario",
             "FleetTwinTraces", "FleetTwinMetrics", "FleetTwinStore", "FleetTwinReports", "FleetTwinTensor", "FleetTwinWorkloads",
+            "FleetTwinLive",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "fleettwin", dependencies: ["FleetTwinCLI"]),
@@ -87,7 +91,7 @@ let package = Package(
         .plugin(name: "BuildIdentity", capability: .buildTool(), dependencies: ["fleettwin-codegen"]),
         .plugin(name: "EmbedCalibration", capability: .buildTool(), dependencies: ["fleettwin-codegen"]),
         .testTarget(name: "FleetTwinTests", dependencies: [
-            "FleetTwinCLI", "fleettwin", "FleetTwinTensor", "FleetTwinWorkloads",
+            "FleetTwinCLI", "fleettwin", "FleetTwinTensor", "FleetTwinWorkloads", "FleetTwinLive",
             .product(name: "GRDB", package: "GRDB.swift"),
         ], resources: [.copy("Fixtures")]),
     ],

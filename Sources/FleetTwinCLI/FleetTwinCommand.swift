@@ -25,7 +25,7 @@ public struct FleetTwinCommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, CompareCommand.self, SweepCommand.self, MergeCommand.self, ReplayCommand.self, ExportCommand.self, ValidateCommand.self, ImportCommand.self,
             RunsCommand.self, ShowCommand.self, ReportCommand.self,
-            RecordCommand.self, PredictCommand.self, CalibrateCommand.self, BenchCommand.self, PoliciesCommand.self, TuneCommand.self,
+            RecordCommand.self, PredictCommand.self, CalibrateCommand.self, BenchCommand.self, PoliciesCommand.self, TuneCommand.self, TwinCommand.self,
         ])
 
     public init() {}

@@ -135,6 +135,41 @@ extension ResultStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v9-twin-observations") { db in
+            // The live twin's observation log (FleetTwinLive): one session per `twin slurm`;
+            // every poll is one observation row, written with its events in one transaction.
+            // A refused poll has no snapshot. Snapshots are stored once per distinct hash.
+            try db.execute(sql: """
+                CREATE TABLE twin_sessions (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    source TEXT NOT NULL,
+                    fleettwin_version TEXT NOT NULL
+                );
+                CREATE TABLE twin_snapshots (
+                    hash TEXT PRIMARY KEY,
+                    snapshot TEXT NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE observations (
+                    session_id INTEGER NOT NULL REFERENCES twin_sessions(id),
+                    poll INTEGER NOT NULL,
+                    time_us INTEGER NOT NULL,
+                    snapshot_hash TEXT REFERENCES twin_snapshots(hash),
+                    PRIMARY KEY (session_id, poll)
+                ) WITHOUT ROWID;
+                CREATE TABLE twin_events (
+                    session_id INTEGER NOT NULL REFERENCES twin_sessions(id),
+                    seq INTEGER NOT NULL,
+                    poll INTEGER NOT NULL,
+                    time_us INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    epoch INTEGER NOT NULL,
+                    job_id INTEGER,
+                    node TEXT,
+                    details TEXT NOT NULL,
+                    PRIMARY KEY (session_id, seq)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

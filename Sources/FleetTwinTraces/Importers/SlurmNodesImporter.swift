@@ -12,8 +12,9 @@ public struct SlurmNodesImporter {
 
     public init(input: String) { self.input = input }
 
-    /// GPUs per node and their type name (empty when gres.conf gives none), from a gres string.
-    static func gpus(_ gres: String) -> (count: Int, type: String)? {
+    /// GPUs per node and their type name (empty when gres.conf gives none), from a gres string
+    /// (`gpu:8`, `gpu:h100:8(S:0-1)`, `gpu:4(IDX:0-3)`, comma-separated entries summed); nil without a GPU.
+    public static func gpus(_ gres: String) -> (count: Int, type: String)? {
         var total = 0, type = ""
         for entry in gres.split(separator: ",") {
             let spec = entry.split(separator: "(").first.map(String.init) ?? ""
@@ -45,14 +46,32 @@ public struct SlurmNodesImporter {
         guard let nodes = (root as? [String: Any])?["nodes"] as? [Any] else {
             throw TraceError(file: input, line: 1, message: "expected an object with a \"nodes\" list, as `sinfo --json` prints")
         }
+        var listed: [(name: String, gres: String)?] = []
+        for element in nodes {
+            guard let node = element as? [String: Any], let name = node["name"] as? String else { listed.append(nil); continue }
+            listed.append((name, node["gres"] as? String ?? ""))
+        }
+        let region = URL(fileURLWithPath: input).deletingPathExtension().lastPathComponent
+        return try Self.write(listed: listed, region: region, source: URL(fileURLWithPath: input).lastPathComponent, out: out)
+    }
+
+    /// Writes the fleet of `nodes` (name and `gres` string each, as sinfo reports them) to `out`,
+    /// in one region named `region`; `source` is said in the file's comment. The live twin's
+    /// export uses it for the nodes it last observed.
+    public static func write(nodes: [(name: String, gres: String)], region: String, source: String, out: String) throws -> ImportResult {
+        try write(listed: nodes.map { Optional($0) }, region: region, source: source, out: out)
+    }
+
+    /// The grouping behind both: a nil entry is a node without a name (a skipped row).
+    static func write(listed nodes: [(name: String, gres: String)?], region: String, source: String, out: String) throws -> ImportResult {
         var report = ImportReport()
         var groups: [String: [Int: Int]] = [:]  // GPU type -> GPUs per node -> nodes; output is sorted
-        for (index, element) in nodes.enumerated() {
-            guard let node = element as? [String: Any], let name = node["name"] as? String else {
+        for (index, entry) in nodes.enumerated() {
+            guard let (name, gres) = entry else {
                 report.skip(line: index + 1, "a node without a name"); continue
             }
-            guard let gpus = Self.gpus(node["gres"] as? String ?? ""), gpus.count <= FleetDocument.maxAcceleratorsPerNode else {
-                report.skip(line: index + 1, "node \(name) has no GPU gres ('\(node["gres"] as? String ?? "")')"); continue
+            guard let gpus = Self.gpus(gres), gpus.count <= FleetDocument.maxAcceleratorsPerNode else {
+                report.skip(line: index + 1, "node \(name) has no GPU gres ('\(gres)')"); continue
             }
             groups[gpus.type, default: [:]][gpus.count, default: 0] += 1
             report.wrote()
@@ -68,10 +87,10 @@ public struct SlurmNodesImporter {
                 clusters.append(.init(name: name, nodes: groups[type]![gpus]!, acceleratorsPerNode: gpus, type: m.type))
             }
         }
-        fleet.regions = [(FleetDocument.slug(URL(fileURLWithPath: input).deletingPathExtension().lastPathComponent), clusters)]
+        fleet.regions = [(FleetDocument.slug(region), clusters)]
         let notes = ["one cluster per (GPU type, GPUs per node), named TYPE-xGPUS; partitions are not clusters (a node may be in several)"]
             + types.map { "type \($0)" }
-        fleet.comments = ["Fleet imported by `fleettwin import slurm-nodes` from \(URL(fileURLWithPath: input).lastPathComponent)."]
+        fleet.comments = ["Fleet imported by `fleettwin import slurm-nodes` from \(source)."]
             + notes.map { $0.prefix(1).uppercased() + $0.dropFirst() + "." }
         return try fleet.write(to: out, report: report, notes: notes)
     }

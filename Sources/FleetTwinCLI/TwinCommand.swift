@@ -1,0 +1,231 @@
+/// `fleettwin twin ...`: the live twin's mirror of a Slurm cluster (FleetTwinLive): follow it
+/// (`twin slurm`), capture its replies for offline use (`twin capture`), and export the
+/// observation log as a native trace with the fleet (`twin export`). Forecasts, `twin eta`,
+/// what-ifs and `twin score` are not built yet.
+import ArgumentParser
+import FleetTwinEngine
+import FleetTwinLive
+import FleetTwinStore
+import FleetTwinTraces
+import Foundation
+
+struct TwinCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "twin",
+        abstract: "The live twin: mirror a running Slurm cluster into an observation log (forecasts and what-ifs are not built yet).",
+        discussion: """
+            Example, offline on a captured run, then replayed under the slurm policy:
+              fleettwin twin slurm --replay-polls capture/polls --db twin.sqlite
+              fleettwin twin export --db twin.sqlite --out twin.jsonl
+              fleettwin replay twin.jsonl --fleet twin-fleet.yaml --policy slurm --slurm-conf slurm.conf --slurm-qos qos.psv --compare-recorded
+            """,
+        subcommands: [TwinSlurm.self, TwinCapture.self, TwinExport.self])
+}
+
+/// `--interval`: `5s`, `500ms`, `1m`, or plain seconds.
+struct PollInterval: ExpressibleByArgument, Sendable {
+    var seconds: Double
+
+    init?(argument: String) {
+        let text = argument.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
+        var number = text, scale = 1.0
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            number = String(text.dropLast(suffix.count))
+            scale = factor
+            break
+        }
+        guard let value = Double(number), value.isFinite, value > 0, value * scale <= 86_400 else { return nil }
+        seconds = value * scale
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+}
+
+/// The options that say when polling stops.
+struct PollLimits: ParsableArguments {
+    @Option(help: "Time between polls: 5s, 500ms, 1m (ignored with --replay-polls).") var interval: PollInterval = PollInterval(argument: "5s")!
+    @Option(help: "Stop after N polls.") var maxPolls: Int?
+    @Flag(help: "Stop once jobs were seen and none is pending or running.") var untilIdle = false
+
+    func validate() throws {
+        if let maxPolls, maxPolls < 1 { throw ValidationError("--max-polls must be at least 1") }
+    }
+}
+
+/// Prints a poll's events: cluster events on standard output (unless quiet), poll faults on
+/// standard error, each as `TwinEvent.line`.
+func report(_ step: SlurmMirror.Step, quiet: Bool) {
+    for event in step.events {
+        if event.isFault {
+            printError("twin: \(event.line)")
+        } else if !quiet {
+            // Unbuffered, so a piped or redirected twin shows each event as it is found.
+            FileHandle.standardOutput.write(Data((event.line + "\n").utf8))
+        }
+    }
+}
+
+struct TwinSlurm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "slurm",
+        abstract: "Follow a Slurm cluster (squeue --json, sinfo --json) and append what changed to the observation log.",
+        discussion: """
+            Each poll runs `squeue --json` and `sinfo --json` (SLURM_CONF and PATH from the environment), or, with \
+            --replay-polls, reads the next captured poll; the mirror turns what changed into lifecycle events \
+            (submitted, started, requeued, completed, failed, cancelled, timeout, preempted, nodeDown, nodeUp) and \
+            the poll is appended to the database in one transaction (tables observations, twin_snapshots, \
+            twin_events), so killing the twin loses nothing already observed. A malformed reply, a failed command, \
+            time going back, an empty reply or a restarted slurmctld is logged on standard error, recorded as an \
+            event and survived. Mirror mode decides nothing. Events are printed as they are found.
+            Example:
+              fleettwin twin slurm --interval 5s --db twin.sqlite
+              fleettwin twin slurm --replay-polls ../shared/slurm/capture-seed8/polls --db twin.sqlite --until-idle
+            """)
+
+    @Option(help: "The results database (SQLite); created when missing.") var db: String = ResultStore.defaultPath
+    @Option(help: "Read captured polls from this directory (squeue-NNNN.json, sinfo-NNNN.json, at-NNNN.txt) instead of calling Slurm.")
+    var replayPolls: String?
+    @OptionGroup var limits: PollLimits
+    @Flag(help: "Print only faults and the summary, not every event.") var quiet = false
+
+    func run() throws {
+        var source: any PollSource
+        var origin: String
+        if let replayPolls {
+            do { source = try CapturedPolls(directory: replayPolls) } catch { throw InvalidInput(message: error.description) }
+            origin = "capture \(replayPolls)"
+        } else {
+            source = LiveSlurm()
+            origin = "squeue/sinfo (SLURM_CONF=\(ProcessInfo.processInfo.environment["SLURM_CONF"] ?? "unset"))"
+        }
+        let store = try ResultStore(path: db)
+        let session = try store.beginTwinSession(source: origin, version: FleetTwinEngine.buildIdentity)
+        var mirror = SlurmMirror()
+        var polls = 0, taken = 0
+        var counts: [TwinEvent.Kind: Int] = [:]  // printed in Kind's declared order
+        while limits.maxPolls.map({ polls < $0 }) ?? true {
+            let began = Date()
+            guard let poll = source.next() else { break }
+            let step: SlurmMirror.Step
+            switch poll {
+            case .replies(let squeue, let sinfo, let time, let squeueSource, let sinfoSource):
+                step = mirror.observe(squeue: squeue, sinfo: sinfo, time: time, squeueSource: squeueSource, sinfoSource: sinfoSource)
+            case .failed(let time, let message):
+                step = mirror.failed(time: time ?? mirror.lastTime, message: message)
+            }
+            try store.appendTwinPoll(session: session, poll: polls, step: step)
+            polls += 1
+            if step.observation != nil { taken += 1 }
+            for event in step.events { counts[event.kind, default: 0] += 1 }
+            report(step, quiet: quiet)
+            if limits.untilIdle, mirror.isIdle { break }
+            if replayPolls == nil, limits.maxPolls.map({ polls < $0 }) ?? true {
+                let wait = limits.interval.seconds - Date().timeIntervalSince(began)
+                if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+            }
+        }
+        let kinds = TwinEvent.Kind.allCases.compactMap { kind in counts[kind].map { "\(kind.rawValue) \($0)" } }
+        print("twin session \(session) in \(db): \(polls) polls (\(taken) taken, \(polls - taken) refused), "
+              + "\(counts.values.reduce(0, +)) events" + (kinds.isEmpty ? "" : ": " + kinds.joined(separator: ", ")))
+    }
+}
+
+struct TwinCapture: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "capture",
+        abstract: "Record a live Slurm cluster's replies in the capture format `twin slurm --replay-polls` reads.",
+        discussion: """
+            Each poll writes squeue-NNNN.json and sinfo-NNNN.json (byte for byte what `squeue --json` and \
+            `sinfo --json` printed) and at-NNNN.txt (the observation's Unix time, seconds with six decimals); a \
+            failed poll writes only its at file, and is logged on standard error.
+            Example:
+              fleettwin twin capture run1/polls --interval 2s --until-idle
+              fleettwin twin slurm --replay-polls run1/polls --db twin.sqlite
+            """)
+
+    @Argument(help: "The directory to write (created when missing).") var directory: String
+    @OptionGroup var limits: PollLimits
+
+    func run() throws {
+        let capture: PollCapture
+        do { capture = try PollCapture(directory: directory) } catch {
+            throw InvalidInput(message: "\(directory): cannot create the directory (\(error.localizedDescription))")
+        }
+        var source = LiveSlurm()
+        var mirror = SlurmMirror()  // only to know when the cluster is idle
+        var polls = 0
+        while limits.maxPolls.map({ polls < $0 }) ?? true {
+            let began = Date()
+            guard let poll = source.next() else { break }
+            try capture.write(poll, index: polls)
+            polls += 1
+            switch poll {
+            case .replies(let squeue, let sinfo, let time, let squeueSource, let sinfoSource):
+                report(mirror.observe(squeue: squeue, sinfo: sinfo, time: time, squeueSource: squeueSource, sinfoSource: sinfoSource), quiet: true)
+            case .failed(let time, let message):
+                report(mirror.failed(time: time ?? mirror.lastTime, message: message), quiet: true)
+            }
+            if limits.untilIdle, mirror.isIdle { break }
+            if limits.maxPolls.map({ polls < $0 }) ?? true {
+                let wait = limits.interval.seconds - Date().timeIntervalSince(began)
+                if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+            }
+        }
+        print("captured \(polls) polls in \(directory)")
+    }
+}
+
+struct TwinExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a twin session's observation log as a native trace, and the fleet it last saw as a fleet file.",
+        discussion: """
+            The trace has one job per observed job with its recorded start, end, status and attempts, for \
+            `replay --compare-recorded`; jobs not finished, never started or without GPUs are skipped rows with \
+            their reason. The fleet comes from the session's last sinfo, one cluster per GPU type and count.
+            Example:
+              fleettwin twin export --db twin.sqlite --out twin.jsonl
+              fleettwin replay twin.jsonl --fleet twin-fleet.yaml --policy slurm --slurm-conf slurm.conf --slurm-qos qos.psv --compare-recorded
+            """)
+
+    @Option(help: "The results database holding the session.") var db: String = ResultStore.defaultPath
+    @Option(help: "Where to write the trace.") var out: String
+    @Option(help: "Where to write the fleet (default: the trace's name with -fleet.yaml).") var fleetOut: String?
+    @Option(help: "The session's id (default: the last one).") var session: Int64?
+    @Flag(help: "Print the trace's and the fleet's results as one JSON object {trace, fleet}.") var json = false
+
+    func run() throws {
+        let store: ResultStore
+        do { store = try ResultStore(existingPath: db) } catch let error as MissingDatabase { throw InvalidInput(message: error.description) }
+        let sessions = try store.twinSessions()
+        guard let chosen = session ?? sessions.last?.id else { throw InvalidInput(message: "no twin session in \(db) (run `fleettwin twin slurm --db \(db)` first)") }
+        guard sessions.contains(where: { $0.id == chosen }) else {
+            throw InvalidInput(message: "no twin session \(chosen) in \(db); stored: \(sessions.map { String($0.id) }.joined(separator: ", "))")
+        }
+        for path in [out, fleetPath] {
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw InvalidInput(message: "\(path): there is no folder \(folder) to write it in")
+            }
+        }
+        let name = "twin-session-\(chosen)"
+        let trace = try TwinTraceExport.write(events: try store.twinEvents(session: chosen), to: out, name: name,
+                                              source: "fleettwin twin export of session \(chosen) from \(db)")
+        guard let last = try store.lastTwinSnapshot(session: chosen) else {
+            throw InvalidInput(message: "twin session \(chosen) in \(db) took no observation, so there is no fleet to write")
+        }
+        let fleet = try TwinTraceExport.writeFleet(nodes: last.snapshot.nodes, to: fleetPath, name: name)
+        if json {
+            print("{\"trace\":\(trace.json),\"fleet\":\(fleet.json)}")
+        } else {
+            print(trace.text)
+            print(fleet.text)
+        }
+    }
+
+    var fleetPath: String {
+        fleetOut ?? (URL(fileURLWithPath: out).deletingPathExtension().path + "-fleet.yaml")
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+
+/// Writes polls in the capture format `CapturedPolls` reads (../shared/slurm/capture-seed8):
+/// `squeue-NNNN.json` and `sinfo-NNNN.json` byte for byte as the commands printed them, and
+/// `at-NNNN.txt`, the observation's Unix time in seconds with six decimals. A failed poll
+/// writes only its `at` file, so replaying the capture logs that poll as failed too.
+public struct PollCapture {
+    public let directory: String
+
+    /// Creates the directory when needed; throws when it cannot.
+    public init(directory: String) throws {
+        self.directory = directory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    /// Writes poll number `index`.
+    public func write(_ poll: Poll, index: Int) throws {
+        func path(_ prefix: String, _ suffix: String) -> URL {
+            URL(fileURLWithPath: directory).appendingPathComponent(CapturedPolls.name(prefix, index, suffix))
+        }
+        switch poll {
+        case .replies(let squeue, let sinfo, let time, _, _):
+            try squeue.write(to: path("squeue", ".json"), options: .atomic)
+            try sinfo.write(to: path("sinfo", ".json"), options: .atomic)
+            try Data((CapturedPolls.text(time) + "\n").utf8).write(to: path("at", ".txt"), options: .atomic)
+        case .failed(let time, _):
+            try Data((CapturedPolls.text(time ?? LiveSlurm.now()) + "\n").utf8).write(to: path("at", ".txt"), options: .atomic)
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import FleetTwinLive
+import Foundation
+import GRDB
+
+/// The live twin's observation log: sessions, observations (one row per poll, with the hash
+/// of its canonical snapshot, or none when the poll was refused), snapshots (stored once per
+/// hash) and the normalized events (`twin_events`, in `seq` order). Every poll is appended in
+/// one transaction, so a killed twin loses nothing it had observed.
+extension ResultStore {
+    /// A stored twin session and how much it holds.
+    public struct TwinSession: Equatable, Sendable {
+        public var id: Int64
+        /// What it observed: `squeue/sinfo` (live) or `capture DIR`.
+        public var source: String
+        public var version: String
+        public var polls: Int
+        public var events: Int
+    }
+
+    /// Starts a session; returns its id.
+    public func beginTwinSession(source: String, version: String) throws -> Int64 {
+        try Self.busy(path) {
+            try database.write { db in
+                try db.execute(sql: "INSERT INTO twin_sessions (source, fleettwin_version) VALUES (?, ?)", arguments: [source, version])
+                return db.lastInsertedRowID
+            }
+        }
+    }
+
+    /// Appends poll number `poll` of `session`: its observation row (time, snapshot hash), the
+    /// snapshot when new, and its events, in one transaction. `time` is the observation's
+    /// (Unix µs), or, for a refused poll, its first event's or 0.
+    public func appendTwinPoll(session: Int64, poll: Int, step: SlurmMirror.Step) throws {
+        try Self.busy(path) {
+            try database.write { db in
+                let time = step.observation?.time ?? step.events.first?.time ?? 0
+                var hash: String?
+                if let observation = step.observation {
+                    let h = observation.hash
+                    try db.execute(sql: "INSERT OR IGNORE INTO twin_snapshots (hash, snapshot) VALUES (?, ?)",
+                                   arguments: [h, observation.canonicalJSON])
+                    hash = h
+                }
+                try db.execute(sql: "INSERT INTO observations (session_id, poll, time_us, snapshot_hash) VALUES (?, ?, ?, ?)",
+                               arguments: [session, poll, time, hash])
+                let next = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), -1) + 1 FROM twin_events WHERE session_id = ?",
+                                            arguments: [session]) ?? 0
+                let events = step.events
+                try BulkInsert(table: "twin_events", columns: ["session_id", "seq", "poll", "time_us", "kind", "epoch", "job_id", "node", "details"])
+                    .insert(db, count: events.count) { i in
+                        let e = events[i]
+                        return [session, next + i, poll, e.time, e.kind.rawValue, e.epoch, e.job, e.node, e.details.json]
+                    }
+            }
+        }
+    }
+
+    /// The stored twin sessions, oldest first.
+    public func twinSessions() throws -> [TwinSession] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT s.id, s.source, s.fleettwin_version,
+                       (SELECT COUNT(*) FROM observations o WHERE o.session_id = s.id) AS polls,
+                       (SELECT COUNT(*) FROM twin_events e WHERE e.session_id = s.id) AS events
+                FROM twin_sessions s ORDER BY s.id
+                """).map { TwinSession(id: $0["id"], source: $0["source"], version: $0["fleettwin_version"], polls: $0["polls"], events: $0["events"]) }
+        }
+    }
+
+    /// A stored event whose kind or details this build cannot read.
+    public struct UnknownTwinEvent: Error, CustomStringConvertible {
+        public var session: Int64
+        public var seq: Int
+        public var message: String
+        public var description: String { "twin session \(session), event \(seq): \(message)" }
+    }
+
+    /// The events of `session`, in log order; an unknown kind or unreadable details is an error.
+    public func twinEvents(session: Int64) throws -> [TwinEvent] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT seq, time_us, kind, epoch, job_id, node, details FROM twin_events WHERE session_id = ? ORDER BY seq
+                """, arguments: [session]).map { row in
+                let seq: Int = row["seq"], kindText: String = row["kind"]
+                guard let kind = TwinEvent.Kind(rawValue: kindText) else {
+                    throw UnknownTwinEvent(session: session, seq: seq, message: "unknown event kind '\(kindText)'")
+                }
+                let details: TwinEvent.Details
+                do { details = try TwinEvent.Details(json: row["details"]) } catch {
+                    throw UnknownTwinEvent(session: session, seq: seq, message: "details are not an event's JSON (\(error))")
+                }
+                return TwinEvent(time: row["time_us"], kind: kind, epoch: row["epoch"], job: row["job_id"], node: row["node"], details: details)
+            }
+        }
+    }
+
+    /// The last snapshot `session` took and when, or nil when it took none.
+    public func lastTwinSnapshot(session: Int64) throws -> (time: Int64, snapshot: SlurmObservation.Snapshot)? {
+        try database.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT o.time_us, s.snapshot FROM observations o JOIN twin_snapshots s ON s.hash = o.snapshot_hash
+                WHERE o.session_id = ? ORDER BY o.poll DESC LIMIT 1
+                """, arguments: [session]) else { return nil }
+            let text: String = row["snapshot"]
+            return (row["time_us"], try JSONDecoder().decode(SlurmObservation.Snapshot.self, from: Data(text.utf8)))
+        }
+    }
+}
