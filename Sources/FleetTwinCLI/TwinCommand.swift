@@ -12,7 +12,7 @@ import Foundation
 struct TwinCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "twin",
-        abstract: "The live twin: mirror a running Slurm cluster into an observation log (forecasts and what-ifs are not built yet).",
+        abstract: "The live twin: mirror a running Slurm cluster into an observation log.",
         discussion: """
             Example, offline on a captured run, then replayed under the slurm policy:
               fleettwin twin slurm --replay-polls capture/polls --db twin.sqlite

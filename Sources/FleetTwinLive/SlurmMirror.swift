@@ -21,7 +21,8 @@ import Foundation
 ///   or leaves sinfo, `nodeUp` when it is available again; a node first seen unavailable is
 ///   `nodeDown`.
 ///
-/// Within one observation the events are ordered by time, then job id, then the order above;
+/// Within one observation the events are ordered by time, then job id, then the order above
+/// (a `controllerRestart` first);
 /// each job's times never go back (a later event of a job is clamped to its previous one).
 ///
 /// What is refused and survived (one event each, the poll skipped, the mirror's state kept):
@@ -102,12 +103,13 @@ public struct SlurmMirror: Sendable {
                 note: "squeue listed no job while jobs \(Self.list(open)) were open; skipped once (taken if the next poll says the same)"))])
         }
         emptySkipped = false
+        var restart: [TwinEvent] = []  // first in the poll's events, before the new epoch's
         var events: [(event: TwinEvent, order: Int)] = []
         if let reused = observation.jobs.first(where: { !seen.contains($0.id) && $0.id < highestId }) {
-            events.append((TwinEvent(time: time, kind: .controllerRestart, epoch: epoch, details: .init(
+            restart.append(TwinEvent(time: time, kind: .controllerRestart, epoch: epoch, details: .init(
                 note: "job \(reused.id) is new but below the highest job id seen (\(highestId)): slurmctld restarted without its state; "
                     + (open.isEmpty ? "no job was open" : "jobs \(Self.list(open)) were open and their ends were not observed")
-                    + "; epoch \(epoch + 1) begins")), 0))
+                    + "; epoch \(epoch + 1) begins")))
             epoch += 1
             tracked = [:]
             seen = []
@@ -190,7 +192,7 @@ public struct SlurmMirror: Sendable {
         let sorted = events.sorted {
             ($0.event.time, $0.event.job ?? Int.max, $0.order) < ($1.event.time, $1.event.job ?? Int.max, $1.order)
         }
-        return Step(observation: observation, events: sorted.map(\.event))
+        return Step(observation: observation, events: restart + sorted.map(\.event))
     }
 
     /// Node availability changes against the previous observation, in name order.
