@@ -52,7 +52,7 @@ import Testing
             let starts = mine.filter { $0.kind == .started }.map { seconds($0.time) }
             let unseen = mine.filter { $0.kind == .requeued && $0.details.note?.hasPrefix("the run was not observed") == true }.count
             #expect(starts.count + unseen == sacct.count, "job \(id): runs \(starts) + \(unseen) unseen vs sacct \(sacct.map(\.start))")
-            #expect(starts.allSatisfy { s in sacct.contains { abs($0.start - s) * 1_000_000 <= interval } }, "job \(id): starts \(starts)")
+            #expect(starts.allSatisfy { s in sacct.contains { $0.start == s } }, "job \(id): starts \(starts)")
             #expect(starts.last == sacct.last!.start, "job \(id): last start")
             // Each requeue is when sacct's preempted run ended; the end is the last run's.
             let requeues = mine.filter { $0.kind == .requeued }
