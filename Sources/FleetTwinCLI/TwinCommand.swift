@@ -1,7 +1,8 @@
 /// `fleettwin twin ...`: the live twin's mirror of a Slurm cluster (FleetTwinLive): follow it
 /// (`twin slurm`), capture its replies for offline use (`twin capture`), and export the
-/// observation log as a native trace with the fleet (`twin export`). Forecasts, `twin eta`,
-/// what-ifs and `twin score` are not built yet.
+/// observation log as a native trace with the fleet (`twin export`); `twin eta` (forecasts
+/// from a cluster snapshot file, `TwinEtaCommand`) is registered here too. The mirror does not
+/// write eta's snapshot yet; what-ifs and `twin score` are not built yet.
 import ArgumentParser
 import FleetTwinEngine
 import FleetTwinLive
@@ -19,7 +20,7 @@ struct TwinCommand: ParsableCommand {
               fleettwin twin export --db twin.sqlite --out twin.jsonl
               fleettwin replay twin.jsonl --fleet twin-fleet.yaml --policy slurm --slurm-conf slurm.conf --slurm-qos qos.psv --compare-recorded
             """,
-        subcommands: [TwinSlurm.self, TwinCapture.self, TwinExport.self])
+        subcommands: [TwinSlurm.self, TwinCapture.self, TwinExport.self, TwinEtaCommand.self])
 }
 
 /// `--interval`: `5s`, `500ms`, `1m`, or plain seconds.
