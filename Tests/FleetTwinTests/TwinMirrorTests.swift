@@ -97,6 +97,48 @@ import Testing
         #expect(second.events.map { $0.details.note?.prefix(24) } == ["gone from squeue while r", "gone from squeue while p"])
     }
 
+    @Test func requeuesWithoutARestartCountPreemptionEndsAndNodesLeavingSinfoAreEvents() {
+        var mirror = SlurmMirror()
+        let n1 = ObservedNode(name: "n1", state: "mixed", gpus: 8, gres: "gpu:8")
+        let n2 = ObservedNode(name: "n2", state: "idle", flags: ["DRAIN"], gpus: 8, gres: "gpu:8")
+        let running = [ObservedJob(id: 4, state: "RUNNING", gpus: 8, nodes: "n1", submit: 1, start: 2),
+                       ObservedJob(id: 5, state: "RUNNING", gpus: 2, nodes: "n1", submit: 1, start: 2)]
+        let first = mirror.apply(SlurmObservation(time: 3_000_000, nodes: [n1, n2], jobs: running))
+        #expect(first.events.map(Self.summary) == ["1 submitted 4", "1 submitted 5", "2 started 4", "2 started 5", "3 nodeDown n2"])
+        #expect(first.events.last?.details.note == "unavailable when first seen" && first.events.last?.details.state == "idle+DRAIN")
+        // Job 4 back to PENDING with the same restart_cnt (REQUEUED seen as pending), job 5 ended
+        // PREEMPTED (PreemptMode=CANCEL); n1 left sinfo, n2 was resumed.
+        let next = [ObservedJob(id: 4, state: "REQUEUED", gpus: 8, submit: 1, start: 2),
+                    ObservedJob(id: 5, state: "PREEMPTED", gpus: 2, nodes: "n1", submit: 1, start: 2, end: 4)]
+        let second = mirror.apply(SlurmObservation(time: 5_000_000, nodes: [ObservedNode(name: "n2", state: "idle", gpus: 8, gres: "gpu:8")], jobs: next))
+        #expect(second.events.map(Self.summary) == ["4 preempted 5", "5 requeued 4", "5 nodeDown n1", "5 nodeUp n2"])
+        #expect(second.events.first { $0.kind == .requeued }?.details.restarts == 0)
+        #expect(second.events.first { $0.node == "n1" }?.details.note == "gone from sinfo")
+    }
+
+    /// Two processes (hashing seeded differently) mirror the same captures to the same
+    /// events, observations and snapshot hashes, byte for byte.
+    @Test func twoProcessesMirrorTheSameCaptureIdentically() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var dumps: [String] = []
+        for copy in 0..<2 {
+            let db = dir.appendingPathComponent("twin\(copy).sqlite").path
+            for capture in ["twin/lifecycle", "twin/restart"] {
+                let run = try runFleettwin(["twin", "slurm", "--replay-polls", fixture(capture), "--db", db])
+                #expect(run.status == 0, "\(run.stderr)")
+            }
+            let store = try ResultStore(existingPath: db)
+            var dump = ""
+            for session in try store.twinSessions() {
+                dump += try store.twinEvents(session: session.id).map(\.line).joined(separator: "\n")
+                dump += (try store.lastTwinSnapshot(session: session.id)).map { "\n\($0.time) \($0.snapshot)" } ?? ""
+            }
+            dumps.append(dump)
+        }
+        #expect(dumps[0] == dumps[1] && dumps[0].count > 1000)
+    }
+
     @Test func theSnapshotIsCanonicalWhateverTheReplyOrder() throws {
         let nodes = [ObservedNode(name: "n2", state: "idle", gpus: 8, gres: "gpu:8"), ObservedNode(name: "n1", state: "mixed", gpus: 8, gres: "gpu:8")]
         let jobs = [ObservedJob(id: 7, state: "PENDING", gpus: 2), ObservedJob(id: 3, state: "RUNNING", gpus: 4, nodes: "n1")]
