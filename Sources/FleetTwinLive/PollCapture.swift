@@ -5,6 +5,7 @@ import Foundation
 /// `at-NNNN.txt`, the observation's Unix time in seconds with six decimals. A failed poll
 /// writes only its `at` file, so replaying the capture logs that poll as failed too.
 public struct PollCapture {
+    /// The capture directory (created by `init`).
     public let directory: String
 
     /// Creates the directory when needed; throws when it cannot.

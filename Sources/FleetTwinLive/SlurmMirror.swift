@@ -58,7 +58,9 @@ public struct SlurmMirror: Sendable {
     /// What one poll produced: the observation when it was taken (nil when refused) and the
     /// events, in log order.
     public struct Step: Equatable, Sendable {
+        /// The observation taken, nil when the poll was refused.
         public var observation: SlurmObservation?
+        /// The poll's events in log order (a refused poll's one fault event).
         public var events: [TwinEvent]
     }
 

@@ -67,6 +67,7 @@ public struct ObservedJob: Codable, Equatable, Sendable {
     public var state: String
     /// `state_reason`: why a pending job waits (Priority, Resources, BeginTime, ...), or None.
     public var reason: String
+    /// `partition` (the first one for a job submitted to several).
     public var partition: String
     /// `qos`; empty without slurmdbd.
     public var qos: String
@@ -154,7 +155,9 @@ public struct ObservedJob: Codable, Equatable, Sendable {
 public struct SlurmObservation: Equatable, Sendable {
     /// When the observation was made: Unix microseconds.
     public var time: Int64
+    /// sinfo's nodes, by name.
     public var nodes: [ObservedNode]
+    /// squeue's jobs, finished ones included, by id.
     public var jobs: [ObservedJob]
 
     public init(time: Int64, nodes: [ObservedNode], jobs: [ObservedJob]) {
@@ -165,7 +168,9 @@ public struct SlurmObservation: Equatable, Sendable {
 
     /// The canonical snapshot's shape.
     public struct Snapshot: Codable, Equatable, Sendable {
+        /// By name.
         public var nodes: [ObservedNode]
+        /// By id.
         public var jobs: [ObservedJob]
     }
 

@@ -21,6 +21,7 @@ public protocol PollSource {
 /// decimals) for NNNN = 0000, 0001, ... in numeric order. A poll whose files are incomplete or
 /// whose time cannot be read is a `.failed` poll, so the mirror logs it and goes on.
 public struct CapturedPolls: PollSource {
+    /// The capture directory.
     public let directory: String
     /// The poll numbers found (from the squeue, sinfo and at files), ascending.
     public let indices: [Int]
@@ -53,6 +54,7 @@ public struct CapturedPolls: PollSource {
         return prefix + "-" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits + suffix
     }
 
+    /// The next poll in number order; nil after the last.
     public mutating func next() -> Poll? {
         guard position < indices.count else { return nil }
         let index = indices[position]
@@ -103,7 +105,9 @@ public struct CapturedPolls: PollSource {
 /// cannot start, exits with an error or runs over `timeout` seconds is a `.failed` poll.
 /// Pacing between polls is the caller's.
 public struct LiveSlurm: PollSource {
+    /// Seconds a command may run before it is stopped and the poll fails.
     public var timeout: TimeInterval
+    /// The commands' environment (SLURM_CONF, PATH; the process's own by default).
     public var environment: [String: String]
 
     public init(timeout: TimeInterval = 60, environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -111,6 +115,7 @@ public struct LiveSlurm: PollSource {
         self.environment = environment
     }
 
+    /// Runs `squeue --json`, then `sinfo --json`; never nil.
     public mutating func next() -> Poll? {
         let squeue = Self.run(["squeue", "--json"], timeout: timeout, environment: environment)
         // The observation's time: when squeue answered (sinfo follows within milliseconds).

@@ -7,6 +7,7 @@ import Foundation
 public struct MalformedReply: Error, CustomStringConvertible, Equatable, Sendable {
     /// The file the reply was read from, or the command that printed it.
     public var source: String
+    /// What is wrong and what was expected.
     public var message: String
 
     public init(source: String, message: String) {
@@ -14,6 +15,7 @@ public struct MalformedReply: Error, CustomStringConvertible, Equatable, Sendabl
         self.message = message
     }
 
+    /// `SOURCE: error: MESSAGE`.
     public var description: String { "\(source): error: \(message)" }
 }
 

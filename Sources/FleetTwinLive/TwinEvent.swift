@@ -41,6 +41,7 @@ public struct TwinEvent: Equatable, Sendable {
         case controllerRestart
     }
 
+    /// Unix microseconds (Slurm's time where its reply gives one, else the observation's).
     public var time: Int64
     public var kind: Kind
     /// Starts at 0, one more after each `controllerRestart` (job ids are reused across epochs).
@@ -49,6 +50,7 @@ public struct TwinEvent: Equatable, Sendable {
     public var job: Int?
     /// The node of a node event.
     public var node: String?
+    /// What else the event says.
     public var details: Details
 
     public init(time: Int64, kind: Kind, epoch: Int = 0, job: Int? = nil, node: String? = nil, details: Details = Details()) {
@@ -65,13 +67,17 @@ public struct TwinEvent: Equatable, Sendable {
     public struct Details: Codable, Equatable, Sendable {
         /// GPUs: asked for (submitted) or allocated (started).
         public var gpus: Int?
+        /// `node_count`.
         public var nodeCount: Int?
         /// The allocated node list (started).
         public var nodes: String?
+        /// As squeue reports them when the job is first seen (submitted).
         public var partition: String?
         public var qos: String?
         public var user: String?
+        /// Seconds; nil when unlimited.
         public var timeLimit: Int64?
+        /// `eligible_time`, Unix seconds.
         public var eligible: Int64?
         public var priority: Int64?
         /// `restart_cnt` after the event (requeued, ends; submitted when above 0).
@@ -80,6 +86,7 @@ public struct TwinEvent: Equatable, Sendable {
         public var state: String?
         /// Slurm's reason (`state_reason` of a requeued job, a node's `reason`).
         public var reason: String?
+        /// `exit_code`: the raw wait status.
         public var exitCode: Int?
         /// How the mirror inferred the event when the reply did not say it outright.
         public var note: String?

@@ -9,10 +9,13 @@ import GRDB
 extension ResultStore {
     /// A stored twin session and how much it holds.
     public struct TwinSession: Equatable, Sendable {
+        /// The session's id (`twin export --session`).
         public var id: Int64
         /// What it observed: `squeue/sinfo` (live) or `capture DIR`.
         public var source: String
+        /// The build that recorded it.
         public var version: String
+        /// Observation rows (every poll, refused ones included) and events.
         public var polls: Int
         public var events: Int
     }
@@ -70,8 +73,10 @@ extension ResultStore {
     /// A stored event whose kind or details this build cannot read.
     public struct UnknownTwinEvent: Error, CustomStringConvertible {
         public var session: Int64
+        /// The event's position in its session's log.
         public var seq: Int
         public var message: String
+        /// `twin session S, event N: MESSAGE`.
         public var description: String { "twin session \(session), event \(seq): \(message)" }
     }
 
