@@ -67,7 +67,7 @@ public struct ObservedJob: Codable, Equatable, Sendable {
     public var state: String
     /// `state_reason`: why a pending job waits (Priority, Resources, BeginTime, ...), or None.
     public var reason: String
-    /// `partition` (the first one for a job submitted to several).
+    /// `partition` as reported (a comma-separated list for a pending job submitted to several).
     public var partition: String
     /// `qos`; empty without slurmdbd.
     public var qos: String
