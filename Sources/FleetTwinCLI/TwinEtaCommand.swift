@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetTwinLive
 import FleetTwinPolicy
 import FleetTwinScenario
 import FleetTwinTraces
@@ -20,9 +21,13 @@ struct TwinEtaCommand: AsyncParsableCommand {
             five or more were seen); without it every job runs to its time limit, as Slurm plans.
             Example:
               fleettwin twin eta --snapshot now.json --slurm-conf slurm.conf --slurm-qos qos.psv --history sacct.jsonl
+              fleettwin twin eta --replay-polls capture/polls --poll 40 --slurm-conf slurm.conf --slurm-qos qos.psv
             """)
 
-    @Option(help: "The cluster's state (JSON, see above).") var snapshot: String
+    @Option(help: "The cluster's state (JSON, see above).") var snapshot: String?
+    @Option(help: "Or a captured session (`twin capture`): the state at --poll, run times from the jobs finished by then.")
+    var replayPolls: String?
+    @Option(help: "With --replay-polls: the observation to forecast from (0-based; default the last with pending jobs).") var poll: Int?
     @Option(help: "The cluster's slurm.conf.") var slurmConf: String?
     @Option(help: "The QOS table (`sacctmgr -P show qos format=Name,Priority,Preempt,PreemptMode,GraceTime`).") var slurmQos: String?
     @Option(help: "A native trace of finished jobs with time limits, for run times.") var history: String?
@@ -33,14 +38,29 @@ struct TwinEtaCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard (1...10_000).contains(replicas) else { throw InvalidInput(message: "--replicas must be from 1 to 10000; found \(replicas)") }
-        guard let data = FileManager.default.contents(atPath: snapshot) else { throw InvalidInput(message: "\(snapshot): cannot read the file") }
-        let state: ClusterSnapshot
-        do { state = try JSONDecoder().decode(ClusterSnapshot.self, from: data) } catch {
-            throw InvalidInput(message: "\(snapshot): not a cluster snapshot (\(error)); expected the JSON in `fleettwin twin eta --help`")
+        let state: ClusterSnapshot, source: String
+        var observedHistory: [(user: String?, partition: String?, elapsed: Double, limit: Double)] = []
+        switch (snapshot, replayPolls) {
+        case let (path?, nil):
+            source = path
+            guard let data = FileManager.default.contents(atPath: path) else { throw InvalidInput(message: "\(path): cannot read the file") }
+            do { state = try JSONDecoder().decode(ClusterSnapshot.self, from: data) } catch {
+                throw InvalidInput(message: "\(path): not a cluster snapshot (\(error)); expected the JSON in `fleettwin twin eta --help`")
+            }
+        case let (nil, directory?):
+            let seen = try observations(fromPolls: directory)
+            let index = try poll ?? (seen.lastIndex { !$0.openJobs.filter { $0.phase == .pending }.isEmpty }).orThrow(
+                InvalidInput(message: "\(directory): no observation has a pending job"))
+            guard seen.indices.contains(index) else { throw InvalidInput(message: "--poll \(index): the session has observations 0 to \(seen.count - 1)") }
+            do { state = try ClusterSnapshot(seen[index]) } catch { throw InvalidInput(message: "\(directory): \(error.description)") }
+            source = "\(directory), observation \(index)"
+            observedHistory = finishedRuns(seen[...index])
+        default:
+            throw InvalidInput(message: "give the cluster's state as --snapshot FILE or --replay-polls DIR (one of them)")
         }
         let configuration: SlurmConfiguration
         do { configuration = try SlurmConfiguration.read(conf: slurmConf, qos: slurmQos) } catch { throw InvalidInput(message: error.description) }
-        var model = RuntimeModel()
+        var model = RuntimeModel(history: observedHistory)
         if let history {
             let (_, jobs) = try TraceReader(path: history).readAll()
             model = RuntimeModel(history: jobs.compactMap { job in
@@ -49,13 +69,13 @@ struct TwinEtaCommand: AsyncParsableCommand {
             guard !model.overall.isEmpty else { throw InvalidInput(message: "\(history): no job has a time limit; expected `import slurm-sacct` output") }
         }
         if let jobId, !state.pending.contains(where: { $0.id == jobId }) {
-            throw InvalidInput(message: "job \(jobId) is not pending in \(snapshot); pending: \(state.pending.map(\.id).joined(separator: ", "))")
+            throw InvalidInput(message: "job \(jobId) is not pending in \(source); pending: \(state.pending.map(\.id).joined(separator: ", "))")
         }
         var forecasts: [StartForecast]
         do {
             forecasts = try await Forecaster.forecast(state, configuration: configuration, runtimes: model, replicas: replicas, seed: seed)
         } catch let problem as Forecaster.Problem {
-            throw InvalidInput(message: "\(snapshot): \(problem.description)")
+            throw InvalidInput(message: "\(source): \(problem.description)")
         }
         if let jobId { forecasts = forecasts.filter { $0.id == jobId } }
         if json {
@@ -71,7 +91,15 @@ struct TwinEtaCommand: AsyncParsableCommand {
                   + [when(f.p50), when(f.p10), when(f.p90)].map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()
                   + (f.reason ?? "") + (f.notStarted > 0 ? "  (not started in \(f.notStarted) of \(replicas) replicas within 7 days)" : ""))
         }
-        print("\nfrom \(snapshot) at \(WallClock.format(state.time)) UTC; \(replicas) replicas, run times "
-              + (history == nil ? "at their time limits" : "drawn from \(model.overall.count) finished jobs"))
+        print("\nfrom \(source) at \(WallClock.format(state.time)) UTC; \(replicas) replicas, run times "
+              + (model.overall.isEmpty ? "at their time limits" : "drawn from \(model.overall.count) finished jobs"))
+    }
+}
+
+extension Optional {
+    /// The value, or `error` thrown.
+    func orThrow(_ error: @autoclosure () -> some Error) throws -> Wrapped {
+        guard let value = self else { throw error() }
+        return value
     }
 }

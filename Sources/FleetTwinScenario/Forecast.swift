@@ -139,6 +139,8 @@ public enum Forecaster {
     /// Why a snapshot cannot be forked.
     public struct Problem: Error, CustomStringConvertible {
         public var description: String
+
+        public init(description: String) { self.description = description }
     }
 
     /// Forecasts every pending job's start over `replicas` seeded replicas (replica r uses the

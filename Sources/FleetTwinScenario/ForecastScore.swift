@@ -27,6 +27,8 @@ public struct ForecastScore: Sendable, Equatable, Codable {
     public var coverageP10P90: Double?
     /// The same scores for the baseline's forecasts, when one is given.
     public var baseline: Baseline?
+    /// The same for the scheduler's own estimates (squeue's `start_time` of pending jobs).
+    public var slurmEstimate: Baseline?
 
     public struct Baseline: Sendable, Equatable, Codable {
         public var name: String
@@ -49,6 +51,12 @@ public struct ForecastScore: Sendable, Equatable, Codable {
             return Baseline(name: b.name, forecasts: s.count, medianAbsStartErrorSeconds: s.median, p90AbsStartErrorSeconds: s.p90,
                             coverageP10P90: s.coverage)
         }
+    }
+
+    /// These scores under a baseline's name.
+    public func asBaseline(named name: String) -> Baseline {
+        Baseline(name: name, forecasts: forecasts, medianAbsStartErrorSeconds: medianAbsStartErrorSeconds,
+                 p90AbsStartErrorSeconds: p90AbsStartErrorSeconds, coverageP10P90: coverageP10P90)
     }
 
     static func scores(_ forecasts: [Forecast], _ actual: [String: Double]) -> (count: Int, median: Double?, p90: Double?, coverage: Double?) {

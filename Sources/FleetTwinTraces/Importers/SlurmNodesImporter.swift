@@ -26,7 +26,9 @@ public struct SlurmNodesImporter {
         return total > 0 ? (total, type) : nil
     }
 
-    static func mapping(_ type: String) -> (type: String, why: String) {
+    /// The FleetTwin accelerator type of a gres GPU type, and why (h100, a100, v100 built in;
+    /// anything else assumed an H100, said).
+    public static func mapping(_ type: String) -> (type: String, why: String) {
         let t = type.lowercased()
         if t.hasPrefix("h100") { return ("h100-80gb", "\(type) = h100-80gb (built-in)") }
         if t.hasPrefix("a100") { return ("a100-80gb", "\(type) = a100-80gb (built-in; an A100 40 GB would be a100-40gb)") }

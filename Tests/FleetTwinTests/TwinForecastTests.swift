@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+/// `twin eta` and `twin score` through the CLI: forecasts from a captured session's
+/// observation and from a snapshot file, their errors, and the score on a real captured run.
+@Suite struct TwinForecastTests {
+    static let lifecycle = fixture("twin/lifecycle")
+
+    /// Observation 1 of the lifecycle fixture (t = 1002.5): job 10 on n1 since 1000 with a
+    /// 10-minute limit, 11 on n2 since 1002, 12 pending. With no job finished yet there is no
+    /// history, so every job runs to its limit and 12 starts when 10's limit ends, at 1600.
+    @Test func etaFromACapturedObservation() throws {
+        let out = try runFleettwin(["twin", "eta", "--replay-polls", Self.lifecycle, "--poll", "1", "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let forecasts = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as! [[String: Any]]
+        #expect(forecasts.count == 1)
+        #expect(forecasts[0]["id"] as? String == "12" && forecasts[0]["p50"] as? Double == 1600 && forecasts[0]["p10"] as? Double == 1600)
+        #expect(forecasts[0]["reason"] as? String == "Priority")
+        let table = try runFleettwin(["twin", "eta", "--replay-polls", Self.lifecycle, "--poll", "1"])
+        #expect(table.stdout.contains("12          +598s") && table.stdout.contains("run times at their time limits"))
+    }
+
+    /// A snapshot file: one up node of 4 GPUs; 7 runs to +200 (limit 300, 100 s in); 8 then 9.
+    @Test func etaFromASnapshotFileAndItsErrors() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("now.json").path
+        try #"""
+            {"time": 1000000000, "acceleratorType": "h100-80gb",
+             "nodes": [{"name": "n1", "gpus": 4, "up": true}],
+             "running": [{"id": "7", "gpus": 4, "submit": 999999850, "start": 999999900, "timeLimit": 300, "shares": [{"node": "n1", "gpus": 4}]}],
+             "pending": [{"id": "9", "gpus": 4, "submit": 999999980, "timeLimit": 60, "reason": "Resources"},
+                         {"id": "8", "gpus": 2, "submit": 999999970, "timeLimit": 60, "reason": "Priority"}]}
+            """#.write(toFile: path, atomically: true, encoding: .utf8)
+        let out = try runFleettwin(["twin", "eta", "--snapshot", path, "--json", "9"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let forecasts = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as! [[String: Any]]
+        #expect(forecasts.map { $0["id"] as? String } == ["9"] && forecasts[0]["p50"] as? Double == 1_000_000_260)
+        let missing = try runFleettwin(["twin", "eta", "--snapshot", path, "42"])
+        #expect(missing.status == 2 && missing.stderr.contains("job 42 is not pending"))
+        let neither = try runFleettwin(["twin", "eta"])
+        #expect(neither.status == 2 && neither.stderr.contains("--snapshot FILE or --replay-polls DIR"))
+        try "{\"time\": 1}".write(toFile: path, atomically: true, encoding: .utf8)
+        let broken = try runFleettwin(["twin", "eta", "--snapshot", path])
+        #expect(broken.status == 2 && broken.stderr.contains("not a cluster snapshot"))
+        let poll = try runFleettwin(["twin", "eta", "--replay-polls", Self.lifecycle, "--poll", "99"])
+        #expect(poll.status == 2 && poll.stderr.contains("--poll 99"))
+    }
+
+    static let capture = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/slurm/capture-seed8").path
+
+    /// The real captured run (48 jobs, polls every ~2 s): the twin's forecasts, made with run
+    /// times learnt only from jobs finished before each forecast, beat both baselines.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: capture + "/polls/squeue-0000.json"), "needs ../shared/slurm/capture-seed8"))
+    func theTwinBeatsItsBaselinesOnACapturedRun() throws {
+        let out = try runFleettwin(["twin", "score", "--replay-polls", Self.capture + "/polls", "--slurm-conf", Self.capture + "/slurm.conf",
+                                    "--slurm-qos", Self.capture + "/qos.psv", "--every", "5", "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let score = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as! [String: Any]
+        let baseline = score["baseline"] as! [String: Any], slurm = score["slurmEstimate"] as! [String: Any]
+        #expect((score["forecasts"] as! Int) > 100)
+        let median = score["medianAbsStartErrorSeconds"] as! Double
+        #expect(median < baseline["medianAbsStartErrorSeconds"] as! Double && median < slurm["medianAbsStartErrorSeconds"] as! Double)
+        let coverage = score["coverageP10P90"] as! Double
+        #expect(coverage > 0 && coverage <= 1)
+    }
+}
