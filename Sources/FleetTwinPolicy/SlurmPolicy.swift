@@ -113,9 +113,20 @@ public struct SlurmPolicy: SchedulingPolicy {
     private var backfillDone = false
     public private(set) var reservations: [Reservation] = []
 
-    public init(configuration: SlurmConfiguration, placement: PlacementRule = .bestFit) {
+    /// When the backfill cycles run: at `backfillPhase` + k x `bf_interval`. A replay cannot
+    /// know the real cluster's phase (when its slurmctld started); a forecast draws it.
+    public let backfillPhase: VirtualTime
+
+    public init(configuration: SlurmConfiguration, placement: PlacementRule = .bestFit, backfillPhase: VirtualTime = .zero) {
         self.configuration = configuration
         self.placement = placement
+        self.backfillPhase = backfillPhase
+        self.nextBackfill = backfillPhase
+    }
+
+    /// The first backfill cycle after `now`.
+    private func nextBackfillCycle(after now: VirtualTime) -> VirtualTime {
+        backfillPhase + Self.nextMultiple(of: configuration.bfInterval, after: now - backfillPhase)
     }
 
     // MARK: Events
@@ -198,7 +209,7 @@ public struct SlurmPolicy: SchedulingPolicy {
             if !backfillDone {
                 backfillDone = true
                 if configuration.backfill && now >= nextBackfill {
-                    nextBackfill = Self.nextMultiple(of: configuration.bfInterval, after: now)
+                    nextBackfill = nextBackfillCycle(after: now)
                     for (job, shares) in backfill(at: now, fleet: fleet) {
                         queued.append(.startOnNodes(job, cluster: entries[Int(job)].cluster, shares: shares))
                     }
@@ -213,7 +224,7 @@ public struct SlurmPolicy: SchedulingPolicy {
     public func wakeup(after now: VirtualTime) -> VirtualTime? {
         guard !order.isEmpty || !arrivals.isEmpty || running.contains(where: { entries[Int($0)].requeueAt != .limit }) else { return nil }
         var next = Self.nextMultiple(of: configuration.schedInterval, after: now)
-        if configuration.backfill { next = min(next, Self.nextMultiple(of: configuration.bfInterval, after: now)) }
+        if configuration.backfill { next = min(next, nextBackfillCycle(after: now)) }
         for job in running where entries[Int(job)].requeueAt > now { next = min(next, entries[Int(job)].requeueAt) }
         return next
     }

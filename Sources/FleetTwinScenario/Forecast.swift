@@ -197,7 +197,11 @@ public enum Forecaster {
                 spec.qos = job.qos
                 jobs.append(spec)
             }
-            var config = SimulationConfiguration(fleet: fleet, jobs: jobs, policy: SlurmPolicy(configuration: configuration),
+            // The cluster's backfill cycle has a phase the twin cannot see: each replica draws one.
+            var phaseDraw = SeededGenerator(seed: seed, stream: "forecast-backfill-phase", index: UInt64(r))
+            let interval = max(1, configuration.bfInterval.microseconds)
+            let phase = VirtualTime(microseconds: replicas > 1 ? Int64(phaseDraw.next() % UInt64(interval)) : 0)
+            var config = SimulationConfiguration(fleet: fleet, jobs: jobs, policy: SlurmPolicy(configuration: configuration, backfillPhase: phase),
                                                  horizon: .seconds(horizonSeconds), seed: seed &+ UInt64(r))
             config.adopted = adopted
             let result = try await FleetSimulation(config).run()
