@@ -20,7 +20,7 @@ struct TwinCommand: ParsableCommand {
               fleettwin twin export --db twin.sqlite --out twin.jsonl
               fleettwin replay twin.jsonl --fleet twin-fleet.yaml --policy slurm --slurm-conf slurm.conf --slurm-qos qos.psv --compare-recorded
             """,
-        subcommands: [TwinSlurm.self, TwinCapture.self, TwinExport.self, TwinEtaCommand.self, TwinScoreCommand.self])
+        subcommands: [TwinSlurm.self, TwinCapture.self, TwinExport.self, TwinEtaCommand.self, TwinScoreCommand.self, TwinWhatIfCommand.self])
 }
 
 /// `--interval`: `5s`, `500ms`, `1m`, or plain seconds.

@@ -38,26 +38,7 @@ struct TwinEtaCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard (1...10_000).contains(replicas) else { throw InvalidInput(message: "--replicas must be from 1 to 10000; found \(replicas)") }
-        let state: ClusterSnapshot, source: String
-        var observedHistory: [(user: String?, partition: String?, elapsed: Double, limit: Double)] = []
-        switch (snapshot, replayPolls) {
-        case let (path?, nil):
-            source = path
-            guard let data = FileManager.default.contents(atPath: path) else { throw InvalidInput(message: "\(path): cannot read the file") }
-            do { state = try JSONDecoder().decode(ClusterSnapshot.self, from: data) } catch {
-                throw InvalidInput(message: "\(path): not a cluster snapshot (\(error)); expected the JSON in `fleettwin twin eta --help`")
-            }
-        case let (nil, directory?):
-            let seen = try observations(fromPolls: directory)
-            let index = try poll ?? (seen.lastIndex { !$0.openJobs.filter { $0.phase == .pending }.isEmpty }).orThrow(
-                InvalidInput(message: "\(directory): no observation has a pending job"))
-            guard seen.indices.contains(index) else { throw InvalidInput(message: "--poll \(index): the session has observations 0 to \(seen.count - 1)") }
-            do { state = try ClusterSnapshot(seen[index]) } catch { throw InvalidInput(message: "\(directory): \(error.description)") }
-            source = "\(directory), observation \(index)"
-            observedHistory = finishedRuns(seen[...index])
-        default:
-            throw InvalidInput(message: "give the cluster's state as --snapshot FILE or --replay-polls DIR (one of them)")
-        }
+        let (state, observedHistory, source) = try twinState(snapshot: snapshot, replayPolls: replayPolls, poll: poll)
         let configuration: SlurmConfiguration
         do { configuration = try SlurmConfiguration.read(conf: slurmConf, qos: slurmQos) } catch { throw InvalidInput(message: error.description) }
         var model = RuntimeModel(history: observedHistory)

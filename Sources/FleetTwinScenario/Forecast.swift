@@ -147,6 +147,21 @@ public enum Forecaster {
     /// generator streams of (seed, "forecast-runtime", r x jobs + job)).
     public static func forecast(_ snapshot: ClusterSnapshot, configuration: SlurmConfiguration, runtimes: RuntimeModel,
                                 replicas: Int, seed: UInt64, horizonSeconds: Double = 7 * 86_400) async throws -> [StartForecast] {
+        let (pending, starts) = try await replicaStarts(snapshot, configuration: configuration, runtimes: runtimes, replicas: replicas,
+                                                        seed: seed, horizonSeconds: horizonSeconds)
+        return pending.enumerated().map { k, job in
+            let s = starts.compactMap { $0[k] }.sorted()
+            func rank(_ p: Double) -> Double? { s.isEmpty ? nil : s[max(0, min(s.count - 1, Int((p * Double(s.count)).rounded(.up)) - 1))] }
+            return StartForecast(id: job.id, p10: rank(0.1), p50: rank(0.5), p90: rank(0.9), notStarted: replicas - s.count, reason: job.reason)
+        }
+    }
+
+    /// Each replica's start of every pending job (Unix seconds; nil: not started by the
+    /// horizon), `starts[replica][k]` for the k-th of `pending` (job-id order): what
+    /// `forecast` summarises, and what a what-if pairs replica by replica.
+    public static func replicaStarts(_ snapshot: ClusterSnapshot, configuration: SlurmConfiguration, runtimes: RuntimeModel,
+                                     replicas: Int, seed: UInt64, horizonSeconds: Double = 7 * 86_400) async throws
+        -> (pending: [ClusterSnapshot.Job], starts: [[Double?]]) {
         let up = snapshot.nodes.filter(\.up)
         guard let perNode = up.first?.gpus, up.allSatisfy({ $0.gpus == perNode }), perNode > 0 else {
             throw Problem(description: "a forecast needs nodes of one GPU count; the snapshot has \(Set(up.map(\.gpus)).sorted())")
@@ -162,7 +177,7 @@ public enum Forecaster {
             job.timeLimit ?? configuration.partitions.first { $0.name == job.partition }?.defaultTime?.seconds ?? horizonSeconds
         }
         let pending = snapshot.pending.sorted { jobOrder($0.id).lexicographicallyPrecedes(jobOrder($1.id)) }
-        var starts: [[Double]] = Array(repeating: [], count: pending.count)
+        var starts: [[Double?]] = []
         for r in 0..<replicas {
             var jobs: [JobSpec] = [], adopted: [Int: AdoptedRun] = [:]
             for (k, job) in snapshot.running.enumerated() {
@@ -207,15 +222,9 @@ public enum Forecaster {
             let result = try await FleetSimulation(config).run()
             let metrics = RunMetrics.fold(result)
             let byName = Dictionary(zip(result.jobs.map(\.name), metrics.jobs.map(\.firstStart)), uniquingKeysWith: { a, _ in a })  // looked up only
-            for (k, job) in pending.enumerated() {
-                if let first = byName[job.id], let t = first { starts[k].append(snapshot.time + t.seconds) }
-            }
+            starts.append(pending.map { job in (byName[job.id] ?? nil).map { snapshot.time + $0.seconds } })
         }
-        return pending.enumerated().map { k, job in
-            let s = starts[k].sorted()
-            func rank(_ p: Double) -> Double? { s.isEmpty ? nil : s[max(0, min(s.count - 1, Int((p * Double(s.count)).rounded(.up)) - 1))] }
-            return StartForecast(id: job.id, p10: rank(0.1), p50: rank(0.5), p90: rank(0.9), notStarted: replicas - s.count, reason: job.reason)
-        }
+        return (pending, starts)
     }
 
     /// Slurm job ids in numeric order (array tasks `12_3` by job then task).

@@ -5,6 +5,14 @@ import Testing
 /// observation and from a snapshot file, their errors, and the score on a real captured run.
 @Suite struct TwinForecastTests {
     static let lifecycle = fixture("twin/lifecycle")
+    /// One up node of 4 GPUs; 7 runs there (limit 300 s, 100 s in); 9 and 8 wait.
+    static let snapshotText = #"""
+            {"time": 1000000000, "acceleratorType": "h100-80gb",
+             "nodes": [{"name": "n1", "gpus": 4, "up": true}],
+             "running": [{"id": "7", "gpus": 4, "submit": 999999850, "start": 999999900, "timeLimit": 300, "shares": [{"node": "n1", "gpus": 4}]}],
+             "pending": [{"id": "9", "gpus": 4, "submit": 999999980, "timeLimit": 60, "reason": "Resources"},
+                         {"id": "8", "gpus": 2, "submit": 999999970, "timeLimit": 60, "reason": "Priority"}]}
+            """#
 
     /// Observation 1 of the lifecycle fixture (t = 1002.5): job 10 on n1 since 1000 with a
     /// 10-minute limit, 11 on n2 since 1002, 12 pending. With no job finished yet there is no
@@ -25,13 +33,7 @@ import Testing
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("now.json").path
-        try #"""
-            {"time": 1000000000, "acceleratorType": "h100-80gb",
-             "nodes": [{"name": "n1", "gpus": 4, "up": true}],
-             "running": [{"id": "7", "gpus": 4, "submit": 999999850, "start": 999999900, "timeLimit": 300, "shares": [{"node": "n1", "gpus": 4}]}],
-             "pending": [{"id": "9", "gpus": 4, "submit": 999999980, "timeLimit": 60, "reason": "Resources"},
-                         {"id": "8", "gpus": 2, "submit": 999999970, "timeLimit": 60, "reason": "Priority"}]}
-            """#.write(toFile: path, atomically: true, encoding: .utf8)
+        try Self.snapshotText.write(toFile: path, atomically: true, encoding: .utf8)
         let out = try runFleettwin(["twin", "eta", "--snapshot", path, "--json", "9"])
         #expect(out.status == 0, "\(out.stderr)")
         let forecasts = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as! [[String: Any]]
@@ -45,6 +47,29 @@ import Testing
         #expect(broken.status == 2 && broken.stderr.contains("not a cluster snapshot"))
         let poll = try runFleettwin(["twin", "eta", "--replay-polls", Self.lifecycle, "--poll", "99"])
         #expect(poll.status == 2 && poll.stderr.contains("--poll 99"))
+    }
+
+    /// The snapshot of `etaFromASnapshotFileAndItsErrors`, forked with two more nodes: 8 and 9
+    /// start at once instead of at +200 and +260, so the mean wait falls by exactly 230 s in
+    /// every replica (an interval of 0).
+    @Test func whatIfComparesPairedForks() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("now.json").path
+        try Self.snapshotText.write(toFile: path, atomically: true, encoding: .utf8)
+        let out = try runFleettwin(["twin", "whatif", "--snapshot", path, "--add-nodes", "2", "--replicas", "4", "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let result = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as! [String: Any]
+        #expect(result["meanWaitUnchangedSeconds"] as? Double == 230 && result["meanWaitChangedSeconds"] as? Double == 0)
+        #expect(result["meanWaitDifferenceSeconds"] as? Double == -230 && result["meanWaitDifferenceCI95"] as? Double == 0)
+        let jobs = result["jobs"] as! [[String: Any]]
+        #expect(jobs.map { $0["id"] as? String } == ["8", "9"] && jobs.map { $0["deltaSeconds"] as? Double } == [-200, -260])
+        let none = try runFleettwin(["twin", "whatif", "--snapshot", path])
+        #expect(none.status == 2 && none.stderr.contains("no change"))
+        let unknown = try runFleettwin(["twin", "whatif", "--snapshot", path, "--fail-nodes", "n9"])
+        #expect(unknown.status == 2 && unknown.stderr.contains("no node n9"))
+        let badSet = try runFleettwin(["twin", "whatif", "--snapshot", path, "--set", "PreemptMode=SUSPEND"])
+        #expect(badSet.status == 2 && badSet.stderr.contains("PreemptMode SUSPEND is not modelled"))
     }
 
     static let capture = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/slurm/capture-seed8").path

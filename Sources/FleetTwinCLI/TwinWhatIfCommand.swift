@@ -1,0 +1,177 @@
+import ArgumentParser
+import FleetTwinLive
+import FleetTwinPolicy
+import FleetTwinReports
+import FleetTwinScenario
+import Foundation
+
+/// `fleettwin twin whatif`: what a change would do to the jobs waiting now. Forks the same
+/// observed state twice, unchanged and changed, with the same seeded replicas (the same run
+/// times and backfill phases), and compares them replica by replica: the mean wait of the
+/// pending jobs (a paired difference with its 95% interval over replicas) and each job's
+/// median start.
+struct TwinWhatIfCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "whatif",
+        abstract: "Fork the cluster's state unchanged and changed (nodes added or failed, slurm.conf settings) and compare the pending jobs' starts.",
+        discussion: """
+            Changes: --add-nodes N (nodes like the cluster's), --fail-nodes n3,n4 (down from now; the jobs \
+            running there are requeued, eligible again cred_expire + 1 s later, as Slurm does), --set KEY=VALUE \
+            (a slurm.conf line, applied after the file: SchedulerParameters=bf_interval=10, PriorityWeightAge=1000).
+            Example:
+              fleettwin twin whatif --replay-polls capture/polls --poll 40 --slurm-conf slurm.conf --slurm-qos qos.psv --add-nodes 1
+            """)
+
+    @Option(help: "The cluster's state (JSON, as `twin eta` reads it).") var snapshot: String?
+    @Option(help: "Or a captured session; the state at --poll.") var replayPolls: String?
+    @Option(help: "With --replay-polls: the observation (0-based; default the last with pending jobs).") var poll: Int?
+    @Option(help: "The cluster's slurm.conf.") var slurmConf: String?
+    @Option(help: "The QOS table.") var slurmQos: String?
+    @Option(help: "Nodes to add, each like the cluster's first.") var addNodes: Int = 0
+    @Option(help: "Nodes to take down, comma-separated.") var failNodes: String?
+    @Option(help: "A slurm.conf line to apply after the file (repeatable).") var set: [String] = []
+    @Option(help: "Seeded replicas.") var replicas: Int = 20
+    @Option(help: "Seed.") var seed: UInt64 = 1
+    @Flag(help: "Print JSON.") var json = false
+
+    struct Comparison: Encodable {
+        struct Job: Encodable {
+            var id: String
+            @NullEncoded var unchangedP50: Double?
+            @NullEncoded var changedP50: Double?
+            @NullEncoded var deltaSeconds: Double?
+        }
+        var changes: [String]
+        var replicas: Int
+        var meanWaitUnchangedSeconds: Double
+        var meanWaitChangedSeconds: Double
+        /// Changed minus unchanged, replica by replica: its mean and 95% half-width.
+        var meanWaitDifferenceSeconds: Double
+        @NullEncoded var meanWaitDifferenceCI95: Double?
+        var jobs: [Job]
+    }
+
+    func run() async throws {
+        guard (2...10_000).contains(replicas) else { throw InvalidInput(message: "--replicas must be from 2 to 10000 (the interval needs two)") }
+        let (state, history, source) = try loadState()
+        var changes: [String] = []
+        var changed = state
+        if addNodes > 0 {
+            guard addNodes <= 10_000, let like = state.nodes.first(where: \.up) ?? state.nodes.first else {
+                throw InvalidInput(message: "--add-nodes must be from 1 to 10000, on a cluster with nodes")
+            }
+            changed.nodes += (1...addNodes).map { ClusterSnapshot.Node(name: "whatif-\($0)", gpus: like.gpus) }
+            changes.append("add \(addNodes) node(s) of \(like.gpus) GPUs")
+        }
+        let text = try slurmConf.map { path -> String in
+            guard let data = FileManager.default.contents(atPath: path) else { throw InvalidInput(message: "\(path): cannot read the file") }
+            return String(decoding: data, as: UTF8.self)
+        } ?? ""
+        func configuration(_ extra: [String]) throws -> SlurmConfiguration {
+            do {
+                var c = try SlurmConfiguration.parse(([text] + extra).joined(separator: "\n"), file: slurmConf ?? "slurm.conf")
+                if let slurmQos { c.qos = try SlurmConfiguration.read(conf: nil, qos: slurmQos).qos }
+                return c
+            } catch { throw InvalidInput(message: error.description + (extra.isEmpty ? "" : " (the --set lines follow the file's)")) }
+        }
+        let unchangedConfiguration = try configuration([])
+        let changedConfiguration = try configuration(set)
+        changes += set.map { "set \($0)" }
+        if let failNodes {
+            let names = failNodes.split(separator: ",").map(String.init)
+            for name in names {
+                guard let i = changed.nodes.firstIndex(where: { $0.name == name }) else {
+                    throw InvalidInput(message: "--fail-nodes: no node \(name); the cluster has \(state.nodes.map(\.name).joined(separator: ", "))")
+                }
+                changed.nodes[i].up = false
+            }
+            // Their jobs are requeued, as Slurm requeues a batch job whose node fails.
+            let hit = changed.running.filter { $0.shares?.contains { names.contains($0.node) } ?? false }
+            changed.running.removeAll { job in hit.contains { $0.id == job.id } }
+            changed.pending += hit.map { job in
+                var requeued = job
+                requeued.start = nil
+                requeued.shares = nil
+                requeued.eligible = state.time + changedConfiguration.requeueDelay.seconds
+                requeued.reason = "NodeFail"
+                return requeued
+            }
+            changes.append("fail \(names.joined(separator: ", ")) (\(hit.count) running job(s) requeued)")
+        }
+        guard !changes.isEmpty else { throw InvalidInput(message: "no change: give --add-nodes, --fail-nodes or --set") }
+        let model = RuntimeModel(history: history)
+        let base: (pending: [ClusterSnapshot.Job], starts: [[Double?]]), other: (pending: [ClusterSnapshot.Job], starts: [[Double?]])
+        do {
+            base = try await Forecaster.replicaStarts(state, configuration: unchangedConfiguration, runtimes: model, replicas: replicas, seed: seed)
+            other = try await Forecaster.replicaStarts(changed, configuration: changedConfiguration, runtimes: model, replicas: replicas, seed: seed)
+        } catch let problem as Forecaster.Problem {
+            throw InvalidInput(message: "\(source): \(problem.description)")
+        }
+        // The jobs pending in both, compared replica by replica; a job not started by the
+        // horizon counts as starting there (censored).
+        let horizon = state.time + 7 * 86_400
+        let common = base.pending.indices.compactMap { k in other.pending.firstIndex { $0.id == base.pending[k].id }.map { (k, $0) } }
+        guard !common.isEmpty else { throw InvalidInput(message: "\(source): no job is pending in both forks") }
+        func meanWait(_ starts: [Double?], _ indices: [Int]) -> Double {
+            indices.reduce(0) { $0 + ((starts[$1] ?? horizon) - state.time) } / Double(indices.count)
+        }
+        let unchangedWaits = base.starts.map { meanWait($0, common.map(\.0)) }
+        let changedWaits = other.starts.map { meanWait($0, common.map(\.1)) }
+        let difference = MeanInterval(zip(changedWaits, unchangedWaits).map { $0 - $1 })
+        func median(_ values: [Double?]) -> Double? {
+            let s = values.compactMap { $0 }.sorted()
+            return s.isEmpty ? nil : s[max(0, Int((0.5 * Double(s.count)).rounded(.up)) - 1)]
+        }
+        let jobs = common.map { k, j -> Comparison.Job in
+            let a = median(base.starts.map { $0[k] }), b = median(other.starts.map { $0[j] })
+            return Comparison.Job(id: base.pending[k].id, unchangedP50: a, changedP50: b, deltaSeconds: a.flatMap { a in b.map { $0 - a } })
+        }
+        let result = Comparison(changes: changes, replicas: replicas, meanWaitUnchangedSeconds: unchangedWaits.reduce(0, +) / Double(replicas),
+                                meanWaitChangedSeconds: changedWaits.reduce(0, +) / Double(replicas), meanWaitDifferenceSeconds: difference.mean,
+                                meanWaitDifferenceCI95: difference.halfWidth, jobs: jobs)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            return
+        }
+        print("what if: \(changes.joined(separator: "; ")), from \(source)")
+        print(String(format: "mean wait of the %d job(s) pending in both: %.1f s -> %.1f s, difference %+.1f s", common.count,
+                     result.meanWaitUnchangedSeconds, result.meanWaitChangedSeconds, result.meanWaitDifferenceSeconds)
+              + (result.meanWaitDifferenceCI95.map { String(format: " ± %.1f s (95%%, %d paired replicas)", $0, replicas) } ?? ""))
+        print("\n" + "job".padding(toLength: 12, withPad: " ", startingAt: 0) + "unchanged   changed     delta")
+        func when(_ t: Double?) -> String { t.map { String(format: "+%.0fs", $0 - state.time) } ?? "-" }
+        for job in jobs {
+            print(job.id.padding(toLength: 12, withPad: " ", startingAt: 0) + when(job.unchangedP50).padding(toLength: 12, withPad: " ", startingAt: 0)
+                  + when(job.changedP50).padding(toLength: 12, withPad: " ", startingAt: 0) + (job.deltaSeconds.map { String(format: "%+.0fs", $0) } ?? "-"))
+        }
+    }
+
+    func loadState() throws -> (ClusterSnapshot, [(user: String?, partition: String?, elapsed: Double, limit: Double)], String) {
+        try twinState(snapshot: snapshot, replayPolls: replayPolls, poll: poll)
+    }
+}
+
+/// The state a forecast forks from, the run-time history known at it, and where it came from:
+/// a snapshot file, or the observation `poll` (default the last with pending jobs) of a
+/// captured session, with the jobs finished by then.
+func twinState(snapshot: String?, replayPolls: String?, poll: Int?) throws
+    -> (ClusterSnapshot, [(user: String?, partition: String?, elapsed: Double, limit: Double)], String) {
+    switch (snapshot, replayPolls) {
+    case let (path?, nil):
+        guard let data = FileManager.default.contents(atPath: path) else { throw InvalidInput(message: "\(path): cannot read the file") }
+        do { return (try JSONDecoder().decode(ClusterSnapshot.self, from: data), [], path) } catch {
+            throw InvalidInput(message: "\(path): not a cluster snapshot (\(error)); expected the JSON in `fleettwin twin eta --help`")
+        }
+    case let (nil, directory?):
+        let seen = try observations(fromPolls: directory)
+        let index = try poll ?? (seen.lastIndex { !$0.openJobs.filter { $0.phase == .pending }.isEmpty }).orThrow(
+            InvalidInput(message: "\(directory): no observation has a pending job"))
+        guard seen.indices.contains(index) else { throw InvalidInput(message: "--poll \(index): the session has observations 0 to \(seen.count - 1)") }
+        do { return (try ClusterSnapshot(seen[index]), finishedRuns(seen[...index]), "\(directory), observation \(index)") } catch {
+            throw InvalidInput(message: "\(directory): \(error.description)")
+        }
+    default:
+        throw InvalidInput(message: "give the cluster's state as --snapshot FILE or --replay-polls DIR (one of them)")
+    }
+}
