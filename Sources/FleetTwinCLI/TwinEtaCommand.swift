@@ -22,12 +22,14 @@ struct TwinEtaCommand: AsyncParsableCommand {
             Example:
               fleettwin twin eta --snapshot now.json --slurm-conf slurm.conf --slurm-qos qos.psv --history sacct.jsonl
               fleettwin twin eta --replay-polls capture/polls --poll 40 --slurm-conf slurm.conf --slurm-qos qos.psv
+              fleettwin twin eta --live --slurm-conf $SLURM_CONF --slurm-qos qos.psv --history sacct.jsonl 1234
             """)
 
     @Option(help: "The cluster's state (JSON, see above).") var snapshot: String?
     @Option(help: "Or a captured session (`twin capture`): the state at --poll, run times from the jobs finished by then.")
     var replayPolls: String?
     @Option(help: "With --replay-polls: the observation to forecast from (0-based; default the last with pending jobs).") var poll: Int?
+    @Flag(help: "Or the live cluster now (squeue --json and sinfo --json with the environment's SLURM_CONF; --history for run times).") var live = false
     @Option(help: "The cluster's slurm.conf.") var slurmConf: String?
     @Option(help: "The QOS table (`sacctmgr -P show qos format=Name,Priority,Preempt,PreemptMode,GraceTime`).") var slurmQos: String?
     @Option(help: "A native trace of finished jobs with time limits, for run times.") var history: String?
@@ -38,7 +40,7 @@ struct TwinEtaCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard (1...10_000).contains(replicas) else { throw InvalidInput(message: "--replicas must be from 1 to 10000; found \(replicas)") }
-        let (state, observedHistory, source) = try twinState(snapshot: snapshot, replayPolls: replayPolls, poll: poll)
+        let (state, observedHistory, source) = try twinState(snapshot: snapshot, replayPolls: replayPolls, poll: poll, live: live)
         let configuration: SlurmConfiguration
         do { configuration = try SlurmConfiguration.read(conf: slurmConf, qos: slurmQos) } catch { throw InvalidInput(message: error.description) }
         var model = RuntimeModel(history: observedHistory)

@@ -25,6 +25,7 @@ struct TwinWhatIfCommand: AsyncParsableCommand {
     @Option(help: "The cluster's state (JSON, as `twin eta` reads it).") var snapshot: String?
     @Option(help: "Or a captured session; the state at --poll.") var replayPolls: String?
     @Option(help: "With --replay-polls: the observation (0-based; default the last with pending jobs).") var poll: Int?
+    @Flag(help: "Or the live cluster now (squeue --json and sinfo --json with the environment's SLURM_CONF).") var live = false
     @Option(help: "The cluster's slurm.conf.") var slurmConf: String?
     @Option(help: "The QOS table.") var slurmQos: String?
     @Option(help: "Nodes to add, each like the cluster's first.") var addNodes: Int = 0
@@ -148,15 +149,33 @@ struct TwinWhatIfCommand: AsyncParsableCommand {
     }
 
     func loadState() throws -> (ClusterSnapshot, [(user: String?, partition: String?, elapsed: Double, limit: Double)], String) {
-        try twinState(snapshot: snapshot, replayPolls: replayPolls, poll: poll)
+        try twinState(snapshot: snapshot, replayPolls: replayPolls, poll: poll, live: live)
     }
 }
 
 /// The state a forecast forks from, the run-time history known at it, and where it came from:
 /// a snapshot file, or the observation `poll` (default the last with pending jobs) of a
 /// captured session, with the jobs finished by then.
-func twinState(snapshot: String?, replayPolls: String?, poll: Int?) throws
+func twinState(snapshot: String?, replayPolls: String?, poll: Int?, live: Bool = false) throws
     -> (ClusterSnapshot, [(user: String?, partition: String?, elapsed: Double, limit: Double)], String) {
+    if live {
+        // The cluster now: one poll of squeue and sinfo (SLURM_CONF from the environment).
+        guard snapshot == nil, replayPolls == nil else { throw InvalidInput(message: "--live asks the cluster itself; leave out --snapshot and --replay-polls") }
+        var slurm = LiveSlurm()
+        let answer = slurm.next()
+        guard case let .replies(squeue, sinfo, time, squeueSource, sinfoSource)? = answer else {
+            if case let .failed(_, message)? = answer { throw InvalidInput(message: "the live cluster did not answer: \(message)") }
+            throw InvalidInput(message: "the live cluster did not answer (squeue --json, sinfo --json; is SLURM_CONF set?)")
+        }
+        var mirror = SlurmMirror()
+        let step = mirror.observe(squeue: squeue, sinfo: sinfo, time: time, squeueSource: squeueSource, sinfoSource: sinfoSource)
+        guard let observation = step.observation else {
+            throw InvalidInput(message: "the live cluster's reply could not be read: \(step.events.first?.details.note ?? "")")
+        }
+        do { return (try ClusterSnapshot(observation), finishedRuns([observation][...]), "the live cluster") } catch {
+            throw InvalidInput(message: "the live cluster: \(error.description)")
+        }
+    }
     switch (snapshot, replayPolls) {
     case let (path?, nil):
         guard let data = FileManager.default.contents(atPath: path) else { throw InvalidInput(message: "\(path): cannot read the file") }
@@ -172,6 +191,6 @@ func twinState(snapshot: String?, replayPolls: String?, poll: Int?) throws
             throw InvalidInput(message: "\(directory): \(error.description)")
         }
     default:
-        throw InvalidInput(message: "give the cluster's state as --snapshot FILE or --replay-polls DIR (one of them)")
+        throw InvalidInput(message: "give the cluster's state as --snapshot FILE, --replay-polls DIR or --live (one of them)")
     }
 }

@@ -243,6 +243,34 @@ import Testing
         #expect(abs(makespan["relativeError"] as! Double) <= 0.25)
     }
 
+    /// `twin eta --live` asks the local Slurm itself: four 8-GPU jobs fill its 32 GPUs for 20 s
+    /// (limit 1 minute), a fifth waits; its forecast is after now and, with every job planned
+    /// to its limit, no later than a minute and a bit from now.
+    @Test(.enabled(if: localSlurm, "needs the local Slurm: Tests/Slurm/local-slurm.sh start, then SLURM_CONF from its env.sh"))
+    func etaAsksTheLiveCluster() throws {
+        let tag = "eta-\(UUID().uuidString.prefix(8))"
+        var ids: [String] = []
+        defer { _ = try? Self.shell("scancel", ids.joined(separator: ",")) }
+        for k in 0..<5 {
+            let out = try Self.shell("sbatch", "--parsable", "--gres=gpu:8", "--time=1", "-J", "\(tag)-\(k)", "-o", "/dev/null", "--wrap", "sleep 20")
+            ids.append(out.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        var waiting = false
+        for _ in 0..<30 where !waiting {
+            Thread.sleep(forTimeInterval: 1)
+            let states = try Self.shell("squeue", "-h", "-j", ids.joined(separator: ","), "-o", "%i %T")
+            waiting = states.split(separator: "\n").filter { $0.hasSuffix("RUNNING") }.count == 4
+                && states.contains("\(ids[4]) PENDING")
+        }
+        #expect(waiting, "the fifth job never waited behind four running ones")
+        let now = Date().timeIntervalSince1970
+        let out = try runFleettwin(["twin", "eta", "--live", "--slurm-conf", ProcessInfo.processInfo.environment["SLURM_CONF"]!, "--json", ids[4]])
+        #expect(out.status == 0, "\(out.stderr)")
+        let forecasts = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [[String: Any]] ?? []
+        let p50 = forecasts.first?["p50"] as? Double ?? 0
+        #expect(forecasts.count == 1 && p50 >= now - 2 && p50 <= now + 75, "\(out.stdout)")
+    }
+
     static func shell(_ arguments: String...) throws -> String {
         let run = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), arguments)
         guard run.status == 0 else { throw SlurmCommandFailed(command: arguments.joined(separator: " "), output: run.stdout + run.stderr) }

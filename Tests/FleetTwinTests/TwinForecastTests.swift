@@ -41,7 +41,7 @@ import Testing
         let missing = try runFleettwin(["twin", "eta", "--snapshot", path, "42"])
         #expect(missing.status == 2 && missing.stderr.contains("job 42 is not pending"))
         let neither = try runFleettwin(["twin", "eta"])
-        #expect(neither.status == 2 && neither.stderr.contains("--snapshot FILE or --replay-polls DIR"))
+        #expect(neither.status == 2 && neither.stderr.contains("--snapshot FILE, --replay-polls DIR or --live"))
         try "{\"time\": 1}".write(toFile: path, atomically: true, encoding: .utf8)
         let broken = try runFleettwin(["twin", "eta", "--snapshot", path])
         #expect(broken.status == 2 && broken.stderr.contains("not a cluster snapshot"))
@@ -70,6 +70,12 @@ import Testing
         #expect(unknown.status == 2 && unknown.stderr.contains("no node n9"))
         let badSet = try runFleettwin(["twin", "whatif", "--snapshot", path, "--set", "PreemptMode=SUSPEND"])
         #expect(badSet.status == 2 && badSet.stderr.contains("PreemptMode SUSPEND is not modelled"))
+    }
+
+    /// Without a cluster to ask (no squeue on PATH), `--live` says so and writes nothing.
+    @Test func etaLiveWithoutAClusterIsAClearError() throws {
+        let out = try runFleettwin(["twin", "eta", "--live"], environment: ["PATH": "/nonexistent", "SLURM_CONF": "/nonexistent/slurm.conf"])
+        #expect(out.status == 2 && out.stderr.contains("the live cluster did not answer"), "\(out.stderr)")
     }
 
     static let capture = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/slurm/capture-seed8").path
