@@ -1,13 +1,14 @@
-/// `fleettwin twin ...`: the live twin's mirror of a Slurm cluster (FleetTwinLive): follow it
-/// (`twin slurm`), capture its replies for offline use (`twin capture`), and export the
-/// observation log as a native trace with the fleet (`twin export`); `twin eta` (forecasts
-/// from a cluster snapshot file, `TwinEtaCommand`) is registered here too. The mirror does not
-/// write eta's snapshot yet; what-ifs and `twin score` are not built yet.
+/// `fleettwin twin ...`: the live twin of a Slurm cluster: follow it with the mirror
+/// (FleetTwinLive; `twin slurm`, which can also forecast and keep its forecasts), capture its
+/// replies for offline use (`twin capture`), export the observation log as a native trace with
+/// the fleet (`twin export`), forecast starts (`twin eta`), score forecasts (`twin score`) and
+/// compare changes (`twin whatif`).
 import ArgumentParser
 import FleetTwinEngine
 import FleetTwinLive
 import FleetTwinStore
 import FleetTwinTraces
+import FleetTwinPolicy
 import Foundation
 
 struct TwinCommand: ParsableCommand {
@@ -67,7 +68,7 @@ func report(_ step: SlurmMirror.Step, quiet: Bool) {
     }
 }
 
-struct TwinSlurm: ParsableCommand {
+struct TwinSlurm: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "slurm",
         abstract: "Follow a Slurm cluster (squeue --json, sinfo --json) and append what changed to the observation log.",
@@ -82,6 +83,7 @@ struct TwinSlurm: ParsableCommand {
             Example:
               fleettwin twin slurm --interval 5s --db twin.sqlite
               fleettwin twin slurm --replay-polls ../shared/slurm/capture-seed8/polls --db twin.sqlite --until-idle
+              fleettwin twin slurm --interval 5s --db twin.sqlite --forecast-every 6 --slurm-conf $SLURM_CONF --slurm-qos qos.psv
             """)
 
     @Option(help: "The results database (SQLite); created when missing.") var db: String = ResultStore.defaultPath
@@ -89,8 +91,23 @@ struct TwinSlurm: ParsableCommand {
     var replayPolls: String?
     @OptionGroup var limits: PollLimits
     @Flag(help: "Print only faults and the summary, not every event.") var quiet = false
+    @Option(help: "Forecast every pending job's start at every N-th poll and keep the forecasts (`twin score --db`); 0: never.")
+    var forecastEvery: Int = 0
+    @Option(help: "With --forecast-every: the cluster's slurm.conf.") var slurmConf: String?
+    @Option(help: "With --forecast-every: the QOS table (`sacctmgr -P show qos format=Name,Priority,Preempt,PreemptMode,GraceTime`).")
+    var slurmQos: String?
+    @Option(help: "With --forecast-every: seeded replicas per forecast.") var replicas: Int = 20
+    @Option(help: "With --forecast-every: the seed.") var seed: UInt64 = 1
 
-    func run() throws {
+    func run() async throws {
+        guard forecastEvery >= 0, (1...10_000).contains(replicas) else {
+            throw InvalidInput(message: "--forecast-every must be >= 0 and --replicas from 1 to 10000")
+        }
+        let forecastConfiguration: SlurmConfiguration?
+        do { forecastConfiguration = forecastEvery > 0 ? try SlurmConfiguration.read(conf: slurmConf, qos: slurmQos) : nil } catch {
+            throw InvalidInput(message: error.description)
+        }
+        var observed: [SlurmObservation] = []
         var source: any PollSource
         var origin: String
         if let replayPolls {
@@ -116,6 +133,15 @@ struct TwinSlurm: ParsableCommand {
                 step = mirror.failed(time: time ?? mirror.lastTime, message: message)
             }
             try store.appendTwinPoll(session: session, poll: polls, step: step)
+            if let observation = step.observation, let configuration = forecastConfiguration {
+                observed.append(observation)
+                // Forecasts at every N-th poll, from what the twin knows then; kept to be scored.
+                if polls % forecastEvery == 0 {
+                    let rows = try await forecastRows(observation, poll: polls, history: finishedRuns(observed[...]), configuration: configuration,
+                                                      replicas: replicas, seed: seed)
+                    try store.appendTwinForecasts(session: session, rows)
+                }
+            }
             polls += 1
             if step.observation != nil { taken += 1 }
             for event in step.events { counts[event.kind, default: 0] += 1 }
@@ -123,7 +149,7 @@ struct TwinSlurm: ParsableCommand {
             if limits.untilIdle, mirror.isIdle { break }
             if replayPolls == nil, limits.maxPolls.map({ polls < $0 }) ?? true {
                 let wait = limits.interval.seconds - Date().timeIntervalSince(began)
-                if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+                if wait > 0 { pause(seconds: wait) }
             }
         }
         let kinds = TwinEvent.Kind.allCases.compactMap { kind in counts[kind].map { "\(kind.rawValue) \($0)" } }
@@ -170,7 +196,7 @@ struct TwinCapture: ParsableCommand {
             if limits.untilIdle, mirror.isIdle { break }
             if limits.maxPolls.map({ polls < $0 }) ?? true {
                 let wait = limits.interval.seconds - Date().timeIntervalSince(began)
-                if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+                if wait > 0 { pause(seconds: wait) }
             }
         }
         print("captured \(polls) polls in \(directory)")
@@ -229,4 +255,9 @@ struct TwinExport: ParsableCommand {
     var fleetPath: String {
         fleetOut ?? (URL(fileURLWithPath: out).deletingPathExtension().path + "-fleet.yaml")
     }
+}
+
+/// Waits on the wall clock between live polls (the twin's edge; nothing in the model waits).
+func pause(seconds: Double) {
+    Thread.sleep(forTimeInterval: seconds)
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import FleetTwinLive
 import FleetTwinPolicy
 import FleetTwinScenario
+import FleetTwinStore
 import Foundation
 
 /// The mirror's observations of a captured (or recorded) session, in order, each with the
@@ -36,24 +37,65 @@ func finishedRuns(_ observations: ArraySlice<SlurmObservation>) -> [(user: Strin
     return history
 }
 
-/// `fleettwin twin score`: how good the twin's start forecasts are. Replays a captured session
-/// poll by poll; at every `--every`-th observation with pending jobs it forecasts each one's
-/// start (`Forecaster`, run times drawn from the jobs finished so far: nothing from the future)
-/// and, when the job is seen starting later, scores the forecast. Beside it, two baselines on
-/// the same observations: every job running to its time limit (the naive plan), and Slurm's
-/// own estimate (squeue's `start_time` of a pending job, set by backfill).
+/// The forecasts made at one observation (poll `poll`): the twin's, with run times from
+/// `history` (the jobs finished by then) over `replicas` replicas seeded `seed + poll`; the
+/// time-limit plan's (one replica); and Slurm's own estimate (squeue's `start_time` of a
+/// pending job). Empty when nothing is pending.
+func forecastRows(_ observation: SlurmObservation, poll: Int, history: [(user: String?, partition: String?, elapsed: Double, limit: Double)],
+                  configuration: SlurmConfiguration, replicas: Int, seed: UInt64) async throws -> [ResultStore.TwinForecast] {
+    let snapshot: ClusterSnapshot
+    do { snapshot = try ClusterSnapshot(observation) } catch { return [] }
+    guard !snapshot.pending.isEmpty else { return [] }
+    let own = try await Forecaster.forecast(snapshot, configuration: configuration, runtimes: RuntimeModel(history: history),
+                                            replicas: replicas, seed: seed &+ UInt64(poll))
+    let plans = try await Forecaster.forecast(snapshot, configuration: configuration, runtimes: RuntimeModel(), replicas: 1, seed: seed)
+    return zip(own, plans).map { f, plan in
+        let estimate = observation.jobs.first { String($0.id) == f.id }?.start.map(Double.init).flatMap { $0 >= snapshot.time ? $0 : nil }
+        return ResultStore.TwinForecast(poll: poll, time: observation.time, job: f.id, p10: f.p10, p50: f.p50, p90: f.p90,
+                                        limitsStart: plan.p50, slurmEstimate: estimate)
+    }
+}
+
+/// Scores stored or fresh forecasts against the starts seen (per job, every start observed,
+/// a requeued job's several): each forecast answers to the job's first start from its time on.
+func scoreForecasts(_ rows: [ResultStore.TwinForecast], starts: [String: [Double]]) -> ForecastScore {
+    var own: [ForecastScore.Forecast] = [], naive: [ForecastScore.Forecast] = [], slurm: [ForecastScore.Forecast] = []
+    var actual: [String: Double] = [:]  // keyed by job@time; looked up only
+    for row in rows {
+        let at = Double(row.time) / 1e6, key = "\(row.job)@\(row.time)"
+        guard let start = starts[row.job]?.sorted().first(where: { $0 >= at - 1 }) else { continue }
+        actual[key] = start
+        if let p10 = row.p10, let p50 = row.p50, let p90 = row.p90 { own.append(.init(at: at, id: key, p10: p10, p50: p50, p90: p90)) }
+        if let p = row.limitsStart { naive.append(.init(at: at, id: key, p10: p, p50: p, p90: p)) }
+        if let p = row.slurmEstimate { slurm.append(.init(at: at, id: key, p10: p, p50: p, p90: p)) }
+    }
+    var score = ForecastScore(forecasts: own, actualStarts: actual, baseline: ("every job runs to its time limit", naive))
+    score.slurmEstimate = ForecastScore(forecasts: slurm, actualStarts: actual).asBaseline(named: "Slurm's own estimate (squeue start_time)")
+    return score
+}
+
+/// `fleettwin twin score`: how good the twin's start forecasts are, scored against the starts
+/// that happened, beside two baselines on the same forecasts: every job running to its time
+/// limit (the naive plan), and Slurm's own estimate (squeue's `start_time` of a pending job,
+/// set by backfill). Either the forecasts a live session kept (`--db`, from `twin slurm
+/// --forecast-every`), or fresh ones made on a captured session (`--replay-polls`): at every
+/// `--every`-th observation with pending jobs, run times learnt only from the jobs finished by
+/// then (nothing from the future).
 struct TwinScoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
-        abstract: "Score the twin's start forecasts on a captured session against what happened, beside two baselines.",
+        abstract: "Score the twin's start forecasts against what happened, beside two baselines.",
         discussion: """
-            Example:
+            Examples:
+              fleettwin twin score --db twin.sqlite                    # what `twin slurm --forecast-every N` kept
               fleettwin twin score --replay-polls capture/polls --slurm-conf slurm.conf --slurm-qos qos.psv --every 5
             --json prints forecasts, medianAbsStartErrorSeconds, p90AbsStartErrorSeconds, coverageP10P90, and the \
             same under baseline (time limits) and slurmEstimate.
             """)
 
-    @Option(help: "A captured session (`twin capture`: squeue-NNNN.json, sinfo-NNNN.json, at-NNNN.txt).") var replayPolls: String
+    @Option(help: "A captured session (`twin capture`: squeue-NNNN.json, sinfo-NNNN.json, at-NNNN.txt).") var replayPolls: String?
+    @Option(help: "Or the results database of a `twin slurm --forecast-every` session.") var db: String?
+    @Option(help: "With --db: the session (default the last).") var session: Int64?
     @Option(help: "The cluster's slurm.conf.") var slurmConf: String?
     @Option(help: "The QOS table (`sacctmgr -P show qos format=Name,Priority,Preempt,PreemptMode,GraceTime`).") var slurmQos: String?
     @Option(help: "Forecast at every N-th observation.") var every: Int = 5
@@ -63,47 +105,43 @@ struct TwinScoreCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard every >= 1, (1...10_000).contains(replicas) else { throw InvalidInput(message: "--every must be >= 1 and --replicas from 1 to 10000") }
-        let configuration: SlurmConfiguration
-        do { configuration = try SlurmConfiguration.read(conf: slurmConf, qos: slurmQos) } catch { throw InvalidInput(message: error.description) }
-        let seen = try observations(fromPolls: replayPolls)
-        // Every start observed, per job: a requeued job has several.
-        var starts: [String: [Double]] = [:]  // looked up only
-        for observation in seen {
-            for job in observation.jobs where job.phase != .pending {
-                guard let start = job.start else { continue }
-                let id = String(job.id)
-                if !(starts[id]?.contains(Double(start)) ?? false) { starts[id, default: []].append(Double(start)) }
+        let rows: [ResultStore.TwinForecast], starts: [String: [Double]], summary: String
+        switch (replayPolls, db) {
+        case let (directory?, nil):
+            let configuration: SlurmConfiguration
+            do { configuration = try SlurmConfiguration.read(conf: slurmConf, qos: slurmQos) } catch { throw InvalidInput(message: error.description) }
+            let seen = try observations(fromPolls: directory)
+            var made: [ResultStore.TwinForecast] = []
+            for k in stride(from: 0, to: seen.count, by: every) {
+                made += try await forecastRows(seen[k], poll: k, history: finishedRuns(seen[...k]), configuration: configuration,
+                                               replicas: replicas, seed: seed)
             }
-        }
-        var own: [ForecastScore.Forecast] = [], naive: [ForecastScore.Forecast] = [], slurm: [ForecastScore.Forecast] = []
-        var actual: [String: Double] = [:]  // keyed by job@time; looked up only
-        var made = 0
-        for (k, observation) in seen.enumerated() {
-            guard k % every == 0 else { continue }
-            let history = finishedRuns(seen[...k])
-            let snapshot: ClusterSnapshot
-            do { snapshot = try ClusterSnapshot(observation) } catch { continue }
-            guard !snapshot.pending.isEmpty else { continue }
-            made += 1
-            let forecasts = try await Forecaster.forecast(snapshot, configuration: configuration, runtimes: RuntimeModel(history: history),
-                                                          replicas: replicas, seed: seed &+ UInt64(k))
-            let plans = try await Forecaster.forecast(snapshot, configuration: configuration, runtimes: RuntimeModel(), replicas: 1, seed: seed)
-            for (f, plan) in zip(forecasts, plans) {
-                let key = "\(f.id)@\(snapshot.time)"
-                // The start that answers this forecast: the job's first start from now on.
-                guard let start = starts[f.id]?.sorted().first(where: { $0 >= snapshot.time - 1 }) else { continue }
-                actual[key] = start
-                if let p50 = f.p50, let p10 = f.p10, let p90 = f.p90 {
-                    own.append(.init(at: snapshot.time, id: key, p10: p10, p50: p50, p90: p90))
-                }
-                if let p = plan.p50 { naive.append(.init(at: snapshot.time, id: key, p10: p, p50: p, p90: p)) }
-                if let job = observation.jobs.first(where: { String($0.id) == f.id }), let estimate = job.start, Double(estimate) >= snapshot.time {
-                    slurm.append(.init(at: snapshot.time, id: key, p10: Double(estimate), p50: Double(estimate), p90: Double(estimate)))
+            rows = made
+            var observed: [String: [Double]] = [:]  // looked up only
+            for observation in seen {
+                for job in observation.jobs where job.phase != .pending {
+                    guard let start = job.start.map(Double.init) else { continue }
+                    if !(observed[String(job.id)]?.contains(start) ?? false) { observed[String(job.id), default: []].append(start) }
                 }
             }
+            starts = observed
+            summary = "forecasts made at \(Set(made.map(\.poll)).count) of \(seen.count) observations, \(replicas) replicas each"
+        case let (nil, path?):
+            guard FileManager.default.fileExists(atPath: path) else { throw InvalidInput(message: "\(path): no such database") }
+            let store = try ResultStore(path: path)
+            guard let id = try session ?? store.twinSessions().last?.id else { throw InvalidInput(message: "\(path) holds no twin session") }
+            rows = try store.twinForecasts(session: id)
+            guard !rows.isEmpty else { throw InvalidInput(message: "twin session \(id) kept no forecasts (run `twin slurm --forecast-every N`)") }
+            var observed: [String: [Double]] = [:]  // looked up only
+            for event in try store.twinEvents(session: id) where event.kind == .started {
+                if let job = event.job { observed[String(job), default: []].append(Double(event.time) / 1e6) }
+            }
+            starts = observed
+            summary = "forecasts kept by twin session \(id) at \(Set(rows.map(\.poll)).count) polls"
+        default:
+            throw InvalidInput(message: "give the forecasts as --db PATH (a twin session's) or make them on --replay-polls DIR (one of them)")
         }
-        var score = ForecastScore(forecasts: own, actualStarts: actual, baseline: ("every job runs to its time limit", naive))
-        score.slurmEstimate = ForecastScore(forecasts: slurm, actualStarts: actual).asBaseline(named: "Slurm's own estimate (squeue start_time)")
+        let score = scoreForecasts(rows, starts: starts)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
@@ -115,7 +153,7 @@ struct TwinScoreCommand: AsyncParsableCommand {
                 + [median, p90].map { ($0.map { String(format: "%.1f s", $0) } ?? "-").padding(toLength: 12, withPad: " ", startingAt: 0) }.joined()
                 + (coverage.map { String(format: "%.0f%%", $0 * 100) } ?? "-")
         }
-        print("forecasts made at \(made) of \(seen.count) observations, \(replicas) replicas each")
+        print(summary)
         print("".padding(toLength: 40, withPad: " ", startingAt: 0) + "forecasts  |error| p50  |error| p90  p10-p90 coverage")
         print(row("the twin (run times from history)", score.forecasts, score.medianAbsStartErrorSeconds, score.p90AbsStartErrorSeconds, score.coverageP10P90))
         for b in [score.baseline, score.slurmEstimate].compactMap({ $0 }) {

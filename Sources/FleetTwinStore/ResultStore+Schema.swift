@@ -170,6 +170,23 @@ extension ResultStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v10-twin-forecasts") { db in
+            // Start forecasts a live twin made at its polls (`twin slurm --forecast-every`),
+            // kept so that `twin score --db` scores them once the jobs start: the twin's
+            // median and p10-p90, the time-limit plan's start, Slurm's own estimate (Unix s).
+            try db.execute(sql: """
+                CREATE TABLE twin_forecasts (
+                    session_id INTEGER NOT NULL REFERENCES twin_sessions(id),
+                    poll INTEGER NOT NULL,
+                    time_us INTEGER NOT NULL,
+                    job TEXT NOT NULL,
+                    p10 REAL, p50 REAL, p90 REAL,
+                    limits_start REAL,
+                    slurm_estimate REAL,
+                    PRIMARY KEY (session_id, poll, job)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

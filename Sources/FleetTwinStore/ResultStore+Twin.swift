@@ -99,6 +99,54 @@ extension ResultStore {
         }
     }
 
+    /// One stored start forecast (`twin_forecasts`): made at poll `poll` (time in Unix µs)
+    /// for `job`; Unix seconds, nil where none was made.
+    public struct TwinForecast: Equatable, Sendable {
+        public var poll: Int
+        public var time: Int64
+        public var job: String
+        public var p10: Double?, p50: Double?, p90: Double?
+        public var limitsStart: Double?
+        public var slurmEstimate: Double?
+
+        public init(poll: Int, time: Int64, job: String, p10: Double?, p50: Double?, p90: Double?, limitsStart: Double?, slurmEstimate: Double?) {
+            self.poll = poll
+            self.time = time
+            self.job = job
+            self.p10 = p10
+            self.p50 = p50
+            self.p90 = p90
+            self.limitsStart = limitsStart
+            self.slurmEstimate = slurmEstimate
+        }
+    }
+
+    /// Stores the forecasts made at one poll, in one transaction.
+    public func appendTwinForecasts(session: Int64, _ forecasts: [TwinForecast]) throws {
+        try Self.busy(path) {
+            try database.write { db in
+                try BulkInsert(table: "twin_forecasts", columns: ["session_id", "poll", "time_us", "job", "p10", "p50", "p90", "limits_start", "slurm_estimate"])
+                    .insert(db, count: forecasts.count) { i in
+                        let f = forecasts[i]
+                        return [session, f.poll, f.time, f.job, f.p10, f.p50, f.p90, f.limitsStart, f.slurmEstimate]
+                    }
+            }
+        }
+    }
+
+    /// The forecasts `session` stored, by poll then job.
+    public func twinForecasts(session: Int64) throws -> [TwinForecast] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT poll, time_us, job, p10, p50, p90, limits_start, slurm_estimate FROM twin_forecasts
+                WHERE session_id = ? ORDER BY poll, job
+                """, arguments: [session]).map {
+                TwinForecast(poll: $0["poll"], time: $0["time_us"], job: $0["job"], p10: $0["p10"], p50: $0["p50"], p90: $0["p90"],
+                             limitsStart: $0["limits_start"], slurmEstimate: $0["slurm_estimate"])
+            }
+        }
+    }
+
     /// The last snapshot `session` took and when, or nil when it took none.
     public func lastTwinSnapshot(session: Int64) throws -> (time: Int64, snapshot: SlurmObservation.Snapshot)? {
         try database.read { db in

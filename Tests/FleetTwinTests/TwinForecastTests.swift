@@ -80,6 +80,44 @@ import Testing
 
     static let capture = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/slurm/capture-seed8").path
 
+    /// A session that forecasts as it follows (`twin slurm --forecast-every`) keeps its
+    /// forecasts, and `twin score --db` scores them against the starts it then observed; a
+    /// session without forecasts, or no database, is a clear error.
+    @Test func aFollowingSessionKeepsItsForecastsAndScoresThem() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("twin.sqlite").path
+        let follow = try runFleettwin(["twin", "slurm", "--replay-polls", Self.lifecycle, "--db", db, "--quiet", "--forecast-every", "1"])
+        #expect(follow.status == 0, "\(follow.stderr)")
+        let out = try runFleettwin(["twin", "score", "--db", db, "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let score = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as! [String: Any]
+        // Forecasts at the 4 polls with a pending job (job 11 at polls 0, 3 and 4, job 12 at
+        // 1: at 1600, its predecessor's limit end), each scored against the start that followed.
+        #expect(score["forecasts"] as? Int == 4 && (score["baseline"] as! [String: Any])["forecasts"] as? Int == 4)
+        #expect((score["slurmEstimate"] as! [String: Any])["forecasts"] as? Int == 3)
+        let bare = dir.appendingPathComponent("bare.sqlite").path
+        _ = try runFleettwin(["twin", "slurm", "--replay-polls", Self.lifecycle, "--db", bare, "--quiet"])
+        let none = try runFleettwin(["twin", "score", "--db", bare])
+        #expect(none.status == 2 && none.stderr.contains("kept no forecasts"))
+        let missing = try runFleettwin(["twin", "score", "--db", dir.appendingPathComponent("nope.sqlite").path])
+        #expect(missing.status == 2 && missing.stderr.contains("no such database"))
+    }
+
+    /// On the captured run, forecasts kept while following equal those made afterwards on
+    /// the same polls: the same score, byte for byte.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: capture + "/polls/squeue-0000.json"), "needs ../shared/slurm/capture-seed8"))
+    func keptForecastsScoreAsFreshOnes() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("twin.sqlite").path
+        let conf = ["--slurm-conf", Self.capture + "/slurm.conf", "--slurm-qos", Self.capture + "/qos.psv"]
+        #expect(try runFleettwin(["twin", "slurm", "--replay-polls", Self.capture + "/polls", "--db", db, "--quiet", "--forecast-every", "5"] + conf).status == 0)
+        let kept = try runFleettwin(["twin", "score", "--db", db, "--json"])
+        let fresh = try runFleettwin(["twin", "score", "--replay-polls", Self.capture + "/polls", "--every", "5", "--json"] + conf)
+        #expect(kept.status == 0 && fresh.status == 0 && kept.stdout == fresh.stdout, "\(kept.stderr)\(fresh.stderr)")
+    }
+
     /// The real captured run (48 jobs, polls every ~2 s): the twin's forecasts, made with run
     /// times learnt only from jobs finished before each forecast, beat both baselines.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: capture + "/polls/squeue-0000.json"), "needs ../shared/slurm/capture-seed8"))
