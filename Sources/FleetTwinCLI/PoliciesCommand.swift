@@ -14,6 +14,7 @@ struct PolicyName: ExpressibleByArgument, Sendable {
     }
 
     static var allValueStrings: [String] { PolicyRegistry.names }
+    var defaultValueDescription: String { value }
 }
 
 extension PlacementRule: ExpressibleByArgument {

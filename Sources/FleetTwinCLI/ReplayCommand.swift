@@ -14,13 +14,14 @@ struct ReplayCommand: AsyncParsableCommand {
         commandName: "replay",
         abstract: "Replay a trace on a fleet under a policy and store the run.",
         discussion: """
-            The fleet is a fleet file (as `fleettwin import tiresias-cluster|philly-vc|openb-nodes` write them) \
+            The fleet is a fleet file (as `fleettwin import tiresias-cluster|philly-vc|openb-nodes|slurm-nodes` write them) \
             or a scenario, whose fleet and mechanisms are used. Jobs the fleet can never run are skipped and \
             listed. --json prints the same object as `run --json`. With --compare-recorded, jobs whose trace \
             recorded a start and an end are compared with their simulation.
             Examples:
               fleettwin replay Traces/h100-workloads.jsonl --fleet Scenarios/quickstart.yaml --policy las
               fleettwin export 1 --out run1.jsonl && fleettwin replay run1.jsonl --fleet Scenarios/quickstart.yaml --policy fifo
+              fleettwin replay sacct.jsonl --fleet fleet.yaml --policy slurm --slurm-conf slurm.conf --slurm-qos qos.psv --compare-recorded
             """)
 
     @Argument(help: "The trace (native format; see Traces/README.md).") var trace: String
@@ -53,6 +54,9 @@ struct ReplayCommand: AsyncParsableCommand {
                 throw InvalidInput(message: error.description)
             }
             spec.options.slurmSources = [slurmConf, slurmQos].compactMap { $0 }
+        }
+        if spec.name == "slurm" && slurmConf == nil {
+            printError("note: no --slurm-conf: Slurm's defaults (priority/basic, backfill every 30 s, no preemption)")
         }
         let replayed = try Scenario.replay(trace: trace, fleet: fleet, policy: spec, noOverheads: noOverheads, seed: seed)
         let scenario = noCommunication ? replayed.withoutCommunication() : replayed

@@ -27,6 +27,7 @@ struct TwinCommand: ParsableCommand {
 /// `--interval`: `5s`, `500ms`, `1m`, or plain seconds.
 struct PollInterval: ExpressibleByArgument, Sendable {
     var seconds: Double
+    var defaultValueDescription: String { seconds.rounded() == seconds ? "\(Int(seconds))s" : "\(seconds)s" }
 
     init?(argument: String) {
         let text = argument.trimmingCharacters(in: .whitespaces).lowercased()
@@ -46,7 +47,7 @@ struct PollInterval: ExpressibleByArgument, Sendable {
 
 /// The options that say when polling stops.
 struct PollLimits: ParsableArguments {
-    @Option(help: "Time between polls: 5s, 500ms, 1m (ignored with --replay-polls).") var interval: PollInterval = PollInterval(argument: "5s")!
+    @Option(help: "Time between polls of a live cluster: 5s, 500ms, 1m (captured polls are read without waiting).") var interval: PollInterval = PollInterval(argument: "5s")!
     @Option(help: "Stop after N polls.") var maxPolls: Int?
     @Flag(help: "Stop once jobs were seen and none is pending or running.") var untilIdle = false
 
@@ -103,6 +104,7 @@ struct TwinSlurm: AsyncParsableCommand {
         guard forecastEvery >= 0, (1...10_000).contains(replicas) else {
             throw InvalidInput(message: "--forecast-every must be >= 0 and --replicas from 1 to 10000")
         }
+        if forecastEvery > 0 { noteSlurmDefaults(slurmConf) }
         let forecastConfiguration: SlurmConfiguration?
         do { forecastConfiguration = forecastEvery > 0 ? try SlurmConfiguration.read(conf: slurmConf, qos: slurmQos) : nil } catch {
             throw InvalidInput(message: error.description)

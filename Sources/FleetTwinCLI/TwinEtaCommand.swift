@@ -41,6 +41,7 @@ struct TwinEtaCommand: AsyncParsableCommand {
     func run() async throws {
         guard (1...10_000).contains(replicas) else { throw InvalidInput(message: "--replicas must be from 1 to 10000; found \(replicas)") }
         let (state, observedHistory, source) = try twinState(snapshot: snapshot, replayPolls: replayPolls, poll: poll, live: live)
+        noteSlurmDefaults(slurmConf)
         let configuration: SlurmConfiguration
         do { configuration = try SlurmConfiguration.read(conf: slurmConf, qos: slurmQos) } catch { throw InvalidInput(message: error.description) }
         var model = RuntimeModel(history: observedHistory)

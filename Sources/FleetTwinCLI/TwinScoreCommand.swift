@@ -37,6 +37,11 @@ func finishedRuns(_ observations: ArraySlice<SlurmObservation>) -> [(user: Strin
     return history
 }
 
+/// Says on standard error that a forecast runs on Slurm's defaults when no slurm.conf is given.
+func noteSlurmDefaults(_ slurmConf: String?) {
+    if slurmConf == nil { printError("note: no --slurm-conf: forecasts use Slurm's defaults (priority/basic, backfill every 30 s, no preemption)") }
+}
+
 /// The forecasts made at one observation (poll `poll`): the twin's, with run times from
 /// `history` (the jobs finished by then) over `replicas` replicas seeded `seed + poll`; the
 /// time-limit plan's (one replica); and Slurm's own estimate (squeue's `start_time` of a
@@ -108,6 +113,7 @@ struct TwinScoreCommand: AsyncParsableCommand {
         let rows: [ResultStore.TwinForecast], starts: [String: [Double]], summary: String
         switch (replayPolls, db) {
         case let (directory?, nil):
+            noteSlurmDefaults(slurmConf)
             let configuration: SlurmConfiguration
             do { configuration = try SlurmConfiguration.read(conf: slurmConf, qos: slurmQos) } catch { throw InvalidInput(message: error.description) }
             let seen = try observations(fromPolls: directory)
@@ -127,6 +133,9 @@ struct TwinScoreCommand: AsyncParsableCommand {
             starts = observed
             summary = "forecasts made at \(Set(made.map(\.poll)).count) of \(seen.count) observations, \(replicas) replicas each"
         case let (nil, path?):
+            guard slurmConf == nil, slurmQos == nil else {
+                throw InvalidInput(message: "--slurm-conf and --slurm-qos make forecasts on --replay-polls; a session's kept forecasts were made with its own")
+            }
             guard FileManager.default.fileExists(atPath: path) else { throw InvalidInput(message: "\(path): no such database") }
             let store = try ResultStore(path: path)
             guard let id = try session ?? store.twinSessions().last?.id else { throw InvalidInput(message: "\(path) holds no twin session") }
@@ -149,12 +158,12 @@ struct TwinScoreCommand: AsyncParsableCommand {
             return
         }
         func row(_ name: String, _ n: Int, _ median: Double?, _ p90: Double?, _ coverage: Double?) -> String {
-            name.padding(toLength: 40, withPad: " ", startingAt: 0) + String(n).padding(toLength: 11, withPad: " ", startingAt: 0)
+            name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(n).padding(toLength: 11, withPad: " ", startingAt: 0)
                 + [median, p90].map { ($0.map { String(format: "%.1f s", $0) } ?? "-").padding(toLength: 12, withPad: " ", startingAt: 0) }.joined()
                 + (coverage.map { String(format: "%.0f%%", $0 * 100) } ?? "-")
         }
         print(summary)
-        print("".padding(toLength: 40, withPad: " ", startingAt: 0) + "forecasts  |error| p50  |error| p90  p10-p90 coverage")
+        print("".padding(toLength: 44, withPad: " ", startingAt: 0) + "forecasts  |error| p50  |error| p90  p10-p90 coverage")
         print(row("the twin (run times from history)", score.forecasts, score.medianAbsStartErrorSeconds, score.p90AbsStartErrorSeconds, score.coverageP10P90))
         for b in [score.baseline, score.slurmEstimate].compactMap({ $0 }) {
             print(row(b.name, b.forecasts, b.medianAbsStartErrorSeconds, b.p90AbsStartErrorSeconds, b.coverageP10P90))

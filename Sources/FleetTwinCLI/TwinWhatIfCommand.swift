@@ -55,6 +55,7 @@ struct TwinWhatIfCommand: AsyncParsableCommand {
     func run() async throws {
         guard (2...10_000).contains(replicas) else { throw InvalidInput(message: "--replicas must be from 2 to 10000 (the interval needs two)") }
         let (state, history, source) = try loadState()
+        noteSlurmDefaults(slurmConf)
         var changes: [String] = []
         var changed = state
         if addNodes > 0 {
@@ -179,9 +180,7 @@ func twinState(snapshot: String?, replayPolls: String?, poll: Int?, live: Bool =
     switch (snapshot, replayPolls) {
     case let (path?, nil):
         guard let data = FileManager.default.contents(atPath: path) else { throw InvalidInput(message: "\(path): cannot read the file") }
-        do { return (try JSONDecoder().decode(ClusterSnapshot.self, from: data), [], path) } catch {
-            throw InvalidInput(message: "\(path): not a cluster snapshot (\(error)); expected the JSON in `fleettwin twin eta --help`")
-        }
+        return (try ClusterSnapshot.decode(data, file: path), [], path)
     case let (nil, directory?):
         let seen = try observations(fromPolls: directory)
         let index = try poll ?? (seen.lastIndex { !$0.openJobs.filter { $0.phase == .pending }.isEmpty }).orThrow(

@@ -19,6 +19,13 @@ public struct ClusterSnapshot: Sendable, Equatable, Codable {
             self.gpus = gpus
             self.up = up
         }
+
+        /// `up` may be left out: true.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(name: try c.decode(String.self, forKey: .name), gpus: try c.decode(Int.self, forKey: .gpus),
+                      up: try c.decodeIfPresent(Bool.self, forKey: .up) ?? true)
+        }
     }
 
     /// GPUs a running job holds on one node.
@@ -71,6 +78,15 @@ public struct ClusterSnapshot: Sendable, Equatable, Codable {
     public var nodes: [Node]
     public var running: [Job]
     public var pending: [Job]
+
+    /// `acceleratorType` may be left out: h100-80gb.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(time: try c.decode(Double.self, forKey: .time),
+                  acceleratorType: try c.decodeIfPresent(String.self, forKey: .acceleratorType) ?? "h100-80gb",
+                  nodes: try c.decode([Node].self, forKey: .nodes), running: try c.decode([Job].self, forKey: .running),
+                  pending: try c.decode([Job].self, forKey: .pending))
+    }
 
     public init(time: Double, acceleratorType: String = "h100-80gb", nodes: [Node], running: [Job], pending: [Job]) {
         self.time = time

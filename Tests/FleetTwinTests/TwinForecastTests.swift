@@ -42,9 +42,16 @@ import Testing
         #expect(missing.status == 2 && missing.stderr.contains("job 42 is not pending"))
         let neither = try runFleettwin(["twin", "eta"])
         #expect(neither.status == 2 && neither.stderr.contains("--snapshot FILE, --replay-polls DIR or --live"))
-        try "{\"time\": 1}".write(toFile: path, atomically: true, encoding: .utf8)
-        let broken = try runFleettwin(["twin", "eta", "--snapshot", path])
-        #expect(broken.status == 2 && broken.stderr.contains("not a cluster snapshot"))
+        for (text, message) in [("{\"time\": 1}", "nodes is missing"),
+                                ("{\"time\": 1, \"nodes\": [], \"running\": [], \"pending\": [{\"id\": \"1\", \"gpus\": 1, \"submit\": 0, \"timeLimt\": 60}]}",
+                                 "unknown key 'timeLimt' in pending[0]"),
+                                ("{\"time\": 1, \"nodes\": [], \"running\": [], \"pending\": [{\"id\": \"1\", \"gpus\": \"x\", \"submit\": 0}]}",
+                                 "pending[0].gpus must be a number"),
+                                ("{\"time\": 1,", "not JSON")] {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let broken = try runFleettwin(["twin", "eta", "--snapshot", path])
+            #expect(broken.status == 2 && broken.stderr.contains(message), "\(broken.stderr)")
+        }
         let poll = try runFleettwin(["twin", "eta", "--replay-polls", Self.lifecycle, "--poll", "99"])
         #expect(poll.status == 2 && poll.stderr.contains("--poll 99"))
     }
