@@ -109,14 +109,14 @@ struct TwinSlurm: AsyncParsableCommand {
         do { forecastConfiguration = forecastEvery > 0 ? try SlurmConfiguration.read(conf: slurmConf, qos: slurmQos) : nil } catch {
             throw InvalidInput(message: error.description)
         }
-        var observed: [SlurmObservation] = []
+        var history = FinishedRuns()
         var source: any PollSource
         var origin: String
         if let replayPolls {
             do { source = try CapturedPolls(directory: replayPolls) } catch { throw InvalidInput(message: error.description) }
             origin = "capture \(replayPolls)"
         } else {
-            source = LiveSlurm()
+            source = LiveSlurm(clock: wallClockMicroseconds)
             origin = "squeue/sinfo (SLURM_CONF=\(ProcessInfo.processInfo.environment["SLURM_CONF"] ?? "unset"))"
         }
         let store = try ResultStore(path: db)
@@ -136,10 +136,10 @@ struct TwinSlurm: AsyncParsableCommand {
             }
             try store.appendTwinPoll(session: session, poll: polls, step: step)
             if let observation = step.observation, let configuration = forecastConfiguration {
-                observed.append(observation)
+                history.add(observation)
                 // Forecasts at every N-th poll, from what the twin knows then; kept to be scored.
                 if polls % forecastEvery == 0 {
-                    let rows = try await forecastRows(observation, poll: polls, history: finishedRuns(observed[...]), configuration: configuration,
+                    let rows = try await forecastRows(observation, poll: polls, history: history.runs, configuration: configuration,
                                                       replicas: replicas, seed: seed)
                     try store.appendTwinForecasts(session: session, rows)
                 }
@@ -181,13 +181,13 @@ struct TwinCapture: ParsableCommand {
         do { capture = try PollCapture(directory: directory) } catch {
             throw InvalidInput(message: "\(directory): cannot create the directory (\(error.localizedDescription))")
         }
-        var source = LiveSlurm()
+        var source = LiveSlurm(clock: wallClockMicroseconds)
         var mirror = SlurmMirror()  // only to know when the cluster is idle
         var polls = 0
         while limits.maxPolls.map({ polls < $0 }) ?? true {
             let began = Date()
             guard let poll = source.next() else { break }
-            try capture.write(poll, index: polls)
+            try capture.write(poll, index: polls, fallbackTime: wallClockMicroseconds())
             polls += 1
             switch poll {
             case .replies(let squeue, let sinfo, let time, let squeueSource, let sinfoSource):
@@ -258,6 +258,10 @@ struct TwinExport: ParsableCommand {
         fleetOut ?? (URL(fileURLWithPath: out).deletingPathExtension().path + "-fleet.yaml")
     }
 }
+
+/// The wall clock in Unix microseconds: when the live twin observes a poll (its edge; the
+/// model never reads it).
+@Sendable func wallClockMicroseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
 
 /// Waits on the wall clock between live polls (the twin's edge; nothing in the model waits).
 func pause(seconds: Double) {

@@ -22,19 +22,23 @@ func observations(fromPolls directory: String) throws -> [SlurmObservation] {
     return seen
 }
 
-/// The finished jobs of `observations` (each run once), as run-time history: user,
-/// partition, elapsed and limit seconds.
-func finishedRuns(_ observations: ArraySlice<SlurmObservation>) -> [(user: String?, partition: String?, elapsed: Double, limit: Double)] {
-    var history: [(user: String?, partition: String?, elapsed: Double, limit: Double)] = []
-    var finished: Set<String> = []  // membership only
-    for observation in observations {
+/// The runs a twin has seen finish, each once, kept as observations come in (a following
+/// twin holds this, not every observation): user, partition, elapsed and limit seconds.
+struct FinishedRuns {
+    private(set) var runs: [(user: String?, partition: String?, elapsed: Double, limit: Double)] = []
+    private var seen: Set<String> = []  // membership only
+
+    init(_ observations: some Sequence<SlurmObservation> = []) {
+        for observation in observations { add(observation) }
+    }
+
+    mutating func add(_ observation: SlurmObservation) {
         for job in observation.jobs {
             guard case .finished = job.phase, let start = job.start, let end = job.end, let limit = job.timeLimit,
-                  finished.insert("\(job.id)@\(start)").inserted else { continue }
-            history.append((job.user.isEmpty ? nil : job.user, job.partition.isEmpty ? nil : job.partition, Double(end - start), Double(limit)))
+                  seen.insert("\(job.id)@\(start)").inserted else { continue }
+            runs.append((job.user.isEmpty ? nil : job.user, job.partition.isEmpty ? nil : job.partition, Double(end - start), Double(limit)))
         }
     }
-    return history
 }
 
 /// Says on standard error that a forecast runs on Slurm's defaults when no slurm.conf is given.
@@ -118,8 +122,11 @@ struct TwinScoreCommand: AsyncParsableCommand {
             do { configuration = try SlurmConfiguration.read(conf: slurmConf, qos: slurmQos) } catch { throw InvalidInput(message: error.description) }
             let seen = try observations(fromPolls: directory)
             var made: [ResultStore.TwinForecast] = []
-            for k in stride(from: 0, to: seen.count, by: every) {
-                made += try await forecastRows(seen[k], poll: k, history: finishedRuns(seen[...k]), configuration: configuration,
+            var history = FinishedRuns()
+            for (k, observation) in seen.enumerated() {
+                history.add(observation)
+                guard k % every == 0 else { continue }
+                made += try await forecastRows(observation, poll: k, history: history.runs, configuration: configuration,
                                                replicas: replicas, seed: seed)
             }
             rows = made

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetTwinLive
+import FleetTwinMetrics
 import FleetTwinPolicy
 import FleetTwinReports
 import FleetTwinScenario
@@ -121,8 +122,7 @@ struct TwinWhatIfCommand: AsyncParsableCommand {
         let changedWaits = other.starts.map { meanWait($0, common.map(\.1)) }
         let difference = MeanInterval(zip(changedWaits, unchangedWaits).map { $0 - $1 })
         func median(_ values: [Double?]) -> Double? {
-            let s = values.compactMap { $0 }.sorted()
-            return s.isEmpty ? nil : s[max(0, Int((0.5 * Double(s.count)).rounded(.up)) - 1)]
+            Distribution.nearestRank(values.compactMap { $0 }.sorted(), 0.5)
         }
         let jobs = common.map { k, j -> Comparison.Job in
             let a = median(base.starts.map { $0[k] }), b = median(other.starts.map { $0[j] })
@@ -162,7 +162,7 @@ func twinState(snapshot: String?, replayPolls: String?, poll: Int?, live: Bool =
     if live {
         // The cluster now: one poll of squeue and sinfo (SLURM_CONF from the environment).
         guard snapshot == nil, replayPolls == nil else { throw InvalidInput(message: "--live asks the cluster itself; leave out --snapshot and --replay-polls") }
-        var slurm = LiveSlurm()
+        var slurm = LiveSlurm(clock: wallClockMicroseconds)
         let answer = slurm.next()
         guard case let .replies(squeue, sinfo, time, squeueSource, sinfoSource)? = answer else {
             if case let .failed(_, message)? = answer { throw InvalidInput(message: "the live cluster did not answer: \(message)") }
@@ -173,7 +173,7 @@ func twinState(snapshot: String?, replayPolls: String?, poll: Int?, live: Bool =
         guard let observation = step.observation else {
             throw InvalidInput(message: "the live cluster's reply could not be read: \(step.events.first?.details.note ?? "")")
         }
-        do { return (try ClusterSnapshot(observation), finishedRuns([observation][...]), "the live cluster") } catch {
+        do { return (try ClusterSnapshot(observation), FinishedRuns([observation]).runs, "the live cluster") } catch {
             throw InvalidInput(message: "the live cluster: \(error.description)")
         }
     }
@@ -186,7 +186,7 @@ func twinState(snapshot: String?, replayPolls: String?, poll: Int?, live: Bool =
         let index = try poll ?? (seen.lastIndex { !$0.openJobs.filter { $0.phase == .pending }.isEmpty }).orThrow(
             InvalidInput(message: "\(directory): no observation has a pending job"))
         guard seen.indices.contains(index) else { throw InvalidInput(message: "--poll \(index): the session has observations 0 to \(seen.count - 1)") }
-        do { return (try ClusterSnapshot(seen[index]), finishedRuns(seen[...index]), "\(directory), observation \(index)") } catch {
+        do { return (try ClusterSnapshot(seen[index]), FinishedRuns(seen[...index]).runs, "\(directory), observation \(index)") } catch {
             throw InvalidInput(message: "\(directory): \(error.description)")
         }
     default:

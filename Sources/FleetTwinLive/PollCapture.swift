@@ -14,8 +14,9 @@ public struct PollCapture {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
-    /// Writes poll number `index`.
-    public func write(_ poll: Poll, index: Int) throws {
+    /// Writes poll number `index`; a failed poll without a time is written at `fallbackTime`
+    /// (Unix µs, the caller's clock).
+    public func write(_ poll: Poll, index: Int, fallbackTime: Int64) throws {
         func path(_ prefix: String, _ suffix: String) -> URL {
             URL(fileURLWithPath: directory).appendingPathComponent(CapturedPolls.name(prefix, index, suffix))
         }
@@ -25,7 +26,7 @@ public struct PollCapture {
             try sinfo.write(to: path("sinfo", ".json"), options: .atomic)
             try Data((CapturedPolls.text(time) + "\n").utf8).write(to: path("at", ".txt"), options: .atomic)
         case .failed(let time, _):
-            try Data((CapturedPolls.text(time ?? LiveSlurm.now()) + "\n").utf8).write(to: path("at", ".txt"), options: .atomic)
+            try Data((CapturedPolls.text(time ?? fallbackTime) + "\n").utf8).write(to: path("at", ".txt"), options: .atomic)
         }
     }
 }

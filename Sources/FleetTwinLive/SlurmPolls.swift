@@ -109,8 +109,13 @@ public struct LiveSlurm: PollSource {
     public var timeout: TimeInterval
     /// The commands' environment (SLURM_CONF, PATH; the process's own by default).
     public var environment: [String: String]
+    /// When a poll is observed, in Unix microseconds: the wall clock, read by the caller at
+    /// the twin's edge (`fleettwin twin`), so that nothing in this module reads a clock.
+    public var clock: @Sendable () -> Int64
 
-    public init(timeout: TimeInterval = 60, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(clock: @escaping @Sendable () -> Int64, timeout: TimeInterval = 60,
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.clock = clock
         self.timeout = timeout
         self.environment = environment
     }
@@ -119,15 +124,13 @@ public struct LiveSlurm: PollSource {
     public mutating func next() -> Poll? {
         let squeue = Self.run(["squeue", "--json"], timeout: timeout, environment: environment)
         // The observation's time: when squeue answered (sinfo follows within milliseconds).
-        let time = Self.now()
+        let time = clock()
         guard case .success(let jobs) = squeue else { return .failed(time: time, message: squeue.failure) }
         let sinfo = Self.run(["sinfo", "--json"], timeout: timeout, environment: environment)
         guard case .success(let nodes) = sinfo else { return .failed(time: time, message: sinfo.failure) }
         return .replies(squeue: jobs, sinfo: nodes, time: time, squeueSource: "squeue --json", sinfoSource: "sinfo --json")
     }
 
-    /// The wall clock in Unix microseconds.
-    public static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
 
     /// What a command gave: its standard output, or why it gave none.
     public enum Outcome: Sendable {

@@ -19,11 +19,16 @@ public struct Distribution: Sendable, Equatable, Codable {
     public init?(seconds values: [Double]) {
         guard !values.isEmpty else { return nil }
         let sorted = values.sorted()
-        func rank(_ p: Double) -> Double {
-            sorted[Swift.max(0, Swift.min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
-        }
+        func rank(_ p: Double) -> Double { Self.nearestRank(sorted, p)! }
         self.init(mean: sorted.reduce(0, +) / Double(sorted.count), p50: rank(0.50), p95: rank(0.95), p99: rank(0.99),
                   max: sorted[sorted.count - 1])
+    }
+
+    /// The `p` quantile (0-1) of an ascending sample by nearest rank, a value that occurred;
+    /// nil for an empty sample.
+    public static func nearestRank(_ sorted: [Double], _ p: Double) -> Double? {
+        guard !sorted.isEmpty else { return nil }
+        return sorted[Swift.max(0, Swift.min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
     }
 
     public init(mean: Double, p50: Double, p95: Double, p99: Double, max: Double) {

@@ -73,7 +73,7 @@ public struct ScheduleFidelity: Codable, Sendable, Equatable {
         let absolute = starts.map { abs($0.error) }
         absoluteStartError = Distribution(seconds: absolute)!
         let sorted = absolute.sorted()
-        absoluteStartErrorP90 = sorted[max(0, Int((0.9 * Double(sorted.count)).rounded(.up)) - 1)]
+        absoluteStartErrorP90 = Distribution.nearestRank(sorted, 0.9)!
         func pair(_ r: Double, _ s: Double) -> Pair { Pair(recorded: r, simulated: s, relativeError: r == 0 ? nil : (s - r) / r) }
         let n = Double(inputs.count)
         meanWait = pair(inputs.reduce(0) { $0 + $1.recorded.start - $1.submit } / n, inputs.reduce(0) { $0 + $1.simulated.start - $1.submit } / n)

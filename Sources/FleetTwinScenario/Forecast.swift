@@ -167,7 +167,7 @@ public enum Forecaster {
                                                         seed: seed, horizonSeconds: horizonSeconds)
         return pending.enumerated().map { k, job in
             let s = starts.compactMap { $0[k] }.sorted()
-            func rank(_ p: Double) -> Double? { s.isEmpty ? nil : s[max(0, min(s.count - 1, Int((p * Double(s.count)).rounded(.up)) - 1))] }
+            func rank(_ p: Double) -> Double? { Distribution.nearestRank(s, p) }
             return StartForecast(id: job.id, p10: rank(0.1), p50: rank(0.5), p90: rank(0.9), notStarted: replicas - s.count, reason: job.reason)
         }
     }

@@ -1,3 +1,5 @@
+import FleetTwinMetrics
+
 /// How good a twin's start forecasts were, once the jobs really started: every forecast made
 /// (at some observation, for some pending job) set against the job's actual start, as the
 /// live twin scores itself (../shared/research/live-twin.md, "score forecasts"). Seconds.
@@ -68,7 +70,7 @@ public struct ForecastScore: Sendable, Equatable, Codable {
         }
         guard !errors.isEmpty else { return (0, nil, nil, nil) }
         let sorted = errors.sorted()
-        func rank(_ p: Double) -> Double { sorted[max(0, min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1))] }
+        func rank(_ p: Double) -> Double? { Distribution.nearestRank(sorted, p) }
         return (errors.count, rank(0.5), rank(0.9), Double(inside) / Double(errors.count))
     }
 }
