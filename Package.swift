@@ -49,9 +49,15 @@ let package = Package(
         .target(name: "FleetTwinCostModel", exclude: ["Resources"], plugins: ["EmbedCalibration"]),
         // Regions > clusters > nodes > accelerators, accelerator profiles, network bandwidths.
         .target(name: "FleetTwinFleet", dependencies: ["FleetTwinEngine", "FleetTwinCostModel"]),
+        // COIN-OR Clp through its C API, for the optimisation-based policies (Gavel's LPs).
+        // Clp rather than GLPK: EPL-2.0 keeps a distributed binary's licence free, where GLPK's
+        // GPL-3 would bind it; Clp is the LP half of the Cbc MILP solver Sia's code uses.
+        .systemLibrary(name: "CClp", pkgConfig: "clp", providers: [.apt(["coinor-libclp-dev"])]),
+        // Linear programs: a small value type in, Clp solves, the optimum out (or why not).
+        .target(name: "FleetTwinSolver", dependencies: ["CClp"]),
         // The policy API (what a policy sees and decides), the registry and the policies.
         .target(name: "FleetTwinPolicy", dependencies: [
-            "FleetTwinEngine", "FleetTwinFleet",
+            "FleetTwinEngine", "FleetTwinFleet", "FleetTwinSolver",
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
         // Jobs, the scheduler hierarchy that carries out decisions, and the simulation driver.

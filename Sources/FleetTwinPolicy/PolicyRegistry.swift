@@ -24,6 +24,9 @@ public struct PolicyOptions: Sendable, Equatable {
     public var slurm: SlurmConfiguration?
     /// Where `slurm` was read from (slurm.conf, QOS table), for the scenario's text.
     public var slurmSources: [String] = []
+    /// Gavel's round length and least time between recomputations of its allocation, seconds.
+    public var roundSeconds: Double?
+    public var resetIntervalSeconds: Double?
 
     public init() {}
 
@@ -31,6 +34,7 @@ public struct PolicyOptions: Sendable, Equatable {
         a.preemption == b.preemption && a.elastic == b.elastic && a.migration == b.migration && a.thresholds == b.thresholds
             && a.quantumSeconds == b.quantumSeconds && a.serviceSamples == b.serviceSamples && a.queueOrder == b.queueOrder
             && a.slurm == b.slurm && a.slurmSources == b.slurmSources
+            && a.roundSeconds == b.roundSeconds && a.resetIntervalSeconds == b.resetIntervalSeconds
             && a.tenantShares?.map(\.tenant) == b.tenantShares?.map(\.tenant) && a.tenantShares?.map(\.weight) == b.tenantShares?.map(\.weight)
     }
 }
@@ -160,7 +164,35 @@ public enum PolicyRegistry {
             build: { options, placement, _, _, _, _ in
                 SlurmPolicy(configuration: options.slurm ?? SlurmConfiguration(), placement: placement)
             }),
+    ] + GavelPolicy.Objective.allCases.map(gavel)
+
+    static let gavelOptions = [
+        PolicyOptionInfo(name: "round", kind: "duration", defaultValue: "360s", help: "round length (Gavel's time_per_iteration)"),
+        PolicyOptionInfo(name: "reset-interval", kind: "duration", defaultValue: "1920s",
+                         help: "least time between recomputations of the allocation (minimum_time_between_allocation_resets)"),
     ]
+
+    /// Gavel's round mechanism with one of its allocation policies (`GavelPolicy`).
+    static func gavel(_ objective: GavelPolicy.Objective) -> PolicyDescriptor {
+        let (summary, file): (String, String) = switch objective {
+        case .maxMinFairness: ("Gavel's LAS: max-min fair accelerator-time (LP), time-shared in 360 s rounds", "max_min_fairness.py::MaxMinFairnessPolicy")
+        case .maxMinFairnessPerf: ("Gavel's heterogeneity-aware LAS: max-min fair normalised throughput over per-type speeds (LP), in rounds",
+                                   "max_min_fairness.py::MaxMinFairnessPolicyWithPerf")
+        case .finishTimeFairness: ("Themis-FTF as Gavel implements it: minimise the largest finish-time ratio (LP bisection), in rounds",
+                                   "finish_time_fairness.py::FinishTimeFairnessPolicyWithPerf")
+        case .minTotalDuration: ("Gavel's minimum makespan: the allocation that finishes all remaining work soonest (LP bisection), in rounds",
+                                 "min_total_duration.py::MinTotalDurationPolicyWithPerf")
+        }
+        return PolicyDescriptor(
+            name: objective.rawValue, summary: summary,
+            source: "Gavel (OSDI'20) scheduler.py rounds + policies/\(file), stanford-futuredata/gavel c4fa400; LP by COIN-OR Clp",
+            oracle: objective.readsRemainingWork, options: gavelOptions,
+            defaultSwitches: MechanismSwitches(preemption: true), defaultQuantum: .zero,
+            build: { options, placement, _, _, _, _ in
+                GavelPolicy(objective: objective, placement: placement,
+                            round: .seconds(options.roundSeconds ?? 360), resetInterval: .seconds(options.resetIntervalSeconds ?? 1920))
+            })
+    }
 
     public static var names: [String] { all.map(\.name) }
 

@@ -221,6 +221,13 @@ struct ScenarioParser {
             options[keyPath: path] = try reader.bool(n, key)
         }
         if let n = p["quantum"] { options.quantumSeconds = try reader.duration(n, "quantum", positive: false).seconds }
+        if let n = p["round"] {
+            // Rounds shorter than a second would make a run of days billions of rounds.
+            let round = try reader.duration(n, "round", positive: true).seconds
+            guard round >= 1, round <= 86_400 else { throw reader.error(at: n, "round must be between 1s and 1d; found \(round)s") }
+            options.roundSeconds = round
+        }
+        if let n = p["reset-interval"] { options.resetIntervalSeconds = try reader.duration(n, "reset-interval", positive: false).seconds }
         if let n = p["thresholds"] {
             var thresholds: [Double] = []
             for item in try reader.sequence(n, "thresholds") {

@@ -1,4 +1,5 @@
 import FleetTwinScenario
+import FleetTwinScheduling
 import Testing
 
 /// Golden messages: the exact text users see for broken scenarios.
@@ -84,7 +85,7 @@ import Testing
 
     @Test func unknownPolicyListsTheKnownOnes() {
         let text = Self.valid + "\npolicy: { name: fofo }"
-        #expect(message(text).hasPrefix("s.yaml:12:17: error: policy name must be one of: fifo, srtf, las, dlas-gpu-gittins, fair-share, singularity, slurm; found 'fofo'"))
+        #expect(message(text).hasPrefix("s.yaml:12:17: error: policy name must be one of: \(PolicyRegistry.names.joined(separator: ", ")); found 'fofo'"))
     }
 
     @Test func emptyFileIsExplained() {
