@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetTwinEngine
 import FleetTwinLive
 import FleetTwinMetrics
 import FleetTwinPolicy
@@ -14,11 +15,13 @@ import Foundation
 struct TwinWhatIfCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "whatif",
-        abstract: "Fork the cluster's state unchanged and changed (nodes added or failed, slurm.conf settings) and compare the pending jobs' starts.",
+        abstract: "Fork the cluster's state unchanged and changed (nodes added or failed, slurm.conf settings, another policy) and compare the pending jobs' starts.",
         discussion: """
             Changes: --add-nodes N (nodes like the cluster's), --fail-nodes n3,n4 (down from now; the jobs \
             running there are requeued, eligible again cred_expire + 1 s later, as Slurm does), --set KEY=VALUE \
-            (a slurm.conf line, applied after the file: SchedulerParameters=bf_interval=10, PriorityWeightAge=1000).
+            (a slurm.conf line, applied after the file: SchedulerParameters=bf_interval=10, PriorityWeightAge=1000), \
+            --policy NAME (another policy decides in the changed fork, from the same running jobs: las, srtf, \
+            fair-share, singularity, fifo or a Gavel policy).
             Example:
               fleettwin twin whatif --replay-polls capture/polls --poll 40 --slurm-conf slurm.conf --slurm-qos qos.psv --add-nodes 1
             """)
@@ -32,6 +35,7 @@ struct TwinWhatIfCommand: AsyncParsableCommand {
     @Option(help: "Nodes to add, each like the cluster's first.") var addNodes: Int = 0
     @Option(help: "Nodes to take down, comma-separated.") var failNodes: String?
     @Option(help: "A slurm.conf line to apply after the file (repeatable).") var set: [String] = []
+    @Option(help: "Another policy to decide in the changed fork (fleettwin policies; one that can start from running jobs).") var policy: String?
     @Option(help: "Seeded replicas.") var replicas: Int = 20
     @Option(help: "Seed.") var seed: UInt64 = 1
     @Flag(help: "Print JSON.") var json = false
@@ -101,12 +105,27 @@ struct TwinWhatIfCommand: AsyncParsableCommand {
             }
             changes.append("fail \(names.joined(separator: ", ")) (\(hit.count) running job(s) requeued)")
         }
-        guard !changes.isEmpty else { throw InvalidInput(message: "no change: give --add-nodes, --fail-nodes or --set") }
+        var changedPolicy: (@Sendable (VirtualTime) -> any SchedulingPolicy)?
+        if let policy {
+            guard let descriptor = PolicyRegistry.named(policy) else {
+                throw InvalidInput(message: "--policy must be one of: \(PolicyRegistry.names.joined(separator: ", ")); found '\(policy)'")
+            }
+            if policy != "slurm" {
+                guard descriptor.make().adoptsRunningJobs else {
+                    throw InvalidInput(message: "--policy \(policy) cannot start from a cluster with running jobs; these can: "
+                                       + PolicyRegistry.all.filter { $0.make().adoptsRunningJobs }.map(\.name).joined(separator: ", "))
+                }
+                changedPolicy = { _ in descriptor.make() }
+                changes.append("policy \(policy)")
+            }
+        }
+        guard !changes.isEmpty else { throw InvalidInput(message: "no change: give --add-nodes, --fail-nodes, --set or --policy") }
         let model = RuntimeModel(history: history)
         let base: (pending: [ClusterSnapshot.Job], starts: [[Double?]]), other: (pending: [ClusterSnapshot.Job], starts: [[Double?]])
         do {
             base = try await Forecaster.replicaStarts(state, configuration: unchangedConfiguration, runtimes: model, replicas: replicas, seed: seed)
-            other = try await Forecaster.replicaStarts(changed, configuration: changedConfiguration, runtimes: model, replicas: replicas, seed: seed)
+            other = try await Forecaster.replicaStarts(changed, configuration: changedConfiguration, runtimes: model, replicas: replicas, seed: seed,
+                                                       policy: changedPolicy)
         } catch let problem as Forecaster.Problem {
             throw InvalidInput(message: "\(source): \(problem.description)")
         }

@@ -27,6 +27,16 @@ public struct FIFOPolicy: SchedulingPolicy {
 
     public mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {}
 
+    /// The job this policy started last; any other start is a job adopted already running (a
+    /// fork of an observed state), which arrived just before and leaves the queue's tail.
+    private var lastStarted: JobIndex = -1
+    public var adoptsRunningJobs: Bool { true }
+
+    public mutating func jobStarted(_ job: PendingJob, on run: JobRun, at now: VirtualTime) {
+        guard job.index != lastStarted else { return }
+        if let i = queue.lastIndex(where: { $0.index == job.index }) { queue.remove(at: i) }
+    }
+
     /// FIFO never preempts; a job stopped by a failure keeps its place by arrival.
     public mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {
         let position = queue.firstIndex { ($0.submit, $0.index) > (job.submit, job.index) } ?? queue.endIndex
@@ -43,6 +53,7 @@ public struct FIFOPolicy: SchedulingPolicy {
             return nil
         }
         queue.removeFirst()
+        lastStarted = head.index
         return .start(head.index, cluster: cluster, accelerators: head.worldSize)
     }
 }

@@ -38,11 +38,20 @@ public struct FairShare: PriorityRule {
         let capacity = Double(fleet.clusters.reduce(0) { $0 + $1.capacity })
         guarantee = w.map { capacity * $0 / total }
         usage = Array(repeating: 0, count: names.count)
+        for (tenant, devices) in adopted { usage[tenant >= 0 ? Int(tenant) : usage.count - 1] += devices }
+        adopted.removeAll()
     }
+
+    /// Jobs that arrived running (a fork of an observed state) are started before the first
+    /// pass tells the rule the fleet: their devices are counted when it does.
+    private var adopted: [(tenant: Int32, devices: Int)] = []
 
     private func tenant(_ job: TrackedJob) -> Int { job.info.tenant >= 0 ? Int(job.info.tenant) : usage.count - 1 }
 
-    public mutating func jobStarted(_ job: TrackedJob, at now: VirtualTime) { usage[tenant(job)] += job.devices }
+    public mutating func jobStarted(_ job: TrackedJob, at now: VirtualTime) {
+        guard !usage.isEmpty else { return adopted.append((job.info.tenant, job.devices)) }
+        usage[tenant(job)] += job.devices
+    }
     public mutating func jobStopped(_ job: TrackedJob, at now: VirtualTime) { usage[tenant(job)] -= job.devices }
 
     public func waitingKey(_ job: TrackedJob) -> PriorityKey {

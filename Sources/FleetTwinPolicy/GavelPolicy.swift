@@ -128,8 +128,14 @@ public struct GavelPolicy: SchedulingPolicy {
         needsUpdate = true
     }
 
+    /// A job that arrives already running (a fork of an observed state) is taken as running
+    /// where it is; its accelerator type is read from the fleet at the next pass.
+    public var adoptsRunningJobs: Bool { true }
+    private var untyped: [JobIndex] = []
+
     public mutating func jobStarted(_ job: PendingJob, on run: JobRun, at now: VirtualTime) {
         guard var s = states[job.index] else { return }
+        if s.type < 0 { untyped.append(job.index) }
         s.job = job
         s.cluster = run.cluster
         s.startedAt = now
@@ -175,6 +181,8 @@ public struct GavelPolicy: SchedulingPolicy {
 
     public mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
         if typeCount == 0 { learnTypes(fleet) }
+        for j in untyped where states[j]?.running == true { states[j]!.type = fleet.clusters[Int(states[j]!.cluster)].acceleratorType }
+        untyped.removeAll()
         if !active.isEmpty, roundEnd.map({ now >= $0 || (takenLeft == 0 && !takenType.isEmpty) }) ?? true {
             beginRound(at: now, fleet: fleet)
         } else if active.isEmpty && roundEnd != nil {

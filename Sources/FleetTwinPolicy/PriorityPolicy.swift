@@ -29,6 +29,9 @@ import FleetTwinFleet
 /// restart into room made for a higher one and be preempted again.
 public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     public var name: String { rule.name }
+    /// A job that arrives already running (a fork of an observed state) is told through
+    /// `jobStarted` like any start: it leaves the waiting set for the running one.
+    public var adoptsRunningJobs: Bool { true }
     public let placement: PlacementRule
     public private(set) var rule: Rule
     public let switches: MechanismSwitches

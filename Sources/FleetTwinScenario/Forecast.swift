@@ -175,8 +175,12 @@ public enum Forecaster {
     /// Each replica's start of every pending job (Unix seconds; nil: not started by the
     /// horizon), `starts[replica][k]` for the k-th of `pending` (job-id order): what
     /// `forecast` summarises, and what a what-if pairs replica by replica.
+    /// `policy`: what decides in the forks, given the replica's backfill phase; nil: the
+    /// `slurm` policy with `configuration` (a what-if of another policy passes its own; it
+    /// must adopt running jobs).
     public static func replicaStarts(_ snapshot: ClusterSnapshot, configuration: SlurmConfiguration, runtimes: RuntimeModel,
-                                     replicas: Int, seed: UInt64, horizonSeconds: Double = 7 * 86_400) async throws
+                                     replicas: Int, seed: UInt64, horizonSeconds: Double = 7 * 86_400,
+                                     policy: (@Sendable (_ backfillPhase: VirtualTime) -> any SchedulingPolicy)? = nil) async throws
         -> (pending: [ClusterSnapshot.Job], starts: [[Double?]]) {
         let up = snapshot.nodes.filter(\.up)
         guard let perNode = up.first?.gpus, up.allSatisfy({ $0.gpus == perNode }), perNode > 0 else {
@@ -232,7 +236,11 @@ public enum Forecaster {
             var phaseDraw = SeededGenerator(seed: seed, stream: "forecast-backfill-phase", index: UInt64(r))
             let interval = max(1, configuration.bfInterval.microseconds)
             let phase = VirtualTime(microseconds: replicas > 1 ? Int64(phaseDraw.next() % UInt64(interval)) : 0)
-            var config = SimulationConfiguration(fleet: fleet, jobs: jobs, policy: SlurmPolicy(configuration: configuration, backfillPhase: phase),
+            let decider = policy?(phase) ?? SlurmPolicy(configuration: configuration, backfillPhase: phase)
+            guard decider.adoptsRunningJobs else {
+                throw Problem(description: "policy \(decider.name) cannot start from a cluster with running jobs")
+            }
+            var config = SimulationConfiguration(fleet: fleet, jobs: jobs, policy: decider,
                                                  horizon: .seconds(horizonSeconds), seed: seed &+ UInt64(r))
             config.adopted = adopted
             let result = try await FleetSimulation(config).run()

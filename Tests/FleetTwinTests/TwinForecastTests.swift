@@ -1,3 +1,4 @@
+import FleetTwinScheduling
 import Foundation
 import Testing
 
@@ -77,6 +78,41 @@ import Testing
         #expect(unknown.status == 2 && unknown.stderr.contains("no node n9"))
         let badSet = try runFleettwin(["twin", "whatif", "--snapshot", path, "--set", "PreemptMode=SUSPEND"])
         #expect(badSet.status == 2 && badSet.stderr.contains("PreemptMode SUSPEND is not modelled"))
+    }
+
+    /// One node of 4 GPUs: 7 holds 2 until +200; 8 (4 GPUs, 60 s) waits ahead of 9 (2 GPUs,
+    /// 600 s). Slurm's backfill will not start 9 now, since it would delay 8's reservation at
+    /// +200: 8 runs at +200, 9 at +260. Under `las` 9 takes the free GPUs at once (greedy
+    /// backfill) and 8 waits for it, to +600; `fifo` keeps Slurm's order.
+    static let backfillSnapshot = #"""
+            {"time": 1000000000, "acceleratorType": "h100-80gb",
+             "nodes": [{"name": "n1", "gpus": 4, "up": true}],
+             "running": [{"id": "7", "gpus": 2, "submit": 999999850, "start": 999999900, "timeLimit": 300, "shares": [{"node": "n1", "gpus": 2}]}],
+             "pending": [{"id": "8", "gpus": 4, "submit": 999999970, "timeLimit": 60, "reason": "Resources"},
+                         {"id": "9", "gpus": 2, "submit": 999999990, "timeLimit": 600, "reason": "Priority"}]}
+            """#
+
+    @Test func whatIfUnderAnotherPolicy() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("now.json").path
+        try Self.backfillSnapshot.write(toFile: path, atomically: true, encoding: .utf8)
+        func deltas(_ policy: String) throws -> [Double?] {
+            let out = try runFleettwin(["twin", "whatif", "--snapshot", path, "--policy", policy, "--replicas", "2", "--json"])
+            #expect(out.status == 0, "\(policy): \(out.stderr)")
+            guard out.status == 0 else { return [] }
+            let result = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as! [String: Any]
+            #expect((result["changes"] as? [String]) == ["policy \(policy)"])
+            return (result["jobs"] as! [[String: Any]]).map { $0["deltaSeconds"] as? Double }
+        }
+        #expect(try deltas("las") == [400, -260])
+        #expect(try deltas("fifo") == [0, 0])
+        // Every policy that can start from running jobs does, on the same fork.
+        for name in PolicyRegistry.names where name != "slurm" && PolicyRegistry.named(name)!.make().adoptsRunningJobs {
+            #expect(try deltas(name).count == 2, "\(name)")
+        }
+        let unknown = try runFleettwin(["twin", "whatif", "--snapshot", path, "--policy", "lsa"])
+        #expect(unknown.status == 2 && unknown.stderr.contains("--policy must be one of: fifo"), "\(unknown.stderr)")
     }
 
     /// Without a cluster to ask (no squeue on PATH), `--live` says so and writes nothing.
