@@ -217,18 +217,18 @@ public struct GavelPolicy: SchedulingPolicy {
             let j = order[cursor]
             cursor += 1
             guard var s = states[j], !s.running, !s.stopping else { continue }
-            var cluster: Int32?
-            if let type = takenType[j] {
-                cluster = fleet.firstFit(s.job.worldSize, types: .single(type), rule: placement)
-                if cluster == nil && stopsInFlight > 0 {
-                    for c in fleet.clusters(ofType: type) where !held[Int(c)] {
-                        held[Int(c)] = true
-                        reservations.append(Reservation(job: j, cluster: c, accelerators: 0))
-                    }
-                }
-            } else {
+            // A taken job goes to its type; failing that (fragmentation, failed nodes) to any
+            // type it runs on with room now, rather than leave that room idle.
+            var cluster = takenType[j].flatMap { fleet.firstFit(s.job.worldSize, types: .single($0), rule: placement) }
+            if cluster == nil {
                 cluster = fleet.clusters(of: s.job.acceleratorTypes).first {
                     !held[Int($0)] && fleet.clusters[Int($0)].free.fits(s.job.worldSize, rule: placement)
+                }
+            }
+            if cluster == nil, let type = takenType[j], stopsInFlight > 0 {
+                for c in fleet.clusters(ofType: type) where !held[Int(c)] {
+                    held[Int(c)] = true
+                    reservations.append(Reservation(job: j, cluster: c, accelerators: 0))
                 }
             }
             guard let c = cluster else { continue }

@@ -1,5 +1,6 @@
 import FleetTwinEngine
 import FleetTwinFleet
+import FleetTwinMetrics
 import FleetTwinScenario
 import FleetTwinScheduling
 import FleetTwinSolver
@@ -102,5 +103,17 @@ import Testing
         #expect(abs(g2[1] - 400 - 1399.9) <= 1, "\(g2)")
         let g3 = try await Self.completions("gavel-las", [(10, 3600), (410, 720)])
         #expect(abs(g3[1] - 410 - 2839.8) <= 1, "\(g3)")
+    }
+
+    /// Three accelerator types, jobs that may run on several, node failures: every Gavel
+    /// policy keeps the fleet's invariants (no idle capacity a waiting job fits, even when a
+    /// job taken on one type finds room only on another) and finishes every job.
+    @Test(arguments: GavelPolicy.Objective.allCases.map(\.rawValue))
+    func heterogeneousFleetWithFailuresKeepsEveryInvariant(policy: String) async throws {
+        var s = try Scenario.load(path: repositoryRoot.appendingPathComponent("Scenarios/heterogeneous.yaml").path)
+        s.policy = PolicySpec(name: policy)
+        s.failures = FailureSettings(nodeTimeBetweenFailures: .exponential(mean: .seconds(Int64(12 * 3600))), repair: .seconds(Int64(1800)))
+        let result = try await runScenario(s, check: true)
+        #expect(RunMetrics.fold(result).jobsCompleted == result.jobs.count)
     }
 }
