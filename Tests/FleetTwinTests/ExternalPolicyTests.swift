@@ -1,0 +1,169 @@
+import FleetTwinEngine
+import FleetTwinExternalPolicy
+import FleetTwinFleet
+import FleetTwinScenario
+import FleetTwinScheduling
+import FleetTwinStore
+import Foundation
+import Testing
+
+/// The `external` policy: the Python example against the built-in `fifo`, determinism, and
+/// every way an external policy can fail (each ends the run with a clear error).
+@Suite struct ExternalPolicyTests {
+    static let example = repositoryRoot.appendingPathComponent("Examples/external-policy/fifo.py").path
+
+    /// python3 on PATH, or nil after printing why the test is skipped.
+    static func python() -> String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let path = "\(dir)/python3"
+            if FileManager.default.isExecutableFile(atPath: path), (try? runProcess(URL(fileURLWithPath: path), ["-c", "pass"]))?.status == 0 {
+                return path
+            }
+        }
+        print("skipped: no working python3 on PATH, so the Python example policy cannot run")
+        return nil
+    }
+
+    static func external(_ command: String, timeout: Double = 30) -> ExternalPolicy {
+        ExternalPolicy(settings: ExternalPolicySettings(command: command, timeoutSeconds: timeout), placement: .bestFit)
+    }
+
+    /// A shell policy that answers every request with `answer`.
+    static func answering(_ answer: String) -> ExternalPolicy {
+        external("while read -r line; do printf '%s\\n' '\(answer)'; done")
+    }
+
+    static func jobs() -> [JobSpec] {
+        [PolicyLayerTests.job("a", at: 0, gpus: 2, seconds: 100), PolicyLayerTests.job("b", at: 10, gpus: 4, seconds: 50)]
+    }
+
+    static func run(_ policy: ExternalPolicy, jobs: [JobSpec] = jobs(), fleet: FleetSpec = PolicyLayerTests.fleet(nodes: 1, perNode: 4)) async throws -> SimulationResult {
+        try await FleetSimulation(SimulationConfiguration(fleet: fleet, jobs: jobs, policy: policy, checkInvariants: true)).run()
+    }
+
+    /// The error a run ends with, as text.
+    static func failure(_ policy: ExternalPolicy, jobs: [JobSpec] = jobs()) async -> String {
+        do {
+            _ = try await run(policy, jobs: jobs)
+            return "no error"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// The example makes the built-in fifo's decisions: on random traces, fleets and every
+    /// placement rule, its event log is the built-in's, record for record (checks on).
+    @Test func theExampleGivesTheBuiltInFIFOsEventLog() async throws {
+        guard let python = Self.python() else { return }
+        for trial in 0..<4 {
+            var g = SeededGenerator(seed: 7, stream: "external-fifo", index: UInt64(trial))
+            let perNode = [2, 4, 8][Int.random(in: 0..<3, using: &g)]
+            let fleet = PolicyLayerTests.fleet(nodes: Int.random(in: 1...3, using: &g), perNode: perNode, clusters: Int.random(in: 1...2, using: &g))
+            let largest = fleet.clusters.map(\.accelerators).max()!
+            var t = 0.0
+            let jobs = (0..<20).map { k -> JobSpec in
+                t += Double(Int.random(in: 0...300, using: &g))
+                return PolicyLayerTests.job("j\(k)", at: t, gpus: min(largest, [1, 1, 2, 3, 4, 8, 16][Int.random(in: 0..<7, using: &g)]),
+                                            seconds: Double(Int.random(in: 10...5_000, using: &g)))
+            }
+            for rule in PlacementRule.allCases {
+                let builtIn = try await FleetSimulation(SimulationConfiguration(
+                    fleet: fleet, jobs: jobs, policy: FIFOPolicy(placement: rule), checkInvariants: true)).run()
+                let settings = ExternalPolicySettings(command: "\(python) \(Self.example)")
+                let external = try await FleetSimulation(SimulationConfiguration(
+                    fleet: fleet, jobs: jobs, policy: ExternalPolicy(settings: settings, placement: rule), checkInvariants: true)).run()
+                #expect(external.log.records == builtIn.log.records, "trial \(trial), \(rule)")
+                #expect(external.eventLogHash == builtIn.eventLogHash)
+            }
+        }
+    }
+
+    /// The hand-computed FIFO fixture through a scenario's `policy: {external: ...}` (the
+    /// command run in the scenario's folder), twice: byte-identical event logs, the same as fifo's.
+    @Test func aScenarioNamesItsExternalPolicyAndRunsAreIdentical() async throws {
+        guard let python = Self.python() else { return }
+        let dir = try temporaryDirectory()
+        try FileManager.default.copyItem(atPath: Self.example, toPath: dir.appendingPathComponent("fifo.py").path)
+        let text = try String(contentsOfFile: fixture("fifo-hand.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "policy: { name: fifo, placement: consolidated }", with: "policy: { external: \"\(python) fifo.py\", timeout: 10s }")
+        let path = dir.appendingPathComponent("external.yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let scenario = try Scenario.load(path: path)
+        #expect(scenario.policy.name == "external" && scenario.policy.options.external?.timeoutSeconds == 10)
+        #expect(scenario.referencedFiles.contains { $0.path.hasSuffix("/fifo.py") }, "the program is part of the scenario's identity")
+        let a = try await runScenario(scenario), b = try await runScenario(scenario)
+        let fifo = try await runScenario(try Scenario.load(path: fixture("fifo-hand.yaml")))
+        #expect(a.eventLogHash == b.eventLogHash && a.log.records == b.log.records)
+        #expect(a.log.records == fifo.log.records)
+        #expect(a.policy == "external")
+    }
+
+    @Test func aMalformedAnswerFailsTheRunQuotingIt() async {
+        let message = await Self.failure(Self.answering("not json"))
+        #expect(message.contains("policy external failed at 0.0 s"), "\(message)")
+        #expect(message.contains("does not follow protocol version 1: expected a JSON value at byte 0; the answer was: 'not json'"), "\(message)")
+        let unknown = await Self.failure(Self.answering(#"{"decisions": [{"action": "start", "job": 0, "cluster": "nowhere"}]}"#))
+        #expect(unknown.contains(#"decisions[0].cluster: expected a cluster's name (c0), found "nowhere""#), "\(unknown)")
+        let typo = await Self.failure(Self.answering(#"{"decisions": [], "wakeat": 5}"#))
+        #expect(typo.contains(#"unknown member "wakeat""#), "\(typo)")
+    }
+
+    @Test func anImpossibleDecisionFailsTheRunCitingTheAnswer() async {
+        let message = await Self.failure(Self.answering(#"{"decisions": [{"action": "start", "job": 0, "cluster": "c0", "accelerators": 8}]}"#))
+        #expect(message.contains("invalid scheduling decision: job 0"), "\(message)")
+        #expect(message.contains("the external policy `while read"), "\(message)")
+        #expect(message.contains(#"decisions[0] of its answer to request 1: '{"decisions": [{"action": "start", "job": 0, "cluster": "c0", "accelerators": 8}]}'"#), "\(message)")
+    }
+
+    @Test func aCrashFailsTheRunWithItsStatusAndStandardError() async {
+        let message = await Self.failure(Self.external("read -r line; echo 'Traceback: something broke' >&2; exit 3"))
+        #expect(message.contains("closed its standard output without answering and exited with status 3"), "\(message)")
+        #expect(message.contains("  | Traceback: something broke"), "\(message)")
+    }
+
+    @Test func aSlowPolicyTimesOutAndIsKilled() async {
+        let start = ContinuousClock.now
+        let message = await Self.failure(Self.external("read -r line; echo 'thinking' >&2; sleep 600", timeout: 0.5))
+        #expect(message.contains("did not answer within 0.5 s (the external policy's timeout); it was stopped"), "\(message)")
+        #expect(message.contains("  | thinking"), "\(message)")
+        // Not the 600 s of its sleep (the whole group is killed); generous for a loaded machine.
+        #expect(ContinuousClock.now - start < .seconds(60))
+    }
+
+    /// `more` asks again within the pass; `wakeAt` brings a pass when nothing else would;
+    /// `reservations` cover what it holds idle meanwhile (the run's checks accept them).
+    @Test func moreAndWakeAtAreHonoured() async throws {
+        // Starts the first waiting job one at a time (more: true while it started one), and
+        // asks to be woken at 500 s, where it starts job 1 although nothing happens then.
+        let script = """
+            import json, sys
+            for line in sys.stdin:
+                r = json.loads(line)
+                w = [j for j in r["waiting"] if r["now"] >= 500_000_000 or j["job"] == 0]
+                d = [{"action": "start", "job": w[0]["job"], "cluster": "c0"}] if w else []
+                held = [{"job": j["job"], "cluster": "c0", "accelerators": r["clusters"][0]["free"]} for j in r["waiting"] if not w]
+                print(json.dumps({"decisions": d, "more": bool(d), "reservations": held[:1],
+                                  "wakeAt": None if r["now"] >= 500_000_000 else 500_000_000}), flush=True)
+            """
+        guard let python = Self.python() else { return }
+        let dir = try temporaryDirectory()
+        try script.write(to: dir.appendingPathComponent("p.py"), atomically: true, encoding: .utf8)
+        let r = try await Self.run(Self.external("\(python) \(dir.appendingPathComponent("p.py").path)"),
+                                   jobs: [PolicyLayerTests.job("a", at: 0, gpus: 1, seconds: 100), PolicyLayerTests.job("b", at: 10, gpus: 1, seconds: 50)])
+        #expect(PolicyLayerTests.times(r, .started, job: 0) == [0])
+        #expect(PolicyLayerTests.times(r, .started, job: 1) == [500])
+    }
+
+    /// A failed run through the command line exits 1 with the policy's message and stores nothing.
+    @Test func aFailedRunStoresNothing() throws {
+        let dir = try temporaryDirectory()
+        let db = dir.appendingPathComponent("r.sqlite").path
+        let out = try runFleettwin(["run", fixture("fifo-hand.yaml"), "--policy", "external", "--external-command",
+                                    "read -r line; echo 'gave up' >&2; exit 4", "--db", db])
+        #expect(out.status == 1, "\(out.stderr)")
+        #expect(out.stderr.contains("exited with status 4") && out.stderr.contains("  | gave up"), "\(out.stderr)")
+        if FileManager.default.fileExists(atPath: db) { #expect(try ResultStore(path: db).runs().isEmpty) }
+        let missing = try runFleettwin(["run", fixture("fifo-hand.yaml"), "--policy", "external", "--db", db])
+        #expect(missing.status == 2 && missing.stderr.contains("the external policy needs its command"), "\(missing.stderr)")
+    }
+}
