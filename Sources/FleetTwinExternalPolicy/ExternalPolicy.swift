@@ -44,7 +44,8 @@ public struct ExternalPolicy: SchedulingPolicy {
     private var jobs: [PendingJob] = []
     private var runs: [JobRun?] = []
     private var state: [JobState] = []
-    private var waiting = SortedIndices(), running = SortedIndices(), stopping = SortedIndices()
+    /// Jobs by state, in index order (requests list them so): `RankedJobs` keyed by index alone.
+    private var waiting = RankedJobs(), running = RankedJobs(), stopping = RankedJobs()
     /// Events since the last request, in the order they happened.
     private var events: [Event] = []
     /// The last answer's decisions, and how many have been handed out.
@@ -81,7 +82,7 @@ public struct ExternalPolicy: SchedulingPolicy {
         jobs.append(job)
         runs.append(nil)
         state.append(.waiting)
-        waiting.insert(job.index)
+        waiting.insert(Self.key(job.index))
         events.append(.arrived(job.index, now))
     }
 
@@ -121,20 +122,23 @@ public struct ExternalPolicy: SchedulingPolicy {
     }
 
     private mutating func move(_ job: JobIndex, to new: JobState) {
+        let key = Self.key(job)
         switch state[Int(job)] {
-        case .waiting: waiting.remove(job)
-        case .running: running.remove(job)
-        case .stopping: stopping.remove(job)
+        case .waiting: waiting.remove(key)
+        case .running: running.remove(key)
+        case .stopping: stopping.remove(key)
         case .done: break
         }
         state[Int(job)] = new
         switch new {
-        case .waiting: waiting.insert(job)
-        case .running: running.insert(job)
-        case .stopping: stopping.insert(job)
+        case .waiting: waiting.insert(key)
+        case .running: running.insert(key)
+        case .stopping: stopping.insert(key)
         case .done: break
         }
     }
+
+    private static func key(_ job: JobIndex) -> PriorityKey { PriorityKey(0, 0, job: job) }
 
     // MARK: Decisions
 
@@ -218,13 +222,13 @@ public struct ExternalPolicy: SchedulingPolicy {
         for event in events { write(event, &w, fleet) }
         w.close("]")
         w.key("waiting"); w.open("[")
-        for job in waiting.members { writeJob(job, &w, fleet) }
+        for key in waiting.keys { writeJob(key.job, &w, fleet) }
         w.close("]")
         w.key("running"); w.open("[")
-        for job in running.members { writeJob(job, &w, fleet) }
+        for key in running.keys { writeJob(key.job, &w, fleet) }
         w.close("]")
         w.key("stopping"); w.open("[")
-        for job in stopping.members { w.int(job) }
+        for key in stopping.keys { w.int(key.job) }
         w.close("]")
         w.key("clusters"); w.open("[")
         for c in fleet.clusters {
@@ -472,30 +476,5 @@ public struct ExternalPolicy: SchedulingPolicy {
         case .string(let s): "\"\(s)\""
         default: v.kind
         }
-    }
-}
-
-/// Job indices kept in increasing order (requests list jobs in index order); insertion and
-/// removal by binary search.
-struct SortedIndices {
-    private(set) var members: [JobIndex] = []
-
-    private func position(_ j: JobIndex) -> Int {
-        var lo = 0, hi = members.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if members[mid] < j { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
-    }
-
-    mutating func insert(_ j: JobIndex) {
-        let p = position(j)
-        if p == members.count || members[p] != j { members.insert(j, at: p) }
-    }
-
-    mutating func remove(_ j: JobIndex) {
-        let p = position(j)
-        if p < members.count, members[p] == j { members.remove(at: p) }
     }
 }

@@ -87,12 +87,7 @@ enum JSONValue: Equatable {
                     at += 1
                     skipSpace()
                     members.append((key, try value(depth: depth + 1)))
-                    skipSpace()
-                    guard at < bytes.count else { throw error("the line ends inside an object") }
-                    if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
-                    guard bytes[at] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
-                    at += 1
-                    return .object(members)
+                    if try ended(by: "}", inside: "an object") { return .object(members) }
                 }
             case UInt8(ascii: "["):
                 at += 1
@@ -102,12 +97,7 @@ enum JSONValue: Equatable {
                 while true {
                     skipSpace()
                     items.append(try value(depth: depth + 1))
-                    skipSpace()
-                    guard at < bytes.count else { throw error("the line ends inside an array") }
-                    if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
-                    guard bytes[at] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
-                    at += 1
-                    return .array(items)
+                    if try ended(by: "]", inside: "an array") { return .array(items) }
                 }
             case UInt8(ascii: "\""): return .string(try string())
             case UInt8(ascii: "t"): return try expect("true", .bool(true))
@@ -115,6 +105,16 @@ enum JSONValue: Equatable {
             case UInt8(ascii: "n"): return try expect("null", .null)
             default: return try number()
             }
+        }
+
+        /// After a member or item: true past the closing bracket, false past a comma.
+        mutating func ended(by closing: Unicode.Scalar, inside what: String) throws(PolicyProcessError) -> Bool {
+            skipSpace()
+            guard at < bytes.count else { throw error("the line ends inside \(what)") }
+            at += 1
+            if bytes[at - 1] == UInt8(ascii: ",") { return false }
+            guard bytes[at - 1] == UInt8(ascii: closing) else { at -= 1; throw error("expected ',' or '\(closing)'") }
+            return true
         }
 
         mutating func number() throws(PolicyProcessError) -> JSONValue {

@@ -190,7 +190,7 @@ public enum PolicyRegistry {
                 SlurmPolicy(configuration: options.slurm ?? SlurmConfiguration(), placement: placement)
             }),
         PolicyDescriptor(
-            name: "external", summary: "external: any program, run as a child process, that answers each scheduling pass over JSON Lines on stdin/stdout",
+            name: "external", summary: "a program in any language, run as a child process, that answers each scheduling pass over JSON Lines on stdin/stdout",
             source: "docs/external-policy.md (protocol), docs/external-policy.schema.json (schema), Examples/external-policy/ (a Python example)",
             oracle: false,
             options: [PolicyOptionInfo(name: "external", kind: "shell command line", defaultValue: "none (required)",

@@ -155,7 +155,7 @@ public struct PolicySpec: Sendable, Equatable {
     /// Why the spec cannot run, or nil: the `external` policy needs its command.
     public var problem: String? {
         descriptor.external && options.external == nil
-            ? "the external policy needs its command: policy: { external: \"python3 my_policy.py\" } in the scenario, or --external-command"
+            ? "the external policy needs its command: policy: { external: \"python3 my_policy.py\" } in the scenario, or --external-command on run, replay and compare"
             : nil
     }
 

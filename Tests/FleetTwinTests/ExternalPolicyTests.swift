@@ -1,5 +1,5 @@
 import FleetTwinEngine
-import FleetTwinExternalPolicy
+@testable import FleetTwinExternalPolicy
 import FleetTwinFleet
 import FleetTwinScenario
 import FleetTwinScheduling
@@ -165,5 +165,19 @@ import Testing
         if FileManager.default.fileExists(atPath: db) { #expect(try ResultStore(path: db).runs().isEmpty) }
         let missing = try runFleettwin(["run", fixture("fifo-hand.yaml"), "--policy", "external", "--db", db])
         #expect(missing.status == 2 && missing.stderr.contains("the external policy needs its command"), "\(missing.stderr)")
+    }
+
+    /// Answers are read strictly: integers apart from fractions and booleans, escapes
+    /// decoded, and every defect located by byte.
+    @Test func answersAreParsedStrictly() throws {
+        let v = try JSONValue.parse(Array(#" {"a": [1, -2.5, true, null, "x\"\u00e9"], "b": {}} "#.utf8))
+        #expect(v["a"] == .array([.int(1), .double(-2.5), .bool(true), .null, .string("x\"é")]))
+        #expect(v["b"] == .object([]))
+        for (text, says) in [("{\"a\": 1,}", "expected a member name in quotes at byte 8"), ("[1 2]", "expected ',' or ']' at byte 3"),
+                             ("{\"a\": 1, \"a\": 2}", "member \"a\" given twice"), ("{} x", "text after the JSON value at byte 3"),
+                             ("\"abc", "the line ends inside a string"), ("1e999", "'1e999' is not a number at byte 0")] {
+            #expect(throws: PolicyProcessError.self, "\(text)") { try JSONValue.parse(Array(text.utf8)) }
+            do { _ = try JSONValue.parse(Array(text.utf8)) } catch { #expect(error.description.contains(says), "\(text): \(error)") }
+        }
     }
 }
