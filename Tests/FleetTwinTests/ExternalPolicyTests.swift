@@ -96,6 +96,7 @@ import Testing
         #expect(a.eventLogHash == b.eventLogHash && a.log.records == b.log.records)
         #expect(a.log.records == fifo.log.records)
         #expect(a.policy == "external")
+        #expect(scenario.policy.text == "{ name: external, placement: best-fit, external: \"\(python) fifo.py\", in: \"\(dir.path)\", timeout: 10s }")
     }
 
     @Test func aMalformedAnswerFailsTheRunQuotingIt() async {
@@ -119,6 +120,11 @@ import Testing
         let message = await Self.failure(Self.external("read -r line; echo 'Traceback: something broke' >&2; exit 3"))
         #expect(message.contains("closed its standard output without answering and exited with status 3"), "\(message)")
         #expect(message.contains("  | Traceback: something broke"), "\(message)")
+        // One that exits before reading: the write fails with EPIPE (SIGPIPE is ignored), not this process.
+        let early = await Self.failure(Self.external("echo 'no python here' >&2; exit 127"))
+        #expect(early.contains("status 127") && early.contains("  | no python here"), "\(early)")
+        let missing = await Self.failure(Self.external("/nonexistent/policy"))
+        #expect(missing.contains("exited with status 127") && missing.contains("/nonexistent/policy"), "\(missing)")
     }
 
     @Test func aSlowPolicyTimesOutAndIsKilled() async {
