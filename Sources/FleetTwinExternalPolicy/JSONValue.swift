@@ -198,9 +198,17 @@ struct JSONLine {
         first[first.count - 1] = false
     }
 
+    /// Digits written straight into the line: requests hold thousands of integers per pass.
     mutating func int<T: BinaryInteger>(_ v: T) {
         separate()
-        bytes.append(contentsOf: Array(String(v).utf8))
+        if v < 0 { bytes.append(UInt8(ascii: "-")) }
+        var m = UInt64(v.magnitude)
+        let start = bytes.count
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(m % 10))
+            m /= 10
+        } while m > 0
+        bytes[start...].reverse()
     }
 
     mutating func double(_ v: Double) {
