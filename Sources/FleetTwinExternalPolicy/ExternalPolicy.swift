@@ -32,7 +32,9 @@ public struct ExternalPolicy: SchedulingPolicy {
     public static let protocolVersion = 1
 
     public let name = "external"
+    /// How a `start` with an accelerator count is laid out on nodes (told to the policy).
     public let placement: PlacementRule
+    /// The command, its folder, the timeout per answer, and whether it is an oracle.
     public let settings: ExternalPolicySettings
     public private(set) var reservations: [Reservation] = []
     public private(set) var failure: String?

@@ -118,6 +118,14 @@ public enum PolicyRegistry {
     static let thresholdOption = PolicyOptionInfo(name: "thresholds", kind: "list of accelerator-seconds", defaultValue: "[3250, 7200]",
                                                   help: "queue boundaries (Tiresias' queue_limit)")
 
+    /// The external policy's: its command and how it is run (`ExternalPolicySettings`).
+    static let externalOptions = [
+        PolicyOptionInfo(name: "external", kind: "shell command line", defaultValue: "none (required)",
+                         help: "the policy's command, run by /bin/sh -c in the scenario's folder, such as \"python3 my_policy.py\""),
+        PolicyOptionInfo(name: "timeout", kind: "duration", defaultValue: "30s", help: "the longest wall-clock wait for one answer; a slower answer fails the run"),
+        PolicyOptionInfo(name: "oracle", kind: "bool", defaultValue: "false", help: "send jobs' true work and remaining work (the policy is then an oracle)"),
+    ]
+
     public static let all: [PolicyDescriptor] = [
         PolicyDescriptor(
             name: "fifo", summary: "first in, first out; the head blocks every job behind it (gang scheduling, no preemption)",
@@ -193,12 +201,7 @@ public enum PolicyRegistry {
             name: "external", summary: "a program in any language, run as a child process, that answers each scheduling pass over JSON Lines on stdin/stdout",
             source: "docs/external-policy.md (protocol), docs/external-policy.schema.json (schema), Examples/external-policy/ (a Python example)",
             oracle: false,
-            options: [PolicyOptionInfo(name: "external", kind: "shell command line", defaultValue: "none (required)",
-                                       help: "the policy's command, run by /bin/sh -c in the scenario's folder, such as \"python3 my_policy.py\""),
-                      PolicyOptionInfo(name: "timeout", kind: "duration", defaultValue: "30s",
-                                       help: "the longest wall-clock wait for one answer; a slower answer fails the run"),
-                      PolicyOptionInfo(name: "oracle", kind: "bool", defaultValue: "false",
-                                       help: "send jobs' true work and remaining work (the policy is then an oracle)")],
+            options: externalOptions,
             defaultSwitches: MechanismSwitches(preemption: true, elastic: true, migration: true), defaultQuantum: .zero,
             build: nil),
     ]
