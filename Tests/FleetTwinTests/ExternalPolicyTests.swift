@@ -186,4 +186,58 @@ import Testing
             do { _ = try JSONValue.parse(Array(text.utf8)) } catch { #expect(error.description.contains(says), "\(text): \(error)") }
         }
     }
+
+    /// Every request and answer of a run (with an outage, so nearly every kind of event) follows the
+    /// published schema, checked with Python's jsonschema where it is installed.
+    @Test func requestsAndAnswersFollowTheSchema() async throws {
+        guard let python = Self.python() else { return }
+        guard (try? runProcess(URL(fileURLWithPath: python), ["-c", "import jsonschema"]))?.status == 0 else {
+            print("skipped: Python's jsonschema is not installed, so the schema cannot be checked")
+            return
+        }
+        let dir = try temporaryDirectory()
+        let log = dir.appendingPathComponent("log.jsonl").path
+        // Relays to the example and logs both directions.
+        let tee = """
+            import subprocess, sys
+            p = subprocess.Popen([sys.executable, sys.argv[1]], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            with open(sys.argv[2], "w") as log:
+                for line in sys.stdin:
+                    p.stdin.write(line); p.stdin.flush()
+                    answer = p.stdout.readline()
+                    log.write(line + answer)
+                    sys.stdout.write(answer); sys.stdout.flush()
+            """
+        try tee.write(to: dir.appendingPathComponent("tee.py"), atomically: true, encoding: .utf8)
+        // A small fleet with an outage in the middle of the run, so every kind of event but
+        // released (a migration's or a shrink's, which fifo never makes) is sent.
+        let yaml = """
+            name: outage
+            fleet:
+              regions: [{ name: r, clusters: [{ name: c, nodes: 2, accelerators_per_node: 4 }] }]
+            workload:
+              jobs:
+            \((0..<8).map { "    - { name: j\($0), submit: \($0 * 20)s, world_size: \([1, 2, 4, 8][$0 % 4]), duration: 5m }" }.joined(separator: "\n"))
+            failures:
+              outages: [{ at: 90s, clusters: [c], duration: 2m }]
+            policy: { external: "\(python) tee.py \(Self.example) \(log)" }
+            """
+        try yaml.write(to: dir.appendingPathComponent("outage.yaml"), atomically: true, encoding: .utf8)
+        let scenario = try Scenario.load(path: dir.appendingPathComponent("outage.yaml").path)
+        let r = try await runScenario(scenario)
+        #expect(r.log.records.contains { $0.kind == .failed })
+        let check = """
+            import json, sys, jsonschema
+            v = jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))
+            kinds = set()
+            for n, line in enumerate(open(sys.argv[2])):
+                d = json.loads(line)
+                kinds.update(e["event"] for e in d.get("events", []))
+                for e in v.iter_errors(d): sys.exit(f"line {n + 1}: {e.message}")
+            print(" ".join(sorted(kinds)))
+            """
+        let out = try runProcess(URL(fileURLWithPath: python), ["-c", check, repositoryRoot.appendingPathComponent("docs/external-policy.schema.json").path, log])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.contains("arrived capacityChanged completed failed started"), "\(out.stdout)")
+    }
 }
