@@ -60,6 +60,9 @@ let package = Package(
             "FleetTwinEngine", "FleetTwinFleet", "FleetTwinSolver",
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
+        // The `external` policy: any program, run as a child process speaking JSON Lines
+        // (Foundation's Process; docs/external-policy.md).
+        .target(name: "FleetTwinExternalPolicy", dependencies: ["FleetTwinEngine", "FleetTwinFleet", "FleetTwinPolicy"]),
         // Jobs, the scheduler hierarchy that carries out decisions, and the simulation driver.
         .target(name: "FleetTwinScheduling", dependencies: [
             "FleetTwinEngine", "FleetTwinCostModel", "FleetTwinFleet", "FleetTwinPolicy",
@@ -70,7 +73,7 @@ let package = Package(
         // Scenario files: YAML with located errors, validation, workload generators.
         .target(name: "FleetTwinScenario", dependencies: [
             "FleetTwinEngine", "FleetTwinCostModel", "FleetTwinFleet", "FleetTwinScheduling", "FleetTwinTraces", "FleetTwinWorkloads",
-            "FleetTwinMetrics", "Yams",
+            "FleetTwinMetrics", "FleetTwinExternalPolicy", "Yams",
         ]),
         // Metrics as folds over the event log.
         .target(name: "FleetTwinMetrics", dependencies: ["FleetTwinEngine", "FleetTwinScheduling"]),
@@ -97,7 +100,7 @@ let package = Package(
         .plugin(name: "BuildIdentity", capability: .buildTool(), dependencies: ["fleettwin-codegen"]),
         .plugin(name: "EmbedCalibration", capability: .buildTool(), dependencies: ["fleettwin-codegen"]),
         .testTarget(name: "FleetTwinTests", dependencies: [
-            "FleetTwinCLI", "fleettwin", "FleetTwinTensor", "FleetTwinWorkloads", "FleetTwinLive",
+            "FleetTwinCLI", "fleettwin", "FleetTwinTensor", "FleetTwinWorkloads", "FleetTwinLive", "FleetTwinExternalPolicy",
             .product(name: "GRDB", package: "GRDB.swift"),
         ], resources: [.copy("Fixtures")]),
     ],

@@ -42,6 +42,8 @@ struct EngineBenchCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
+        // bench measures FleetTwin itself; an external policy's cost is measured per round trip (README).
+        guard !(PolicyRegistry.named(policy.value)?.external ?? false) else { throw ValidationError("bench runs built-in policies; not external") }
         // The bounds a scenario has: at most 100,000,000 generated jobs and 2^31 accelerators.
         guard accelerators >= 8, accelerators % 8 == 0, accelerators <= Int(Int32.max) else {
             throw ValidationError("--accelerators must be a positive multiple of 8, at most \(Int32.max); found \(accelerators)")

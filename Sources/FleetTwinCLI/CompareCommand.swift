@@ -23,8 +23,10 @@ struct CompareCommand: AsyncParsableCommand {
     @Argument(help: "The scenario file (YAML).")
     var scenario: String
 
-    @Option(help: "Policies, comma-separated (\(PolicyRegistry.names.joined(separator: ", "))); each keeps the scenario's policy options it takes.")
-    var policies = PolicyRegistry.names.joined(separator: ",")
+    @Option(help: "Policies, comma-separated (\(PolicyRegistry.names.joined(separator: ", "))); each keeps the scenario's policy options it takes. Default: every built-in one.")
+    var policies = PolicyRegistry.builtInNames.joined(separator: ",")
+
+    @OptionGroup var external: ExternalPolicyOptions
 
     @Option(help: "Seeds: a range like 1-5 or a list like 1,4,9.")
     var seeds = "1-5"
@@ -89,8 +91,15 @@ struct CompareCommand: AsyncParsableCommand {
         let names = try parsedPolicies(), seedList = try parsedSeeds()
         // Every run's results are held until the comparison is stored.
         try ResourceLimits.check(parsed, parallel: names.count * seedList.count)
-        let units = names.flatMap { name in
-            seedList.map { Unit(position: 0, policy: parsed.policy.renamed(name), seed: $0) }
+        let specs = try names.map { name in
+            let spec = parsed.policy.renamed(name)
+            return spec.descriptor.external ? try external.apply(to: spec) : spec
+        }
+        if external.given && !specs.contains(where: { $0.descriptor.external }) {
+            throw ValidationError("--external-command and --external-timeout go with external among --policies")
+        }
+        let units = specs.flatMap { spec in
+            seedList.map { Unit(position: 0, policy: spec, seed: $0) }
         }.enumerated().map { i, unit in var u = unit; u.position = i; return u }
 
         // One simulation per core; results are put back in canonical order, so run ids and

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FleetTwinFleet
 import FleetTwinReports
+import FleetTwinScenario
 import FleetTwinScheduling
 import Foundation
 
@@ -15,6 +16,38 @@ struct PolicyName: ExpressibleByArgument, Sendable {
 
     static var allValueStrings: [String] { PolicyRegistry.names }
     var defaultValueDescription: String { value }
+}
+
+/// `--external-command` and `--external-timeout`: the `external` policy's process, on the
+/// commands that take `--policy`.
+struct ExternalPolicyOptions: ParsableArguments {
+    @Option(help: "With --policy external: the policy's command line, run by /bin/sh -c in the current folder and spoken to in JSON Lines (docs/external-policy.md), such as \"python3 my_policy.py\".")
+    var externalCommand: String?
+
+    @Option(help: "With an external policy: the longest wall-clock wait for one answer, in seconds (default 30).")
+    var externalTimeout: Double?
+
+    var given: Bool { externalCommand != nil || externalTimeout != nil }
+
+    /// `spec` with the command line's settings for its external policy; throws when they do
+    /// not go together (a command for a built-in policy, an external one with no command).
+    func apply(to spec: PolicySpec) throws -> PolicySpec {
+        var spec = spec
+        if spec.descriptor.external {
+            if let command = externalCommand {
+                spec.options.external = ExternalPolicySettings(command: command, timeoutSeconds: spec.options.external?.timeoutSeconds ?? ExternalPolicySettings.defaultTimeoutSeconds,
+                                                               oracle: spec.options.external?.oracle ?? false)
+            }
+            if let t = externalTimeout {
+                guard t > 0, t <= 86_400 else { throw ValidationError("--external-timeout must be between 0 and 86400 seconds; found \(t)") }
+                spec.options.external?.timeoutSeconds = t
+            }
+            if let problem = spec.problem { throw ValidationError(problem) }
+        } else if given {
+            throw ValidationError("--external-command and --external-timeout go with --policy external, not \(spec.name)")
+        }
+        return spec
+    }
 }
 
 extension PlacementRule: ExpressibleByArgument {
@@ -40,6 +73,8 @@ struct PoliciesCommand: ParsableCommand {
             var summary: String
             var source: String
             var oracle: Bool
+            /// Runs as a child process (`external`), not inside FleetTwin.
+            var external: Bool
             var defaultQuantumSeconds: Double
             var options: [PolicyOptionInfo]
         }
@@ -50,7 +85,7 @@ struct PoliciesCommand: ParsableCommand {
     func run() throws {
         let listing = Listing(
             policies: PolicyRegistry.all.map {
-                .init(name: $0.name, summary: $0.summary, source: $0.source, oracle: $0.oracle,
+                .init(name: $0.name, summary: $0.summary, source: $0.source, oracle: $0.oracle, external: $0.external,
                       defaultQuantumSeconds: $0.defaultQuantum.seconds, options: $0.options)
             },
             placements: PlacementRule.allCases.map(\.rawValue))
@@ -60,7 +95,7 @@ struct PoliciesCommand: ParsableCommand {
         }
         var lines: [String] = []
         for p in listing.policies {
-            lines.append("\(p.name)\(p.oracle ? " (oracle: reads true remaining work)" : "")")
+            lines.append("\(p.name)\(p.oracle ? " (oracle: reads true remaining work)" : "")\(p.external ? " (external: a program you write, run as a child process)" : "")")
             lines.append("  \(p.summary)")
             lines.append("  source: \(p.source)")
             for o in p.options {

@@ -39,6 +39,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of the table.") var json = false
     @Flag(help: "Check the fleet's invariants after every event (slow).") var check = false
     @Flag(help: "No progress line on standard error.") var quiet = false
+    @OptionGroup var external: ExternalPolicyOptions
     @Flag(help: "Turn gradient communication off: every job's replicas scale perfectly, wherever they are placed (as simulators that ignore the network assume).")
     var noCommunication = false
 
@@ -55,6 +56,7 @@ struct ReplayCommand: AsyncParsableCommand {
             }
             spec.options.slurmSources = [slurmConf, slurmQos].compactMap { $0 }
         }
+        spec = try external.apply(to: spec)
         if spec.name == "slurm" && slurmConf == nil {
             printError("note: no --slurm-conf: Slurm's defaults (priority/basic, backfill every 30 s, no preemption)")
         }

@@ -25,6 +25,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Run this policy instead of the scenario's (with the scenario's placement and the policy options it takes; `fleettwin policies` lists them).")
     var policy: PolicyName?
 
+    @OptionGroup var external: ExternalPolicyOptions
+
     @OptionGroup var store: StoreOptions
 
     @Flag(help: "Print one JSON object instead of the table.")
@@ -43,7 +45,8 @@ struct RunCommand: AsyncParsableCommand {
         // An invalid scenario throws here, before the database is opened: nothing is written.
         let loaded = try Scenario.load(path: scenario)
         let parsed = noCommunication ? loaded.withoutCommunication() : loaded
-        let override = policy.map { parsed.policy.renamed($0.value) }
+        let chosen = try external.apply(to: policy.map { parsed.policy.renamed($0.value) } ?? parsed.policy)
+        let override = policy != nil || chosen != parsed.policy ? chosen : nil
         let outcome = try await ScenarioRun(scenario: parsed, seed: seed ?? parsed.seed, policy: override, check: check,
                                             quiet: quiet, database: store.db).execute()
         print(json ? try outcome.summary.json() : outcome.summary.table() + "\n\nresults: \(store.db)")

@@ -86,6 +86,7 @@ struct TuneCommand: AsyncParsableCommand {
         do { parsedKnobs = try knobs.map { k throws(KnobError) in try Knob(parsing: k) } } catch { throw InvalidInput(message: error.description) }
         let objective = try objective()
         let policySpec = policy.map { base.policy.renamed($0.value) } ?? base.policy
+        if let problem = policySpec.problem { throw ValidationError(problem) }
 
         // Every combination, in knob order (the first knob varies slowest).
         var settings: [[(path: String, value: String)]] = [[]]

@@ -111,9 +111,9 @@ struct TwinWhatIfCommand: AsyncParsableCommand {
                 throw InvalidInput(message: "--policy must be one of: \(PolicyRegistry.names.joined(separator: ", ")); found '\(policy)'")
             }
             if policy != "slurm" {
-                guard descriptor.make().adoptsRunningJobs else {
+                guard !descriptor.external, descriptor.make().adoptsRunningJobs else {
                     throw InvalidInput(message: "--policy \(policy) cannot start from a cluster with running jobs; these can: "
-                                       + PolicyRegistry.all.filter { $0.make().adoptsRunningJobs }.map(\.name).joined(separator: ", "))
+                                       + PolicyRegistry.all.filter { !$0.external && $0.make().adoptsRunningJobs }.map(\.name).joined(separator: ", "))
                 }
                 changedPolicy = { _ in descriptor.make() }
                 changes.append("policy \(policy)")

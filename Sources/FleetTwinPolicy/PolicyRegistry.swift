@@ -27,15 +27,39 @@ public struct PolicyOptions: Sendable, Equatable {
     /// Gavel's round length and least time between recomputations of its allocation, seconds.
     public var roundSeconds: Double?
     public var resetIntervalSeconds: Double?
+    /// `external`: the command that runs the policy, and how it is run.
+    public var external: ExternalPolicySettings?
 
     public init() {}
 
     public static func == (a: PolicyOptions, b: PolicyOptions) -> Bool {
         a.preemption == b.preemption && a.elastic == b.elastic && a.migration == b.migration && a.thresholds == b.thresholds
             && a.quantumSeconds == b.quantumSeconds && a.serviceSamples == b.serviceSamples && a.queueOrder == b.queueOrder
-            && a.slurm == b.slurm && a.slurmSources == b.slurmSources
+            && a.slurm == b.slurm && a.slurmSources == b.slurmSources && a.external == b.external
             && a.roundSeconds == b.roundSeconds && a.resetIntervalSeconds == b.resetIntervalSeconds
             && a.tenantShares?.map(\.tenant) == b.tenantShares?.map(\.tenant) && a.tenantShares?.map(\.weight) == b.tenantShares?.map(\.weight)
+    }
+}
+
+/// How the `external` policy's process is run (FleetTwinExternalPolicy runs it; this is
+/// the plain value a scenario or the command line sets).
+public struct ExternalPolicySettings: Sendable, Equatable {
+    /// A shell command line (`/bin/sh -c`), such as `python3 my_policy.py`.
+    public var command: String
+    /// Where it runs: the scenario's folder for a scenario's command, nil for the current one.
+    public var directory: String?
+    /// The longest wall-clock wait for one answer, in seconds; a slower answer fails the run.
+    public var timeoutSeconds: Double
+    /// Whether requests carry jobs' true work and remaining work (the policy is then an oracle).
+    public var oracle: Bool
+
+    public static let defaultTimeoutSeconds = 30.0
+
+    public init(command: String, directory: String? = nil, timeoutSeconds: Double = Self.defaultTimeoutSeconds, oracle: Bool = false) {
+        self.command = command
+        self.directory = directory
+        self.timeoutSeconds = timeoutSeconds
+        self.oracle = oracle
     }
 }
 
@@ -56,21 +80,26 @@ public struct PolicyDescriptor: Sendable {
     public let source: String
     /// Whether it reads jobs' true remaining work (an oracle no real scheduler has).
     public let oracle: Bool
+    /// Whether it runs outside FleetTwin, as a child process (`external`): FleetTwinScenario's
+    /// `PolicySpec.make` builds it, since this module starts no processes.
+    public var external: Bool { build == nil }
     public let options: [PolicyOptionInfo]
     public let defaultSwitches: MechanismSwitches
     /// The quantum it uses unless a scenario sets one.
     public let defaultQuantum: VirtualTime
-    fileprivate let build: @Sendable (_ options: PolicyOptions, _ placement: PlacementRule, _ mechanisms: MechanismSettings,
-                                      _ switches: MechanismSwitches, _ quantum: VirtualTime, _ serviceSeconds: [Double]) -> any SchedulingPolicy
+    fileprivate let build: (@Sendable (_ options: PolicyOptions, _ placement: PlacementRule, _ mechanisms: MechanismSettings,
+                                       _ switches: MechanismSwitches, _ quantum: VirtualTime, _ serviceSeconds: [Double]) -> any SchedulingPolicy)?
 
     /// Builds the policy. `serviceSeconds`: the run's jobs' service (work x world size,
-    /// accelerator-seconds), for policies that learn a distribution from it.
+    /// accelerator-seconds), for policies that learn a distribution from it. Built-in
+    /// policies only: an `external` one is built by `PolicySpec.make` (FleetTwinScenario).
     public func make(options: PolicyOptions = PolicyOptions(), placement: PlacementRule = .bestFit,
                      mechanisms: MechanismSettings = .defaults, serviceSeconds: [Double] = []) -> any SchedulingPolicy {
         let switches = MechanismSwitches(preemption: options.preemption ?? defaultSwitches.preemption,
                                          elastic: options.elastic ?? defaultSwitches.elastic,
                                          migration: options.migration ?? defaultSwitches.migration)
         let quantum = options.quantumSeconds.map { VirtualTime.seconds($0) } ?? defaultQuantum
+        guard let build else { preconditionFailure("policy \(name) runs as a process: PolicySpec.make (FleetTwinScenario) builds it") }
         return build(options, placement, mechanisms, switches, quantum, serviceSeconds)
     }
 
@@ -92,6 +121,14 @@ public enum PolicyRegistry {
     ]
     static let thresholdOption = PolicyOptionInfo(name: "thresholds", kind: "list of accelerator-seconds", defaultValue: "[3250, 7200]",
                                                   help: "queue boundaries (Tiresias' queue_limit)")
+
+    /// The external policy's: its command and how it is run (`ExternalPolicySettings`).
+    static let externalOptions = [
+        PolicyOptionInfo(name: "external", kind: "shell command line", defaultValue: "none (required)",
+                         help: "the policy's command, run by /bin/sh -c in the scenario's folder, such as \"python3 my_policy.py\""),
+        PolicyOptionInfo(name: "timeout", kind: "duration", defaultValue: "30s", help: "the longest wall-clock wait for one answer; a slower answer fails the run"),
+        PolicyOptionInfo(name: "oracle", kind: "bool", defaultValue: "false", help: "send jobs' true work and remaining work (the policy is then an oracle)"),
+    ]
 
     public static let all: [PolicyDescriptor] = [
         PolicyDescriptor(
@@ -164,6 +201,13 @@ public enum PolicyRegistry {
             build: { options, placement, _, _, _, _ in
                 SlurmPolicy(configuration: options.slurm ?? SlurmConfiguration(), placement: placement)
             }),
+        PolicyDescriptor(
+            name: "external", summary: "a program in any language, run as a child process, that answers each scheduling pass over JSON Lines on stdin/stdout",
+            source: "docs/external-policy.md (protocol), docs/external-policy.schema.json (schema), Examples/external-policy/ (a Python example)",
+            oracle: false,
+            options: externalOptions,
+            defaultSwitches: MechanismSwitches(preemption: true, elastic: true, migration: true), defaultQuantum: .zero,
+            build: nil),
     ] + GavelPolicy.Objective.allCases.map(gavel)
 
     static let gavelOptions = [
@@ -195,6 +239,8 @@ public enum PolicyRegistry {
     }
 
     public static var names: [String] { all.map(\.name) }
+    /// The policies that run inside FleetTwin: what `compare` runs unless told otherwise.
+    public static var builtInNames: [String] { all.filter { !$0.external }.map(\.name) }
 
     public static func named(_ name: String) -> PolicyDescriptor? { all.first { $0.name == name } }
 }

@@ -178,6 +178,18 @@ public protocol SchedulingPolicy: Sendable {
     /// Whether it copes with jobs that arrive already running (`jobArrived` then `jobStarted`
     /// in one step, without its decision): a fork of an observed state. Default false.
     var adoptsRunningJobs: Bool { get }
+
+    /// Why the policy cannot decide any more (an external policy's process crashed, timed out
+    /// or answered outside its protocol), or nil. The methods above cannot throw, so a policy
+    /// that fails returns nil from `nextDecision` and says why here; the scheduler reads it
+    /// at the end of every pass and ends the run with `SimulationError.policyFailed`.
+    /// Default nil: a built-in policy never fails.
+    var failure: String? { get }
+
+    /// Where the decision `nextDecision` last returned came from, for a policy that relays
+    /// another program's decisions (the external policy: its command and the answer line);
+    /// the scheduler appends it to the error when it refuses that decision. Default nil.
+    var decisionOrigin: String? { get }
 }
 
 extension SchedulingPolicy {
@@ -188,4 +200,6 @@ extension SchedulingPolicy {
     public func wakeup(after now: VirtualTime) -> VirtualTime? { nil }
     public var reservations: [Reservation] { [] }
     public var adoptsRunningJobs: Bool { false }
+    public var failure: String? { nil }
+    public var decisionOrigin: String? { nil }
 }

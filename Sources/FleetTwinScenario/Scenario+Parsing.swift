@@ -205,8 +205,9 @@ struct ScenarioParser {
         var known = ["name", "placement"]
         for d in PolicyRegistry.all { for o in d.options where !known.contains(o.name) { known.append(o.name) } }
         let p = try reader.object(node, "policy", allowed: known)
-        let nameNode = try p.required("name")
-        let name = try reader.string(nameNode, "policy name")
+        // `policy: {external: "python3 my_policy.py"}` names the external policy by its command.
+        let nameNode = try p["external"] != nil && p["name"] == nil ? p.required("external") : p.required("name")
+        let name = p["external"] != nil && p["name"] == nil ? "external" : try reader.string(nameNode, "policy name")
         guard let descriptor = PolicyRegistry.named(name) else {
             throw reader.error(at: nameNode, "policy name must be one of: \(PolicyRegistry.names.joined(separator: ", ")); found '\(name)'")
         }
@@ -258,6 +259,30 @@ struct ScenarioParser {
                 throw reader.error(at: p["slurm-conf"] ?? p["slurm-qos"], error.description)
             }
             options.slurmSources = [conf?.0, qos?.0].compactMap { $0 }
+        }
+        if descriptor.external {
+            guard let n = p["external"] else {
+                throw reader.error(at: node, "the external policy needs its command, such as external: \"python3 my_policy.py\"")
+            }
+            let command = try reader.string(n, "external")
+            guard !command.trimmingWhitespace.isEmpty else { throw reader.error(at: n, "external must be a command line; found an empty one") }
+            // Files the command names (the policy's program) are part of the scenario's identity.
+            let folder = URL(fileURLWithPath: reader.file).deletingLastPathComponent().path
+            for word in command.split(separator: " ").map(String.init) where !word.hasPrefix("-") && word.contains(".") {
+                var isFolder: ObjCBool = false
+                let path = word.hasPrefix("/") ? word : folder + "/" + word
+                if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue { _ = reader.resolve(word) }
+            }
+            var settings = ExternalPolicySettings(command: command, directory: folder)
+            if let t = p["timeout"] {
+                let d = try reader.duration(t, "timeout")
+                guard d >= VirtualTime(microseconds: 1000), d <= .seconds(Int64(86_400)) else {
+                    throw reader.error(at: t, "timeout must be from 1ms to 1d; found \(d)")
+                }
+                settings.timeoutSeconds = d.seconds
+            }
+            if let o = p["oracle"] { settings.oracle = try reader.bool(o, "oracle") }
+            options.external = settings
         }
         let placement = try p["placement"].map { n throws(ScenarioError) -> PlacementRule in
             let given = try reader.string(n, "placement")

@@ -3,6 +3,7 @@
 /// processes, size, duration and tier distributions); and turning a scenario plus a seed
 /// into a `SimulationConfiguration`. Nothing downstream of this module sees YAML.
 import FleetTwinEngine
+import FleetTwinExternalPolicy
 import FleetTwinFleet
 import FleetTwinMetrics
 import FleetTwinScheduling
@@ -116,12 +117,20 @@ public struct PolicySpec: Sendable, Equatable {
         if !d.takes("queue-order") { spec.options.queueOrder = nil }
         if !d.takes("shares") { spec.options.tenantShares = nil }
         if !d.takes("slurm-conf") { spec.options.slurm = nil; spec.options.slurmSources = [] }
+        if !d.external { spec.options.external = nil }
         return spec
     }
 
     /// The spec as a YAML flow mapping, every option given: what a stored scenario says ran.
     public var text: String {
         var parts = ["name: \(name)", "placement: \(placement.rawValue)"]
+        if let e = options.external {
+            // The command, not its program's text: what the program is, FleetTwin cannot know.
+            parts.append("external: \(Self.quoted(e.command))")
+            if let d = e.directory { parts.append("in: \(Self.quoted(d))") }
+            parts.append("timeout: \(e.timeoutSeconds.clean)s")
+            if e.oracle { parts.append("oracle: true") }
+        }
         if let v = options.preemption { parts.append("preemption: \(v)") }
         if let v = options.elastic { parts.append("elastic: \(v)") }
         if let v = options.migration { parts.append("migration: \(v)") }
@@ -138,10 +147,27 @@ public struct PolicySpec: Sendable, Equatable {
         return "{ " + parts.joined(separator: ", ") + " }"
     }
 
+    /// A YAML double-quoted scalar.
+    static func quoted(_ s: String) -> String {
+        "\"" + s.map { $0 == "\"" || $0 == "\\" ? "\\\($0)" : String($0) }.joined() + "\""
+    }
+
+    /// Why the spec cannot run, or nil: the `external` policy needs its command.
+    public var problem: String? {
+        descriptor.external && options.external == nil
+            ? "the external policy needs its command: policy: { external: \"python3 my_policy.py\" } in the scenario, or --external-command on run, replay and compare"
+            : nil
+    }
+
     /// Builds the policy; `jobs` are the run's jobs (their service, for policies that learn
-    /// a distribution from the workload).
+    /// a distribution from the workload). An `external` policy's process starts at its first
+    /// scheduling pass.
     public func make(mechanisms: MechanismSettings = .defaults, jobs: [JobSpec] = []) -> any SchedulingPolicy {
-        descriptor.make(options: options, placement: placement, mechanisms: mechanisms,
+        if descriptor.external {
+            precondition(problem == nil, problem ?? "")
+            return ExternalPolicy(settings: options.external!, placement: placement)
+        }
+        return descriptor.make(options: options, placement: placement, mechanisms: mechanisms,
                         serviceSeconds: jobs.map { $0.work.seconds * Double($0.worldSize) })
     }
 }

@@ -62,6 +62,7 @@ public struct Sweep: Sendable {
             for name in policies {
                 // The scenario's own policy options carry over to each policy that takes them.
                 let policy = scenario.policy.renamed(name)
+                if let problem = policy.problem { throw reader.error(at: root["policies"], "\(scenario.name): \(problem)") }
                 for seed in seeds {
                     var h = StableHasher()
                     h.combine(scenario.contentHash)

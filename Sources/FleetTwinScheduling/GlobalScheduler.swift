@@ -196,36 +196,54 @@ public actor GlobalScheduler {
     /// measures (and, with checks, verifies) what the pass left idle.
     private func schedulingPass(at now: VirtualTime) async throws {
         while let decision = policy.nextDecision(at: now, fleet: view) {
-            switch decision {
-            case let .start(index, cluster, accelerators):
-                try await validateStart(index, devices: accelerators, cluster: cluster)
-                try await start(index, cluster: cluster, devices: accelerators, at: now)
-                waiting(index, by: -1)
-            case let .startOnNodes(index, cluster, shares):
-                let devices = shares.reduce(0) { $0 + Int($1.count) }
-                try await validateStart(index, devices: devices, cluster: cluster, rule: .any)
-                try await start(index, cluster: cluster, devices: devices, shares: shares, at: now)
-                waiting(index, by: -1)
-            case let .preempt(index):
-                try checkHysteresis(index, "preempted", at: now)
-                try await preempt(index, at: now)
-            case let .migrate(index, cluster):
-                try checkHysteresis(index, "migrated", at: now)
-                try await migrate(index, to: cluster, at: now)
-            case let .requeue(index):
-                try checkHysteresis(index, "requeued", at: now)
-                _ = try await running(index)
-                if let (cluster, released, lost, unbanked) = try await dropRun(index, at: now) {
-                    outcomes.append(.requeued(index, cluster: cluster, accelerators: released, lost: lost, unbanked: unbanked))
-                    waiting(index, by: 1)
-                    policy.jobPreempted(pending[Int(index)], at: now)
-                }
-            case let .resize(index, accelerators):
-                if accelerators < runStart[Int(index)].devices { try checkHysteresis(index, "shrunk", at: now) }
-                try await resize(index, to: accelerators, at: now)
+            do {
+                try await carryOut(decision, at: now)
+            } catch let error as SimulationError {
+                // A relayed decision (the external policy's) is refused with the answer it came from.
+                guard let origin = policy.decisionOrigin else { throw error }
+                throw error.citing(origin)
             }
             if checksInvariants { try await checkInvariants() }
         }
+        if let failure = policy.failure { throw SimulationError.policyFailed(policy: policy.name, at: now, message: failure) }
+        try measureIdle()
+    }
+
+    /// Carries out one decision of the policy's, or throws why the fleet cannot.
+    private func carryOut(_ decision: SchedulingDecision, at now: VirtualTime) async throws {
+        switch decision {
+        case let .start(index, cluster, accelerators):
+            try await validateStart(index, devices: accelerators, cluster: cluster)
+            try await start(index, cluster: cluster, devices: accelerators, at: now)
+            waiting(index, by: -1)
+        case let .startOnNodes(index, cluster, shares):
+            let devices = shares.reduce(0) { $0 + Int($1.count) }
+            try await validateStart(index, devices: devices, cluster: cluster, rule: .any)
+            try await start(index, cluster: cluster, devices: devices, shares: shares, at: now)
+            waiting(index, by: -1)
+        case let .preempt(index):
+            try checkHysteresis(index, "preempted", at: now)
+            try await preempt(index, at: now)
+        case let .migrate(index, cluster):
+            try checkHysteresis(index, "migrated", at: now)
+            try await migrate(index, to: cluster, at: now)
+        case let .requeue(index):
+            try checkHysteresis(index, "requeued", at: now)
+            _ = try await running(index)
+            if let (cluster, released, lost, unbanked) = try await dropRun(index, at: now) {
+                outcomes.append(.requeued(index, cluster: cluster, accelerators: released, lost: lost, unbanked: unbanked))
+                waiting(index, by: 1)
+                policy.jobPreempted(pending[Int(index)], at: now)
+            }
+        case let .resize(index, accelerators):
+            if accelerators < runStart[Int(index)].devices { try checkHysteresis(index, "shrunk", at: now) }
+            try await resize(index, to: accelerators, at: now)
+        }
+    }
+
+    /// What the pass left idle while waiting jobs fit (and, with checks, that it left none
+    /// outside reservations).
+    private func measureIdle() throws {
         idleFitting = 0
         var reserved: [Int] = []
         if checksInvariants {

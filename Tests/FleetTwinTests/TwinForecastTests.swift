@@ -108,11 +108,13 @@ import Testing
         #expect(try deltas("las") == [400, -260])
         #expect(try deltas("fifo") == [0, 0])
         // Every policy that can start from running jobs does, on the same fork.
-        for name in PolicyRegistry.names where name != "slurm" && PolicyRegistry.named(name)!.make().adoptsRunningJobs {
+        for name in PolicyRegistry.builtInNames where name != "slurm" && PolicyRegistry.named(name)!.make().adoptsRunningJobs {
             #expect(try deltas(name).count == 2, "\(name)")
         }
         let unknown = try runFleettwin(["twin", "whatif", "--snapshot", path, "--policy", "lsa"])
         #expect(unknown.status == 2 && unknown.stderr.contains("--policy must be one of: fifo"), "\(unknown.stderr)")
+        let external = try runFleettwin(["twin", "whatif", "--snapshot", path, "--policy", "external"])
+        #expect(external.status == 2 && external.stderr.contains("cannot start from a cluster with running jobs"), "\(external.stderr)")
     }
 
     /// Without a cluster to ask (no squeue on PATH), `--live` says so and writes nothing.
