@@ -84,7 +84,7 @@ import Testing
 
     @Test func unknownPolicyListsTheKnownOnes() {
         let text = Self.valid + "\npolicy: { name: fofo }"
-        #expect(message(text).hasPrefix("s.yaml:12:17: error: policy name must be one of: fifo, srtf, las, dlas-gpu-gittins, fair-share, singularity, slurm; found 'fofo'"))
+        #expect(message(text).hasPrefix("s.yaml:12:17: error: policy name must be one of: fifo, srtf, las, dlas-gpu-gittins, gandiva, fair-share, singularity, slurm; found 'fofo'"))
     }
 
     @Test func emptyFileIsExplained() {
