@@ -45,8 +45,9 @@ import FleetTwinFleet
 ///   job whose turn it is, and is then suspended.
 /// - A node set lives in one cluster; a job's class is its world size, whatever it is.
 ///
-/// Per pass it does O(node sets + jobs waiting) work; the order of every choice is fixed by
-/// set and job indices (no `Set` or `Dictionary` iteration).
+/// Per pass it does O(live node sets + their turns + job shapes) work, plus the jobs whose
+/// turn ended at a rotation and, after a set was dissolved, the jobs without a set; the order
+/// of every choice is fixed by set and job indices (no `Set` or `Dictionary` iteration).
 public struct GandivaPolicy: SchedulingPolicy {
     public let name = "gandiva"
     public let placement: PlacementRule
@@ -55,12 +56,25 @@ public struct GandivaPolicy: SchedulingPolicy {
 
     private var jobs: [GandivaJob] = []
     private var sets: [NodeSet] = []
+    /// The sets not dissolved, by index.
+    private var live: [Int] = []
     /// Per cluster, per node: the set that owns it, or -1 for a free node.
     private var owner: [[Int32]] = []
-    /// Jobs without a node set, in arrival order (Tiresias' `pending_jobs`).
+    /// Jobs not yet placed in a set, in arrival order.
+    private var arrivals: [JobIndex] = []
+    /// Jobs without a node set, in arrival order (Tiresias' `pending_jobs`), placed again only
+    /// after a set was dissolved (Tiresias retries them when a node set was released).
     private var homeless: [JobIndex] = []
+    private var setDissolved = false
     /// Running guests (see the type's documentation), in start order.
     private var guests: [JobIndex] = []
+    /// Jobs being suspended (their devices on the way back).
+    private var stopping: [JobIndex] = []
+    /// Jobs whose turn ended at a rotation while they ran in their set, to suspend.
+    private var turnEnded: [JobIndex] = []
+    /// Waiting jobs by shape (world size and types), for the work-conserving fill.
+    private var shapes: [WaitingShape] = []
+    private var shapeOfJob: [Int32] = []
     private var planned: [SchedulingDecision] = []
     private var rotatedAt: VirtualTime?
     /// The earliest end of a protection that kept a job from being suspended.
@@ -76,13 +90,19 @@ public struct GandivaPolicy: SchedulingPolicy {
     public mutating func jobArrived(_ job: PendingJob, at now: VirtualTime) {
         precondition(Int(job.index) == jobs.count)
         jobs.append(GandivaJob(info: job))
-        homeless.append(job.index)
+        let shape: Int
+        if let known = shapes.firstIndex(where: { $0.size == job.worldSize && $0.types == job.acceleratorTypes }) { shape = known } else {
+            shape = shapes.count
+            shapes.append(WaitingShape(size: job.worldSize, types: job.acceleratorTypes))
+        }
+        shapeOfJob.append(Int32(shape))
+        shapes[shape].jobs.insert(Self.key(job.index))
+        arrivals.append(job.index)
     }
 
     public mutating func jobStarted(_ job: PendingJob, on run: JobRun, at now: VirtualTime) {
         let i = Int(job.index)
         jobs[i].info = job
-        jobs[i].state = .running
         jobs[i].cluster = run.cluster
         jobs[i].shares = run.shares
         jobs[i].runningSince = now
@@ -92,34 +112,62 @@ public struct GandivaPolicy: SchedulingPolicy {
 
     public mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {
         let i = Int(job)
-        jobs[i].state = .done
+        transition(i, to: .done)
         jobs[i].shares = []
-        guests.removeAll { $0 == job }
-        homeless.removeAll { $0 == job }
         let s = Int(jobs[i].set)
-        guard s >= 0 else { return }
+        guard s >= 0 else {
+            homeless.removeAll { $0 == job }
+            return
+        }
         sets[s].members.removeAll { $0 == job }
         // Tiresias frees an empty node set's nodes (`time_slicing_execute`).
-        if sets[s].members.isEmpty {
-            sets[s].alive = false
-            for node in sets[s].nodes { owner[Int(sets[s].cluster)][Int(node)] = -1 }
-        }
+        if sets[s].members.isEmpty { dissolve(s) }
     }
 
     public mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {
         let i = Int(job.index)
         jobs[i].info = job
-        jobs[i].state = .waiting
+        transition(i, to: .waiting)
         jobs[i].shares = []
-        jobs[i].inSet = false
-        guests.removeAll { $0 == job.index }
     }
+
+    /// Moves a job to `state`, keeping the guest, stopping and waiting lists.
+    private mutating func transition(_ i: Int, to state: GandivaJob.State) {
+        let old = jobs[i].state, index = JobIndex(i)
+        guard old != state else { return }
+        switch old {
+        case .waiting: shapes[Int(shapeOfJob[i])].jobs.remove(Self.key(index))
+        case .running: if !jobs[i].inSet { guests.removeAll { $0 == index } }
+        case .stopping: stopping.removeAll { $0 == index }
+        case .done: break
+        }
+        jobs[i].state = state
+        switch state {
+        case .waiting:
+            shapes[Int(shapeOfJob[i])].jobs.insert(Self.key(index))
+            jobs[i].inSet = false
+        case .stopping: stopping.append(index)
+        case .running, .done: break
+        }
+    }
+
+    private static func key(_ job: JobIndex) -> PriorityKey { PriorityKey(Int64(job), 0, job: job) }
+
+    private mutating func dissolve(_ s: Int) {
+        sets[s].alive = false
+        for node in sets[s].nodes { owner[Int(sets[s].cluster)][Int(node)] = -1 }
+        live.removeAll { $0 == s }
+        setDissolved = true
+    }
+
+    /// A repaired node may let a job without a set open one.
+    public mutating func capacityChanged(at now: VirtualTime) { setDissolved = true }
 
     // MARK: Decisions
 
     public func wakeup(after now: VirtualTime) -> VirtualTime? {
         var next: VirtualTime?
-        if quantum > .zero && sets.contains(where: { $0.alive && $0.members.count > $0.capacity }) {
+        if quantum > .zero && live.contains(where: { sets[$0].members.count > sets[$0].capacity }) {
             next = VirtualTime(microseconds: (now.microseconds / quantum.microseconds + 1) * quantum.microseconds)
         }
         if let p = protectionEnds, p > now { next = min(next ?? p, p) }
@@ -139,7 +187,7 @@ public struct GandivaPolicy: SchedulingPolicy {
         }
         if let ends = protectionEnds, ends <= now { protectionEnds = nil }
         rotate(at: now)
-        placeHomeless(fleet)
+        place(fleet)
         expand(fleet)
         var local = fleet.clusters.map(\.nodes)
         turns(at: now, fleet: fleet, local: &local)
@@ -147,35 +195,58 @@ public struct GandivaPolicy: SchedulingPolicy {
     }
 
     /// Round-robin: at a multiple of the quantum, each oversubscribed set moves its first
-    /// `capacity` jobs to the back (`time_slicing_execute`, `switch_job`).
+    /// `capacity` jobs to the back (`time_slicing_execute`, `switch_job`); those of them that
+    /// ran in the set and lost their turn are to be suspended.
     private mutating func rotate(at now: VirtualTime) {
         guard quantum > .zero, now.microseconds % quantum.microseconds == 0, rotatedAt != now else { return }
         rotatedAt = now
-        for s in sets.indices where sets[s].alive && sets[s].members.count > sets[s].capacity {
+        for s in live where sets[s].members.count > sets[s].capacity {
             let k = sets[s].capacity
+            let before = sets[s].members.prefix(k)
             sets[s].members = Array(sets[s].members[k...] + sets[s].members[..<k])
+            let after = sets[s].members.prefix(k)
+            for j in before where !after.contains(j) && jobs[Int(j)].state == .running && jobs[Int(j)].inSet { turnEnded.append(j) }
         }
     }
 
-    /// `gandiva_placement` for jobs without a set, in arrival order (a failure does not stop
-    /// the others).
-    private mutating func placeHomeless(_ fleet: FleetView) {
-        guard !homeless.isEmpty else { return }
-        var still: [JobIndex] = []
-        for j in homeless {
-            if jobs[Int(j)].state == .waiting, let s = nodeSet(for: jobs[Int(j)].info, fleet: fleet) {
-                join(j, s)
-            } else if jobs[Int(j)].state != .done {
-                still.append(j)
+    /// `gandiva_placement` for new jobs, and for jobs without a set once a set was dissolved,
+    /// in arrival order (a failure does not stop the others; a job of a size and types that
+    /// failed in this pass is not tried again in it).
+    private mutating func place(_ fleet: FleetView) {
+        var failed: [(size: Int, types: TypeSet)] = []
+        if setDissolved && !homeless.isEmpty {
+            var still: [JobIndex] = []
+            for j in homeless where jobs[Int(j)].state != .done {
+                if !attempt(j, failed: &failed, fleet: fleet) { still.append(j) }
             }
+            homeless = still
         }
-        homeless = still
+        setDissolved = false
+        guard !arrivals.isEmpty else { return }
+        for j in arrivals where jobs[Int(j)].state != .done {
+            if !attempt(j, failed: &failed, fleet: fleet) { homeless.append(j) }
+        }
+        arrivals.removeAll()
+    }
+
+    /// Places a waiting job in a set; false when it is not waiting or no set takes it.
+    private mutating func attempt(_ j: JobIndex, failed: inout [(size: Int, types: TypeSet)], fleet: FleetView) -> Bool {
+        let info = jobs[Int(j)].info
+        guard jobs[Int(j)].state == .waiting,
+              !failed.contains(where: { $0.size == info.worldSize && $0.types == info.acceleratorTypes }) else { return false }
+        guard let s = nodeSet(for: info, fleet: fleet) else {
+            failed.append((info.worldSize, info.acceleratorTypes))
+            return false
+        }
+        jobs[Int(j)].set = Int32(s)
+        sets[s].members.append(j)
+        return true
     }
 
     /// The set a new job joins: pack, else a new set of free nodes, else oversubscribe.
     private mutating func nodeSet(for job: PendingJob, fleet: FleetView) -> Int? {
         var least: Int?
-        for s in sets.indices where sets[s].alive && sets[s].size == job.worldSize
+        for s in live where sets[s].size == job.worldSize
             && job.acceleratorTypes.contains(fleet.clusters[Int(sets[s].cluster)].acceleratorType) {
             if least.map({ sets[s].members.count < sets[$0].members.count }) ?? true { least = s }
         }
@@ -192,58 +263,55 @@ public struct GandivaPolicy: SchedulingPolicy {
         let capacity = fleet.clusters[Int(c)].nodes
         let perNode = capacity.acceleratorsPerNode
         let count = (size + perNode - 1) / perNode
+        guard count <= capacity.nodeCount else { return nil }
         var idle: [Int32] = [], busy: [Int32] = []
         for node in 0..<capacity.nodeCount where owner[Int(c)][node] < 0 && !capacity.isDown[node] {
             if capacity.freeOnNode[node] == perNode { idle.append(Int32(node)) } else { busy.append(Int32(node)) }
+            if idle.count >= count { break }
         }
         guard idle.count + busy.count >= count else { return nil }
         let nodes = Array((idle + busy).prefix(count))
         let s = sets.count
         sets.append(NodeSet(cluster: c, size: size, nodes: nodes, capacity: count * perNode / size))
+        live.append(s)
         for node in nodes { owner[Int(c)][Int(node)] = Int32(s) }
         return s
     }
 
-    private mutating func join(_ j: JobIndex, _ s: Int) {
-        jobs[Int(j)].set = Int32(s)
-        sets[s].members.append(j)
-    }
-
     /// `gandiva_node_set_adjust`, growth only, moving waiting jobs only (see the type's
-    /// documentation).
+    /// documentation). Per cluster and class: demand (jobs x size), accelerators held, and
+    /// whether a set of it is oversubscribed.
     private mutating func expand(_ fleet: FleetView) {
-        for c in fleet.clusters.indices {
-            var classes: [(size: Int, demand: Int, occupied: Int, crowded: Bool)] = []
-            var total = 0
-            for s in sets where s.alive && Int(s.cluster) == c {
-                var k = classes.count
-                if let known = classes.firstIndex(where: { $0.size == s.size }) { k = known } else { classes.append((s.size, 0, 0, false)) }
-                classes[k].demand += s.members.count * s.size
-                classes[k].occupied += s.nodes.count * fleet.clusters[c].nodes.acceleratorsPerNode
-                classes[k].crowded = classes[k].crowded || s.members.count > s.capacity
-                total += s.members.count * s.size
+        guard live.contains(where: { sets[$0].members.count > sets[$0].capacity }) else { return }
+        var classes: [(cluster: Int, size: Int, demand: Int, occupied: Int, crowded: Bool)] = []
+        var total = Array(repeating: 0, count: fleet.clusters.count)
+        for s in live {
+            let set = sets[s], c = Int(set.cluster)
+            var k = classes.count
+            if let known = classes.firstIndex(where: { $0.cluster == c && $0.size == set.size }) { k = known } else {
+                classes.append((c, set.size, 0, 0, false))
             }
-            for var cls in classes where cls.crowded && total > 0 {
-                let target = min(cls.demand * fleet.clusters[c].capacity / total, cls.demand)
-                while cls.occupied < target, let from = mostCrowded(size: cls.size, cluster: Int32(c)),
-                      let to = openSet(size: cls.size, cluster: Int32(c), fleet: fleet) {
-                    cls.occupied += sets[to].nodes.count * fleet.clusters[c].nodes.acceleratorsPerNode
-                    // The waiting jobs beyond the crowded set's turn, from its back.
-                    var k = sets[from].members.count - 1
-                    while k >= sets[from].capacity && sets[to].members.count < sets[to].capacity {
-                        let j = sets[from].members[k]
-                        if jobs[Int(j)].state == .waiting {
-                            sets[from].members.remove(at: k)
-                            join(j, to)
-                        }
-                        k -= 1
+            classes[k].demand += set.members.count * set.size
+            classes[k].occupied += set.nodes.count * fleet.clusters[c].nodes.acceleratorsPerNode
+            classes[k].crowded = classes[k].crowded || set.members.count > set.capacity
+            total[c] += set.members.count * set.size
+        }
+        for var cls in classes where cls.crowded {
+            let c = cls.cluster
+            let target = min(cls.demand * fleet.clusters[c].capacity / total[c], cls.demand)
+            while cls.occupied < target, let from = mostCrowded(size: cls.size, cluster: Int32(c)),
+                  let to = openSet(size: cls.size, cluster: Int32(c), fleet: fleet) {
+                cls.occupied += sets[to].nodes.count * fleet.clusters[c].nodes.acceleratorsPerNode
+                // The waiting jobs beyond the crowded set's turn, from its back.
+                var k = sets[from].members.count - 1
+                while k >= sets[from].capacity && sets[to].members.count < sets[to].capacity {
+                    let j = sets[from].members[k]
+                    if jobs[Int(j)].state == .waiting {
+                        sets[from].members.remove(at: k)
+                        jobs[Int(j)].set = Int32(to)
+                        sets[to].members.append(j)
                     }
-                    if sets[to].members.isEmpty {
-                        // Nothing could move (only running or stopping jobs beyond the turn).
-                        sets[to].alive = false
-                        for node in sets[to].nodes { owner[c][Int(node)] = -1 }
-                        break
-                    }
+                    k -= 1
                 }
             }
         }
@@ -252,21 +320,25 @@ public struct GandivaPolicy: SchedulingPolicy {
     /// The set of class `size` in `cluster` with the most waiting jobs beyond its capacity.
     private func mostCrowded(size: Int, cluster: Int32) -> Int? {
         var best: Int?, most = 0
-        for s in sets.indices where sets[s].alive && sets[s].size == size && sets[s].cluster == cluster {
-            let surplus = sets[s].members.dropFirst(sets[s].capacity).filter { jobs[Int($0)].state == .waiting }.count
+        for s in live where sets[s].size == size && sets[s].cluster == cluster && sets[s].members.count > sets[s].capacity {
+            let surplus = sets[s].members.dropFirst(sets[s].capacity).reduce(0) { $0 + (jobs[Int($1)].state == .waiting ? 1 : 0) }
             if surplus > most { best = s; most = surplus }
         }
         return best
     }
 
-    /// Each set's turn: suspend its running jobs past the front, resume the waiting ones at the
-    /// front on the set's nodes, suspending guests there when they are in the way.
+    /// Each set's turn: suspend the jobs whose turn ended, resume the waiting ones at the front
+    /// on the set's nodes, suspending guests there when they are in the way.
     private mutating func turns(at now: VirtualTime, fleet: FleetView, local: inout [ClusterCapacity]) {
-        for s in sets.indices where sets[s].alive {
+        var kept: [JobIndex] = []
+        for j in turnEnded {
+            let job = jobs[Int(j)]
+            guard job.state == .running, job.inSet, job.set >= 0, !sets[Int(job.set)].members.prefix(sets[Int(job.set)].capacity).contains(j) else { continue }
+            if mayTake(Int(j), at: now) { suspend(Int(j)) } else { kept.append(j) }
+        }
+        turnEnded = kept
+        for s in live {
             let set = sets[s], c = Int(set.cluster)
-            for j in set.members.dropFirst(set.capacity) where jobs[Int(j)].state == .running && jobs[Int(j)].inSet {
-                if mayTake(Int(j), at: now) { suspend(Int(j)) }
-            }
             for j in set.members.prefix(set.capacity) where jobs[Int(j)].state == .waiting {
                 let need = jobs[Int(j)].info.worldSize
                 var shares: [NodeShare] = []
@@ -277,15 +349,15 @@ public struct GandivaPolicy: SchedulingPolicy {
                 }
                 if left == 0 {
                     local[c].take(shares)
-                    jobs[Int(j)].state = .running
+                    transition(Int(j), to: .running)
                     jobs[Int(j)].inSet = true
                     planned.append(.startOnNodes(j, cluster: set.cluster, shares: shares))
                     continue
                 }
                 // Room on its way back (jobs of this set or guests stopping here) counts.
                 var coming = need - left
-                for k in jobs.indices where jobs[k].state == .stopping && Int(jobs[k].cluster) == c {
-                    coming += jobs[k].shares.reduce(0) { $0 + (set.nodes.contains($1.node) ? Int($1.count) : 0) }
+                for k in stopping where Int(jobs[Int(k)].cluster) == c {
+                    coming += jobs[Int(k)].shares.reduce(0) { $0 + (set.nodes.contains($1.node) ? Int($1.count) : 0) }
                 }
                 for g in guests.reversed() where coming < need {
                     let guest = jobs[Int(g)]
@@ -301,27 +373,27 @@ public struct GandivaPolicy: SchedulingPolicy {
     }
 
     /// Work conservation: every waiting job that fits idle accelerators starts there as a
-    /// guest, in arrival order.
+    /// guest, in arrival order within each shape.
     private mutating func fillIdle(_ fleet: FleetView, local: inout [ClusterCapacity]) {
-        var failed: [(size: Int, types: TypeSet)] = []
-        for i in jobs.indices where jobs[i].state == .waiting {
-            let info = jobs[i].info
-            if failed.contains(where: { $0.size == info.worldSize && $0.types == info.acceleratorTypes }) { continue }
-            var started = false
-            for c in fleet.clusters(of: info.acceleratorTypes) {
-                guard let shares = local[Int(c)].reserve(info.worldSize, rule: placement) else { continue }
-                jobs[i].state = .running
-                jobs[i].inSet = false
-                planned.append(.startOnNodes(info.index, cluster: c, shares: shares))
-                started = true
-                break
+        for shape in shapes.indices {
+            while let first = shapes[shape].jobs.first {
+                let info = jobs[Int(first.job)].info
+                var started = false
+                for c in fleet.clusters(of: info.acceleratorTypes) {
+                    guard let shares = local[Int(c)].reserve(info.worldSize, rule: placement) else { continue }
+                    transition(Int(first.job), to: .running)
+                    jobs[Int(first.job)].inSet = false
+                    planned.append(.startOnNodes(info.index, cluster: c, shares: shares))
+                    started = true
+                    break
+                }
+                if !started { break }
             }
-            if !started { failed.append((info.worldSize, info.acceleratorTypes)) }
         }
     }
 
     private mutating func suspend(_ i: Int) {
-        jobs[i].state = .stopping
+        transition(i, to: .stopping)
         planned.append(.preempt(jobs[i].info.index))
     }
 
@@ -362,4 +434,11 @@ fileprivate struct NodeSet {
     /// Its jobs in round-robin order; the first `capacity` have their turn.
     var members: [JobIndex] = []
     var alive = true
+}
+
+fileprivate struct WaitingShape {
+    var size: Int
+    var types: TypeSet
+    /// Its waiting jobs by index (arrival order).
+    var jobs = RankedJobs()
 }
