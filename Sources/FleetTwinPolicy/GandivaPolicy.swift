@@ -299,7 +299,8 @@ public struct GandivaPolicy: SchedulingPolicy {
         for var cls in classes where cls.crowded {
             let c = cls.cluster
             let target = min(cls.demand * fleet.clusters[c].capacity / total[c], cls.demand)
-            while cls.occupied < target, let from = mostCrowded(size: cls.size, cluster: Int32(c)),
+            while cls.occupied < target, freeNodes(in: c, fleet: fleet) * fleet.clusters[c].nodes.acceleratorsPerNode >= cls.size,
+                  let from = mostCrowded(size: cls.size, cluster: Int32(c)),
                   let to = openSet(size: cls.size, cluster: Int32(c), fleet: fleet) {
                 cls.occupied += sets[to].nodes.count * fleet.clusters[c].nodes.acceleratorsPerNode
                 // The waiting jobs beyond the crowded set's turn, from its back.
@@ -315,6 +316,13 @@ public struct GandivaPolicy: SchedulingPolicy {
                 }
             }
         }
+    }
+
+    /// Nodes of cluster `c` that no set owns and that are up.
+    private func freeNodes(in c: Int, fleet: FleetView) -> Int {
+        var count = 0
+        for (node, o) in owner[c].enumerated() where o < 0 && !fleet.clusters[c].nodes.isDown[node] { count += 1 }
+        return count
     }
 
     /// The set of class `size` in `cluster` with the most waiting jobs beyond its capacity.
