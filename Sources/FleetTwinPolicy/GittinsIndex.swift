@@ -25,8 +25,11 @@ public struct GittinsIndex: PriorityRule {
     ///   - serviceSeconds: the empirical distribution of job service in accelerator-seconds
     ///     (any order; at least one sample).
     ///   - thresholdSeconds: queue boundaries; the first is also Δ, as in Tiresias.
-    public init(serviceSeconds: [Double], thresholdSeconds: [Double] = [3_250, 7_200]) {
-        queues = LeastAttainedService(thresholdSeconds: thresholdSeconds)
+    ///   - promoteKnob: Tiresias' starvation knob (`LeastAttainedService.promoteKnob`; 0, off,
+    ///     is what `dlas-gpu-gittins` runs with). A promotion also restarts the service the
+    ///     index is taken at, as Tiresias' rank reads the reset `executed_time`.
+    public init(serviceSeconds: [Double], thresholdSeconds: [Double] = [3_250, 7_200], promoteKnob: Double = 0) {
+        queues = LeastAttainedService(thresholdSeconds: thresholdSeconds, promoteKnob: promoteKnob)
         let d = serviceSeconds.sorted()
         let delta = thresholdSeconds.first ?? 3_250
         // In accelerator-µs, saturating: a run's own jobs may hold more (a century on
@@ -71,11 +74,11 @@ public struct GittinsIndex: PriorityRule {
     }
 
     public func waitingKey(_ job: TrackedJob) -> PriorityKey {
-        PriorityKey(major(job.info.attainedService), job.info.submit.microseconds, job: job.info.index)
+        PriorityKey(major(job.info.attainedService - job.serviceBase), job.info.submit.microseconds, job: job.info.index)
     }
 
     public func runningKey(_ job: TrackedJob, at now: VirtualTime) -> PriorityKey {
-        PriorityKey(major(job.attainedService(at: now)), job.info.submit.microseconds, job: job.info.index)
+        PriorityKey(major(job.serviceSincePromotion(at: now)), job.info.submit.microseconds, job: job.info.index)
     }
 
     public func outranks(_ candidate: TrackedJob, _ victim: TrackedJob, at now: VirtualTime) -> Bool {
@@ -88,4 +91,7 @@ public struct GittinsIndex: PriorityRule {
     public func nextRankChange(_ job: TrackedJob, at now: VirtualTime) -> VirtualTime? {
         queues.nextRankChange(job, at: now)
     }
+
+    /// As `las`: Tiresias applies the same starvation guard under `dlas-gpu-gittins`.
+    public func promotion(_ job: TrackedJob) -> VirtualTime? { queues.promotion(job) }
 }

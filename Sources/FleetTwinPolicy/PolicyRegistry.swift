@@ -14,11 +14,15 @@ public struct PolicyOptions: Sendable, Equatable {
     public var tenantShares: [(tenant: String, weight: Double)]?
     /// Order inside a LAS queue.
     public var queueOrder: LeastAttainedService.QueueOrder?
+    /// Tiresias' starvation knob (PROMOTEKNOB) of `las` and `dlas-gpu-gittins`; 0: off.
+    public var promoteKnob: Double?
     /// Minimum run after a (re)start before a job may lose its devices, in seconds.
     public var quantumSeconds: Double?
     /// The empirical service distribution of `dlas-gpu-gittins`, accelerator-seconds; nil
     /// uses the run's own jobs (work x world size), an oracle view of the workload.
     public var serviceSamples: [Double]?
+    /// `gandiva`: the round-robin quantum of time-slicing, in seconds.
+    public var timeSliceSeconds: Double?
     /// `slurm`: the cluster's configuration (slurm.conf and its QOS table); nil: Slurm's
     /// defaults (priority/basic, sched/backfill, no preemption).
     public var slurm: SlurmConfiguration?
@@ -37,6 +41,7 @@ public struct PolicyOptions: Sendable, Equatable {
             && a.quantumSeconds == b.quantumSeconds && a.serviceSamples == b.serviceSamples && a.queueOrder == b.queueOrder
             && a.slurm == b.slurm && a.slurmSources == b.slurmSources && a.external == b.external
             && a.roundSeconds == b.roundSeconds && a.resetIntervalSeconds == b.resetIntervalSeconds
+            && a.promoteKnob == b.promoteKnob && a.timeSliceSeconds == b.timeSliceSeconds
             && a.tenantShares?.map(\.tenant) == b.tenantShares?.map(\.tenant) && a.tenantShares?.map(\.weight) == b.tenantShares?.map(\.weight)
     }
 }
@@ -121,6 +126,10 @@ public enum PolicyRegistry {
     ]
     static let thresholdOption = PolicyOptionInfo(name: "thresholds", kind: "list of accelerator-seconds", defaultValue: "[3250, 7200]",
                                                   help: "queue boundaries (Tiresias' queue_limit)")
+    static let promoteOption = PolicyOptionInfo(
+        name: "promote-knob", kind: "number, at least 0", defaultValue: "0 (off)",
+        help: "starvation promotion (Tiresias' PROMOTEKNOB, schedule dlas-gpu-<knob>): a waiting job outside Q0 that has run goes back "
+            + "to the end of Q0, its service count reset, once it has waited knob x its run time since its last promotion")
 
     /// The external policy's: its command and how it is run (`ExternalPolicySettings`).
     static let externalOptions = [
@@ -145,20 +154,21 @@ public enum PolicyRegistry {
             }),
         PolicyDescriptor(
             name: "las", summary: "discretised 2D least attained service (GPU-time) in queues ordered as Tiresias keeps them; preempts lower queues",
-            source: "Tiresias (NSDI'19) simulator, run_sim.py::dlas_sim_jobs (schedule 'dlas-gpu')", oracle: false,
-            options: switchOptions + [thresholdOption,
+            source: "Tiresias (NSDI'19) simulator, run_sim.py::dlas_sim_jobs (schedule 'dlas-gpu'; with promote-knob, 'dlas-gpu-<knob>')", oracle: false,
+            options: switchOptions + [thresholdOption, promoteOption,
                                       PolicyOptionInfo(name: "queue-order", kind: "tiresias | arrival", defaultValue: "tiresias",
                                                        help: "order inside a queue: as the Tiresias simulator keeps it (running first, the latest stopped first), or by submission")],
             defaultSwitches: MechanismSwitches(preemption: true), defaultQuantum: .zero,
             build: { options, placement, mechanisms, switches, quantum, _ in
                 PriorityPolicy(rule: LeastAttainedService(thresholdSeconds: options.thresholds ?? [3_250, 7_200],
-                                                          order: options.queueOrder ?? .tiresias),
+                                                          order: options.queueOrder ?? .tiresias,
+                                                          promoteKnob: options.promoteKnob ?? 0),
                                placement: placement, switches: switches, mechanisms: mechanisms, quantum: quantum)
             }),
         PolicyDescriptor(
             name: "dlas-gpu-gittins", summary: "2D-LAS queues, ordered inside each queue by Gittins index (higher first, preempts within the queue)",
             source: "Tiresias simulator, run_sim.py::dlas_sim_jobs with get_gittins_index (schedule 'dlas-gpu-gittins')", oracle: false,
-            options: switchOptions + [thresholdOption,
+            options: switchOptions + [thresholdOption, promoteOption,
                                       PolicyOptionInfo(name: "distribution", kind: "CSV file of accelerator-seconds (first column; a header line is skipped)",
                                                        defaultValue: "the run's own jobs",
                                                        help: "the empirical service distribution the index is computed over")],
@@ -166,8 +176,19 @@ public enum PolicyRegistry {
             build: { options, placement, mechanisms, switches, quantum, service in
                 let samples = options.serviceSamples ?? service
                 return PriorityPolicy(rule: GittinsIndex(serviceSeconds: samples.isEmpty ? [1] : samples,
-                                                         thresholdSeconds: options.thresholds ?? [3_250, 7_200]),
+                                                         thresholdSeconds: options.thresholds ?? [3_250, 7_200],
+                                                         promoteKnob: options.promoteKnob ?? 0),
                                       placement: placement, switches: switches, mechanisms: mechanisms, quantum: quantum)
+            }),
+        PolicyDescriptor(
+            name: "gandiva", summary: "node sets per job size; packs, else opens a set, else time-slices a set round-robin (suspend/resume every 60 s); grows a crowded size's sets from free nodes",
+            source: "Gandiva (OSDI'18) as the Tiresias simulator implements it: run_sim.py::gandiva_sim_jobs, cluster.py::gandiva_placement, gandiva_node_set_adjust, time_slicing_execute",
+            oracle: false,
+            options: [PolicyOptionInfo(name: "time-slice", kind: "duration", defaultValue: "60s",
+                                       help: "the round-robin quantum: an oversubscribed node set rotates its running jobs to the back at every multiple of it")],
+            defaultSwitches: MechanismSwitches(preemption: true), defaultQuantum: .zero,
+            build: { options, placement, _, _, _, _ in
+                GandivaPolicy(placement: placement, quantum: .seconds(options.timeSliceSeconds ?? 60))
             }),
         PolicyDescriptor(
             name: "fair-share", summary: "tenants (virtual clusters) with guaranteed shares; arrival order; reclaims from tenants over their share",

@@ -51,6 +51,9 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     private var shrunk = RankedJobs()
     /// Next rank change of each running job that has one: (time, 0, job).
     private var rankChanges = RankedJobs()
+    /// Next promotion of each waiting job that has one (`PriorityRule.promotion`): (time, 0,
+    /// job), so a promotion costs O(log jobs) and no pass rescans the waiting jobs.
+    private var promotions = RankedJobs()
     private var planned: [SchedulingDecision] = []
     /// Devices on their way back, per cluster: stopping jobs and migration sources (with
     /// their shares, for the what-if) and shrinks (a count: the cluster picks which devices).
@@ -123,6 +126,11 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         migrationTriedAt[job.index] = nil
         holds.removeAll { $0.job == job.index }
         if jobs[i].state == .running { rule.jobStopped(jobs[i], at: now) }
+        // Tiresias' `last_pending_time`: the wait just ended counts when the job had run
+        // since its last promotion.
+        if jobs[i].state == .waiting && jobs[i].info.attainedService > jobs[i].serviceBase {
+            jobs[i].pendingAfterRun = jobs[i].pendingAfterRun + max(.zero, now - jobs[i].stoppedAt)
+        }
         unrank(i)
         jobs[i].info = job
         jobs[i].state = .running
@@ -182,6 +190,11 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         jobs[i].shares = []
         jobs[i].key = rule.waitingKey(jobs[i])
         shapes[Int(shapeOfJob[i])].waiting.insert(jobs[i].key)
+        if let due = rule.promotion(jobs[i]) {
+            let key = PriorityKey(max(due, jobs[i].stoppedAt).microseconds, 0, job: job.index)
+            promotions.insert(key)
+            jobs[i].promotionEntry = key
+        }
     }
 
     /// Devices on their way back have landed; those released for a reservation count
@@ -197,7 +210,11 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     }
 
     public func wakeup(after now: VirtualTime) -> VirtualTime? {
-        let demotion = rankChanges.first.map { VirtualTime(microseconds: $0.major) }
+        var demotion = rankChanges.first.map { VirtualTime(microseconds: $0.major) }
+        // Promotions due by now wait for the next event (their jobs stopped in this instant).
+        if let promotion = promotions.keys.first(where: { $0.major > now.microseconds }) {
+            demotion = min(demotion ?? .limit, VirtualTime(microseconds: promotion.major))
+        }
         guard let protection = protectionEnds, protection > now else { return demotion }
         return min(demotion ?? protection, protection)
     }
@@ -543,7 +560,12 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     private mutating func unrank(_ i: Int) {
         let job = jobs[i]
         switch job.state {
-        case .waiting: shapes[Int(shapeOfJob[i])].waiting.remove(job.key)
+        case .waiting:
+            shapes[Int(shapeOfJob[i])].waiting.remove(job.key)
+            if let entry = job.promotionEntry {
+                promotions.remove(entry)
+                jobs[i].promotionEntry = nil
+            }
         case .running:
             running[Int(job.cluster)].remove(job.key)
             if job.devices < job.info.worldSize { shrunk.remove(job.key) }
@@ -565,8 +587,32 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
                                                        holder: holder, isStop: true))
     }
 
+    /// Promotes the waiting jobs whose promotion is due by `now` (not those stopped in this
+    /// instant: Tiresias looks at them at its next event): their service count restarts and
+    /// they join their new queue (Q0 under `las`) as waiting jobs do, at its back.
+    private mutating func promoteDue(at now: VirtualTime) {
+        var due: [Int] = []
+        for key in promotions.keys {
+            guard key.major <= now.microseconds else { break }
+            if jobs[Int(key.job)].stoppedAt < now { due.append(Int(key.job)) }
+        }
+        for i in due {
+            unrank(i)
+            jobs[i].serviceBase = jobs[i].info.attainedService
+            jobs[i].pendingAfterRun = .zero
+            jobs[i].rankChangedAt = now
+            jobs[i].hasRunInRank = false
+            jobs[i].promoted += 1
+            jobs[i].key = rule.waitingKey(jobs[i])
+            shapes[Int(shapeOfJob[i])].waiting.insert(jobs[i].key)
+            // It now outranks more running jobs: its room search starts afresh.
+            roomFailed[jobs[i].info.index] = nil
+        }
+    }
+
     /// Re-ranks the running jobs whose rank changed by `now`.
     private mutating func rerankDue(at now: VirtualTime) {
+        if !promotions.isEmpty { promoteDue(at: now) }
         while let next = rankChanges.first, next.major <= now.microseconds {
             let i = Int(next.job)
             bump(jobs[i].cluster)

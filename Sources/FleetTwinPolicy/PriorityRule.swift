@@ -19,6 +19,13 @@ public protocol PriorityRule: Sendable {
     func outranks(_ candidate: TrackedJob, _ victim: TrackedJob, at now: VirtualTime) -> Bool
     /// When a running job's rank next changes (a LAS demotion), if ever.
     func nextRankChange(_ job: TrackedJob, at now: VirtualTime) -> VirtualTime?
+    /// When a job that just went back to waiting is *promoted*, if ever: Tiresias' starvation
+    /// guard (PROMOTEKNOB; research/policies.md §2 step 4). At that time the policy restarts
+    /// the job's service count (`serviceBase` := its attained service, `pendingAfterRun` := 0)
+    /// and ranks it again by `waitingKey`, as having joined its new queue waiting then. A
+    /// time not after the job's stop promotes it at the next pass after that instant, as
+    /// Tiresias does at its next event.
+    func promotion(_ job: TrackedJob) -> VirtualTime?
     /// Whether `outranks` holds for a suffix of the running order (true: the victim search
     /// stops at the first running job the candidate does not outrank; false: it looks at all).
     var outranksFollowRunningOrder: Bool { get }
@@ -35,6 +42,7 @@ public protocol PriorityRule: Sendable {
 
 extension PriorityRule {
     public func nextRankChange(_ job: TrackedJob, at now: VirtualTime) -> VirtualTime? { nil }
+    public func promotion(_ job: TrackedJob) -> VirtualTime? { nil }
     public var outranksFollowRunningOrder: Bool { true }
     public func group(_ job: PendingJob) -> Int64 { 0 }
     public mutating func prepare(_ fleet: FleetView) {}
@@ -58,6 +66,8 @@ public struct TrackedJob: Sendable {
     public var key: PriorityKey
     /// Its entry in the rank-change order, while it has one.
     public var rankChange: PriorityKey?
+    /// Its entry in the promotion order, while it waits for one.
+    public var promotionEntry: PriorityKey?
     /// When it last became running in its current rank: its latest start, or the rank
     /// change itself when that came while it ran (a LAS demotion); its submission before it
     /// first runs. `hasRunInRank`: whether it has run since its rank last changed.
@@ -70,6 +80,16 @@ public struct TrackedJob: Sendable {
     /// Room was made for it since it last started (at most once per wait, unless its
     /// reservation ended without it starting).
     public var tookRoom = false
+    /// Its attained service (accelerator-µs) at its last promotion (`PriorityRule.promotion`),
+    /// 0 before any: service counted from here is Tiresias' `executed_time`, which a
+    /// promotion resets to 0.
+    public var serviceBase: Int64 = 0
+    /// Time it waited after having run since its last promotion, up to its latest start:
+    /// Tiresias' `last_pending_time`, which grows while the job waits with `executed_time`
+    /// above 0 and is reset only by a promotion, not when the job runs again.
+    public var pendingAfterRun = VirtualTime.zero
+    /// How many times it was promoted (Tiresias' `promote` counter).
+    public var promoted = 0
 
     public init(info: PendingJob, key: PriorityKey) {
         self.info = info
@@ -80,6 +100,12 @@ public struct TrackedJob: Sendable {
     /// Accelerator-µs it has held, up to `now`.
     public func attainedService(at now: VirtualTime) -> Int64 {
         info.attainedService.saturatingAdding(state == .running ? Int64(devices).saturatingMultiplied(by: max(0, (now - runningSince).microseconds)) : 0)
+    }
+
+    /// Accelerator-µs held since its last promotion (all of it when never promoted), up to
+    /// `now`: what Tiresias' queues count (`executed_time` x GPUs).
+    public func serviceSincePromotion(at now: VirtualTime) -> Int64 {
+        attainedService(at: now) - serviceBase
     }
 
     /// Full-size work left at `now`, assuming it ran at full speed since it started.

@@ -248,6 +248,18 @@ struct ScenarioParser {
             }
             options.tenantShares = shares
         }
+        if let n = p["time-slice"] {
+            let slice = try reader.duration(n, "time-slice", positive: true)
+            // A quantum below a second would wake the run at every one of millions of instants.
+            guard slice >= .seconds(Int64(1)), slice <= .seconds(Int64(366 * 86_400)) else {
+                throw reader.error(at: n, "time-slice (Gandiva's round-robin quantum) must be between 1s and 366d; found \(slice.seconds.clean)s")
+            }
+            options.timeSliceSeconds = slice.seconds
+        }
+        if let n = p["promote-knob"] {
+            options.promoteKnob = try reader.double(n, "promote-knob (Tiresias' starvation knob: 0 for off, or how many times its run time a job may wait)",
+                                                    min: 0, max: 1e9)
+        }
         if let n = p["queue-order"] { options.queueOrder = try reader.choice(n, "queue-order", LeastAttainedService.QueueOrder.self) }
         if let n = p["distribution"] { options.serviceSamples = try serviceSamples(n) }
         if p["slurm-conf"] != nil || p["slurm-qos"] != nil {

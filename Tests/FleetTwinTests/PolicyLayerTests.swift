@@ -42,17 +42,121 @@ import Testing
         #expect(Self.times(r, .completed, job: 0) == [2500])
     }
 
+    /// Three 1-GPU jobs (arrival and work in seconds) on one GPU under `las` with every
+    /// mechanism free and Tiresias' starvation knob `knob` (nil: off).
+    static func lasOnOneGPU(_ jobs: [(at: Double, seconds: Double)], knob: Double? = nil) async throws -> SimulationResult {
+        var options = PolicyOptions()
+        options.promoteKnob = knob
+        let las = PolicyRegistry.named("las")!.make(options: options, placement: .any, mechanisms: MechanismSettings.defaults.free)
+        return try await run(jobs.enumerated().map { job("J\($0.offset)", at: $0.element.at, gpus: 1, seconds: $0.element.seconds) },
+                             on: fleet(nodes: 1, perNode: 1), policy: las)
+    }
+
+    /// Tiresias T2's trace (research/policies.md §2): J0 5,000 s at 0, J1 3,000 s at 3,300 s,
+    /// J2 1,000 s at 6,000 s.
+    static let t2: [(at: Double, seconds: Double)] = [(0, 5000), (3300, 3000), (6000, 1000)]
+
     /// Tiresias T2 with the starvation knob off (GOLDEN): on one GPU, J1 (3,300 s in Q0 at
     /// arrival) preempts J0, which has left Q0; J2 follows J1; J0 ends last at 9,000 s.
     @Test func lasWithoutPromotionMatchesTiresiasT2() async throws {
-        let las = PolicyRegistry.named("las")!.make(placement: .any, mechanisms: MechanismSettings.defaults.free)
-        let r = try await Self.run([Self.job("J0", at: 0, gpus: 1, seconds: 5000), Self.job("J1", at: 3300, gpus: 1, seconds: 3000),
-                                    Self.job("J2", at: 6000, gpus: 1, seconds: 1000)],
-                                   on: Self.fleet(nodes: 1, perNode: 1), policy: las)
+        let r = try await Self.lasOnOneGPU(Self.t2)
         #expect(Self.times(r, .started, job: 1).first == 3300)
         #expect(Self.times(r, .completed, job: 1) == [6300])
         #expect(Self.times(r, .completed, job: 2) == [7300])
         #expect(Self.times(r, .completed, job: 0) == [9000])
+    }
+
+    /// Tiresias T2 with the starvation knob at 0.5 (`dlas-gpu-05`, GOLDEN, research/policies.md
+    /// §2): J0, preempted at 3,300 s after 3,300 s of service, has waited 0.5 x 3,300 s at
+    /// 4,950 s and is promoted to the back of Q0, ahead of J2 (arriving at 6,000 s): it runs its
+    /// last 1,700 s after J1, 6,300-8,000, and J2 runs 8,000-9,000.
+    @Test func lasPromotionMatchesTiresiasT2() async throws {
+        let r = try await Self.lasOnOneGPU(Self.t2, knob: 0.5)
+        #expect(Self.times(r, .started, job: 1) == [3300])
+        #expect(Self.times(r, .completed, job: 1) == [6300])
+        #expect(Self.times(r, .preempted, job: 0) == [3300])
+        #expect(Self.times(r, .started, job: 0) == [0, 6300])
+        #expect(Self.times(r, .completed, job: 0) == [8000])
+        #expect(Self.times(r, .started, job: 2) == [8000])
+        #expect(Self.times(r, .completed, job: 2) == [9000])
+    }
+
+    /// Tiresias' `last_pending_time` keeps growing over several waits and is reset only by a
+    /// promotion (knob 1, one GPU): J0 (Q1 after 3,250 s) waits 3,300-4,300 behind J1, runs
+    /// again, and is preempted by J2 at 5,000 s with 4,000 s run: it is promoted at 5,000 +
+    /// 4,000 - 1,000 = 8,000 s (not 9,000 s, had the first wait been forgotten), so it preempts
+    /// J2 when J2 leaves Q0 at 8,250 s. J2 waits in Q1 until its own promotion at 8,250 +
+    /// 3,250 = 11,500 s, the instant J0 leaves Q0 again, and preempts it then.
+    @Test func lasPromotionCountsEveryWaitSinceTheLastPromotion() async throws {
+        let trace: [(at: Double, seconds: Double)] = [(0, 10000), (3300, 1000), (5000, 4000)]
+        let r = try await Self.lasOnOneGPU(trace, knob: 1)
+        #expect(Self.times(r, .preempted, job: 0) == [3300, 5000, 11500])
+        #expect(Self.times(r, .started, job: 0) == [0, 4300, 8250, 12250])
+        #expect(Self.times(r, .preempted, job: 2) == [8250])
+        #expect(Self.times(r, .started, job: 2) == [5000, 11500])
+        #expect(Self.times(r, .completed, job: 2) == [12250])
+        #expect(Self.times(r, .completed, job: 0) == [15000])
+        // Without the knob J0 stays in Q1 (it still runs at 8,250 s, ahead of J2 just
+        // demoted behind it), and J2 preempts it only when J0 reaches Q2 at 11,450 s.
+        let off = try await Self.lasOnOneGPU(trace)
+        #expect(Self.times(off, .preempted, job: 0) == [3300, 5000, 11450])
+        #expect(Self.times(off, .completed, job: 2) == [12200])
+    }
+
+    /// Gandiva T3 (research/policies.md §5a, GOLDEN, Tiresias `gandiva`): five 1-GPU jobs of
+    /// 600 s on one 4-GPU node share one node set; every 60 s the four running rotate to the
+    /// back, so one job is suspended and one resumed per quantum. Three end at 720 s and two at
+    /// 780 s (the fluid ideal is 750 s).
+    @Test func gandivaTimeSlicesRoundRobinAsTiresiasT3() async throws {
+        let gandiva = PolicyRegistry.named("gandiva")!.make(placement: .any, mechanisms: MechanismSettings.defaults.free)
+        let jobs = (0..<5).map { Self.job("J\($0)", at: 0, gpus: 1, seconds: 600) }
+        let r = try await Self.run(jobs, on: Self.fleet(nodes: 1, perNode: 4), policy: gandiva)
+        let ends = (0..<5).map { Self.times(r, .completed, job: Int32($0)) }
+        #expect(ends == [[720], [720], [720], [780], [780]])
+        // Round-robin: J4 waits the first quantum, then one job sits out each quantum in turn
+        // (J3 at 60 s, J2 at 120 s, ... J4 at 300 s), each resumed a quantum later: one
+        // suspension per rotation, 60 s to 660 s.
+        #expect(Self.times(r, .started, job: 4) == [60, 360, 660])
+        #expect(Self.times(r, .preempted, job: 4) == [300, 600])
+        #expect(Self.times(r, .preempted, job: 3) == [60, 360, 660])
+        #expect(Self.times(r, .started, job: 3) == [0, 120, 420, 720])
+        #expect(r.log.records.filter { $0.kind == .preempted }.count == 11)
+    }
+
+    /// Gandiva packs jobs of one size into node sets and grows a crowded size's sets from free
+    /// nodes: on two 4-GPU nodes, three 4-GPU jobs take a node each and time-slice; 1-GPU jobs
+    /// that arrive later open a set on the node freed first and never wait behind the 4-GPU
+    /// jobs' rotation, and the 4-GPU jobs get no more than their two nodes.
+    @Test func gandivaKeepsSizeClassesOnTheirOwnNodeSets() async throws {
+        let gandiva = PolicyRegistry.named("gandiva")!.make(placement: .any, mechanisms: MechanismSettings.defaults.free)
+        let jobs = [Self.job("A", at: 0, gpus: 4, seconds: 600), Self.job("B", at: 0, gpus: 4, seconds: 600),
+                    Self.job("C", at: 0, gpus: 4, seconds: 600)]
+        let r = try await Self.run(jobs, on: Self.fleet(nodes: 2, perNode: 4), policy: gandiva)
+        // A and B run first; C takes a turn at each 60 s rotation of the oversubscribed set.
+        #expect(Self.times(r, .started, job: 2).first == 60)
+        #expect(r.log.records.filter { $0.kind == .completed }.count == 3)
+        let last = (0..<3).compactMap { Self.times(r, .completed, job: Int32($0)).first }.max()!
+        #expect(last == 900, "1,800 GPU-s of 4-GPU work on two nodes")
+    }
+
+    /// Gandiva packs a job into a set of its size only while the set stays strictly below its
+    /// capacity (`gandiva_placement`: `util + mem_util < capacity`), and otherwise opens a set
+    /// of free nodes: on two 4-GPU nodes the fourth 1-GPU job takes node 1 for itself, so a
+    /// 4-GPU job arriving at 10 s finds no whole node under best-fit and waits until the first
+    /// three end and their set frees node 0 (100 s); `las` packs all four on node 0 and starts
+    /// it at once.
+    @Test func gandivaPacksBelowCapacityThenOpensASet() async throws {
+        var jobs = (0..<3).map { Self.job("s\($0)", at: 0, gpus: 1, seconds: 100) }
+        jobs.append(Self.job("s3", at: 0, gpus: 1, seconds: 500))
+        jobs.append(Self.job("big", at: 10, gpus: 4, seconds: 100))
+        let fleet = Self.fleet(nodes: 2, perNode: 4)
+        let gandiva = try await Self.run(jobs, on: fleet, policy: PolicyRegistry.named("gandiva")!.make(
+            placement: .bestFit, mechanisms: MechanismSettings.defaults.free))
+        #expect(Self.times(gandiva, .started, job: 4) == [100])
+        #expect(gandiva.log.records.filter { $0.kind == .preempted }.isEmpty, "nothing is oversubscribed")
+        let las = try await Self.run(jobs, on: fleet, policy: PolicyRegistry.named("las")!.make(
+            placement: .bestFit, mechanisms: MechanismSettings.defaults.free))
+        #expect(Self.times(las, .started, job: 4) == [10])
     }
 
     /// The Gittins index as Tiresias computes it, on a small distribution worked by hand:
@@ -322,5 +426,34 @@ import Testing
         let ok = try Scenario.parse(text.replacingOccurrences(of: "srtf", with: "las").replacingOccurrences(of: "[100]", with: "[100, 200]\n  quantum: 5m"), file: "s.yaml")
         #expect(ok.policy.options.thresholds == [100, 200] && ok.policy.options.quantumSeconds == 300)
         #expect(ok.policy.renamed("srtf").options.thresholds == nil && ok.policy.renamed("srtf").options.quantumSeconds == 300)
+        // Gandiva's quantum: a positive duration.
+        let gandiva = text.replacingOccurrences(of: "srtf", with: "gandiva")
+        #expect(try Scenario.parse(gandiva.replacingOccurrences(of: "thresholds: [100]", with: "time-slice: 2m"), file: "s.yaml").policy.options.timeSliceSeconds == 120)
+        do {
+            _ = try Scenario.parse(gandiva.replacingOccurrences(of: "thresholds: [100]", with: "time-slice: 0s"), file: "s.yaml")
+            Issue.record("time-slice: 0s was accepted")
+        } catch {
+            #expect(error.line == 11 && error.message.contains("time-slice") && error.message.contains("longer than zero"), "\(error.message)")
+        }
+        do {
+            _ = try Scenario.parse(gandiva.replacingOccurrences(of: "thresholds: [100]", with: "time-slice: 1ms"), file: "s.yaml")
+            Issue.record("time-slice: 1ms was accepted")
+        } catch {
+            #expect(error.line == 11 && error.message.contains("time-slice (Gandiva's round-robin quantum) must be between 1s and 366d; found 0.001s"),
+                    "\(error.message)")
+        }
+        // Tiresias' starvation knob: a number, at least 0, for the LAS policies only.
+        let knob = try Scenario.parse(text.replacingOccurrences(of: "srtf", with: "las").replacingOccurrences(of: "thresholds: [100]", with: "promote-knob: 0.5"), file: "s.yaml")
+        #expect(knob.policy.options.promoteKnob == 0.5 && knob.policy.text.contains("promote-knob: 0.5"))
+        #expect(knob.policy.renamed("dlas-gpu-gittins").options.promoteKnob == 0.5 && knob.policy.renamed("fifo").options.promoteKnob == nil)
+        for bad in ["-1", "often"] {
+            do {
+                _ = try Scenario.parse(text.replacingOccurrences(of: "srtf", with: "las").replacingOccurrences(of: "thresholds: [100]", with: "promote-knob: \(bad)"), file: "s.yaml")
+                Issue.record("promote-knob: \(bad) was accepted")
+            } catch {
+                #expect(error.line == 11 && error.message.contains("promote-knob"), "\(error.message)")
+                #expect(error.message.contains(bad == "-1" ? "at least 0" : "must be a number"), "\(error.message)")
+            }
+        }
     }
 }
