@@ -55,7 +55,7 @@ public struct GandivaPolicy: SchedulingPolicy {
     public let quantum: VirtualTime
 
     private var jobs: [GandivaJob] = []
-    private var sets: [NodeSet] = []
+    private var sets: [GandivaNodeSet] = []
     /// The sets not dissolved, by index.
     private var live: [Int] = []
     /// Per cluster, per node: the set that owns it, or -1 for a free node.
@@ -272,7 +272,7 @@ public struct GandivaPolicy: SchedulingPolicy {
         guard idle.count + busy.count >= count else { return nil }
         let nodes = Array((idle + busy).prefix(count))
         let s = sets.count
-        sets.append(NodeSet(cluster: c, size: size, nodes: nodes, capacity: count * perNode / size))
+        sets.append(GandivaNodeSet(cluster: c, size: size, nodes: nodes, capacity: count * perNode / size))
         live.append(s)
         for node in nodes { owner[Int(c)][Int(node)] = Int32(s) }
         return s
@@ -432,7 +432,7 @@ fileprivate struct GandivaJob {
     var progressFrom = VirtualTime.zero
 }
 
-fileprivate struct NodeSet {
+fileprivate struct GandivaNodeSet {
     var cluster: Int32
     /// The job-size class: the world size of its jobs.
     var size: Int

@@ -39,12 +39,5 @@ public struct RankedJobs: Sendable {
         keys.remove(at: i)
     }
 
-    private func position(of key: PriorityKey) -> Int {
-        var lo = 0, hi = keys.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if keys[mid] < key { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
-    }
+    private func position(of key: PriorityKey) -> Int { keys.partitionPoint { $0 < key } }
 }

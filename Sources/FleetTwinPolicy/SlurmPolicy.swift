@@ -61,8 +61,17 @@ import FleetTwinFleet
 /// Capacity left idle while jobs wait (the main scheduler stopped at a job that does not fit,
 /// jobs not yet eligible, the time until the next backfill cycle) is reported as a
 /// reservation of every free GPU for the highest-ordered waiting job, which is what Slurm
-/// does with it. Per pass the main scheduler walks the queue from the top (bounded by
-/// `default_queue_depth`), as Slurm does; the backfill plan is rebuilt every `bf_interval`.
+/// does with it.
+///
+/// Cost: per pass the main scheduler walks the queue in place from the top (bounded by
+/// `default_queue_depth`) and stops at the first job that does not fit, as Slurm does; the
+/// order is kept sorted as jobs arrive, start and come back, and sorted again only when
+/// `PriorityCalcPeriod` elapses under multifactor priority. Each backfill cycle plans afresh,
+/// as Slurm's does, but reads the running jobs' planned ends off a list kept sorted as they
+/// start and stop, finds each job's earliest start by halving the plan's segments, keeps the
+/// node-space map as bit sets, and stops as soon as no job left among those it tests could
+/// start on the GPUs still free now (skipping a cycle where none could): its reservations are
+/// forgotten at the end of the cycle, so the decisions are the same as planning every job.
 public struct SlurmPolicy: SchedulingPolicy {
     public let name = "slurm"
     /// A forked state's running jobs are taken over: they end at the limit they were given.
@@ -86,6 +95,15 @@ public struct SlurmPolicy: SchedulingPolicy {
         var startedAt: VirtualTime = .zero
         /// When a QOS grace time ends and the job is to be requeued (`.limit`: not doomed).
         var requeueAt: VirtualTime = .limit
+        /// While it runs: start + time limit, its key in `runningEnds`.
+        var plannedEnd: VirtualTime = .zero
+    }
+
+    /// A running job by the end backfill plans for it.
+    private struct RunningEnd {
+        var end: VirtualTime
+        var job: JobIndex
+        static func < (a: RunningEnd, b: RunningEnd) -> Bool { (a.end, a.job) < (b.end, b.job) }
     }
 
     private var entries: [Entry] = []
@@ -94,6 +112,12 @@ public struct SlurmPolicy: SchedulingPolicy {
     /// Pending jobs in scheduling order.
     private var order: [JobIndex] = []
     private var running: [JobIndex] = []
+    /// The running jobs in order of planned end, kept as they start and stop so that a
+    /// backfill cycle reads its plan off in one sweep.
+    private var runningEnds: [RunningEnd] = []
+    /// Scratch for the jobs a backfill cycle tests, and what those from each on need at least.
+    private var tested: [JobIndex] = []
+    private var neededSmall: [Int] = [], neededWhole: [Int] = []
     private var nextCalc: VirtualTime = .zero
     private var nextSchedPass: VirtualTime = .zero
     private var nextBackfill: VirtualTime = .zero
@@ -106,7 +130,8 @@ public struct SlurmPolicy: SchedulingPolicy {
     private var passTime: VirtualTime = .limit
     private var inPass = false
     private var queued: Deque<SchedulingDecision> = []
-    private var mainQueue: [JobIndex] = []
+    /// The main scheduler's place in `order`, kept on the same job as jobs start and requeued
+    /// jobs come back (so the walk reads the queue in place rather than a copy per pass).
     private var cursor = 0
     private var depth = 0
     private var mainDone = false
@@ -117,8 +142,13 @@ public struct SlurmPolicy: SchedulingPolicy {
     /// know the real cluster's phase (when its slurmctld started); a forecast draws it.
     public let backfillPhase: VirtualTime
 
+    /// The highest QOS priority and partition factor, which normalise those factors.
+    private let maxQOS: Int, maxFactor: Int
+
     public init(configuration: SlurmConfiguration, placement: PlacementRule = .bestFit, backfillPhase: VirtualTime = .zero) {
         self.configuration = configuration
+        maxQOS = configuration.qos.map(\.priority).max() ?? 0
+        maxFactor = configuration.partitions.map(\.priorityJobFactor).max() ?? 0
         self.placement = placement
         self.backfillPhase = backfillPhase
         self.nextBackfill = backfillPhase
@@ -150,8 +180,13 @@ public struct SlurmPolicy: SchedulingPolicy {
             : configuration.qosIndex(named: "normal") ?? -1
         entries[i].tier = entries[i].partitionIndex >= 0 ? configuration.partitions[entries[i].partitionIndex].priorityTier : 0
         entries[i].priority = priority(job, at: now)
-        // A job adopted running (a forked state) has its partition and QOS, not a place in line.
+        // A job adopted running (a forked state) has its partition and QOS, not a place in line;
+        // its partition may give it the time limit its planned end is counted from.
         if entries[i].state == .pending { insert(job) }
+        if entries[i].state == .running {
+            untrackEnd(job)
+            trackEnd(job)
+        }
     }
 
     public mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {
@@ -165,7 +200,12 @@ public struct SlurmPolicy: SchedulingPolicy {
             entries[i].state = .running
             entries[i].startedAt = now
             running.append(job.index)
-            if let position = order.firstIndex(of: job.index) { order.remove(at: position) }
+            trackEnd(job.index)
+            let position = position(of: job.index)
+            if position < order.count && order[position] == job.index {
+                order.remove(at: position)
+                if position < cursor { cursor -= 1 }
+            }
             track(tenant: job.tenant, change: run.devices, at: now)
         }
         entries[i].shares = run.shares
@@ -192,6 +232,7 @@ public struct SlurmPolicy: SchedulingPolicy {
         let i = Int(job)
         guard entries[i].state == .running else { return }
         if let position = running.firstIndex(of: job) { running.remove(at: position) }
+        untrackEnd(job)
         track(tenant: entries[i].job.tenant, change: -entries[i].shares.reduce(0) { $0 + Int($1.count) }, at: now)
         entries[i].shares = []
     }
@@ -239,10 +280,14 @@ public struct SlurmPolicy: SchedulingPolicy {
         for job in arrivals { admit(job, fleet: fleet, at: now) }
         arrivals.removeAll(keepingCapacity: true)
         if now >= nextCalc {
-            for job in order { entries[Int(job)].priority = priority(job, at: now) }
-            var sorted = order
-            sorted.sort { before($0, $1) }
-            order = sorted
+            // Under priority/basic every priority is 1 and the order never changes.
+            if configuration.multifactor {
+                let total = fairShareTotal(at: now)
+                for job in order { entries[Int(job)].priority = priority(job, at: now, fairShareTotal: total) }
+                var sorted = order  // sorted apart: the comparison reads `entries` through self
+                sorted.sort { before($0, $1) }
+                order = sorted
+            }
             nextCalc = Self.nextMultiple(of: configuration.calcPeriod, after: now)
         }
         // Grace times that ended: their victims go now.
@@ -250,7 +295,6 @@ public struct SlurmPolicy: SchedulingPolicy {
         let periodic = now >= nextSchedPass
         if periodic { nextSchedPass = Self.nextMultiple(of: configuration.schedInterval, after: now) }
         depth = periodic ? Int.max : configuration.defaultQueueDepth
-        mainQueue = order
         cursor = 0
         mainDone = false
         backfillDone = false
@@ -269,8 +313,8 @@ public struct SlurmPolicy: SchedulingPolicy {
     /// One step of the main scheduler's walk: a start, a requeue (then the preemptor's start),
     /// or nil when the walk is over.
     private mutating func mainStep(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
-        while cursor < mainQueue.count && depth > 0 {
-            let job = mainQueue[cursor]
+        while cursor < order.count && depth > 0 {
+            let job = order[cursor]
             cursor += 1
             let entry = entries[Int(job)]
             guard entry.state == .pending, entry.eligibleAt <= now else { continue }
@@ -318,44 +362,113 @@ public struct SlurmPolicy: SchedulingPolicy {
 
     // MARK: Backfill
 
+    private func endPosition(_ key: RunningEnd) -> Int { runningEnds.partitionPoint { $0 < key } }
+
+    private mutating func trackEnd(_ job: JobIndex) {
+        let i = Int(job)
+        entries[i].plannedEnd = entries[i].startedAt + limit(job)
+        let key = RunningEnd(end: entries[i].plannedEnd, job: job)
+        runningEnds.insert(key, at: endPosition(key))
+    }
+
+    private mutating func untrackEnd(_ job: JobIndex) {
+        let key = RunningEnd(end: entries[Int(job)].plannedEnd, job: job)
+        let position = endPosition(key)
+        if position < runningEnds.count && runningEnds[position].job == job { runningEnds.remove(at: position) }
+    }
+
     /// The jobs backfill starts now, in order, each checked against a plan of free GPUs per
     /// node in time that protects the reservation of every job tested before it.
+    ///
+    /// The cycle only starts jobs; its reservations are forgotten when it ends. So it stops
+    /// after the last tested job that could start now on the GPUs free now (a reservation
+    /// only holds nodes against the jobs behind it), and a cycle where none could is skipped
+    /// whole: what Slurm's cycle would decide, without planning the jobs that cannot start.
     private mutating func backfill(at now: VirtualTime, fleet: FleetView) -> [(JobIndex, [NodeShare])] {
         guard let first = order.first, let cluster = cluster(for: entries[Int(first)].job, fleet: fleet) else { return [] }
         let capacity = fleet.clusters[Int(cluster)].nodes
         let perNode = capacity.acceleratorsPerNode
-        // GPUs: what runs now, each running job ending at start + limit (Slurm's will-run test).
-        var usage = NodePlan(now: now, free: capacity.freeOnNode)
-        for job in running where entries[Int(job)].cluster == cluster {
-            let end = max(entries[Int(job)].startedAt + limit(job), now + VirtualTime(microseconds: 1))
-            for share in entries[Int(job)].shares { usage.add(Int(share.count), node: Int(share.node), from: end) }
+        // What could start now at best: the free GPUs, the fullest node, the wholly free nodes.
+        var totalFree = 0, fullest = 0, wholeNodes = 0
+        func measure(_ free: (Int) -> Int) {
+            totalFree = 0
+            fullest = 0
+            wholeNodes = 0
+            for node in 0..<capacity.nodeCount {
+                let f = free(node)
+                totalFree += f
+                fullest = max(fullest, f)
+                if f == perNode { wholeNodes += 1 }
+            }
         }
-        // Nodes: the node-space map, 1 where a node is free of reservations (down nodes: 0),
-        // starting at now rounded down to bf_resolution.
-        var space = NodePlan(now: roundDown(now), free: capacity.isDown.map { $0 ? 0 : 1 })
-        let windowEnd = roundDown(now + configuration.bfWindow)
-        var starts: [(JobIndex, [NodeShare])] = []
-        var tested = 0
-        for job in order where tested < configuration.bfMaxJobTest {
+        measure { capacity.freeOnNode[$0] }
+        func couldStartNow(_ size: Int) -> Bool {
+            guard placement.isNodeLocal else { return size <= totalFree }
+            return size <= perNode ? size <= fullest : size / perNode <= wholeNodes
+        }
+        tested.removeAll(keepingCapacity: true)
+        var last = -1
+        for job in order where tested.count < configuration.bfMaxJobTest {
             let entry = entries[Int(job)]
             guard entry.state == .pending, entry.eligibleAt <= now,
                   self.cluster(for: entry.job, fleet: fleet) == cluster else { continue }
-            tested += 1
-            let size = entry.job.worldSize, timeLimit = limit(job)
+            tested.append(job)
+            if couldStartNow(entry.job.worldSize) { last = tested.count - 1 }
+        }
+        guard last >= 0 else { return [] }
+        // GPUs: what runs now, each running job ending at start + limit (Slurm's will-run test).
+        var releases: [(end: VirtualTime, shares: [NodeShare])] = []
+        releases.reserveCapacity(runningEnds.count)
+        for r in runningEnds where entries[Int(r.job)].cluster == cluster && !entries[Int(r.job)].shares.isEmpty {
+            releases.append((max(r.end, now + VirtualTime(microseconds: 1)), entries[Int(r.job)].shares))
+        }
+        var usage = NodePlan(now: now, free: capacity.freeOnNode, releases: releases)
+        // Nodes: the node-space map, open where a node is free of reservations (down nodes:
+        // never), starting at now rounded down to bf_resolution.
+        var space = NodeSpace(start: roundDown(now), down: capacity.isDown)
+        let windowEnd = roundDown(now + configuration.bfWindow)
+        // The least each job from the i-th on needs to start now: GPUs on one node (or in all,
+        // for a rule that spreads) and whole nodes. The free GPUs now and the nodes open now
+        // only shrink during the cycle; once none of the jobs left could start on them, their
+        // reservations could only hold nodes against jobs that cannot start either.
+        neededSmall.removeAll(keepingCapacity: true)
+        neededWhole.removeAll(keepingCapacity: true)
+        neededSmall.append(contentsOf: repeatElement(Int.max, count: last + 2))
+        neededWhole.append(contentsOf: repeatElement(Int.max, count: last + 2))
+        for i in stride(from: last, through: 0, by: -1) {
+            let size = entries[Int(tested[i])].job.worldSize
+            neededSmall[i] = neededSmall[i + 1]
+            neededWhole[i] = neededWhole[i + 1]
+            if !placement.isNodeLocal || size <= perNode { neededSmall[i] = min(neededSmall[i], size) } else { neededWhole[i] = min(neededWhole[i], size / perNode) }
+        }
+        var starts: [(JobIndex, [NodeShare])] = []
+        var open = NodeSet(nodes: capacity.nodeCount)
+        var changed = false
+        for (i, job) in tested[...last].enumerated() {
+            if changed {
+                changed = false
+                space.open(from: now, to: now + VirtualTime(microseconds: 1), into: &open)
+                measure { open.contains($0) ? usage.freeNow($0) : 0 }
+                let someCould = placement.isNodeLocal ? neededSmall[i] <= fullest || neededWhole[i] <= wholeNodes : neededSmall[i] <= totalFree
+                if !someCould { break }
+            }
+            let size = entries[Int(job)].job.worldSize, timeLimit = limit(job)
             var startFrom = now
             // Slurm's TRY_LATER loop: each retry starts later, at most once per map boundary.
             for _ in 0...space.times.count {
                 // Nodes free of reservations over the whole window [start, start + limit].
-                let open = space.minimum(from: startFrom, to: startFrom + timeLimit + VirtualTime(microseconds: 1))
+                space.open(from: startFrom, to: startFrom + timeLimit + VirtualTime(microseconds: 1), into: &open)
                 guard let (start, shares) = usage.earliest(size, perNode: perNode, rule: placement, from: startFrom, before: windowEnd,
                                                            on: open) else {
-                    // No start on these nodes; try from the next point where the map changes.
-                    guard let later = space.times.first(where: { $0 > startFrom }) else { break }
+                    // No start on these nodes; try from the next point where the map changes
+                    // (none past the window: every try from there fails).
+                    guard let later = space.firstTime(after: startFrom), later <= windowEnd else { break }
                     startFrom = later
                     continue
                 }
                 if start <= now {
                     usage.take(shares, from: now, to: now + timeLimit)
+                    changed = true
                     entries[Int(job)].cluster = cluster
                     starts.append((job, shares))
                     break
@@ -363,11 +476,12 @@ public struct SlurmPolicy: SchedulingPolicy {
                 // A reservation, rounded down to bf_resolution at both ends (at least one slot),
                 // holds its nodes whole against every job behind it.
                 let from = roundDown(start), to = max(roundDown(start + timeLimit), from + configuration.bfResolution)
-                if !space.fits(shares.map { NodeShare(node: $0.node, count: 1) }, from: from, to: to) {
+                if !space.fits(shares, from: from, to: to) {
                     startFrom = start
                     continue
                 }
-                space.take(shares.map { NodeShare(node: $0.node, count: 1) }, from: from, to: to)
+                space.take(shares, from: from, to: to)
+                changed = true
                 break
             }
         }
@@ -455,28 +569,33 @@ public struct SlurmPolicy: SchedulingPolicy {
         return a < b
     }
 
+    /// Where `job` is or would go in `order`, which is sorted by the stored priorities: they
+    /// change only at a recalculation, which sorts it again.
+    private func position(of job: JobIndex) -> Int { order.partitionPoint { before($0, job) } }
+
     private mutating func insert(_ job: JobIndex) {
-        var low = 0, high = order.count
-        while low < high {
-            let mid = (low + high) / 2
-            if before(order[mid], job) { low = mid + 1 } else { high = mid }
-        }
+        let low = position(of: job)
         order.insert(job, at: low)
+        // A requeued job put back ahead of the main scheduler's place (it is not yet eligible).
+        if low < cursor { cursor += 1 }
     }
 
     private func cluster(for job: PendingJob, fleet: FleetView) -> Int32? {
         fleet.clusters(of: job.acceleratorTypes).first
     }
 
+    /// Everyone's fair-share usage at `now`: once per recalculation, not once per job.
+    private func fairShareTotal(at now: VirtualTime) -> Double {
+        (0..<usage.count).reduce(0.0) { $0 + decayed($1, at: now) }
+    }
+
     /// Multifactor priority at `now` (see the type's documentation); 1 under priority/basic.
-    private func priority(_ job: JobIndex, at now: VirtualTime) -> Int64 {
+    private func priority(_ job: JobIndex, at now: VirtualTime, fairShareTotal given: Double? = nil) -> Int64 {
         let c = configuration
         guard c.multifactor else { return 1 }
         let entry = entries[Int(job)]
         let age = min(1, max(0, Double((now - entry.accrueFrom).microseconds)) / Double(max(1, c.maxAge.microseconds)))
-        let maxQOS = c.qos.map(\.priority).max() ?? 0
         let qos = entry.qosIndex >= 0 && maxQOS > 0 ? Double(c.qos[entry.qosIndex].priority) / Double(maxQOS) : 0
-        let maxFactor = c.partitions.map(\.priorityJobFactor).max() ?? 0
         let partition = entry.partitionIndex >= 0 && maxFactor > 0
             ? Double(c.partitions[entry.partitionIndex].priorityJobFactor) / Double(maxFactor) : 0
         var size = 0.0
@@ -490,7 +609,7 @@ public struct SlurmPolicy: SchedulingPolicy {
         if c.weightFairshare > 0 {
             let tenant = Int(entry.job.tenant)
             let users = max(1, usage.count)
-            let total = (0..<usage.count).reduce(0.0) { $0 + decayed($1, at: now) }
+            let total = given ?? fairShareTotal(at: now)
             let mine = tenant >= 0 && tenant < usage.count ? decayed(tenant, at: now) : 0
             let share = 1 / Double(users)
             fairshare = total > 0 ? Double.pow2(-(mine / total) / share) : 1
@@ -550,68 +669,7 @@ extension Double {
     }
 }
 
-/// Free GPUs per node in time, from now on: what Slurm's backfill plans with. Segments start
-/// at `times[k]` and run to the next; the last runs forever.
-struct NodePlan {
-    var times: [VirtualTime]
-    var free: [[Int]]
-
-    init(now: VirtualTime, free: [Int]) {
-        times = [now]
-        self.free = [free]
-    }
-
-    /// The segment starting at `t`, split off the one containing it.
-    private mutating func boundary(_ t: VirtualTime) -> Int {
-        var k = times.count - 1
-        while k > 0 && times[k] > t { k -= 1 }
-        if times[k] == t { return k }
-        times.insert(t, at: k + 1)
-        free.insert(free[k], at: k + 1)
-        return k + 1
-    }
-
-    /// `count` GPUs of `node` come free at `t` (a running job's planned end).
-    mutating func add(_ count: Int, node: Int, from t: VirtualTime) {
-        let k = boundary(t)
-        for i in k..<times.count { free[i][node] += count }
-    }
-
-    mutating func take(_ shares: [NodeShare], from start: VirtualTime, to end: VirtualTime) {
-        let a = boundary(start), b = boundary(end)
-        for i in a..<b { for s in shares { free[i][Int(s.node)] -= Int(s.count) } }
-    }
-
-    /// The least free of each node over [start, end).
-    func minimum(from start: VirtualTime, to end: VirtualTime) -> [Int] {
-        var result: [Int]?
-        for k in times.indices where times[k] < end && (k + 1 == times.count || times[k + 1] > start) {
-            result = result.map { zip($0, free[k]).map { min($0, $1) } } ?? free[k]
-        }
-        return result ?? free[free.count - 1]
-    }
-
-    /// Whether every share stays within the free count of its node over [start, end).
-    func fits(_ shares: [NodeShare], from start: VirtualTime, to end: VirtualTime) -> Bool {
-        let least = minimum(from: start, to: end)
-        return shares.allSatisfy { least[Int($0.node)] >= Int($0.count) }
-    }
-
-    /// Slurm's will-run test: the first planned instant from `start` (and before `horizon`)
-    /// at which `size` GPUs fit on the nodes where `open` is positive, as the select plugin
-    /// would place them then, and those nodes. Free counts only grow after now (running
-    /// jobs end), so the state at an instant is what stays.
-    func earliest(_ size: Int, perNode: Int, rule: PlacementRule, from start: VirtualTime, before horizon: VirtualTime,
-                  on open: [Int]) -> (VirtualTime, [NodeShare])? {
-        for k in times.indices where k + 1 == times.count || times[k + 1] > start {
-            let t = Swift.max(times[k], start)
-            if t > horizon { break }
-            let free = zip(self.free[k], open).map { $1 > 0 ? $0 : 0 }
-            if let shares = Self.choose(size, perNode: perNode, free: free, rule: rule, preferring: .consecutive(free)) { return (t, shares) }
-        }
-        return nil
-    }
-
+extension NodePlan {
     /// Which of the nodes that would do a choice prefers.
     enum Preference {
         /// The run's placement rule on the free counts given.

@@ -34,7 +34,7 @@ import Testing
         """
 
     /// Replays `jobs` (native trace lines) on 2 nodes x 4 GPUs under `slurm`, with checks.
-    func replay(_ jobs: [String], conf: String = conf, nodes: Int = 2) async throws -> (SimulationResult, RunMetrics) {
+    func replay(_ jobs: [String], conf: String = conf, nodes: Int = 2, qos: String = qos) async throws -> (SimulationResult, RunMetrics) {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         func write(_ name: String, _ text: String) throws -> String {
@@ -45,7 +45,7 @@ import Testing
         let trace = try write("t.jsonl", (["{\"format\":\"fleettwin-trace\",\"version\":1,\"name\":\"t\",\"source\":\"hand\"}"] + jobs).joined(separator: "\n"))
         let fleet = try write("f.yaml", "regions: [ { name: r, clusters: [ { name: c, nodes: \(nodes), accelerators_per_node: 4 } ] } ]\n")
         var spec = PolicySpec(name: "slurm", placement: .bestFit)
-        spec.options.slurm = try SlurmConfiguration.read(conf: try write("slurm.conf", conf), qos: try write("qos.psv", Self.qos))
+        spec.options.slurm = try SlurmConfiguration.read(conf: try write("slurm.conf", conf), qos: try write("qos.psv", qos))
         let scenario = try Scenario.replay(trace: trace, fleet: fleet, policy: spec, noOverheads: false, seed: 1)
         let result = try await runScenario(scenario)
         return (result, RunMetrics.fold(result))
@@ -137,6 +137,26 @@ import Testing
         #expect(starts(r1, m1) == ["A1": 0, "B1": 100, "A2": 200])
         let (r2, m2) = try await replay(jobs, conf: "PriorityType=priority/multifactor\n", nodes: 1)
         #expect(starts(r2, m2) == ["A1": 0, "A2": 100, "B1": 200])
+    }
+
+    /// 400 jobs on 4 nodes x 4 GPUs with every factor in play (QOS, partitions, users,
+    /// limits above the true durations and none at all, gangs of up to three nodes), under
+    /// the hand configuration with a grace time. The event log's hash is pinned: it is the
+    /// one the policy gave before its queue and backfill plans were kept incrementally, so
+    /// any change to a decision, however small, fails here. The jobs are integer formulas
+    /// of their number, reproducible outside the test.
+    @Test func aMixedWorkloadsDecisionsArePinned() async throws {
+        let jobs = (0..<400).map { i in
+            let size = [1, 1, 2, 4, 3, 8, 12][(i * 5) % 7], duration = 20 + (i * 53) % 400
+            let limit = i % 11 == 0 ? "" : ",\"timeLimit\":\(duration + (i * 31) % 300)"
+            let partition = i % 13 == 0 ? ",\"partition\":\"high\"" : ""
+            return "{\"id\":\"j\(i)\",\"submit\":\(i * 9 + (i * 17) % 23),\"worldSize\":\(size),\"duration\":\(duration)"
+                + "\(limit),\"qos\":\"\(i % 9 == 0 ? "high" : "normal")\",\"user\":\"u\(i % 5)\"\(partition)}"
+        }
+        let conf = Self.conf + "\nPriorityWeightFairshare=1000\nPriorityWeightJobSize=10\nPriorityWeightPartition=100\nPriorityCalcPeriod=5\n"
+        let (result, metrics) = try await replay(jobs, conf: conf, nodes: 4, qos: Self.qos.replacingOccurrences(of: "normal|0||cluster|00:00:00", with: "normal|0||cluster|00:00:20"))
+        #expect(metrics.jobsCompleted == 400 && metrics.preemptions > 0)
+        #expect(result.eventLogHash == "a9644a954dfbfa25")
     }
 
     @Test func configurationErrorsNameTheFileAndLine() throws {

@@ -1,0 +1,211 @@
+import FleetTwinEngine
+import FleetTwinFleet
+
+/// Free GPUs per node in time, from now on: what Slurm's backfill plans with. Segment k starts
+/// at `times[k]` and runs to the next; the last runs forever.
+///
+/// Stored flat, segment after segment, so that a backfill cycle allocates a few arrays rather
+/// than one per segment. Free counts never fall as time goes on (running jobs end, and the
+/// jobs backfill starts all start now), so whether a job fits can only turn from no to yes
+/// along the segments: `earliest` finds the first segment where it fits by halving.
+struct NodePlan {
+    private(set) var times: [VirtualTime]
+    /// `free[k * nodes + node]`: the node's free GPUs over segment k.
+    private var free: [Int]
+    let nodes: Int
+    /// Scratch for one segment's free counts on the open nodes, reused by every test.
+    private var masked: [Int]
+
+    /// The GPUs free at `now`, and those that running jobs give back at `releases` (ends in
+    /// ascending order, each after `now`): one segment per distinct end.
+    init(now: VirtualTime, free current: [Int], releases: [(end: VirtualTime, shares: [NodeShare])]) {
+        nodes = current.count
+        times = [now]
+        free = current
+        masked = Array(repeating: 0, count: nodes)
+        times.reserveCapacity(releases.count + 1)
+        free.reserveCapacity(nodes * (releases.count + 1))
+        for release in releases {
+            precondition(release.end >= times[times.count - 1], "releases in ascending order of end")
+            if release.end != times[times.count - 1] {
+                times.append(release.end)
+                free.append(contentsOf: free[(free.count - nodes)...])
+            }
+            let base = free.count - nodes
+            for share in release.shares { free[base + Int(share.node)] += Int(share.count) }
+        }
+    }
+
+    /// The segment starting at `t`, split off the one containing it.
+    private mutating func boundary(_ t: VirtualTime) -> Int {
+        var k = times.count - 1
+        while k > 0 && times[k] > t { k -= 1 }
+        if times[k] == t { return k }
+        times.insert(t, at: k + 1)
+        let row = Array(free[(k * nodes)..<((k + 1) * nodes)])
+        free.insert(contentsOf: row, at: (k + 1) * nodes)
+        return k + 1
+    }
+
+    /// Segment k's free GPUs per node.
+    func free(segment k: Int) -> [Int] { Array(free[(k * nodes)..<((k + 1) * nodes)]) }
+
+    /// The node's free GPUs in the first segment (now).
+    func freeNow(_ node: Int) -> Int { free[node] }
+
+    /// Takes `shares` from `start` to `end`.
+    mutating func take(_ shares: [NodeShare], from start: VirtualTime, to end: VirtualTime) {
+        let a = boundary(start), b = boundary(end)
+        for i in a..<b { for s in shares { free[i * nodes + Int(s.node)] -= Int(s.count) } }
+    }
+
+    /// Slurm's will-run test: the first planned instant from `start` (and before `horizon`)
+    /// at which `size` GPUs fit on the `open` nodes, as the select plugin would place them
+    /// then, and those nodes. The first segment where they fit is found by halving: free
+    /// counts only grow along the segments, and so does whether a gang fits (more free GPUs
+    /// per node never leave fewer whole nodes, nor fewer nodes with room for the rest).
+    mutating func earliest(_ size: Int, perNode: Int, rule: PlacementRule, from start: VirtualTime, before horizon: VirtualTime,
+                           on open: NodeSet) -> (VirtualTime, [NodeShare])? {
+        // The segment containing `start` (the first that ends after it).
+        let first = times[1...].partitionPoint { $0 <= start } - 1
+        // Every instant tried is at or after `start`.
+        guard start <= horizon else { return nil }
+        if fits(size, perNode: perNode, nodeLocal: rule.isNodeLocal, segment: first, open: open) {
+            return choose(size, perNode: perNode, rule: rule, segment: first, open: open).map { (Swift.max(times[first], start), $0) }
+        }
+        // It fits nowhere in `first`: the first later segment where it does, if any.
+        let low = times.indices[(first + 1)...].partitionPoint { !fits(size, perNode: perNode, nodeLocal: rule.isNodeLocal, segment: $0, open: open) }
+        guard low < times.count, times[low] <= horizon,
+              let shares = choose(size, perNode: perNode, rule: rule, segment: low, open: open) else { return nil }
+        return (times[low], shares)
+    }
+
+    /// Whether `choose` would find nodes for `size` GPUs on segment `k`'s free counts on the
+    /// open nodes, counted without allocating: a node-local gang needs size / perNode wholly
+    /// free nodes and one more with room for the rest (a gang of at most one node: one node
+    /// with room for it); any other, that many free GPUs in all.
+    private func fits(_ size: Int, perNode: Int, nodeLocal: Bool, segment k: Int, open: NodeSet) -> Bool {
+        guard size > 0 else { return true }
+        let base = k * nodes
+        if !nodeLocal {
+            var total = 0
+            for node in 0..<nodes where open.contains(node) && free[base + node] > 0 {
+                total += free[base + node]
+                if total >= size { return true }
+            }
+            return false
+        }
+        let whole = size > perNode ? size / perNode : 0
+        let rest = size > perNode ? size % perNode : size
+        var full = 0, roomy = 0
+        for node in 0..<nodes where open.contains(node) {
+            let f = free[base + node]
+            if whole > 0 && f == perNode { full += 1 }
+            if rest > 0 && f >= rest { roomy += 1 }
+        }
+        return full >= whole && (rest == 0 || roomy >= whole + 1)
+    }
+
+    /// The select plugin's choice on segment `k`'s free counts, on open nodes only.
+    private mutating func choose(_ size: Int, perNode: Int, rule: PlacementRule, segment k: Int, open: NodeSet) -> [NodeShare]? {
+        let base = k * nodes
+        for node in 0..<nodes { masked[node] = open.contains(node) ? free[base + node] : 0 }
+        return Self.choose(size, perNode: perNode, free: masked, rule: rule, preferring: .consecutive(masked))
+    }
+}
+
+/// A set of a cluster's nodes as bits, 64 to a word.
+struct NodeSet: Equatable {
+    fileprivate(set) var words: [UInt64]
+
+    init(nodes: Int) { words = Array(repeating: 0, count: (nodes + 63) / 64) }
+
+    func contains(_ node: Int) -> Bool { words[node >> 6] & (1 << UInt64(node & 63)) != 0 }
+
+    mutating func insert(_ node: Int) { words[node >> 6] |= 1 << UInt64(node & 63) }
+}
+
+/// Slurm backfill's node-space map: per segment of time, the nodes no reservation holds
+/// (down nodes: none). Segment k starts at `times[k]` and runs to the next; the last runs
+/// forever. Each segment is a bit set, so the nodes open over a window are the
+/// intersection of its segments, found by halving the sorted times.
+struct NodeSpace {
+    private(set) var times: [VirtualTime]
+    /// `bits[k * words + w]`: word w of segment k's open nodes.
+    private var bits: [UInt64]
+    private let words: Int
+    let nodes: Int
+
+    /// Every up node open from `start` on.
+    init(start: VirtualTime, down: [Bool]) {
+        nodes = down.count
+        var up = NodeSet(nodes: nodes)
+        for node in down.indices where !down[node] { up.insert(node) }
+        words = up.words.count
+        times = [start]
+        bits = up.words
+    }
+
+    /// The first segment that ends after `t` (the one containing it, or the first).
+    private func segment(containing t: VirtualTime) -> Int { times[1...].partitionPoint { $0 <= t } - 1 }
+
+    /// The nodes open over all of [start, end).
+    func open(from start: VirtualTime, to end: VirtualTime) -> NodeSet {
+        var result = NodeSet(nodes: nodes)
+        open(from: start, to: end, into: &result)
+        return result
+    }
+
+    /// The nodes open over all of [start, end), written into `result` (a set of this map's
+    /// size), so that a cycle's many windows reuse one.
+    func open(from start: VirtualTime, to end: VirtualTime, into result: inout NodeSet) {
+        var k = segment(containing: start)
+        guard times[k] < end else {
+            // No segment overlaps the window: the last segment's, as the original plan answered.
+            let last = (times.count - 1) * words
+            for w in 0..<words { result.words[w] = bits[last + w] }
+            return
+        }
+        for w in 0..<words { result.words[w] = bits[k * words + w] }
+        k += 1
+        while k < times.count && times[k] < end {
+            for w in 0..<words { result.words[w] &= bits[k * words + w] }
+            k += 1
+        }
+    }
+
+    /// Whether every node of `shares` is open over all of [start, end).
+    func fits(_ shares: [NodeShare], from start: VirtualTime, to end: VirtualTime) -> Bool {
+        let open = open(from: start, to: end)
+        return shares.allSatisfy { open.contains(Int($0.node)) }
+    }
+
+    /// The first boundary after `t`, if any.
+    func firstTime(after t: VirtualTime) -> VirtualTime? {
+        if times[0] > t { return times[0] }
+        let k = segment(containing: t) + 1
+        return k < times.count ? times[k] : nil
+    }
+
+    /// The segment starting at `t`, split off the one containing it.
+    private mutating func boundary(_ t: VirtualTime) -> Int {
+        precondition(t >= times[0], "reservations start at or after the map's start")
+        let k = segment(containing: t)
+        if times[k] == t { return k }
+        times.insert(t, at: k + 1)
+        let row = Array(bits[(k * words)..<((k + 1) * words)])
+        bits.insert(contentsOf: row, at: (k + 1) * words)
+        return k + 1
+    }
+
+    /// Reserves the nodes of `shares` over [start, end).
+    mutating func take(_ shares: [NodeShare], from start: VirtualTime, to end: VirtualTime) {
+        let a = boundary(start), b = boundary(end)
+        for k in a..<b {
+            for s in shares {
+                let node = Int(s.node)
+                bits[k * words + (node >> 6)] &= ~(1 << UInt64(node & 63))
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import FleetTwinEngine
+import FleetTwinFleet
+@testable import FleetTwinPolicy
+import Testing
+
+/// The `slurm` policy's backfill plans against the straightforward reading they replace:
+/// `NodePlan.earliest` (which halves the segments) against trying every segment in turn, and
+/// `NodeSpace` (bit sets) against per-node counts of reservations. Both on random plans, so
+/// that a change to either structure that would change a backfill decision fails here.
+@Suite struct SlurmBackfillPlanTests {
+    /// A small deterministic generator (SplitMix64), so that a failure reproduces.
+    struct Random {
+        var state: UInt64
+        mutating func next(_ bound: Int) -> Int {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int((z ^ (z >> 31)) % UInt64(bound))
+        }
+    }
+
+    func t(_ s: Int) -> VirtualTime { .seconds(Int64(s)) }
+
+    /// A plan as a backfill cycle builds it: each node's GPUs free now or held by running jobs
+    /// that end at random times, and some jobs started now for random durations.
+    func randomPlan(_ random: inout Random, nodes: Int, perNode: Int) -> NodePlan {
+        var free: [Int] = [], releases: [(end: VirtualTime, shares: [NodeShare])] = []
+        for node in 0..<nodes {
+            let f = random.next(perNode + 1)
+            free.append(f)
+            var held = perNode - f
+            while held > 0 {
+                let count = 1 + random.next(held)
+                releases.append((t(1 + random.next(20) * 10), [NodeShare(node: Int32(node), count: Int32(count))]))
+                held -= count
+            }
+        }
+        releases.sort { $0.end < $1.end }
+        var plan = NodePlan(now: .zero, free: free, releases: releases)
+        for _ in 0..<random.next(3) {
+            let node = random.next(nodes)
+            let count = plan.freeNow(node)
+            if count > 0 { plan.take([NodeShare(node: Int32(node), count: Int32(1 + random.next(count)))], from: .zero, to: t(5 + random.next(30) * 10)) }
+        }
+        return plan
+    }
+
+    @Test func earliestIsTheFirstSegmentWhereTheJobFits() {
+        var random = Random(state: 15)
+        for _ in 0..<3000 {
+            let nodes = 1 + random.next(70), perNode = [1, 2, 4, 8][random.next(4)]
+            var plan = randomPlan(&random, nodes: nodes, perNode: perNode)
+            var open = NodeSet(nodes: nodes)
+            for node in 0..<nodes where random.next(5) > 0 { open.insert(node) }
+            let size = 1 + random.next(perNode * 3)
+            let rule = [PlacementRule.bestFit, .firstFit, .spread, .any][random.next(4)]
+            let start = t(random.next(150)), horizon = t(random.next(250))
+            // Every segment from the one containing `start`, in turn, as the plan was read before.
+            var expected: (VirtualTime, [NodeShare])?
+            for k in plan.times.indices where k + 1 == plan.times.count || plan.times[k + 1] > start {
+                let at = max(plan.times[k], start)
+                if at > horizon { break }
+                let masked = plan.free(segment: k).enumerated().map { open.contains($0.offset) ? $0.element : 0 }
+                if let shares = NodePlan.choose(size, perNode: perNode, free: masked, rule: rule, preferring: .consecutive(masked)) {
+                    expected = (at, shares)
+                    break
+                }
+            }
+            let found = plan.earliest(size, perNode: perNode, rule: rule, from: start, before: horizon, on: open)
+            #expect(found?.0 == expected?.0 && found?.1 == expected?.1, "size \(size) of \(nodes)x\(perNode), \(rule)")
+        }
+    }
+
+    @Test func nodeSpaceAgreesWithCountsOfReservations() {
+        var random = Random(state: 22)
+        for _ in 0..<500 {
+            let nodes = 1 + random.next(130)
+            let down = (0..<nodes).map { _ in random.next(10) == 0 }
+            var space = NodeSpace(start: t(0), down: down)
+            // The reference: per node, the reservations holding it.
+            var held: [[(VirtualTime, VirtualTime)]] = Array(repeating: [], count: nodes)
+            func isOpen(_ node: Int, _ a: VirtualTime, _ b: VirtualTime) -> Bool {
+                !down[node] && !held[node].contains { $0.0 < b && $0.1 > a }
+            }
+            for _ in 0..<40 {
+                let a = t(random.next(100)), b = a + t(1 + random.next(50))
+                let shares = (0..<(1 + random.next(3))).map { _ in NodeShare(node: Int32(random.next(nodes)), count: 1) }
+                let fits = shares.allSatisfy { isOpen(Int($0.node), a, b) }
+                #expect(space.fits(shares, from: a, to: b) == fits)
+                if fits {
+                    space.take(shares, from: a, to: b)
+                    for s in shares { held[Int(s.node)].append((a, b)) }
+                }
+                let x = t(random.next(160)), y = x + t(1 + random.next(60))
+                let open = space.open(from: x, to: y)
+                #expect((0..<nodes).allSatisfy { open.contains($0) == isOpen($0, x, y) })
+                let bounds = Set(held.flatMap { $0.flatMap { [$0.0, $0.1] } } + [t(0)])
+                #expect(space.firstTime(after: x) == bounds.filter { $0 > x }.min())
+            }
+        }
+    }
+}
