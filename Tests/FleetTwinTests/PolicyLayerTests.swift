@@ -330,20 +330,10 @@ import Testing
     /// A policy that never starts anything: the run ends in a stall error naming the jobs,
     /// never in a "successful" run with jobs left.
     @Test func aStalledPolicyIsAnError() async throws {
-        struct Idle: SchedulingPolicy {
-            let name = "idle"
-            let placement = PlacementRule.any
-            mutating func jobArrived(_ job: PendingJob, at now: VirtualTime) {}
-            mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {}
-            mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {}
-            mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? { nil }
-            // Holds everything, so only the stall (not work conservation) can catch it.
-            var reservations: [Reservation] { [Reservation(job: 0, cluster: 0, accelerators: 4)] }
-        }
         await #expect(throws: SimulationError.stalled(policy: "idle", at: .seconds(Int64(10)), waiting: 2, jobs: ["x", "y"])) {
             _ = try await FleetSimulation(SimulationConfiguration(
                 fleet: Self.fleet(nodes: 1, perNode: 4), jobs: [Self.job("x", at: 0, gpus: 1, seconds: 5), Self.job("y", at: 10, gpus: 1, seconds: 5)],
-                policy: Idle())).run()
+                policy: InertPolicy(held: [Reservation(job: 0, cluster: 0, accelerators: 4)]))).run()
         }
     }
 

@@ -272,7 +272,7 @@ import Testing
                               profiles: [AcceleratorProfile.h100])
         var config = SimulationConfiguration(fleet: fleet, jobs: [JobSpec(name: "a", submit: .zero, tier: .standard, worldSize: 4,
                                                                           acceleratorType: "h100-80gb", work: .seconds(Int64(10)))],
-                                             policy: NeverAdopts())
+                                             policy: InertPolicy())
         config.adopted = [0: AdoptedRun(cluster: 0, shares: [NodeShare(node: 0, count: 4)])]
         #expect(throws: SimulationError.self) { _ = try FleetSimulation(config) }
         for policy: any SchedulingPolicy in [SlurmPolicy(configuration: SlurmConfiguration()), FIFOPolicy(),
@@ -282,16 +282,6 @@ import Testing
             #expect(result.log.records.filter { $0.kind == .started }.map(\.time) == [.zero], "\(policy.name)")
             #expect(result.log.records.filter { $0.kind == .completed }.map(\.time) == [.seconds(Int64(10))], "\(policy.name)")
         }
-    }
-
-    /// A policy that says nothing about adoption (the protocol's default: it does not adopt).
-    struct NeverAdopts: SchedulingPolicy {
-        let name = "never-adopts"
-        let placement = PlacementRule.bestFit
-        mutating func jobArrived(_ job: PendingJob, at now: VirtualTime) {}
-        mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {}
-        mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {}
-        mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? { nil }
     }
 
     static let capture = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/slurm/capture-seed8").path

@@ -1,4 +1,5 @@
 import FleetTwinEngine
+import FleetTwinFleet
 import FleetTwinMetrics
 import FleetTwinScenario
 import FleetTwinScheduling
@@ -80,4 +81,17 @@ func temporaryDirectory() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("fleettwin-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
+}
+
+/// A policy that never decides anything and holds `held` back; it says nothing about
+/// adoption (the protocol's default: it does not adopt running jobs).
+struct InertPolicy: SchedulingPolicy {
+    let name = "idle"
+    let placement = PlacementRule.any
+    var held: [Reservation] = []
+    mutating func jobArrived(_ job: PendingJob, at now: VirtualTime) {}
+    mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {}
+    mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {}
+    mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? { nil }
+    var reservations: [Reservation] { held }
 }
