@@ -5,6 +5,8 @@ import FleetTwinMetrics
 import FleetTwinPolicy
 import FleetTwinReports
 import FleetTwinScenario
+import FleetTwinScheduling
+import FleetTwinStore
 import Foundation
 
 /// `fleettwin twin whatif`: what a change would do to the jobs waiting now. Forks the same
@@ -36,6 +38,7 @@ struct TwinWhatIfCommand: AsyncParsableCommand {
     @Option(help: "Nodes to take down, comma-separated.") var failNodes: String?
     @Option(help: "A slurm.conf line to apply after the file (repeatable).") var set: [String] = []
     @Option(help: "Another policy to decide in the changed fork (fleettwin policies; one that can start from running jobs).") var policy: String?
+    @Option(help: "Store both forks' replicas as runs and the pair as a comparison in this database (`report --compare` draws it).") var db: String?
     @Option(help: "Seeded replicas.") var replicas: Int = 20
     @Option(help: "Seed.") var seed: UInt64 = 1
     @Flag(help: "Print JSON.") var json = false
@@ -121,11 +124,13 @@ struct TwinWhatIfCommand: AsyncParsableCommand {
         }
         guard !changes.isEmpty else { throw InvalidInput(message: "no change: give --add-nodes, --fail-nodes, --set or --policy") }
         let model = RuntimeModel(history: history)
-        let base: (pending: [ClusterSnapshot.Job], starts: [[Double?]]), other: (pending: [ClusterSnapshot.Job], starts: [[Double?]])
+        typealias Fork = (pending: [ClusterSnapshot.Job], starts: [[Double?]], results: [SimulationResult])
+        let base: Fork, other: Fork
         do {
-            base = try await Forecaster.replicaStarts(state, configuration: unchangedConfiguration, runtimes: model, replicas: replicas, seed: seed)
-            other = try await Forecaster.replicaStarts(changed, configuration: changedConfiguration, runtimes: model, replicas: replicas, seed: seed,
-                                                       policy: changedPolicy)
+            base = try await Forecaster.replicaRuns(state, configuration: unchangedConfiguration, runtimes: model, replicas: replicas, seed: seed,
+                                                    keepResults: db != nil)
+            other = try await Forecaster.replicaRuns(changed, configuration: changedConfiguration, runtimes: model, replicas: replicas, seed: seed,
+                                                     policy: changedPolicy, keepResults: db != nil)
         } catch let problem as Forecaster.Problem {
             throw InvalidInput(message: "\(source): \(problem.description)")
         }
@@ -150,6 +155,11 @@ struct TwinWhatIfCommand: AsyncParsableCommand {
         let result = Comparison(changes: changes, replicas: replicas, meanWaitUnchangedSeconds: unchangedWaits.reduce(0, +) / Double(replicas),
                                 meanWaitChangedSeconds: changedWaits.reduce(0, +) / Double(replicas), meanWaitDifferenceSeconds: difference.mean,
                                 meanWaitDifferenceCI95: difference.halfWidth, jobs: jobs)
+        var stored: String?
+        if let db {
+            let id = try storeForks(base.results, other.results, changes: changes, state: state, source: source, db: db)
+            stored = "stored as comparison \(id) in \(db); draw it with: fleettwin report --compare \(id) --db \(db)"
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
@@ -166,6 +176,34 @@ struct TwinWhatIfCommand: AsyncParsableCommand {
             print(job.id.padding(toLength: 12, withPad: " ", startingAt: 0) + when(job.unchangedP50).padding(toLength: 12, withPad: " ", startingAt: 0)
                   + when(job.changedP50).padding(toLength: 12, withPad: " ", startingAt: 0) + (job.deltaSeconds.map { String(format: "%+.0fs", $0) } ?? "-"))
         }
+        if let stored { print("\n" + stored) }
+    }
+
+    /// Both forks' replicas as runs (unchanged first, replica-minor, as `compare` stores
+    /// policy x seed) and the pair as a comparison whose two "policies" are the forks; the
+    /// scenario is the observed state (its canonical JSON) and the changes. One transaction.
+    func storeForks(_ unchanged: [SimulationResult], _ changed: [SimulationResult], changes: [String], state: ClusterSnapshot,
+                    source: String, db: String) throws -> Int64 {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let text = String(decoding: try encoder.encode(state), as: UTF8.self) + "\n# what if: " + changes.joined(separator: "; ") + "\n"
+        var hasher = StableHasher()
+        hasher.combine(text)
+        let name = "whatif \(source) @\(Int64(state.time))"
+        let forks = ["unchanged", "changed"]
+        let seeds = (0..<UInt64(unchanged.count)).map { seed &+ $0 }
+        var records: [ResultStore.RunRecord] = []
+        for (label, results) in zip(forks, [unchanged, changed]) {
+            for (r, result) in results.enumerated() {
+                records.append(ResultStore.RunRecord(
+                    scenarioName: name, scenarioFile: source, scenarioHash: hasher.hex, scenarioText: text, seed: seeds[r],
+                    policy: "\(label) (\(result.policy))", version: FleetTwinEngine.buildIdentity, result: result,
+                    metrics: RunMetrics.fold(result), storeEvents: false))
+            }
+        }
+        let store = try ResultStore(path: db)
+        return try store.storeComparison(scenarioName: name, policies: forks.map { label in records.first { $0.policy.hasPrefix(label) }!.policy },
+                                         seeds: seeds, runs: records).comparison
     }
 
     func loadState() throws -> (ClusterSnapshot, [(user: String?, partition: String?, elapsed: Double, limit: Double)], String) {

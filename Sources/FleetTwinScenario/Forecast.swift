@@ -182,6 +182,18 @@ public enum Forecaster {
                                      replicas: Int, seed: UInt64, horizonSeconds: Double = 7 * 86_400,
                                      policy: (@Sendable (_ backfillPhase: VirtualTime) -> any SchedulingPolicy)? = nil) async throws
         -> (pending: [ClusterSnapshot.Job], starts: [[Double?]]) {
+        let runs = try await replicaRuns(snapshot, configuration: configuration, runtimes: runtimes, replicas: replicas, seed: seed,
+                                         horizonSeconds: horizonSeconds, policy: policy, keepResults: false)
+        return (runs.pending, runs.starts)
+    }
+
+    /// `replicaStarts` with each replica's whole run (`results[r]`, when `keepResults`), for
+    /// a what-if that stores its forks as runs; a replica's seed is `seed + r`.
+    public static func replicaRuns(_ snapshot: ClusterSnapshot, configuration: SlurmConfiguration, runtimes: RuntimeModel,
+                                   replicas: Int, seed: UInt64, horizonSeconds: Double = 7 * 86_400,
+                                   policy: (@Sendable (_ backfillPhase: VirtualTime) -> any SchedulingPolicy)? = nil,
+                                   keepResults: Bool) async throws
+        -> (pending: [ClusterSnapshot.Job], starts: [[Double?]], results: [SimulationResult]) {
         let up = snapshot.nodes.filter(\.up)
         guard let perNode = up.first?.gpus, up.allSatisfy({ $0.gpus == perNode }), perNode > 0 else {
             throw Problem(description: "a forecast needs nodes of one GPU count; the snapshot has \(Set(up.map(\.gpus)).sorted())")
@@ -198,6 +210,7 @@ public enum Forecaster {
         }
         let pending = snapshot.pending.sorted { jobOrder($0.id).lexicographicallyPrecedes(jobOrder($1.id)) }
         var starts: [[Double?]] = []
+        var results: [SimulationResult] = []
         for r in 0..<replicas {
             var jobs: [JobSpec] = [], adopted: [Int: AdoptedRun] = [:]
             for (k, job) in snapshot.running.enumerated() {
@@ -247,8 +260,9 @@ public enum Forecaster {
             let metrics = RunMetrics.fold(result)
             let byName = Dictionary(zip(result.jobs.map(\.name), metrics.jobs.map(\.firstStart)), uniquingKeysWith: { a, _ in a })  // looked up only
             starts.append(pending.map { job in (byName[job.id] ?? nil).map { snapshot.time + $0.seconds } })
+            if keepResults { results.append(result) }
         }
-        return (pending, starts)
+        return (pending, starts, results)
     }
 
     /// Slurm job ids in numeric order (array tasks `12_3` by job then task).

@@ -1,4 +1,5 @@
 import FleetTwinScheduling
+import FleetTwinStore
 import Foundation
 import Testing
 
@@ -115,6 +116,25 @@ import Testing
         #expect(unknown.status == 2 && unknown.stderr.contains("--policy must be one of: fifo"), "\(unknown.stderr)")
         let external = try runFleettwin(["twin", "whatif", "--snapshot", path, "--policy", "external"])
         #expect(external.status == 2 && external.stderr.contains("cannot start from a cluster with running jobs"), "\(external.stderr)")
+    }
+
+    /// `--db`: both forks' replicas stored as runs and the pair as a comparison, which
+    /// `report --compare` draws with the forks as its two "policies".
+    @Test func whatIfIsStoredAsAComparison() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("now.json").path, db = dir.appendingPathComponent("w.sqlite").path
+        try Self.backfillSnapshot.write(toFile: path, atomically: true, encoding: .utf8)
+        let out = try runFleettwin(["twin", "whatif", "--snapshot", path, "--policy", "las", "--replicas", "3", "--db", db])
+        #expect(out.status == 0 && out.stdout.contains("stored as comparison 1 in \(db)"), "\(out.stderr)")
+        let store = try ResultStore(path: db)
+        #expect(try store.comparisonRuns(1)?.count == 6)
+        let runs = try runFleettwin(["runs", "--db", db])
+        #expect(runs.stdout.components(separatedBy: "unchanged (slurm)").count == 4 && runs.stdout.components(separatedBy: "changed (las)").count == 4)
+        let html = dir.appendingPathComponent("w.html").path
+        let report = try runFleettwin(["report", "--compare", "1", "--db", db, "--out", html])
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(try String(contentsOfFile: html, encoding: .utf8).contains("changed (las)"))
     }
 
     /// Without a cluster to ask (no squeue on PATH), `--live` says so and writes nothing.
