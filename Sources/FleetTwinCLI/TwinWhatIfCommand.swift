@@ -22,8 +22,8 @@ struct TwinWhatIfCommand: AsyncParsableCommand {
             Changes: --add-nodes N (nodes like the cluster's), --fail-nodes n3,n4 (down from now; the jobs \
             running there are requeued, eligible again cred_expire + 1 s later, as Slurm does), --set KEY=VALUE \
             (a slurm.conf line, applied after the file: SchedulerParameters=bf_interval=10, PriorityWeightAge=1000), \
-            --policy NAME (another policy decides in the changed fork, from the same running jobs: las, srtf, \
-            fair-share, singularity, fifo or a Gavel policy).
+            --policy NAME (another policy decides in the changed fork, from the same running jobs; every built-in \
+            policy but gandiva can).
             Example:
               fleettwin twin whatif --replay-polls capture/polls --poll 40 --slurm-conf slurm.conf --slurm-qos qos.psv --add-nodes 1
             """)
@@ -113,7 +113,10 @@ struct TwinWhatIfCommand: AsyncParsableCommand {
             guard let descriptor = PolicyRegistry.named(policy) else {
                 throw InvalidInput(message: "--policy must be one of: \(PolicyRegistry.names.joined(separator: ", ")); found '\(policy)'")
             }
-            if policy != "slurm" {
+            guard policy != "slurm" else {
+                throw InvalidInput(message: "--policy slurm is the unchanged fork's policy already; give another (or --set to change its configuration)")
+            }
+            do {
                 guard !descriptor.external, descriptor.make().adoptsRunningJobs else {
                     throw InvalidInput(message: "--policy \(policy) cannot start from a cluster with running jobs; these can: "
                                        + PolicyRegistry.all.filter { !$0.external && $0.make().adoptsRunningJobs }.map(\.name).joined(separator: ", "))

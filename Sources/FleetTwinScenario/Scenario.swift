@@ -117,6 +117,7 @@ public struct PolicySpec: Sendable, Equatable {
         if !d.takes("queue-order") { spec.options.queueOrder = nil }
         if !d.takes("promote-knob") { spec.options.promoteKnob = nil }
         if !d.takes("time-slice") { spec.options.timeSliceSeconds = nil }
+        if !d.takes("round") { spec.options.roundSeconds = nil; spec.options.resetIntervalSeconds = nil }
         if !d.takes("shares") { spec.options.tenantShares = nil }
         if !d.takes("slurm-conf") { spec.options.slurm = nil; spec.options.slurmSources = [] }
         if !d.external { spec.options.external = nil }
@@ -142,6 +143,8 @@ public struct PolicySpec: Sendable, Equatable {
         if let v = options.queueOrder { parts.append("queue-order: \(v.rawValue)") }
         if let v = options.promoteKnob { parts.append("promote-knob: \(v.clean)") }
         if let v = options.timeSliceSeconds { parts.append("time-slice: \(v.clean)s") }
+        if let v = options.roundSeconds { parts.append("round: \(v.clean)s") }
+        if let v = options.resetIntervalSeconds { parts.append("reset-interval: \(v.clean)s") }
         if !options.slurmSources.isEmpty { parts.append("slurm: [\(options.slurmSources.joined(separator: ", "))]") }
         if let v = options.serviceSamples {
             var h = StableHasher()

@@ -116,4 +116,12 @@ import Testing
         let result = try await runScenario(s, check: true)
         #expect(RunMetrics.fold(result).jobsCompleted == result.jobs.count)
     }
+
+    /// A scenario's Gavel options are in the policy's text (what `validate` prints and a
+    /// stored run says ran), and renaming to a policy that does not take them drops them.
+    @Test func gavelOptionsAreInThePolicysText() throws {
+        let s = try Scenario.load(path: fixture("schema/gavel.yaml"))
+        #expect(s.policy.text.contains("round: 360s") && s.policy.text.contains("reset-interval: 1920s"), "\(s.policy.text)")
+        #expect(!s.policy.renamed("las").text.contains("round"))
+    }
 }

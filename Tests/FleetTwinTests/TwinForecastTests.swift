@@ -114,6 +114,10 @@ import Testing
         }
         let unknown = try runFleettwin(["twin", "whatif", "--snapshot", path, "--policy", "lsa"])
         #expect(unknown.status == 2 && unknown.stderr.contains("--policy must be one of: fifo"), "\(unknown.stderr)")
+        let same = try runFleettwin(["twin", "whatif", "--snapshot", path, "--policy", "slurm"])
+        #expect(same.status == 2 && same.stderr.contains("--policy slurm is the unchanged fork's policy already"), "\(same.stderr)")
+        let gandiva = try runFleettwin(["twin", "whatif", "--snapshot", path, "--policy", "gandiva"])
+        #expect(gandiva.status == 2 && gandiva.stderr.contains("cannot start from a cluster with running jobs"), "\(gandiva.stderr)")
         let external = try runFleettwin(["twin", "whatif", "--snapshot", path, "--policy", "external"])
         #expect(external.status == 2 && external.stderr.contains("cannot start from a cluster with running jobs"), "\(external.stderr)")
     }
