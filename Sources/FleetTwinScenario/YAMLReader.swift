@@ -139,6 +139,10 @@ struct YAMLReader {
     func duration(_ node: YAMLNode, _ what: String, positive: Bool = true) throws(ScenarioError) -> VirtualTime {
         log?.record(node, .duration, what)
         guard let s = node.scalar?.string, let d = Units.duration(s) else {
+            // A negative duration is a duration in the wrong direction, not a typo: say so.
+            if let s = node.scalar?.string, s.hasPrefix("-"), Units.duration(String(s.dropFirst())) != nil {
+                throw error(at: node, "\(what) must be \(positive ? "longer than zero" : "zero or more"); found \(describe(node))")
+            }
             throw error(at: node, "\(what) must be \(Units.durationExpected); found \(describe(node))")
         }
         if positive && d.microseconds <= 0 { throw error(at: node, "\(what) must be longer than zero") }

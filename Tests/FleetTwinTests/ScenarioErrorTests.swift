@@ -83,6 +83,14 @@ import Testing
             "s.yaml:11:15: error: duration must be a duration such as 90s, 30m, 2h, 1.5d or 250ms (a bare number is seconds), at most 100 years; found '1 fortnight'"))
     }
 
+    /// A negative duration is named as one, for keys that take zero and for those that do not.
+    @Test func negativeDurationsAreNamedAsSuch() {
+        let negative = Self.valid.replacingOccurrences(of: "duration: 1h", with: "duration: -1h")
+        #expect(message(negative).hasPrefix("s.yaml:11:15: error: duration must be longer than zero; found '-1h'"), "\(message(negative))")
+        let quantum = Self.valid + "\npolicy: { name: las, quantum: -5 }"
+        #expect(message(quantum).hasPrefix("s.yaml:12:31: error: quantum must be zero or more; found '-5'"), "\(message(quantum))")
+    }
+
     @Test func unknownPolicyListsTheKnownOnes() {
         let text = Self.valid + "\npolicy: { name: fofo }"
         #expect(message(text).hasPrefix("s.yaml:12:17: error: policy name must be one of: \(PolicyRegistry.names.joined(separator: ", ")); found 'fofo'"))
