@@ -68,6 +68,8 @@ final class PolicyProcess: @unchecked Sendable {
     /// Writes `request` (one line, newline included) and reads one line back within
     /// `timeout` seconds of wall-clock time.
     func exchange(_ request: [UInt8], timeout: Double) throws(PolicyProcessError) -> [UInt8] {
+        // The edge of the model: the wall clock only bounds how long the child may take to
+        // answer (a timeout fails the run); no reading of it reaches a decision.
         let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
         try write(request, before: deadline)
         return try readLine(before: deadline, timeout: timeout)

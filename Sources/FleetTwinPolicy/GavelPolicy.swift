@@ -355,19 +355,22 @@ public struct GavelPolicy: SchedulingPolicy {
             free[Int(s.type)] -= s.job.worldSize
             taken.append(j)
         }
-        var entries: [(job: JobIndex, type: Int32, priority: Double, deficit: Double, allocation: Double, left: Double, service: Int64, arrival: Int)] = []
+        typealias Entry = (job: JobIndex, type: Int32, canRun: Bool, priority: Double, deficit: Double, allocation: Double, left: Double,
+                           service: Int64, arrival: Int)
+        var entries: [Entry] = []
+        let rows = active.map { throughputs(states[$0]!.job, fleet: fleet) }  // once per round, not per type
         // Ties: the oracle objectives, which read remaining work anyway, prefer the job with
         // less of it; the others cannot see it.
         let left = active.map { objective.readsRemainingWork ? remaining(states[$0]!, at: now, fleet: fleet) : 0 }
         for t in 0..<typeCount {
-            var perType: [(job: JobIndex, type: Int32, priority: Double, deficit: Double, allocation: Double, left: Double, service: Int64, arrival: Int)] = []
+            var perType: [Entry] = []
             for (arrival, j) in active.enumerated() {
                 let s = states[j]!
                 let x = s.allocation?[t] ?? 0
                 let fraction = workerTimeSoFar[t] == 0 ? 0 : Double(s.timeSoFar[t]) / Double(workerTimeSoFar[t])
-                let canRun = throughputs(s.job, fleet: fleet)[t] > 0
+                let canRun = rows[arrival][t] > 0
                 let priority = s.allocation == nil || x == 0 || !canRun ? 0 : fraction == 0 ? x * 1e9 : x / fraction
-                perType.append((j, Int32(t), priority, s.deficit[t], x, left[arrival], s.service, arrival))
+                perType.append((j, Int32(t), canRun, priority, s.deficit[t], x, left[arrival], s.service, arrival))
             }
             perType.sort {
                 ($0.priority, $0.deficit, $0.allocation) != ($1.priority, $1.deficit, $1.allocation)
@@ -380,7 +383,7 @@ public struct GavelPolicy: SchedulingPolicy {
         var seen = Set<JobIndex>(taken)
         for e in entries {
             let s = states[e.job]!
-            if takenType[e.job] == nil, free[Int(e.type)] > 0, !s.stopping, throughputs(s.job, fleet: fleet)[Int(e.type)] > 0,
+            if takenType[e.job] == nil, free[Int(e.type)] > 0, !s.stopping, e.canRun,
                s.job.worldSize <= free[Int(e.type)] {
                 free[Int(e.type)] -= s.job.worldSize
                 takenType[e.job] = e.type
