@@ -120,6 +120,10 @@ public protocol Workload: AnyObject {
     func encodeState(to writer: inout ByteWriter)
     /// The outputs, once every step has run (nil before).
     var result: WorkloadResult? { get }
+    /// For batch inference: the independent requests the job serves (its steps are
+    /// mini-batches of them, its replicas split them, its checkpoint is the cursor and the
+    /// outputs so far). nil (the default) for training, whose replicas form a fixed world.
+    var inferenceRequests: Int? { get }
 
     /// What several finished jobs of this kind show together (a table per negative set, a
     /// fitted scaling law and its forecast, probe effects with and without context).
@@ -158,6 +162,8 @@ public struct WorkloadReport: Sendable {
 
 extension Workload {
     public var isFinished: Bool { stepsCompleted >= totalSteps }
+
+    public var inferenceRequests: Int? { nil }
 
     /// Runs the remaining steps on `devices` devices.
     public func runToCompletion(devices: Int = 1) {
