@@ -61,15 +61,17 @@ public struct CostModel: Sendable {
 }
 
 extension CostModel {
-    /// The training step time of a small real workload known only by its matrix-product
-    /// FLOPs per step: the training roofline for a 2-layer model whose products are cubes of
-    /// side cbrt(FLOPs / 6) (forward plus backward is 6 n^3). Small workloads are launch-bound
-    /// on an H100, so this is close to the fitted launch line of a shallow model.
-    public func smallWorkloadStepSeconds(flops: Double, on accelerator: AcceleratorSpec) -> Double {
-        let launch = train.fixedSeconds + train.secondsPerLayer * 2
-        let size = max(1, Foundation.cbrt(max(flops, 0) / 6))
+    /// The step time of a small real workload known only by its matrix-product FLOPs per
+    /// step: the `mode`'s roofline for a 2-layer model whose products are cubes of side
+    /// cbrt(FLOPs / 6) when training (forward plus backward is 6 n^3) or cbrt(FLOPs / 2) for
+    /// inference (forward only). Small workloads are launch-bound on an H100, so this is
+    /// close to the fitted launch line of a shallow model.
+    public func smallWorkloadStepSeconds(flops: Double, on accelerator: AcceleratorSpec, mode: Mode = .train) -> Double {
+        let model = stepModel(mode)
+        let launch = model.fixedSeconds + model.secondsPerLayer * 2
+        let size = max(1, Foundation.cbrt(max(flops, 0) / (mode == .train ? 6 : 2)))
         let efficiency = accelerator.efficiency(.tf32).efficiency(atSize: size)
-        let compute = flops / (accelerator.peakFLOPS(.tf32) * efficiency * train.computeFraction)
+        let compute = flops / (accelerator.peakFLOPS(.tf32) * efficiency * model.computeFraction)
         return max(launch, compute)
     }
 }

@@ -65,6 +65,12 @@ extension ModelShape {
         }
     }
 
+    /// What batch inference keeps per request: the final hidden state of one position (the
+    /// pooled embedding for BERT), at the weights' element size.
+    public var outputBytesPerRequest: Int64 {
+        Int64(hidden) * (architecture == .bert ? 4 : 2)
+    }
+
     var weightBytes: Int64 {
         Int64(parameters) * (mode == .train || architecture == .bert ? 4 : 2)
     }

@@ -62,6 +62,9 @@ public enum GoalMetric: Sendable, Equatable, Hashable {
     case preemptionsPerJob, migrationsPerJob, resizesPerJob
     /// Completed jobs / submitted jobs.
     case completedShare
+    /// Batch inference's accelerator-seconds per 1,000 requests served
+    /// (`InferenceMetrics.acceleratorSecondsPer1kRequests`).
+    case inferenceCostPer1kRequests
 
     /// How a metric's values are written and shown.
     public enum Unit: Sendable {
@@ -79,7 +82,8 @@ public enum GoalMetric: Sendable, Equatable, Hashable {
         all += GoalStatistic.allCases.map { GoalMetric.queueingDelay($0) }
         all += GoalStatistic.allCases.map { GoalMetric.queueingDelayCensored($0) }
         all += GoalStatistic.allCases.map { GoalMetric.jct($0) }
-        all += [.makespan, .lostWorkShare, .energyKWh, .peakPowerKW, .preemptionsPerJob, .migrationsPerJob, .resizesPerJob, .completedShare]
+        all += [.makespan, .lostWorkShare, .energyKWh, .peakPowerKW, .preemptionsPerJob, .migrationsPerJob, .resizesPerJob, .completedShare,
+                .inferenceCostPer1kRequests]
         return all
     }()
 
@@ -100,6 +104,7 @@ public enum GoalMetric: Sendable, Equatable, Hashable {
         case .migrationsPerJob: "migrations_per_job"
         case .resizesPerJob: "resizes_per_job"
         case .completedShare: "completed_share"
+        case .inferenceCostPer1kRequests: "inference.accelerator_seconds_per_1k_requests"
         }
     }
 
@@ -109,7 +114,7 @@ public enum GoalMetric: Sendable, Equatable, Hashable {
         switch self {
         case .utilization, .goodputUtilization, .sla, .lostWorkShare, .completedShare: .fraction
         case .queueingDelay, .queueingDelayCensored, .jct, .makespan: .duration
-        case .energyKWh, .peakPowerKW, .preemptionsPerJob, .migrationsPerJob, .resizesPerJob: .number
+        case .energyKWh, .peakPowerKW, .preemptionsPerJob, .migrationsPerJob, .resizesPerJob, .inferenceCostPer1kRequests: .number
         }
     }
 
@@ -132,6 +137,8 @@ public enum GoalMetric: Sendable, Equatable, Hashable {
         case .migrationsPerJob: return perJob(m.migrations)
         case .resizesPerJob: return perJob(m.resizes)
         case .completedShare: return perJob(m.jobsCompleted)
+        case .inferenceCostPer1kRequests:
+            return m.inference.flatMap { $0.requestsServed > 0 ? $0.acceleratorSecondsPer1kRequests : nil }
         }
     }
 }

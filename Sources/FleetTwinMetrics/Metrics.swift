@@ -96,7 +96,7 @@ public struct TierValues: Sendable, Equatable, Codable {
 public struct MechanismOverhead: Sendable, Equatable, Codable {
     /// Dumps of preempted jobs.
     public var preemption: Double = 0
-    /// Restores when a preempted job resumes.
+    /// Restores when a preempted or failed job resumes, and batch inference's weight loads.
     public var restore: Double = 0
     /// Dump, upload, download and restore of migrations.
     public var migration: Double = 0
@@ -170,4 +170,21 @@ public struct RunMetrics: Sendable, Equatable {
     /// Mean queueing delay per tier, seconds.
     public var queueDelayByTier: TierValues
     public var jobs: [JobOutcome]
+    /// The batch-inference jobs' figures; nil when the run has none.
+    public var inference: InferenceMetrics? = nil
+}
+
+/// What batch-inference jobs (`BatchInference`) served and what it cost.
+public struct InferenceMetrics: Sendable, Equatable, Codable {
+    /// Submitted inference jobs, and how many completed.
+    public var jobs: Int
+    public var completed: Int
+    /// Requests of the completed inference jobs.
+    public var requestsServed: Int64
+    /// `requestsServed` / the sum over those jobs of (end - first start), per second: how
+    /// fast a batch is served once it has started, waits for preemption included.
+    public var requestsPerSecond: Double
+    /// Accelerator-seconds those jobs held (weight loads and dumps included) per 1,000
+    /// requests served.
+    public var acceleratorSecondsPer1kRequests: Double
 }

@@ -134,7 +134,8 @@ private struct LogFold {
         let world = result.jobs[job].worldSize
         usefulAcceleratorMicroseconds += Double(work) / s * Double(world)
         let p = Int(devices[job])
-        if p > 0 && p < world {
+        // Batch inference on fewer devices splits its requests: nothing is time-sliced.
+        if p > 0 && p < world && result.jobs[job].inference == nil {
             let slices = (world + p - 1) / p
             overhead.splicing += Double(work) * Double(slices) * result.mechanisms.splicingOverhead / s / 1e6
         }
@@ -162,7 +163,8 @@ private struct LogFold {
             jobs[i].starts += 1
             switch lastStop[i] {
             case .migrated?: overhead.migration += Double(r.overhead) / 1e6
-            case .preempted?, .failed?, .requeued?: overhead.restore += Double(r.overhead) / 1e6
+            // A first start costs something only for batch inference: loading its weights.
+            case .preempted?, .failed?, .requeued?, nil: overhead.restore += Double(r.overhead) / 1e6
             default: break
             }
             devices[i] = r.accelerators
@@ -279,6 +281,26 @@ private struct LogFold {
             overheadSeconds: overhead,
             slaAttainment: attainment, slaJobs: slaJobs, slaMet: slaMet,
             queueDelayByTier: delayByTier,
-            jobs: jobs)
+            jobs: jobs,
+            inference: InferenceMetrics(jobs, specs: result.jobs, submitted: submitted))
+    }
+}
+
+extension InferenceMetrics {
+    /// Folded from the outcomes of the batch-inference jobs; nil when no submitted job is one.
+    init?(_ outcomes: [JobOutcome], specs: [JobSpec], submitted: [Bool]) {
+        let ofInference = outcomes.indices.filter { submitted[$0] && specs[$0].inference != nil }
+        guard !ofInference.isEmpty else { return nil }
+        var requests: Int64 = 0, running: Int64 = 0, held: Int64 = 0, completed = 0
+        for i in ofInference {
+            guard let start = outcomes[i].firstStart, let end = outcomes[i].end else { continue }
+            completed += 1
+            requests += specs[i].inference!.requests
+            running = running.saturatingAdding((end - start).microseconds)
+            held = held.saturatingAdding(outcomes[i].acceleratorMicroseconds)
+        }
+        self.init(jobs: ofInference.count, completed: completed, requestsServed: requests,
+                  requestsPerSecond: running > 0 ? Double(requests) / (Double(running) / 1e6) : 0,
+                  acceleratorSecondsPer1kRequests: requests > 0 ? Double(held) / 1e6 / Double(requests) * 1000 : 0)
     }
 }

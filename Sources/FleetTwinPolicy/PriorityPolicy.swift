@@ -335,9 +335,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     private func largestSlice(_ tracked: TrackedJob, fleet: FleetView) -> (Int32, Int)? {
         let job = tracked.info
         let target = mechanisms.slaTarget(for: job.tier)
-        func fraction(_ devices: Int) -> Double {
-            1 / (Double((job.worldSize + devices - 1) / devices) * (1 + mechanisms.splicingOverhead))
-        }
+        func fraction(_ devices: Int) -> Double { job.fraction(on: devices, splicingOverhead: mechanisms.splicingOverhead) }
         guard job.worldSize > 1, fraction(job.worldSize - 1) >= target else { return nil }
         var best: (Int32, Int)?
         for c in fleet.clusters(of: job.acceleratorTypes) {

@@ -33,6 +33,10 @@ public struct PendingJob: Sendable, Equatable {
     public var timeLimit: Int64 = 0
     public var partition: Int32 = -1
     public var qos: Int32 = -1
+    /// Batch inference: its replicas split a fixed set of requests, so on fewer devices than
+    /// its world size it runs at devices / world size of its full rate, one replica per device,
+    /// with no splicing overhead (`fraction(on:splicingOverhead:)`).
+    public var splitsRequests = false
 
     public init(index: JobIndex, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorTypes: TypeSet,
                 work: Int64 = 0, memoryPerReplicaBytes: Int64 = 0, stateBytes: Int64 = 0, tenant: Int32 = -1,
@@ -202,4 +206,21 @@ extension SchedulingPolicy {
     public var adoptsRunningJobs: Bool { false }
     public var failure: String? { nil }
     public var decisionOrigin: String? { nil }
+}
+
+extension PendingJob {
+    /// The share of its full-size rate the job gets on `devices` accelerators (before type
+    /// speed and communication): 1 at full size; devices / world size for batch inference;
+    /// 1 / (ceil(W / devices) x (1 + overhead)) for time-sliced training replicas (replica
+    /// splicing, Singularity, arXiv 2202.07848 section 4).
+    public func fraction(on devices: Int, splicingOverhead: Double) -> Double {
+        rate(speed: 1, on: devices, splicingOverhead: splicingOverhead)
+    }
+
+    /// `fraction(on:splicingOverhead:)` of `speed`, rounded as one expression.
+    public func rate(speed: Double, on devices: Int, splicingOverhead: Double) -> Double {
+        if devices >= worldSize { return speed }
+        if splitsRequests { return speed * Double(devices) / Double(worldSize) }
+        return speed / (Double((worldSize + devices - 1) / devices) * (1 + splicingOverhead))
+    }
 }

@@ -63,6 +63,9 @@ public struct RunSummary: Codable, Sendable, Equatable {
     /// The skipped trace jobs, in trace order, with the reason (the rule a scenario's `jobs:`
     /// list is refused by); absent when none was skipped.
     public var skipped: [SkippedJob]?
+    /// Batch-inference jobs only: requests served, requests per second, accelerator-seconds
+    /// per 1,000 requests (`InferenceMetrics`); absent when the run has none.
+    public var inference: InferenceMetrics?
     /// The scenario's goals judged on this run (empty when it states none).
     public var goals: [GoalVerdict] = []
     /// Real workloads only: how many results were checked, how many were identical.
@@ -109,6 +112,7 @@ public struct RunSummary: Codable, Sendable, Equatable {
         self.processedEvents = processedEvents
         self.eventLogHash = eventLogHash
         self.horizonReached = horizonReached
+        self.inference = metrics.inference
     }
 
     /// One JSON object, keys sorted, so equal runs print equal bytes.
@@ -144,6 +148,11 @@ public struct RunSummary: Codable, Sendable, Equatable {
             let shown = (skipped ?? []).prefix(3).map { "\($0.id): \($0.reason)" }
             rows.append(("jobs skipped", "\(skippedJobs), never runnable on this fleet" + (shown.isEmpty ? "" : " (" + shown.joined(separator: "; ")
                 + (skippedJobs > shown.count ? "; ..." : "") + ")")))
+        }
+        if let inference {
+            rows.append(("batch inference", String(format: "%lld requests served by %d of %d jobs, %.1f requests/s per job, %.3f accelerator-s per 1k requests",
+                                                   inference.requestsServed, inference.completed, inference.jobs,
+                                                   inference.requestsPerSecond, inference.acceleratorSecondsPer1kRequests)))
         }
         if failures > 0 {
             rows.append(("failures", "\(failures) jobs restarted from a checkpoint, " + duration(lostWorkSeconds) + " of work lost"))

@@ -160,7 +160,7 @@ extension ScenarioParser {
     func parseRealWorkloadJob(_ j: YAMLObject, at item: YAMLNode, name: String, worldSize: Int, sizeNode: YAMLNode,
                               fleet: FleetSpec) throws(ScenarioError) -> [(JobSpec, RealWorkloadJob)] {
         let node = j["workload"]!
-        if let conflicting = j.present(["duration", "steps", "model", "samples", "state_size"]).first {
+        if let conflicting = j.present(["duration", "steps", "model", "samples", "requests", "output_size", "state_size"]).first {
             throw reader.error(at: j[conflicting], "a job with a real 'workload' gets '\(conflicting)' from the workload; remove it")
         }
         let w = try reader.object(node, "a job's workload", allowed: Self.realWorkloadKeys)
@@ -207,16 +207,21 @@ extension ScenarioParser {
             }
             let jobName = combination.isEmpty ? name : "\(name)[\(combination.map { "\($0.0)=\($0.1)" }.joined(separator: ","))]"
             let step = stepTime ?? .seconds(CostModel.calibrated.smallWorkloadStepSeconds(
-                flops: Double(workload.estimatedFlopsPerStep), on: AcceleratorCatalog.h100))
+                flops: Double(workload.estimatedFlopsPerStep), on: AcceleratorCatalog.h100,
+                mode: workload.inferenceRequests == nil ? .train : .infer))
             let steps = Int64(workload.totalSteps)
             let stepMicroseconds = max(step.microseconds, 1)
             try checkWork(steps: steps, stepSeconds: Double(stepMicroseconds) / 1e6, at: j["step_time"] ?? node)
             let work = steps * stepMicroseconds
-            out.append((
-                JobSpec(name: jobName, submit: submit, tier: tier, worldSize: worldSize, acceleratorType: type,
-                        work: VirtualTime(microseconds: work), steps: steps,
-                        stateBytes: Int64(WorkloadCheckpoint.bytes(of: workload).count), memoryPerReplicaBytes: memory),
-                RealWorkloadJob(jobName: jobName, spec: spec, explicitSeed: seed)))
+            var job = JobSpec(name: jobName, submit: submit, tier: tier, worldSize: worldSize, acceleratorType: type,
+                              work: VirtualTime(microseconds: work), steps: steps,
+                              stateBytes: Int64(WorkloadCheckpoint.bytes(of: workload).count), memoryPerReplicaBytes: memory)
+            // Batch inference: the weights load at every start; its dumps are priced from the
+            // checkpoint's size before the first request (cursor and spec; outputs are small).
+            if let requests = workload.inferenceRequests {
+                job.inference = BatchInference(requests: Int64(requests), weightBytes: Int64(workload.inferenceWeightBytes))
+            }
+            out.append((job, RealWorkloadJob(jobName: jobName, spec: spec, explicitSeed: seed)))
         }
         return out
     }

@@ -15,10 +15,21 @@ public struct PricedModel: Sendable, Equatable {
     /// "any", or the one type asked for.
     public var acceleratorType: String
 
-    func job(name: String, submit: VirtualTime, tier: SLATier, worldSize: Int, steps: Int64) -> JobSpec {
-        JobSpec(name: name, submit: submit, tier: tier, worldSize: worldSize, acceleratorType: acceleratorType,
-                work: VirtualTime.seconds(Double(steps) * referenceStepSeconds), steps: steps,
-                stateBytes: stateBytes, memoryPerReplicaBytes: memoryPerReplicaBytes, speeds: speeds, model: shape)
+    /// A job of `steps` mini-batches per replica. An inference shape (`mode: infer`) makes a
+    /// batch-inference job serving `requests` (default: steps x batch x world size), whose
+    /// state is its outputs (`outputBytesPerRequest` each, unless given) and whose weights
+    /// load at every start.
+    func job(name: String, submit: VirtualTime, tier: SLATier, worldSize: Int, steps: Int64,
+             requests: Int64? = nil, outputBytesPerRequest: Int64? = nil) -> JobSpec {
+        var spec = JobSpec(name: name, submit: submit, tier: tier, worldSize: worldSize, acceleratorType: acceleratorType,
+                           work: VirtualTime.seconds(Double(steps) * referenceStepSeconds), steps: steps,
+                           stateBytes: stateBytes, memoryPerReplicaBytes: memoryPerReplicaBytes, speeds: speeds, model: shape)
+        if shape.mode == .infer {
+            let served = requests ?? steps * Int64(shape.batch) * Int64(worldSize)
+            spec.inference = BatchInference(requests: served, weightBytes: shape.checkpointBytes)
+            spec.stateBytes = served.saturatingMultiplied(by: outputBytesPerRequest ?? shape.outputBytesPerRequest)
+        }
+        return spec
     }
 }
 
@@ -67,33 +78,46 @@ extension ScenarioParser {
     }
 
     /// An explicit job given as `model` with `steps` (mini-batches) or `samples` (split over
-    /// the data-parallel replicas: steps = ceil(samples / (batch x world size))).
+    /// the data-parallel replicas: steps = ceil(samples / (batch x world size))); an inference
+    /// model (`mode: infer`) is a batch-inference job given `requests` (split over its
+    /// replicas the same way) or `steps`, and may set `output_size` (bytes per request).
     func parseModelJob(_ j: YAMLObject, at item: YAMLNode, name: String, worldSize: Int, sizeNode: YAMLNode,
                        fleet: FleetSpec) throws(ScenarioError) -> JobSpec {
         let conflicting = j.present(["duration", "step_time", "memory_per_replica", "state_size"])
         guard conflicting.isEmpty else {
             throw reader.error(at: j[conflicting[0]], "a job with 'model' gets '\(conflicting[0])' from the cost model; remove it")
         }
-        let counts = j.present(["steps", "samples"])
-        guard counts.count == 1 else {
-            throw reader.error(at: item, "a job with 'model' needs exactly one of 'steps' or 'samples'")
-        }
         let shape = try parseModelShape(j["model"]!)
+        let inference = shape.mode == .infer
+        if inference, let samples = j["samples"] {
+            throw reader.error(at: samples, "an inference model (mode: infer) serves 'requests', which its replicas split; use 'requests' instead of 'samples'")
+        }
+        if !inference, let key = j.present(["requests", "output_size"]).first {
+            throw reader.error(at: j[key], "'\(key)' is for batch inference: give the model 'mode: infer', or use 'steps' or 'samples' for training")
+        }
+        let countKey = inference ? "requests" : "samples"
+        let counts = j.present(["steps", countKey])
+        guard counts.count == 1 else {
+            throw reader.error(at: item, "a job with \(inference ? "an inference " : "")'model' needs exactly one of 'steps' or '\(countKey)'")
+        }
         let priced = try price(shape, requested: j["accelerator_type"], worldSizes: [worldSize], fleet: fleet, at: j["model"]!)
         let steps: Int64
-        let countNode = j["steps"] ?? j["samples"]!
+        var requests: Int64?
+        let countNode = j["steps"] ?? j[countKey]!
         if j["steps"] != nil {
             steps = Int64(try reader.int(countNode, "steps", min: 1))
         } else {
-            let samples = Int64(try reader.int(countNode, "samples", min: 1))
+            let samples = Int64(try reader.int(countNode, countKey, min: 1))
             let perStep = Int64(shape.batch) * Int64(worldSize)
             steps = samples / perStep + (samples % perStep == 0 ? 0 : 1)
+            if inference { requests = samples }
         }
         try checkWork(steps: steps, stepSeconds: priced.referenceStepSeconds, at: countNode)
+        let output = try j["output_size"].map { n throws(ScenarioError) in try reader.size(n, "output_size") }
         return priced.job(
             name: name,
             submit: try j["submit"].map { n throws(ScenarioError) in try reader.duration(n, "submit", positive: false) } ?? .zero,
             tier: try j["tier"].map { n throws(ScenarioError) in try reader.choice(n, "tier", SLATier.self) } ?? .standard,
-            worldSize: worldSize, steps: steps)
+            worldSize: worldSize, steps: steps, requests: requests, outputBytesPerRequest: output)
     }
 }

@@ -217,7 +217,7 @@ extension ScenarioParser {
 
     func parseJobList(_ node: YAMLNode, fleet: FleetSpec) throws(ScenarioError) -> ([JobSpec], [RealWorkloadJob]) {
         let keys = ["name", "submit", "tier", "world_size", "accelerator_type", "duration", "steps", "step_time",
-                    "model", "samples", "state_size", "memory_per_replica", "workload"]
+                    "model", "samples", "requests", "output_size", "state_size", "memory_per_replica", "workload"]
         var jobs: [JobSpec] = []
         var real: [RealWorkloadJob] = []
         var names: [String: Void] = [:]
@@ -242,6 +242,9 @@ extension ScenarioParser {
                 continue
             }
             if let samples = j["samples"] { throw reader.error(at: samples, "'samples' needs a 'model' to divide by its batch") }
+            if let key = j.present(["requests", "output_size"]).first {
+                throw reader.error(at: j[key], "'\(key)' is for batch inference: it needs a 'model' with 'mode: infer'")
+            }
             let type = try acceleratorType(j["accelerator_type"], fleet: fleet)
             try checkFits(size, type: type, fleet: fleet, at: sizeNode)
             let memory = try j["memory_per_replica"].map { n throws(ScenarioError) in try reader.size(n, "memory_per_replica") } ?? 0

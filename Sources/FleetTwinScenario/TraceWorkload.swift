@@ -63,6 +63,7 @@ public struct TraceWorkload: Sendable {
                     spec.timeLimit = job.timeLimit.map { VirtualTime.seconds($0 * timeScale) }
                     spec.partition = job.partition
                     spec.qos = job.qos
+                    spec.inference = job.batchInference
                     specs.append(spec)
                 }
                 continue
@@ -83,8 +84,16 @@ public struct TraceWorkload: Sendable {
             spec.timeLimit = job.timeLimit.map { VirtualTime.seconds($0 * timeScale) }
             spec.partition = job.partition
             spec.qos = job.qos
+            spec.inference = job.batchInference
             specs.append(spec)
         }
         return (specs, skipped)
+    }
+}
+
+extension TraceJob {
+    /// The job's batch inference, when the trace gives it `requests`.
+    var batchInference: BatchInference? {
+        requests.map { BatchInference(requests: $0, weightBytes: weightBytes ?? 0) }
     }
 }

@@ -301,6 +301,7 @@ public actor FleetSimulation {
                     pendingJob.timeLimit = spec.timeLimit?.microseconds ?? 0
                     pendingJob.partition = jobPartitions[i]
                     pendingJob.qos = jobQOS[i]
+                    pendingJob.splitsRequests = spec.inference != nil
                     let job = Job(index: index, spec: spec, executor: executor, computations: configuration.computations)
                     if let adopted = adoptions[i] {
                         due.append(.adoption(job, pendingJob, speeds: jobSpeeds[i], adopted))

@@ -297,8 +297,9 @@ public actor GlobalScheduler {
     private func start(_ index: JobIndex, cluster: Int32, devices: Int, shares: [NodeShare]? = nil, at now: VirtualTime) async throws {
         let job = jobs[Int(index)]
         let (placement, rate) = try await place(index, cluster: cluster, devices: devices, shares: shares)
-        // A job that was dumped before restores its full state first.
-        let delay = await job.dumps > 0 ? costs.restoreTime(state: job.spec.stateBytes, cluster: cluster) : .zero
+        // A job that was dumped before restores its full state first; batch inference loads
+        // its weights at every start (and resumes at its cursor).
+        let delay = await job.dumps > 0 || job.spec.inference != nil ? restoreTime(job.spec, cluster: cluster) : .zero
         let segment = await job.start(at: now, on: placement, rate: rate, delay: delay)
         began(index, on: placement, progressFrom: segment.progressFrom, at: now)
         outcomes.append(.started(index, placement, segment, delay: delay))
@@ -331,7 +332,7 @@ public actor GlobalScheduler {
         let bytes = await dumpBytes(job)
         let dump = costs.dumpTime(bytes: bytes, cluster: source.cluster)
         let transfer = costs.transferTime(bytes: bytes, from: source.cluster, to: destination)
-        let restore = costs.restoreTime(state: job.spec.stateBytes, cluster: destination)
+        let restore = restoreTime(job.spec, cluster: destination)
         let (placement, rate) = try await place(index, cluster: destination, devices: source.acceleratorCount)
         let segment = await job.reconfigure(on: placement, rate: rate, progressFrom: cutAt + dump + transfer + restore, dumped: true)
         releasing[index, default: []].append(source)
@@ -363,7 +364,7 @@ public actor GlobalScheduler {
         let (banked, cutAt) = try await cut(job, at: now)
         let (placement, freed, _) = try await cluster.resize(index, from: current, to: devices)
         if grow { view.take(Self.added(from: current, to: placement), in: current.cluster) }
-        let delay = grow ? costs.growTime(state: job.spec.stateBytes) : .zero
+        let delay = grow ? costs.growTime(state: job.spec.inference?.weightBytes ?? job.spec.stateBytes) : .zero
         let segment = await job.reconfigure(on: placement, rate: rate(index, on: placement),
                                             progressFrom: cutAt + delay, dumped: false)
         if let freed { releasing[index, default: []].append(freed) }
@@ -378,14 +379,27 @@ public actor GlobalScheduler {
         guard await job.status == .running, let placement = await job.placement else { return }
         let dumpsSoFar = await job.dumps
         // Bytes as if the work up to now were banked: a checkpoint always has new work.
-        let bytes = costs.dumpBytes(state: job.spec.stateBytes, dumpsSoFar: dumpsSoFar, workSinceDump: 1)
+        let bytes = job.spec.inference == nil
+            ? costs.dumpBytes(state: job.spec.stateBytes, dumpsSoFar: dumpsSoFar, workSinceDump: 1)
+            : costs.inferenceDumpBytes(outputBytes: job.spec.stateBytes, work: job.spec.work.microseconds,
+                                       workSinceDump: max(1, await job.workSinceDump(at: now)), dumpsSoFar: dumpsSoFar)
         let pause = costs.dumpTime(bytes: bytes, cluster: placement.cluster)
         guard let (banked, segment) = await job.checkpoint(at: now, pause: pause, generation: generation) else { return }
         outcomes.append(.checkpointed(index, placement, segment, banked: banked, pause: pause))
     }
 
     private func dumpBytes(_ job: Job) async -> Int64 {
-        costs.dumpBytes(state: job.spec.stateBytes, dumpsSoFar: await job.dumps, workSinceDump: await job.workSinceDump)
+        guard job.spec.inference != nil else {
+            return costs.dumpBytes(state: job.spec.stateBytes, dumpsSoFar: await job.dumps, workSinceDump: await job.workSinceDump)
+        }
+        return costs.inferenceDumpBytes(outputBytes: job.spec.stateBytes, work: job.spec.work.microseconds,
+                                        workSinceDump: await job.workSinceDump, dumpsSoFar: await job.dumps)
+    }
+
+    /// What a (re)start loads before progressing: a training job's full state; a batch
+    /// inference job's weights and cursor.
+    private func restoreTime(_ spec: JobSpec, cluster: Int32) -> VirtualTime {
+        costs.restoreTime(state: spec.inference.map { $0.weightBytes + BatchInference.cursorBytes } ?? spec.stateBytes, cluster: cluster)
     }
 
     private func cut(_ job: Job, at now: VirtualTime) async throws -> (banked: Int64, at: VirtualTime) {
@@ -492,8 +506,7 @@ public actor GlobalScheduler {
         let cluster = Int(placement.cluster)
         let type = Int(view.clusters[cluster].acceleratorType)
         let speed = (jobSpeeds[Int(index)].map { $0[type] } ?? clusterSpeed[cluster]) * speedFactor[cluster]
-        let computeRate = Job.rate(worldSize: pending[Int(index)].worldSize, devices: placement.acceleratorCount, speed: speed,
-                                   splicingOverhead: costs.settings.splicingOverhead)
+        let computeRate = pending[Int(index)].rate(speed: speed, on: placement.acceleratorCount, splicingOverhead: costs.settings.splicingOverhead)
         return communication.rate(jobs[Int(index)].spec, computeRate: computeRate, speed: speed, placement: placement)
     }
 

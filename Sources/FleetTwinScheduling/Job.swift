@@ -23,7 +23,8 @@ public struct Segment: Sendable, Equatable {
 /// Progress is counted in microseconds of full-size work on an accelerator of relative
 /// speed 1. A run advances at `rate` from `progressFrom` on; on P < W accelerators the W
 /// replicas time-slice (replica splicing), so the rate is speed / (ceil(W / P) x (1 +
-/// splicing overhead)); a model-shaped training job's step also pays the gradient
+/// splicing overhead)), or speed x P / W for batch inference, whose devices split the
+/// requests (`BatchInference`); a model-shaped training job's step also pays the gradient
 /// all-reduce of its placement (`CommunicationCosts`). A start may begin with a delay (restore, transfer) during which
 /// the job holds its accelerators without progressing.
 public actor Job {
@@ -61,13 +62,6 @@ public actor Job {
         guard let computation, let placement else { return }
         computation.advance(workDone: spec.work.microseconds - remainingWork, totalWork: spec.work.microseconds,
                             devices: placement.acceleratorCount)
-    }
-
-    /// The fraction of full-size speed on `devices` accelerators of relative speed `speed`.
-    public nonisolated static func rate(worldSize: Int, devices: Int, speed: Double, splicingOverhead: Double) -> Double {
-        if devices >= worldSize { return speed }
-        let slices = (worldSize + devices - 1) / devices
-        return speed / (Double(slices) * (1 + splicingOverhead))
     }
 
     /// Starts (or resumes) on `placement`; progress begins after `delay`.
@@ -195,6 +189,12 @@ public actor Job {
     nonisolated static func saturatedSpan(_ microseconds: Double) -> VirtualTime {
         guard microseconds < Double(VirtualTime.limit.microseconds) else { return .limit }
         return VirtualTime(microseconds: Int64(max(0, microseconds).rounded(.up)))
+    }
+
+    /// Work done since the last dump as of `now`, counting progress not banked yet (what a
+    /// checkpoint taken now would save).
+    public func workSinceDump(at now: VirtualTime) -> Int64 {
+        workSinceDump + (status == .running ? progress(until: now) : 0)
     }
 
     private func progress(until t: VirtualTime) -> Int64 {

@@ -33,6 +33,11 @@ public struct JobSpec: Sendable, Equatable {
     public var timeLimit: VirtualTime?
     public var partition: String?
     public var qos: String?
+    /// Batch inference (nil: training). Its replicas split the requests rather than form a
+    /// fixed world, so it runs on any number of devices up to `worldSize` at a rate
+    /// proportional to them; `stateBytes` is then the size of all its outputs (a dump writes
+    /// the cursor and the outputs since the last dump), and every start loads the weights.
+    public var inference: BatchInference?
 
     public init(
         name: String, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorType: String,
@@ -79,5 +84,29 @@ public struct Placement: Sendable, Equatable {
         self.cluster = cluster
         self.shares = shares
         self.acceleratorCount = shares.reduce(0) { $0 + Int($1.count) }
+    }
+}
+
+/// What makes a job batch inference: a fixed set of independent requests processed in
+/// mini-batches, with no optimizer state (issue 20; Singularity schedules such jobs as
+/// preemptible, resizable work, arXiv 2202.07848 section 2).
+///
+/// - On P of its W replicas' devices it runs at P / W of its full-size rate: each device
+///   serves its share of the requests, nothing is time-sliced and nothing is communicated.
+/// - Every start (the first, a resume, a migration's destination) loads `weightBytes` from
+///   storage before serving; a resize that adds devices copies the weights to them.
+/// - A dump writes a cursor (`cursorBytes`) and the outputs produced since the previous dump.
+public struct BatchInference: Sendable, Equatable {
+    /// The requests the job serves (>= 1).
+    public var requests: Int64
+    /// The model's weights as loaded (bytes).
+    public var weightBytes: Int64
+
+    /// A checkpoint's cursor: the next request's index.
+    public static let cursorBytes: Int64 = 8
+
+    public init(requests: Int64, weightBytes: Int64) {
+        self.requests = requests
+        self.weightBytes = weightBytes
     }
 }

@@ -12,6 +12,9 @@ import FleetTwinFleet
 ///   destination, each at the slower of the blob store and the network path between them.
 /// - grow (resize): copying parameters and optimizer state to the new devices over the
 ///   cluster network, in parallel.
+///
+/// Batch inference (`BatchInference`) has no optimizer state: its dump is the cursor and the
+/// outputs since the last dump, every start loads the weights, and a grow copies them.
 public struct MechanismCosts: Sendable {
     public let settings: MechanismSettings
     private let checkpoint: [CheckpointCostModel]
@@ -37,6 +40,16 @@ public struct MechanismCosts: Sendable {
     public func dumpBytes(state: Int64, dumpsSoFar: Int, workSinceDump: Int64) -> Int64 {
         if dumpsSoFar > 0 && workSinceDump == 0 { return 0 }
         return dumpsSoFar == 0 ? state : Int64((Double(state) / settings.deduplication).rounded(.up))
+    }
+
+    /// Bytes a batch-inference job's dump writes: its cursor and the outputs of the requests
+    /// served since its last dump (`outputBytes` is the size of all of them, `work` the job's
+    /// full work, both as the job declares them); nothing when it has not progressed.
+    public func inferenceDumpBytes(outputBytes: Int64, work: Int64, workSinceDump: Int64, dumpsSoFar: Int) -> Int64 {
+        if dumpsSoFar > 0 && workSinceDump <= 0 { return 0 }
+        guard work > 0, workSinceDump > 0 else { return BatchInference.cursorBytes }
+        let share = (Double(outputBytes) * Double(min(workSinceDump, work)) / Double(work)).rounded(.up)
+        return BatchInference.cursorBytes + Int64(share)
     }
 
     public func dumpTime(bytes: Int64, cluster: Int32) -> VirtualTime {

@@ -147,6 +147,12 @@ public final class ResultStore {
                     ("sla_attainment_\(tier.rawValue)", m.slaAttainment[tier] ?? 0),
                     ("queue_delay_mean_\(tier.rawValue)_s", m.queueDelayByTier[tier] ?? 0)]
         }
+        // Batch inference only, as rows, so `runs`, `show` and sweeps read them like the rest.
+        + (m.inference.map { i in
+            [("inference_jobs", Double(i.jobs)), ("inference_completed", Double(i.completed)),
+             ("inference_requests", Double(i.requestsServed)), ("inference_requests_per_s", i.requestsPerSecond),
+             ("inference_accelerator_seconds_per_1k_requests", i.acceleratorSecondsPer1kRequests)]
+        } ?? [])
         try BulkInsert(table: "metrics", columns: ["run_id", "name", "value"]).insert(db, count: headline.count) {
             [id, headline[$0].0, headline[$0].1]
         }

@@ -65,6 +65,7 @@ public struct TraceReader {
     static let jobKeys: Set<String> = [
         "id", "submit", "worldSize", "duration", "steps", "stepTime", "tier", "acceleratorType", "stateBytes",
         "memoryPerReplicaBytes", "workload", "user", "virtualCluster", "timeLimit", "partition", "qos", "nodes", "eligible", "recorded",
+        "requests", "weightBytes",
     ]
 
     private func readJob(_ o: [String: Any], line: Int) throws -> TraceJob {
@@ -134,12 +135,21 @@ public struct TraceReader {
         if let eligible, !(eligible >= submit && eligible <= Self.maxSeconds) {
             throw error(line, "'eligible' \(eligible) must be at or after 'submit' \(submit)")
         }
-        return TraceJob(
+        let requests = try integer("requests"), weightBytes = try integer("weightBytes")
+        if let requests, requests < 1 { throw error(line, "'requests' must be a whole number >= 1 (a batch-inference job's requests); found \(requests)") }
+        if let weightBytes {
+            guard requests != nil else { throw error(line, "'weightBytes' is for batch inference: give 'requests' too, or remove it") }
+            guard weightBytes >= 0 else { throw error(line, "'weightBytes' must be a whole number >= 0; found \(weightBytes)") }
+        }
+        var job = TraceJob(
             id: id, submit: submit, worldSize: Int(size), duration: duration, steps: steps.map(Int.init), stepTime: stepTime,
             tier: tier, acceleratorType: try string("acceleratorType"), stateBytes: try integer("stateBytes"),
             memoryPerReplicaBytes: try integer("memoryPerReplicaBytes"), workload: try string("workload"),
             user: try string("user"), virtualCluster: try string("virtualCluster"), timeLimit: timeLimit,
             partition: try string("partition"), qos: try string("qos"), nodes: nodes.map(Int.init), eligible: eligible, recorded: recorded)
+        job.requests = requests
+        job.weightBytes = weightBytes
+        return job
     }
 }
 

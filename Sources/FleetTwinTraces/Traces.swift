@@ -59,6 +59,11 @@ public struct TraceJob: Sendable, Equatable {
     public var nodes: Int?
     public var eligible: Double?
     public var recorded: RecordedOutcome?
+    /// Batch inference: the requests the job serves (its replicas split them; nil: a
+    /// training job) and the bytes of the weights each start loads. `stateBytes` is then
+    /// the size of all its outputs.
+    public var requests: Int64?
+    public var weightBytes: Int64?
 
     public init(id: String, submit: Double, worldSize: Int, duration: Double? = nil, steps: Int? = nil, stepTime: Double? = nil,
                 tier: String? = nil, acceleratorType: String? = nil, stateBytes: Int64? = nil, memoryPerReplicaBytes: Int64? = nil,

@@ -124,6 +124,9 @@ public protocol Workload: AnyObject {
     /// mini-batches of them, its replicas split them, its checkpoint is the cursor and the
     /// outputs so far). nil (the default) for training, whose replicas form a fixed world.
     var inferenceRequests: Int? { get }
+    /// For batch inference: the bytes of the model's weights, which every start loads
+    /// (they are not in the checkpoint). 0 (the default) for training.
+    var inferenceWeightBytes: Int { get }
 
     /// What several finished jobs of this kind show together (a table per negative set, a
     /// fitted scaling law and its forecast, probe effects with and without context).
@@ -164,6 +167,7 @@ extension Workload {
     public var isFinished: Bool { stepsCompleted >= totalSteps }
 
     public var inferenceRequests: Int? { nil }
+    public var inferenceWeightBytes: Int { 0 }
 
     /// Runs the remaining steps on `devices` devices.
     public func runToCompletion(devices: Int = 1) {
