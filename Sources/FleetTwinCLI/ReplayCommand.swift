@@ -130,7 +130,7 @@ struct ExportCommand: ParsableCommand {
             name: detail.scenarioName, source: "fleettwin export of run \(runId) (\(detail.policy), seed \(detail.seed)) from \(store.db)",
             notes: ["recorded outcomes are this run's simulated ones"]))
         for job in jobs {
-            writer.write(TraceJob(
+            var traced = TraceJob(
                 id: job.name, submit: Double(job.submitMicroseconds) / 1e6, worldSize: job.worldSize,
                 duration: Double(job.workMicroseconds) / 1e6, tier: job.tier,
                 acceleratorType: job.acceleratorType == "any" ? nil : job.acceleratorType,
@@ -138,7 +138,16 @@ struct ExportCommand: ParsableCommand {
                 memoryPerReplicaBytes: job.memoryPerReplicaBytes == 0 ? nil : job.memoryPerReplicaBytes,
                 recorded: RecordedOutcome(start: job.firstStartMicroseconds.map { Double($0) / 1e6 },
                                           end: job.endMicroseconds.map { Double($0) / 1e6 },
-                                          status: job.endMicroseconds == nil ? "unfinished" : "completed")))
+                                          status: job.endMicroseconds == nil ? "unfinished" : "completed"))
+            // Work given in steps keeps them: a preemption's cut is counted in steps.
+            if let steps = job.steps, steps > 0 {
+                traced.duration = nil
+                traced.steps = Int(steps)
+                traced.stepTime = Double(job.workMicroseconds) / 1e6 / Double(steps)
+            }
+            traced.requests = job.requests
+            traced.weightBytes = job.weightBytes
+            writer.write(traced)
         }
         try writer.close()
         print("wrote \(out): \(jobs.count) jobs of run \(runId)")

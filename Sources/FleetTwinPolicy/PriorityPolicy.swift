@@ -475,7 +475,8 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     }
 
     /// Splicing instead of preempting (elastic): halve each victim while its replicas fit in
-    /// memory, until `need` devices are freed; nil when shrinking cannot free enough. Shrinks
+    /// memory, until `need` devices are freed (batch inference, whose speed follows its
+    /// devices, may give up all but one); nil when shrinking cannot free enough. Shrinks
     /// free devices on the victims' last nodes, so they are planned only where a count is
     /// exact (`any`, `spread`) or the gang fits one node's worth of freed devices.
     private func shrinkPlan(_ victimIndices: [Int32], need: Int, cluster: Int32, fleet: FleetView) -> [(JobIndex, Int)]? {
@@ -484,7 +485,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         var shrinks: [(JobIndex, Int)] = []
         var needed = need
         for victim in victims where needed > 0 && victim.devices > 1 {
-            let target = max((victim.devices + 1) / 2, victim.devices - needed)
+            let target = max(victim.info.splitsRequests ? 1 : (victim.devices + 1) / 2, victim.devices - needed)
             guard fleet.fitsSliced(victim.info, devices: target, cluster: cluster) else { continue }
             shrinks.append((victim.info.index, target))
             needed -= victim.devices - target

@@ -381,8 +381,7 @@ public actor GlobalScheduler {
         // Bytes as if the work up to now were banked: a checkpoint always has new work.
         let bytes = job.spec.inference == nil
             ? costs.dumpBytes(state: job.spec.stateBytes, dumpsSoFar: dumpsSoFar, workSinceDump: 1)
-            : costs.inferenceDumpBytes(outputBytes: job.spec.stateBytes, work: job.spec.work.microseconds,
-                                       workSinceDump: max(1, await job.workSinceDump(at: now)), dumpsSoFar: dumpsSoFar)
+            : inferenceDumpBytes(job.spec, progressed: true)
         let pause = costs.dumpTime(bytes: bytes, cluster: placement.cluster)
         guard let (banked, segment) = await job.checkpoint(at: now, pause: pause, generation: generation) else { return }
         outcomes.append(.checkpointed(index, placement, segment, banked: banked, pause: pause))
@@ -392,8 +391,13 @@ public actor GlobalScheduler {
         guard job.spec.inference != nil else {
             return costs.dumpBytes(state: job.spec.stateBytes, dumpsSoFar: await job.dumps, workSinceDump: await job.workSinceDump)
         }
-        return costs.inferenceDumpBytes(outputBytes: job.spec.stateBytes, work: job.spec.work.microseconds,
-                                        workSinceDump: await job.workSinceDump, dumpsSoFar: await job.dumps)
+        let dumps = await job.dumps, workSinceDump = await job.workSinceDump
+        return inferenceDumpBytes(job.spec, progressed: dumps == 0 || workSinceDump > 0)
+    }
+
+    private func inferenceDumpBytes(_ spec: JobSpec, progressed: Bool) -> Int64 {
+        costs.inferenceDumpBytes(outputBytes: spec.stateBytes, steps: spec.steps, work: spec.work,
+                                 defaultStep: costs.settings.defaultStepTime, progressed: progressed)
     }
 
     /// What a (re)start loads before progressing: a training job's full state; a batch

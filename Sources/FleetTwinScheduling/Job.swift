@@ -191,12 +191,6 @@ public actor Job {
         return VirtualTime(microseconds: Int64(max(0, microseconds).rounded(.up)))
     }
 
-    /// Work done since the last dump as of `now`, counting progress not banked yet (what a
-    /// checkpoint taken now would save).
-    public func workSinceDump(at now: VirtualTime) -> Int64 {
-        workSinceDump + (status == .running ? progress(until: now) : 0)
-    }
-
     private func progress(until t: VirtualTime) -> Int64 {
         let elapsed = (t - progressFrom).microseconds
         guard elapsed > 0 else { return 0 }

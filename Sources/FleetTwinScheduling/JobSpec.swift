@@ -36,7 +36,7 @@ public struct JobSpec: Sendable, Equatable {
     /// Batch inference (nil: training). Its replicas split the requests rather than form a
     /// fixed world, so it runs on any number of devices up to `worldSize` at a rate
     /// proportional to them; `stateBytes` is then the size of all its outputs (a dump writes
-    /// the cursor and the outputs since the last dump), and every start loads the weights.
+    /// the cursor and the last step's outputs), and every start loads the weights.
     public var inference: BatchInference?
 
     public init(
@@ -95,7 +95,8 @@ public struct Placement: Sendable, Equatable {
 ///   serves its share of the requests, nothing is time-sliced and nothing is communicated.
 /// - Every start (the first, a resume, a migration's destination) loads `weightBytes` from
 ///   storage before serving; a resize that adds devices copies the weights to them.
-/// - A dump writes a cursor (`cursorBytes`) and the outputs produced since the previous dump.
+/// - Outputs are appended to storage as each step finishes, so a dump writes a cursor
+///   (`cursorBytes`) and the last step's outputs.
 public struct BatchInference: Sendable, Equatable {
     /// The requests the job serves (>= 1).
     public var requests: Int64

@@ -14,7 +14,7 @@ import FleetTwinFleet
 ///   cluster network, in parallel.
 ///
 /// Batch inference (`BatchInference`) has no optimizer state: its dump is the cursor and the
-/// outputs since the last dump, every start loads the weights, and a grow copies them.
+/// last step's outputs, every start loads the weights, and a grow copies them.
 public struct MechanismCosts: Sendable {
     public let settings: MechanismSettings
     private let checkpoint: [CheckpointCostModel]
@@ -42,14 +42,16 @@ public struct MechanismCosts: Sendable {
         return dumpsSoFar == 0 ? state : Int64((Double(state) / settings.deduplication).rounded(.up))
     }
 
-    /// Bytes a batch-inference job's dump writes: its cursor and the outputs of the requests
-    /// served since its last dump (`outputBytes` is the size of all of them, `work` the job's
-    /// full work, both as the job declares them); nothing when it has not progressed.
-    public func inferenceDumpBytes(outputBytes: Int64, work: Int64, workSinceDump: Int64, dumpsSoFar: Int) -> Int64 {
-        if dumpsSoFar > 0 && workSinceDump <= 0 { return 0 }
-        guard work > 0, workSinceDump > 0 else { return BatchInference.cursorBytes }
-        let share = (Double(outputBytes) * Double(min(workSinceDump, work)) / Double(work)).rounded(.up)
-        return BatchInference.cursorBytes + Int64(share)
+    /// Bytes a batch-inference job's dump writes: its cursor and the outputs of its last
+    /// step, the rest having been appended to storage as each step finished (as batch
+    /// inference writes result shards); nothing when it has not progressed since its last
+    /// dump. `outputBytes` is the size of all its outputs, `steps` its mini-batch rounds
+    /// (nil: one round per `defaultStep` of its `work`).
+    public func inferenceDumpBytes(outputBytes: Int64, steps: Int64?, work: VirtualTime, defaultStep: VirtualTime,
+                                   progressed: Bool) -> Int64 {
+        guard progressed else { return 0 }
+        let rounds = steps ?? max(1, work.microseconds / max(1, defaultStep.microseconds))
+        return BatchInference.cursorBytes + (outputBytes + rounds - 1) / max(1, rounds)
     }
 
     public func dumpTime(bytes: Int64, cluster: Int32) -> VirtualTime {

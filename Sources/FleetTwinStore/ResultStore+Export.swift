@@ -14,6 +14,9 @@ extension ResultStore {
         public var memoryPerReplicaBytes: Int64
         public var firstStartMicroseconds: Int64?
         public var endMicroseconds: Int64?
+        /// Batch inference's requests and weight bytes; nil for training.
+        public var requests: Int64? = nil
+        public var weightBytes: Int64? = nil
     }
 
     /// The jobs of a run in index order, or nil for a run stored before job work was kept
@@ -22,7 +25,7 @@ extension ResultStore {
         try database.read { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT name, tier, world_size, accelerator_type, submit_us, work_us, steps, state_bytes,
-                       memory_per_replica_bytes, first_start_us, end_us
+                       memory_per_replica_bytes, first_start_us, end_us, requests, weight_bytes
                 FROM jobs WHERE run_id = ? ORDER BY job_index
                 """, arguments: [id])
             var jobs: [ReplayableJob] = []
@@ -33,7 +36,8 @@ extension ResultStore {
                     name: row["name"], tier: row["tier"], worldSize: row["world_size"], acceleratorType: row["accelerator_type"],
                     submitMicroseconds: row["submit_us"], workMicroseconds: work, steps: row["steps"],
                     stateBytes: row["state_bytes"] ?? 0, memoryPerReplicaBytes: row["memory_per_replica_bytes"] ?? 0,
-                    firstStartMicroseconds: row["first_start_us"], endMicroseconds: row["end_us"]))
+                    firstStartMicroseconds: row["first_start_us"], endMicroseconds: row["end_us"],
+                    requests: row["requests"], weightBytes: row["weight_bytes"]))
             }
             return jobs
         }

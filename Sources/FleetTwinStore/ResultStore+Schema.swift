@@ -187,6 +187,14 @@ extension ResultStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v11-batch-inference") { db in
+            // A batch-inference job's requests and weights (NULL for training), so that
+            // `export` writes it as the inference job it was.
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN requests INTEGER;
+                ALTER TABLE jobs ADD COLUMN weight_bytes INTEGER;
+                """)
+        }
         return migrator
     }
 }

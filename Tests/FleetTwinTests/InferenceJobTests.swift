@@ -63,13 +63,18 @@ import Testing
         #expect(metrics.overheadSeconds.restore >= 2 * load.seconds - 1e-9)
     }
 
-    /// A dump writes the cursor and the outputs of the requests served since the last dump.
-    @Test func dumpsWriteOnlyTheNewOutputs() {
+    /// Outputs stream to storage step by step: a dump writes the cursor and the last step's
+    /// outputs, nothing when the job has not progressed since its last dump.
+    @Test func dumpsWriteTheCursorAndTheLastStep() {
         let costs = MechanismCosts(fleet: Self.fleet, settings: MechanismSettings())
-        #expect(costs.inferenceDumpBytes(outputBytes: 1000, work: 100, workSinceDump: 25, dumpsSoFar: 0) == 8 + 250)
-        #expect(costs.inferenceDumpBytes(outputBytes: 1000, work: 100, workSinceDump: 25, dumpsSoFar: 3) == 8 + 250)
-        #expect(costs.inferenceDumpBytes(outputBytes: 1000, work: 100, workSinceDump: 0, dumpsSoFar: 1) == 0)
-        #expect(costs.inferenceDumpBytes(outputBytes: 1000, work: 100, workSinceDump: 1, dumpsSoFar: 1) == 8 + 10)
+        func bytes(_ steps: Int64?, progressed: Bool = true) -> Int64 {
+            costs.inferenceDumpBytes(outputBytes: 1000, steps: steps, work: .seconds(Int64(100)), defaultStep: .seconds(Int64(1)),
+                                     progressed: progressed)
+        }
+        #expect(bytes(10) == 8 + 100)
+        #expect(bytes(3) == 8 + 334)
+        #expect(bytes(nil) == 8 + 10)  // 100 rounds of the 1 s default step
+        #expect(bytes(10, progressed: false) == 0)
     }
 
     /// An elastic policy starts an inference job on whatever is free even at full SLA
@@ -193,5 +198,39 @@ import Testing
         #expect(kinds.contains(.resized))
         #expect(!kinds.contains(.preempted))
         #expect(RunMetrics.fold(result).jobsCompleted == 2)
+    }
+
+    /// A run's inference jobs are stored as such: exported, they replay to the same event log.
+    @Test func exportKeepsInference() throws {
+        let dir = try temporaryDirectory()
+        let scenario = dir.appendingPathComponent("s.yaml").path, db = dir.appendingPathComponent("r.sqlite").path
+        let trace = dir.appendingPathComponent("t.jsonl").path
+        try """
+            fleet:
+              regions:
+                - name: r
+                  clusters:
+                    - { name: c, nodes: 2, accelerators_per_node: 4, type: h100-80gb }
+            policy: { name: singularity }
+            workload:
+              jobs:
+                - { name: eval, tier: basic, world_size: 8, requests: 50000000, model: { arch: bert, layers: 12, hidden: 768, seq: 128, batch: 64, mode: infer } }
+                - { name: urgent, tier: premium, submit: 5m, world_size: 4, duration: 20m, state_size: 2GiB }
+            """.write(toFile: scenario, atomically: true, encoding: .utf8)
+        func json(_ out: ProcessOutput) throws -> [String: Any] {
+            #expect(out.status == 0, "\(out.stderr)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
+        }
+        let original = try json(try runFleettwin(["run", scenario, "--json", "--db", db]))
+        let inference = try #require(original["inference"] as? [String: Any])
+        #expect(inference["requestsServed"] as? Int == 50_000_000)
+        #expect((original["resizes"] as? Int ?? 0) > 0)
+        #expect(try runFleettwin(["export", "1", "--out", trace, "--db", db]).status == 0)
+        let (_, jobs) = try TraceReader(path: trace).readAll()
+        #expect(jobs[0].requests == 50_000_000 && jobs[0].weightBytes == ModelShape(
+            architecture: .bert, layers: 12, hidden: 768, sequence: 128, batch: 64, mode: .infer).checkpointBytes)
+        #expect(jobs[1].requests == nil)
+        let replayed = try json(try runFleettwin(["replay", trace, "--fleet", scenario, "--policy", "singularity", "--json", "--db", db]))
+        #expect(replayed["eventLogHash"] as? String == original["eventLogHash"] as? String)
     }
 }
