@@ -38,6 +38,12 @@ struct BarChart {
         let barWidth = min(56, groupWidth * 0.78 / Double(max(1, legend.count)))
         var body = ""
         var labels: [(label: String, x: Double)] = []
+        if case let .linear(lower, _) = y.scale, lower < 0 {
+            // Bars of either sign: a baseline at zero.
+            let zero = fixed(frame.y(y.scale.fraction(0)), 1)
+            body += "<line class=\"zero\" x1=\"\(fixed(frame.left, 1))\" y1=\"\(zero)\" x2=\"\(fixed(frame.width - frame.right, 1))\" "
+                + "y2=\"\(zero)\" stroke=\"#333333\" stroke-width=\"1\"/>\n"
+        }
         for (g, group) in groups.enumerated() {
             let centre = frame.left + groupWidth * (Double(g) + 0.5)
             labels.append((group.label, centre))
