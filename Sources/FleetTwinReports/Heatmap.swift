@@ -28,8 +28,11 @@ struct Heatmap {
     static func colour(_ value: Double, scale: Double) -> String {
         let t = scale > 0 ? min(1, abs(value) / scale) : 0
         let target = value < 0 ? negative : positive
-        func channel(_ c: Double) -> Int { Int((255 + (c - 255) * t).rounded()) }
-        return String(format: "#%02X%02X%02X", channel(target.r), channel(target.g), channel(target.b))
+        func channel(_ c: Double) -> String {
+            let hex = String(Int((255 + (c - 255) * t).rounded()), radix: 16, uppercase: true)
+            return hex.count == 1 ? "0" + hex : hex
+        }
+        return "#" + channel(target.r) + channel(target.g) + channel(target.b)
     }
 
     /// Dark cells print their value in white.
