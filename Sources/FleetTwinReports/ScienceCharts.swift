@@ -52,9 +52,11 @@ enum ScienceCharts {
                 let figures = drawing.figures(jobs, analysis)
                 guard !figures.isEmpty else { continue }
                 out += "<h2>\(escaped(drawing.title)) (run \(run.info.id))</h2>\n"
-                out += "<p class=\"caption\">\(jobs.count) real job\(jobs.count == 1 ? "" : "s") of kind \(escaped(drawing.kind)), "
-                    + "\(jobs.filter(\.identical).count) of them identical to an uninterrupted run; every number below was "
-                    + "computed by the run and stored with it.</p>\n"
+                let stored = "number below was computed by the run and stored with it."
+                let caption = jobs.isEmpty ? "Every " + stored
+                    : "\(jobs.count) real job\(jobs.count == 1 ? "" : "s") of kind \(escaped(drawing.kind)), "
+                        + "\(jobs.filter(\.identical).count) of them identical to an uninterrupted run; every " + stored
+                out += "<p class=\"caption\">\(caption)</p>\n"
                 for figure in figures {
                     out += "<h3>\(escaped(figure.title))</h3>\n<p class=\"caption\">\(escaped(figure.caption))</p>\n"
                     out += figure.charts.count == 1 ? figure.charts[0] : "<div class=\"pair\">\n" + figure.charts.joined() + "</div>\n"
@@ -86,7 +88,7 @@ enum ScienceCharts {
                                                          tooltip: "\(group), \(series[s]): \(text($0))") }
             })
         }
-        let legend = series.indices.map { LegendEntry(label: series[$0], colour: Palette.bar($0), dashed: false) }
+        let legend = series.indices.map { LegendEntry(label: series[$0], colour: Palette.bar($0), dashed: false, marker: .square) }
         let y = Axes.span(low, high, title: valueTitle, includeZero: true, divisor: 1 / scale, suffix: percent ? "%" : "")
         return BarChart(frame: frame, label: label, groupTitle: groupTitle, y: y, groups: bars, legend: legend,
                         seriesKeys: series, seriesAttribute: "data-series").svg()
