@@ -33,7 +33,7 @@ extension ResultStore {
     }
 
     /// Everything the HTML report draws for one run. Queue length is folded from the stored
-    /// event log, JCTs from the stored jobs.
+    /// event log, JCTs from the stored jobs, the science from the stored workload results.
     func reportRun(id: Int64, database path: String) throws -> ReportRun {
         let (info, scenarioText) = try runInfo(id: id, database: path)
         let goals = try self.goals(run: id).map { StoredGoal(goal: $0.goal, value: $0.value) }
@@ -42,7 +42,8 @@ extension ResultStore {
         return ReportRun(
             info: info, scenarioText: scenarioText, utilization: series, utilizationEnd: spanEnd ?? info.endTime,
             completionTimes: try jobs(run: id).compactMap { job in job.end.map { $0 - job.submit } },
-            queueLength: info.storedEvents > 0 ? QueueLengthPoint.series(try events(run: id)) : nil, goals: goals)
+            queueLength: info.storedEvents > 0 ? QueueLengthPoint.series(try events(run: id)) : nil, goals: goals,
+            workloads: try workloadResultsJSON(run: id).map { try WorkloadResults(json: $0) })
     }
 
     /// `1-3, 5, 8-9`: stored ids, short even when there are thousands.

@@ -1,5 +1,6 @@
-/// Grouped bar charts (SLA attainment per tier, overhead per mechanism, energy and power),
-/// with optional confidence-interval whiskers.
+/// Grouped bar charts (SLA attainment per tier, overhead per mechanism, energy and power; the
+/// science section's knockout bars and conditions per language), with optional
+/// confidence-interval whiskers. Bars rise from zero, or fall from it for negative values.
 
 /// One bar: its value, an optional interval (low, high) and the text printed above it,
 /// one line each (a share over its counts, say), so neighbouring labels do not collide.
@@ -7,6 +8,8 @@ struct Bar {
     var value: Double
     var interval: (low: Double, high: Double)?
     var text: [String]
+    /// Shown on hover (an SVG `<title>`): for bars too narrow for their text.
+    var tooltip: String? = nil
 }
 
 /// Bars side by side under one category label; `bars[i]` belongs to series i (nil: no value).
@@ -24,8 +27,9 @@ struct BarChart {
     var groups: [BarGroup]
     /// One per series, in series order; colours the bars too.
     var legend: [LegendEntry]
-    /// Run ids by series, for the bars' data-run attributes.
-    var runs: [Int64]
+    /// Each series' key, written into its bars' `seriesAttribute` (run ids: `data-run`).
+    var seriesKeys: [String]
+    var seriesAttribute = "data-run"
     /// Goal targets, each across the group it names (nil: the whole chart); `GoalLine.axis` is y.
     var goals: [(group: Int?, line: GoalLine)] = []
 
@@ -34,6 +38,12 @@ struct BarChart {
         let barWidth = min(56, groupWidth * 0.78 / Double(max(1, legend.count)))
         var body = ""
         var labels: [(label: String, x: Double)] = []
+        if case let .linear(lower, _) = y.scale, lower < 0 {
+            // Bars of either sign: a baseline at zero.
+            let zero = fixed(frame.y(y.scale.fraction(0)), 1)
+            body += "<line class=\"zero\" x1=\"\(fixed(frame.left, 1))\" y1=\"\(zero)\" x2=\"\(fixed(frame.width - frame.right, 1))\" "
+                + "y2=\"\(zero)\" stroke=\"#333333\" stroke-width=\"1\"/>\n"
+        }
         for (g, group) in groups.enumerated() {
             let centre = frame.left + groupWidth * (Double(g) + 0.5)
             labels.append((group.label, centre))
@@ -41,11 +51,14 @@ struct BarChart {
             for (s, bar) in group.bars.enumerated() {
                 guard let bar else { continue }
                 let x = first + barWidth * Double(s) + 2
-                let top = frame.y(y.scale.fraction(bar.value))
+                let end = frame.y(y.scale.fraction(bar.value)), zero = frame.y(y.scale.fraction(0))
+                let top = min(end, zero)
+                let key = "\(seriesAttribute)=\"\(escaped(seriesKeys[s]))\""
+                let close = bar.tooltip.map { "><title>\(escaped($0))</title></rect>" } ?? "/>"
                 body += """
-                    <rect class="bar" data-run="\(runs[s])" data-group="\(escaped(group.label))" x="\(fixed(x, 1))" \
-                    y="\(fixed(top, 1))" width="\(fixed(barWidth - 4, 1))" height="\(fixed(frame.plotBottom - top, 1))" \
-                    fill="\(legend[s].colour)"/>
+                    <rect class="bar" \(key) data-group="\(escaped(group.label))" x="\(fixed(x, 1))" \
+                    y="\(fixed(top, 1))" width="\(fixed(barWidth - 4, 1))" height="\(fixed(abs(zero - end), 1))" \
+                    fill="\(legend[s].colour)"\(close)
 
                     """
                 var textY = top
@@ -54,7 +67,7 @@ struct BarChart {
                     let low = frame.y(y.scale.fraction(interval.low)), high = frame.y(y.scale.fraction(interval.high))
                     textY = high
                     body += """
-                        <path class="interval" data-run="\(runs[s])" d="M\(fixed(mid, 1)),\(fixed(low, 1)) V\(fixed(high, 1)) \
+                        <path class="interval" \(key) d="M\(fixed(mid, 1)),\(fixed(low, 1)) V\(fixed(high, 1)) \
                         M\(fixed(mid - 5, 1)),\(fixed(low, 1)) H\(fixed(mid + 5, 1)) M\(fixed(mid - 5, 1)),\(fixed(high, 1)) \
                         H\(fixed(mid + 5, 1))" fill="none" stroke="#222222" stroke-width="1.5"/>
 

@@ -49,6 +49,7 @@ public enum HTMLReport {
             html += section("Energy and power", caption: "Accelerator energy over the run and power drawn.",
                             "<div class=\"pair\">\n" + energy.joined() + "</div>\n", otherwise: nil)
         }
+        html += ScienceCharts.section(data.runs)
         html += goalsTable(data.runs)
         html += metricsTable(data.runs)
         html += scenarios(data.runs)
@@ -61,6 +62,8 @@ public enum HTMLReport {
         body { font-family: sans-serif; color: #111111; max-width: 960px; margin: 24px auto; padding: 0 12px; }
         h1 { font-size: 26px; margin-bottom: 8px; }
         h2 { font-size: 20px; margin-top: 32px; border-bottom: 1px solid #cccccc; padding-bottom: 4px; }
+        h3 { font-size: 16px; margin: 20px 0 4px; }
+        summary { font-size: 14px; color: #333333; cursor: pointer; }
         p.caption, p.note { color: #333333; font-size: 14px; }
         p.note { background: #fff4e0; border-left: 4px solid #E69F00; padding: 6px 10px; }
         table { border-collapse: collapse; font-size: 14px; margin: 8px 0; }

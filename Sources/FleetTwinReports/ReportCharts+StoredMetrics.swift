@@ -41,7 +41,7 @@ extension ReportCharts {
         }
         return BarChart(label: "SLA attainment per tier with 95% Wilson score intervals", groupTitle: "SLA tier",
                         y: Axes.percent(title: "jobs meeting their SLA (%)"), groups: groups, legend: legend,
-                        runs: runs.map(\.info.id), goals: lines).svg()
+                        seriesKeys: runKeys, goals: lines).svg()
     }
 
     /// Time spent in each mechanism (checkpoint, restore, ...), from `overhead_seconds_<mechanism>`.
@@ -56,7 +56,7 @@ extension ReportCharts {
         }
         return BarChart(label: "Overhead by mechanism per run", groupTitle: "mechanism",
                         y: Axes.linear(upTo: max(highest, unit.seconds), title: "overhead (\(unit.name))", divisor: unit.seconds),
-                        groups: groups, legend: legend, runs: runs.map(\.info.id)).svg()
+                        groups: groups, legend: legend, seriesKeys: runKeys).svg()
     }
 
     /// Energy and power figures, one chart per stored metric (their units differ).
@@ -69,7 +69,7 @@ extension ReportCharts {
             let lines = goals.filter { $0.metric.name == name }.map { (group: Int?.none, line: GoalLine(axis: .y, value: $0.target, label: $0.text)) }
             let top = max(highest, lines.map(\.line.value).max() ?? 0, 1e-9)
             return BarChart(frame: .half, label: "\(label) per run", groupTitle: "", y: Axes.linear(upTo: top, title: "\(label) (\(unit))"),
-                            groups: [BarGroup(label: label, bars: bars)], legend: legend, runs: runs.map(\.info.id), goals: lines).svg()
+                            groups: [BarGroup(label: label, bars: bars)], legend: legend, seriesKeys: runKeys, goals: lines).svg()
         }
     }
 }

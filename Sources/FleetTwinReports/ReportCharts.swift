@@ -10,6 +10,9 @@ struct ReportCharts {
         runs.indices.map { LegendEntry(label: runs[$0].info.label, colour: Palette.colour($0), dashed: Palette.dashed($0)) }
     }
 
+    /// Run ids as series keys (the `data-run` attributes of bars).
+    var runKeys: [String] { runs.map { String($0.info.id) } }
+
     func line(_ kind: String, _ index: Int, _ points: [(x: Double, y: Double)], width: Double = 2) -> LineSeries {
         LineSeries(kind: kind, run: runs[index].info.id, colour: Palette.colour(index), dashed: Palette.dashed(index),
                    points: points, width: width)

@@ -93,10 +93,15 @@ public struct ReportRun: Sendable, Equatable {
     public var queueLength: [QueueLengthPoint]?
     /// The scenario's goals with this run's value of each (nil: none).
     public var goals: [StoredGoal] = []
+    /// The run's real workloads, as stored (nil: it had none, or was stored by a version that
+    /// did not keep them): the science section draws each kind's jobs and analysis.
+    public var workloads: WorkloadResults?
 
     public init(info: RunInfo, scenarioText: String, utilization: [TimePoint], utilizationEnd: Double,
-                completionTimes: [Double], queueLength: [QueueLengthPoint]?, goals: [StoredGoal] = []) {
+                completionTimes: [Double], queueLength: [QueueLengthPoint]?, goals: [StoredGoal] = [],
+                workloads: WorkloadResults? = nil) {
         self.goals = goals
+        self.workloads = workloads
         self.info = info
         self.scenarioText = scenarioText
         self.utilization = utilization

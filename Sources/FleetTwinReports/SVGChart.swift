@@ -9,6 +9,10 @@ enum Palette {
     static let colours = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000"]
     static func colour(_ index: Int) -> String { colours[index % colours.count] }
     static func dashed(_ index: Int) -> Bool { index >= colours.count }
+    /// Fills for bar charts with more series than `colours` (bars cannot be dashed): then
+    /// Okabe-Ito's yellow, grey, and Tol's wine, teal and indigo.
+    static let barColours = colours + ["#F0E442", "#999999", "#882255", "#44AA99", "#332288"]
+    static func bar(_ index: Int) -> String { barColours[index % barColours.count] }
 }
 
 /// A tick or landmark on an axis: a data value and what to print there.
@@ -44,11 +48,13 @@ struct Axis {
     var landmarks: [Tick] = []
 }
 
-/// One entry of a legend.
+/// One entry of a legend: a line swatch, or the marker it names.
 struct LegendEntry {
     var label: String
     var colour: String
     var dashed: Bool
+    var marker: Marker.Shape? = nil
+    var filled = true
 }
 
 /// Pixel geometry of one chart; the legend adds rows below the x-axis title.
@@ -95,15 +101,7 @@ struct SVGDocument {
     var legend: [LegendEntry]
 
     func render(body: String, categories: (labels: [(label: String, x: Double)], title: String)? = nil) -> String {
-        let height = frame.height(legendEntries: legend)
-        var out = """
-            <svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="\(escaped(label))" \
-            width="\(fixed(frame.width, 0))" height="\(fixed(height, 0))" \
-            viewBox="0 0 \(fixed(frame.width, 0)) \(fixed(height, 0))" font-family="sans-serif" font-size="13">
-            <title>\(escaped(label))</title>
-            <rect x="0" y="0" width="\(fixed(frame.width, 0))" height="\(fixed(height, 0))" fill="#ffffff"/>
-
-            """
+        var out = Self.opening(label: label, width: frame.width, height: frame.height(legendEntries: legend))
         out += yAxis()
         if let x { out += xAxis(x) }
         if let categories { out += categoryLabels(categories.labels) + xTitle(categories.title) }
@@ -112,6 +110,18 @@ struct SVGDocument {
         out += legendMarkup()
         out += "</svg>\n"
         return out
+    }
+
+    /// The `<svg>` element's start, its title and a white background; the caller closes it.
+    static func opening(label: String, width: Double, height: Double) -> String {
+        """
+        <svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="\(escaped(label))" \
+        width="\(fixed(width, 0))" height="\(fixed(height, 0))" \
+        viewBox="0 0 \(fixed(width, 0)) \(fixed(height, 0))" font-family="sans-serif" font-size="13">
+        <title>\(escaped(label))</title>
+        <rect x="0" y="0" width="\(fixed(width, 0))" height="\(fixed(height, 0))" fill="#ffffff"/>
+
+        """
     }
 
     private func frameLines() -> String {
@@ -194,6 +204,13 @@ struct SVGDocument {
         for (row, items) in frame.legendRows(legend).enumerated() {
             let y = frame.plotBottom + 52 + Double(row) * frame.legendRowHeight + 10
             for (entry, x) in items {
+                if let shape = entry.marker {
+                    out += Marker(kind: "legend-marker", x: 0, y: 0, colour: entry.colour, shape: shape, filled: entry.filled)
+                        .svg(x + 13, y)
+                    out += "<text class=\"legend\" x=\"\(fixed(x + 34, 1))\" y=\"\(fixed(y, 1))\" dominant-baseline=\"middle\" "
+                        + "fill=\"#111111\">\(escaped(entry.label))</text>\n"
+                    continue
+                }
                 let dash = entry.dashed ? " stroke-dasharray=\"6 3\"" : ""
                 out += """
                     <line class="legend-swatch" x1="\(fixed(x, 1))" y1="\(fixed(y, 1))" x2="\(fixed(x + 26, 1))" y2="\(fixed(y, 1))" \
