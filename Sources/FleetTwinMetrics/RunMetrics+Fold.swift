@@ -134,8 +134,9 @@ private struct LogFold {
         let world = result.jobs[job].worldSize
         usefulAcceleratorMicroseconds += Double(work) / s * Double(world)
         let p = Int(devices[job])
-        // Batch inference on fewer devices splits its requests: nothing is time-sliced.
-        if p > 0 && p < world && result.jobs[job].inference == nil {
+        // Batch inference and elastic jobs on fewer devices run fewer replicas: nothing is
+        // time-sliced.
+        if p > 0 && p < world && result.jobs[job].inference == nil && result.jobs[job].elasticSpeedup == nil {
             let slices = (world + p - 1) / p
             overhead.splicing += Double(work) * Double(slices) * result.mechanisms.splicingOverhead / s / 1e6
         }

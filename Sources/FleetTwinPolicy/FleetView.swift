@@ -92,8 +92,8 @@ public struct FleetView: Sendable {
     /// Whether `job`'s replicas fit on `devices` accelerators of `cluster` when time-sliced:
     /// parameters and optimizer state once per device, gradients and activations per replica.
     public func fitsSliced(_ job: PendingJob, devices: Int, cluster: Int32) -> Bool {
-        // Batch inference keeps one replica per device whatever the count.
-        guard devices >= 1, job.memoryPerReplicaBytes > 0, !job.splitsRequests else { return devices >= 1 }
+        // Batch inference and elastic jobs keep one replica per device whatever the count.
+        guard devices >= 1, job.memoryPerReplicaBytes > 0, !job.splitsRequests, job.speedup.isEmpty else { return devices >= 1 }
         let perDevice = (job.worldSize + devices - 1) / devices
         // Saturating: many replicas of a huge one exceed 64 bits, and then surely the memory.
         let needed = job.memoryPerReplicaBytes.saturatingAdding(

@@ -229,7 +229,26 @@ public enum PolicyRegistry {
             options: externalOptions,
             defaultSwitches: MechanismSwitches(preemption: true, elastic: true, migration: true), defaultQuantum: .zero,
             build: nil),
-    ] + GavelPolicy.Objective.allCases.map(gavel)
+    ] + GavelPolicy.Objective.allCases.map(gavel) + [
+        PolicyDescriptor(
+            name: "afs", summary: "AFS-L: devices one at a time to the job whose speedup gains most relative to the job that would finish sooner; elastic jobs resize, others time-slice",
+            source: "AFS (Hwang et al., NSDI'21) as heyfey/vodascheduler pkg/algorithm/afsl.go implements it (third-party port; research/policies.md §13)",
+            oracle: true, options: [],
+            defaultSwitches: MechanismSwitches(preemption: true, elastic: true), defaultQuantum: .zero,
+            build: { _, placement, mechanisms, _, _, _ in
+                ElasticPolicy(rule: AFSRule(), placement: placement, splicingOverhead: mechanisms.splicingOverhead)
+            }),
+        PolicyDescriptor(
+            name: "optimus", summary: "Optimus: every job its fewest devices, then each device to the job whose completion time falls most; re-divided every round",
+            source: "Optimus (Peng et al., EuroSys'18) as Pollux's simulator implements it: simulator/optimus.py::OptimusPolicy (research/policies.md §11a)",
+            oracle: true,
+            options: [PolicyOptionInfo(name: "round", kind: "duration", defaultValue: "60s", help: "how often the devices are re-divided (also at every arrival, completion and release)")],
+            defaultSwitches: MechanismSwitches(preemption: true, elastic: true), defaultQuantum: .zero,
+            build: { options, placement, mechanisms, _, _, _ in
+                ElasticPolicy(rule: OptimusRule(), placement: placement, round: .seconds(options.roundSeconds ?? 60),
+                              splicingOverhead: mechanisms.splicingOverhead)
+            }),
+    ]
 
     static let gavelOptions = [
         PolicyOptionInfo(name: "round", kind: "duration", defaultValue: "360s", help: "round length (Gavel's time_per_iteration)"),

@@ -37,6 +37,9 @@ public struct PendingJob: Sendable, Equatable {
     /// its world size it runs at devices / world size of its full rate, one replica per device,
     /// with no splicing overhead (`fraction(on:splicingOverhead:)`).
     public var splitsRequests = false
+    /// Replicas follow devices (`JobSpec.elasticSpeedup`): throughput on n devices relative
+    /// to one, n = 1...worldSize; empty for a fixed world.
+    public var speedup: [Double] = []
 
     public init(index: JobIndex, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorTypes: TypeSet,
                 work: Int64 = 0, memoryPerReplicaBytes: Int64 = 0, stateBytes: Int64 = 0, tenant: Int32 = -1,
@@ -211,6 +214,7 @@ extension SchedulingPolicy {
 extension PendingJob {
     /// The share of its full-size rate the job gets on `devices` accelerators (before type
     /// speed and communication): 1 at full size; devices / world size for batch inference;
+    /// its speedup on `devices` over its speedup at full size when replicas follow devices;
     /// 1 / (ceil(W / devices) x (1 + overhead)) for time-sliced training replicas (replica
     /// splicing, Singularity, arXiv 2202.07848 section 4).
     public func fraction(on devices: Int, splicingOverhead: Double) -> Double {
@@ -221,6 +225,7 @@ extension PendingJob {
     public func rate(speed: Double, on devices: Int, splicingOverhead: Double) -> Double {
         if devices >= worldSize { return speed }
         if splitsRequests { return speed * Double(devices) / Double(worldSize) }
+        if speedup.count == worldSize, devices >= 1 { return speed * speedup[devices - 1] / speedup[worldSize - 1] }
         return speed / (Double((worldSize + devices - 1) / devices) * (1 + splicingOverhead))
     }
 }

@@ -1,3 +1,4 @@
+import FleetTwinCostModel
 import FleetTwinEngine
 import FleetTwinFleet
 import FleetTwinScheduling
@@ -217,7 +218,7 @@ extension ScenarioParser {
 
     func parseJobList(_ node: YAMLNode, fleet: FleetSpec) throws(ScenarioError) -> ([JobSpec], [RealWorkloadJob]) {
         let keys = ["name", "submit", "tier", "world_size", "accelerator_type", "duration", "steps", "step_time",
-                    "model", "samples", "requests", "output_size", "state_size", "memory_per_replica", "workload"]
+                    "model", "samples", "requests", "output_size", "state_size", "memory_per_replica", "workload", "speedup", "elastic"]
         var jobs: [JobSpec] = []
         var real: [RealWorkloadJob] = []
         var names: [String: Void] = [:]
@@ -228,8 +229,13 @@ extension ScenarioParser {
             let sizeNode = try j.required("world_size")
             let size = try reader.int(sizeNode, "world_size", min: 1)
             if j["model"] != nil {
-                jobs.append(try parseModelJob(j, at: item, name: name, worldSize: size, sizeNode: sizeNode, fleet: fleet))
+                var job = try parseModelJob(j, at: item, name: name, worldSize: size, sizeNode: sizeNode, fleet: fleet)
+                job.elasticSpeedup = try parseElastic(j, job: job, fleet: fleet)
+                jobs.append(job)
                 continue
+            }
+            if let key = j.present(["speedup", "elastic"]).first, j["workload"] != nil {
+                throw reader.error(at: j[key], "'\(key)' is for simulated jobs; a real workload's replicas form a fixed world")
             }
             if j["workload"] != nil {
                 for (spec, realJob) in try parseRealWorkloadJob(j, at: item, name: name, worldSize: size, sizeNode: sizeNode, fleet: fleet) {
@@ -250,13 +256,15 @@ extension ScenarioParser {
             let memory = try j["memory_per_replica"].map { n throws(ScenarioError) in try reader.size(n, "memory_per_replica") } ?? 0
             try checkMemory(memory, type: type, fleet: fleet, at: j["memory_per_replica"])
             let (work, steps) = try parseWork(j, at: item)
-            jobs.append(JobSpec(
+            var plain = JobSpec(
                 name: name,
                 submit: try j["submit"].map { n throws(ScenarioError) in try reader.duration(n, "submit", positive: false) } ?? .zero,
                 tier: try j["tier"].map { n throws(ScenarioError) in try reader.choice(n, "tier", SLATier.self) } ?? .standard,
                 worldSize: size, acceleratorType: type, work: work, steps: steps,
                 stateBytes: try j["state_size"].map { n throws(ScenarioError) in try reader.stateSize(n) } ?? 0,
-                memoryPerReplicaBytes: memory))
+                memoryPerReplicaBytes: memory)
+            plain.elasticSpeedup = try parseElastic(j, job: plain, fleet: fleet)
+            jobs.append(plain)
         }
         guard !jobs.isEmpty else { throw reader.error(at: node, "workload.jobs is empty; list at least one job") }
         return (jobs, real)
@@ -380,5 +388,42 @@ extension ScenarioParser {
         }
         guard !templates.isEmpty else { throw reader.error(at: node, "templates \(given) has no job with a step time that fits a \(type)") }
         return templates
+    }
+}
+
+extension ScenarioParser {
+    /// A listed job whose replicas follow its devices (`JobSpec.elasticSpeedup`): `speedup`,
+    /// its throughput on 1...world_size devices relative to one (a list of world_size
+    /// numbers > 0), or `elastic: true` on a model-shaped training job, whose curve the cost
+    /// model computes: n x one replica's step / the step of n replicas packed on as few
+    /// nodes of its type as hold them (the gradient all-reduce included; n without
+    /// communication). nil: a fixed world.
+    func parseElastic(_ j: YAMLObject, job: JobSpec, fleet: FleetSpec) throws(ScenarioError) -> [Double]? {
+        if let node = j["speedup"] {
+            if let elastic = j["elastic"] { throw reader.error(at: elastic, "give 'speedup' or 'elastic', not both: 'speedup' makes the job elastic") }
+            let items = try reader.sequence(node, "speedup")
+            guard items.count == job.worldSize else {
+                throw reader.error(at: node, "speedup needs one number per device count, 1 to world_size \(job.worldSize); found \(items.count)")
+            }
+            return try items.map { n throws(ScenarioError) in try reader.double(n, "a speedup", min: 0, exclusiveMin: true, max: 1e6) }
+        }
+        guard let node = j["elastic"] else { return nil }
+        guard try reader.bool(node, "elastic") else { return nil }
+        guard let shape = job.model, shape.mode == .train else {
+            throw reader.error(at: node, "'elastic: true' needs a training 'model' to compute its speedup from; otherwise give 'speedup: [...]'")
+        }
+        guard let model = fleet.network.communication, let steps = job.steps, steps > 0, shape.gradientBytes > 0,
+              let type = job.speeds?.first?.type ?? fleet.clusters.first?.acceleratorType,
+              let cluster = fleet.clusters.first(where: { $0.acceleratorType == type }),
+              let profile = fleet.profile(named: type) else {
+            return (1...job.worldSize).map(Double.init)
+        }
+        let compute = job.work.seconds / Double(steps)
+        return (1...job.worldSize).map { n in
+            let nodes = (n + cluster.acceleratorsPerNode - 1) / cluster.acceleratorsPerNode
+            let step = MultiAcceleratorStep(gradientBytes: shape.gradientBytes, computeSeconds: compute, accelerators: n, nodes: nodes,
+                                            acceleratorsPerNode: cluster.acceleratorsPerNode, interconnect: profile.spec.interconnect, model: model)
+            return Double(n) * compute / step.stepSeconds
+        }
     }
 }

@@ -37,7 +37,8 @@ public struct CommunicationCosts: Sendable {
     /// The job's step at full speed on the reference accelerator (its work / steps), in
     /// seconds, and its gradient bytes; nil when it does not communicate.
     static func profile(_ spec: JobSpec) -> (stepSeconds: Double, gradientBytes: Double)? {
-        guard let shape = spec.model, let steps = spec.steps, steps > 0, shape.gradientBytes > 0 else { return nil }
+        // An elastic job's speedup curve already prices its communication.
+        guard spec.elasticSpeedup == nil, let shape = spec.model, let steps = spec.steps, steps > 0, shape.gradientBytes > 0 else { return nil }
         return (Double(spec.work.microseconds) / 1e6 / Double(steps), shape.gradientBytes)
     }
 

@@ -302,6 +302,7 @@ public actor FleetSimulation {
                     pendingJob.partition = jobPartitions[i]
                     pendingJob.qos = jobQOS[i]
                     pendingJob.splitsRequests = spec.inference != nil
+                    pendingJob.speedup = spec.elasticSpeedup ?? []
                     let job = Job(index: index, spec: spec, executor: executor, computations: configuration.computations)
                     if let adopted = adoptions[i] {
                         due.append(.adoption(job, pendingJob, speeds: jobSpeeds[i], adopted))

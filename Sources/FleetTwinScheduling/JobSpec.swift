@@ -38,6 +38,11 @@ public struct JobSpec: Sendable, Equatable {
     /// proportional to them; `stateBytes` is then the size of all its outputs (a dump writes
     /// the cursor and the last step's outputs), and every start loads the weights.
     public var inference: BatchInference?
+    /// Replicas follow devices (the elastic jobs of Optimus, AFS and Pollux; nil: a fixed
+    /// world, which runs on fewer devices only by replica splicing): on n devices it runs n
+    /// replicas at `elasticSpeedup[n - 1]` / `elasticSpeedup[worldSize - 1]` of its full-size
+    /// rate, communication included. Its length is `worldSize`, every entry > 0.
+    public var elasticSpeedup: [Double]?
 
     public init(
         name: String, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorType: String,

@@ -1,0 +1,315 @@
+import FleetTwinEngine
+import FleetTwinFleet
+
+/// One job as an elastic allocation rule (`ElasticRule`) sees it.
+public struct ElasticCandidate: Sendable, Equatable {
+    public var job: JobIndex
+    public var submit: VirtualTime
+    /// Devices it holds now (0 while waiting).
+    public var devices: Int
+    /// The fewest devices it can run on (its replicas' memory) and the most it can use (its
+    /// world size).
+    public var minDevices: Int
+    public var maxDevices: Int
+    /// Its rate on n devices as a fraction of its full-size rate, `throughput[n - 1]` for
+    /// n = 1...maxDevices (`PendingJob.fraction`): its speedup curve when replicas follow
+    /// devices, devices / world size for batch inference, time-sliced replicas (replica
+    /// splicing) for a fixed world.
+    public var throughput: [Double]
+    /// Full-size work left, µs: exact as of its last stop, estimated from its rate since
+    /// (these rules are oracles, as their simulators are).
+    public var remaining: Double
+
+    /// Time to finish on `devices` devices (full-size µs over the rate); infinite on none.
+    public func timeToFinish(on devices: Int) -> Double {
+        devices >= 1 ? remaining / throughput[min(devices, maxDevices) - 1] : .infinity
+    }
+
+    public init(job: JobIndex, submit: VirtualTime, devices: Int, minDevices: Int, maxDevices: Int, throughput: [Double], remaining: Double) {
+        self.job = job
+        self.submit = submit
+        self.devices = devices
+        self.minDevices = minDevices
+        self.maxDevices = maxDevices
+        self.throughput = throughput
+        self.remaining = remaining
+    }
+
+    /// `throughput` with 0 devices giving 0.
+    public func rate(on devices: Int) -> Double { devices >= 1 ? throughput[min(devices, maxDevices) - 1] : 0 }
+}
+
+/// An elastic allocation rule: how many devices each job of one cluster should hold.
+public protocol ElasticRule: Sendable {
+    var name: String { get }
+    /// Devices for each candidate, in the same order: 0, or from its `minDevices` to its
+    /// `maxDevices`; at most `capacity` in all. Candidates come in submission order.
+    func allocate(_ jobs: [ElasticCandidate], capacity: Int) -> [Int]
+}
+
+/// A policy that re-divides each cluster's devices among its jobs with an `ElasticRule`
+/// (Optimus, AFS), and carries the division out with FleetTwin's mechanisms: preemption for
+/// a job given none, resize for one given fewer or more, start for a waiting one.
+///
+/// - The division is recomputed at every arrival, completion and release, and every `round`
+///   when one is set (Optimus' 60 s interval; its simulator waits for the interval, here an
+///   arrival never waits for it, because a run never idles capacity a waiting job fits).
+/// - Each job has a home cluster: where it runs, or for a waiting job, of its types, the one
+///   with the most devices per job homed there (chosen anew at each division); rules divide
+///   each cluster among its own jobs.
+/// - A job that has not progressed since its last start or resize keeps its devices until it
+///   has (FleetTwin's hysteresis invariant), as do stopping jobs; the rest is divided.
+/// - Shrinks and preemptions free devices only after their cut and dump; growing and
+///   starting jobs wait for them, holding the cluster's free devices (`reservations`).
+/// - Costs are FleetTwin's: a cut and a grow's copy for a resize, a dump and restore for a
+///   preemption (the originals charge a flat 30 s restart; `--no-overheads` charges nothing).
+///
+/// Cost per recomputation: the rule over the cluster's active jobs (AFS: O(jobs x devices);
+/// Optimus: O(devices x jobs)); a baseline's cost, not a production scheduler's.
+public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
+    public var name: String { rule.name }
+    public let placement: PlacementRule
+    public let rule: Rule
+    /// Recomputation interval; nil: at events only.
+    public let round: VirtualTime?
+    /// The run's replica-splicing overhead, for the throughput of fixed-world jobs.
+    public let splicingOverhead: Double
+    public var adoptsRunningJobs: Bool { true }
+    public private(set) var reservations: [Reservation] = []
+
+    private enum State { case waiting, running, stopping, done }
+    private struct Tracked {
+        var info: PendingJob
+        var state = State.waiting
+        var devices = 0
+        var cluster: Int32 = -1
+        var home: Int32 = -1
+        var progressFrom = VirtualTime.zero
+        var changedAt = VirtualTime(microseconds: -1)
+        /// Remaining work (µs) at `markTime`, progressing from `progressFrom` at `rate` since.
+        var mark: Double = 0
+        var markTime = VirtualTime.zero
+        var rate: Double = 0
+        var target = 0
+    }
+
+    private var jobs: [Tracked] = []
+    /// Jobs not yet completed, in submission (index) order.
+    private var active: [JobIndex] = []
+    private var dirty = false
+    private var nextRound: VirtualTime?
+
+    /// Each cluster's accelerator type and each type's relative speed, from the fleet.
+    private var clusterType: [Int32] = []
+    private var typeSpeeds: [Double] = []
+
+    public init(rule: Rule, placement: PlacementRule, round: VirtualTime? = nil, splicingOverhead: Double = 0) {
+        self.rule = rule
+        self.placement = placement
+        self.round = round
+        self.splicingOverhead = splicingOverhead
+    }
+
+    public mutating func jobArrived(_ job: PendingJob, at now: VirtualTime) {
+        let i = Int(job.index)
+        if jobs.count <= i { jobs += Array(repeating: Tracked(info: job), count: i + 1 - jobs.count) }
+        jobs[i] = Tracked(info: job, mark: Double(job.remainingWork), markTime: now)
+        active.append(job.index)
+        dirty = true
+        if round != nil && nextRound == nil { nextRound = now }
+    }
+
+    public mutating func jobStarted(_ job: PendingJob, on run: JobRun, at now: VirtualTime) {
+        let i = Int(job.index)
+        jobs[i].mark = remaining(i, at: now)
+        jobs[i].markTime = now
+        jobs[i].state = .running
+        jobs[i].devices = run.devices
+        jobs[i].cluster = run.cluster
+        jobs[i].home = run.cluster
+        jobs[i].progressFrom = run.progressFrom
+        jobs[i].changedAt = now
+        jobs[i].rate = job.fraction(on: run.devices, splicingOverhead: splicingOverhead) * speed(job, cluster: run.cluster)
+    }
+
+    public mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {
+        jobs[Int(job)].state = .done
+        active.removeAll { $0 == job }
+        dirty = true
+    }
+
+    public mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {
+        let i = Int(job.index)
+        jobs[i].info = job
+        jobs[i].state = .waiting
+        jobs[i].devices = 0
+        jobs[i].cluster = -1
+        jobs[i].mark = Double(job.remainingWork)
+        jobs[i].markTime = now
+        jobs[i].rate = 0
+        dirty = true
+    }
+
+    public mutating func devicesReleased(_ job: JobIndex, cluster: Int32, count: Int, at now: VirtualTime) { dirty = true }
+    public mutating func capacityChanged(at now: VirtualTime) { dirty = true }
+
+    public func wakeup(after now: VirtualTime) -> VirtualTime? {
+        // A job kept only because it had not progressed yet is looked at again once it has.
+        var next = nextRound.flatMap { $0 > now ? $0 : nil }
+        for j in active where jobs[Int(j)].state == .running && jobs[Int(j)].target != jobs[Int(j)].devices {
+            let free = max(jobs[Int(j)].progressFrom, jobs[Int(j)].changedAt) + VirtualTime(microseconds: 1)
+            if free > now { next = min(next ?? free, free) }
+        }
+        return next
+    }
+
+    public mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
+        if let r = round, let due = nextRound, now >= due {
+            dirty = true
+            nextRound = active.isEmpty ? nil : now + r
+        }
+        if clusterType.count != fleet.clusters.count {
+            clusterType = fleet.clusters.map(\.acceleratorType)
+            typeSpeeds = fleet.typeSpeeds
+        }
+        if dirty {
+            dirty = false
+            divide(at: now, fleet: fleet)
+        }
+        // Devices come back first, then go out: preemptions, shrinks, grows, starts.
+        for j in active {
+            let t = jobs[Int(j)]
+            guard t.state == .running, t.target < t.devices, mayChange(t, at: now) else { continue }
+            jobs[Int(j)].changedAt = now
+            if t.target == 0 {
+                jobs[Int(j)].state = .stopping
+                return .preempt(j)
+            }
+            return .resize(j, accelerators: t.target)
+        }
+        for j in active {
+            let t = jobs[Int(j)]
+            guard t.state == .running, t.target > t.devices, mayChange(t, at: now) else { continue }
+            let grow = min(t.target, t.devices + fleet.clusters[Int(t.cluster)].free.totalFree)
+            if grow > t.devices { return .resize(j, accelerators: grow) }
+        }
+        reservations.removeAll(keepingCapacity: true)
+        for j in active {
+            let t = jobs[Int(j)]
+            guard t.state == .waiting, t.target > 0, t.home >= 0 else { continue }
+            let free = fleet.clusters[Int(t.home)].free
+            if let n = largestFit(t.target, min: minDevices(t.info, cluster: t.home, fleet: fleet), free: free) {
+                jobs[Int(j)].state = .running  // until `jobStarted` says so
+                return .start(j, cluster: t.home, accelerators: n)
+            }
+            // Devices are on their way back: hold what is free for it.
+            if !reservations.contains(where: { $0.cluster == t.home }) {
+                reservations.append(Reservation(job: j, cluster: t.home, accelerators: free.totalFree))
+            }
+        }
+        // Work conservation whatever the rule decided: a waiting job whose whole world fits
+        // devices nobody holds, in any cluster it may use, starts there (the next division
+        // may resize it).
+        for j in active where jobs[Int(j)].state == .waiting {
+            let t = jobs[Int(j)]
+            for c in fleet.clusters(of: t.info.acceleratorTypes) {
+                let free = fleet.clusters[Int(c)].free
+                let held = reservations.reduce(0) { $0 + ($1.cluster == c ? $1.accelerators : 0) }
+                guard free.fits(t.info.worldSize, rule: placement), free.totalFree - held >= t.info.worldSize else { continue }
+                jobs[Int(j)].state = .running
+                jobs[Int(j)].home = c
+                return .start(j, cluster: c, accelerators: t.info.worldSize)
+            }
+        }
+        return nil
+    }
+
+    // MARK: Dividing
+
+    private mutating func divide(at now: VirtualTime, fleet: FleetView) {
+        // Jobs holding devices stay where they are; waiting jobs are homed anew each time, in
+        // submission order, so that a cluster left without jobs takes the next waiting one.
+        var perCluster = Array(repeating: [JobIndex](), count: fleet.clusters.count)
+        for j in active where jobs[Int(j)].state != .waiting && jobs[Int(j)].home >= 0 {
+            perCluster[Int(jobs[Int(j)].home)].append(j)
+        }
+        for j in active where jobs[Int(j)].state == .waiting {
+            jobs[Int(j)].home = chooseHome(jobs[Int(j)].info, fleet: fleet, counts: perCluster)
+            if jobs[Int(j)].home >= 0 { perCluster[Int(jobs[Int(j)].home)].append(j) }
+        }
+        for c in perCluster.indices { perCluster[c].sort() }
+        for (c, members) in perCluster.enumerated() where !members.isEmpty {
+            var capacity = fleet.clusters[c].capacity
+            var candidates: [ElasticCandidate] = []
+            for j in members {
+                let t = jobs[Int(j)]
+                // Stopping jobs and jobs that may not change yet keep what they hold.
+                if t.state == .stopping || (t.state == .running && !mayChange(t, at: now)) {
+                    capacity -= t.devices
+                    jobs[Int(j)].target = t.state == .stopping ? 0 : t.devices
+                    continue
+                }
+                let w = t.info.worldSize
+                candidates.append(ElasticCandidate(
+                    job: j, submit: t.info.submit, devices: t.devices,
+                    minDevices: minDevices(t.info, cluster: Int32(c), fleet: fleet), maxDevices: min(w, fleet.clusters[c].capacity),
+                    throughput: (1...max(1, min(w, fleet.clusters[c].capacity))).map { t.info.fraction(on: $0, splicingOverhead: splicingOverhead) },
+                    remaining: remaining(Int(j), at: now)))
+            }
+            let shares = candidates.isEmpty ? [] : rule.allocate(candidates, capacity: max(0, capacity))
+            for (k, candidate) in candidates.enumerated() { jobs[Int(candidate.job)].target = shares[k] }
+        }
+    }
+
+    /// Of the clusters the job may run on: one whose free devices hold its whole world now
+    /// (a run never idles capacity a waiting job fits), then the most devices per job homed
+    /// there, then the most free devices; ties to the first.
+    private func chooseHome(_ job: PendingJob, fleet: FleetView, counts: [[JobIndex]]) -> Int32 {
+        var best: (cluster: Int32, fits: Bool, perJob: Double, free: Int)?
+        for c in fleet.clusters(of: job.acceleratorTypes) where fleet.clusters[Int(c)].capacity >= 1 {
+            let entry = fleet.clusters[Int(c)]
+            let fits = entry.free.fits(job.worldSize, rule: placement)
+            let perJob = Double(entry.capacity) / Double(counts[Int(c)].count + 1)
+            if let b = best, (b.fits ? 1 : 0, b.perJob, b.free) >= (fits ? 1 : 0, perJob, entry.free.totalFree) { continue }
+            best = (c, fits, perJob, entry.free.totalFree)
+        }
+        return best?.cluster ?? -1
+    }
+
+    /// The fewest devices the job's replicas fit in memory on (1 when they always do).
+    private func minDevices(_ job: PendingJob, cluster: Int32, fleet: FleetView) -> Int {
+        var n = 1
+        while n < job.worldSize && !fleet.fitsSliced(job, devices: n, cluster: cluster) { n += 1 }
+        return n
+    }
+
+    /// The most devices up to `target`, and at least `min`, that the placement rule fits now.
+    private func largestFit(_ target: Int, min lowest: Int, free: CapacitySummary) -> Int? {
+        var n = target
+        while n >= lowest {
+            if free.fits(n, rule: placement) { return n }
+            n -= 1
+        }
+        return nil
+    }
+
+    private func mayChange(_ t: Tracked, at now: VirtualTime) -> Bool {
+        now > t.progressFrom && now > t.changedAt
+    }
+
+    /// Remaining full-size work (µs) now: exact at its last mark, less its progress since.
+    private func remaining(_ i: Int, at now: VirtualTime) -> Double {
+        let t = jobs[i]
+        guard t.state == .running else { return t.mark }
+        let from = max(t.markTime, t.progressFrom)
+        return max(0, t.mark - Double(max(0, (now - from).microseconds)) * t.rate)
+    }
+
+    /// The job's speed on the cluster's type (its own per-type speed when it has one).
+    private func speed(_ job: PendingJob, cluster: Int32) -> Double {
+        guard cluster >= 0, Int(cluster) < clusterType.count else { return 1 }
+        let type = Int(clusterType[Int(cluster)])
+        if type < job.typeSpeeds.count { return job.typeSpeeds[type] }
+        return type < typeSpeeds.count ? typeSpeeds[type] : 1
+    }
+}

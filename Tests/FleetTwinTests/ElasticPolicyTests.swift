@@ -1,0 +1,141 @@
+import FleetTwinEngine
+import FleetTwinFleet
+import FleetTwinMetrics
+import FleetTwinPolicy
+import FleetTwinScenario
+import FleetTwinScheduling
+import Testing
+
+/// Jobs whose replicas follow their devices, and the elastic baselines that divide devices
+/// among them (`afs`, `optimus`).
+@Suite struct ElasticPolicyTests {
+    static func candidate(_ job: JobIndex, remaining: Double, throughput: [Double], devices: Int = 0) -> ElasticCandidate {
+        ElasticCandidate(job: job, submit: .zero, devices: devices, minDevices: 1, maxDevices: throughput.count,
+                         throughput: throughput, remaining: remaining)
+    }
+
+    /// research/policies.md §13, test A1 (derived from Voda's code): 2 GPUs; A has 100 left
+    /// and doubles on 2, B has 1,000 left and gains 10%. A gets both.
+    @Test func afsGoldenA1() {
+        let jobs = [Self.candidate(0, remaining: 100, throughput: [0.5, 1]),
+                    Self.candidate(1, remaining: 1000, throughput: [1 / 1.1, 1])]
+        #expect(AFSRule().allocate(jobs, capacity: 2) == [2, 0])
+        // With a third device B gets one: A is at its most.
+        let three = [Self.candidate(0, remaining: 100, throughput: [1 / 3.0, 2 / 3.0, 1]), jobs[1]]
+        #expect(AFSRule().allocate(three, capacity: 4) == [3, 1])
+    }
+
+    /// Optimus: every job one device, then each device to the largest fall in completion
+    /// time. A (linear to 4): 400 -> 200 on a second device; B (saturating at 2): 200 -> 100.
+    /// A's next (200 -> 133) is smaller than B's, so B takes the last device.
+    @Test func optimusGivesEachDeviceToTheLargestGain() {
+        let jobs = [Self.candidate(0, remaining: 100, throughput: [0.25, 0.5, 0.75, 1]),
+                    Self.candidate(1, remaining: 100, throughput: [0.5, 1])]
+        #expect(OptimusRule().allocate(jobs, capacity: 4) == [2, 2])
+        #expect(OptimusRule().allocate(jobs, capacity: 1) == [1, 0])
+        #expect(OptimusRule().allocate(jobs, capacity: 8) == [4, 2])
+    }
+
+    static func scenario(policy: String, jobs: String) throws(ScenarioError) -> Scenario {
+        try Scenario.parse("""
+            fleet:
+              regions:
+                - name: r
+                  clusters:
+                    - { name: c, nodes: 1, accelerators_per_node: 2, type: h100-80gb }
+            policy: { name: \(policy) }
+            mechanisms: { cut_steps: 0 }
+            workload:
+              jobs:
+            \(jobs)
+            """, file: "elastic.yaml")
+    }
+
+    static let a1Jobs = """
+            - { name: a, world_size: 2, duration: 100s, speedup: [1, 2] }
+            - { name: b, world_size: 2, duration: 1000s, speedup: [1, 1.1] }
+        """
+
+    /// A1 end to end: under AFS, A runs on both devices and ends at 100 s; B then gets both.
+    @Test func afsRunsA1() async throws {
+        let result = try await runScenario(try Self.scenario(policy: "afs", jobs: Self.a1Jobs))
+        let m = RunMetrics.fold(result)
+        #expect(m.jobs[0].end == .seconds(Int64(100)))
+        #expect(m.jobs[1].end == .seconds(Int64(1100)))
+    }
+
+    /// Under Optimus both start on one device (a: half speed, ends at 200 s); b then grows to
+    /// two: 200 s at 1/1.1 of full speed leaves 1000 - 181.8 s at full speed.
+    @Test func optimusRunsA1() async throws {
+        let result = try await runScenario(try Self.scenario(policy: "optimus", jobs: Self.a1Jobs))
+        let m = RunMetrics.fold(result)
+        #expect(m.jobs[0].end == .seconds(Int64(200)))
+        #expect(abs(m.jobs[1].end!.seconds - (200 + 1000 - 200 / 1.1)) < 1e-3)
+        #expect(m.resizes >= 1)
+    }
+
+    /// A model-shaped training job asked to be elastic gets its curve from the cost model:
+    /// sublinear once its all-reduce crosses nodes.
+    @Test func elasticModelsGetTheCostModelsSpeedup() throws {
+        let s = try Scenario.parse("""
+            fleet:
+              regions:
+                - name: r
+                  clusters:
+                    - { name: c, nodes: 2, accelerators_per_node: 4, type: h100-80gb }
+            workload:
+              jobs:
+                - { name: e, world_size: 8, steps: 100, elastic: true, model: { arch: bert, layers: 12, hidden: 768, seq: 128, batch: 32 } }
+                - { name: f, world_size: 8, steps: 100, model: { arch: bert, layers: 12, hidden: 768, seq: 128, batch: 32 } }
+            """, file: "elastic.yaml")
+        let jobs = s.jobs(seed: 1)
+        let curve = try #require(jobs[0].elasticSpeedup)
+        #expect(curve.count == 8 && curve[0] == 1)
+        #expect(zip(curve, curve.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(curve[3] / 4 > curve[7] / 8)  // crossing nodes costs more than NVLink
+        #expect(jobs[1].elasticSpeedup == nil)
+    }
+
+    @Test func elasticKeysAreChecked() {
+        let cases: [(String, String)] = [
+            ("- { world_size: 2, duration: 1h, speedup: [1] }", "speedup needs one number per device count, 1 to world_size 2; found 1"),
+            ("- { world_size: 2, duration: 1h, speedup: [1, 0] }", "a speedup must be"),
+            ("- { world_size: 2, duration: 1h, elastic: true }", "'elastic: true' needs a training 'model'"),
+        ]
+        for (job, expected) in cases {
+            do {
+                _ = try Self.scenario(policy: "afs", jobs: "    " + job)
+                Issue.record("accepted \(job)")
+            } catch {
+                #expect(error.description.contains(expected), "\(error.description)")
+            }
+        }
+    }
+
+    /// Mixed elastic, fixed-world and inference jobs on two clusters under both rules: every
+    /// job completes and the invariants hold after every event (`runScenario` checks them).
+    @Test func mixedJobsCompleteUnderBothRules() async throws {
+        for policy in ["afs", "optimus"] {
+            let s = try Scenario.parse("""
+                fleet:
+                  regions:
+                    - name: r
+                      clusters:
+                        - { name: c1, nodes: 2, accelerators_per_node: 4, type: h100-80gb }
+                        - { name: c2, nodes: 1, accelerators_per_node: 4, type: h100-80gb }
+                policy: { name: \(policy) }
+                workload:
+                  jobs:
+                    - { name: e1, world_size: 8, steps: 3000, elastic: true, model: { arch: bert, layers: 12, hidden: 768, seq: 128, batch: 32 } }
+                    - { name: e2, submit: 1m, world_size: 4, duration: 30m, speedup: [1, 1.8, 2.5, 3.1], state_size: 1GiB }
+                    - { name: rigid, submit: 2m, world_size: 4, duration: 20m, state_size: 2GiB, memory_per_replica: 30GiB }
+                    - { name: inf, submit: 3m, world_size: 4, requests: 20000000, model: { arch: bert, layers: 12, hidden: 768, seq: 128, batch: 512, mode: infer } }
+                    - { name: e3, submit: 10m, world_size: 2, duration: 10m, speedup: [1, 1.9] }
+                """, file: "mixed.yaml")
+            let result = try await runScenario(s)
+            let m = RunMetrics.fold(result)
+            #expect(m.jobsCompleted == 5, "\(policy)")
+            #expect(m.resizes > 0, "\(policy)")
+        }
+    }
+}
