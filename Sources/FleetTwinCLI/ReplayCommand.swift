@@ -147,6 +147,7 @@ struct ExportCommand: ParsableCommand {
             }
             traced.requests = job.requests
             traced.weightBytes = job.weightBytes
+            traced.speedup = job.speedup
             writer.write(traced)
         }
         try writer.close()

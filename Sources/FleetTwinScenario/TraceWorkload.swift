@@ -64,6 +64,7 @@ public struct TraceWorkload: Sendable {
                     spec.partition = job.partition
                     spec.qos = job.qos
                     spec.inference = job.batchInference
+                    spec.elasticSpeedup = job.speedup
                     specs.append(spec)
                 }
                 continue
@@ -85,6 +86,7 @@ public struct TraceWorkload: Sendable {
             spec.partition = job.partition
             spec.qos = job.qos
             spec.inference = job.batchInference
+            spec.elasticSpeedup = job.speedup
             specs.append(spec)
         }
         return (specs, skipped)

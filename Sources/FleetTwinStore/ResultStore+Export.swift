@@ -17,6 +17,8 @@ extension ResultStore {
         /// Batch inference's requests and weight bytes; nil for training.
         public var requests: Int64? = nil
         public var weightBytes: Int64? = nil
+        /// An elastic job's speedup on 1...worldSize devices; nil for a fixed world.
+        public var speedup: [Double]? = nil
     }
 
     /// The jobs of a run in index order, or nil for a run stored before job work was kept
@@ -25,7 +27,7 @@ extension ResultStore {
         try database.read { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT name, tier, world_size, accelerator_type, submit_us, work_us, steps, state_bytes,
-                       memory_per_replica_bytes, first_start_us, end_us, requests, weight_bytes
+                       memory_per_replica_bytes, first_start_us, end_us, requests, weight_bytes, speedup_json
                 FROM jobs WHERE run_id = ? ORDER BY job_index
                 """, arguments: [id])
             var jobs: [ReplayableJob] = []
@@ -37,7 +39,10 @@ extension ResultStore {
                     submitMicroseconds: row["submit_us"], workMicroseconds: work, steps: row["steps"],
                     stateBytes: row["state_bytes"] ?? 0, memoryPerReplicaBytes: row["memory_per_replica_bytes"] ?? 0,
                     firstStartMicroseconds: row["first_start_us"], endMicroseconds: row["end_us"],
-                    requests: row["requests"], weightBytes: row["weight_bytes"]))
+                    requests: row["requests"], weightBytes: row["weight_bytes"],
+                    speedup: (row["speedup_json"] as String?).map { text in
+                        text.dropFirst().dropLast().split(separator: ",").compactMap { Double($0) }
+                    }))
             }
             return jobs
         }

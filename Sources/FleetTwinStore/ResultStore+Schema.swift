@@ -187,12 +187,13 @@ extension ResultStore {
                 ) WITHOUT ROWID;
                 """)
         }
-        migrator.registerMigration("v11-batch-inference") { db in
-            // A batch-inference job's requests and weights (NULL for training), so that
-            // `export` writes it as the inference job it was.
+        migrator.registerMigration("v11-job-kinds") { db in
+            // A batch-inference job's requests and weights, and an elastic job's speedup
+            // curve (a JSON array), NULL otherwise, so that `export` writes the job it was.
             try db.execute(sql: """
                 ALTER TABLE jobs ADD COLUMN requests INTEGER;
                 ALTER TABLE jobs ADD COLUMN weight_bytes INTEGER;
+                ALTER TABLE jobs ADD COLUMN speedup_json TEXT;
                 """)
         }
         return migrator

@@ -164,13 +164,14 @@ public final class ResultStore {
         try BulkInsert(table: "jobs", columns: [
             "run_id", "job_index", "name", "tier", "world_size", "accelerator_type", "submit_us",
             "first_start_us", "end_us", "accelerator_seconds", "starts", "energy_kwh", "achieved_fraction",
-            "work_us", "steps", "state_bytes", "memory_per_replica_bytes", "requests", "weight_bytes",
+            "work_us", "steps", "state_bytes", "memory_per_replica_bytes", "requests", "weight_bytes", "speedup_json",
         ]).insert(db, count: m.jobs.count) { i in
             let o = m.jobs[i], s = specs[i]
             return [id, i, s.name, s.tier.rawValue, s.worldSize, s.acceleratorType, o.submit.microseconds,
                     o.firstStart?.microseconds, o.end?.microseconds, o.acceleratorSeconds, o.starts, o.energyKWh,
                     o.achievedFraction, s.work.microseconds, s.steps, s.stateBytes, s.memoryPerReplicaBytes,
-                    s.inference?.requests, s.inference?.weightBytes]
+                    s.inference?.requests, s.inference?.weightBytes,
+                    s.elasticSpeedup.map { "[" + $0.map { "\($0)" }.joined(separator: ",") + "]" }]
         }
         try BulkInsert(table: "goals", columns: ["run_id", "position", "metric", "comparison", "target", "value"])
             .insert(db, count: run.goals.count) { i in

@@ -65,7 +65,7 @@ public struct TraceReader {
     static let jobKeys: Set<String> = [
         "id", "submit", "worldSize", "duration", "steps", "stepTime", "tier", "acceleratorType", "stateBytes",
         "memoryPerReplicaBytes", "workload", "user", "virtualCluster", "timeLimit", "partition", "qos", "nodes", "eligible", "recorded",
-        "requests", "weightBytes",
+        "requests", "weightBytes", "speedup",
     ]
 
     private func readJob(_ o: [String: Any], line: Int) throws -> TraceJob {
@@ -149,6 +149,14 @@ public struct TraceReader {
             partition: try string("partition"), qos: try string("qos"), nodes: nodes.map(Int.init), eligible: eligible, recorded: recorded)
         job.requests = requests
         job.weightBytes = weightBytes
+        if let v = o["speedup"], !(v is NSNull) {
+            guard let list = v as? [Any], list.count == Int(size),
+                  let values = Optional(list.compactMap { ($0 as? NSNumber).flatMap { isBoolean($0) ? nil : $0.doubleValue } }),
+                  values.count == list.count, values.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw error(line, "'speedup' must be a list of \(size) numbers > 0: the throughput on 1 to worldSize devices relative to one")
+            }
+            job.speedup = values
+        }
         return job
     }
 }

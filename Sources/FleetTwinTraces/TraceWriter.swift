@@ -38,6 +38,7 @@ public struct TraceWriter {
         if let v = job.eligible { f.append(("eligible", Self.number(v))) }
         if let v = job.requests { f.append(("requests", String(v))) }
         if let v = job.weightBytes { f.append(("weightBytes", String(v))) }
+        if let v = job.speedup { f.append(("speedup", "[" + v.map(Self.number).joined(separator: ",") + "]")) }
         if let r = job.recorded {
             var rf: [(String, String)] = []
             if let v = r.start { rf.append(("start", Self.number(v))) }

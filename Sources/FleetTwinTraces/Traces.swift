@@ -64,6 +64,9 @@ public struct TraceJob: Sendable, Equatable {
     /// the size of all its outputs.
     public var requests: Int64?
     public var weightBytes: Int64?
+    /// Replicas follow devices: throughput on 1...worldSize devices relative to one (nil: a
+    /// fixed world).
+    public var speedup: [Double]?
 
     public init(id: String, submit: Double, worldSize: Int, duration: Double? = nil, steps: Int? = nil, stepTime: Double? = nil,
                 tier: String? = nil, acceleratorType: String? = nil, stateBytes: Int64? = nil, memoryPerReplicaBytes: Int64? = nil,
