@@ -13,7 +13,7 @@ import Testing
 /// its result bit-identical to an uninterrupted run.
 @Suite struct RealWorkloadSimulationTests {
     @Test func everyKindHasTinyOptions() {
-        #expect(WorkloadRegistry.kindNames.sorted() == ["eci", "rag", "reranker"])
+        #expect(WorkloadRegistry.kindNames.sorted() == ["eci", "rag", "reranker", "vlm-meme"])
         #expect(WorkloadRegistry.kindNames.allSatisfy { tinyWorkloadOptions[$0] != nil })
     }
 

@@ -10,6 +10,8 @@ let tinyWorkloadOptions: [String: [String: String]] = [
             "segments": "2", "segmentFillers": "1", "batch": "4", "steps": "6", "probes": "3"],
     "reranker": ["size": "1", "loss": "ranknet", "steps": "12", "evalEvery": "4", "candidates": "8",
                  "batch": "4", "evalQueries": "6", "lr": "0.01"],
+    "vlm-meme": ["items": "6", "batch": "5", "layers": "1", "width": "16", "heads": "2", "pretrainSteps": "12",
+                 "pretrainBatch": "8"],
 ]
 
 /// A small job of `kind` (the options above, `extra` on top).
