@@ -228,3 +228,26 @@ struct VLMMemeWorkloadTests {
         #expect(VLMMemeAnalysis.tQuantile(100) == 1.96)
     }
 }
+
+/// The default configuration over seeds 1...VLM_FULL_RUN (at least 5), printing every job's
+/// metrics and the analysis; run only when VLM_FULL_RUN is set (a minute or more in debug).
+@Suite struct VLMMemeFullRun {
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["VLM_FULL_RUN"] != nil))
+    func defaultConfigurationOverSeeds() throws {
+        let seeds = max(5, Int(ProcessInfo.processInfo.environment["VLM_FULL_RUN"] ?? "") ?? 5)
+        var extra: [String: String] = [:]
+        for pair in (ProcessInfo.processInfo.environment["VLM_OPTIONS"] ?? "").split(separator: ";") {
+            let kv = pair.split(separator: "=")
+            if kv.count == 2 { extra[String(kv[0])] = String(kv[1]) }
+        }
+        var jobs: [FinishedWorkload] = []
+        for seed in 1...seeds {
+            let spec = WorkloadSpec(kind: "vlm-meme", seed: UInt64(seed), options: extra)
+            let result = try finishedResult(spec)
+            print("seed \(seed): pretrain.loss \(result["pretrain.loss"]!)")
+            jobs.append(FinishedWorkload(name: "seed\(seed)", spec: spec, result: result))
+        }
+        let report = VLMMemeWorkload.analyse(jobs)
+        for line in report.lines { print(line) }
+    }
+}
