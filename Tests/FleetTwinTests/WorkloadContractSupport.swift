@@ -47,3 +47,18 @@ func runRestoringAtRandomSteps(_ spec: WorkloadSpec, seed: UInt64 = 2024, probab
     }
     return (workload.result!, restores)
 }
+
+/// Expects `WorkloadRegistry.make` to reject `base` with each (option, value) of `cases` set,
+/// by a `WorkloadError` whose message names the option (quoted) and repeats the bad value.
+func expectRejectedNamingTheOption(_ base: WorkloadSpec, _ cases: [(key: String, value: String)]) {
+    for (key, value) in cases {
+        var spec = base
+        spec.options[key] = value
+        do {
+            _ = try WorkloadRegistry.make(spec)
+            Issue.record("\(key)=\(value) was accepted")
+        } catch let error as WorkloadError {
+            #expect(error.message.contains("'\(key)'") && error.message.contains(value), "\(error.message)")
+        } catch { Issue.record("\(key)=\(value): unexpected \(error)") }
+    }
+}
