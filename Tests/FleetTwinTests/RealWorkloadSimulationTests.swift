@@ -35,7 +35,7 @@ import Testing
         return m
     }
 
-    @Test(arguments: ["eci", "rag", "reranker"])
+    @Test(arguments: ["eci", "rag", "reranker", "vlm-meme"])
     func preemptedRestartedResizedAndMigratedJobsFinishIdentically(kind: String) async throws {
         // 20 s per real step: the script lands between steps, several steps apart.
         let (jobs, real, steps) = try Self.realJob(kind: kind, triggers: [30, 50, 90, 130])
@@ -61,7 +61,7 @@ import Testing
         #expect(outcome.dumps == 2)
     }
 
-    @Test(arguments: ["eci", "rag", "reranker"])
+    @Test(arguments: ["eci", "rag", "reranker", "vlm-meme"])
     func aFailureRollsBackToTheLastCheckpointAndStillFinishesIdentically(kind: String) async throws {
         let (jobs, real, _) = try Self.realJob(kind: kind, triggers: [100])
         var mechanisms = Self.mechanisms

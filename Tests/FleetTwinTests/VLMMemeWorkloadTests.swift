@@ -124,6 +124,16 @@ struct VLMMemeWorkloadTests {
         let fresh = VLMMemeVendorModel(seed: 7, world: a.world, settings: .init(
             layers: 1, width: 16, heads: 2, steps: 12, batch: 8, learningRate: 0.003, dominantShare: 0.7, nativeSourced: 0.5, oneShotShare: 0.25))
         #expect(fresh.parameters == a.vendor.parameters)
+        // Concurrent builds of a new key (as ResultVerification makes them) pretrain once and agree.
+        let spec = tinyMeme(seed: 99)
+        let results = UnsafeMutableBufferPointer<Float>.allocate(capacity: 4)
+        defer { results.deallocate() }
+        nonisolated(unsafe) let slots = results  // each thread writes its own slot only
+        DispatchQueue.concurrentPerform(iterations: 4) { i in
+            let w = try! WorkloadRegistry.make(spec) as! VLMMemeWorkload
+            slots[i] = w.vendor.parameters[0].scalars[0] + w.vendor.finalLoss
+        }
+        #expect(Set(results.map(\.bitPattern)).count == 1)
     }
 
     @Test func badOptionsNameTheOption() {

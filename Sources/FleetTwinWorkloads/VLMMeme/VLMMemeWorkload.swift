@@ -44,8 +44,11 @@ public final class VLMMemeWorkload: Workload {
     var margins: [Float] = []
     public private(set) var stepsCompleted = 0
 
+    /// Requests the job answers: languages x conditions x items (the one the analysis needs
+    /// from every job, and what the simulator prices inference by).
     public var inferenceRequests: Int? { requestCount }
     var requestCount: Int { languages.count * conditions.count * items }
+    /// Mini-batches of `batch` requests, the last one possibly shorter.
     public var totalSteps: Int { (requestCount + batch - 1) / batch }
 
     public init(spec: WorkloadSpec) throws {
@@ -125,6 +128,9 @@ public final class VLMMemeWorkload: Workload {
         return total / totalSteps
     }
 
+    /// Answers the next mini-batch, its requests split over `devices` (any count: clamped to
+    /// 1...requests in the step) in contiguous slices; returns the forward FLOPs and the
+    /// largest slice's tape bytes.
     @discardableResult
     public func step(devices: Int) -> StepProfile {
         precondition(!isFinished, "step after the job finished")
@@ -189,6 +195,8 @@ public final class VLMMemeWorkload: Workload {
         return WorkloadResult(metrics: m, hash: stateHash())
     }
 
+    /// Per language x condition means over seeds and a verdict with a 95% interval for each of
+    /// the paper's four claims (see `VLMMemeAnalysis` and docs/workload-vlm-meme.md).
     public static func analyse(_ jobs: [FinishedWorkload]) -> WorkloadReport { VLMMemeAnalysis.report(jobs) }
 }
 
