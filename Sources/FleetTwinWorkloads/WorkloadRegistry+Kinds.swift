@@ -4,5 +4,6 @@ extension WorkloadRegistry {
         ECIWorkload.self,
         RerankerWorkload.self,
         RAGWorkload.self,
+        VLMMemeWorkload.self,
     ]
 }

@@ -13,7 +13,7 @@ import Testing
 /// its result bit-identical to an uninterrupted run.
 @Suite struct RealWorkloadSimulationTests {
     @Test func everyKindHasTinyOptions() {
-        #expect(WorkloadRegistry.kindNames.sorted() == ["eci", "rag", "reranker"])
+        #expect(WorkloadRegistry.kindNames.sorted() == ["eci", "rag", "reranker", "vlm-meme"])
         #expect(WorkloadRegistry.kindNames.allSatisfy { tinyWorkloadOptions[$0] != nil })
     }
 
@@ -35,7 +35,7 @@ import Testing
         return m
     }
 
-    @Test(arguments: ["eci", "rag", "reranker"])
+    @Test(arguments: ["eci", "rag", "reranker", "vlm-meme"])
     func preemptedRestartedResizedAndMigratedJobsFinishIdentically(kind: String) async throws {
         // 20 s per real step: the script lands between steps, several steps apart.
         let (jobs, real, steps) = try Self.realJob(kind: kind, triggers: [30, 50, 90, 130])
@@ -61,7 +61,7 @@ import Testing
         #expect(outcome.dumps == 2)
     }
 
-    @Test(arguments: ["eci", "rag", "reranker"])
+    @Test(arguments: ["eci", "rag", "reranker", "vlm-meme"])
     func aFailureRollsBackToTheLastCheckpointAndStillFinishesIdentically(kind: String) async throws {
         let (jobs, real, _) = try Self.realJob(kind: kind, triggers: [100])
         var mechanisms = Self.mechanisms

@@ -10,6 +10,8 @@ let tinyWorkloadOptions: [String: [String: String]] = [
             "segments": "2", "segmentFillers": "1", "batch": "4", "steps": "6", "probes": "3"],
     "reranker": ["size": "1", "loss": "ranknet", "steps": "12", "evalEvery": "4", "candidates": "8",
                  "batch": "4", "evalQueries": "6", "lr": "0.01"],
+    "vlm-meme": ["items": "6", "batch": "5", "layers": "1", "width": "16", "heads": "2", "pretrainSteps": "12",
+                 "pretrainBatch": "8"],
 ]
 
 /// A small job of `kind` (the options above, `extra` on top).
@@ -44,4 +46,19 @@ func runRestoringAtRandomSteps(_ spec: WorkloadSpec, seed: UInt64 = 2024, probab
         workload.step(devices: devices)
     }
     return (workload.result!, restores)
+}
+
+/// Expects `WorkloadRegistry.make` to reject `base` with each (option, value) of `cases` set,
+/// by a `WorkloadError` whose message names the option (quoted) and repeats the bad value.
+func expectRejectedNamingTheOption(_ base: WorkloadSpec, _ cases: [(key: String, value: String)]) {
+    for (key, value) in cases {
+        var spec = base
+        spec.options[key] = value
+        do {
+            _ = try WorkloadRegistry.make(spec)
+            Issue.record("\(key)=\(value) was accepted")
+        } catch let error as WorkloadError {
+            #expect(error.message.contains("'\(key)'") && error.message.contains(value), "\(error.message)")
+        } catch { Issue.record("\(key)=\(value): unexpected \(error)") }
+    }
 }
