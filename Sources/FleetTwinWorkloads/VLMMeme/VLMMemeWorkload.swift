@@ -48,6 +48,9 @@ public final class VLMMemeWorkload: Workload {
     /// from every job, and what the simulator prices inference by).
     public var inferenceRequests: Int? { requestCount }
     var requestCount: Int { languages.count * conditions.count * items }
+    /// The vendor model's weights as loaded (fp32), which every start of the job reads:
+    /// they are not in its checkpoint.
+    public var inferenceWeightBytes: Int { vendor.parameters.reduce(0) { $0 + $1.scalars.count } * 4 }
     /// Mini-batches of `batch` requests, the last one possibly shorter.
     public var totalSteps: Int { (requestCount + batch - 1) / batch }
 
