@@ -1,6 +1,7 @@
 /// FleetTwinWorkloads owns the real small-scale jobs that FleetTwin can run instead of only
-/// simulating: ECI hard-negative scoring, reranker scaling-law training and RAG mechanistic
-/// probes. It defines their contract (`Workload`), their checkpoints (`WorkloadCheckpoint`:
+/// simulating: ECI hard-negative scoring, reranker scaling-law training, RAG mechanistic
+/// probes (training jobs) and the cross-cultural hateful-meme evaluation (`vlm-meme`, batch
+/// inference). It defines their contract (`Workload`), their checkpoints (`WorkloadCheckpoint`:
 /// versioned, stable bytes), data-parallel gradient reduction in a fixed replica order, and
 /// the analyses that span several jobs (scaling-law fits, ECI correlations).
 import FleetTwinEngine
