@@ -4,6 +4,8 @@ import FleetTwinMetrics
 import FleetTwinPolicy
 import FleetTwinScenario
 import FleetTwinScheduling
+import FleetTwinTraces
+import Foundation
 import Testing
 
 /// Jobs whose replicas follow their devices, and the elastic baselines that divide devices
@@ -136,6 +138,49 @@ import Testing
             let m = RunMetrics.fold(result)
             #expect(m.jobsCompleted == 5, "\(policy)")
             #expect(m.resizes > 0, "\(policy)")
+        }
+    }
+
+    /// An elastic job keeps its curve through a trace, the store and `export`: the exported
+    /// run replays to the same event log.
+    @Test func elasticJobsSurviveExportAndReplay() throws {
+        let dir = try temporaryDirectory()
+        let scenario = dir.appendingPathComponent("s.yaml").path, db = dir.appendingPathComponent("r.sqlite").path
+        let trace = dir.appendingPathComponent("t.jsonl").path
+        try """
+            fleet:
+              regions:
+                - name: r
+                  clusters:
+                    - { name: c, nodes: 1, accelerators_per_node: 4, type: h100-80gb }
+            policy: { name: afs }
+            workload:
+              jobs:
+                - { name: a, world_size: 4, duration: 1h, speedup: [1, 1.9, 2.7, 3.4], state_size: 1GiB }
+                - { name: b, submit: 5m, world_size: 2, duration: 30m, speedup: [1, 1.5] }
+                - { name: c, submit: 6m, world_size: 2, duration: 20m }
+            """.write(toFile: scenario, atomically: true, encoding: .utf8)
+        func json(_ out: ProcessOutput) throws -> [String: Any] {
+            #expect(out.status == 0, "\(out.stderr)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
+        }
+        let original = try json(try runFleettwin(["run", scenario, "--json", "--db", db, "--check"]))
+        #expect((original["resizes"] as? Int ?? 0) > 0)
+        #expect(try runFleettwin(["export", "1", "--out", trace, "--db", db]).status == 0)
+        let (_, jobs) = try TraceReader(path: trace).readAll()
+        #expect(jobs.map(\.speedup) == [[1, 1.9, 2.7, 3.4], [1, 1.5], nil])
+        let replayed = try json(try runFleettwin(["replay", trace, "--fleet", scenario, "--policy", "afs", "--json", "--db", db]))
+        #expect(replayed["eventLogHash"] as? String == original["eventLogHash"] as? String)
+
+        try """
+            {"format":"fleettwin-trace","version":1,"name":"t","source":"s"}
+            {"id":"a","submit":0,"worldSize":2,"duration":5,"speedup":[1]}
+            """.write(toFile: trace, atomically: true, encoding: .utf8)
+        do {
+            _ = try TraceReader(path: trace).readAll()
+            Issue.record("accepted a speedup of the wrong length")
+        } catch {
+            #expect("\(error)".contains(":2:") && "\(error)".contains("'speedup' must be a list of 2 numbers > 0"), "\(error)")
         }
     }
 }
