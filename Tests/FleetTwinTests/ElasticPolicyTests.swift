@@ -144,10 +144,7 @@ import Testing
     /// An elastic job keeps its curve through a trace, the store and `export`: the exported
     /// run replays to the same event log.
     @Test func elasticJobsSurviveExportAndReplay() throws {
-        let dir = try temporaryDirectory()
-        let scenario = dir.appendingPathComponent("s.yaml").path, db = dir.appendingPathComponent("r.sqlite").path
-        let trace = dir.appendingPathComponent("t.jsonl").path
-        try """
+        let (original, replayed, jobs) = try exportRoundTrip("""
             fleet:
               regions:
                 - name: r
@@ -159,19 +156,12 @@ import Testing
                 - { name: a, world_size: 4, duration: 1h, speedup: [1, 1.9, 2.7, 3.4], state_size: 1GiB }
                 - { name: b, submit: 5m, world_size: 2, duration: 30m, speedup: [1, 1.5] }
                 - { name: c, submit: 6m, world_size: 2, duration: 20m }
-            """.write(toFile: scenario, atomically: true, encoding: .utf8)
-        func json(_ out: ProcessOutput) throws -> [String: Any] {
-            #expect(out.status == 0, "\(out.stderr)")
-            return try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
-        }
-        let original = try json(try runFleettwin(["run", scenario, "--json", "--db", db, "--check"]))
+            """, policy: "afs")
         #expect((original["resizes"] as? Int ?? 0) > 0)
-        #expect(try runFleettwin(["export", "1", "--out", trace, "--db", db]).status == 0)
-        let (_, jobs) = try TraceReader(path: trace).readAll()
         #expect(jobs.map(\.speedup) == [[1, 1.9, 2.7, 3.4], [1, 1.5], nil])
-        let replayed = try json(try runFleettwin(["replay", trace, "--fleet", scenario, "--policy", "afs", "--json", "--db", db]))
         #expect(replayed["eventLogHash"] as? String == original["eventLogHash"] as? String)
 
+        let trace = try temporaryDirectory().appendingPathComponent("bad.jsonl").path
         try """
             {"format":"fleettwin-trace","version":1,"name":"t","source":"s"}
             {"id":"a","submit":0,"worldSize":2,"duration":5,"speedup":[1]}

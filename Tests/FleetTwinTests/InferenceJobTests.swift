@@ -202,10 +202,7 @@ import Testing
 
     /// A run's inference jobs are stored as such: exported, they replay to the same event log.
     @Test func exportKeepsInference() throws {
-        let dir = try temporaryDirectory()
-        let scenario = dir.appendingPathComponent("s.yaml").path, db = dir.appendingPathComponent("r.sqlite").path
-        let trace = dir.appendingPathComponent("t.jsonl").path
-        try """
+        let (original, replayed, jobs) = try exportRoundTrip("""
             fleet:
               regions:
                 - name: r
@@ -216,21 +213,13 @@ import Testing
               jobs:
                 - { name: eval, tier: basic, world_size: 8, requests: 50000000, model: { arch: bert, layers: 12, hidden: 768, seq: 128, batch: 64, mode: infer } }
                 - { name: urgent, tier: premium, submit: 5m, world_size: 4, duration: 20m, state_size: 2GiB }
-            """.write(toFile: scenario, atomically: true, encoding: .utf8)
-        func json(_ out: ProcessOutput) throws -> [String: Any] {
-            #expect(out.status == 0, "\(out.stderr)")
-            return try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
-        }
-        let original = try json(try runFleettwin(["run", scenario, "--json", "--db", db]))
+            """, policy: "singularity")
         let inference = try #require(original["inference"] as? [String: Any])
         #expect(inference["requestsServed"] as? Int == 50_000_000)
         #expect((original["resizes"] as? Int ?? 0) > 0)
-        #expect(try runFleettwin(["export", "1", "--out", trace, "--db", db]).status == 0)
-        let (_, jobs) = try TraceReader(path: trace).readAll()
         #expect(jobs[0].requests == 50_000_000 && jobs[0].weightBytes == ModelShape(
             architecture: .bert, layers: 12, hidden: 768, sequence: 128, batch: 64, mode: .infer).checkpointBytes)
         #expect(jobs[1].requests == nil)
-        let replayed = try json(try runFleettwin(["replay", trace, "--fleet", scenario, "--policy", "singularity", "--json", "--db", db]))
         #expect(replayed["eventLogHash"] as? String == original["eventLogHash"] as? String)
     }
 }

@@ -3,7 +3,9 @@ import FleetTwinFleet
 import FleetTwinMetrics
 import FleetTwinScenario
 import FleetTwinScheduling
+import FleetTwinTraces
 import Foundation
+import Testing
 
 /// Test fixtures shipped with the tests (Tests/FleetTwinTests/Fixtures).
 func fixture(_ name: String) -> String {
@@ -94,4 +96,24 @@ struct InertPolicy: SchedulingPolicy {
     mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {}
     mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? { nil }
     var reservations: [Reservation] { held }
+}
+
+/// The JSON object a command printed, after checking that it exited 0.
+func jsonObject(_ out: ProcessOutput) throws -> [String: Any] {
+    #expect(out.status == 0, "\(out.stderr)")
+    return try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
+}
+
+/// A scenario run and stored, exported as a trace, and the trace replayed on the scenario's
+/// fleet under `policy`: both runs' `--json` and the exported jobs.
+func exportRoundTrip(_ scenarioText: String, policy: String) throws -> (original: [String: Any], replayed: [String: Any], exported: [TraceJob]) {
+    let dir = try temporaryDirectory()
+    let scenario = dir.appendingPathComponent("s.yaml").path, db = dir.appendingPathComponent("r.sqlite").path
+    let trace = dir.appendingPathComponent("t.jsonl").path
+    try scenarioText.write(toFile: scenario, atomically: true, encoding: .utf8)
+    let original = try jsonObject(try runFleettwin(["run", scenario, "--json", "--db", db, "--check"]))
+    #expect(try runFleettwin(["export", "1", "--out", trace, "--db", db]).status == 0)
+    let (_, jobs) = try TraceReader(path: trace).readAll()
+    let replayed = try jsonObject(try runFleettwin(["replay", trace, "--fleet", scenario, "--policy", policy, "--json", "--db", db]))
+    return (original, replayed, jobs)
 }

@@ -129,10 +129,7 @@ import Testing
         let dir = try temporaryDirectory()
         let db = dir.appendingPathComponent("r.sqlite").path, trace = dir.appendingPathComponent("run.jsonl").path
         let quickstart = repositoryRoot.appendingPathComponent("Scenarios/quickstart.yaml").path
-        func json(_ out: ProcessOutput) throws -> [String: Any] {
-            #expect(out.status == 0, "\(out.stderr)")
-            return try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
-        }
+        let json = jsonObject
         let original = try json(try runFleettwin(["run", quickstart, "--policy", "las", "--json", "--db", db]))
         #expect(try runFleettwin(["export", "1", "--out", trace, "--db", db]).status == 0)
         let replayed = try json(try runFleettwin(["replay", trace, "--fleet", quickstart, "--policy", "las", "--compare-recorded",
