@@ -92,6 +92,7 @@ struct CompareCommand: AsyncParsableCommand {
         // Every run's results are held until the comparison is stored.
         try ResourceLimits.check(parsed, parallel: names.count * seedList.count)
         let specs = try names.map { name in
+            noteDroppedOptions(parsed.policy, for: name)
             let spec = parsed.policy.renamed(name)
             return spec.descriptor.external ? try external.apply(to: spec) : spec
         }

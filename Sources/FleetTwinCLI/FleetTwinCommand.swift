@@ -76,3 +76,11 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "The results database (SQLite).")
     var db: String = "fleettwin.sqlite"
 }
+
+/// Says on standard error which of the scenario's policy options `policy` does not take, so
+/// that running a scenario under another policy never drops them silently.
+func noteDroppedOptions(_ spec: PolicySpec, for policy: String) {
+    let dropped = spec.optionsDropped(by: policy)
+    guard !dropped.isEmpty, policy != spec.name else { return }
+    printError("note: \(policy) does not take the scenario's \(dropped.joined(separator: ", ")) (\(spec.name)'s); left out")
+}

@@ -22,7 +22,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Seed for every generator (default: the scenario's seed).")
     var seed: UInt64?
 
-    @Option(help: "Run this policy instead of the scenario's (with the scenario's placement and the policy options it takes; `fleettwin policies` lists them).")
+    @Option(help: "Run this policy instead of the scenario's (with the scenario's placement and the policy options it takes; the others are named on standard error; `fleettwin policies` lists them).")
     var policy: PolicyName?
 
     @OptionGroup var external: ExternalPolicyOptions
@@ -45,6 +45,7 @@ struct RunCommand: AsyncParsableCommand {
         // An invalid scenario throws here, before the database is opened: nothing is written.
         let loaded = try Scenario.load(path: scenario)
         let parsed = noCommunication ? loaded.withoutCommunication() : loaded
+        if let name = policy?.value { noteDroppedOptions(parsed.policy, for: name) }
         let chosen = try external.apply(to: policy.map { parsed.policy.renamed($0.value) } ?? parsed.policy)
         let override = policy != nil || chosen != parsed.policy ? chosen : nil
         let outcome = try await ScenarioRun(scenario: parsed, seed: seed ?? parsed.seed, policy: override, check: check,

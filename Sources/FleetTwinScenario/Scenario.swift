@@ -106,6 +106,27 @@ public struct PolicySpec: Sendable, Equatable {
         }
     }
 
+    /// The scenario's options that policy `other` does not take, by their scenario keys
+    /// (what `renamed` drops), in the order `fleettwin policies` lists options.
+    public func optionsDropped(by other: String) -> [String] {
+        guard let d = PolicyRegistry.named(other) else { return [] }
+        var given: [String] = []
+        if options.preemption != nil { given.append("preemption") }
+        if options.elastic != nil { given.append("elastic") }
+        if options.migration != nil { given.append("migration") }
+        if options.quantumSeconds != nil { given.append("quantum") }
+        if options.thresholds != nil { given.append("thresholds") }
+        if options.serviceSamples != nil { given.append("distribution") }
+        if options.queueOrder != nil { given.append("queue-order") }
+        if options.promoteKnob != nil { given.append("promote-knob") }
+        if options.timeSliceSeconds != nil { given.append("time-slice") }
+        if options.roundSeconds != nil { given.append("round") }
+        if options.resetIntervalSeconds != nil { given.append("reset-interval") }
+        if options.tenantShares != nil { given.append("shares") }
+        if options.slurm != nil { given.append("slurm-conf") }
+        return given.filter { !d.takes($0) }
+    }
+
     /// The same policy under another name, keeping the options the other policy also takes.
     public func renamed(_ other: String) -> PolicySpec {
         var spec = PolicySpec(name: other, placement: placement, options: options)
@@ -117,7 +138,8 @@ public struct PolicySpec: Sendable, Equatable {
         if !d.takes("queue-order") { spec.options.queueOrder = nil }
         if !d.takes("promote-knob") { spec.options.promoteKnob = nil }
         if !d.takes("time-slice") { spec.options.timeSliceSeconds = nil }
-        if !d.takes("round") { spec.options.roundSeconds = nil; spec.options.resetIntervalSeconds = nil }
+        if !d.takes("round") { spec.options.roundSeconds = nil }
+        if !d.takes("reset-interval") { spec.options.resetIntervalSeconds = nil }
         if !d.takes("shares") { spec.options.tenantShares = nil }
         if !d.takes("slurm-conf") { spec.options.slurm = nil; spec.options.slurmSources = [] }
         if !d.external { spec.options.external = nil }

@@ -227,3 +227,29 @@ import Testing
         }
     }
 }
+
+/// Running a scenario under another policy says which of its policy options are left out.
+@Suite struct DroppedPolicyOptionTests {
+    @Test func runAndCompareNameTheOptionsLeftOut() throws {
+        let dir = try temporaryDirectory()
+        let scenario = dir.appendingPathComponent("s.yaml").path, db = dir.appendingPathComponent("r.sqlite").path
+        try """
+            fleet:
+              regions:
+                - name: r
+                  clusters:
+                    - { name: c, nodes: 1, accelerators_per_node: 4 }
+            policy: { name: las, thresholds: [100, 1000], quantum: 30s }
+            workload:
+              jobs:
+                - { world_size: 2, duration: 10m }
+            """.write(toFile: scenario, atomically: true, encoding: .utf8)
+        let run = try runFleettwin(["run", scenario, "--policy", "fifo", "--db", db])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("note: fifo does not take the scenario's quantum, thresholds (las's); left out"), "\(run.stderr)")
+        let kept = try runFleettwin(["run", scenario, "--policy", "dlas-gpu-gittins", "--db", db])
+        #expect(!kept.stderr.contains("left out"), "\(kept.stderr)")
+        let compare = try runFleettwin(["compare", scenario, "--policies", "las,srtf", "--seeds", "1", "--db", db])
+        #expect(compare.stderr.contains("note: srtf does not take the scenario's thresholds (las's); left out"), "\(compare.stderr)")
+    }
+}
