@@ -11,6 +11,7 @@ public struct SeedInterval: Equatable, Sendable {
     /// Half-width of the 95% interval; nil with fewer than two values.
     public var halfWidth: Double?
 
+    /// The mean and interval of `values`, one per seed.
     public init(_ values: [Double]) {
         self.values = values
         let n = Double(values.count)
@@ -21,8 +22,9 @@ public struct SeedInterval: Equatable, Sendable {
         halfWidth = Self.studentQuantile975(degreesOfFreedom: values.count - 1) * (squares / (n - 1) / n).squareRoot()
     }
 
-    /// The interval's bounds (the mean itself on both sides without a half-width).
+    /// The interval's lower bound (the mean itself without a half-width).
     public var lower: Double { mean - (halfWidth ?? 0) }
+    /// The interval's upper bound (the mean itself without a half-width).
     public var upper: Double { mean + (halfWidth ?? 0) }
 
     /// True when there are at least two values and the whole interval lies above `bound`.

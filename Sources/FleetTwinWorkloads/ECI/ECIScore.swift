@@ -67,13 +67,17 @@ public struct ECIScore: Equatable, Sendable {
 public struct ECIScoreVariants: Equatable, Sendable {
     /// Hardness over the safe negatives only (0 when none is safe).
     public var safeHardness: Double
+    /// C * harmonic(safe hardness, S).
     public var eciSafeHardness: Double
-    /// F-beta (beta = 2) efficiency and its ECI.
+    /// F-beta (beta = 2) efficiency.
     public var efficiencyFBeta2: Double
+    /// C * the F-beta 2 efficiency.
     public var eciFBeta2: Double
-    /// The absolute-threshold reading's hardness, safety and ECI.
+    /// The absolute reading's hardness: the mean negative score.
     public var hardnessAbsolute: Double
+    /// The absolute reading's safety: the share of negatives scoring below 0.8.
     public var safetyAbsolute: Double
+    /// C * harmonic(absolute hardness, absolute safety).
     public var eciAbsolute: Double
 
     /// The beta of the F-beta reading, fixed a priori.

@@ -71,8 +71,10 @@ public struct ScalingLaw: Equatable, Sendable {
 public struct FitQuality: Equatable, Sendable {
     /// 1 - (residual sum of squares) / (total sum of squares about the mean); nil when y is constant.
     public var rSquared: Double?
+    /// sqrt(mean (ln ŷ - ln y)²); nil when a value or a prediction is not positive.
     public var logRMSE: Double?
 
+    /// The quality of `predicted` against `actual`, point by point (same, non-zero count).
     public init(actual ys: [Double], predicted: [Double]) {
         precondition(ys.count == predicted.count && !ys.isEmpty, "fit quality needs matching, non-empty points")
         let mean = ys.reduce(0, +) / Double(ys.count)
@@ -100,14 +102,18 @@ public struct FitQuality: Equatable, Sendable {
 /// surrounding ±0.05 square, both clamped to the range. Additive, as the paper's: size and
 /// steps each lower the error by their own power law, with no interaction term.
 public struct JointScalingLaw: Equatable, Sendable {
+    /// The limit with unbounded size and steps (a ceiling for rising metrics, a floor for entropy).
     public var a: Double
+    /// The size term's coefficient and exponent: b * N^alpha.
     public var b: Double
     public var alpha: Double
+    /// The steps term's coefficient and exponent: d * S^beta.
     public var d: Double
     public var beta: Double
     /// Residual sum of squares on the fitted points.
     public var residual: Double
 
+    /// The law's value at N parameters after S steps.
     public func predict(parameters n: Double, steps s: Double) -> Double {
         a + b * Foundation.pow(n, alpha) + d * Foundation.pow(s, beta)
     }
