@@ -8,7 +8,9 @@ extension ECIWorkload {
     /// nDCG@10, and "spearman.false_negative_share.eci" / ".safety"), per set "SET.eci",
     /// "SET.capacity", "SET.hardness", "SET.safety", "SET.false_negative_share", "SET.ndcg@10",
     /// "SET.mrr@10", and "claim.eci_predicts_quality", "claim.false_negatives_penalised",
-    /// "claim.hybrid_balance" (1 supported, 0 not; absent when the jobs cannot test it).
+    /// "claim.hybrid_balance" (1 supported, 0 not; absent when the jobs cannot test it). Several
+    /// seeds of one set (same negatives, planted rate and K) make one row of means over seeds;
+    /// then `seedAnalysis` judges the claims over seeds for ECI and each variant reading.
     public static func analyse(_ jobs: [FinishedWorkload]) -> WorkloadReport {
         struct Row { var label: String; var source: ECINegativeSource?; var k: Int; var falseNegativeRate: Double; var result: WorkloadResult }
         // One row per set (negatives, planted rate, K); several seeds of a set become one row
