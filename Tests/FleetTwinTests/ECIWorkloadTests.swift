@@ -166,10 +166,70 @@ struct ECIWorkloadMechanismTests {
         for name in ["eci", "hardness", "safety", "ndcg@10", "mrr@10"] {
             #expect(a[name] != b[name], "\(name) did not move with the seed")
         }
-        #expect(a.metrics.map(\.name) == ECIWorkload.metricNames)
+        #expect(a.metrics.map(\.name) == ECIWorkload.metricNames + ECIScoreVariants.names)
         for name in ["hardness", "safety", "false_negative_share", "ndcg@10", "mrr@10"] {
             #expect((0...1).contains(try #require(a[name])), "\(name)")
         }
+    }
+
+    @Test func eciVariantsKnownValues() {
+        // The inputs of eciFormulaKnownValues: safe negatives 0.45 (ratio 0.5) and 0.1 (0.2).
+        let s = ECIScore(positives: [0.9, 0.5], negatives: [[0.45, 0.85], [0.6, 0.1]])
+        let v = s.variants, c = log(3.0), h = (0.5 + 0.85 / 0.9 + 1 + 0.2) / 4
+        #expect(abs(v.safeHardness - 0.35) < 1e-12)
+        #expect(abs(v.eciSafeHardness - c * 2 * 0.35 * 0.5 / 0.85) < 1e-12)
+        #expect(abs(v.efficiencyFBeta2 - 5 * h * 0.5 / (4 * h + 0.5)) < 1e-12)
+        #expect(abs(v.eciFBeta2 - c * v.efficiencyFBeta2) < 1e-12)
+        // Absolute reading: H = mean score 0.5, S = share below 0.8 = 3/4, DE = 0.6.
+        #expect(abs(v.hardnessAbsolute - 0.5) < 1e-12 && v.safetyAbsolute == 0.75)
+        #expect(abs(v.eciAbsolute - c * 0.6) < 1e-12)
+        // F-beta 2 leans on safety: below the harmonic mean when H > S (here), above it when H << S.
+        #expect(v.efficiencyFBeta2 < s.efficiency)
+        let easy = ECIScore(positives: [0.9], negatives: [[0.09, 0.09]])
+        #expect(abs(easy.variants.efficiencyFBeta2 - 5 * 0.1 / 1.4) < 1e-12 && easy.variants.efficiencyFBeta2 > easy.efficiency)
+        // A negative at 0.7 next to a positive at 0.6: unsafe for the ratio readings, safe for
+        // the absolute one (the reason the main reading normalises by the positive).
+        let flipped = ECIScore(positives: [0.6], negatives: [[0.7]])
+        #expect(flipped.safety == 0 && flipped.variants.safetyAbsolute == 1 && flipped.variants.safeHardness == 0)
+        #expect(ECIScoreVariants(values: v.named.map(\.value)) == v)
+        #expect(v.named.map(\.name) == ["eci.safe_hardness", "hardness.safe_hardness", "eci.fbeta2", "efficiency.fbeta2",
+                                        "eci.absolute", "hardness.absolute", "safety.absolute"])
+        #expect(ECIScoreVariants.names == v.named.map(\.name))
+    }
+
+    /// Five sets over five seeds with a known answer: the main reading follows nDCG@10 in every
+    /// seed (ρ = 1), the absolute reading runs against it (ρ = -1); the hybrid beats both
+    /// parents on the main reading only.
+    @Test func seedAnalysisJudgesEveryReadingOverSeeds() {
+        let sets: [(String, Double)] = [("random", 0.40), ("bm25", 0.50), ("cross-encoder", 0.55), ("hybrid-bm25-ce", 0.60), ("llm", 0.45)]
+        var jobs: [FinishedWorkload] = []
+        for seed in 1...5 as ClosedRange<UInt64> {
+            for (negatives, ndcg) in sets {
+                let n = ndcg + Double(seed) * 0.001
+                var metrics = Array(zip(ECIWorkload.metricNames, [n * 2, log(9.0), 0.5, 0.9, 0.6 - n, n, n, 0.5, 0.6, 0.6]))
+                    .map { (name: $0.0, value: $0.1) }
+                metrics += [("eci.safe_hardness", 1), ("hardness.safe_hardness", 0.3), ("eci.fbeta2", n), ("efficiency.fbeta2", 0.4),
+                            ("eci.absolute", 1 - n), ("hardness.absolute", 0.2), ("safety.absolute", 0.9)]
+                var spec = eciSpec(negatives)
+                spec.seed = seed
+                jobs.append(FinishedWorkload(name: "\(negatives)-s\(seed)", spec: spec, result: WorkloadResult(metrics: metrics, hash: seed)))
+            }
+        }
+        let report = ECIWorkload.analyse(jobs)
+        #expect(report[value: "seeds"] == 5)
+        #expect(report[value: "seeds.eci.spearman.ndcg@10.mean"] == 1)
+        #expect(report[value: "seeds.eci.claim.eci_predicts_quality"] == 1)
+        #expect(report[value: "seeds.eci.claim.false_negatives_penalised"] == 1)
+        #expect(report[value: "seeds.eci.absolute.spearman.ndcg@10.mean"] == -1)
+        #expect(report[value: "seeds.eci.absolute.claim.eci_predicts_quality"] == 0)
+        #expect(report[value: "seeds.eci.absolute.claim.hybrid_balance"] == 0)
+        #expect(report[value: "seeds.eci.claim.hybrid_balance"] == 1)
+        #expect(report[value: "seeds.eci.fbeta2.claim.eci_predicts_quality"] == 1)
+        // Constant safe-hardness ECI: no rank correlation in any seed, so no claim holds.
+        #expect(report[value: "seeds.eci.safe_hardness.claim.eci_predicts_quality"] == 0)
+        // The table's rows are the means over seeds, under the one-seed names.
+        #expect(abs(report[value: "bm25.ndcg@10"]! - 0.503) < 1e-12)
+        #expect(report.lines.filter { $0.hasPrefix("bm25 ") }.count == 1)
     }
 
     @Test func analyseTabulatesCorrelatesAndJudgesTheClaims() {

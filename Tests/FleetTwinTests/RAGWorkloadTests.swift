@@ -163,7 +163,9 @@ struct RAGWorkloadTests {
             FinishedWorkload(name: "seed\(seed)", spec: tinyRAG(seed: UInt64(seed)), result: try finished(tinyRAG(seed: UInt64(seed))).result!)
         }
         let report = RAGWorkload.analyse(jobs)
-        #expect(report.lines.count == 1 + jobs.count + 3)
+        #expect(report.lines.count > 1 + jobs.count + 3)
+        #expect(report[value: "claim.subject_mlp_effect_falls"] != nil)
+        #expect(report[value: "aie.subject_mlp.no_context.seeds"] == 2)
         let no = (jobs[0].result["aie.subject.no_context"]! + jobs[1].result["aie.subject.no_context"]!) / 2
         let with = (jobs[0].result["aie.subject.with_context"]! + jobs[1].result["aie.subject.with_context"]!) / 2
         #expect(report[value: "mean.aie.subject.no_context"] == no)
@@ -177,6 +179,105 @@ struct RAGWorkloadTests {
     func defaultConfiguration() throws {
         let w = try finished(WorkloadSpec(kind: "rag", seed: 1))
         for (name, value) in w.result!.metrics { print("\(name) \(value)") }
+    }
+}
+
+@Suite("RAG: the paper's context design")
+struct RAGContextDesignTests {
+    /// Every segment is about the question's subject; exactly one states (s, r) and its
+    /// object; the others state (s, r') with r' != r and its memorised object, or mention s
+    /// with fillers only. So the subject alone cannot find the answer segment.
+    @Test func segmentsAreAboutTheSubjectAndExactlyOneHoldsTheAnswer() throws {
+        let spec = tinyRAG(["segments": "5", "relations": "3", "subjects": "6", "segmentFillers": "2"])
+        let w = try #require(try WorkloadRegistry.make(spec) as? RAGWorkload)
+        let v = w.facts.vocabulary
+        var kinds = [0, 0]
+        for probe in 0..<40 {
+            let prompt = w.probePrompt(probe, withContext: true)
+            let s = prompt.tokens[prompt.subjectPositions[0]], r = prompt.tokens[prompt.lastPosition]
+            let starts = w.facts.contextSubjectPositions(prompt)
+            #expect(starts.count == 5)
+            var answers = 0
+            for start in starts {
+                #expect(prompt.tokens[start] == s, "every segment mentions the subject")
+                let second = prompt.tokens[start + 1], third = prompt.tokens[start + 2]
+                if second == r {
+                    answers += 1
+                    #expect(start + 2 == prompt.contextAnswerPosition && third == prompt.answer)
+                } else if second >= v.relation(0) && second < v.object(0) {
+                    let rel = second - v.relation(0), subject = s - v.subject(0)
+                    #expect(third == v.object(w.facts.memorised(subject, rel)), "another relation's memorised object")
+                    kinds[0] += 1
+                } else {
+                    #expect(second >= v.filler(0) && third >= v.filler(0), "a mention without relation or object")
+                    kinds[1] += 1
+                }
+            }
+            #expect(answers == 1, "exactly one segment holds the answer")
+        }
+        #expect(kinds[0] > 20 && kinds[1] > 20, "both kinds of other segment occur: \(kinds)")
+        // With one relation there is no other relation to state: mentions only.
+        let single = try #require(try WorkloadRegistry.make(tinyRAG(["relations": "1", "segments": "4"])) as? RAGWorkload)
+        let prompt = single.probePrompt(0, withContext: true)
+        for start in single.facts.contextSubjectPositions(prompt) where start + 2 != prompt.contextAnswerPosition {
+            #expect(prompt.tokens[start + 1] >= single.facts.vocabulary.filler(0))
+        }
+    }
+
+    @Test func knockoutOfEverySubjectMentionIsReported() throws {
+        let result = try finished(tinyRAG()).result!
+        let all = try #require(result["knockout.subject_all.with_context"])
+        #expect(all.isFinite && all != result["knockout.subject.with_context"])
+        #expect(result.metrics.last?.name == "knockout.subject_all.with_context")
+    }
+}
+
+@Suite struct RAGSeedClaimTests {
+    private func job(_ seed: Int, _ values: [String: Double]) -> FinishedWorkload {
+        let metrics = values.keys.sorted().map { (name: $0, value: values[$0]!) }
+        return FinishedWorkload(name: "s\(seed)", spec: WorkloadSpec(kind: "rag", seed: UInt64(seed)),
+                                result: WorkloadResult(metrics: metrics, hash: 0))
+    }
+
+    /// Synthetic results with a known answer: the paper's pattern (0.2 -> 0.04, knockouts
+    /// 0.02 vs 0.22) holds; the reverse does not.
+    @Test func verdictsFollowTheIntervals() {
+        let paper = (1...5).map { i -> FinishedWorkload in
+            let e = Double(i) * 0.002
+            return job(i, ["aie.subject_mlp.no_context": 0.2 + e, "aie.subject_mlp.with_context": 0.04 - e,
+                           "knockout.subject.with_context": 0.02 + e, "knockout.subject_all.with_context": 0.03,
+                           "knockout.answer.with_context": 0.22 - e])
+        }
+        let claims = RAGAnalysis.claims(paper).verdicts
+        func holds(_ c: [RAGAnalysis.Claim], _ name: String) -> Bool { c.first { $0.name == name }!.holds }
+        #expect(holds(claims, "subject_mlp_effect_falls"))
+        #expect(holds(claims, "subject_knockout_small"))
+        #expect(holds(claims, "answer_knockout_exceeds_subject"))
+        #expect(!holds(claims, "subject_effect_falls"), "all-zero hidden effects cannot fall")
+        let reverse = (1...5).map { i in
+            job(i, ["aie.subject_mlp.no_context": 0.04, "aie.subject_mlp.with_context": 0.2 + Double(i) * 0.01,
+                    "knockout.subject.with_context": 0.5, "knockout.answer.with_context": 0.3 + Double(i) * 0.01])
+        }
+        let r = RAGAnalysis.claims(reverse).verdicts
+        #expect(!holds(r, "subject_mlp_effect_falls") && !holds(r, "subject_knockout_small") && !holds(r, "answer_knockout_exceeds_subject"))
+        // One seed gives no interval, so no claim can hold.
+        #expect(RAGAnalysis.claims(Array(paper.prefix(1))).verdicts.allSatisfy { !$0.holds })
+    }
+}
+
+@Suite struct SeedIntervalTests {
+    @Test func knownAnswers() {
+        let i = SeedInterval([1, 2, 3, 4, 5])
+        #expect(i.mean == 3)
+        // s = sqrt(2.5), t(4) = 2.776: half-width 2.776 * sqrt(2.5 / 5) = 1.963.
+        #expect(abs(i.halfWidth! - 1.963) < 0.002)
+        #expect(i.above(0.9) && !i.above(1.1) && i.below(5) && !i.below(4.9))
+        #expect(SeedInterval([4]).halfWidth == nil && !SeedInterval([4]).above(0))
+        let table: [Double] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.086]
+        for (k, t) in table.enumerated() {
+            let df = k < 10 ? k + 1 : 20
+            #expect(abs(SeedInterval.studentQuantile975(degreesOfFreedom: df) - t) < 0.004, "df \(df)")
+        }
     }
 }
 

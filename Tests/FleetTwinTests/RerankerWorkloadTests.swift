@@ -157,6 +157,62 @@ struct RerankerWorkloadTests {
         #expect(bumped.lines.contains { $0.contains("size5: forecast") && $0.contains("conservative") })
     }
 
+    /// The joint law y = a + b N^alpha + d S^beta on synthetic points with a known answer.
+    @Test func jointLawRecoversAKnownLaw() throws {
+        let sizes = [221.0, 473, 1073, 2657, 7361, 22913], steps = [40.0, 80, 120, 160, 200, 240, 280, 320, 360, 400]
+        func truth(_ n: Double, _ s: Double) -> Double { 0.9 - 1.2 * pow(n, -0.35) - 0.4 * pow(s, -0.6) }
+        var ns: [Double] = [], ss: [Double] = [], ys: [Double] = []
+        for n in sizes.prefix(4) { for s in steps { ns.append(n); ss.append(s); ys.append(truth(n, s)) } }
+        let law = try #require(JointScalingLaw.fit(parameters: ns, steps: ss, y: ys))
+        #expect(abs(law.alpha + 0.35) < 0.003 && abs(law.beta + 0.6) < 0.003, "\(law)")
+        #expect(abs(law.a - 0.9) < 0.01 && abs(law.b + 1.2) < 0.05 && abs(law.d + 0.4) < 0.02, "\(law)")
+        #expect(abs(law.predict(parameters: sizes[5], steps: 400) - truth(sizes[5], 400)) < 2e-3)
+        let quality = FitQuality(actual: ys, predicted: zip(ns, ss).map { law.predict(parameters: $0, steps: $1) })
+        #expect(quality.rSquared! > 0.9999 && quality.logRMSE! < 1e-3)
+        // Not enough variety: one size, or too few points.
+        #expect(JointScalingLaw.fit(parameters: Array(repeating: 221, count: 10), steps: steps, y: steps) == nil)
+        #expect(JointScalingLaw.fit(parameters: [1, 2, 3, 4], steps: [1, 2, 3, 4], y: [1, 2, 3, 4]) == nil)
+    }
+
+    @Test func fitQualityKnownValues() {
+        let q = FitQuality(actual: [1, 2, 3], predicted: [1, 2, 4])
+        // SSres = 1, SStot = 2: R² = 0.5; log errors 0, 0, ln(4/3).
+        #expect(abs(q.rSquared! - 0.5) < 1e-12)
+        #expect(abs(q.logRMSE! - log(4.0 / 3) / 3.0.squareRoot()) < 1e-12)
+        #expect(FitQuality(actual: [1, 1], predicted: [1, 2]).rSquared == nil)
+        #expect(FitQuality(actual: [1, -1], predicted: [1, 2]).logRMSE == nil)
+    }
+
+    /// Five seeds of an exact joint law, the two largest sizes bumped up by 0.02 + noise: the
+    /// gain holds, both laws' forecasts read conservative with intervals below 0, the joint
+    /// law's fit is reported.
+    @Test func seedAnalysisOverFiveSeeds() throws {
+        func job(_ seed: UInt64, _ size: Int) -> FinishedWorkload {
+            let n = Double(RerankerWorkload.parameterCount(size: size))
+            let bump = size >= 4 ? 0.02 + 0.001 * Double(seed) : 0
+            func y(_ s: Double) -> Double { 0.9 - 1.5 * pow(n, -0.3) - 0.3 * pow(s, -0.5) + bump }
+            let metrics: [(name: String, value: Double)] = [
+                ("size", Double(size)), ("parameters", n), ("ndcg@10", y(100)), ("map", y(100) - 0.1), ("mrr", y(100)),
+                ("contrastive_entropy", 2 - y(100)),
+            ] + [10, 20, 30, 40, 50, 60, 70, 80, 90, 100].map { s in ("ndcg@10@step=\(s)", y(Double(s))) }
+            let spec = WorkloadSpec(kind: "reranker", seed: seed, options: ["loss": "ranknet", "size": "\(size)"])
+            return FinishedWorkload(name: "s\(seed)-\(size)", spec: spec, result: WorkloadResult(metrics: metrics, hash: 0))
+        }
+        let report = RerankerWorkload.analyse((1...5).flatMap { seed in (0..<6).map { job(UInt64(seed), $0) } })
+        #expect(report[value: "seeds.ranknet.ndcg@10.gain.seeds"] == 5)
+        #expect(report[value: "seeds.ranknet.claim.larger_ranks_better"] == 1)
+        #expect(report[value: "seeds.ranknet.claim.forecasts_conservative"] == 1)
+        #expect(report[value: "seeds.ranknet.claim.joint_forecasts_conservative"] == 1)
+        let e = try #require(report[value: "seeds.ranknet.joint.ndcg@10.error.size5.mean"])
+        #expect(abs(e + 0.023) < 2e-3, "joint error \(e)")
+        #expect(abs((report[value: "ranknet.joint.ndcg@10.alpha"] ?? 0) + 0.3) < 0.01)
+        #expect((report[value: "ranknet.joint.ndcg@10.r2"] ?? 0) > 0.999)
+        #expect((report[value: "ranknet.ndcg@10.r2"] ?? 0) > 0.999)
+        // One seed: the fits are reported, the claims over seeds are not.
+        let one = RerankerWorkload.analyse((0..<6).map { job(1, $0) })
+        #expect(one[value: "ranknet.joint.ndcg@10.beta"] != nil && one[value: "seeds.ranknet.claim.larger_ranks_better"] == nil)
+    }
+
     @Test func analyseRunsOnRealJobs() throws {
         var jobs: [FinishedWorkload] = []
         for size in 0..<4 {

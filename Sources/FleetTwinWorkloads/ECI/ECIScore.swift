@@ -24,6 +24,9 @@ public struct ECIScore: Equatable, Sendable {
     public var safety: Double
     public var efficiency: Double
     public var eci: Double
+    /// The other defensible readings of the paper's definitions, scored from the same inputs
+    /// (see `ECIScoreVariants`): reported beside `eci`, never chosen by their result.
+    public var variants: ECIScoreVariants
 
     public static let defaultMargin = 0.1
 
@@ -45,6 +48,84 @@ public struct ECIScore: Equatable, Sendable {
         safety = pairs == 0 ? 0 : Double(safe) / Double(pairs)
         efficiency = hardness + safety > 0 ? 2 * hardness * safety / (hardness + safety) : 0
         eci = capacity * efficiency
+        variants = ECIScoreVariants(positives: positives, negatives: negatives, margin: margin, capacity: capacity, safety: safety)
+    }
+}
+
+/// Three other readings of ECI v1's definitions, fixed before any run (the paper's exact
+/// equations could not be obtained). Each keeps C = ln(1 + K̄) and ECI = C * DE:
+///
+/// - **safe-hardness**: hardness only over the safe negatives (n < p - m); safety as in `eci`.
+///   Reason: the paper calls hardness the useful signal and safety the penalty for likely false
+///   negatives; a negative that is presumed an unlabelled positive carries no useful signal, so
+///   it should not count as hard. DE = 2 H_safe S / (H_safe + S).
+/// - **F-beta, beta = 2**: DE = (1 + β²) H S / (β² H + S), weighting safety β = 2 times as
+///   much as hardness (the conventional "recall matters more" choice, the only β tried).
+///   Reason: the paper presents safety as a constraint (max-margin), not a symmetric partner.
+/// - **absolute**: the third-party script's rules: H = mean negative score, S = share of
+///   negatives scoring below 0.8 (an absolute threshold, no positive), DE harmonic.
+public struct ECIScoreVariants: Equatable, Sendable {
+    /// Hardness over the safe negatives only (0 when none is safe).
+    public var safeHardness: Double
+    /// C * harmonic(safe hardness, S).
+    public var eciSafeHardness: Double
+    /// F-beta (beta = 2) efficiency.
+    public var efficiencyFBeta2: Double
+    /// C * the F-beta 2 efficiency.
+    public var eciFBeta2: Double
+    /// The absolute reading's hardness: the mean negative score.
+    public var hardnessAbsolute: Double
+    /// The absolute reading's safety: the share of negatives scoring below 0.8.
+    public var safetyAbsolute: Double
+    /// C * harmonic(absolute hardness, absolute safety).
+    public var eciAbsolute: Double
+
+    /// The beta of the F-beta reading, fixed a priori.
+    public static let beta = 2.0
+    /// The absolute reading's safety threshold (the third-party script's 0.8).
+    public static let absoluteThreshold = 0.8
+
+    /// The variants' result-metric names, in order (after `ECIWorkload.metricNames`).
+    public static let names = ["eci.safe_hardness", "hardness.safe_hardness", "eci.fbeta2", "efficiency.fbeta2",
+                               "eci.absolute", "hardness.absolute", "safety.absolute"]
+
+    /// The variants in a fixed order with their result-metric names.
+    public var named: [(name: String, value: Double)] {
+        let values = [eciSafeHardness, safeHardness, eciFBeta2, efficiencyFBeta2, eciAbsolute, hardnessAbsolute, safetyAbsolute]
+        return Array(zip(Self.names, values)).map { (name: $0.0, value: $0.1) }
+    }
+
+    /// Restores the variants from `named`'s values, in its order.
+    public init(values v: [Double]) {
+        precondition(v.count == 7, "7 ECI variant values, got \(v.count)")
+        eciSafeHardness = v[0]; safeHardness = v[1]; eciFBeta2 = v[2]; efficiencyFBeta2 = v[3]
+        eciAbsolute = v[4]; hardnessAbsolute = v[5]; safetyAbsolute = v[6]
+    }
+
+    /// The harmonic-mean efficiency (0 when both parts are 0).
+    static func harmonic(_ h: Double, _ s: Double) -> Double { h + s > 0 ? 2 * h * s / (h + s) : 0 }
+
+    init(positives: [Double], negatives: [[Double]], margin: Double, capacity: Double, safety: Double) {
+        var pairs = 0, safe = 0, belowThreshold = 0
+        var safeTotal = 0.0, scoreTotal = 0.0, hardnessTotal = 0.0
+        for (p, list) in zip(positives, negatives) {
+            for n in list {
+                pairs += 1
+                hardnessTotal += p > 0 ? min(1, n / p) : 1
+                scoreTotal += n
+                if n < p - margin { safe += 1; safeTotal += p > 0 ? min(1, n / p) : 1 }
+                if n < Self.absoluteThreshold { belowThreshold += 1 }
+            }
+        }
+        safeHardness = safe == 0 ? 0 : safeTotal / Double(safe)
+        eciSafeHardness = capacity * Self.harmonic(safeHardness, safety)
+        let hardness = pairs == 0 ? 0 : hardnessTotal / Double(pairs)
+        let b2 = Self.beta * Self.beta
+        efficiencyFBeta2 = b2 * hardness + safety > 0 ? (1 + b2) * hardness * safety / (b2 * hardness + safety) : 0
+        eciFBeta2 = capacity * efficiencyFBeta2
+        hardnessAbsolute = pairs == 0 ? 0 : scoreTotal / Double(pairs)
+        safetyAbsolute = pairs == 0 ? 0 : Double(belowThreshold) / Double(pairs)
+        eciAbsolute = capacity * Self.harmonic(hardnessAbsolute, safetyAbsolute)
     }
 }
 

@@ -288,7 +288,8 @@ public final class ECIWorkload: Workload {
         guard isFinished, let score, let falseNegativeShare, let evaluation else { return nil }
         let values = [score.eci, score.capacity, score.hardness, score.safety, falseNegativeShare,
                       evaluation[0], evaluation[1], score.efficiency, evaluation[2], evaluation[3]]
-        return WorkloadResult(metrics: Array(zip(Self.metricNames, values)).map { (name: $0.0, value: $0.1) }, hash: stateHash())
+        return WorkloadResult(metrics: Array(zip(Self.metricNames, values)).map { (name: $0.0, value: $0.1) } + score.variants.named,
+                              hash: stateHash())
     }
 
     // MARK: Checkpoints
@@ -310,6 +311,7 @@ public final class ECIWorkload: Workload {
         writer.write(score != nil)
         if let score, let falseNegativeShare {
             for v in [score.capacity, score.hardness, score.safety, score.efficiency, score.eci, falseNegativeShare] { writer.write(v) }
+            for v in score.variants.named { writer.write(v.value) }
         }
         writer.write(evaluation != nil)
         if let evaluation { for v in evaluation { writer.write(v) } }
@@ -352,6 +354,7 @@ public final class ECIWorkload: Workload {
             let v = try (0..<6).map { _ in try reader.readDouble() }
             var s = ECIScore(positives: [], negatives: [])
             s.capacity = v[0]; s.hardness = v[1]; s.safety = v[2]; s.efficiency = v[3]; s.eci = v[4]
+            s.variants = ECIScoreVariants(values: try (0..<7).map { _ in try reader.readDouble() })
             score = s
             falseNegativeShare = v[5]
         }

@@ -53,6 +53,20 @@ enum RAGAnalysis {
         lines.append("knockout with context: last->subject drop \(format(means[7])), last->answer drop \(format(means[8]))"
             + " (paper: < 0.05 vs about 0.20-0.25): "
             + (jobs.isEmpty ? "no jobs" : means[7] < 0.05 && means[8] > means[7] ? "reproduced" : "not reproduced"))
+        let groups = Self.layerGroups(jobs)
+        for (layers, members) in groups {
+            let prefix = groups.count > 1 ? "layers\(layers)." : ""
+            let claims = Self.claims(members)
+            lines.append("over \(members.count) seeds\(groups.count > 1 ? " at \(layers) layers" : "") (mean ± 95% CI, Student's t):")
+            for (name, interval) in claims.intervals {
+                values += interval.namedValues(prefix + name)
+                lines.append("  \(name): \(interval.text())")
+            }
+            for claim in claims.verdicts {
+                values.append((prefix + "claim." + claim.name, claim.holds ? 1 : 0))
+                lines.append("  claim '\(claim.text)': \(claim.holds ? "HOLDS" : "DOES NOT HOLD") (\(claim.evidence))")
+            }
+        }
         return WorkloadReport(title: "RAG probes: subject effect with and without context", lines: lines, values: values)
     }
 
@@ -64,5 +78,61 @@ enum RAGAnalysis {
         if meanRatio < 0.5 { return "; the mean falls sharply, but not in most jobs: the pattern is not robust here" }
         if meanRatio < 1 { return "; it falls, but less than 2x" }
         return "; the paper's pattern does not hold"
+    }
+
+    /// Jobs by their `layers` option (ascending), each group's jobs in the given order: the
+    /// seeds of one model shape.
+    static func layerGroups(_ jobs: [FinishedWorkload]) -> [(layers: Int, jobs: [FinishedWorkload])] {
+        var groups: [(layers: Int, jobs: [FinishedWorkload])] = []
+        for job in jobs {
+            let layers = Int(job.spec.options["layers"] ?? "2") ?? 2
+            if let i = groups.firstIndex(where: { $0.layers == layers }) { groups[i].jobs.append(job) } else { groups.append((layers, [job])) }
+        }
+        return groups.sorted { $0.layers < $1.layers }
+    }
+
+    /// One of the paper's claims with its computed verdict over seeds.
+    struct Claim { var name: String; var text: String; var holds: Bool; var evidence: String }
+
+    /// The metrics over seeds (one value per job) and the paper's claims judged on them. A
+    /// "falls" claim needs the paired difference (without minus with context) to have a 95%
+    /// interval above 0 and the mean to fall at least 2x (the paper: about 5x); the subject
+    /// knockout with context needs its interval below 0.05 (the paper: < 5%); the answer
+    /// knockout must exceed the subject's with an interval of the paired difference above 0.
+    static func claims(_ jobs: [FinishedWorkload]) -> (intervals: [(String, SeedInterval)], verdicts: [Claim]) {
+        func series(_ name: String) -> SeedInterval { SeedInterval(jobs.map { $0.result[name] ?? 0 }) }
+        func difference(_ a: String, _ b: String) -> SeedInterval {
+            SeedInterval(jobs.map { ($0.result[a] ?? 0) - ($0.result[b] ?? 0) })
+        }
+        let names = ["accuracy.closed_book", "accuracy.with_context",
+                     "aie.subject.no_context", "aie.subject.with_context",
+                     "aie.subject_mlp.no_context", "aie.subject_mlp.with_context",
+                     "aie.subject_embedding.no_context", "aie.subject_embedding.with_context",
+                     "aie.last.no_context", "aie.last.with_context",
+                     "knockout.subject.no_context", "knockout.subject.with_context",
+                     "knockout.subject_all.with_context", "knockout.answer.with_context"]
+        var intervals = names.map { ($0, series($0)) }
+        var verdicts: [Claim] = []
+        for (site, label) in [("subject", "subject hidden-state"), ("subject_mlp", "subject MLP"), ("subject_embedding", "subject embedding")] {
+            let no = "aie.\(site).no_context", with = "aie.\(site).with_context"
+            let fall = difference(no, with)
+            intervals.append(("fall.\(site)", fall))
+            let m0 = series(no).mean, m1 = series(with).mean
+            let sharp = m0 > 0 && m1 < 0.5 * m0
+            verdicts.append(Claim(name: "\(site)_effect_falls", text: "the \(label) effect falls at least 2x with context",
+                                  holds: fall.above(0) && sharp,
+                                  evidence: "\(format(m0)) -> \(format(m1)); paired fall \(fall.text())"))
+        }
+        let subject = series("knockout.subject.with_context")
+        verdicts.append(Claim(name: "subject_knockout_small", text: "blocking last -> subject with context drops P(answer) < 5%",
+                              holds: subject.below(0.05), evidence: "drop \(subject.text())"))
+        let all = series("knockout.subject_all.with_context")
+        verdicts.append(Claim(name: "subject_all_knockout_small", text: "blocking last -> every subject mention with context drops P(answer) < 5%",
+                              holds: all.below(0.05), evidence: "drop \(all.text())"))
+        let gap = difference("knockout.answer.with_context", "knockout.subject.with_context")
+        intervals.append(("knockout.answer_minus_subject.with_context", gap))
+        verdicts.append(Claim(name: "answer_knockout_exceeds_subject", text: "blocking last -> answer drops more than last -> subject",
+                              holds: gap.above(0), evidence: "paired difference \(gap.text())"))
+        return (intervals, verdicts)
     }
 }

@@ -57,13 +57,18 @@ struct RAGFacts {
                   contextAnswerPosition: nil, corruptedPositions: [1])
     }
 
-    /// "BOS [s' r' o' f f]... s r" -> the context's object for (s, r). One segment (at a random
-    /// slot) states (s, r, contextObject); the others state memorised facts of other subjects
-    /// (distinct, random relations). Fillers are random filler tokens.
+    /// "BOS [segment] x segments  s r" -> the context's object for (s, r): the paper's setting
+    /// of retrieved segments about the question's subject, exactly one holding the answer.
+    /// Every segment mentions the subject s and has the same length. The answer segment (at a
+    /// random slot) is "s r o_ctx f...". Each other segment is about the subject too: when
+    /// there is another relation, with probability 1/2 a memorised fact of s with
+    /// another relation, "s r' o(s, r') f...", r' != r drawn uniformly; otherwise a mention of
+    /// s without any relation or object, "s f f f...". So the subject does not pick the
+    /// answer segment (every segment has it); the relation and the object slot do. Fillers are
+    /// random filler tokens.
     func withContext(subject s: Int, relation r: Int, contextObject: Int, _ g: inout SeededGenerator) -> RAGPrompt {
         let v = vocabulary
         let slot = Self.uniform(segments, &g)
-        var used = [s]
         var tokens = [RAGVocabulary.bos]
         var answerPosition = 0
         for k in 0..<segments {
@@ -72,11 +77,13 @@ struct RAGFacts {
                 answerPosition = tokens.count
                 tokens.append(v.object(contextObject))
             } else {
-                var other = Self.uniform(v.subjects, &g)
-                while used.contains(other) { other = (other + 1) % v.subjects }
-                used.append(other)
-                let rel = Self.uniform(v.relations, &g)
-                tokens += [v.subject(other), v.relation(rel), v.object(memorised(other, rel))]
+                let otherRelation = v.relations > 1 && g.nextUnitDouble() < 0.5
+                if otherRelation {
+                    let rel = (r + 1 + Self.uniform(v.relations - 1, &g)) % v.relations
+                    tokens += [v.subject(s), v.relation(rel), v.object(memorised(s, rel))]
+                } else {
+                    tokens += [v.subject(s), v.filler(Self.uniform(v.fillers, &g)), v.filler(Self.uniform(v.fillers, &g))]
+                }
             }
             for _ in 0..<segmentFillers { tokens.append(v.filler(Self.uniform(v.fillers, &g))) }
         }
@@ -85,6 +92,13 @@ struct RAGFacts {
         return RAGPrompt(tokens: tokens, answer: v.object(contextObject), subjectPositions: [contextEnd],
                          contextAnswerPosition: answerPosition,
                          corruptedPositions: Array(1..<contextEnd) + [contextEnd])
+    }
+
+    /// Positions of the subject's mentions inside a context prompt's segments (the first
+    /// token of every segment).
+    func contextSubjectPositions(_ prompt: RAGPrompt) -> [Int] {
+        guard prompt.contextAnswerPosition != nil else { return [] }
+        return (0..<segments).map { 1 + $0 * segmentLength }
     }
 
     /// One training example: closed-book with probability 1 - contextFraction, else a context

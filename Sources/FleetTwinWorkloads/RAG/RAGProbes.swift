@@ -115,6 +115,8 @@ extension RAGWorkload {
             }
             sample.knockoutSubject = drop(prompt.subjectPositions)
             if let answer = prompt.contextAnswerPosition { sample.knockoutAnswer = drop([answer]) }
+            sample.knockoutSubjectAll = withContext
+                ? drop(facts.contextSubjectPositions(prompt) + prompt.subjectPositions) : sample.knockoutSubject
             sums.add(sample, variant: variant)
         }
         sums.count += 1
@@ -127,6 +129,8 @@ struct RAGProbeSample {
     var correct = 0.0, clean = 0.0, corrupted = 0.0
     var hiddenSubject: [Double], hiddenLast: [Double], mlpSubject: [Double], mlpLast: [Double]
     var knockoutSubject = 0.0, knockoutAnswer = 0.0
+    /// Knockout of every subject mention: the query's and, with context, each segment's.
+    var knockoutSubjectAll = 0.0
     /// Effect of restoring the subject's embedding (layer 0) alone.
     var embeddingSubject = 0.0
     init(layers: Int) {
@@ -134,7 +138,7 @@ struct RAGProbeSample {
         hiddenLast = hiddenSubject; mlpSubject = hiddenSubject; mlpLast = hiddenSubject
     }
     var flat: [Double] {
-        [correct, clean, corrupted] + hiddenSubject + hiddenLast + mlpSubject + mlpLast + [knockoutSubject, knockoutAnswer, embeddingSubject]
+        [correct, clean, corrupted] + hiddenSubject + hiddenLast + mlpSubject + mlpLast + [knockoutSubject, knockoutAnswer, embeddingSubject, knockoutSubjectAll]
     }
 }
 
@@ -147,7 +151,7 @@ struct RAGProbeSums: Equatable {
 
     init(layers: Int) {
         self.layers = layers
-        totals = Array(repeating: Array(repeating: 0, count: 6 + 4 * layers), count: 2)
+        totals = Array(repeating: Array(repeating: 0, count: 7 + 4 * layers), count: 2)
     }
 
     mutating func add(_ sample: RAGProbeSample, variant: Int) {
@@ -208,6 +212,7 @@ struct RAGProbeSums: Equatable {
                 for (l, x) in series(v, b).enumerated() { m.append(("aie.\(block).\(name).layer\(l + 1)", x)) }
             }
         }
+        m.append(("knockout.subject_all.with_context", mean(1, 6 + 4 * L)))
         return m
     }
 }

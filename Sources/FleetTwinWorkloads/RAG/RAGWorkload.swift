@@ -16,10 +16,10 @@ public final class RAGWorkload: Workload {
         ("width", "model width d (default 48)"),
         ("heads", "attention heads, dividing width (default 4)"),
         ("subjects", "subject tokens (default 32)"),
-        ("relations", "relation tokens; facts = subjects x relations (default 2)"),
+        ("relations", "relation tokens; facts = subjects x relations (default 4)"),
         ("objects", "object tokens (default 16)"),
         ("fillers", "filler tokens used inside context segments (default 8)"),
-        ("segments", "context segments per prompt, one holding the answer (default 3)"),
+        ("segments", "context segments per prompt, all about the question's subject, one holding the answer (default 5)"),
         ("segmentFillers", "filler tokens after each segment's 's r o' (default 2)"),
         ("contextFraction", "share of training prompts with a context, 0-1 (default 0.5)"),
         ("counterfactual", "share of context prompts whose context object differs from the memorised one, 0-1 (default 0.5)"),
@@ -55,9 +55,9 @@ public final class RAGWorkload: Workload {
         guard width % heads == 0 else {
             throw WorkloadError("rag option 'heads' must divide width \(width), got '\(heads)'")
         }
-        let segments = try o.int("segments", 3, in: 1...16)
+        let segments = try o.int("segments", 5, in: 1...16)
         let subjects = try o.int("subjects", 32, in: max(2, segments)...10_000)
-        let vocabulary = RAGVocabulary(subjects: subjects, relations: try o.int("relations", 2, in: 1...100),
+        let vocabulary = RAGVocabulary(subjects: subjects, relations: try o.int("relations", 4, in: 1...100),
                                        objects: try o.int("objects", 16, in: 2...10_000),
                                        fillers: try o.int("fillers", 8, in: 1...10_000))
         let segmentFillers = try o.int("segmentFillers", 2, in: 0...32)
@@ -136,10 +136,10 @@ public final class RAGWorkload: Workload {
     }
 
     /// FLOPs of one probe step: forward-only runs (clean, corrupted, 1 + 4L restorations, and 1
-    /// knockout without context or 2 with context) for both prompts.
+    /// knockout without context or 3 with context) for both prompts.
     public var estimatedProbeFlopsPerStep: Int {
         let runs = 3 + 4 * model.layers
-        return model.forwardFlops(tokens: 3) * (runs + 1) + model.forwardFlops(tokens: facts.contextLength) * (runs + 2)
+        return model.forwardFlops(tokens: 3) * (runs + 1) + model.forwardFlops(tokens: facts.contextLength) * (runs + 3)
     }
 
     @discardableResult
