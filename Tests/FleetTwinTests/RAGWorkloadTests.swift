@@ -112,16 +112,7 @@ struct RAGWorkloadTests {
     @Test func badOptionsNameTheOption() {
         let cases: [(String, String)] = [("layers", "5"), ("layers", "two"), ("heads", "3"), ("batch", "6"),
                                          ("counterfactual", "1.5"), ("noiseScale", "-1"), ("segments", "0"), ("steps", "x")]
-        for (key, value) in cases {
-            var spec = tinyRAG(worldSize: 4, ["batch": "8"])
-            spec.options[key] = value
-            do {
-                _ = try WorkloadRegistry.make(spec)
-                Issue.record("\(key)=\(value) was accepted")
-            } catch let error as WorkloadError {
-                #expect(error.message.contains("'\(key)'") && error.message.contains(value), "\(error.message)")
-            } catch { Issue.record("unexpected \(error)") }
-        }
+        expectRejectedNamingTheOption(tinyRAG(worldSize: 4, ["batch": "8"]), cases.map { (key: $0.0, value: $0.1) })
         var unknown = tinyRAG()
         unknown.options["depth"] = "3"
         #expect(throws: WorkloadError.self) { try WorkloadRegistry.make(unknown) }
