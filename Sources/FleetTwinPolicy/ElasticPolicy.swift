@@ -54,9 +54,10 @@ public protocol ElasticRule: Sendable {
 /// - The division is recomputed at every arrival, completion and release, and every `round`
 ///   when one is set (Optimus' 60 s interval; its simulator waits for the interval, here an
 ///   arrival never waits for it, because a run never idles capacity a waiting job fits).
-/// - Each job has a home cluster: where it runs, or for a waiting job, of its types, the one
-///   with the most devices per job homed there (chosen anew at each division); rules divide
-///   each cluster among its own jobs.
+/// - Each job has a home cluster, chosen when it first needs one (of its types: one whose
+///   free devices hold its world, then the most devices per job homed there) and kept; rules
+///   divide each cluster among its own jobs, and a waiting job whose world fits idle devices
+///   elsewhere starts there (and moves its home).
 /// - A job that has not progressed since its last start or resize keeps its devices until it
 ///   has (FleetTwin's hysteresis invariant), as do stopping jobs; the rest is divided.
 /// - Shrinks and preemptions free devices only after their cut and dump; growing and
@@ -227,13 +228,14 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
     // MARK: Dividing
 
     private mutating func divide(at now: VirtualTime, fleet: FleetView) {
-        // Jobs holding devices stay where they are; waiting jobs are homed anew each time, in
-        // submission order, so that a cluster left without jobs takes the next waiting one.
+        // A job keeps its home once it has one (re-homing waiting jobs at every division made
+        // them churn between clusters); new jobs are homed in submission order. A waiting job
+        // whose world fits idle devices elsewhere starts there anyway (`nextDecision`).
         var perCluster = Array(repeating: [JobIndex](), count: fleet.clusters.count)
-        for j in active where jobs[Int(j)].state != .waiting && jobs[Int(j)].home >= 0 {
+        for j in active where jobs[Int(j)].home >= 0 && Int(jobs[Int(j)].home) < fleet.clusters.count {
             perCluster[Int(jobs[Int(j)].home)].append(j)
         }
-        for j in active where jobs[Int(j)].state == .waiting {
+        for j in active where jobs[Int(j)].home < 0 || Int(jobs[Int(j)].home) >= fleet.clusters.count {
             jobs[Int(j)].home = chooseHome(jobs[Int(j)].info, fleet: fleet, counts: perCluster)
             if jobs[Int(j)].home >= 0 { perCluster[Int(jobs[Int(j)].home)].append(j) }
         }
