@@ -147,6 +147,8 @@ func decimals(_ value: Double, _ count: Int) -> String {
             }
         }
         values["accuracy.aa.zero.native.original"] = 0.7
+        // Half-widths of intervals name five parts too; they are not a chart.
+        values["macro_f1_ci95.aa.zero.native.original"] = 0.05
         try storeWorkloads(WorkloadResults(jobs: [], analyses: [.init(kind: "vlm-meme", title: "Memes", lines: ["x"], values: values)]),
                            run: 1, db: db)
         let html = try report(["1"], db: db, in: dir)
@@ -156,6 +158,7 @@ func decimals(_ value: Double, _ count: Int) -> String {
         let accuracy = try #require(html.range(of: "<h3>accuracy per language and condition</h3>"))
         #expect(f1.lowerBound < accuracy.lowerBound)
         #expect(occurrences("<rect class=\"bar\" data-series=", in: html) == 16 + 1)
+        #expect(!html.contains("macro_f1_ci95 per language"))
         #expect(occurrences("data-series=\"one · english · original\" data-group=\"aa\"", in: html) == 1)
         #expect(html.contains("<title>aa, zero · native · original: 0.480</title>"))
         #expect(html.range(of: ">aa</text>")!.lowerBound < html.range(of: ">bb</text>")!.lowerBound)
