@@ -39,6 +39,9 @@ public enum MetricFormat {
         ("energy_kwh", "energy"), ("peak_power_kw", "peak power"), ("mean_power_kw", "mean power"),
         ("accelerator_seconds", "accelerator time allocated"),
         ("idle_while_waiting_accelerator_seconds", "idle while a waiting job fit"),
+        ("inference_requests", "batch inference: requests served"),
+        ("inference_requests_per_second", "batch inference: requests per second per job"),
+        ("inference_accelerator_seconds_per_1k_requests", "batch inference: per 1,000 requests"),
     ]
 
     /// Distribution metrics a run may lack (no job completed, none started); stored runs
@@ -67,6 +70,8 @@ public enum MetricFormat {
             // Hours for fleets, seconds for the small runs hours would round to zero.
             return value >= 360 ? fixed(value / 3600, 1) + " accelerator-h" : fixed(value, 1) + " accelerator-s"
         }
+        if name.hasSuffix("_per_second") { return fixed(value, 1) + " /s" }
+        if name.hasSuffix("_per_1k_requests") { return fixed(value, 3) + " accelerator-s" }
         if name.hasSuffix("_kwh") { return fixed(value, 1) + " kWh" }
         if name.hasSuffix("_kw") { return fixed(value, 1) + " kW" }
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }

@@ -230,7 +230,14 @@ extension ScenarioParser {
             let size = try reader.int(sizeNode, "world_size", min: 1)
             if j["model"] != nil {
                 var job = try parseModelJob(j, at: item, name: name, worldSize: size, sizeNode: sizeNode, fleet: fleet)
-                job.elasticSpeedup = try parseElastic(j, job: job, fleet: fleet)
+                if let curve = try parseElastic(j, job: job, fleet: fleet) {
+                    // Work is time at full size: an elastic model job's full-size step includes
+                    // its all-reduce (the curve's W / speedup(W)), which its rate no longer adds.
+                    if j["elastic"] != nil, let full = curve.last, full > 0 {
+                        job.work = .seconds(job.work.seconds * Double(size) / full)
+                    }
+                    job.elasticSpeedup = curve
+                }
                 jobs.append(job)
                 continue
             }
@@ -399,6 +406,9 @@ extension ScenarioParser {
     /// nodes of its type as hold them (the gradient all-reduce included; n without
     /// communication). nil: a fixed world.
     func parseElastic(_ j: YAMLObject, job: JobSpec, fleet: FleetSpec) throws(ScenarioError) -> [Double]? {
+        if job.inference != nil, let key = j.present(["speedup", "elastic"]).first {
+            throw reader.error(at: j[key], "'\(key)' is for training whose replicas follow devices; a batch-inference job already runs at devices / world_size of its speed")
+        }
         if let node = j["speedup"] {
             if let elastic = j["elastic"] { throw reader.error(at: elastic, "give 'speedup' or 'elastic', not both: 'speedup' makes the job elastic") }
             let items = try reader.sequence(node, "speedup")

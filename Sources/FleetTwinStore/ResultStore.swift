@@ -150,7 +150,7 @@ public final class ResultStore {
         // Batch inference only, as rows, so `runs`, `show` and sweeps read them like the rest.
         + (m.inference.map { i in
             [("inference_jobs", Double(i.jobs)), ("inference_completed", Double(i.completed)),
-             ("inference_requests", Double(i.requestsServed)), ("inference_requests_per_s", i.requestsPerSecond),
+             ("inference_requests", Double(i.requestsServed)), ("inference_requests_per_second", i.requestsPerSecond),
              ("inference_accelerator_seconds_per_1k_requests", i.acceleratorSecondsPer1kRequests)]
         } ?? [])
         try BulkInsert(table: "metrics", columns: ["run_id", "name", "value"]).insert(db, count: headline.count) {

@@ -150,10 +150,13 @@ public struct TraceReader {
         job.requests = requests
         job.weightBytes = weightBytes
         if let v = o["speedup"], !(v is NSNull) {
+            guard requests == nil else {
+                throw error(line, "'speedup' is for training whose replicas follow devices; a batch-inference job ('requests') already runs at devices / worldSize of its speed")
+            }
             guard let list = v as? [Any], list.count == Int(size),
                   let values = Optional(list.compactMap { ($0 as? NSNumber).flatMap { isBoolean($0) ? nil : $0.doubleValue } }),
                   values.count == list.count, values.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-                throw error(line, "'speedup' must be a list of \(size) numbers > 0: the throughput on 1 to worldSize devices relative to one")
+                throw error(line, "'speedup' must be a list of \(size) numbers > 0 (the throughput on 1 to worldSize devices relative to one); found \((v as? [Any]).map { "a list of \($0.count)" } ?? "\(v)")")
             }
             job.speedup = values
         }

@@ -1,3 +1,4 @@
+import FleetTwinCostModel
 import FleetTwinEngine
 import FleetTwinFleet
 import FleetTwinMetrics
@@ -96,6 +97,37 @@ import Testing
         #expect(zip(curve, curve.dropFirst()).allSatisfy { $0 < $1 })
         #expect(curve[3] / 4 > curve[7] / 8)  // crossing nodes costs more than NVLink
         #expect(jobs[1].elasticSpeedup == nil)
+    }
+
+    /// At full size an elastic model job takes as long as the same fixed-world job with its
+    /// all-reduce; on one device, its compute alone (newcomer review: `elastic: true` used to
+    /// drop the all-reduce at full size and run faster on one device than on eight).
+    @Test func elasticModelsPayTheirAllReduce() async throws {
+        func makespan(_ extra: String, policy: String) async throws -> Double {
+            let s = try Scenario.parse("""
+                fleet:
+                  network: { node_nic: 1GBps }
+                  regions:
+                    - name: r
+                      clusters:
+                        - { name: c, nodes: 8, accelerators_per_node: 1, type: h100-80gb }
+                policy: { name: \(policy) }
+                workload:
+                  jobs:
+                    - { name: e, world_size: 8, steps: 200, \(extra) model: { arch: llama, layers: 12, hidden: 1024, seq: 512, batch: 8 } }
+                """, file: "elastic.yaml")
+            return RunMetrics.fold(try await runScenario(s)).makespan
+        }
+        let fixed = try await makespan("", policy: "fifo")
+        let elastic = try await makespan("elastic: true,", policy: "fifo")
+        #expect(abs(elastic - fixed) / fixed < 1e-3, "elastic \(elastic) s vs fixed \(fixed) s")
+        // optimus gives a lone job all eight devices only if each one shortens it; here the
+        // slow network makes one device fastest, and one device runs compute alone.
+        let alone = try await makespan("elastic: true,", policy: "optimus")
+        let shape = ModelShape(architecture: .llama, layers: 12, hidden: 1024, sequence: 512, batch: 8, mode: .train)
+        let compute = 200 * 8 * CostModel.calibrated.estimate(shape, on: AcceleratorCatalog.h100).stepSeconds
+        #expect(abs(alone - compute) / compute < 1e-3, "one device \(alone) s vs compute \(compute) s")
+        #expect(alone < fixed)
     }
 
     @Test func elasticKeysAreChecked() {

@@ -125,6 +125,8 @@ import Testing
              "inference.yaml:9:34: error: 'requests' is for batch inference"),
             ("- { world_size: 1, requests: 10, duration: 1h }",
              "inference.yaml:9:34: error: 'requests' is for batch inference: it needs a 'model' with 'mode: infer'"),
+            ("- { world_size: 2, requests: 10, speedup: [1, 1.5], model: { arch: bert, layers: 2, hidden: 128, seq: 64, batch: 4, mode: infer } }",
+             "inference.yaml:9:47: error: 'speedup' is for training whose replicas follow devices; a batch-inference job already runs at devices / world_size"),
             ("- { world_size: 1, requests: 0, model: { arch: bert, layers: 2, hidden: 128, seq: 64, batch: 4, mode: infer } }",
              "inference.yaml:9:34: error: requests must be"),
         ]

@@ -164,4 +164,11 @@ func occurrences(_ needle: String, in text: String) -> Int {
         #expect(MetricFormat.format("accelerator_seconds", 93) == "93.0 accelerator-s")
         #expect(MetricFormat.format("accelerator_seconds", 7200) == "2.0 accelerator-h")
     }
+
+    /// Rates are not durations (a newcomer saw 74,715 requests/s shown as "20h45m").
+    @Test func inferenceRatesKeepTheirUnits() {
+        #expect(MetricFormat.format("inference_requests_per_second", 74715.4) == "74715.4 /s")
+        #expect(MetricFormat.format("inference_accelerator_seconds_per_1k_requests", 0.10714) == "0.107 accelerator-s")
+        #expect(MetricFormat.format("inference_requests", 64000) == "64000")
+    }
 }
