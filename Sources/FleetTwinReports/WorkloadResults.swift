@@ -75,7 +75,9 @@ public struct WorkloadResults: Codable, Sendable, Equatable {
         let width = min(48, jobs.map(\.job.count).max() ?? 0)
         for j in jobs {
             let mechanics = "\(j.steps) steps, \(j.restores) restores from bytes, devices \(j.devices.map(String.init).joined(separator: "->"))"
-            lines.append("  " + j.job.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+            // Columns align up to 48 characters; a longer name is printed whole, never cut
+            // (matrix jobs differ only at their end).
+            lines.append("  " + (j.job.count >= width ? j.job : j.job.padding(toLength: width, withPad: " ", startingAt: 0)) + "  "
                          + (j.identical ? "identical" : "DIFFERS (\(j.resultHash) vs \(j.referenceHash))") + "  " + mechanics)
         }
         lines.append("  results verified: \(verified.identical) of \(verified.checked) identical")

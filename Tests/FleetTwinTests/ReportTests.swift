@@ -165,6 +165,15 @@ func occurrences(_ needle: String, in text: String) -> Int {
         #expect(MetricFormat.format("accelerator_seconds", 7200) == "2.0 accelerator-h")
     }
 
+    /// Matrix jobs' names differ at their end: the real-workloads list never cuts a name.
+    @Test func longJobNamesArePrintedWhole() {
+        let names = ["eval-s1[languages=english,conditions=zero.native.original]", "eval-s1[languages=english,conditions=zero.native.translated]", "short"]
+        let jobs = names.map { WorkloadResults.Job(job: $0, kind: "vlm-meme", steps: 4, restores: 0, dumps: 0, devices: [4],
+                                                   resultHash: "a", referenceHash: "a", metrics: [:]) }
+        let text = WorkloadResults(jobs: jobs, analyses: []).text()
+        for name in names.prefix(2) { #expect(text.contains("  \(name)  identical")) }
+    }
+
     /// Rates are not durations (a newcomer saw 74,715 requests/s shown as "20h45m").
     @Test func inferenceRatesKeepTheirUnits() {
         #expect(MetricFormat.format("inference_requests_per_second", 74715.4) == "74715.4 /s")
