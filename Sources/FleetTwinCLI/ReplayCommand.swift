@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetTwinEngine
 import FleetTwinFleet
 import FleetTwinMetrics
 import FleetTwinPolicy
@@ -29,6 +30,8 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Scheduling policy (`fleettwin policies` lists them).") var policy: PolicyName = PolicyName(argument: "fifo")!
     @Option(help: "Placement rule.") var placement: PlacementRule = .bestFit
     @Flag(help: "Make every preemption, migration and resize free, as older simulators assume.") var noOverheads = false
+    @Option(help: "Instead of FleetTwin's checkpoint-path costs, a flat pause at every start, resize and migration, as peer simulators charge (Pollux's: 30s; SHK's Gavel: 20s).")
+    var restartCost: String?
     @Option(help: "Seed (tiers drawn for jobs whose trace gives none).") var seed: UInt64 = 1
     @Option(help: "With --policy slurm: the cluster's slurm.conf (scheduler, priority and preemption settings, partitions).")
     var slurmConf: String?
@@ -60,7 +63,14 @@ struct ReplayCommand: AsyncParsableCommand {
         if spec.name == "slurm" && slurmConf == nil {
             printError("note: no --slurm-conf: Slurm's defaults (priority/basic, backfill every 30 s, no preemption)")
         }
-        let replayed = try Scenario.replay(trace: trace, fleet: fleet, policy: spec, noOverheads: noOverheads, seed: seed)
+        let restart = try restartCost.map { text throws(InvalidInput) -> VirtualTime in
+            guard let d = Units.duration(text), d >= .zero else {
+                throw InvalidInput(message: "--restart-cost must be a duration such as 30s or 1m; found '\(text)'")
+            }
+            return d
+        }
+        if restart != nil && noOverheads { throw InvalidInput(message: "--restart-cost and --no-overheads contradict each other: give one") }
+        let replayed = try Scenario.replay(trace: trace, fleet: fleet, policy: spec, noOverheads: noOverheads, restartCost: restart, seed: seed)
         let scenario = noCommunication ? replayed.withoutCommunication() : replayed
         let outcome = try await ScenarioRun(scenario: scenario, seed: seed, policy: nil, check: check, quiet: quiet,
                                             database: store.db).execute()

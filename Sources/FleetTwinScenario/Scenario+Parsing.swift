@@ -433,13 +433,14 @@ struct ScenarioParser {
 
     /// `mechanisms:` the costs and targets of Singularity's mechanisms.
     func parseMechanisms(_ node: YAMLNode) throws(ScenarioError) -> MechanismSettings {
-        let keys = ["cut_steps", "default_step_time", "deduplication", "splicing_overhead", "checkpoint_interval", "sla_targets"]
+        let keys = ["cut_steps", "default_step_time", "deduplication", "splicing_overhead", "checkpoint_interval", "sla_targets", "restart_cost"]
         let m = try reader.object(node, "mechanisms", allowed: keys)
         var s = MechanismSettings.defaults
         if let n = m["cut_steps"] { s.cutSteps = try reader.double(n, "cut_steps", min: 0, max: 1_000_000) }
         if let n = m["default_step_time"] { s.defaultStepTime = try reader.duration(n, "default_step_time") }
         if let n = m["deduplication"] { s.deduplication = try reader.double(n, "deduplication", min: 1, max: 1e15) }
         if let n = m["splicing_overhead"] { s.splicingOverhead = try reader.double(n, "splicing_overhead", min: 0, max: 100) }
+        if let n = m["restart_cost"] { s.restartCost = try reader.duration(n, "restart_cost", positive: false) }
         if let n = m["checkpoint_interval"] {
             if n.scalar != nil {
                 let every = try reader.period(n, "checkpoint_interval")

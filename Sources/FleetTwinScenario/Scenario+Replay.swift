@@ -8,10 +8,11 @@ extension Scenario {
     /// The scenario of `fleettwin replay`: a trace on a fleet under a policy. Its text,
     /// stored with the run, says exactly that.
     public static func replay(trace tracePath: String, fleet fleetPath: String, policy: PolicySpec,
-                              noOverheads: Bool, seed: UInt64) throws -> Scenario {
+                              noOverheads: Bool, restartCost: VirtualTime? = nil, seed: UInt64) throws -> Scenario {
         let (header, jobs) = try TraceReader(path: tracePath).readAll()
         let (fleet, mechanisms) = try loadFleet(path: fleetPath)
-        let settings = noOverheads ? (mechanisms ?? .defaults).free : (mechanisms ?? .defaults)
+        var settings = noOverheads ? (mechanisms ?? .defaults).free : (mechanisms ?? .defaults)
+        if let restartCost { settings.restartCost = restartCost }
         let name = header.name.isEmpty ? URL(fileURLWithPath: tracePath).deletingPathExtension().lastPathComponent : header.name
         let text = """
             # fleettwin replay
@@ -20,7 +21,7 @@ extension Scenario {
             trace: \(tracePath)    # \(jobs.count) jobs; source: \(header.source)
             fleet: \(fleetPath)
             policy: \(policy.text)
-            overheads: \(noOverheads ? "none" : "charged")
+            overheads: \(noOverheads ? "none" : settings.restartCost.map { "a flat \($0) restart" } ?? "charged")
 
             """
         let workload = TraceWorkload(path: tracePath, header: header, jobs: jobs, windowFrom: nil, windowTo: nil, limit: nil,

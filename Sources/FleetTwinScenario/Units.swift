@@ -2,7 +2,7 @@ import FleetTwinEngine
 
 /// Parsers for the quantities scenarios are written in. Each returns nil on bad input and
 /// the caller reports where; `expected` strings describe the accepted forms.
-enum Units {
+public enum Units {
     static let durationExpected = "a duration such as 90s, 30m, 2h, 1.5d or 250ms (a bare number is seconds), at most 100 years"
     /// Bandwidths from 1 MB/s to 1 PB/s, and checkpoint states up to 1 PB: a state moved at
     /// the slowest bandwidth takes 1e9 seconds, within `maxSeconds`.
@@ -23,7 +23,7 @@ enum Units {
     /// `seconds` in whole years (of 365.25 days), for messages about spans beyond the clock.
     static func years(_ seconds: Double) -> String { String(format: "%.0f years", seconds / 31_557_600) }
 
-    static func duration(_ text: String) -> VirtualTime? {
+    public static func duration(_ text: String) -> VirtualTime? {
         let units: [(String, Double)] = [("ms", 1e-3), ("us", 1e-6), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400), ("w", 604_800)]
         guard let seconds = scaled(text, units: units), seconds <= maxSeconds else { return nil }
         return VirtualTime.seconds(seconds)

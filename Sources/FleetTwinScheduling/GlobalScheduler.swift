@@ -299,7 +299,8 @@ public actor GlobalScheduler {
         let (placement, rate) = try await place(index, cluster: cluster, devices: devices, shares: shares)
         // A job that was dumped before restores its full state first; batch inference loads
         // its weights at every start (and resumes at its cursor).
-        let delay = await job.dumps > 0 || job.spec.inference != nil ? restoreTime(job.spec, cluster: cluster) : .zero
+        let delay = await job.dumps > 0 || job.spec.inference != nil || costs.flatRestart != nil
+            ? restoreTime(job.spec, cluster: cluster) : .zero
         let segment = await job.start(at: now, on: placement, rate: rate, delay: delay)
         began(index, on: placement, progressFrom: segment.progressFrom, at: now)
         outcomes.append(.started(index, placement, segment, delay: delay))
@@ -364,7 +365,8 @@ public actor GlobalScheduler {
         let (banked, cutAt) = try await cut(job, at: now)
         let (placement, freed, _) = try await cluster.resize(index, from: current, to: devices)
         if grow { view.take(Self.added(from: current, to: placement), in: current.cluster) }
-        let delay = grow ? costs.growTime(state: job.spec.inference?.weightBytes ?? job.spec.stateBytes) : .zero
+        // A shrink frees devices after the cut; a compat restart cost pauses it too.
+        let delay = grow ? costs.growTime(state: job.spec.inference?.weightBytes ?? job.spec.stateBytes) : (costs.flatRestart ?? .zero)
         let segment = await job.reconfigure(on: placement, rate: rate(index, on: placement),
                                             progressFrom: cutAt + delay, dumped: false)
         if let freed { releasing[index, default: []].append(freed) }

@@ -54,17 +54,22 @@ public struct MechanismCosts: Sendable {
         return BatchInference.cursorBytes + (outputBytes + rounds - 1) / max(1, rounds)
     }
 
+    /// The flat restart pause that replaces the checkpoint-path costs (`restartCost`), when
+    /// one is set and costs are charged.
+    public var flatRestart: VirtualTime? { settings.chargesCosts ? settings.restartCost : nil }
+
     public func dumpTime(bytes: Int64, cluster: Int32) -> VirtualTime {
-        settings.chargesCosts ? .seconds(checkpoint[Int(cluster)].checkpointSeconds(bytes)) : .zero
+        settings.chargesCosts && settings.restartCost == nil ? .seconds(checkpoint[Int(cluster)].checkpointSeconds(bytes)) : .zero
     }
 
     public func restoreTime(state: Int64, cluster: Int32) -> VirtualTime {
-        settings.chargesCosts ? .seconds(checkpoint[Int(cluster)].restoreSeconds(state)) : .zero
+        if let flat = flatRestart { return flat }
+        return settings.chargesCosts ? .seconds(checkpoint[Int(cluster)].restoreSeconds(state)) : .zero
     }
 
     /// Upload from `source` to blob storage plus download at `destination`.
     public func transferTime(bytes: Int64, from source: Int32, to destination: Int32) -> VirtualTime {
-        guard bytes > 0, settings.chargesCosts else { return .zero }
+        guard bytes > 0, settings.chargesCosts, settings.restartCost == nil else { return .zero }
         let path: Double
         if source == destination { path = network.intraCluster }
         else if region[Int(source)] == region[Int(destination)] { path = network.crossCluster }
@@ -74,6 +79,7 @@ public struct MechanismCosts: Sendable {
 
     /// Copying the shared parameters and optimizer state onto newly added devices.
     public func growTime(state: Int64) -> VirtualTime {
-        state <= 0 || !settings.chargesCosts ? .zero : .seconds(Double(state) / network.intraCluster)
+        if let flat = flatRestart { return flat }
+        return state <= 0 || !settings.chargesCosts ? .zero : .seconds(Double(state) / network.intraCluster)
     }
 }

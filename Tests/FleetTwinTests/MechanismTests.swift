@@ -141,3 +141,49 @@ struct ScriptedPolicy: SchedulingPolicy {
         #expect(metrics.jobsCompleted < metrics.jobsSubmitted)
     }
 }
+
+/// `restart_cost`: peer simulators' flat restart pause in place of FleetTwin's costs.
+@Suite struct RestartCostCompatTests {
+    /// 10 GiB of state would cost seconds to dump and restore; with a flat 30 s restart,
+    /// dumps are free and every start and resize pauses exactly 30 s.
+    ///
+    ///     0    start on 4      progress from 30
+    ///     50   preempt         20 s banked, released at once
+    ///     60   start on 4      progress from 90
+    ///     120  shrink to 2     30 s banked (50 in all), progress from 150 at 1 / (2 x 1.03)
+    ///     end  150 + 50 x 2.06 = 253 s
+    @Test func aFlatPauseReplacesTheCheckpointPath() async throws {
+        var mechanisms = MechanismSettings.defaults
+        mechanisms.cutSteps = 0
+        mechanisms.restartCost = .seconds(Int64(30))
+        var main = MechanismTests.job("main", at: 0, size: 4, work: 100)
+        main.stateBytes = 10 << 30
+        let jobs = [main] + [50, 60, 120].map { MechanismTests.job("t\($0)", at: $0, size: 1, work: 1) }
+        let policy = ScriptedPolicy(script: [
+            (.zero, .start(0, cluster: 0, accelerators: 4)),
+            (.seconds(Int64(50)), .preempt(0)),
+            (.seconds(Int64(60)), .start(0, cluster: 0, accelerators: 4)),
+            (.seconds(Int64(120)), .resize(0, accelerators: 2)),
+        ])
+        let result = try await FleetSimulation(SimulationConfiguration(
+            fleet: MechanismTests.fleet, jobs: jobs, policy: policy, mechanisms: mechanisms, checkInvariants: true)).run()
+        let m = RunMetrics.fold(result)
+        #expect(abs(m.jobs[0].end!.seconds - 253) < 1e-3, "\(m.jobs[0].end!.seconds)")
+        let released = result.log.records.filter { $0.job == 0 && $0.kind == .released }.map(\.time)
+        #expect(released.first == .seconds(Int64(50)), "the dump took no time")
+    }
+
+    @Test func replayTakesARestartCost() throws {
+        let dir = try temporaryDirectory()
+        let db = dir.appendingPathComponent("r.sqlite").path
+        let bad = try runFleettwin(["replay", fixture("traces/small.jsonl"), "--fleet", fixture("fifo-hand.yaml"), "--restart-cost", "soon", "--db", db])
+        #expect(bad.status != 0 && bad.stderr.contains("--restart-cost must be a duration such as 30s or 1m; found 'soon'"), "\(bad.stderr)")
+        let ok = try runFleettwin(["replay", fixture("traces/small.jsonl"), "--fleet", fixture("fifo-hand.yaml"), "--restart-cost", "30s",
+                                   "--json", "--db", db])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let plain = try runFleettwin(["replay", fixture("traces/small.jsonl"), "--fleet", fixture("fifo-hand.yaml"), "--json", "--db", db])
+        let a = try jsonObject(ok), b = try jsonObject(plain)
+        // Every start now pauses 30 s: the makespan grows.
+        #expect((a["makespan"] as? Double ?? 0) > (b["makespan"] as? Double ?? 0))
+    }
+}
