@@ -171,11 +171,18 @@ extension ScenarioParser {
         }
         let seed = try w["seed"].map { n throws(ScenarioError) in UInt64(try reader.int(n, "workload seed", min: 0)) }
         var options: [String: String] = [:]
+        // Where each option is written (its value, or its matrix key), for errors.
+        var optionNodes: [(key: String, node: YAMLNode)] = []
         if let o = w["options"] {
             guard case .mapping(let mapping) = o else { throw reader.error(at: o, "workload options must be a mapping of option: value") }
             for (k, v) in mapping {
-                options[try reader.string(k, "an option name")] = try reader.string(v, "option '\(k.scalar?.string ?? "")'")
+                let key = try reader.string(k, "an option name")
+                options[key] = try reader.string(v, "option '\(k.scalar?.string ?? "")'")
+                optionNodes.append((key, v))
             }
+        }
+        if case .mapping(let mapping)? = w["matrix"] {
+            for (k, _) in mapping { if let key = k.scalar?.string { optionNodes.append((key, k)) } }
         }
         var combinations: [[(String, String)]] = [[]]
         if let m = w["matrix"] {
@@ -203,7 +210,9 @@ extension ScenarioParser {
             let spec = WorkloadSpec(kind: kind, seed: seed ?? 1, worldSize: worldSize, options: jobOptions)
             let workload: any Workload
             do { workload = try WorkloadRegistry.make(spec) } catch {
-                throw reader.error(at: node, "\(combination.isEmpty ? "" : "with \(combination.map { "\($0.0)=\($0.1)" }.joined(separator: ", ")): ")\(error)")
+                // The kinds name a bad option in quotes: point at it where it is written.
+                let at = optionNodes.first { "\(error)".contains("'\($0.key)'") }?.node ?? node
+                throw reader.error(at: at, "\(combination.isEmpty ? "" : "with \(combination.map { "\($0.0)=\($0.1)" }.joined(separator: ", ")): ")\(error)")
             }
             let jobName = combination.isEmpty ? name : "\(name)[\(combination.map { "\($0.0)=\($0.1)" }.joined(separator: ","))]"
             let step = stepTime ?? .seconds(CostModel.calibrated.smallWorkloadStepSeconds(

@@ -148,6 +148,22 @@ import Testing
         }
     }
 
+    /// A bad option value is reported where the option is written, not at `workload:`.
+    @Test(arguments: [("options: {width: 16, layers: 9}", "9}"), ("matrix: {layers: [2, 9]}", "layers:")])
+    func aBadOptionIsLocatedAtItsKey(_ line: String, _ target: String) throws {
+        let text = Self.scenario("      workload:\n        kind: rag\n        " + line)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let row = try #require(lines.firstIndex { $0.contains(line) })
+        let column = try #require(lines[row].range(of: target)).lowerBound.utf16Offset(in: lines[row]) + 1
+        do {
+            _ = try Scenario.parse(text, file: "real.yaml")
+            Issue.record("accepted layers 9")
+        } catch {
+            #expect("\(error)".hasPrefix("real.yaml:\(row + 1):\(column): error:"), "\(error)")
+            #expect("\(error)".contains("'layers'"), "\(error)")
+        }
+    }
+
     @Test func aRealJobCannotAlsoGiveItsWork() {
         #expect(throws: ScenarioError.self) {
             try Scenario.parse(Self.scenario(Self.ragWorkload + "\n          duration: 1h"), file: "real.yaml")
