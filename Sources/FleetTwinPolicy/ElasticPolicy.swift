@@ -83,7 +83,7 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         var info: PendingJob
         var state = State.waiting
         var devices = 0
-        var cluster: Int32 = -1
+        /// Where it runs, or for a waiting job where it will (-1: not chosen yet).
         var home: Int32 = -1
         var progressFrom = VirtualTime.zero
         var changedAt = VirtualTime(microseconds: -1)
@@ -92,6 +92,11 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         var markTime = VirtualTime.zero
         var rate: Double = 0
         var target = 0
+        /// Its throughput curve as rules see it, and its fewest devices in cluster
+        /// `minDevicesIn`: fixed for a job, so computed once, not at every division.
+        var throughput: [Double] = []
+        var minDevices = 1
+        var minDevicesIn: Int32 = -1
     }
 
     private var jobs: [Tracked] = []
@@ -126,7 +131,6 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         jobs[i].markTime = now
         jobs[i].state = .running
         jobs[i].devices = run.devices
-        jobs[i].cluster = run.cluster
         jobs[i].home = run.cluster
         jobs[i].progressFrom = run.progressFrom
         jobs[i].changedAt = now
@@ -144,7 +148,6 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         jobs[i].info = job
         jobs[i].state = .waiting
         jobs[i].devices = 0
-        jobs[i].cluster = -1
         jobs[i].mark = Double(job.remainingWork)
         jobs[i].markTime = now
         jobs[i].rate = 0
@@ -191,7 +194,7 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         for j in active {
             let t = jobs[Int(j)]
             guard t.state == .running, t.target > t.devices, mayChange(t, at: now) else { continue }
-            let grow = min(t.target, t.devices + fleet.clusters[Int(t.cluster)].free.totalFree)
+            let grow = min(t.target, t.devices + fleet.clusters[Int(t.home)].free.totalFree)
             if grow > t.devices { return .resize(j, accelerators: grow) }
         }
         reservations.removeAll(keepingCapacity: true)
@@ -199,7 +202,7 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
             let t = jobs[Int(j)]
             guard t.state == .waiting, t.target > 0, t.home >= 0 else { continue }
             let free = fleet.clusters[Int(t.home)].free
-            if let n = largestFit(t.target, min: minDevices(t.info, cluster: t.home, fleet: fleet), free: free) {
+            if let n = largestFit(t.target, min: minDevices(Int(j), cluster: t.home, fleet: fleet), free: free) {
                 jobs[Int(j)].state = .running  // until `jobStarted` says so
                 return .start(j, cluster: t.home, accelerators: n)
             }
@@ -251,12 +254,14 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
                     jobs[Int(j)].target = t.state == .stopping ? 0 : t.devices
                     continue
                 }
-                let w = t.info.worldSize
+                let w = t.info.worldSize, count = max(1, min(w, fleet.clusters[c].capacity))
+                if t.throughput.count != count {
+                    jobs[Int(j)].throughput = (1...count).map { t.info.fraction(on: $0, splicingOverhead: splicingOverhead) }
+                }
                 candidates.append(ElasticCandidate(
                     job: j, submit: t.info.submit, devices: t.devices,
-                    minDevices: minDevices(t.info, cluster: Int32(c), fleet: fleet), maxDevices: min(w, fleet.clusters[c].capacity),
-                    throughput: (1...max(1, min(w, fleet.clusters[c].capacity))).map { t.info.fraction(on: $0, splicingOverhead: splicingOverhead) },
-                    remaining: remaining(Int(j), at: now)))
+                    minDevices: minDevices(Int(j), cluster: Int32(c), fleet: fleet), maxDevices: min(w, fleet.clusters[c].capacity),
+                    throughput: jobs[Int(j)].throughput, remaining: remaining(Int(j), at: now)))
             }
             let shares = candidates.isEmpty ? [] : rule.allocate(candidates, capacity: max(0, capacity))
             for (k, candidate) in candidates.enumerated() { jobs[Int(candidate.job)].target = shares[k] }
@@ -278,11 +283,16 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         return best?.cluster ?? -1
     }
 
-    /// The fewest devices the job's replicas fit in memory on (1 when they always do).
-    private func minDevices(_ job: PendingJob, cluster: Int32, fleet: FleetView) -> Int {
-        var n = 1
-        while n < job.worldSize && !fleet.fitsSliced(job, devices: n, cluster: cluster) { n += 1 }
-        return n
+    /// The fewest devices job `i`'s replicas fit in memory on in `cluster` (1 when they
+    /// always do), found once per job and cluster.
+    private mutating func minDevices(_ i: Int, cluster: Int32, fleet: FleetView) -> Int {
+        if jobs[i].minDevicesIn != cluster {
+            var n = 1
+            while n < jobs[i].info.worldSize && !fleet.fitsSliced(jobs[i].info, devices: n, cluster: cluster) { n += 1 }
+            jobs[i].minDevices = n
+            jobs[i].minDevicesIn = cluster
+        }
+        return jobs[i].minDevices
     }
 
     /// The most devices up to `target`, and at least `min`, that the placement rule fits now.

@@ -297,10 +297,7 @@ public actor GlobalScheduler {
     private func start(_ index: JobIndex, cluster: Int32, devices: Int, shares: [NodeShare]? = nil, at now: VirtualTime) async throws {
         let job = jobs[Int(index)]
         let (placement, rate) = try await place(index, cluster: cluster, devices: devices, shares: shares)
-        // A job that was dumped before restores its full state first; batch inference loads
-        // its weights at every start (and resumes at its cursor).
-        let delay = await job.dumps > 0 || job.spec.inference != nil || costs.flatRestart != nil
-            ? restoreTime(job.spec, cluster: cluster) : .zero
+        let delay = costs.startTime(job.spec, dumpsSoFar: await job.dumps, cluster: cluster)
         let segment = await job.start(at: now, on: placement, rate: rate, delay: delay)
         began(index, on: placement, progressFrom: segment.progressFrom, at: now)
         outcomes.append(.started(index, placement, segment, delay: delay))
@@ -333,7 +330,7 @@ public actor GlobalScheduler {
         let bytes = await dumpBytes(job)
         let dump = costs.dumpTime(bytes: bytes, cluster: source.cluster)
         let transfer = costs.transferTime(bytes: bytes, from: source.cluster, to: destination)
-        let restore = restoreTime(job.spec, cluster: destination)
+        let restore = costs.restoreTime(job.spec, cluster: destination)
         let (placement, rate) = try await place(index, cluster: destination, devices: source.acceleratorCount)
         let segment = await job.reconfigure(on: placement, rate: rate, progressFrom: cutAt + dump + transfer + restore, dumped: true)
         releasing[index, default: []].append(source)
@@ -365,8 +362,7 @@ public actor GlobalScheduler {
         let (banked, cutAt) = try await cut(job, at: now)
         let (placement, freed, _) = try await cluster.resize(index, from: current, to: devices)
         if grow { view.take(Self.added(from: current, to: placement), in: current.cluster) }
-        // A shrink frees devices after the cut; a compat restart cost pauses it too.
-        let delay = grow ? costs.growTime(state: job.spec.inference?.weightBytes ?? job.spec.stateBytes) : (costs.flatRestart ?? .zero)
+        let delay = costs.resizeTime(job.spec, grow: grow)
         let segment = await job.reconfigure(on: placement, rate: rate(index, on: placement),
                                             progressFrom: cutAt + delay, dumped: false)
         if let freed { releasing[index, default: []].append(freed) }
@@ -381,31 +377,14 @@ public actor GlobalScheduler {
         guard await job.status == .running, let placement = await job.placement else { return }
         let dumpsSoFar = await job.dumps
         // Bytes as if the work up to now were banked: a checkpoint always has new work.
-        let bytes = job.spec.inference == nil
-            ? costs.dumpBytes(state: job.spec.stateBytes, dumpsSoFar: dumpsSoFar, workSinceDump: 1)
-            : inferenceDumpBytes(job.spec, progressed: true)
+        let bytes = costs.dumpBytes(job.spec, dumpsSoFar: dumpsSoFar, workSinceDump: 1)
         let pause = costs.dumpTime(bytes: bytes, cluster: placement.cluster)
         guard let (banked, segment) = await job.checkpoint(at: now, pause: pause, generation: generation) else { return }
         outcomes.append(.checkpointed(index, placement, segment, banked: banked, pause: pause))
     }
 
     private func dumpBytes(_ job: Job) async -> Int64 {
-        guard job.spec.inference != nil else {
-            return costs.dumpBytes(state: job.spec.stateBytes, dumpsSoFar: await job.dumps, workSinceDump: await job.workSinceDump)
-        }
-        let dumps = await job.dumps, workSinceDump = await job.workSinceDump
-        return inferenceDumpBytes(job.spec, progressed: dumps == 0 || workSinceDump > 0)
-    }
-
-    private func inferenceDumpBytes(_ spec: JobSpec, progressed: Bool) -> Int64 {
-        costs.inferenceDumpBytes(outputBytes: spec.stateBytes, steps: spec.steps, work: spec.work,
-                                 defaultStep: costs.settings.defaultStepTime, progressed: progressed)
-    }
-
-    /// What a (re)start loads before progressing: a training job's full state; a batch
-    /// inference job's weights and cursor.
-    private func restoreTime(_ spec: JobSpec, cluster: Int32) -> VirtualTime {
-        costs.restoreTime(state: spec.inference.map { $0.weightBytes + BatchInference.cursorBytes } ?? spec.stateBytes, cluster: cluster)
+        costs.dumpBytes(job.spec, dumpsSoFar: await job.dumps, workSinceDump: await job.workSinceDump)
     }
 
     private func cut(_ job: Job, at now: VirtualTime) async throws -> (banked: Int64, at: VirtualTime) {

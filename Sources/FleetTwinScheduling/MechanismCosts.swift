@@ -58,6 +58,32 @@ public struct MechanismCosts: Sendable {
     /// one is set and costs are charged.
     public var flatRestart: VirtualTime? { settings.chargesCosts ? settings.restartCost : nil }
 
+    /// Bytes a dump of `job` writes now: `dumpBytes(state:…)` for training, the cursor and
+    /// last step's outputs (`inferenceDumpBytes`) for batch inference.
+    public func dumpBytes(_ job: JobSpec, dumpsSoFar: Int, workSinceDump: Int64) -> Int64 {
+        guard job.inference != nil else { return dumpBytes(state: job.stateBytes, dumpsSoFar: dumpsSoFar, workSinceDump: workSinceDump) }
+        return inferenceDumpBytes(outputBytes: job.stateBytes, steps: job.steps, work: job.work, defaultStep: settings.defaultStepTime,
+                                  progressed: dumpsSoFar == 0 || workSinceDump > 0)
+    }
+
+    /// What a (re)start of `job` waits for before progressing: nothing for a training job
+    /// never dumped (unless a flat restart cost is set), else its restore.
+    public func startTime(_ job: JobSpec, dumpsSoFar: Int, cluster: Int32) -> VirtualTime {
+        dumpsSoFar > 0 || job.inference != nil || flatRestart != nil ? restoreTime(job, cluster: cluster) : .zero
+    }
+
+    /// What a (re)start loads: a training job's full state; a batch-inference job's weights
+    /// and cursor.
+    public func restoreTime(_ job: JobSpec, cluster: Int32) -> VirtualTime {
+        restoreTime(state: job.inference.map { $0.weightBytes + BatchInference.cursorBytes } ?? job.stateBytes, cluster: cluster)
+    }
+
+    /// A resize's pause: a grow copies the shared state (a batch-inference job's weights) to
+    /// the new devices; a shrink frees devices after the cut (a flat restart cost pauses it too).
+    public func resizeTime(_ job: JobSpec, grow: Bool) -> VirtualTime {
+        grow ? growTime(state: job.inference?.weightBytes ?? job.stateBytes) : (flatRestart ?? .zero)
+    }
+
     public func dumpTime(bytes: Int64, cluster: Int32) -> VirtualTime {
         settings.chargesCosts && settings.restartCost == nil ? .seconds(checkpoint[Int(cluster)].checkpointSeconds(bytes)) : .zero
     }
