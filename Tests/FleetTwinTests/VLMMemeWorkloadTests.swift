@@ -175,13 +175,19 @@ struct VLMMemeWorkloadTests {
     /// `f1(condition, seed)`, 20 errors per cell of which `dominant` follow the dominant norm,
     /// and a norm disagreement of 0.2.
     static func job(seed: UInt64, dominant: Double, _ f1: (VLMMemeCondition, UInt64) -> Double) -> FinishedWorkload {
+        job(seed: seed, dominant: { _ in dominant }) { _, c, s in f1(c, s) }
+    }
+
+    /// As above, with macro-F1 and dominant-norm errors per language.
+    static func job(seed: UInt64, dominant: (String) -> Double, _ f1: (String, VLMMemeCondition, UInt64) -> Double) -> FinishedWorkload {
         var metrics: [(name: String, value: Double)] = []
         for language in ["arin", "belo"] {
             metrics.append(("norm_disagreement.\(language)", 0.2))
             for c in VLMMemeCondition.all {
                 let cell = "\(language).\(c.name)"
-                metrics += [("macro_f1.\(cell)", f1(c, seed)), ("accuracy.\(cell)", 0.7), ("dominant_error_share.\(cell)", dominant / 20),
-                            ("errors.\(cell)", 20), ("dominant_errors.\(cell)", dominant)]
+                metrics += [("macro_f1.\(cell)", f1(language, c, seed)), ("accuracy.\(cell)", 0.7),
+                            ("dominant_error_share.\(cell)", dominant(language) / 20),
+                            ("errors.\(cell)", 20), ("dominant_errors.\(cell)", dominant(language))]
             }
         }
         return FinishedWorkload(name: "seed\(seed)", spec: WorkloadSpec(kind: "vlm-meme", seed: seed), result: WorkloadResult(metrics: metrics, hash: seed))
@@ -220,6 +226,28 @@ struct VLMMemeWorkloadTests {
         #expect(unclear[value: "claim.native_prompt_helps.low"] == 0 && unclear[value: "claim.native_prompt_helps.high"] == 0)
         // One seed: not testable.
         #expect(VLMMemeWorkload.analyse([paper[0]])[value: "claim.translate_hurts"] == nil)
+    }
+
+    @Test func eachLanguageGetsItsOwnVerdict() {
+        // Translation hurts arin by 0.1 and helps belo by 0.1: pooled, nothing is shown; per
+        // language, it holds in arin and the opposite holds in belo. Errors lean dominant only in arin.
+        let split = (1...5 as ClosedRange<UInt64>).map { seed in
+            Self.job(seed: seed, dominant: { $0 == "arin" ? 12 : 4 }) { language, c, s in
+                0.6 + (c.translated ? 0 : (language == "arin" ? 0.1 : -0.1)) + Self.noise(s)
+            }
+        }
+        let report = VLMMemeWorkload.analyse(split)
+        #expect(report[value: "claim.translate_hurts"] == 0)
+        #expect(report[value: "claim.translate_hurts.arin"] == 1)
+        #expect(report[value: "claim.translate_hurts.belo"] == -1)
+        #expect(abs(report[value: "claim.translate_hurts.belo.mean"]! + 0.1) < 1e-9)
+        #expect(report[value: "claim.translate_hurts.belo.seeds"] == 5)
+        #expect(report[value: "claim.errors_lean_dominant.arin"] == 1)
+        #expect(abs(report[value: "claim.errors_lean_dominant.belo.mean"]!) < 1e-12)
+        // coru has no jobs here: its claims are not testable, and say so.
+        #expect(report[value: "claim.translate_hurts.coru"] == nil)
+        #expect(report.lines.contains { $0.contains("in coru: not testable") })
+        #expect(report.lines.contains { $0.hasPrefix("Claim 'translate-then-detect hurts") && $0.contains("in belo: the opposite holds") })
     }
 
     @Test func intervalsUseStudentT() throws {
