@@ -30,7 +30,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Scheduling policy (`fleettwin policies` lists them).") var policy: PolicyName = PolicyName(argument: "fifo")!
     @Option(help: "Placement rule.") var placement: PlacementRule = .bestFit
     @Flag(help: "Make every preemption, migration and resize free, as older simulators assume.") var noOverheads = false
-    @Option(help: "Instead of FleetTwin's checkpoint-path costs, a flat pause at every start, resize and migration, as peer simulators charge (Pollux's: 30s; SHK's Gavel: 20s).")
+    @Option(help: "Instead of FleetTwin's checkpoint-path costs, a flat pause at every start, resize and migration, as peer simulators charge (Pollux's: 30s; SHK's Gavel: 20s); or compat: what the policy's original simulator charges.")
     var restartCost: String?
     @Option(help: "Seed (tiers drawn for jobs whose trace gives none).") var seed: UInt64 = 1
     @Option(help: "With --policy slurm: the cluster's slurm.conf (scheduler, priority and preemption settings, partitions).")
@@ -63,11 +63,12 @@ struct ReplayCommand: AsyncParsableCommand {
         if spec.name == "slurm" && slurmConf == nil {
             printError("note: no --slurm-conf: Slurm's defaults (priority/basic, backfill every 30 s, no preemption)")
         }
-        let restart = try restartCost.map { text throws(InvalidInput) -> VirtualTime in
+        let restart = try restartCost.map { text throws(InvalidInput) -> RestartCost in
+            if text == "compat" { return .compat }
             guard let d = Units.duration(text), d >= .zero else {
-                throw InvalidInput(message: "--restart-cost must be a duration such as 30s or 1m; found '\(text)'")
+                throw InvalidInput(message: "--restart-cost must be a duration such as 30s or 1m, or compat; found '\(text)'")
             }
-            return d
+            return .flat(d)
         }
         if restart != nil && noOverheads { throw InvalidInput(message: "--restart-cost and --no-overheads contradict each other: give one") }
         let replayed = try Scenario.replay(trace: trace, fleet: fleet, policy: spec, noOverheads: noOverheads, restartCost: restart, seed: seed)

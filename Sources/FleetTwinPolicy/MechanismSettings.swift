@@ -18,12 +18,11 @@ public struct MechanismSettings: Sendable, Equatable {
     /// False: every cut, dump, restore, transfer and copy takes no time and splicing costs
     /// nothing, as older simulators assume (`replay --no-overheads`).
     public var chargesCosts = true
-    /// Compatibility with peer simulators: a flat pause at every start (the first included),
+    /// Compatibility with peer simulators: a pause at every start (the first included),
     /// resize and migration, in place of FleetTwin's checkpoint-path costs (dumps, transfers,
-    /// restores and copies then take no time). Pollux's simulator charges 30 s on any
-    /// allocation change, SHK's Gavel 20 s (research/policies.md, cross-cutting finding 1).
-    /// nil: FleetTwin's own costs.
-    public var restartCost: VirtualTime? = nil
+    /// restores and copies then take no time), or `compat`, what the policy's original
+    /// simulator charges (`RestartCost`). nil: FleetTwin's own costs.
+    public var restartCost: RestartCost? = nil
 
     public init(
         cutSteps: Double = 2, defaultStepTime: VirtualTime = .seconds(Int64(1)), deduplication: Double = 10,

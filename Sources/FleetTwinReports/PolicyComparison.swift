@@ -29,12 +29,14 @@ public struct MeanInterval: Codable, Sendable, Equatable {
 public enum ComparedMetric: String, CaseIterable, Sendable {
     case utilization, goodputUtilization, jctMean, jctP50, jctP95, queueDelayMean, makespan, energyKWh
     case slaPremium, slaStandard, slaBasic, preemptions, migrations, resizes, overheadSeconds
+    /// Batch inference (`InferenceMetrics`): shown only when a run has inference jobs.
+    case inferenceRequestsPerSecond, inferenceAcceleratorSecondsPer1k
 
     /// true: higher is better; false: lower is better; nil: neither (a count of events).
     public var higherIsBetter: Bool? {
         switch self {
-        case .utilization, .goodputUtilization, .slaPremium, .slaStandard, .slaBasic: true
-        case .jctMean, .jctP50, .jctP95, .queueDelayMean, .makespan, .energyKWh, .overheadSeconds: false
+        case .utilization, .goodputUtilization, .slaPremium, .slaStandard, .slaBasic, .inferenceRequestsPerSecond: true
+        case .jctMean, .jctP50, .jctP95, .queueDelayMean, .makespan, .energyKWh, .overheadSeconds, .inferenceAcceleratorSecondsPer1k: false
         case .preemptions, .migrations, .resizes: nil
         }
     }
@@ -56,8 +58,12 @@ public enum ComparedMetric: String, CaseIterable, Sendable {
         case .migrations: "migrations"
         case .resizes: "resizes"
         case .overheadSeconds: "mechanism overhead (s)"
+        case .inferenceRequestsPerSecond: "inference requests/s"
+        case .inferenceAcceleratorSecondsPer1k: "inference accel-s / 1k req"
         }
     }
+
+    var isInference: Bool { self == .inferenceRequestsPerSecond || self == .inferenceAcceleratorSecondsPer1k }
 
     var isPercent: Bool { [.utilization, .goodputUtilization, .slaPremium, .slaStandard, .slaBasic].contains(self) }
 
@@ -80,6 +86,8 @@ public enum ComparedMetric: String, CaseIterable, Sendable {
         case .migrations: Double(m.migrations)
         case .resizes: Double(m.resizes)
         case .overheadSeconds: m.overheadSeconds.total
+        case .inferenceRequestsPerSecond: m.inference.flatMap { $0.completed > 0 ? $0.requestsPerSecond : nil }
+        case .inferenceAcceleratorSecondsPer1k: m.inference.flatMap { $0.completed > 0 ? $0.acceleratorSecondsPer1kRequests : nil }
         }
     }
 }
@@ -159,6 +167,8 @@ public struct PolicyComparison: Sendable {
         let header = ["metric"] + entries.map(\.policy)
         var rows: [[String]] = [header]
         for metric in ComparedMetric.allCases {
+            // The inference rows only where a run has inference jobs; the others always.
+            if metric.isInference && entries.allSatisfy({ $0.metrics[metric] == nil }) { continue }
             let best = best(metric)
             rows.append([metric.label] + entries.map { e in
                 guard let v = e.metrics[metric] else { return "-" }

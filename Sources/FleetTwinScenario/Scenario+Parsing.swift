@@ -431,6 +431,30 @@ struct ScenarioParser {
         return Array(Set(found)).sorted()
     }
 
+    /// `restart_cost:` a duration (a flat pause), `compat` (the policy's original simulator's
+    /// charge), or `{gpus: [limits], pauses: [durations]}` (by gang size, one more pause than
+    /// limits, limits increasing), as `RestartCost` defines them.
+    func parseRestartCost(_ node: YAMLNode) throws(ScenarioError) -> RestartCost {
+        if let text = node.scalar?.string {
+            return text == "compat" ? .compat : .flat(try reader.duration(node, "restart_cost (a duration, compat, or {gpus, pauses})", positive: false))
+        }
+        let m = try reader.object(node, "restart_cost", allowed: ["gpus", "pauses"])
+        let limitNodes = try reader.sequence(try m.required("gpus"), "restart_cost.gpus")
+        let pauseNodes = try reader.sequence(try m.required("pauses"), "restart_cost.pauses")
+        var limits: [Int] = []
+        for n in limitNodes {
+            let limit = try reader.int(n, "restart_cost.gpus entry", min: 1, max: 1_000_000)
+            if let last = limits.last, limit <= last { throw reader.error(at: n, "restart_cost.gpus must increase; \(limit) follows \(last)") }
+            limits.append(limit)
+        }
+        var pauses: [VirtualTime] = []
+        for n in pauseNodes { pauses.append(try reader.duration(n, "restart_cost.pauses entry", positive: false)) }
+        guard pauses.count == limits.count + 1 else {
+            throw reader.error(at: node, "restart_cost.pauses needs one more entry than restart_cost.gpus (a pause up to each limit, then one above the last); found \(pauses.count) pauses for \(limits.count) limits")
+        }
+        return .byGang(gangLimits: limits, pauses: pauses)
+    }
+
     /// `mechanisms:` the costs and targets of Singularity's mechanisms.
     func parseMechanisms(_ node: YAMLNode) throws(ScenarioError) -> MechanismSettings {
         let keys = ["cut_steps", "default_step_time", "deduplication", "splicing_overhead", "checkpoint_interval", "sla_targets", "restart_cost"]
@@ -440,7 +464,7 @@ struct ScenarioParser {
         if let n = m["default_step_time"] { s.defaultStepTime = try reader.duration(n, "default_step_time") }
         if let n = m["deduplication"] { s.deduplication = try reader.double(n, "deduplication", min: 1, max: 1e15) }
         if let n = m["splicing_overhead"] { s.splicingOverhead = try reader.double(n, "splicing_overhead", min: 0, max: 100) }
-        if let n = m["restart_cost"] { s.restartCost = try reader.duration(n, "restart_cost", positive: false) }
+        if let n = m["restart_cost"] { s.restartCost = try parseRestartCost(n) }
         if let n = m["checkpoint_interval"] {
             if n.scalar != nil {
                 let every = try reader.period(n, "checkpoint_interval")

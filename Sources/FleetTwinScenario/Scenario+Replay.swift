@@ -8,7 +8,7 @@ extension Scenario {
     /// The scenario of `fleettwin replay`: a trace on a fleet under a policy. Its text,
     /// stored with the run, says exactly that.
     public static func replay(trace tracePath: String, fleet fleetPath: String, policy: PolicySpec,
-                              noOverheads: Bool, restartCost: VirtualTime? = nil, seed: UInt64) throws -> Scenario {
+                              noOverheads: Bool, restartCost: RestartCost? = nil, seed: UInt64) throws -> Scenario {
         let (header, jobs) = try TraceReader(path: tracePath).readAll()
         let (fleet, mechanisms) = try loadFleet(path: fleetPath)
         var settings = noOverheads ? (mechanisms ?? .defaults).free : (mechanisms ?? .defaults)
@@ -21,7 +21,7 @@ extension Scenario {
             trace: \(tracePath)    # \(jobs.count) jobs; source: \(header.source)
             fleet: \(fleetPath)
             policy: \(policy.text)
-            overheads: \(noOverheads ? "none" : settings.restartCost.map { "a flat \($0) restart" } ?? "charged")
+            overheads: \(noOverheads ? "none" : settings.restartCost.map(Self.describe) ?? "charged")
 
             """
         let workload = TraceWorkload(path: tracePath, header: header, jobs: jobs, windowFrom: nil, windowTo: nil, limit: nil,
@@ -33,6 +33,15 @@ extension Scenario {
         return Scenario(name: name, file: tracePath, text: text, seed: seed, horizon: nil, fleet: fleet,
                         workload: .trace(workload), policy: policy, mechanisms: settings, outputs: OutputSpec(),
                         referencedFiles: files)
+    }
+
+    /// How a replay's text names its restart cost.
+    static func describe(_ cost: RestartCost) -> String {
+        switch cost {
+        case .flat(let pause): return "a flat \(pause) restart"
+        case .compat: return "the policy's original simulator's restart cost (compat)"
+        case .byGang: return "a restart of \(cost.description) by gang size"
+        }
     }
 
     /// The recorded outcome of each selected job, in the simulation's job order (nil where

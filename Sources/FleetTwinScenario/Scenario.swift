@@ -60,9 +60,11 @@ public struct Scenario: Sendable {
     }
 
     public func configuration(seed: UInt64? = nil, policy override: PolicySpec? = nil, checkInvariants: Bool = false) -> SimulationConfiguration {
-        let jobs = jobs(seed: seed ?? self.seed)
+        let jobs = jobs(seed: seed ?? self.seed), policy = override ?? policy
+        // `restart_cost: compat` becomes what this policy's original simulator charges.
+        let mechanisms = mechanisms.resolved(for: policy.name)
         return SimulationConfiguration(
-            fleet: fleet, jobs: jobs, policy: (override ?? policy).make(mechanisms: mechanisms, jobs: jobs), horizon: horizon,
+            fleet: fleet, jobs: jobs, policy: policy.make(mechanisms: mechanisms, jobs: jobs), horizon: horizon,
             mechanisms: mechanisms, failures: failures, seed: seed ?? self.seed, checkInvariants: checkInvariants,
             computations: realWorkloads.isEmpty ? nil : RealWorkloads(jobs: realWorkloads, runSeed: seed ?? self.seed))
     }

@@ -54,9 +54,11 @@ public struct MechanismCosts: Sendable {
         return BatchInference.cursorBytes + (outputBytes + rounds - 1) / max(1, rounds)
     }
 
-    /// The flat restart pause that replaces the checkpoint-path costs (`restartCost`), when
-    /// one is set and costs are charged.
-    public var flatRestart: VirtualTime? { settings.chargesCosts ? settings.restartCost : nil }
+    /// The peer simulator's restart pause of `job` that replaces the checkpoint-path costs
+    /// (`restartCost`), when one is set and costs are charged.
+    public func flatRestart(_ job: JobSpec) -> VirtualTime? {
+        settings.chargesCosts ? settings.restartCost?.pause(worldSize: job.worldSize) : nil
+    }
 
     /// Bytes a dump of `job` writes now: `dumpBytes(state:…)` for training, the cursor and
     /// last step's outputs (`inferenceDumpBytes`) for batch inference.
@@ -67,21 +69,23 @@ public struct MechanismCosts: Sendable {
     }
 
     /// What a (re)start of `job` waits for before progressing: nothing for a training job
-    /// never dumped (unless a flat restart cost is set), else its restore.
+    /// never dumped (unless a restart cost is set), else its restore.
     public func startTime(_ job: JobSpec, dumpsSoFar: Int, cluster: Int32) -> VirtualTime {
-        dumpsSoFar > 0 || job.inference != nil || flatRestart != nil ? restoreTime(job, cluster: cluster) : .zero
+        dumpsSoFar > 0 || job.inference != nil || flatRestart(job) != nil ? restoreTime(job, cluster: cluster) : .zero
     }
 
     /// What a (re)start loads: a training job's full state; a batch-inference job's weights
     /// and cursor.
     public func restoreTime(_ job: JobSpec, cluster: Int32) -> VirtualTime {
-        restoreTime(state: job.inference.map { $0.weightBytes + BatchInference.cursorBytes } ?? job.stateBytes, cluster: cluster)
+        if let flat = flatRestart(job) { return flat }
+        return restoreTime(state: job.inference.map { $0.weightBytes + BatchInference.cursorBytes } ?? job.stateBytes, cluster: cluster)
     }
 
     /// A resize's pause: a grow copies the shared state (a batch-inference job's weights) to
-    /// the new devices; a shrink frees devices after the cut (a flat restart cost pauses it too).
+    /// the new devices; a shrink frees devices after the cut (a restart cost pauses both).
     public func resizeTime(_ job: JobSpec, grow: Bool) -> VirtualTime {
-        grow ? growTime(state: job.inference?.weightBytes ?? job.stateBytes) : (flatRestart ?? .zero)
+        if let flat = flatRestart(job) { return flat }
+        return grow ? growTime(state: job.inference?.weightBytes ?? job.stateBytes) : .zero
     }
 
     public func dumpTime(bytes: Int64, cluster: Int32) -> VirtualTime {
@@ -89,8 +93,7 @@ public struct MechanismCosts: Sendable {
     }
 
     public func restoreTime(state: Int64, cluster: Int32) -> VirtualTime {
-        if let flat = flatRestart { return flat }
-        return settings.chargesCosts ? .seconds(checkpoint[Int(cluster)].restoreSeconds(state)) : .zero
+        settings.chargesCosts ? .seconds(checkpoint[Int(cluster)].restoreSeconds(state)) : .zero
     }
 
     /// Upload from `source` to blob storage plus download at `destination`.
@@ -105,7 +108,6 @@ public struct MechanismCosts: Sendable {
 
     /// Copying the shared parameters and optimizer state onto newly added devices.
     public func growTime(state: Int64) -> VirtualTime {
-        if let flat = flatRestart { return flat }
-        return state <= 0 || !settings.chargesCosts ? .zero : .seconds(Double(state) / network.intraCluster)
+        state <= 0 || !settings.chargesCosts ? .zero : .seconds(Double(state) / network.intraCluster)
     }
 }

@@ -129,6 +129,12 @@ public struct ImportReport: Sendable, Equatable {
     public var rowsRead = 0
     public var jobsWritten = 0
     public var skipped: [Skip] = []
+    /// What one counted row is, plural ("rows": an input line or object); an importer that
+    /// groups several input lines into one job counts jobs instead and says so.
+    public var unit = "rows"
+    /// How the input's own lines relate to the counted rows, when they differ (for example
+    /// "a job per job_name, its task lines grouped; 7 task lines").
+    public var unitDetail: String?
 
     public init() {}
 
@@ -144,7 +150,7 @@ public struct ImportReport: Sendable, Equatable {
 
     /// Skips grouped by reason, most frequent first, with the first few lines of each.
     public var summary: String {
-        var lines = ["rows read \(rowsRead), jobs written \(jobsWritten), rows skipped \(skipped.count)"]
+        var lines = ["\(unit) read \(rowsRead)\(unitDetail.map { " (\($0))" } ?? ""), jobs written \(jobsWritten), \(unit) skipped \(skipped.count)"]
         var order: [String] = []
         var byReason: [String: [Int]] = [:]  // looked up; output follows `order`
         for s in skipped {

@@ -88,7 +88,11 @@ import Testing
     }
 
     static func scenario(_ jobs: String, policy: String = "fifo") throws(ScenarioError) -> Scenario {
-        try Scenario.parse("""
+        try Scenario.parse(text(jobs, policy: policy), file: "inference.yaml")
+    }
+
+    static func text(_ jobs: String, policy: String = "fifo") -> String {
+        """
             fleet:
               regions:
                 - name: r
@@ -98,7 +102,7 @@ import Testing
             workload:
               jobs:
             \(jobs)
-            """, file: "inference.yaml")
+            """
     }
 
     @Test func inferenceModelsAreBatchInferenceJobs() throws {
@@ -115,6 +119,27 @@ import Testing
         #expect(jobs[1].inference == BatchInference(requests: 1280, weightBytes: shape.checkpointBytes))
         #expect(jobs[1].stateBytes == 10 * 64 * 2 * 1024)
         #expect(jobs[2].inference == nil)
+    }
+
+    /// `compare` shows the inference metrics where the runs have inference jobs, and only there.
+    @Test func compareShowsInferenceRowsOnlyWithInference() throws {
+        let dir = try temporaryDirectory()
+        let db = dir.appendingPathComponent("c.sqlite").path
+        let train = "    - { name: train, world_size: 4, steps: 100, model: { arch: bert, layers: 2, hidden: 128, seq: 64, batch: 8 } }"
+        let withInference = dir.appendingPathComponent("inf.yaml").path, without = dir.appendingPathComponent("train.yaml").path
+        try Self.text("    - { name: eval, world_size: 4, requests: 64000, model: { arch: bert, layers: 12, hidden: 768, seq: 128, batch: 64, mode: infer } }\n" + train)
+            .write(toFile: withInference, atomically: true, encoding: .utf8)
+        try Self.text(train).write(toFile: without, atomically: true, encoding: .utf8)
+        let shown = try runFleettwin(["compare", withInference, "--policies", "fifo,las", "--seeds", "1", "--db", db])
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let row = shown.stdout.split(separator: "\n").first { $0.hasPrefix("inference requests/s") }
+        #expect(row.map { $0.split(separator: " ").count >= 4 && !$0.contains(" - ") } == true, "\(shown.stdout)")
+        #expect(shown.stdout.contains("inference accel-s / 1k req"))
+        let json = try jsonObject(try runFleettwin(["compare", withInference, "--policies", "fifo", "--seeds", "1", "--json", "--db", db]))
+        let mean = (json["policies"] as? [String: [String: Any]])?["fifo"]?["mean"] as? [String: Double]
+        #expect((mean?["inferenceRequestsPerSecond"] ?? 0) > 0 && (mean?["inferenceAcceleratorSecondsPer1k"] ?? 0) > 0, "\(json)")
+        let hidden = try runFleettwin(["compare", without, "--policies", "fifo,las", "--seeds", "1", "--db", db])
+        #expect(hidden.status == 0 && !hidden.stdout.contains("inference"), "\(hidden.stdout)")
     }
 
     @Test func inferenceKeysAreCheckedWhereTheyAreWritten() {

@@ -1,8 +1,10 @@
 import FleetTwinEngine
 import FleetTwinFleet
 import FleetTwinMetrics
+import FleetTwinPolicy
 import FleetTwinScenario
 import FleetTwinScheduling
+import Foundation
 import Testing
 
 /// A policy that replays a script, for exercising the shared mechanisms directly.
@@ -155,7 +157,7 @@ struct ScriptedPolicy: SchedulingPolicy {
     @Test func aFlatPauseReplacesTheCheckpointPath() async throws {
         var mechanisms = MechanismSettings.defaults
         mechanisms.cutSteps = 0
-        mechanisms.restartCost = .seconds(Int64(30))
+        mechanisms.restartCost = .flat(.seconds(Int64(30)))
         var main = MechanismTests.job("main", at: 0, size: 4, work: 100)
         main.stateBytes = 10 << 30
         let jobs = [main] + [50, 60, 120].map { MechanismTests.job("t\($0)", at: $0, size: 1, work: 1) }
@@ -177,7 +179,7 @@ struct ScriptedPolicy: SchedulingPolicy {
         let dir = try temporaryDirectory()
         let db = dir.appendingPathComponent("r.sqlite").path
         let bad = try runFleettwin(["replay", fixture("traces/small.jsonl"), "--fleet", fixture("fifo-hand.yaml"), "--restart-cost", "soon", "--db", db])
-        #expect(bad.status != 0 && bad.stderr.contains("--restart-cost must be a duration such as 30s or 1m; found 'soon'"), "\(bad.stderr)")
+        #expect(bad.status != 0 && bad.stderr.contains("--restart-cost must be a duration such as 30s or 1m, or compat; found 'soon'"), "\(bad.stderr)")
         let ok = try runFleettwin(["replay", fixture("traces/small.jsonl"), "--fleet", fixture("fifo-hand.yaml"), "--restart-cost", "30s",
                                    "--json", "--db", db])
         #expect(ok.status == 0, "\(ok.stderr)")
@@ -185,5 +187,74 @@ struct ScriptedPolicy: SchedulingPolicy {
         let a = try jsonObject(ok), b = try jsonObject(plain)
         // Every start now pauses 30 s: the makespan grows.
         #expect((a["makespan"] as? Double ?? 0) > (b["makespan"] as? Double ?? 0))
+    }
+
+    /// Lucid's Tiresias port: 40 s for a gang of up to 8 GPUs, 60 s above; the pause replaces
+    /// every restore and resize, and dumps cost nothing.
+    @Test func aPauseByGangSize() {
+        var settings = MechanismSettings.defaults
+        settings.restartCost = .byGang(gangLimits: [8], pauses: [.seconds(Int64(40)), .seconds(Int64(60))])
+        let costs = MechanismCosts(fleet: MechanismTests.fleet, settings: settings)
+        var small = MechanismTests.job("small", at: 0, size: 8, work: 100), large = MechanismTests.job("large", at: 0, size: 9, work: 100)
+        small.stateBytes = 10 << 30
+        large.stateBytes = 10 << 30
+        #expect(costs.startTime(small, dumpsSoFar: 0, cluster: 0) == .seconds(Int64(40)))
+        #expect(costs.startTime(large, dumpsSoFar: 3, cluster: 0) == .seconds(Int64(60)))
+        #expect(costs.resizeTime(large, grow: true) == .seconds(Int64(60)))
+        #expect(costs.resizeTime(small, grow: false) == .seconds(Int64(40)))
+        #expect(costs.dumpTime(bytes: 10 << 30, cluster: 0) == .zero)
+        // Three tiers: the first limit that holds the gang decides.
+        let tiers = RestartCost.byGang(gangLimits: [1, 4], pauses: [.seconds(Int64(1)), .seconds(Int64(2)), .seconds(Int64(3))])
+        #expect([1, 2, 4, 5, 64].map { tiers.pause(worldSize: $0) } == [1, 2, 2, 3, 3].map { VirtualTime.seconds(Int64($0)) })
+        #expect(RestartCost.compat.pause(worldSize: 4) == nil)
+    }
+
+    /// `compat` charges what each policy's original simulator charges (research/policies.md):
+    /// nothing at all for Tiresias' and Gavel's, 30 s for Pollux's Optimus, FleetTwin's own
+    /// mechanisms where there is no other original.
+    @Test func compatResolvesPerPolicy() {
+        var settings = MechanismSettings.defaults
+        settings.restartCost = .compat
+        for free in ["fifo", "las", "srtf", "dlas-gpu-gittins", "gandiva", "afs", "gavel-las", "gavel-ftf"] {
+            let r = settings.resolved(for: free)
+            #expect(!r.chargesCosts && r.restartCost == nil && r.splicingOverhead == 0 && r.cutSteps == 0, "\(free)")
+        }
+        #expect(settings.resolved(for: "optimus").restartCost == .flat(.seconds(Int64(30))))
+        #expect(settings.resolved(for: "optimus").chargesCosts)
+        for own in ["singularity", "slurm", "fair-share", "external"] {
+            #expect(settings.resolved(for: own) == MechanismSettings.defaults, "\(own)")
+        }
+        // Anything but compat is kept as given.
+        var flat = MechanismSettings.defaults
+        flat.restartCost = .flat(.seconds(Int64(20)))
+        #expect(flat.resolved(for: "las") == flat)
+    }
+
+    /// A JSON value as text with a dictionary's keys sorted, for comparing.
+    static func canonical(_ value: Any?) -> String {
+        guard let dictionary = value as? [String: Any] else { return "\(value ?? "-")" }
+        return dictionary.keys.sorted().map { "\($0)=\(canonical(dictionary[$0]))" }.joined(separator: ",")
+    }
+
+    /// On a replay, `--restart-cost compat` gives exactly what the original's charge gives:
+    /// `--no-overheads` under `las`, a flat 30 s under `optimus`; the scenario text says so.
+    @Test func replayCompatEqualsTheOriginalsCharge() throws {
+        let dir = try temporaryDirectory()
+        let db = dir.appendingPathComponent("r.sqlite").path
+        func replay(_ policy: String, _ extra: [String]) throws -> [String: Any] {
+            let out = try runFleettwin(["replay", fixture("traces/small.jsonl"), "--fleet", fixture("fifo-hand.yaml"),
+                                        "--policy", policy, "--json", "--db", db] + extra)
+            #expect(out.status == 0, "\(out.stderr)")
+            return try jsonObject(out)
+        }
+        for (policy, original) in [("las", ["--no-overheads"]), ("optimus", ["--restart-cost", "30s"])] {
+            let compat = try replay(policy, ["--restart-cost", "compat"]), same = try replay(policy, original), own = try replay(policy, [])
+            for key in ["eventLogHash", "makespan", "jct", "utilization"] {
+                #expect(compat[key] != nil, "\(key)")
+                #expect(Self.canonical(compat[key]) == Self.canonical(same[key]), "\(policy) \(key)")
+            }
+            // These stateless jobs cost FleetTwin nothing to start; Pollux's 30 s is felt.
+            if policy == "optimus" { #expect("\(compat["makespan"] ?? "-")" != "\(own["makespan"] ?? "-")") }
+        }
     }
 }

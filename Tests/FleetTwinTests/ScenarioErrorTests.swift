@@ -1,3 +1,5 @@
+import FleetTwinEngine
+import FleetTwinPolicy
 import FleetTwinScenario
 import FleetTwinScheduling
 import Testing
@@ -31,6 +33,22 @@ import Testing
         let s = try Scenario.parse(Self.valid, file: "s.yaml")
         #expect(s.jobs(seed: 1).count == 10)
         #expect(s.name == "s")
+    }
+
+    @Test func restartCostTakesADurationCompatOrGangTiers() throws {
+        func mechanisms(_ value: String) throws -> MechanismSettings {
+            try Scenario.parse(Self.valid + "\nmechanisms:\n  restart_cost: \(value)\n", file: "s.yaml").mechanisms
+        }
+        #expect(try mechanisms("30s").restartCost == .flat(.seconds(Int64(30))))
+        #expect(try mechanisms("compat").restartCost == .compat)
+        #expect(try mechanisms("{gpus: [8], pauses: [40s, 1m]}").restartCost
+                == .byGang(gangLimits: [8], pauses: [.seconds(Int64(40)), .seconds(Int64(60))]))
+        #expect(message(Self.valid + "\nmechanisms:\n  restart_cost: {gpus: [8], pauses: [40s]}\n")
+                .hasPrefix("s.yaml:13:17: error: restart_cost.pauses needs one more entry than restart_cost.gpus"))
+        #expect(message(Self.valid + "\nmechanisms:\n  restart_cost: {gpus: [8, 4], pauses: [1s, 2s, 3s]}\n")
+                .hasPrefix("s.yaml:13:28: error: restart_cost.gpus must increase; 4 follows 8"))
+        #expect(message(Self.valid + "\nmechanisms:\n  restart_cost: sometimes\n")
+                .hasPrefix("s.yaml:13:17: error: restart_cost (a duration, compat, or {gpus, pauses}) must be"))
     }
 
     @Test func syntaxError() {

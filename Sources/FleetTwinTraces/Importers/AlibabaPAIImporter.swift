@@ -82,8 +82,10 @@ public struct AlibabaPAIImporter {
         }
         var order: [Job] = []
         var index: [String: Int] = [:]  // looked up; output follows `order`
+        var taskLines = 0
         let taskHeader = try CSVFile(path: tasks, required: ["job_name", "inst_num", "status", "start_time", "end_time", "plan_gpu"], headerless: Self.taskColumns)
-            .forEachRow(skip: { jobs.skip(line: $0, $1) }) { row in
+            .forEachRow(skip: { taskLines += 1; jobs.skip(line: $0, $1) }) { row in
+                taskLines += 1
                 let name = row.string("job_name")
                 guard !name.isEmpty else { throw BadRow("job_name is empty") }
                 if index[name] == nil {
@@ -137,6 +139,7 @@ public struct AlibabaPAIImporter {
             jobs.add(TraceJob(id: job.name, submit: submit, worldSize: job.gpus, duration: end - start, user: user,
                               recorded: RecordedOutcome(start: start, end: end, status: status)), line: job.line)
         }
+        jobs.count("records", detail: "a job per job_name, its task lines grouped, or an unreadable task line; \(taskLines) task line\(taskLines == 1 ? "" : "s")")
         var source = "fleettwin import alibaba-pai \(fileName(tasks))"
         notes.insert(contentsOf: [
             "task table \(taskHeader ? "with a header" : "without a header: columns \(Self.taskColumns.joined(separator: ","))"); one job per job_name, its task lines joined",

@@ -55,6 +55,12 @@ public struct ImportedJobs {
         }
     }
 
+    /// Names what the report counts when it is not one input row each (`ImportReport.unit`).
+    public mutating func count(_ unit: String, detail: String) {
+        report.unit = unit
+        report.unitDetail = detail
+    }
+
     public mutating func skip(line: Int, _ reason: String) {
         report.skip(line: line, reason)
     }
