@@ -13,7 +13,7 @@
 /// A gang in groups of g (a tensor-parallel job's tensor groups, `group` in `fits` and
 /// `ClusterCapacity.reserve`; g divides the node size and the gang) takes a multiple of g on
 /// every node under every rule, so that no group straddles two nodes (Megatron-LM keeps a
-/// tensor group inside a node, Narayanan et al., SC'21, section 3.3). The node-local rules
+/// tensor group inside a node, Narayanan et al., SC'21: tensor parallelism up to the GPUs of a server). The node-local rules
 /// already do when g divides the node size and the gang (whole nodes and one remainder, a
 /// multiple of g); `any` and `spread` count and take only whole groups of each node's free
 /// accelerators.
