@@ -45,6 +45,7 @@ public struct PendingJob: Sendable, Equatable {
     /// and the devices of one model replica (tensor x pipeline): it starts, shrinks and grows
     /// only in multiples of those (`usableDevices`). Both 1 for a data-parallel job.
     public var tensorGroup = 1
+    /// Devices of one model replica (tensor x pipeline); 1 for a data-parallel job.
     public var replicaDevices = 1
 
     public init(index: JobIndex, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorTypes: TypeSet,

@@ -167,7 +167,9 @@ public struct ImportReport: Sendable, Equatable {
 /// A trace job's model parallelism as written (`TraceJob.parallelism`): all >= 1, tensor x
 /// pipeline dividing its world size.
 public struct TraceParallelism: Sendable, Equatable {
+    /// Tensor-parallel ways: one tensor group's devices, all on one node.
     public var tensor: Int
+    /// Pipeline stages of consecutive layers.
     public var pipeline: Int
     /// Micro-batches per step (the pipeline bubble is (pipeline - 1) / (microBatches + pipeline - 1)).
     public var microBatches: Int
