@@ -159,6 +159,7 @@ struct ExportCommand: ParsableCommand {
             traced.requests = job.requests
             traced.weightBytes = job.weightBytes
             traced.speedup = job.speedup
+            traced.parallelism = job.parallelism.map { TraceParallelism(tensor: $0.tensor, pipeline: $0.pipeline, microBatches: $0.microBatches) }
             writer.write(traced)
         }
         try writer.close()

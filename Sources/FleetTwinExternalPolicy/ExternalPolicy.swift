@@ -338,6 +338,9 @@ public struct ExternalPolicy: SchedulingPolicy {
         }
         if job.memoryPerReplicaBytes > 0 { w.key("memoryPerReplicaBytes"); w.int(job.memoryPerReplicaBytes) }
         if job.stateBytes > 0 { w.key("stateBytes"); w.int(job.stateBytes) }
+        // A model-parallel job: whole tensor groups per node, counts in whole model replicas.
+        if job.tensorGroup > 1 { w.key("tensorGroup"); w.int(job.tensorGroup) }
+        if job.replicaDevices > 1 { w.key("replicaDevices"); w.int(job.replicaDevices) }
         if job.tenant >= 0 { w.key("tenant"); w.string(fleet.tenantNames[Int(job.tenant)]) }
         if !job.typeSpeeds.isEmpty {
             w.key("typeSpeeds"); w.open("{")

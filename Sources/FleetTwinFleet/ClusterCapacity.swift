@@ -59,16 +59,19 @@ public struct ClusterCapacity: Sendable {
         let fully = buckets[n].count
         return CapacitySummary(
             acceleratorsPerNode: n, totalFree: totalFree, fullyFreeNodes: fully,
-            maxNodeFree: fully > 0 ? n : maxPartial, maxPartialNodeFree: maxPartial)
+            maxNodeFree: fully > 0 ? n : maxPartial, maxPartialNodeFree: maxPartial,
+            nodesWithFree: buckets.map(\.count))
     }
 
     /// Chooses nodes for `count` accelerators under `rule` and takes them, or returns nil and
-    /// changes nothing (the table in `PlacementRule` says which nodes each rule takes).
+    /// changes nothing (the table in `PlacementRule` says which nodes each rule takes); with
+    /// `group` > 1, a multiple of `group` on every node (tensor groups never straddle nodes).
     ///
     /// O(accelerators per node) per node taken, except `first-fit`, which walks the nodes in
     /// order as Tiresias' `yarn` scheme does: O(nodes).
-    public mutating func reserve(_ count: Int, rule: PlacementRule) -> [NodeShare]? {
-        guard count > 0, summary.fits(count, rule: rule) else { return nil }
+    public mutating func reserve(_ count: Int, rule: PlacementRule, group: Int = 1) -> [NodeShare]? {
+        guard count > 0, summary.fits(count, rule: rule, group: group) else { return nil }
+        let g = max(group, 1)
         let n = acceleratorsPerNode
         var shares: [NodeShare] = []
         switch rule {
@@ -104,9 +107,9 @@ public struct ClusterCapacity: Sendable {
         case .any:
             var needed = count
             var f = n
-            while needed > 0 && f > 0 {
+            while needed > 0 && f >= g {
                 if let node = buckets[f].last {
-                    let amount = min(f, needed)
+                    let amount = min(f - f % g, needed)
                     shares.append(take(node, amount))
                     needed -= amount
                 } else {
@@ -114,16 +117,16 @@ public struct ClusterCapacity: Sendable {
                 }
             }
         case .spread:
-            // One accelerator at a time from the node with the most free.
+            // One accelerator (one group) at a time from the node with the most free.
             var perNode: [Int32: Int32] = [:]  // looked up only; shares are built in taking order
             var order: [Int32] = []
             var f = n
-            for _ in 0..<count {
+            for _ in 0..<(count / g) {
                 while buckets[f].isEmpty { f -= 1 }
                 let node = buckets[f].last!
-                _ = take(node, 1)
+                _ = take(node, g)
                 if perNode[node] == nil { order.append(node) }
-                perNode[node, default: 0] += 1
+                perNode[node, default: 0] += Int32(g)
             }
             shares = order.map { NodeShare(node: $0, count: perNode[$0]!) }
         }
@@ -229,8 +232,9 @@ public struct CapacityWhatIf: Sendable {
         }
         let fully = bucketCounts[n]
         return CapacitySummary(acceleratorsPerNode: n, totalFree: totalFree, fullyFreeNodes: fully,
-                               maxNodeFree: fully > 0 ? n : maxPartial, maxPartialNodeFree: maxPartial)
+                               maxNodeFree: fully > 0 ? n : maxPartial, maxPartialNodeFree: maxPartial, nodesWithFree: bucketCounts)
     }
 
-    public func fits(_ count: Int, rule: PlacementRule) -> Bool { summary.fits(count, rule: rule) }
+    /// `CapacitySummary.fits` after the releases so far.
+    public func fits(_ count: Int, rule: PlacementRule, group: Int = 1) -> Bool { summary.fits(count, rule: rule, group: group) }
 }

@@ -9,6 +9,14 @@
 /// | `best-fit` | as first-fit | the node with the fewest free accelerators that still suffice (keeps whole nodes free for large gangs); written `consolidated` in older scenarios |
 /// | `spread` | enough free accelerators anywhere in the cluster | one accelerator at a time from the node with the most free, which levels free capacity across nodes and spreads a gang over several |
 /// | `any` | enough free accelerators anywhere in the cluster | the nodes with the most free first (fewest nodes); what Tiresias' `count` scheme models, which only counts free GPUs |
+///
+/// A gang in groups of g (a tensor-parallel job's tensor groups, `group` in `fits` and
+/// `ClusterCapacity.reserve`; g divides the node size and the gang) takes a multiple of g on
+/// every node under every rule, so that no group straddles two nodes (Megatron-LM keeps a
+/// tensor group inside a node, Narayanan et al., SC'21: tensor parallelism up to the GPUs of a server). The node-local rules
+/// already do when g divides the node size and the gang (whole nodes and one remainder, a
+/// multiple of g); `any` and `spread` count and take only whole groups of each node's free
+/// accelerators.
 public enum PlacementRule: String, Sendable, CaseIterable {
     case firstFit = "first-fit"
     case bestFit = "best-fit"
@@ -36,20 +44,37 @@ public struct CapacitySummary: Sendable, Equatable {
     public var maxNodeFree: Int
     /// The most free accelerators on a node that is not fully free (0 if none).
     public var maxPartialNodeFree: Int
+    /// `nodesWithFree[f]`: up nodes with exactly f free accelerators, f = 0...acceleratorsPerNode
+    /// (empty when not known: then only groups of 1 fit under `any` and `spread`).
+    public var nodesWithFree: [Int]
 
-    public init(acceleratorsPerNode: Int, totalFree: Int, fullyFreeNodes: Int, maxNodeFree: Int, maxPartialNodeFree: Int) {
+    public init(acceleratorsPerNode: Int, totalFree: Int, fullyFreeNodes: Int, maxNodeFree: Int, maxPartialNodeFree: Int,
+                nodesWithFree: [Int] = []) {
         self.acceleratorsPerNode = acceleratorsPerNode
         self.totalFree = totalFree
         self.fullyFreeNodes = fullyFreeNodes
         self.maxNodeFree = maxNodeFree
         self.maxPartialNodeFree = maxPartialNodeFree
+        self.nodesWithFree = nodesWithFree
     }
 
-    /// Whether `count` accelerators can be placed under `rule` right now.
-    public func fits(_ count: Int, rule: PlacementRule) -> Bool {
+    /// Free accelerators in whole groups of `group` on each node: the sum over nodes of
+    /// free - free mod group (`totalFree` for groups of 1). O(accelerators per node).
+    public func freeInGroups(of group: Int) -> Int {
+        guard group > 1 else { return totalFree }
+        var total = 0
+        for (f, nodes) in nodesWithFree.enumerated() where nodes > 0 { total += nodes * (f - f % group) }
+        return total
+    }
+
+    /// Whether `count` accelerators can be placed under `rule` right now, in whole groups of
+    /// `group` on every node (see `PlacementRule`; `count` a multiple of `group`, which
+    /// divides the node size, or nothing fits).
+    public func fits(_ count: Int, rule: PlacementRule, group: Int = 1) -> Bool {
+        if group > 1 && (count % group != 0 || acceleratorsPerNode % group != 0) { return false }
         switch rule {
         case .any, .spread:
-            return totalFree >= count
+            return freeInGroups(of: group) >= count
         case .firstFit, .bestFit:
             let n = acceleratorsPerNode
             if count <= n { return maxNodeFree >= count }

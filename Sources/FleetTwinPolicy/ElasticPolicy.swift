@@ -202,7 +202,7 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
             let t = jobs[Int(j)]
             guard t.state == .waiting, t.target > 0, t.home >= 0 else { continue }
             let free = fleet.clusters[Int(t.home)].free
-            if let n = largestFit(t.target, min: minDevices(Int(j), cluster: t.home, fleet: fleet), free: free) {
+            if let n = largestFit(t.target, min: minDevices(Int(j), cluster: t.home, fleet: fleet), group: t.info.tensorGroup, free: free) {
                 jobs[Int(j)].state = .running  // until `jobStarted` says so
                 return .start(j, cluster: t.home, accelerators: n)
             }
@@ -219,7 +219,8 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
             for c in fleet.clusters(of: t.info.acceleratorTypes) {
                 let free = fleet.clusters[Int(c)].free
                 let held = reservations.reduce(0) { $0 + ($1.cluster == c ? $1.accelerators : 0) }
-                guard free.fits(t.info.worldSize, rule: placement), free.totalFree - held >= t.info.worldSize else { continue }
+                guard free.fits(t.info.worldSize, rule: placement, group: t.info.tensorGroup),
+                      free.freeInGroups(of: t.info.tensorGroup) - held >= t.info.worldSize else { continue }
                 jobs[Int(j)].state = .running
                 jobs[Int(j)].home = c
                 return .start(j, cluster: c, accelerators: t.info.worldSize)
@@ -275,7 +276,7 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         var best: (cluster: Int32, fits: Bool, perJob: Double, free: Int)?
         for c in fleet.clusters(of: job.acceleratorTypes) where fleet.clusters[Int(c)].capacity >= 1 {
             let entry = fleet.clusters[Int(c)]
-            let fits = entry.free.fits(job.worldSize, rule: placement)
+            let fits = entry.free.fits(job.worldSize, rule: placement, group: job.tensorGroup)
             let perJob = Double(entry.capacity) / Double(counts[Int(c)].count + 1)
             if let b = best, (b.fits ? 1 : 0, b.perJob, b.free) >= (fits ? 1 : 0, perJob, entry.free.totalFree) { continue }
             best = (c, fits, perJob, entry.free.totalFree)
@@ -284,8 +285,11 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
     }
 
     /// The fewest devices job `i`'s replicas fit in memory on in `cluster` (1 when they
-    /// always do), found once per job and cluster.
+    /// always do), found once per job and cluster. A model-parallel job (tensor x pipeline
+    /// > 1) is divided all or nothing, its world size: the rules' divisions do not keep
+    /// counts in multiples of its model replica.
     private mutating func minDevices(_ i: Int, cluster: Int32, fleet: FleetView) -> Int {
+        if jobs[i].info.replicaDevices > 1 { return jobs[i].info.worldSize }
         if jobs[i].minDevicesIn != cluster {
             var n = 1
             while n < jobs[i].info.worldSize && !fleet.fitsSliced(jobs[i].info, devices: n, cluster: cluster) { n += 1 }
@@ -295,11 +299,12 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         return jobs[i].minDevices
     }
 
-    /// The most devices up to `target`, and at least `min`, that the placement rule fits now.
-    private func largestFit(_ target: Int, min lowest: Int, free: CapacitySummary) -> Int? {
+    /// The most devices up to `target`, and at least `min`, that the placement rule fits now
+    /// (in whole tensor groups of `group` per node).
+    private func largestFit(_ target: Int, min lowest: Int, group: Int, free: CapacitySummary) -> Int? {
         var n = target
         while n >= lowest {
-            if free.fits(n, rule: placement) { return n }
+            if free.fits(n, rule: placement, group: group) { return n }
             n -= 1
         }
         return nil

@@ -46,7 +46,7 @@ public struct FIFOPolicy: SchedulingPolicy {
     public mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
         reservations.removeAll(keepingCapacity: true)
         guard let head = queue.first else { return nil }
-        guard let cluster = fleet.firstFit(head.worldSize, types: head.acceleratorTypes, rule: placement) else {
+        guard let cluster = fleet.firstFit(head.worldSize, types: head.acceleratorTypes, rule: placement, group: head.tensorGroup) else {
             for c in fleet.clusters(of: head.acceleratorTypes) where fleet.clusters[Int(c)].free.totalFree > 0 {
                 reservations.append(Reservation(job: head.index, cluster: c, accelerators: fleet.clusters[Int(c)].free.totalFree))
             }

@@ -65,13 +65,14 @@ public struct FleetView: Sendable {
     }
 
     /// The first cluster, in declaration order, of one of `types` where `count` accelerators
-    /// fit under `rule` now.
-    public func firstFit(_ count: Int, types: TypeSet, rule: PlacementRule, excluding excluded: Int32 = -1) -> Int32? {
+    /// fit under `rule` now, in whole groups of `group` per node.
+    public func firstFit(_ count: Int, types: TypeSet, rule: PlacementRule, group: Int = 1, excluding excluded: Int32 = -1) -> Int32? {
         if let type = types.single {
-            for c in clustersOfType[Int(type)] where c != excluded && clusters[Int(c)].free.fits(count, rule: rule) { return c }
+            for c in clustersOfType[Int(type)] where c != excluded && clusters[Int(c)].free.fits(count, rule: rule, group: group) { return c }
             return nil
         }
-        for (i, c) in clusters.enumerated() where Int32(i) != excluded && types.contains(c.acceleratorType) && c.free.fits(count, rule: rule) {
+        for (i, c) in clusters.enumerated() where Int32(i) != excluded && types.contains(c.acceleratorType)
+            && c.free.fits(count, rule: rule, group: group) {
             return Int32(i)
         }
         return nil

@@ -91,9 +91,11 @@ public struct GandivaPolicy: SchedulingPolicy {
         precondition(Int(job.index) == jobs.count)
         jobs.append(GandivaJob(info: job))
         let shape: Int
-        if let known = shapes.firstIndex(where: { $0.size == job.worldSize && $0.types == job.acceleratorTypes }) { shape = known } else {
+        if let known = shapes.firstIndex(where: { $0.size == job.worldSize && $0.types == job.acceleratorTypes && $0.group == job.tensorGroup }) {
+            shape = known
+        } else {
             shape = shapes.count
-            shapes.append(WaitingShape(size: job.worldSize, types: job.acceleratorTypes))
+            shapes.append(WaitingShape(size: job.worldSize, types: job.acceleratorTypes, group: job.tensorGroup))
         }
         shapeOfJob.append(Int32(shape))
         shapes[shape].jobs.insert(Self.key(job.index))
@@ -348,11 +350,13 @@ public struct GandivaPolicy: SchedulingPolicy {
         for s in live {
             let set = sets[s], c = Int(set.cluster)
             for j in set.members.prefix(set.capacity) where jobs[Int(j)].state == .waiting {
-                let need = jobs[Int(j)].info.worldSize
+                let need = jobs[Int(j)].info.worldSize, group = jobs[Int(j)].info.tensorGroup
                 var shares: [NodeShare] = []
                 var left = need
                 for node in set.nodes where left > 0 && !local[c].isDown[Int(node)] {
-                    let take = min(left, local[c].freeOnNode[Int(node)])
+                    // Whole tensor groups per node (a multiple of `group`, which divides `left`).
+                    let free = local[c].freeOnNode[Int(node)]
+                    let take = min(left, free - free % group)
                     if take > 0 { shares.append(NodeShare(node: node, count: Int32(take))); left -= take }
                 }
                 if left == 0 {
@@ -388,7 +392,7 @@ public struct GandivaPolicy: SchedulingPolicy {
                 let info = jobs[Int(first.job)].info
                 var started = false
                 for c in fleet.clusters(of: info.acceleratorTypes) {
-                    guard let shares = local[Int(c)].reserve(info.worldSize, rule: placement) else { continue }
+                    guard let shares = local[Int(c)].reserve(info.worldSize, rule: placement, group: info.tensorGroup) else { continue }
                     transition(Int(first.job), to: .running)
                     jobs[Int(first.job)].inSet = false
                     planned.append(.startOnNodes(info.index, cluster: c, shares: shares))
@@ -447,6 +451,8 @@ fileprivate struct GandivaNodeSet {
 fileprivate struct WaitingShape {
     var size: Int
     var types: TypeSet
+    /// Its jobs' tensor group (`PendingJob.tensorGroup`), which placement must keep in nodes.
+    var group: Int
     /// Its waiting jobs by index (arrival order).
     var jobs = RankedJobs()
 }

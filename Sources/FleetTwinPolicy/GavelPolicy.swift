@@ -219,10 +219,10 @@ public struct GavelPolicy: SchedulingPolicy {
             guard var s = states[j], !s.running, !s.stopping else { continue }
             // A taken job goes to its type; failing that (fragmentation, failed nodes) to any
             // type it runs on with room now, rather than leave that room idle.
-            var cluster = takenType[j].flatMap { fleet.firstFit(s.job.worldSize, types: .single($0), rule: placement) }
+            var cluster = takenType[j].flatMap { fleet.firstFit(s.job.worldSize, types: .single($0), rule: placement, group: s.job.tensorGroup) }
             if cluster == nil {
                 cluster = fleet.clusters(of: s.job.acceleratorTypes).first {
-                    !held[Int($0)] && fleet.clusters[Int($0)].free.fits(s.job.worldSize, rule: placement)
+                    !held[Int($0)] && fleet.clusters[Int($0)].free.fits(s.job.worldSize, rule: placement, group: s.job.tensorGroup)
                 }
             }
             if cluster == nil, let type = takenType[j], stopsInFlight > 0 {

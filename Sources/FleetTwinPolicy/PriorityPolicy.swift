@@ -316,7 +316,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         let job = tracked.info
         for c in fleet.clusters(of: job.acceleratorTypes) {
             let free = fleet.clusters[Int(c)].free
-            guard free.fits(job.worldSize, rule: placement),
+            guard free.fits(job.worldSize, rule: placement, group: job.tensorGroup),
                   free.totalFree - job.worldSize >= held(in: c, against: tracked) else { continue }
             return .start(job.index, cluster: c, accelerators: job.worldSize)
         }
@@ -340,13 +340,16 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         var best: (Int32, Int)?
         for c in fleet.clusters(of: job.acceleratorTypes) {
             let free = fleet.clusters[Int(c)].free
-            let usable = min(job.worldSize - 1, free.totalFree - held(in: c, against: tracked))
+            // A model-parallel job runs whole model replicas: bisect over multiples of them.
+            let step = job.replicaDevices
+            let usable = job.usableDevices(min(job.worldSize - 1, free.totalFree - held(in: c, against: tracked)))
             guard usable > 0 else { continue }
-            var lo = 0, hi = usable
+            var lo = 0, hi = usable / step
             while lo < hi {
                 let mid = (lo + hi + 1) / 2
-                if free.fits(mid, rule: placement) { lo = mid } else { hi = mid - 1 }
+                if free.fits(mid * step, rule: placement, group: job.tensorGroup) { lo = mid } else { hi = mid - 1 }
             }
+            lo *= step
             guard lo >= 1, lo > (best?.1 ?? 0), fraction(lo) >= target, fleet.fitsSliced(job, devices: lo, cluster: c) else { continue }
             best = (c, lo)
         }
@@ -383,7 +386,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
             var coming = fleet.whatIf(c32)
             for f in inFlight[c] { coming.release(f.shares) }
             // Room already on its way (and not held for a better-ranked job): wait for it.
-            if !inFlight[c].isEmpty && coming.fits(gang, rule: placement)
+            if !inFlight[c].isEmpty && coming.fits(gang, rule: placement, group: head.info.tensorGroup)
                 && fleet.clusters[c].free.totalFree + inFlight[c].reduce(0, { $0 + $1.count }) - gang >= held(in: c32, against: head) {
                 return nil
             }
@@ -397,12 +400,13 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
             while k >= 0 && victims.count > 1 && victims.count <= 16 {
                 var without = coming
                 for (j, v) in victims.enumerated() where j != k { without.release(jobs[Int(v)].shares) }
-                if without.fits(gang, rule: placement) { victims.remove(at: k) }
+                if without.fits(gang, rule: placement, group: head.info.tensorGroup) { victims.remove(at: k) }
                 k -= 1
             }
             var decisions: [SchedulingDecision] = []
             var outstanding = 0
-            if switches.elastic, let shrinks = shrinkPlan(victims, need: gang - fleet.clusters[c].free.totalFree, cluster: c32, fleet: fleet) {
+            // Shrinks free counts, not node-aligned groups: a head in tensor groups preempts.
+            if switches.elastic, head.info.tensorGroup == 1, let shrinks = shrinkPlan(victims, need: gang - fleet.clusters[c].free.totalFree, cluster: c32, fleet: fleet) {
                 for (job, target) in shrinks {
                     let freed = jobs[Int(job)].devices - target
                     decisions.append(.resize(job, accelerators: target))
@@ -462,14 +466,14 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
             }
             var after = coming
             for v in victims { after.release(jobs[Int(v)].shares) }
-            if !victims.isEmpty && after.fits(gang, rule: placement) { return victims }
+            if !victims.isEmpty && after.fits(gang, rule: placement, group: head.info.tensorGroup) { return victims }
         }
         var victims: [Int32] = []
         var after = coming
         for e in eligible where e.takeable {
             victims.append(e.job)
             after.release(jobs[Int(e.job)].shares)
-            if after.fits(gang, rule: placement) { return victims }
+            if after.fits(gang, rule: placement, group: head.info.tensorGroup) { return victims }
         }
         return nil
     }
@@ -484,8 +488,13 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         guard need > 0, !placement.isNodeLocal || need <= fleet.clusters[Int(cluster)].free.acceleratorsPerNode else { return nil }
         var shrinks: [(JobIndex, Int)] = []
         var needed = need
-        for victim in victims where needed > 0 && victim.devices > 1 {
-            let target = max(victim.info.splitsRequests ? 1 : (victim.devices + 1) / 2, victim.devices - needed)
+        for victim in victims where needed > 0 && victim.devices > victim.info.replicaDevices {
+            // Whole model replicas: a model-parallel victim keeps a multiple of them.
+            let half = victim.info.splitsRequests ? 1 : (victim.devices + 1) / 2
+            // At least half (rounded up to whole replicas), else enough to cover the need.
+            let r = victim.info.replicaDevices
+            let target = max((half + r - 1) / r * r, victim.info.usableDevices(victim.devices - needed))
+            guard target < victim.devices else { continue }
             guard fleet.fitsSliced(victim.info, devices: target, cluster: cluster) else { continue }
             shrinks.append((victim.info.index, target))
             needed -= victim.devices - target
@@ -510,10 +519,10 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
                 }
                 guard var after = coming else { continue }
                 after.release(mover.shares)
-                guard after.fits(head.info.worldSize, rule: placement), mayTake(Int(mover.info.index), at: now) else { continue }
+                guard after.fits(head.info.worldSize, rule: placement, group: head.info.tensorGroup), mayTake(Int(mover.info.index), at: now) else { continue }
                 for d in fleet.clusters(of: mover.info.acceleratorTypes) where d != c32
                     && fleet.canMigrate(from: c32, to: d)
-                    && fleet.clusters[Int(d)].free.fits(mover.devices, rule: placement)
+                    && fleet.clusters[Int(d)].free.fits(mover.devices, rule: placement, group: mover.info.tensorGroup)
                     && fleet.clusters[Int(d)].free.totalFree - mover.devices >= held(in: d, against: mover) {
                     inFlight[c].append(InFlight(job: mover.info.index, shares: mover.shares, count: mover.devices,
                                                 holder: head.info.index, isStop: false))
@@ -530,9 +539,10 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     private func grow(_ fleet: FleetView) -> SchedulingDecision? {
         for key in shrunk.keys {
             let job = jobs[Int(key.job)]
-            let free = fleet.clusters[Int(job.cluster)].free.totalFree - held(in: job.cluster, against: job)
-            guard free > 0 else { continue }
-            return .resize(job.info.index, accelerators: min(job.info.worldSize, job.devices + free))
+            let free = fleet.clusters[Int(job.cluster)].free.freeInGroups(of: job.info.tensorGroup) - held(in: job.cluster, against: job)
+            let added = job.info.usableDevices(min(job.info.worldSize - job.devices, free))
+            guard added > 0 else { continue }
+            return .resize(job.info.index, accelerators: job.devices + added)
         }
         return nil
     }

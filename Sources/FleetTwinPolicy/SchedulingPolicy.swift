@@ -40,6 +40,13 @@ public struct PendingJob: Sendable, Equatable {
     /// Replicas follow devices (`JobSpec.elasticSpeedup`): throughput on n devices relative
     /// to one, n = 1...worldSize; empty for a fixed world.
     public var speedup: [Double] = []
+    /// A model-parallel job (`JobSpec.parallelism`): its tensor group, which must sit inside
+    /// one node (pass it as `group` to `CapacitySummary.fits` and `ClusterCapacity.reserve`),
+    /// and the devices of one model replica (tensor x pipeline): it starts, shrinks and grows
+    /// only in multiples of those (`usableDevices`). Both 1 for a data-parallel job.
+    public var tensorGroup = 1
+    /// Devices of one model replica (tensor x pipeline); 1 for a data-parallel job.
+    public var replicaDevices = 1
 
     public init(index: JobIndex, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorTypes: TypeSet,
                 work: Int64 = 0, memoryPerReplicaBytes: Int64 = 0, stateBytes: Int64 = 0, tenant: Int32 = -1,
@@ -212,6 +219,10 @@ extension SchedulingPolicy {
 }
 
 extension PendingJob {
+    /// The most devices, at most `devices`, that the job can run on: a multiple of its
+    /// `replicaDevices` (whole model replicas; 0 when fewer than one replica's worth).
+    public func usableDevices(_ devices: Int) -> Int { devices - devices % max(replicaDevices, 1) }
+
     /// The share of its full-size rate the job gets on `devices` accelerators (before type
     /// speed and communication): 1 at full size; devices / world size for batch inference;
     /// its speedup on `devices` over its speedup at full size when replicas follow devices;

@@ -64,33 +64,36 @@ struct NodePlan {
     /// then, and those nodes. The first segment where they fit is found by halving: free
     /// counts only grow along the segments, and so does whether a gang fits (more free GPUs
     /// per node never leave fewer whole nodes, nor fewer nodes with room for the rest).
-    mutating func earliest(_ size: Int, perNode: Int, rule: PlacementRule, from start: VirtualTime, before horizon: VirtualTime,
+    mutating func earliest(_ size: Int, perNode: Int, rule: PlacementRule, group: Int = 1, from start: VirtualTime, before horizon: VirtualTime,
                            on open: NodeSet) -> (VirtualTime, [NodeShare])? {
         // The segment containing `start` (the first that ends after it).
         let first = times[1...].partitionPoint { $0 <= start } - 1
         // Every instant tried is at or after `start`.
         guard start <= horizon else { return nil }
-        if fits(size, perNode: perNode, nodeLocal: rule.isNodeLocal, segment: first, open: open) {
-            return choose(size, perNode: perNode, rule: rule, segment: first, open: open).map { (Swift.max(times[first], start), $0) }
+        if fits(size, perNode: perNode, nodeLocal: rule.isNodeLocal, group: group, segment: first, open: open) {
+            return choose(size, perNode: perNode, rule: rule, group: group, segment: first, open: open).map { (Swift.max(times[first], start), $0) }
         }
         // It fits nowhere in `first`: the first later segment where it does, if any.
-        let low = times.indices[(first + 1)...].partitionPoint { !fits(size, perNode: perNode, nodeLocal: rule.isNodeLocal, segment: $0, open: open) }
+        let low = times.indices[(first + 1)...].partitionPoint {
+            !fits(size, perNode: perNode, nodeLocal: rule.isNodeLocal, group: group, segment: $0, open: open)
+        }
         guard low < times.count, times[low] <= horizon,
-              let shares = choose(size, perNode: perNode, rule: rule, segment: low, open: open) else { return nil }
+              let shares = choose(size, perNode: perNode, rule: rule, group: group, segment: low, open: open) else { return nil }
         return (times[low], shares)
     }
 
     /// Whether `choose` would find nodes for `size` GPUs on segment `k`'s free counts on the
     /// open nodes, counted without allocating: a node-local gang needs size / perNode wholly
     /// free nodes and one more with room for the rest (a gang of at most one node: one node
-    /// with room for it); any other, that many free GPUs in all.
-    private func fits(_ size: Int, perNode: Int, nodeLocal: Bool, segment k: Int, open: NodeSet) -> Bool {
+    /// with room for it); any other, that many free GPUs in all (in whole groups of `group`
+    /// per node).
+    private func fits(_ size: Int, perNode: Int, nodeLocal: Bool, group: Int, segment k: Int, open: NodeSet) -> Bool {
         guard size > 0 else { return true }
         let base = k * nodes
         if !nodeLocal {
             var total = 0
             for node in 0..<nodes where open.contains(node) && free[base + node] > 0 {
-                total += free[base + node]
+                total += free[base + node] - free[base + node] % group
                 if total >= size { return true }
             }
             return false
@@ -107,10 +110,10 @@ struct NodePlan {
     }
 
     /// The select plugin's choice on segment `k`'s free counts, on open nodes only.
-    private mutating func choose(_ size: Int, perNode: Int, rule: PlacementRule, segment k: Int, open: NodeSet) -> [NodeShare]? {
+    private mutating func choose(_ size: Int, perNode: Int, rule: PlacementRule, group: Int, segment k: Int, open: NodeSet) -> [NodeShare]? {
         let base = k * nodes
         for node in 0..<nodes { masked[node] = open.contains(node) ? free[base + node] : 0 }
-        return Self.choose(size, perNode: perNode, free: masked, rule: rule, preferring: .consecutive(masked))
+        return Self.choose(size, perNode: perNode, free: masked, rule: rule, group: group, preferring: .consecutive(masked))
     }
 }
 

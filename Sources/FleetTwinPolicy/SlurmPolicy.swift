@@ -321,7 +321,7 @@ public struct SlurmPolicy: SchedulingPolicy {
             depth -= 1
             guard let cluster = cluster(for: entry.job, fleet: fleet) else { continue }
             entries[Int(job)].cluster = cluster
-            if let shares = nodes(for: entry.job.worldSize, free: fleet.clusters[Int(cluster)].nodes) {
+            if let shares = nodes(for: entry.job.worldSize, group: entry.job.tensorGroup, free: fleet.clusters[Int(cluster)].nodes) {
                 return .startOnNodes(job, cluster: cluster, shares: shares)
             }
             // A preemptor whose victims are still in their grace time waits for them.
@@ -340,7 +340,7 @@ public struct SlurmPolicy: SchedulingPolicy {
                 if graceEnds == now {
                     var freed = fleet.clusters[Int(cluster)].nodes
                     for victim in victims { freed.release(entries[Int(victim)].shares) }
-                    if let shares = nodes(for: entry.job.worldSize, free: freed) {
+                    if let shares = nodes(for: entry.job.worldSize, group: entry.job.tensorGroup, free: freed) {
                         queued.append(.startOnNodes(job, cluster: cluster, shares: shares))
                     }
                 }
@@ -354,10 +354,12 @@ public struct SlurmPolicy: SchedulingPolicy {
     }
 
     /// Where Slurm's select plugin puts `size` GPUs on the free capacity now (see
-    /// `NodePlan.Preference.consecutive`), or nil when they do not fit.
-    private func nodes(for size: Int, free capacity: ClusterCapacity) -> [NodeShare]? {
+    /// `NodePlan.Preference.consecutive`), or nil when they do not fit; whole tensor groups of
+    /// `group` on each node.
+    private func nodes(for size: Int, group: Int, free capacity: ClusterCapacity) -> [NodeShare]? {
         let free = capacity.freeOnNode
-        return NodePlan.choose(size, perNode: capacity.acceleratorsPerNode, free: free, rule: placement, preferring: .consecutive(free))
+        return NodePlan.choose(size, perNode: capacity.acceleratorsPerNode, free: free, rule: placement, group: group,
+                               preferring: .consecutive(free))
     }
 
     // MARK: Backfill
@@ -458,7 +460,7 @@ public struct SlurmPolicy: SchedulingPolicy {
             for _ in 0...space.times.count {
                 // Nodes free of reservations over the whole window [start, start + limit].
                 space.open(from: startFrom, to: startFrom + timeLimit + VirtualTime(microseconds: 1), into: &open)
-                guard let (start, shares) = usage.earliest(size, perNode: perNode, rule: placement, from: startFrom, before: windowEnd,
+                guard let (start, shares) = usage.earliest(size, perNode: perNode, rule: placement, group: entries[Int(job)].job.tensorGroup, from: startFrom, before: windowEnd,
                                                            on: open) else {
                     // No start on these nodes; try from the next point where the map changes
                     // (none past the window: every try from there fails).
@@ -557,7 +559,7 @@ public struct SlurmPolicy: SchedulingPolicy {
         }
         var whatIf = fleet.whatIf(cluster)
         for v in victims { whatIf.release(entries[Int(v)].shares) }
-        return whatIf.fits(size, rule: placement) ? victims : nil
+        return whatIf.fits(size, rule: placement, group: entries[Int(job)].job.tensorGroup) ? victims : nil
     }
 
     // MARK: Order and priority
@@ -700,7 +702,8 @@ extension NodePlan {
 
     /// Nodes for a gang under a node-local rule, among those whose `free` suffices; whole
     /// nodes first for a gang larger than one node.
-    static func choose(_ size: Int, perNode: Int, free: [Int], rule: PlacementRule, preferring preference: Preference = .rule) -> [NodeShare]? {
+    static func choose(_ size: Int, perNode: Int, free: [Int], rule: PlacementRule, group: Int = 1,
+                       preferring preference: Preference = .rule) -> [NodeShare]? {
         var remaining = free, shares: [NodeShare] = []
         func pick(_ candidates: [Int]) -> Int? {
             switch preference {
@@ -732,9 +735,11 @@ extension NodePlan {
             }
             return shares
         }
+        // Whole tensor groups per node (node-local choices above are whole nodes and one
+        // remainder, multiples of a group that divides the node size and the gang).
         var left = size
-        for node in remaining.indices.sorted(by: { (remaining[$0], $1) > (remaining[$1], $0) }) where left > 0 && remaining[node] > 0 {
-            let take = min(left, remaining[node])
+        for node in remaining.indices.sorted(by: { (remaining[$0], $1) > (remaining[$1], $0) }) where left > 0 && remaining[node] >= group {
+            let take = min(left, remaining[node] - remaining[node] % group)
             shares.append(NodeShare(node: Int32(node), count: Int32(take)))
             left -= take
         }

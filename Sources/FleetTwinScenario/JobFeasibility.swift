@@ -38,6 +38,18 @@ enum JobFeasibility {
         return .failure(Reason(text: "world size \(worldSize) exceeds the largest cluster (\(largest))"))
     }
 
+    /// Why tensor groups of `tensor` cannot sit inside the nodes of `type`, or nil when they
+    /// can: the tensor degree must divide a node's accelerators, so that whole nodes and the
+    /// remainder of a gang hold whole groups (`PlacementRule`; Megatron-LM keeps T within a
+    /// node, Narayanan et al., SC'21).
+    static func tensorProblem(tensor: Int, type: String, fleet: FleetSpec) -> String? {
+        guard tensor > 1 else { return nil }
+        for cluster in fleet.clusters where cluster.acceleratorType == type && cluster.acceleratorsPerNode % tensor != 0 {
+            return "tensor \(tensor) must divide the \(cluster.acceleratorsPerNode) accelerators of a \(type) node (cluster \(cluster.name)) so that tensor groups sit inside nodes"
+        }
+        return nil
+    }
+
     /// Why a job cannot run, as a skipped job's reason or a scenario error's message.
     struct Reason: Error { var text: String }
 

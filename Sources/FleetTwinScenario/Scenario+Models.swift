@@ -14,16 +14,23 @@ public struct PricedModel: Sendable, Equatable {
     public var stateBytes: Int64
     /// "any", or the one type asked for.
     public var acceleratorType: String
+    /// Tensor and pipeline parallelism (`parallelism:`), nil for data parallelism only; then
+    /// `memoryPerReplicaBytes` is already one device's share (the replica's / (T x P)).
+    public var parallelism: Parallelism?
 
     /// A job of `steps` mini-batches per replica. An inference shape (`mode: infer`) makes a
     /// batch-inference job serving `requests` (default: steps x batch x world size), whose
     /// state is its outputs (`outputBytesPerRequest` each, unless given) and whose weights
     /// load at every start.
+    /// With `parallelism`, one step is the ideal step of one model replica on T x P devices
+    /// (the reference step / (T x P)), so work = steps x that.
     func job(name: String, submit: VirtualTime, tier: SLATier, worldSize: Int, steps: Int64,
              requests: Int64? = nil, outputBytesPerRequest: Int64? = nil) -> JobSpec {
+        let ideal = referenceStepSeconds / Double(parallelism?.modelParallel ?? 1)
         var spec = JobSpec(name: name, submit: submit, tier: tier, worldSize: worldSize, acceleratorType: acceleratorType,
-                           work: VirtualTime.seconds(Double(steps) * referenceStepSeconds), steps: steps,
+                           work: VirtualTime.seconds(Double(steps) * ideal), steps: steps,
                            stateBytes: stateBytes, memoryPerReplicaBytes: memoryPerReplicaBytes, speeds: speeds, model: shape)
+        spec.parallelism = parallelism
         if shape.mode == .infer {
             let served = requests ?? steps * Int64(shape.batch) * Int64(worldSize)
             spec.inference = BatchInference(requests: served, weightBytes: shape.checkpointBytes)
@@ -50,9 +57,12 @@ extension ScenarioParser {
     }
 
     /// Prices `shape` on every type of the fleet (or only `requested`), keeping the types
-    /// where a replica fits in memory and whose largest cluster holds `worldSizes`.
+    /// where a replica fits in memory and whose largest cluster holds `worldSizes`. With
+    /// `parallelism` a device holds 1 / (T x P) of the replica's memory (an even split of
+    /// weights, gradients, optimizer state and activations).
     func price(_ shape: ModelShape, requested typeNode: YAMLNode?, worldSizes: [Int], fleet: FleetSpec,
-               at node: YAMLNode) throws(ScenarioError) -> PricedModel {
+               at node: YAMLNode, parallelism: Parallelism? = nil) throws(ScenarioError) -> PricedModel {
+        let split = Int64(parallelism?.modelParallel ?? 1)
         let model = CostModel.calibrated
         let reference = model.estimate(shape, on: AcceleratorCatalog.h100)
         let requested = try typeNode.map { n throws(ScenarioError) in try acceleratorType(n, fleet: fleet) }
@@ -61,20 +71,71 @@ extension ScenarioParser {
         let inFleet = fleet.profiles.filter { p in fleet.clusters.contains { $0.acceleratorType == p.name } }
         for profile in inFleet where requested == nil || requested == profile.name {
             let e = model.estimate(shape, on: profile.spec)
-            memory = e.memoryBytes
-            guard e.fitsInMemory, worldSizes.allSatisfy({ $0 <= fleet.largestCluster(ofType: profile.name) }) else { continue }
+            memory = (e.memoryBytes + split - 1) / split
+            guard memory <= profile.spec.memoryBytes, worldSizes.allSatisfy({ $0 <= fleet.largestCluster(ofType: profile.name) }) else { continue }
             speeds.append(TypeSpeed(type: profile.name, speed: reference.stepSeconds / e.stepSeconds))
         }
         guard !speeds.isEmpty else {
             let gib = Double(memory) / 1_073_741_824
             let largest = worldSizes.max() ?? 1
             throw reader.error(at: typeNode ?? node, String(
-                format: "this model needs %.1f GiB per replica, %d of them in one cluster; no %@ in the fleet offers both",
-                gib, largest, requested.map { "cluster of type \($0)" } ?? "accelerator type"))
+                format: "this model needs %.1f GiB per %@, %d of them in one cluster; no %@ in the fleet offers both",
+                gib, split > 1 ? "device (a replica / tensor x pipeline)" : "replica", largest,
+                requested.map { "cluster of type \($0)" } ?? "accelerator type"))
         }
         return PricedModel(shape: shape, referenceStepSeconds: reference.stepSeconds, speeds: speeds,
                            memoryPerReplicaBytes: memory, stateBytes: shape.checkpointBytes,
-                           acceleratorType: requested ?? "any")
+                           acceleratorType: requested ?? "any", parallelism: parallelism)
+    }
+
+    static let parallelismKeys = ["tensor", "pipeline", "micro_batches"]
+
+    /// `parallelism: {tensor: T, pipeline: P, micro_batches: m}` (each a whole number >= 1,
+    /// default 1) for a training `model`: T x P must divide every world size the job may
+    /// have (`worldSizes`, at `sizeNode`). That T divides a node of every type the priced job
+    /// may use is `checkTensor`'s, once the types are known.
+    func parseParallelism(_ node: YAMLNode, shape: ModelShape, worldSizes: [Int], sizeNode: YAMLNode) throws(ScenarioError) -> Parallelism {
+        let o = try reader.object(node, "parallelism", allowed: Self.parallelismKeys)
+        guard shape.mode == .train else {
+            throw reader.error(at: node, "'parallelism' splits a training model; an inference model (mode: infer) splits its requests instead")
+        }
+        func degree(_ key: String) throws(ScenarioError) -> Int {
+            try o[key].map { n throws(ScenarioError) in try reader.int(n, "parallelism.\(key)", min: 1, max: 1_000_000) } ?? 1
+        }
+        let p = Parallelism(tensor: try degree("tensor"), pipeline: try degree("pipeline"), microBatches: try degree("micro_batches"))
+        for size in worldSizes where size % p.modelParallel != 0 {
+            throw reader.error(at: sizeNode, "world size \(size) is not a multiple of tensor \(p.tensor) x pipeline \(p.pipeline) = \(p.modelParallel) "
+                               + "(one model replica's devices, from 'parallelism')")
+        }
+        if p.pipeline > shape.layers {
+            throw reader.error(at: o["pipeline"], "pipeline \(p.pipeline) has more stages than the model's \(shape.layers) layers")
+        }
+        return p
+    }
+
+    /// Tensor groups must fit inside a node of every type `priced` may run on
+    /// (`JobFeasibility.tensorProblem`), else an error at `parallelism.tensor`.
+    func checkTensor(_ priced: PricedModel, fleet: FleetSpec, at node: YAMLNode?) throws(ScenarioError) {
+        guard let p = priced.parallelism else { return }
+        for s in priced.speeds {
+            if let problem = JobFeasibility.tensorProblem(tensor: p.tensor, type: s.type, fleet: fleet) {
+                throw reader.error(at: node, problem)
+            }
+        }
+    }
+
+    /// A model job's `parallelism`, parsed and priced with the model: nil without the key.
+    func pricedWithParallelism(_ o: YAMLObject, shape: ModelShape, worldSizes: [Int], sizeNode: YAMLNode, fleet: FleetSpec,
+                               at modelNode: YAMLNode) throws(ScenarioError) -> PricedModel {
+        let parallelism = try o["parallelism"].map { n throws(ScenarioError) in
+            try parseParallelism(n, shape: shape, worldSizes: worldSizes, sizeNode: sizeNode)
+        }
+        let priced = try price(shape, requested: o["accelerator_type"], worldSizes: worldSizes, fleet: fleet, at: modelNode,
+                               parallelism: parallelism)
+        if let n = o["parallelism"] {
+            try checkTensor(priced, fleet: fleet, at: try reader.object(n, "parallelism", allowed: Self.parallelismKeys)["tensor"] ?? n)
+        }
+        return priced
     }
 
     /// An explicit job given as `model` with `steps` (mini-batches) or `samples` (split over
@@ -100,7 +161,7 @@ extension ScenarioParser {
         guard counts.count == 1 else {
             throw reader.error(at: item, "a job with \(inference ? "an inference " : "")'model' needs exactly one of 'steps' or '\(countKey)'")
         }
-        let priced = try price(shape, requested: j["accelerator_type"], worldSizes: [worldSize], fleet: fleet, at: j["model"]!)
+        let priced = try pricedWithParallelism(j, shape: shape, worldSizes: [worldSize], sizeNode: sizeNode, fleet: fleet, at: j["model"]!)
         let steps: Int64
         var requests: Int64?
         let countNode = j["steps"] ?? j[countKey]!
@@ -108,11 +169,12 @@ extension ScenarioParser {
             steps = Int64(try reader.int(countNode, "steps", min: 1))
         } else {
             let samples = Int64(try reader.int(countNode, countKey, min: 1))
-            let perStep = Int64(shape.batch) * Int64(worldSize)
+            // Data-parallel replicas: world size / (tensor x pipeline).
+            let perStep = Int64(shape.batch) * Int64(worldSize / (priced.parallelism?.modelParallel ?? 1))
             steps = samples / perStep + (samples % perStep == 0 ? 0 : 1)
             if inference { requests = samples }
         }
-        try checkWork(steps: steps, stepSeconds: priced.referenceStepSeconds, at: countNode)
+        try checkWork(steps: steps, stepSeconds: priced.referenceStepSeconds / Double(priced.parallelism?.modelParallel ?? 1), at: countNode)
         let output = try j["output_size"].map { n throws(ScenarioError) in try reader.size(n, "output_size") }
         return priced.job(
             name: name,

@@ -25,7 +25,7 @@ extension ScenarioParser {
 
     func parseGenerator(_ node: YAMLNode, fleet: FleetSpec, horizon: VirtualTime?) throws(ScenarioError) -> WorkloadGenerator {
         let keys = ["jobs", "start", "arrivals", "world_size", "duration", "model", "templates", "steps", "tiers", "accelerator_type",
-                    "state_size", "memory_per_replica"]
+                    "state_size", "memory_per_replica", "parallelism"]
         let g = try reader.object(node, "workload.generator", allowed: keys)
         let count = try g["jobs"].map { n throws(ScenarioError) in try reader.int(n, "jobs", min: 1, max: 100_000_000) }
         if count == nil && horizon == nil {
@@ -42,13 +42,15 @@ extension ScenarioParser {
             guard conflicting.isEmpty else {
                 throw reader.error(at: g[conflicting[0]], "a generator with 'model' gets '\(conflicting[0])' from the cost model; remove it")
             }
-            let priced = try price(try parseModelShape(modelNode), requested: g["accelerator_type"], worldSizes: worldSize.values,
-                                   fleet: fleet, at: modelNode)
+            let priced = try pricedWithParallelism(g, shape: try parseModelShape(modelNode), worldSizes: worldSize.values,
+                                                   sizeNode: worldSizeNode, fleet: fleet, at: modelNode)
             let stepsNode = try g.required("steps")
             let steps = try parseSteps(stepsNode)
             try checkWork(steps: Int64(steps.values.max()!), stepSeconds: priced.referenceStepSeconds, at: stepsNode)
             work = .model(priced, steps: steps)
             type = priced.acceleratorType
+        } else if let p = g["parallelism"] {
+            throw reader.error(at: p, "'parallelism' needs a training 'model' to split and price")
         } else if let templatesNode = g["templates"] {
             let conflicting = g.present(["duration", "memory_per_replica", "state_size"])
             guard conflicting.isEmpty else {
@@ -218,7 +220,8 @@ extension ScenarioParser {
 
     func parseJobList(_ node: YAMLNode, fleet: FleetSpec) throws(ScenarioError) -> ([JobSpec], [RealWorkloadJob]) {
         let keys = ["name", "submit", "tier", "world_size", "accelerator_type", "duration", "steps", "step_time",
-                    "model", "samples", "requests", "output_size", "state_size", "memory_per_replica", "workload", "speedup", "elastic"]
+                    "model", "samples", "requests", "output_size", "state_size", "memory_per_replica", "workload", "speedup", "elastic",
+                    "parallelism"]
         var jobs: [JobSpec] = []
         var real: [RealWorkloadJob] = []
         var names: [String: Void] = [:]
@@ -228,6 +231,13 @@ extension ScenarioParser {
             guard names.updateValue((), forKey: name) == nil else { throw reader.error(at: j["name"], "job name '\(name)' is used twice") }
             let sizeNode = try j.required("world_size")
             let size = try reader.int(sizeNode, "world_size", min: 1)
+            if let p = j["parallelism"], j["model"] == nil {
+                throw reader.error(at: p, "'parallelism' needs a training 'model' to split and price")
+            }
+            if j["parallelism"] != nil, let key = j.present(["speedup", "elastic"]).first {
+                throw reader.error(at: j[key], "'\(key)' and 'parallelism' do not go together: a model-parallel job resizes only in whole model replicas, "
+                                   + "which a speedup curve over every device count does not describe")
+            }
             if j["model"] != nil {
                 var job = try parseModelJob(j, at: item, name: name, worldSize: size, sizeNode: sizeNode, fleet: fleet)
                 if let curve = try parseElastic(j, job: job, fleet: fleet) {

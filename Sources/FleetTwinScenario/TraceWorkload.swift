@@ -1,3 +1,4 @@
+import FleetTwinCostModel
 import FleetTwinEngine
 import FleetTwinFleet
 import FleetTwinScheduling
@@ -56,6 +57,10 @@ public struct TraceWorkload: Sendable {
                 case .failure(let reason):
                     skipped.append((job.id, reason.text))
                 case .success(let types):
+                    if let p = job.parallelism, let problem = types.lazy.compactMap({ JobFeasibility.tensorProblem(tensor: p.tensor, type: $0, fleet: fleet) }).first {
+                        skipped.append((job.id, problem))
+                        continue
+                    }
                     var spec = JobSpec(
                         name: job.id, submit: submit, tier: tier, worldSize: job.worldSize, acceleratorType: "any", work: work,
                         steps: job.steps.map(Int64.init), stateBytes: job.stateBytes ?? 0, memoryPerReplicaBytes: memory,
@@ -65,6 +70,7 @@ public struct TraceWorkload: Sendable {
                     spec.qos = job.qos
                     spec.inference = job.batchInference
                     spec.elasticSpeedup = job.speedup
+                    spec.parallelism = job.parallelism.map(Parallelism.init)
                     specs.append(spec)
                 }
                 continue
@@ -73,7 +79,8 @@ public struct TraceWorkload: Sendable {
                 skipped.append((job.id, "no cluster of type \(type)"))
                 continue
             }
-            if let problem = JobFeasibility.problem(worldSize: job.worldSize, memoryPerReplicaBytes: memory, type: type, fleet: fleet) {
+            if let problem = JobFeasibility.problem(worldSize: job.worldSize, memoryPerReplicaBytes: memory, type: type, fleet: fleet)
+                ?? job.parallelism.flatMap({ JobFeasibility.tensorProblem(tensor: $0.tensor, type: type, fleet: fleet) }) {
                 skipped.append((job.id, problem))
                 continue
             }
@@ -87,6 +94,7 @@ public struct TraceWorkload: Sendable {
             spec.qos = job.qos
             spec.inference = job.batchInference
             spec.elasticSpeedup = job.speedup
+            spec.parallelism = job.parallelism.map(Parallelism.init)
             specs.append(spec)
         }
         return (specs, skipped)
@@ -97,5 +105,12 @@ extension TraceJob {
     /// The job's batch inference, when the trace gives it `requests`.
     var batchInference: BatchInference? {
         requests.map { BatchInference(requests: $0, weightBytes: weightBytes ?? 0) }
+    }
+}
+
+extension Parallelism {
+    /// A trace job's parallelism (validated by `TraceReader`).
+    init(_ trace: TraceParallelism) {
+        self.init(tensor: trace.tensor, pipeline: trace.pipeline, microBatches: trace.microBatches)
     }
 }

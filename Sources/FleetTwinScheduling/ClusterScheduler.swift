@@ -32,9 +32,10 @@ public actor ClusterScheduler {
 
     public var summary: CapacitySummary { capacity.summary }
 
-    /// Reserves nodes for `count` accelerators and binds them to `job`.
-    public func place(_ job: JobIndex, count: Int, rule: PlacementRule) async throws -> (Placement, CapacitySummary) {
-        guard let shares = capacity.reserve(count, rule: rule) else {
+    /// Reserves nodes for `count` accelerators, in whole groups of `group` on each node (a
+    /// tensor-parallel job's tensor groups), and binds them to `job`.
+    public func place(_ job: JobIndex, count: Int, rule: PlacementRule, group: Int = 1) async throws -> (Placement, CapacitySummary) {
+        guard let shares = capacity.reserve(count, rule: rule, group: group) else {
             throw SimulationError.placementFailed(job: job, cluster: spec.name, accelerators: count)
         }
         for share in shares {
@@ -77,13 +78,15 @@ public actor ClusterScheduler {
     /// Spreads `job` over `devices` accelerators instead of `current.acceleratorCount`,
     /// moving only what changes: a shrink gives back devices from the last nodes of the
     /// placement (returned as `freed`, still bound until released); a grow adds free devices
-    /// anywhere in the cluster.
-    public func resize(_ job: JobIndex, from current: Placement, to devices: Int) async throws
+    /// anywhere in the cluster, in whole groups of `group` per node. (A model-parallel job's
+    /// counts are multiples of its tensor group and so is every share, so the shrink's
+    /// last-nodes-first cut keeps whole groups too.)
+    public func resize(_ job: JobIndex, from current: Placement, to devices: Int, group: Int = 1) async throws
         -> (placement: Placement, freed: Placement?, free: CapacitySummary)
     {
         var shares = current.shares
         if devices > current.acceleratorCount {
-            guard let added = capacity.reserve(devices - current.acceleratorCount, rule: .any) else {
+            guard let added = capacity.reserve(devices - current.acceleratorCount, rule: .any, group: group) else {
                 throw SimulationError.placementFailed(job: job, cluster: spec.name, accelerators: devices - current.acceleratorCount)
             }
             for share in added {

@@ -80,10 +80,10 @@ public actor GlobalScheduler {
     private var lastStart: [VirtualTime] = []
     /// Jobs waiting to start, by shape (world size and types), for the work-conservation check
     /// and the idle-while-waiting measure: O(shapes) per pass, never O(queue).
-    private var waitingShapes: [(worldSize: Int, types: TypeSet, count: Int)] = []
+    private var waitingShapes: [(worldSize: Int, types: TypeSet, group: Int, count: Int)] = []
     private var shapeOfJob: [Int32] = []
     private var shapeLookup: [TypeSetAndSize: Int32] = [:]  // looked up only
-    private struct TypeSetAndSize: Hashable { var size: Int; var types: TypeSet }
+    private struct TypeSetAndSize: Hashable { var size: Int; var types: TypeSet; var group: Int }
     /// Accelerators idle while a waiting job fit them (under the placement rule) since the
     /// last pass, and the accelerator-µs of that so far.
     private var idleFitting = 0
@@ -130,11 +130,11 @@ public actor GlobalScheduler {
                 jobSpeeds.append(speeds)
                 runStart.append((now, 0))
                 lastStart.append(now)
-                let shape = TypeSetAndSize(size: pendingJob.worldSize, types: pendingJob.acceleratorTypes)
+                let shape = TypeSetAndSize(size: pendingJob.worldSize, types: pendingJob.acceleratorTypes, group: pendingJob.tensorGroup)
                 if let s = shapeLookup[shape] { shapeOfJob.append(s) } else {
                     shapeLookup[shape] = Int32(waitingShapes.count)
                     shapeOfJob.append(Int32(waitingShapes.count))
-                    waitingShapes.append((pendingJob.worldSize, pendingJob.acceleratorTypes, 0))
+                    waitingShapes.append((pendingJob.worldSize, pendingJob.acceleratorTypes, pendingJob.tensorGroup, 0))
                 }
                 waiting(job.index, by: 1)
                 outcomes.append(.submitted(job.index))
@@ -219,6 +219,10 @@ public actor GlobalScheduler {
         case let .startOnNodes(index, cluster, shares):
             let devices = shares.reduce(0) { $0 + Int($1.count) }
             try await validateStart(index, devices: devices, cluster: cluster, rule: .any)
+            let group = pending[Int(index)].tensorGroup
+            if let split = shares.first(where: { Int($0.count) % group != 0 }) {
+                throw SimulationError.invalidDecision("job \(index) has tensor groups of \(group), which must sit inside nodes; node \(split.node) was given \(split.count) of its accelerators")
+            }
             try await start(index, cluster: cluster, devices: devices, shares: shares, at: now)
             waiting(index, by: -1)
         case let .preempt(index):
@@ -252,11 +256,11 @@ public actor GlobalScheduler {
         }
         var usable = Array(repeating: 0, count: view.clusters.count)
         for shape in waitingShapes where shape.count > 0 {
-            for c in view.clusters(of: shape.types) where view.clusters[Int(c)].free.fits(shape.worldSize, rule: placement) {
+            for c in view.clusters(of: shape.types) where view.clusters[Int(c)].free.fits(shape.worldSize, rule: placement, group: shape.group) {
                 usable[Int(c)] += shape.count * shape.worldSize
                 // Work conservation: a waiting gang that fits on idle accelerators no
                 // reservation holds must have been started.
-                if checksInvariants && view.clusters[Int(c)].free.totalFree - reserved[Int(c)] >= shape.worldSize {
+                if checksInvariants && view.clusters[Int(c)].free.freeInGroups(of: shape.group) - reserved[Int(c)] >= shape.worldSize {
                     throw SimulationError.invariantViolated(
                         "policy \(policy.name) left \(view.clusters[Int(c)].free.totalFree) accelerators of cluster \(view.clusters[Int(c)].name) idle "
                         + "(\(reserved[Int(c)]) reserved) while \(shape.count) job(s) of \(shape.worldSize) accelerator(s) that fit there wait")
@@ -351,16 +355,19 @@ public actor GlobalScheduler {
         guard devices >= 1, devices <= info.worldSize, devices != current.acceleratorCount else {
             throw SimulationError.invalidDecision("job \(index) of world size \(info.worldSize) cannot resize from \(current.acceleratorCount) to \(devices) accelerators")
         }
+        guard devices % info.replicaDevices == 0 else {
+            throw SimulationError.invalidDecision("job \(index) runs whole model replicas of \(info.replicaDevices) accelerators (tensor x pipeline); it cannot resize to \(devices)")
+        }
         guard view.fitsSliced(info, devices: devices, cluster: current.cluster) else {
             throw SimulationError.invalidDecision("job \(index): \(info.worldSize) replicas do not fit in memory on \(devices) accelerators")
         }
         let cluster = regions[Int(current.region)].clusters[Int(current.cluster - regions[Int(current.region)].firstCluster)]
         let grow = devices > current.acceleratorCount
-        if grow && !view.clusters[Int(current.cluster)].free.fits(devices - current.acceleratorCount, rule: .any) {
+        if grow && !view.clusters[Int(current.cluster)].free.fits(devices - current.acceleratorCount, rule: .any, group: info.tensorGroup) {
             throw SimulationError.invalidDecision("job \(index) cannot grow to \(devices): cluster \(current.cluster) lacks free accelerators")
         }
         let (banked, cutAt) = try await cut(job, at: now)
-        let (placement, freed, _) = try await cluster.resize(index, from: current, to: devices)
+        let (placement, freed, _) = try await cluster.resize(index, from: current, to: devices, group: info.tensorGroup)
         if grow { view.take(Self.added(from: current, to: placement), in: current.cluster) }
         let delay = costs.resizeTime(job.spec, grow: grow)
         let segment = await job.reconfigure(on: placement, rate: rate(index, on: placement),
@@ -501,7 +508,8 @@ public actor GlobalScheduler {
         if let shares {
             (placement, _) = try await region.place(index, cluster: cluster, shares: shares)
         } else {
-            (placement, _) = try await region.place(index, cluster: cluster, count: devices, rule: self.placement)
+            (placement, _) = try await region.place(index, cluster: cluster, count: devices, rule: self.placement,
+                                                    group: pending[Int(index)].tensorGroup)
         }
         view.take(placement.shares, in: cluster)
         return (placement, rate(index, on: placement))
@@ -522,10 +530,13 @@ public actor GlobalScheduler {
         guard devices >= 1, devices <= job.worldSize else {
             throw SimulationError.invalidDecision("job \(index) of world size \(job.worldSize) on \(devices) accelerators")
         }
+        guard devices % job.replicaDevices == 0 else {
+            throw SimulationError.invalidDecision("job \(index) runs whole model replicas of \(job.replicaDevices) accelerators (tensor x pipeline), not \(devices)")
+        }
         guard cluster >= 0, Int(cluster) < view.clusters.count,
               job.acceleratorTypes.contains(view.clusters[Int(cluster)].acceleratorType)
         else { throw SimulationError.invalidDecision("job \(index) sent to cluster \(cluster) of another accelerator type") }
-        guard view.clusters[Int(cluster)].free.fits(devices, rule: rule ?? placement) else {
+        guard view.clusters[Int(cluster)].free.fits(devices, rule: rule ?? placement, group: job.tensorGroup) else {
             throw SimulationError.invalidDecision("job \(index) needs \(devices) accelerators that cluster \(cluster) does not have free")
         }
         guard devices == job.worldSize || view.fitsSliced(job, devices: devices, cluster: cluster) else {
@@ -570,7 +581,15 @@ public actor GlobalScheduler {
         var allocated = 0
         for job in jobs {
             let status = await job.status
-            let current = await job.placement?.acceleratorCount
+            let placement = await job.placement
+            let current = placement?.acceleratorCount
+            // A model-parallel job holds whole model replicas, each tensor group inside a node.
+            let info = pending[Int(job.index)]
+            if let placement, info.replicaDevices > 1,
+               placement.acceleratorCount % info.replicaDevices != 0 || placement.shares.contains(where: { Int($0.count) % info.tensorGroup != 0 }) {
+                throw SimulationError.invariantViolated("job \(job.index) (tensor \(info.tensorGroup), \(info.replicaDevices) accelerators a model replica) "
+                                                        + "is placed as \(placement.shares.map { "\($0.node)x\($0.count)" }.joined(separator: " "))")
+            }
             let placed = (current ?? 0) + (releasing[job.index]?.reduce(0) { $0 + $1.acceleratorCount } ?? 0)
             guard (status == .running || status == .stopping) == (current != nil), heldBy[Int(job.index)] == placed else {
                 throw SimulationError.invariantViolated(

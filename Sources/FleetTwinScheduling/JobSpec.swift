@@ -43,6 +43,17 @@ public struct JobSpec: Sendable, Equatable {
     /// replicas at `elasticSpeedup[n - 1]` / `elasticSpeedup[worldSize - 1]` of its full-size
     /// rate, communication included. Its length is `worldSize`, every entry > 0.
     public var elasticSpeedup: [Double]?
+    /// Tensor and pipeline parallelism (nil: data parallelism only, one replica per device).
+    /// `worldSize` is then devices, a multiple of tensor x pipeline; one model replica spans
+    /// tensor x pipeline of them (tensor groups inside nodes), `work` is steps x the ideal
+    /// step (one replica's step on one H100 / (tensor x pipeline)), `memoryPerReplicaBytes`
+    /// is one device's share, and the job runs only on multiples of tensor x pipeline devices
+    /// (issue 18; `CommunicationCosts` prices its step with `HybridParallelStep`).
+    public var parallelism: Parallelism?
+
+    /// Devices one model replica occupies: tensor x pipeline (1 without `parallelism`); the
+    /// job's device counts are multiples of it.
+    public var replicaDevices: Int { parallelism?.modelParallel ?? 1 }
 
     public init(
         name: String, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorType: String,

@@ -22,8 +22,9 @@ public actor RegionalScheduler {
 
     private func local(_ cluster: Int32) -> ClusterScheduler { clusters[Int(cluster - firstCluster)] }
 
-    public func place(_ job: JobIndex, cluster: Int32, count: Int, rule: PlacementRule) async throws -> (Placement, CapacitySummary) {
-        try await local(cluster).place(job, count: count, rule: rule)
+    /// `ClusterScheduler.place(_:count:rule:group:)` on `cluster`.
+    public func place(_ job: JobIndex, cluster: Int32, count: Int, rule: PlacementRule, group: Int = 1) async throws -> (Placement, CapacitySummary) {
+        try await local(cluster).place(job, count: count, rule: rule, group: group)
     }
 
     public func place(_ job: JobIndex, cluster: Int32, shares: [NodeShare]) async throws -> (Placement, CapacitySummary) {

@@ -1,3 +1,4 @@
+import FleetTwinCostModel
 import GRDB
 
 extension ResultStore {
@@ -19,6 +20,9 @@ extension ResultStore {
         public var weightBytes: Int64? = nil
         /// An elastic job's speedup on 1...worldSize devices; nil for a fixed world.
         public var speedup: [Double]? = nil
+        /// A model-parallel job's tensor, pipeline and micro-batch counts; nil for data
+        /// parallelism only.
+        public var parallelism: Parallelism? = nil
     }
 
     /// The jobs of a run in index order, or nil for a run stored before job work was kept
@@ -27,7 +31,8 @@ extension ResultStore {
         try database.read { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT name, tier, world_size, accelerator_type, submit_us, work_us, steps, state_bytes,
-                       memory_per_replica_bytes, first_start_us, end_us, requests, weight_bytes, speedup_json
+                       memory_per_replica_bytes, first_start_us, end_us, requests, weight_bytes, speedup_json,
+                       tensor, pipeline, micro_batches
                 FROM jobs WHERE run_id = ? ORDER BY job_index
                 """, arguments: [id])
             var jobs: [ReplayableJob] = []
@@ -42,7 +47,8 @@ extension ResultStore {
                     requests: row["requests"], weightBytes: row["weight_bytes"],
                     speedup: (row["speedup_json"] as String?).map { text in
                         text.dropFirst().dropLast().split(separator: ",").compactMap { Double($0) }
-                    }))
+                    },
+                    parallelism: (row["tensor"] as Int?).map { Parallelism(tensor: $0, pipeline: row["pipeline"] ?? 1, microBatches: row["micro_batches"] ?? 1) }))
             }
             return jobs
         }

@@ -196,6 +196,15 @@ extension ResultStore {
                 ALTER TABLE jobs ADD COLUMN speedup_json TEXT;
                 """)
         }
+        migrator.registerMigration("v12-job-parallelism") { db in
+            // A model-parallel job's tensor, pipeline and micro-batch counts (issue 18), NULL
+            // for data parallelism only, so that `export` writes the job it was.
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN tensor INTEGER;
+                ALTER TABLE jobs ADD COLUMN pipeline INTEGER;
+                ALTER TABLE jobs ADD COLUMN micro_batches INTEGER;
+                """)
+        }
         return migrator
     }
 }

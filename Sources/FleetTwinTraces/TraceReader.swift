@@ -65,7 +65,7 @@ public struct TraceReader {
     static let jobKeys: Set<String> = [
         "id", "submit", "worldSize", "duration", "steps", "stepTime", "tier", "acceleratorType", "stateBytes",
         "memoryPerReplicaBytes", "workload", "user", "virtualCluster", "timeLimit", "partition", "qos", "nodes", "eligible", "recorded",
-        "requests", "weightBytes", "speedup",
+        "requests", "weightBytes", "speedup", "parallelism",
     ]
 
     private func readJob(_ o: [String: Any], line: Int) throws -> TraceJob {
@@ -160,7 +160,35 @@ public struct TraceReader {
             }
             job.speedup = values
         }
+        if let v = o["parallelism"], !(v is NSNull) {
+            job.parallelism = try parallelism(v, worldSize: Int(size), line: line)
+            if let key = job.requests != nil ? "requests" : job.speedup != nil ? "speedup" : nil {
+                throw error(line, "'parallelism' is for training with a fixed world; remove '\(key)' or 'parallelism'")
+            }
+        }
         return job
+    }
+
+    /// `{"tensor": T, "pipeline": P, "microBatches": m}`: whole numbers >= 1 (each defaults
+    /// to 1), T x P dividing the world size.
+    private func parallelism(_ v: Any, worldSize: Int, line: Int) throws -> TraceParallelism {
+        let keys = ["microBatches", "pipeline", "tensor"]
+        guard let o = v as? [String: Any] else { throw error(line, "'parallelism' must be an object with \(keys.joined(separator: ", "))") }
+        if let unknown = o.keys.sorted().first(where: { !keys.contains($0) }) {
+            throw error(line, "unknown field 'parallelism.\(unknown)'; expected: \(keys.joined(separator: ", "))")
+        }
+        func count(_ key: String) throws -> Int {
+            guard let x = o[key], !(x is NSNull) else { return 1 }
+            guard let n = x as? NSNumber, !isBoolean(n), n.doubleValue == n.doubleValue.rounded(), n.doubleValue >= 1, n.doubleValue <= 1e6 else {
+                throw error(line, "'parallelism.\(key)' must be a whole number from 1 to 1000000; found \(x)")
+            }
+            return n.intValue
+        }
+        let p = TraceParallelism(tensor: try count("tensor"), pipeline: try count("pipeline"), microBatches: try count("microBatches"))
+        guard worldSize % (p.tensor * p.pipeline) == 0 else {
+            throw error(line, "'parallelism': tensor \(p.tensor) x pipeline \(p.pipeline) = \(p.tensor * p.pipeline) must divide worldSize \(worldSize)")
+        }
+        return p
     }
 }
 

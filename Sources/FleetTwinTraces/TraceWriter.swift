@@ -39,6 +39,10 @@ public struct TraceWriter {
         if let v = job.requests { f.append(("requests", String(v))) }
         if let v = job.weightBytes { f.append(("weightBytes", String(v))) }
         if let v = job.speedup { f.append(("speedup", "[" + v.map(Self.number).joined(separator: ",") + "]")) }
+        if let p = job.parallelism {
+            f.append(("parallelism", Self.object([("tensor", String(p.tensor)), ("pipeline", String(p.pipeline)),
+                                                  ("microBatches", String(p.microBatches))])))
+        }
         if let r = job.recorded {
             var rf: [(String, String)] = []
             if let v = r.start { rf.append(("start", Self.number(v))) }

@@ -67,6 +67,10 @@ public struct TraceJob: Sendable, Equatable {
     /// Replicas follow devices: throughput on 1...worldSize devices relative to one (nil: a
     /// fixed world).
     public var speedup: [Double]?
+    /// Tensor and pipeline parallelism (`"parallelism": {"tensor": T, "pipeline": P,
+    /// "microBatches": m}`; nil: data parallelism only): one model replica spans T x P of the
+    /// job's devices, which T x P divides, with tensor groups inside nodes (issue 18).
+    public var parallelism: TraceParallelism?
 
     public init(id: String, submit: Double, worldSize: Int, duration: Double? = nil, steps: Int? = nil, stepTime: Double? = nil,
                 tier: String? = nil, acceleratorType: String? = nil, stateBytes: Int64? = nil, memoryPerReplicaBytes: Int64? = nil,
@@ -163,5 +167,22 @@ public struct ImportReport: Sendable, Equatable {
             lines.append("  \(at.count) skipped: \(reason) (line\(at.count == 1 ? "" : "s") \(shown))")
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// A trace job's model parallelism as written (`TraceJob.parallelism`): all >= 1, tensor x
+/// pipeline dividing its world size.
+public struct TraceParallelism: Sendable, Equatable {
+    /// Tensor-parallel ways: one tensor group's devices, all on one node.
+    public var tensor: Int
+    /// Pipeline stages of consecutive layers.
+    public var pipeline: Int
+    /// Micro-batches per step (the pipeline bubble is (pipeline - 1) / (microBatches + pipeline - 1)).
+    public var microBatches: Int
+
+    public init(tensor: Int, pipeline: Int, microBatches: Int) {
+        self.tensor = tensor
+        self.pipeline = pipeline
+        self.microBatches = microBatches
     }
 }

@@ -44,7 +44,8 @@ import Testing
         let shares = c.reserve(12, rule: .bestFit)
         c.release(try #require(shares))
         #expect(c.totalFree == 16)
-        #expect(c.summary == CapacitySummary(acceleratorsPerNode: 8, totalFree: 16, fullyFreeNodes: 2, maxNodeFree: 8, maxPartialNodeFree: 0))
+        #expect(c.summary == CapacitySummary(acceleratorsPerNode: 8, totalFree: 16, fullyFreeNodes: 2, maxNodeFree: 8, maxPartialNodeFree: 0,
+                                           nodesWithFree: [0, 0, 0, 0, 0, 0, 0, 0, 2]))
     }
 
     /// The summary's fit test must agree exactly with what reserve can do, or a FIFO head
