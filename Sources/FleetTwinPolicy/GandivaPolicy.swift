@@ -42,7 +42,9 @@ import FleetTwinFleet
 ///   free node idle while jobs of another class time-slice. Any waiting job that fits idle
 ///   accelerators (under the run's placement rule) therefore runs there as a *guest*, outside
 ///   its set's turn; a guest keeps running until a set whose nodes it sits on needs them for a
-///   job whose turn it is, and is then suspended.
+///   job whose turn it is, and is then suspended. While the rest of that job's room comes
+///   back, what is already free on the set's nodes is held for it (`reservations`, ending
+///   when it starts), so no guest takes it meanwhile.
 /// - A node set lives in one cluster; a job's class is its world size, whatever it is.
 ///
 /// Per pass it does O(live node sets + their turns + job shapes) work, plus the jobs whose
@@ -79,6 +81,9 @@ public struct GandivaPolicy: SchedulingPolicy {
     private var rotatedAt: VirtualTime?
     /// The earliest end of a protection that kept a job from being suspended.
     private var protectionEnds: VirtualTime?
+    /// Free accelerators of a set's nodes held for its turn job while the rest of its room is
+    /// on the way back (`turns`); recomputed at every pass.
+    public private(set) var reservations: [Reservation] = []
 
     public init(placement: PlacementRule = .bestFit, quantum: VirtualTime = .seconds(Int64(60))) {
         self.placement = placement
@@ -188,6 +193,7 @@ public struct GandivaPolicy: SchedulingPolicy {
             }
         }
         if let ends = protectionEnds, ends <= now { protectionEnds = nil }
+        reservations = []
         rotate(at: now)
         place(fleet)
         expand(fleet)
@@ -367,18 +373,29 @@ public struct GandivaPolicy: SchedulingPolicy {
                     continue
                 }
                 // Room on its way back (jobs of this set or guests stopping here) counts.
-                var coming = need - left
+                var coming = need - left, reachable = 0
                 for k in stopping where Int(jobs[Int(k)].cluster) == c {
                     coming += jobs[Int(k)].shares.reduce(0) { $0 + (set.nodes.contains($1.node) ? Int($1.count) : 0) }
                 }
-                for g in guests.reversed() where coming < need {
+                for g in guests.reversed() {
                     let guest = jobs[Int(g)]
                     guard guest.state == .running, Int(guest.cluster) == c else { continue }
                     let here = guest.shares.reduce(0) { $0 + (set.nodes.contains($1.node) ? Int($1.count) : 0) }
-                    if here > 0 && mayTake(Int(g), at: now) {
+                    guard here > 0 else { continue }
+                    if coming < need && mayTake(Int(g), at: now) {
                         suspend(Int(g))
                         coming += here
+                    } else {
+                        reachable += here
                     }
+                }
+                // Hold what is free here for the turn job while the rest comes back, so a
+                // guest does not take it again in the same instant (a guest started on it
+                // would be suspended again once it progressed, over and over: a thrash). Held
+                // only when the room can come back (not behind a down node).
+                if coming + reachable >= need && !shares.isEmpty {
+                    local[c].take(shares)
+                    reservations.append(Reservation(job: j, cluster: set.cluster, accelerators: need - left))
                 }
             }
         }
