@@ -78,6 +78,12 @@ public actor GlobalScheduler {
     private let checksInvariants: Bool
     /// When each job last started, resumed, or was resized or moved (for the hysteresis check).
     private var lastStart: [VirtualTime] = []
+    /// Each job's stops (preemptions, requeues, migrations) in the current window of the thrash
+    /// check: when the window began, and how many so far.
+    private var stopWindow: [(since: VirtualTime, count: Int)] = []
+    /// The thrash check: more stops than this of one job within `thrashWindow` of virtual time.
+    static let thrashLimit = 10
+    static let thrashWindow = VirtualTime.seconds(Int64(60))
     /// Jobs waiting to start, by shape (world size and types), for the work-conservation check
     /// and the idle-while-waiting measure: O(shapes) per pass, never O(queue).
     private var waitingShapes: [(worldSize: Int, types: TypeSet, group: Int, count: Int)] = []
@@ -130,6 +136,7 @@ public actor GlobalScheduler {
                 jobSpeeds.append(speeds)
                 runStart.append((now, 0))
                 lastStart.append(now)
+                stopWindow.append((now, 0))
                 let shape = TypeSetAndSize(size: pendingJob.worldSize, types: pendingJob.acceleratorTypes, group: pendingJob.tensorGroup)
                 if let s = shapeLookup[shape] { shapeOfJob.append(s) } else {
                     shapeLookup[shape] = Int32(waitingShapes.count)
@@ -288,11 +295,22 @@ public actor GlobalScheduler {
         }
     }
 
-    /// No job loses its devices in the instant it (re)started, nor before it made progress.
+    /// No job loses its devices in the instant it (re)started, nor before it made progress;
+    /// and no job is stopped more than `thrashLimit` times within `thrashWindow` (a policy that
+    /// gives devices and takes them back over and over is thrashing, whatever its reason:
+    /// Gandiva's guests once were, every few milliseconds). Checks only (`--check`).
     private func checkHysteresis(_ index: JobIndex, _ what: String, at now: VirtualTime) throws {
         guard checksInvariants, Int(index) < lastStart.count else { return }
         if lastStart[Int(index)] == now, runStart[Int(index)].devices > 0 {
             throw SimulationError.invariantViolated("policy \(policy.name) \(what) job \(index) in the instant it started or resumed (\(now))")
+        }
+        guard what != "shrunk" else { return }
+        let i = Int(index)
+        if now - stopWindow[i].since >= Self.thrashWindow { stopWindow[i] = (now, 0) }
+        stopWindow[i].count += 1
+        if stopWindow[i].count > Self.thrashLimit {
+            throw SimulationError.invariantViolated(
+                "policy \(policy.name) stopped job \(index) \(stopWindow[i].count) times within \(Self.thrashWindow) (since \(stopWindow[i].since)), the last \(what) at \(now): a thrash")
         }
     }
 

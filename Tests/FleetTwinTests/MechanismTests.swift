@@ -133,6 +133,31 @@ struct ScriptedPolicy: SchedulingPolicy {
         #expect(metrics.utilizationSeries.allSatisfy { $0.utilization >= 0 && $0.utilization <= 1 + 1e-9 })
     }
 
+    /// A job started and preempted over and over is a thrash: `--check` fails the run at the
+    /// 11th stop within a minute (ten pass), whichever policy does it.
+    @Test func aJobStoppedOverAndOverIsAThrash() async throws {
+        func run(cycles: Int) async throws -> SimulationResult {
+            var script: [(at: VirtualTime, decision: SchedulingDecision)] = []
+            for k in 0..<cycles {
+                script.append((.seconds(Int64(5 * k)), .start(0, cluster: 0, accelerators: 4)))
+                script.append((.seconds(Int64(5 * k + 2)), .preempt(0)))
+            }
+            script.append((.seconds(Int64(5 * cycles)), .start(0, cluster: 0, accelerators: 4)))
+            let triggers = script.map(\.at).filter { $0 > .zero }.enumerated().map { MechanismTests.job("t\($0.offset)", at: $0.element.microseconds / 1_000_000, size: 1, work: 1) }
+            return try await FleetSimulation(SimulationConfiguration(
+                fleet: MechanismTests.fleet, jobs: [MechanismTests.job("main", at: 0, size: 4, work: 100)] + triggers,
+                policy: ScriptedPolicy(script: script), mechanisms: MechanismSettings.defaults.free, checkInvariants: true)).run()
+        }
+        let ten = try await run(cycles: 10)
+        #expect(ten.log.records.filter { $0.job == 0 && $0.kind == .preempted }.count == 10)
+        await #expect(throws: SimulationError.self) { _ = try await run(cycles: 11) }
+        do {
+            _ = try await run(cycles: 11)
+        } catch {
+            #expect("\(error)".contains("policy scripted stopped job 0 11 times within 1m") && "\(error)".contains("a thrash"), "\(error)")
+        }
+    }
+
     @Test func horizonStopsTheRunAndCountsUnfinishedJobs() async throws {
         var scenario = try Scenario.load(path: repositoryRoot.appendingPathComponent("Scenarios/quickstart.yaml").path)
         scenario.horizon = .seconds(Int64(3 * 3600))
