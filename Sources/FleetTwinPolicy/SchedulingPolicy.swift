@@ -40,6 +40,10 @@ public struct PendingJob: Sendable, Equatable {
     /// Replicas follow devices (`JobSpec.elasticSpeedup`): throughput on n devices relative
     /// to one, n = 1...worldSize; empty for a fixed world.
     public var speedup: [Double] = []
+    /// The job's name and its model's architecture ("bert", "llama"; empty when it was not
+    /// given as a model), for policies that key costs on the model (Sia's restart penalty).
+    public var name = ""
+    public var architecture = ""
 
     public init(index: JobIndex, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorTypes: TypeSet,
                 work: Int64 = 0, memoryPerReplicaBytes: Int64 = 0, stateBytes: Int64 = 0, tenant: Int32 = -1,

@@ -303,6 +303,8 @@ public actor FleetSimulation {
                     pendingJob.qos = jobQOS[i]
                     pendingJob.splitsRequests = spec.inference != nil
                     pendingJob.speedup = spec.elasticSpeedup ?? []
+                    pendingJob.name = spec.name
+                    pendingJob.architecture = spec.model?.architecture.rawValue ?? ""
                     let job = Job(index: index, spec: spec, executor: executor, computations: configuration.computations)
                     if let adopted = adoptions[i] {
                         due.append(.adoption(job, pendingJob, speeds: jobSpeeds[i], adopted))
