@@ -34,6 +34,11 @@ import Foundation
 /// - A job in the middle of a checkpoint-restore keeps its allocation in Sia by a constraint;
 ///   here `ElasticPolicy` holds such jobs out of the division (FleetTwin's hysteresis
 ///   invariant) and gives the rule only the devices left.
+/// - Between allocations of equal cost the current one stays (its columns are cheaper by
+///   `tieBreak`, 1e-6). Sia solves only every 60 s; FleetTwin also re-solves at every arrival,
+///   completion and release, and Cbc's choice among equal-cost allocations (every 1-device
+///   job's row is [1]) would otherwise move devices at every event: on the bench trace, jobs
+///   were preempted and restarted in turn within the same second.
 /// - Sia's λ_a (allocation-change penalty) is parsed but never used in its objective; it is
 ///   not an option here.
 public struct SiaRule: ElasticRule {
@@ -51,6 +56,8 @@ public struct SiaRule: ElasticRule {
     /// (`sia_goodput_clip_val`).
     public static let goodputFloor = 1e-4
     public static let clip = 3_000.0
+    /// How much cheaper a job's current configuration is made, to break ties only.
+    public static let tieBreak = 1e-6
 
     public init(p: Double = -0.5, lambdaN: Double = 1.1, restartPenaltyOverride: Double? = nil, relativeGap: Double = 1e-4) {
         self.p = p
@@ -136,15 +143,19 @@ public struct SiaRule: ElasticRule {
     public func solve(_ jobs: [ElasticCandidate], in cluster: ElasticCluster) throws -> Solution {
         let configs = Self.configurations(devicesPerNode: cluster.devicesPerNode, nodes: cluster.nodes)
         var program = MixedIntegerProgram(p < 0 ? .minimize : .maximize)
-        var columns: [(job: Int, devices: Int, variable: Int)] = []
+        var columns: [(job: Int, devices: Int, variable: Int, cost: Double)] = []
         var capacityTerms: [LinearProgram.Term] = []
         for (i, job) in jobs.enumerated() {
             let row = row(job, configurations: configs)
             var oneConfig: [LinearProgram.Term] = []
             for (devices, a) in zip(row.devices, row.cost) where devices <= cluster.capacity {
                 // λ_n·(N − Σ X) = λ_n·N − Σ λ_n·X: the constant is added to the objective below.
-                let x = program.addBinary(objective: a - lambdaN)
-                columns.append((i, devices, x))
+                // A job's current configuration is better by `tieBreak`, far below A's 0.01
+                // steps even summed over thousands of jobs, so it decides only between
+                // allocations of equal cost.
+                let keep = devices == job.devices ? Self.tieBreak : 0
+                let x = program.addBinary(objective: a - lambdaN + (p < 0 ? -keep : keep))
+                columns.append((i, devices, x, a))
                 oneConfig.append((x, 1))
                 capacityTerms.append((x, Double(devices)))
             }
@@ -155,8 +166,12 @@ public struct SiaRule: ElasticRule {
         program.addConstraint(capacityTerms, upper: Double(cluster.capacity))
         let optimum = try program.solve(relativeGap: relativeGap)
         var devices = Array(repeating: 0, count: jobs.count)
-        for column in columns where optimum.x[column.variable] > 0.5 { devices[column.job] = column.devices }
-        return Solution(devices: devices, objective: optimum.objective + constant)
+        var objective = constant
+        for column in columns where optimum.x[column.variable] > 0.5 {
+            devices[column.job] = column.devices
+            objective += column.cost - lambdaN
+        }
+        return Solution(devices: devices, objective: objective)
     }
 
     public func allocate(_ jobs: [ElasticCandidate], in cluster: ElasticCluster) throws -> [Int] {

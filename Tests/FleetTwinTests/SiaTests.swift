@@ -128,6 +128,19 @@ import Testing
         #expect(s.devices.sorted() == [0, 0, 2])
     }
 
+    /// Equal-cost allocations: two 1-device jobs running for a while on 2 devices and a third
+    /// waiting, every row [1]. Any two give 1 + 1 + 1.1 = 3.1; the running two keep theirs
+    /// (`SiaRule.tieBreak`), whatever the order.
+    @Test func theCurrentAllocationWinsTies() throws {
+        let node = ElasticCluster(capacity: 2, devicesPerNode: 2, nodes: 1)
+        for waiting in 0..<3 {
+            let jobs = (0..<3).map { Self.job(JobIndex($0), throughput: [1], devices: $0 == waiting ? 0 : 1, age: 600) }
+            let s = try SiaRule().solve(jobs, in: node)
+            #expect(abs(s.objective - 3.1) < 1e-9)
+            #expect(s.devices == jobs.map(\.devices), "waiting \(waiting): \(s.devices)")
+        }
+    }
+
     // MARK: Simulation
 
     static let trace = """
