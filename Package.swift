@@ -53,8 +53,12 @@ let package = Package(
         // Clp rather than GLPK: EPL-2.0 keeps a distributed binary's licence free, where GLPK's
         // GPL-3 would bind it; Clp is the LP half of the Cbc MILP solver Sia's code uses.
         .systemLibrary(name: "CClp", pkgConfig: "clp", providers: [.apt(["coinor-libclp-dev"])]),
-        // Linear programs: a small value type in, Clp solves, the optimum out (or why not).
-        .target(name: "FleetTwinSolver", dependencies: ["CClp"]),
+        // COIN-OR Cbc (branch and cut over Clp, EPL-2.0) through its C API, for the mixed-integer
+        // programs of Sia's allocation: the solver Sia's own code calls.
+        .systemLibrary(name: "CCbc", pkgConfig: "cbc", providers: [.apt(["coinor-libcbc-dev"])]),
+        // Linear and mixed-integer programs: a small value type in, Clp or Cbc solves, the
+        // optimum out (or why not).
+        .target(name: "FleetTwinSolver", dependencies: ["CClp", "CCbc"]),
         // The policy API (what a policy sees and decides), the registry and the policies.
         .target(name: "FleetTwinPolicy", dependencies: [
             "FleetTwinEngine", "FleetTwinFleet", "FleetTwinSolver",

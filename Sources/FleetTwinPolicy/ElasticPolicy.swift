@@ -19,13 +19,25 @@ public struct ElasticCandidate: Sendable, Equatable {
     /// Full-size work left, µs: exact as of its last stop, estimated from its rate since
     /// (these rules are oracles, as their simulators are).
     public var remaining: Double
+    /// Time since its submission, and how many times its allocation changed after its first
+    /// start (restarts, resizes, migrations: Pollux's and Sia's `num_restarts`).
+    public var age: VirtualTime
+    public var restarts: Int
+    /// Its name and model architecture (`PendingJob.name`, `.architecture`).
+    public var name: String
+    public var architecture: String
 
     /// Time to finish on `devices` devices (full-size µs over the rate); infinite on none.
     public func timeToFinish(on devices: Int) -> Double {
         devices >= 1 ? remaining / throughput[min(devices, maxDevices) - 1] : .infinity
     }
 
-    public init(job: JobIndex, submit: VirtualTime, devices: Int, minDevices: Int, maxDevices: Int, throughput: [Double], remaining: Double) {
+    public init(job: JobIndex, submit: VirtualTime, devices: Int, minDevices: Int, maxDevices: Int, throughput: [Double], remaining: Double,
+                age: VirtualTime = .zero, restarts: Int = 0, name: String = "", architecture: String = "") {
+        self.age = age
+        self.restarts = restarts
+        self.name = name
+        self.architecture = architecture
         self.job = job
         self.submit = submit
         self.devices = devices
@@ -39,16 +51,41 @@ public struct ElasticCandidate: Sendable, Equatable {
     public func rate(on devices: Int) -> Double { devices >= 1 ? throughput[min(devices, maxDevices) - 1] : 0 }
 }
 
+/// The cluster an elastic rule divides: the devices it may hand out (its capacity less what
+/// jobs that may not change yet hold) and its shape, for rules that allocate in node-shaped
+/// configurations (Sia).
+public struct ElasticCluster: Sendable, Equatable {
+    public var capacity: Int
+    public var devicesPerNode: Int
+    public var nodes: Int
+
+    public init(capacity: Int, devicesPerNode: Int, nodes: Int) {
+        self.capacity = capacity
+        self.devicesPerNode = devicesPerNode
+        self.nodes = nodes
+    }
+}
+
 /// An elastic allocation rule: how many devices each job of one cluster should hold.
 public protocol ElasticRule: Sendable {
     var name: String { get }
     /// Devices for each candidate, in the same order: 0, or from its `minDevices` to its
     /// `maxDevices`; at most `capacity` in all. Candidates come in submission order.
     func allocate(_ jobs: [ElasticCandidate], capacity: Int) -> [Int]
+    /// The same over a cluster whose shape the rule may use; what `ElasticPolicy` calls.
+    /// Default: `allocate(_:capacity:)`. A rule that cannot decide (a solver that fails)
+    /// throws, and the run ends with the error (`SchedulingPolicy.failure`).
+    func allocate(_ jobs: [ElasticCandidate], in cluster: ElasticCluster) throws -> [Int]
+}
+
+extension ElasticRule {
+    public func allocate(_ jobs: [ElasticCandidate], in cluster: ElasticCluster) throws -> [Int] {
+        allocate(jobs, capacity: cluster.capacity)
+    }
 }
 
 /// A policy that re-divides each cluster's devices among its jobs with an `ElasticRule`
-/// (Optimus, AFS), and carries the division out with FleetTwin's mechanisms: preemption for
+/// (Optimus, AFS, Sia), and carries the division out with FleetTwin's mechanisms: preemption for
 /// a job given none, resize for one given fewer or more, start for a waiting one.
 ///
 /// - The division is recomputed at every arrival, completion and release, and every `round`
@@ -77,6 +114,8 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
     public let splicingOverhead: Double
     public var adoptsRunningJobs: Bool { true }
     public private(set) var reservations: [Reservation] = []
+    /// Why the rule could not decide (it threw); the run then ends with it.
+    public private(set) var failure: String?
 
     private enum State { case waiting, running, stopping, done }
     private struct Tracked {
@@ -97,6 +136,8 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         var throughput: [Double] = []
         var minDevices = 1
         var minDevicesIn: Int32 = -1
+        /// Starts, resizes and migrations so far (`jobStarted` calls).
+        var starts = 0
     }
 
     private var jobs: [Tracked] = []
@@ -134,6 +175,7 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         jobs[i].home = run.cluster
         jobs[i].progressFrom = run.progressFrom
         jobs[i].changedAt = now
+        jobs[i].starts += 1
         jobs[i].rate = job.fraction(on: run.devices, splicingOverhead: splicingOverhead) * speed(job, cluster: run.cluster)
     }
 
@@ -168,6 +210,7 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
     }
 
     public mutating func nextDecision(at now: VirtualTime, fleet: FleetView) -> SchedulingDecision? {
+        if failure != nil { return nil }
         if let r = round, let due = nextRound, now >= due {
             dirty = true
             nextRound = active.isEmpty ? nil : now + r
@@ -178,7 +221,12 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         }
         if dirty {
             dirty = false
-            divide(at: now, fleet: fleet)
+            do {
+                try divide(at: now, fleet: fleet)
+            } catch {
+                failure = "\(rule.name) could not divide the devices at \(now.seconds) s: \(error)"
+                return nil
+            }
         }
         // Devices come back first, then go out: preemptions, shrinks, grows, starts.
         for j in active {
@@ -231,7 +279,7 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
 
     // MARK: Dividing
 
-    private mutating func divide(at now: VirtualTime, fleet: FleetView) {
+    private mutating func divide(at now: VirtualTime, fleet: FleetView) throws {
         // A job keeps its home once it has one (re-homing waiting jobs at every division made
         // them churn between clusters); new jobs are homed in submission order. A waiting job
         // whose world fits idle devices elsewhere starts there anyway (`nextDecision`).
@@ -262,9 +310,12 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
                 candidates.append(ElasticCandidate(
                     job: j, submit: t.info.submit, devices: t.devices,
                     minDevices: minDevices(Int(j), cluster: Int32(c), fleet: fleet), maxDevices: min(w, fleet.clusters[c].capacity),
-                    throughput: jobs[Int(j)].throughput, remaining: remaining(Int(j), at: now)))
+                    throughput: jobs[Int(j)].throughput, remaining: remaining(Int(j), at: now),
+                    age: now - t.info.submit, restarts: max(0, t.starts - 1), name: t.info.name, architecture: t.info.architecture))
             }
-            let shares = candidates.isEmpty ? [] : rule.allocate(candidates, capacity: max(0, capacity))
+            let shape = fleet.clusters[c].nodes
+            let shares = candidates.isEmpty ? [] : try rule.allocate(
+                candidates, in: ElasticCluster(capacity: max(0, capacity), devicesPerNode: shape.acceleratorsPerNode, nodes: shape.nodeCount))
             for (k, candidate) in candidates.enumerated() { jobs[Int(candidate.job)].target = shares[k] }
         }
     }

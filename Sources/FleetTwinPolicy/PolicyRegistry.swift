@@ -31,6 +31,11 @@ public struct PolicyOptions: Sendable, Equatable {
     /// Gavel's round length and least time between recomputations of its allocation, seconds.
     public var roundSeconds: Double?
     public var resetIntervalSeconds: Double?
+    /// `sia`: the fairness exponent p, the penalty λ_n per job left without devices, and a
+    /// restart penalty in seconds for every job in place of Sia's per-model table.
+    public var fairnessP: Double?
+    public var lambdaN: Double?
+    public var restartPenaltySeconds: Double?
     /// `external`: the command that runs the policy, and how it is run.
     public var external: ExternalPolicySettings?
 
@@ -42,6 +47,7 @@ public struct PolicyOptions: Sendable, Equatable {
             && a.slurm == b.slurm && a.slurmSources == b.slurmSources && a.external == b.external
             && a.roundSeconds == b.roundSeconds && a.resetIntervalSeconds == b.resetIntervalSeconds
             && a.promoteKnob == b.promoteKnob && a.timeSliceSeconds == b.timeSliceSeconds
+            && a.fairnessP == b.fairnessP && a.lambdaN == b.lambdaN && a.restartPenaltySeconds == b.restartPenaltySeconds
             && a.tenantShares?.map(\.tenant) == b.tenantShares?.map(\.tenant) && a.tenantShares?.map(\.weight) == b.tenantShares?.map(\.weight)
     }
 }
@@ -247,6 +253,25 @@ public enum PolicyRegistry {
             build: { options, placement, mechanisms, _, _, _ in
                 ElasticPolicy(rule: OptimusRule(), placement: placement, round: .seconds(options.roundSeconds ?? 60),
                               splicingOverhead: mechanisms.splicingOverhead)
+            }),
+        PolicyDescriptor(
+            name: "sia", summary: "Sia: each job one configuration (1, 2, 4, ... devices, then whole nodes) from a MILP over its normalised goodput (= throughput) "
+                + "to the power p, restart-penalised; re-solved every round",
+            source: "Sia (SOSP'23) as its simulator implements it: siasosp23/artifacts sia-simulator/sia.py::SiaPolicy.optimize_mip (research/policies.md §12); MILP by COIN-OR Cbc",
+            oracle: false,
+            options: [
+                PolicyOptionInfo(name: "round", kind: "duration", defaultValue: "60s", help: "how often the MILP is re-solved (also at every arrival, completion and release)"),
+                PolicyOptionInfo(name: "p", kind: "number, not 0", defaultValue: "-0.5",
+                                 help: "fairness exponent of the goodput (Sia's policy_p_val; negative: minimise, fairer)"),
+                PolicyOptionInfo(name: "lambda-n", kind: "number", defaultValue: "1.1", help: "objective penalty per job left without devices (Sia's mip_lambda_n)"),
+                PolicyOptionInfo(name: "restart-penalty", kind: "duration", defaultValue: "per model: deepspeech 25s, imagenet 250s, cifar 30s, bert 120s, yolov3 45s, other 30s",
+                                 help: "the restart penalty P of the re-allocation factor max(age - restarts x P, 0) / (age + P), for every job"),
+            ],
+            defaultSwitches: MechanismSwitches(preemption: true, elastic: true), defaultQuantum: .zero,
+            build: { options, placement, mechanisms, _, _, _ in
+                ElasticPolicy(rule: SiaRule(p: options.fairnessP ?? -0.5, lambdaN: options.lambdaN ?? 1.1,
+                                            restartPenaltyOverride: options.restartPenaltySeconds),
+                              placement: placement, round: .seconds(options.roundSeconds ?? 60), splicingOverhead: mechanisms.splicingOverhead)
             }),
     ]
 

@@ -47,6 +47,10 @@ public struct PendingJob: Sendable, Equatable {
     public var tensorGroup = 1
     /// Devices of one model replica (tensor x pipeline); 1 for a data-parallel job.
     public var replicaDevices = 1
+    /// The job's name and its model's architecture ("bert", "llama"; empty when it was not
+    /// given as a model), for policies that key costs on the model (Sia's restart penalty).
+    public var name = ""
+    public var architecture = ""
 
     public init(index: JobIndex, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorTypes: TypeSet,
                 work: Int64 = 0, memoryPerReplicaBytes: Int64 = 0, stateBytes: Int64 = 0, tenant: Int32 = -1,

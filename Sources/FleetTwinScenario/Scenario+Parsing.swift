@@ -229,6 +229,15 @@ struct ScenarioParser {
             options.roundSeconds = round
         }
         if let n = p["reset-interval"] { options.resetIntervalSeconds = try reader.duration(n, "reset-interval", positive: false).seconds }
+        if let n = p["p"] {
+            let value = try reader.double(n, "p (Sia's fairness exponent)", min: -10, max: 10)
+            guard value != 0 else { throw reader.error(at: n, "p (Sia's fairness exponent) must not be 0 (every goodput would count as 1)") }
+            options.fairnessP = value
+        }
+        if let n = p["lambda-n"] { options.lambdaN = try reader.double(n, "lambda-n (Sia's penalty per job left without devices)", min: -1e6, max: 1e6) }
+        if let n = p["restart-penalty"] {
+            options.restartPenaltySeconds = try reader.duration(n, "restart-penalty", positive: false).seconds
+        }
         if let n = p["thresholds"] {
             var thresholds: [Double] = []
             for item in try reader.sequence(n, "thresholds") {

@@ -124,6 +124,9 @@ public struct PolicySpec: Sendable, Equatable {
         if options.timeSliceSeconds != nil { given.append("time-slice") }
         if options.roundSeconds != nil { given.append("round") }
         if options.resetIntervalSeconds != nil { given.append("reset-interval") }
+        if options.fairnessP != nil { given.append("p") }
+        if options.lambdaN != nil { given.append("lambda-n") }
+        if options.restartPenaltySeconds != nil { given.append("restart-penalty") }
         if options.tenantShares != nil { given.append("shares") }
         if options.slurm != nil { given.append("slurm-conf") }
         return given.filter { !d.takes($0) }
@@ -142,6 +145,9 @@ public struct PolicySpec: Sendable, Equatable {
         if !d.takes("time-slice") { spec.options.timeSliceSeconds = nil }
         if !d.takes("round") { spec.options.roundSeconds = nil }
         if !d.takes("reset-interval") { spec.options.resetIntervalSeconds = nil }
+        if !d.takes("p") { spec.options.fairnessP = nil }
+        if !d.takes("lambda-n") { spec.options.lambdaN = nil }
+        if !d.takes("restart-penalty") { spec.options.restartPenaltySeconds = nil }
         if !d.takes("shares") { spec.options.tenantShares = nil }
         if !d.takes("slurm-conf") { spec.options.slurm = nil; spec.options.slurmSources = [] }
         if !d.external { spec.options.external = nil }
@@ -169,6 +175,9 @@ public struct PolicySpec: Sendable, Equatable {
         if let v = options.timeSliceSeconds { parts.append("time-slice: \(v.clean)s") }
         if let v = options.roundSeconds { parts.append("round: \(v.clean)s") }
         if let v = options.resetIntervalSeconds { parts.append("reset-interval: \(v.clean)s") }
+        if let v = options.fairnessP { parts.append("p: \(v.clean)") }
+        if let v = options.lambdaN { parts.append("lambda-n: \(v.clean)") }
+        if let v = options.restartPenaltySeconds { parts.append("restart-penalty: \(v.clean)s") }
         if !options.slurmSources.isEmpty { parts.append("slurm: [\(options.slurmSources.joined(separator: ", "))]") }
         if let v = options.serviceSamples {
             var h = StableHasher()

@@ -305,6 +305,8 @@ public actor FleetSimulation {
                     pendingJob.speedup = spec.elasticSpeedup ?? []
                     pendingJob.tensorGroup = spec.parallelism?.tensor ?? 1
                     pendingJob.replicaDevices = spec.replicaDevices
+                    pendingJob.name = spec.name
+                    pendingJob.architecture = spec.model?.architecture.rawValue ?? ""
                     let job = Job(index: index, spec: spec, executor: executor, computations: configuration.computations)
                     if let adopted = adoptions[i] {
                         due.append(.adoption(job, pendingJob, speeds: jobSpeeds[i], adopted))

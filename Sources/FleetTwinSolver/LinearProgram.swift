@@ -69,31 +69,12 @@ public struct LinearProgram: Sendable {
     /// - Throws: `LinearProgramError.infeasible` or `.unbounded` when the solver proves it,
     ///   `.notSolved` for anything else (numerical trouble, an iteration limit).
     public func solve() throws -> LinearProgramSolution {
-        // Clp takes the matrix column by column (compressed sparse columns).
-        var perColumn = Array(repeating: [(row: Int32, value: Double)](), count: variableCount)
-        for (r, row) in rows.enumerated() {
-            for term in row.terms where term.coefficient != 0 { perColumn[term.variable].append((Int32(r), term.coefficient)) }
-        }
-        var starts: [CoinBigIndex] = [0]
-        var indices: [Int32] = []
-        var values: [Double] = []
-        for column in perColumn {
-            for entry in column {
-                indices.append(entry.row)
-                values.append(entry.value)
-            }
-            starts.append(CoinBigIndex(indices.count))
-        }
-        // Clp's infinity is DBL_MAX (COIN_DBL_MAX).
-        func finite(_ v: Double) -> Double { v == .infinity ? .greatestFiniteMagnitude : v == -.infinity ? -.greatestFiniteMagnitude : v }
-        let colLower = lower.map(finite), colUpper = upper.map(finite)
-        let rowLower = rows.map { finite($0.lower) }, rowUpper = rows.map { finite($0.upper) }
-
+        let m = coinMatrix()
         guard let model = Clp_newModel() else { throw LinearProgramError.notSolved(status: -1) }
         defer { Clp_deleteModel(model) }
         Clp_setLogLevel(model, 0)
-        Clp_loadProblem(model, Int32(variableCount), Int32(rows.count), starts, indices, values,
-                        colLower, colUpper, objective, rowLower, rowUpper)
+        Clp_loadProblem(model, Int32(variableCount), Int32(rows.count), m.starts, m.indices, m.values,
+                        m.colLower, m.colUpper, objective, m.rowLower, m.rowUpper)
         Clp_setOptimizationDirection(model, sense == .maximize ? -1 : 1)
         _ = Clp_initialSolve(model)
         if Clp_isProvenOptimal(model) != 0 {
@@ -105,9 +86,45 @@ public struct LinearProgram: Sendable {
         throw LinearProgramError.notSolved(status: Int(Clp_status(model)))
     }
 
+    /// The program as COIN-OR's solvers load it (Clp's and Cbc's `loadProblem`): the matrix
+    /// column by column (compressed sparse columns) and the bounds, infinities as DBL_MAX
+    /// (COIN_DBL_MAX), COIN's infinity.
+    func coinMatrix() -> CoinMatrix {
+        var perColumn = Array(repeating: [(row: Int32, value: Double)](), count: variableCount)
+        for (r, row) in rows.enumerated() {
+            for term in row.terms where term.coefficient != 0 { perColumn[term.variable].append((Int32(r), term.coefficient)) }
+        }
+        var m = CoinMatrix()
+        m.starts = [0]
+        for column in perColumn {
+            for entry in column {
+                m.indices.append(entry.row)
+                m.values.append(entry.value)
+            }
+            m.starts.append(CoinBigIndex(m.indices.count))
+        }
+        func finite(_ v: Double) -> Double { v == .infinity ? .greatestFiniteMagnitude : v == -.infinity ? -.greatestFiniteMagnitude : v }
+        m.colLower = lower.map(finite)
+        m.colUpper = upper.map(finite)
+        m.rowLower = rows.map { finite($0.lower) }
+        m.rowUpper = rows.map { finite($0.upper) }
+        return m
+    }
+
     /// The version of the Clp library linked, e.g. "1.17.6": results of programs with several
     /// optima may differ between versions.
     public static var solverVersion: String { String(cString: Clp_Version()) }
+}
+
+/// A program in COIN-OR's load format (`LinearProgram.coinMatrix`).
+struct CoinMatrix {
+    var starts: [CoinBigIndex] = []
+    var indices: [Int32] = []
+    var values: [Double] = []
+    var colLower: [Double] = []
+    var colUpper: [Double] = []
+    var rowLower: [Double] = []
+    var rowUpper: [Double] = []
 }
 
 /// An optimum: the objective's value and the variables' values, by index.
