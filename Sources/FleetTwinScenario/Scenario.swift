@@ -122,6 +122,7 @@ public struct PolicySpec: Sendable, Equatable {
         if options.timeSliceSeconds != nil { given.append("time-slice") }
         if options.roundSeconds != nil { given.append("round") }
         if options.resetIntervalSeconds != nil { given.append("reset-interval") }
+        if options.slotSeconds != nil { given.append("slot") }
         if options.tenantShares != nil { given.append("shares") }
         if options.slurm != nil { given.append("slurm-conf") }
         return given.filter { !d.takes($0) }
@@ -140,6 +141,7 @@ public struct PolicySpec: Sendable, Equatable {
         if !d.takes("time-slice") { spec.options.timeSliceSeconds = nil }
         if !d.takes("round") { spec.options.roundSeconds = nil }
         if !d.takes("reset-interval") { spec.options.resetIntervalSeconds = nil }
+        if !d.takes("slot") { spec.options.slotSeconds = nil }
         if !d.takes("shares") { spec.options.tenantShares = nil }
         if !d.takes("slurm-conf") { spec.options.slurm = nil; spec.options.slurmSources = [] }
         if !d.external { spec.options.external = nil }
@@ -167,6 +169,7 @@ public struct PolicySpec: Sendable, Equatable {
         if let v = options.timeSliceSeconds { parts.append("time-slice: \(v.clean)s") }
         if let v = options.roundSeconds { parts.append("round: \(v.clean)s") }
         if let v = options.resetIntervalSeconds { parts.append("reset-interval: \(v.clean)s") }
+        if let v = options.slotSeconds { parts.append("slot: \(v.clean)s") }
         if !options.slurmSources.isEmpty { parts.append("slurm: [\(options.slurmSources.joined(separator: ", "))]") }
         if let v = options.serviceSamples {
             var h = StableHasher()

@@ -43,6 +43,11 @@ public struct JobSpec: Sendable, Equatable {
     /// replicas at `elasticSpeedup[n - 1]` / `elasticSpeedup[worldSize - 1]` of its full-size
     /// rate, communication included. Its length is `worldSize`, every entry > 0.
     public var elasticSpeedup: [Double]?
+    /// The time by which the job must complete, absolute virtual time (traces and scenarios
+    /// give it relative to `submit`; always later than `submit`); nil: best effort.
+    /// Deadline-aware policies (`elasticflow`) admit or decline the job by it; the run reports
+    /// whether completed jobs met it (ElasticFlow, ASPLOS'23: a job's `ddl`, `best_effort`).
+    public var deadline: VirtualTime?
 
     public init(
         name: String, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorType: String,

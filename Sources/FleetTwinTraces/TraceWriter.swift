@@ -39,6 +39,7 @@ public struct TraceWriter {
         if let v = job.requests { f.append(("requests", String(v))) }
         if let v = job.weightBytes { f.append(("weightBytes", String(v))) }
         if let v = job.speedup { f.append(("speedup", "[" + v.map(Self.number).joined(separator: ",") + "]")) }
+        if let v = job.deadline { f.append(("deadline", Self.number(v))) }
         if let r = job.recorded {
             var rf: [(String, String)] = []
             if let v = r.start { rf.append(("start", Self.number(v))) }

@@ -67,6 +67,10 @@ public struct TraceJob: Sendable, Equatable {
     /// Replicas follow devices: throughput on 1...worldSize devices relative to one (nil: a
     /// fixed world).
     public var speedup: [Double]?
+    /// When the job must complete: seconds from the trace's origin, like `submit` (an instant,
+    /// not a span), after `submit`; nil: best effort. For deadline-aware policies
+    /// (`elasticflow`).
+    public var deadline: Double?
 
     public init(id: String, submit: Double, worldSize: Int, duration: Double? = nil, steps: Int? = nil, stepTime: Double? = nil,
                 tier: String? = nil, acceleratorType: String? = nil, stateBytes: Int64? = nil, memoryPerReplicaBytes: Int64? = nil,
