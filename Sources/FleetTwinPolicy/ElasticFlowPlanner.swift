@@ -172,7 +172,8 @@ public enum ElasticFlowPlanner {
         var line = timeline
         if alignedDeadline >= now { line.split(at: alignedDeadline) }
         line.split(at: now)
-        var left = job.remaining
+        // A job about to complete (its estimate at 0) still needs its devices for an instant.
+        var left = max(job.remaining, 1)
         var steps: [ElasticFlowPlan.Step] = []
         var from = now
         // The effective end of a step: the true deadline for the step ending at its aligned form.
@@ -225,7 +226,7 @@ public enum ElasticFlowPlanner {
         var realEnd = Int64.max, end = Int64.max
         if left <= 0 {
             // The forced step alone finished it, past its deadline (EF would assert here).
-            realEnd = now + Int64((job.remaining / job.rate(forced!)).rounded(.up))
+            realEnd = now + Int64((max(job.remaining, 1) / job.rate(forced!)).rounded(.up))
             end = align(realEnd, from: now, slot: slot)
             line.take(forced!, from: from, to: max(from, end))
         } else {

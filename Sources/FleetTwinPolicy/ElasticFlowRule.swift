@@ -10,7 +10,7 @@ import FleetTwinFleet
 /// 1. Admission: each job not yet admitted, in submission order, is planned with the
 ///    admitted jobs in EDF order on a fresh free-device timeline (`ElasticFlowPlanner`); if
 ///    any plan misses its deadline the job is declined (it never runs), unless it is best
-///    effort (no deadline), which is admitted anyway.
+///    effort (no deadline), which is admitted anyway, or already runs (adopted).
 /// 2. Re-plan: the admitted jobs in EDF order on a fresh timeline; each job's devices now
 ///    are its plan's.
 /// 3. Spare devices (`allocate_free_gpus`): each job that can go up a level within the free
@@ -43,6 +43,12 @@ import FleetTwinFleet
 ///   (`utils.estimate_overhead`), which this rule does not model.
 /// - Deadlines are judged on real completion times (`DeadlineMetrics`); EF judges them on its
 ///   plan, overheads excluded.
+///
+/// Cost per division, as EF's: a plan is O(levels x timeline steps), the timeline has O(jobs)
+/// steps; admission and re-planning plan every admitted job (O(levels x jobs^2)), and each
+/// spare device re-prices every running job that could take it (a job holding none is
+/// planned only when chosen). A baseline's cost: the heterogeneous example (400 jobs, 96
+/// devices) takes minutes in a debug build where `afs` takes a second.
 public struct ElasticFlowRule: ElasticRule {
     public let name = "elasticflow"
     /// The planning slot (EF `--scheduling_slot`; 60 s in its simulation scripts).
@@ -79,6 +85,13 @@ public struct ElasticFlowRule: ElasticRule {
         var members = jobs.indices.filter { isAdmitted(jobs[$0].job) }
         var declined: [JobIndex] = []
         for k in jobs.indices where !isAdmitted(jobs[k].job) {
+            // A job that already runs (one adopted from an observed state) is admitted: EF
+            // declines arrivals only.
+            if jobs[k].devices > 0 {
+                admit(jobs[k].job)
+                members.append(k)
+                continue
+            }
             let (_, _, allMeet) = Self.planAll((members + [k]).map { jobs[$0] }, held: held, capacity: capacity, now: t, slot: slot)
             if allMeet || jobs[k].deadline == nil {
                 admit(jobs[k].job)
@@ -151,24 +164,37 @@ public struct ElasticFlowRule: ElasticRule {
         guard free > 0, !jobs.isEmpty else { return }
         let views = jobs.map(job)
         var marginal = Array(repeating: -Double.infinity, count: jobs.count)
+        var eligible = Array(repeating: false, count: jobs.count)
         var priced: [(plan: ElasticFlowPlan, timeline: FreeTimeline)?] = Array(repeating: nil, count: jobs.count)
-        func price(_ k: Int) {
-            let next = views[k].nextLevel(after: devices[k])
-            guard next != devices[k], next - devices[k] <= free else {
-                marginal[k] = -.infinity
-                priced[k] = nil
-                return
-            }
-            // Its own plan given back, then the next level forced from now.
+        // The job's plan with the next level forced from now, on the timeline without its own plan.
+        func replan(_ k: Int) -> (plan: ElasticFlowPlan, timeline: FreeTimeline) {
             var line = timeline
             let steps = plans[k].steps
             for (s, step) in steps.enumerated() {
                 line.take(-step.devices, from: step.at, to: s + 1 < steps.count ? steps[s + 1].at : plans[k].end)
             }
             line.merge()
-            let plan = ElasticFlowPlanner.plan(views[k], on: &line, now: now, slot: slot, total: capacity, forced: next)
-            priced[k] = (plan, line)
-            marginal[k] = devices[k] == 0 ? .infinity : (plan.deviceTime - plans[k].deviceTime) / Double(next - devices[k])
+            let plan = ElasticFlowPlanner.plan(views[k], on: &line, now: now, slot: slot, total: capacity,
+                                               forced: views[k].nextLevel(after: devices[k]))
+            return (plan, line)
+        }
+        func price(_ k: Int) {
+            let next = views[k].nextLevel(after: devices[k])
+            eligible[k] = next != devices[k] && next - devices[k] <= free
+            priced[k] = nil
+            guard eligible[k] else {
+                marginal[k] = -.infinity
+                return
+            }
+            // A job holding nothing comes first whatever its plan (EF: sys.maxsize), so its plan
+            // is made only if it is chosen.
+            if devices[k] == 0 {
+                marginal[k] = .infinity
+                return
+            }
+            let repriced = replan(k)
+            priced[k] = repriced
+            marginal[k] = (repriced.plan.deviceTime - plans[k].deviceTime) / Double(next - devices[k])
         }
         for k in jobs.indices { price(k) }
         // Sorted descending, ties in the previous order (Python's stable sort).
@@ -176,7 +202,8 @@ public struct ElasticFlowRule: ElasticRule {
         func sort() { order = order.enumerated().sorted { (marginal[$0.element], -$0.offset) > (marginal[$1.element], -$1.offset) }.map(\.element) }
         sort()
         while free > 0 {
-            guard let k = order.first(where: { priced[$0] != nil }), let (plan, line) = priced[k] else { break }
+            guard let k = order.first(where: { eligible[$0] }) else { break }
+            let (plan, line) = priced[k] ?? replan(k)
             free -= plan.devices(at: now) - devices[k]
             devices[k] = plan.devices(at: now)
             plans[k] = plan
