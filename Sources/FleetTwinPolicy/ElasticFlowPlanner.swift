@@ -159,6 +159,9 @@ public enum ElasticFlowPlanner {
     /// Best effort's deadline: far beyond any run, yet far from overflow.
     static let never = Int64.max / 4
 
+    /// `x` µs rounded up, at most `never` (a rate near 0 gives a span beyond any run).
+    static func span(_ x: Double) -> Int64 { x.isNaN || x >= Double(never) ? never : Int64(x.rounded(.up)) }
+
     /// Plans `job` at `now` on `timeline`, taking its devices off it. `forced`: the job holds
     /// exactly this many devices from `now` to the timeline's next breakpoint, then is planned
     /// from there (EF's `assign_gpu`, used to price the next level for spare devices).
@@ -181,7 +184,7 @@ public enum ElasticFlowPlanner {
 
         if let q = forced, job.rate(q) > 0 {
             let next = original.times.first { $0 > now } ?? alignedDeadline
-            let realEnd = now + Int64((left / job.rate(q)).rounded(.up))
+            let realEnd = now + span(left / job.rate(q))
             let end = align(realEnd, from: now, slot: slot)
             if next >= end && deadline >= realEnd {
                 line.take(q, from: now, to: end)
@@ -226,7 +229,7 @@ public enum ElasticFlowPlanner {
         var realEnd = Int64.max, end = Int64.max
         if left <= 0 {
             // The forced step alone finished it, past its deadline (EF would assert here).
-            realEnd = now + Int64((max(job.remaining, 1) / job.rate(forced!)).rounded(.up))
+            realEnd = now + span(max(job.remaining, 1) / job.rate(forced!))
             end = align(realEnd, from: now, slot: slot)
             line.take(forced!, from: from, to: max(from, end))
         } else {
@@ -239,7 +242,7 @@ public enum ElasticFlowPlanner {
                 if devices > 0 {
                     let done = next.map { Double(max(0, until($0) - start)) * job.rate(devices) } ?? .infinity
                     if done >= left {
-                        let time = Int64((left / job.rate(devices)).rounded(.up))
+                        let time = span(left / job.rate(devices))
                         realEnd = start + time
                         end = start + align(time, from: 0, slot: slot)
                         line.take(devices, from: start, to: end)

@@ -25,8 +25,9 @@ import FleetTwinFleet
 /// 4. Placement: starts and grows go out largest share first (EF `--scheme=elastic` places
 ///    jobs of a whole node or more, then smaller ones by size, descending).
 ///
-/// The next division is due at the earliest planned change of any job's devices (EF's
-/// `first_scale_event_time`), besides arrivals, completions and releases.
+/// Re-planning happens at arrivals, completions and the earliest planned change of any
+/// job's devices (EF's `first_scale_event_time`); other divisions (devices released by a
+/// resize, a job free to change again) keep the last plan's shares.
 ///
 /// Where FleetTwin differs, and why:
 /// - Levels: powers of two up to the job's most devices, plus that most itself (EF's tables
@@ -36,7 +37,7 @@ import FleetTwinFleet
 ///   together); EDF ties go to the earlier submission (EF keeps its list's last order).
 /// - Decisions are taken at every event (EF merges events less than one slot apart onto the
 ///   slot after the current event, which delays arrivals and completions).
-/// - Jobs held this division (not progressed since their last change, or stopping) keep
+/// - Jobs held at a re-plan (not progressed since their last change, or stopping) keep
 ///   their devices from now to their plan's next breakpoint and are planned first.
 /// - Mechanism costs are FleetTwin's (`--no-overheads`: none); EF's simulator instead pushes
 ///   every running job's end back by 2 s + 2 (log2 g + 1) s at every scheduling event
@@ -58,6 +59,9 @@ public struct ElasticFlowRule: ElasticRule {
     /// Per job index: admitted (a plan was guaranteed, or best effort).
     private var admitted: [Bool] = []
     private var nextChange: VirtualTime?
+    /// The jobs (candidates and held, by index, increasing) and shares of the last re-plan.
+    private var lastJobs: [JobIndex] = []
+    private var lastShares: [Int] = []
 
     public init(slot: VirtualTime = .seconds(Int64(60))) {
         self.slot = slot
@@ -80,6 +84,13 @@ public struct ElasticFlowRule: ElasticRule {
 
     public mutating func divide(_ jobs: [ElasticCandidate], held: [ElasticCandidate], capacity: Int, at now: VirtualTime) -> ElasticDivision {
         let t = now.microseconds, slot = self.slot.microseconds
+        // EF re-plans at arrivals, completions and planned changes only; a division FleetTwin's
+        // mechanisms cause (devices released after a resize, a job that may change again)
+        // keeps the plan, or the jobs would trade devices at every release.
+        let present = (jobs + held).map(\.job).sorted()
+        if present == lastJobs, nextChange.map({ t < $0.microseconds }) ?? true {
+            return ElasticDivision(shares: jobs.map { lastShares[lastJobs.firstIndex(of: $0.job)!] })
+        }
         // Held jobs are admitted already (they ran), so they count as such.
         // Indices into `jobs` of the admitted ones, in submission order.
         var members = jobs.indices.filter { isAdmitted(jobs[$0].job) }
@@ -116,8 +127,12 @@ public struct ElasticFlowRule: ElasticRule {
                 next = min(next ?? change, change)
             }
         }
-        for h in held { if let c = h.changeableAt?.microseconds, c > t { next = min(next ?? c, c) } }
         nextChange = next.map { VirtualTime(microseconds: $0) }
+        lastJobs = present.filter { j in !declined.contains(j) }
+        lastShares = lastJobs.map { j in
+            if let k = jobs.firstIndex(where: { $0.job == j }) { return shares[k] }
+            return held.first { $0.job == j }!.devices
+        }
         return ElasticDivision(shares: shares, declined: declined)
     }
 
@@ -204,6 +219,14 @@ public struct ElasticFlowRule: ElasticRule {
         while free > 0 {
             guard let k = order.first(where: { eligible[$0] }) else { break }
             let (plan, line) = priced[k] ?? replan(k)
+            // A plan that does not hold the next level now (a job that cannot run at it) is
+            // no step up: the job leaves the hand-out.
+            guard plan.devices(at: now) > devices[k], plan.devices(at: now) - devices[k] <= free else {
+                eligible[k] = false
+                marginal[k] = -.infinity
+                sort()
+                continue
+            }
             free -= plan.devices(at: now) - devices[k]
             devices[k] = plan.devices(at: now)
             plans[k] = plan

@@ -54,7 +54,7 @@ import Testing
     @Test func misspelledKey() {
         let text = Self.valid.replacingOccurrences(of: "world_size: 2", with: "wrld_size: 2")
         #expect(message(text) == """
-            s.yaml:10:5: error: unknown key 'wrld_size' in workload.generator (did you mean 'world_size'?); expected one of: jobs, start, arrivals, world_size, duration, model, templates, steps, tiers, accelerator_type, state_size, memory_per_replica
+            s.yaml:10:5: error: unknown key 'wrld_size' in workload.generator (did you mean 'world_size'?); expected one of: jobs, start, arrivals, world_size, duration, model, templates, steps, tiers, accelerator_type, state_size, memory_per_replica, deadline_factor
                   wrld_size: 2
                   ^
             """)
