@@ -172,6 +172,38 @@ public struct RunMetrics: Sendable, Equatable {
     public var jobs: [JobOutcome]
     /// The batch-inference jobs' figures; nil when the run has none.
     public var inference: InferenceMetrics? = nil
+    /// Deadline figures (admission and deadlines met); nil when no job has a deadline and
+    /// the policy declined none.
+    public var deadlines: DeadlineMetrics? = nil
+}
+
+/// What happened to jobs with deadlines (`JobSpec.deadline`) and to jobs a policy declined.
+///
+/// `satisfactionRatio` is ElasticFlow's `ddl_satis_ratio` = accepted / (accepted + declined)
+/// (EF `scheduler.py`, research/policies.md section 15). ElasticFlow judges a deadline met on
+/// its planned end without runtime overheads; `met` here is judged on the run's real
+/// completion time, mechanism costs included (with `--no-overheads` the two agree).
+public struct DeadlineMetrics: Sendable, Equatable, Codable {
+    /// Submitted jobs with a deadline.
+    public var jobs: Int
+    /// Jobs the policy declined (any job; ElasticFlow declines only jobs with a deadline).
+    public var declined: Int
+    /// Jobs with a deadline that were not declined.
+    public var accepted: Int
+    /// accepted / (accepted + declined); 0 when both are 0.
+    public var satisfactionRatio: Double
+    /// Jobs with a deadline that completed, and how many of them by their deadline.
+    public var completed: Int
+    public var met: Int
+
+    public init(jobs: Int, declined: Int, accepted: Int, satisfactionRatio: Double, completed: Int, met: Int) {
+        self.jobs = jobs
+        self.declined = declined
+        self.accepted = accepted
+        self.satisfactionRatio = satisfactionRatio
+        self.completed = completed
+        self.met = met
+    }
 }
 
 /// What batch-inference jobs (`BatchInference`) served and what it cost.

@@ -27,7 +27,7 @@ extension QueueLengthPoint {
             while index < records.count, records[index].time == now {
                 switch records[index].kind {
                 case .submitted, .preempted, .migrated, .failed, .requeued: length += 1
-                case .started: length -= 1
+                case .started, .declined: length -= 1
                 case .completed, .resized, .released, .checkpointed, .rerated, .nodeFailed, .nodeOutage, .nodeRepaired: break
                 }
                 index += 1

@@ -34,6 +34,8 @@ private struct LogFold {
     /// Per job: submitted, and holding (or moving between) placements now.
     var submitted: [Bool]
     var running: [Bool]
+    /// Per job: declined by the policy (admission control), finished by that decision.
+    var declined: [Bool]
 
     var allocated: Int64 = 0
     var watts: Double
@@ -76,6 +78,7 @@ private struct LogFold {
         lastStop = Array(repeating: nil, count: n)
         submitted = Array(repeating: false, count: n)
         running = Array(repeating: false, count: n)
+        declined = Array(repeating: false, count: n)
         watts = clusters.reduce(0.0) { $0 + Double($1.capacity) * $1.idleWatts }
         last = firstArrival
         busy = Array(repeating: 0, count: buckets)
@@ -201,6 +204,8 @@ private struct LogFold {
             bank(i, r.progress)
         case .nodeFailed, .nodeOutage, .nodeRepaired:
             break  // handled above
+        case .declined:
+            declined[i] = true
         case .failed, .requeued:
             // Work banked by cuts since the last checkpoint is taken back; all is lost.
             usefulAcceleratorMicroseconds += Double(r.progress) / speed(i, cluster[i]) * Double(result.jobs[i].worldSize)
@@ -246,7 +251,7 @@ private struct LogFold {
             let delays = ofTier.compactMap { $0.queueDelay?.seconds }
             if !delays.isEmpty { delayByTier[tier] = delays.reduce(0, +) / Double(delays.count) }
         }
-        let unfinished = jobs.indices.filter { submitted[$0] && jobs[$0].end == nil }
+        let unfinished = jobs.indices.filter { submitted[$0] && jobs[$0].end == nil && !declined[$0] }
         let stillRunning = unfinished.filter { running[$0] }.count
         let censoredDelays = jobs.indices.filter { submitted[$0] }.map { i in
             (jobs[i].queueDelay ?? max(.zero, result.endTime - jobs[i].submit)).seconds
@@ -283,7 +288,23 @@ private struct LogFold {
             slaAttainment: attainment, slaJobs: slaJobs, slaMet: slaMet,
             queueDelayByTier: delayByTier,
             jobs: jobs,
-            inference: InferenceMetrics(jobs, specs: result.jobs, submitted: submitted))
+            inference: InferenceMetrics(jobs, specs: result.jobs, submitted: submitted),
+            deadlines: DeadlineMetrics(jobs, specs: result.jobs, submitted: submitted, declined: declined))
+    }
+}
+
+extension DeadlineMetrics {
+    /// The figures over submitted jobs; nil when none has a deadline and none was declined.
+    init?(_ jobs: [JobOutcome], specs: [JobSpec], submitted: [Bool], declined: [Bool]) {
+        let withDeadline = jobs.indices.filter { submitted[$0] && specs[$0].deadline != nil }
+        let refused = jobs.indices.filter { declined[$0] }.count
+        guard !withDeadline.isEmpty || refused > 0 else { return nil }
+        let accepted = withDeadline.filter { !declined[$0] }.count
+        let completed = withDeadline.filter { jobs[$0].end != nil }
+        let met = completed.filter { jobs[$0].end! <= specs[$0].deadline! }.count
+        self.init(jobs: withDeadline.count, declined: refused, accepted: accepted,
+                  satisfactionRatio: accepted + refused > 0 ? Double(accepted) / Double(accepted + refused) : 0,
+                  completed: completed.count, met: met)
     }
 }
 

@@ -10,7 +10,7 @@
 /// A job leaves the scan at its most devices; a job without devices takes its fewest at
 /// once, or leaves the scan when they are not left. Voda computes the second job's length
 /// with the first job's device count (a bug); here each job uses its own.
-public struct AFSRule: ElasticRule {
+public struct AFSRule: ElasticShareRule {
     public let name = "afs"
     public init() {}
 

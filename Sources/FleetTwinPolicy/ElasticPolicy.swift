@@ -26,6 +26,13 @@ public struct ElasticCandidate: Sendable, Equatable {
     /// Its name and model architecture (`PendingJob.name`, `.architecture`).
     public var name: String
     public var architecture: String
+    /// When it must complete (absolute; `PendingJob.deadline`); nil: best effort.
+    public var deadline: VirtualTime? = nil
+    /// The home cluster's relative speed for it: work drains at `throughput[n - 1] x speed`.
+    public var speed: Double = 1
+    /// For a held job (`ElasticRule.divide`) that is running: the instant from which it may
+    /// change (it has progressed since its last start or resize); nil otherwise.
+    public var changeableAt: VirtualTime? = nil
 
     /// Time to finish on `devices` devices (full-size µs over the rate); infinite on none.
     public func timeToFinish(on devices: Int) -> Double {
@@ -51,9 +58,9 @@ public struct ElasticCandidate: Sendable, Equatable {
     public func rate(on devices: Int) -> Double { devices >= 1 ? throughput[min(devices, maxDevices) - 1] : 0 }
 }
 
-/// The cluster an elastic rule divides: the devices it may hand out (its capacity less what
-/// jobs that may not change yet hold) and its shape, for rules that allocate in node-shaped
-/// configurations (Sia).
+/// The cluster an elastic rule divides: its devices (in `ElasticRule.divide`, all of them; in
+/// `ElasticShareRule.allocate(_:in:)`, those the held jobs leave) and its shape, for rules
+/// that allocate in node-shaped configurations (Sia).
 public struct ElasticCluster: Sendable, Equatable {
     public var capacity: Int
     public var devicesPerNode: Int
@@ -66,9 +73,41 @@ public struct ElasticCluster: Sendable, Equatable {
     }
 }
 
-/// An elastic allocation rule: how many devices each job of one cluster should hold.
+/// An elastic allocation rule: how many devices each job of one cluster should hold, and,
+/// for an admission controller, which waiting jobs never run.
 public protocol ElasticRule: Sendable {
     var name: String { get }
+    /// One cluster's division at `now`: `jobs` (in submission order) may change, `held` keep
+    /// their `devices` this time (a stopping job, or one that has not progressed since its
+    /// last change), `cluster` is the whole cluster (all its devices, and its shape).
+    /// `ElasticShareRule` gives it for stateless rules. A rule that cannot decide (a solver
+    /// that fails) throws, and the run ends with the error (`SchedulingPolicy.failure`).
+    mutating func divide(_ jobs: [ElasticCandidate], held: [ElasticCandidate], in cluster: ElasticCluster, at now: VirtualTime) throws -> ElasticDivision
+    /// When the rule wants the next division though nothing happens (a planned change of
+    /// allocation); default nil.
+    func nextDivision(after now: VirtualTime) -> VirtualTime?
+    /// The job completed (or was declined): drop what the rule keeps about it. Default: nothing.
+    mutating func forget(_ job: JobIndex)
+    /// Whether starts and grows go out largest target first (ElasticFlow's placement order);
+    /// default false: submission order.
+    var placesLargestFirst: Bool { get }
+}
+
+/// What one division decided: devices for each candidate (in order), and the waiting jobs
+/// the rule refuses outright (admission control: they never run).
+public struct ElasticDivision: Sendable, Equatable {
+    public var shares: [Int]
+    public var declined: [JobIndex]
+
+    public init(shares: [Int], declined: [JobIndex] = []) {
+        self.shares = shares
+        self.declined = declined
+    }
+}
+
+/// A stateless rule that only shares devices out (Optimus, AFS, Sia): its division is `allocate`
+/// over the devices `held` jobs leave, declining none.
+public protocol ElasticShareRule: ElasticRule {
     /// Devices for each candidate, in the same order: 0, or from its `minDevices` to its
     /// `maxDevices`; at most `capacity` in all. Candidates come in submission order.
     func allocate(_ jobs: [ElasticCandidate], capacity: Int) -> [Int]
@@ -78,10 +117,23 @@ public protocol ElasticRule: Sendable {
     func allocate(_ jobs: [ElasticCandidate], in cluster: ElasticCluster) throws -> [Int]
 }
 
-extension ElasticRule {
+extension ElasticShareRule {
     public func allocate(_ jobs: [ElasticCandidate], in cluster: ElasticCluster) throws -> [Int] {
         allocate(jobs, capacity: cluster.capacity)
     }
+
+    /// `allocate` over the devices `held` jobs leave of `cluster`.
+    public mutating func divide(_ jobs: [ElasticCandidate], held: [ElasticCandidate], in cluster: ElasticCluster, at now: VirtualTime) throws -> ElasticDivision {
+        var left = cluster
+        left.capacity = max(0, held.reduce(cluster.capacity) { $0 - $1.devices })
+        return ElasticDivision(shares: jobs.isEmpty ? [] : try allocate(jobs, in: left))
+    }
+}
+
+extension ElasticRule {
+    public func nextDivision(after now: VirtualTime) -> VirtualTime? { nil }
+    public mutating func forget(_ job: JobIndex) {}
+    public var placesLargestFirst: Bool { false }
 }
 
 /// A policy that re-divides each cluster's devices among its jobs with an `ElasticRule`
@@ -107,7 +159,7 @@ extension ElasticRule {
 public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
     public var name: String { rule.name }
     public let placement: PlacementRule
-    public let rule: Rule
+    public private(set) var rule: Rule
     /// Recomputation interval; nil: at events only.
     public let round: VirtualTime?
     /// The run's replica-splicing overhead, for the throughput of fixed-world jobs.
@@ -145,6 +197,10 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
     private var active: [JobIndex] = []
     private var dirty = false
     private var nextRound: VirtualTime?
+    /// When the rule asked for its next division, and the jobs it declined that the
+    /// scheduler has not been told of yet (in the rule's order).
+    private var divisionDue: VirtualTime?
+    private var toDecline: [JobIndex] = []
 
     /// Each cluster's accelerator type and each type's relative speed, from the fleet.
     private var clusterType: [Int32] = []
@@ -182,6 +238,7 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
     public mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {
         jobs[Int(job)].state = .done
         active.removeAll { $0 == job }
+        rule.forget(job)
         dirty = true
     }
 
@@ -202,6 +259,7 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
     public func wakeup(after now: VirtualTime) -> VirtualTime? {
         // A job kept only because it had not progressed yet is looked at again once it has.
         var next = nextRound.flatMap { $0 > now ? $0 : nil }
+        if let due = divisionDue, due > now { next = min(next ?? due, due) }
         for j in active where jobs[Int(j)].state == .running && jobs[Int(j)].target != jobs[Int(j)].devices {
             let free = max(jobs[Int(j)].progressFrom, jobs[Int(j)].changedAt) + VirtualTime(microseconds: 1)
             if free > now { next = min(next ?? free, free) }
@@ -219,6 +277,10 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
             clusterType = fleet.clusters.map(\.acceleratorType)
             typeSpeeds = fleet.typeSpeeds
         }
+        if let due = divisionDue, now >= due {
+            divisionDue = nil
+            dirty = true
+        }
         if dirty {
             dirty = false
             do {
@@ -227,7 +289,9 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
                 failure = "\(rule.name) could not divide the devices at \(now.seconds) s: \(error)"
                 return nil
             }
+            divisionDue = rule.nextDivision(after: now)
         }
+        if !toDecline.isEmpty { return .decline(toDecline.removeFirst()) }
         // Devices come back first, then go out: preemptions, shrinks, grows, starts.
         for j in active {
             let t = jobs[Int(j)]
@@ -239,14 +303,15 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
             }
             return .resize(j, accelerators: t.target)
         }
-        for j in active {
+        let order = rule.placesLargestFirst ? active.sorted { (jobs[Int($0)].target, $1) > (jobs[Int($1)].target, $0) } : active
+        for j in order {
             let t = jobs[Int(j)]
             guard t.state == .running, t.target > t.devices, mayChange(t, at: now) else { continue }
             let grow = min(t.target, t.devices + fleet.clusters[Int(t.home)].free.totalFree)
             if grow > t.devices { return .resize(j, accelerators: grow) }
         }
         reservations.removeAll(keepingCapacity: true)
-        for j in active {
+        for j in order {
             let t = jobs[Int(j)]
             guard t.state == .waiting, t.target > 0, t.home >= 0 else { continue }
             let free = fleet.clusters[Int(t.home)].free
@@ -293,30 +358,39 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         }
         for c in perCluster.indices { perCluster[c].sort() }
         for (c, members) in perCluster.enumerated() where !members.isEmpty {
-            var capacity = fleet.clusters[c].capacity
-            var candidates: [ElasticCandidate] = []
+            var candidates: [ElasticCandidate] = [], held: [ElasticCandidate] = []
             for j in members {
                 let t = jobs[Int(j)]
-                // Stopping jobs and jobs that may not change yet keep what they hold.
-                if t.state == .stopping || (t.state == .running && !mayChange(t, at: now)) {
-                    capacity -= t.devices
-                    jobs[Int(j)].target = t.state == .stopping ? 0 : t.devices
-                    continue
-                }
                 let w = t.info.worldSize, count = max(1, min(w, fleet.clusters[c].capacity))
                 if t.throughput.count != count {
                     jobs[Int(j)].throughput = (1...count).map { t.info.fraction(on: $0, splicingOverhead: splicingOverhead) }
                 }
-                candidates.append(ElasticCandidate(
+                var candidate = ElasticCandidate(
                     job: j, submit: t.info.submit, devices: t.devices,
                     minDevices: minDevices(Int(j), cluster: Int32(c), fleet: fleet), maxDevices: min(w, fleet.clusters[c].capacity),
                     throughput: jobs[Int(j)].throughput, remaining: remaining(Int(j), at: now),
-                    age: now - t.info.submit, restarts: max(0, t.starts - 1), name: t.info.name, architecture: t.info.architecture))
+                    age: now - t.info.submit, restarts: max(0, t.starts - 1), name: t.info.name, architecture: t.info.architecture)
+                candidate.deadline = t.info.deadline
+                candidate.speed = speed(t.info, cluster: Int32(c))
+                // Stopping jobs and jobs that may not change yet keep what they hold.
+                if t.state == .stopping || (t.state == .running && !mayChange(t, at: now)) {
+                    jobs[Int(j)].target = t.state == .stopping ? 0 : t.devices
+                    if t.state == .running { candidate.changeableAt = max(t.progressFrom, t.changedAt) + VirtualTime(microseconds: 1) }
+                    held.append(candidate)
+                    continue
+                }
+                candidates.append(candidate)
             }
             let shape = fleet.clusters[c].nodes
-            let shares = candidates.isEmpty ? [] : try rule.allocate(
-                candidates, in: ElasticCluster(capacity: max(0, capacity), devicesPerNode: shape.acceleratorsPerNode, nodes: shape.nodeCount))
-            for (k, candidate) in candidates.enumerated() { jobs[Int(candidate.job)].target = shares[k] }
+            let division = try rule.divide(candidates, held: held, in: ElasticCluster(capacity: fleet.clusters[c].capacity,
+                                                                                      devicesPerNode: shape.acceleratorsPerNode, nodes: shape.nodeCount), at: now)
+            for (k, candidate) in candidates.enumerated() { jobs[Int(candidate.job)].target = division.shares[k] }
+            for j in division.declined where jobs[Int(j)].state == .waiting && !toDecline.contains(j) {
+                jobs[Int(j)].state = .done
+                active.removeAll { $0 == j }
+                rule.forget(j)
+                toDecline.append(j)
+            }
         }
     }
 

@@ -6,7 +6,7 @@
 /// 1 / throughput(n + 1)), recomputed after each grant, while the best gain is positive and
 /// no job exceeds its most devices. Remaining work is an oracle's, as in that simulator.
 /// Ties go to the earlier job.
-public struct OptimusRule: ElasticRule {
+public struct OptimusRule: ElasticShareRule {
     public let name = "optimus"
     public init() {}
 

@@ -36,6 +36,8 @@ public struct PolicyOptions: Sendable, Equatable {
     public var fairnessP: Double?
     public var lambdaN: Double?
     public var restartPenaltySeconds: Double?
+    /// `elasticflow`: the planning slot (ElasticFlow's `scheduling_slot`), seconds.
+    public var slotSeconds: Double?
     /// `external`: the command that runs the policy, and how it is run.
     public var external: ExternalPolicySettings?
 
@@ -45,7 +47,7 @@ public struct PolicyOptions: Sendable, Equatable {
         a.preemption == b.preemption && a.elastic == b.elastic && a.migration == b.migration && a.thresholds == b.thresholds
             && a.quantumSeconds == b.quantumSeconds && a.serviceSamples == b.serviceSamples && a.queueOrder == b.queueOrder
             && a.slurm == b.slurm && a.slurmSources == b.slurmSources && a.external == b.external
-            && a.roundSeconds == b.roundSeconds && a.resetIntervalSeconds == b.resetIntervalSeconds
+            && a.roundSeconds == b.roundSeconds && a.resetIntervalSeconds == b.resetIntervalSeconds && a.slotSeconds == b.slotSeconds
             && a.promoteKnob == b.promoteKnob && a.timeSliceSeconds == b.timeSliceSeconds
             && a.fairnessP == b.fairnessP && a.lambdaN == b.lambdaN && a.restartPenaltySeconds == b.restartPenaltySeconds
             && a.tenantShares?.map(\.tenant) == b.tenantShares?.map(\.tenant) && a.tenantShares?.map(\.weight) == b.tenantShares?.map(\.weight)
@@ -272,6 +274,20 @@ public enum PolicyRegistry {
                 ElasticPolicy(rule: SiaRule(p: options.fairnessP ?? -0.5, lambdaN: options.lambdaN ?? 1.1,
                                             restartPenaltyOverride: options.restartPenaltySeconds),
                               placement: placement, round: .seconds(options.roundSeconds ?? 60), splicingOverhead: mechanisms.splicingOverhead)
+            }),
+        PolicyDescriptor(
+            name: "elasticflow",
+            summary: "ElasticFlow: admits a job only if EDF planning with minimum satisfactory shares meets every deadline (declines it otherwise), "
+                + "then spare devices one level at a time by marginal device-time; jobs without a deadline are best effort",
+            source: "ElasticFlow (Gu et al., ASPLOS'23) as its simulator implements it: scheduler.py::ef_sim_jobs_access_control, "
+                + "ef_sim_allocation, allocate_free_gpus (schedule ef-accessctrl, pkusys/ElasticFlow 04a0109; research/policies.md §15)",
+            oracle: true,
+            options: [PolicyOptionInfo(name: "slot", kind: "duration", defaultValue: "60s",
+                                       help: "the planning slot: deadlines and planned ends are rounded up to whole slots (EF's scheduling_slot)")],
+            defaultSwitches: MechanismSwitches(preemption: true, elastic: true), defaultQuantum: .zero,
+            build: { options, placement, mechanisms, _, _, _ in
+                ElasticPolicy(rule: ElasticFlowRule(slot: .seconds(options.slotSeconds ?? 60)), placement: placement,
+                              splicingOverhead: mechanisms.splicingOverhead)
             }),
     ]
 

@@ -51,6 +51,8 @@ public struct PendingJob: Sendable, Equatable {
     /// given as a model), for policies that key costs on the model (Sia's restart penalty).
     public var name = ""
     public var architecture = ""
+    /// When it must complete (absolute; `JobSpec.deadline`); nil: best effort.
+    public var deadline: VirtualTime?
 
     public init(index: JobIndex, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorTypes: TypeSet,
                 work: Int64 = 0, memoryPerReplicaBytes: Int64 = 0, stateBytes: Int64 = 0, tenant: Int32 = -1,
@@ -140,6 +142,10 @@ public enum SchedulingDecision: Sendable, Equatable {
     /// `PreemptMode=REQUEUE`, https://slurm.schedmd.com/preempt.html). The policy hears of
     /// it through `jobPreempted`, in the same pass.
     case requeue(JobIndex)
+    /// Refuse a waiting job that never started: it never runs and counts as finished by the
+    /// policy's decision (`EventKind.declined`), as ElasticFlow's admission control declines
+    /// a job whose deadline it cannot guarantee. The policy drops it itself; no callback follows.
+    case decline(JobIndex)
 }
 
 /// A scheduling policy: the one thing a policy author writes.

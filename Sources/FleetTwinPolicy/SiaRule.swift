@@ -41,7 +41,7 @@ import Foundation
 ///   were preempted and restarted in turn within the same second.
 /// - Sia's λ_a (allocation-change penalty) is parsed but never used in its objective; it is
 ///   not an option here.
-public struct SiaRule: ElasticRule {
+public struct SiaRule: ElasticShareRule {
     public let name = "sia"
     /// The fairness exponent p (power-mean; negative: fairer) and the penalty λ_n per job
     /// left without devices.

@@ -66,6 +66,10 @@ public struct RunSummary: Codable, Sendable, Equatable {
     /// Batch-inference jobs only: requests served, requests per second, accelerator-seconds
     /// per 1,000 requests (`InferenceMetrics`); absent when the run has none.
     public var inference: InferenceMetrics?
+    /// Jobs with deadlines and jobs the policy declined: accepted, declined, the satisfaction
+    /// ratio accepted / (accepted + declined), deadlines met by completed jobs
+    /// (`DeadlineMetrics`); absent when no job has a deadline and none was declined.
+    public var deadlines: DeadlineMetrics?
     /// The scenario's goals judged on this run (empty when it states none).
     public var goals: [GoalVerdict] = []
     /// Real workloads only: how many results were checked, how many were identical.
@@ -113,6 +117,7 @@ public struct RunSummary: Codable, Sendable, Equatable {
         self.eventLogHash = eventLogHash
         self.horizonReached = horizonReached
         self.inference = metrics.inference
+        self.deadlines = metrics.deadlines
     }
 
     /// One JSON object, keys sorted, so equal runs print equal bytes.
@@ -153,6 +158,10 @@ public struct RunSummary: Codable, Sendable, Equatable {
             rows.append(("batch inference", String(format: "%lld requests served by %d of %d jobs, %.1f requests/s per job, %.3f accelerator-s per 1k requests",
                                                    inference.requestsServed, inference.completed, inference.jobs,
                                                    inference.requestsPerSecond, inference.acceleratorSecondsPer1kRequests)))
+        }
+        if let deadlines {
+            rows.append(("deadlines", String(format: "%d accepted, %d declined (satisfaction %.3f); %d of %d completed met their deadline",
+                                             deadlines.accepted, deadlines.declined, deadlines.satisfactionRatio, deadlines.met, deadlines.completed)))
         }
         if failures > 0 {
             rows.append(("failures", "\(failures) jobs restarted from a checkpoint, " + duration(lostWorkSeconds) + " of work lost"))

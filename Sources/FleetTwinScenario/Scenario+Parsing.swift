@@ -228,6 +228,11 @@ struct ScenarioParser {
             guard round >= 1, round <= 86_400 else { throw reader.error(at: n, "round must be between 1s and 1d; found \(round)s") }
             options.roundSeconds = round
         }
+        if let n = p["slot"] {
+            let slot = try reader.duration(n, "slot", positive: true).seconds
+            guard slot >= 1, slot <= 86_400 else { throw reader.error(at: n, "slot (ElasticFlow's scheduling slot) must be between 1s and 1d; found \(slot.clean)s") }
+            options.slotSeconds = slot
+        }
         if let n = p["reset-interval"] { options.resetIntervalSeconds = try reader.duration(n, "reset-interval", positive: false).seconds }
         if let n = p["p"] {
             let value = try reader.double(n, "p (Sia's fairness exponent)", min: -10, max: 10)

@@ -25,7 +25,7 @@ extension ScenarioParser {
 
     func parseGenerator(_ node: YAMLNode, fleet: FleetSpec, horizon: VirtualTime?) throws(ScenarioError) -> WorkloadGenerator {
         let keys = ["jobs", "start", "arrivals", "world_size", "duration", "model", "templates", "steps", "tiers", "accelerator_type",
-                    "state_size", "memory_per_replica", "parallelism"]
+                    "state_size", "memory_per_replica", "parallelism", "deadline_factor"]
         let g = try reader.object(node, "workload.generator", allowed: keys)
         let count = try g["jobs"].map { n throws(ScenarioError) in try reader.int(n, "jobs", min: 1, max: 100_000_000) }
         if count == nil && horizon == nil {
@@ -75,7 +75,7 @@ extension ScenarioParser {
         let arrivalsNode = try g.required("arrivals")
         let arrivals = try parseArrivals(arrivalsNode)
         try checkArrivals(arrivals, count: count, start: start, horizon: horizon, at: arrivalsNode)
-        return WorkloadGenerator(
+        var generator = WorkloadGenerator(
             count: count,
             start: start,
             arrivals: arrivals,
@@ -85,6 +85,11 @@ extension ScenarioParser {
             acceleratorType: type,
             stateBytes: try g["state_size"].map { n throws(ScenarioError) in try reader.stateSize(n) } ?? 0,
             memoryPerReplicaBytes: memory)
+        generator.deadlineFactor = try g["deadline_factor"].map { n throws(ScenarioError) in
+            try reader.double(n, "deadline_factor (ElasticFlow's lambda: deadline = submit + factor x the job's duration at full size)",
+                              min: 0, exclusiveMin: true, max: 1e6)
+        }
+        return generator
     }
 
     /// `steps: 5000` or `steps: {choices: [...], weights: [...]}`.
@@ -221,7 +226,7 @@ extension ScenarioParser {
     func parseJobList(_ node: YAMLNode, fleet: FleetSpec) throws(ScenarioError) -> ([JobSpec], [RealWorkloadJob]) {
         let keys = ["name", "submit", "tier", "world_size", "accelerator_type", "duration", "steps", "step_time",
                     "model", "samples", "requests", "output_size", "state_size", "memory_per_replica", "workload", "speedup", "elastic",
-                    "parallelism"]
+                    "parallelism", "deadline"]
         var jobs: [JobSpec] = []
         var real: [RealWorkloadJob] = []
         var names: [String: Void] = [:]
@@ -248,8 +253,12 @@ extension ScenarioParser {
                     }
                     job.elasticSpeedup = curve
                 }
+                job.deadline = try parseDeadline(j, submit: job.submit)
                 jobs.append(job)
                 continue
+            }
+            if let deadline = j["deadline"], j["workload"] != nil {
+                throw reader.error(at: deadline, "'deadline' is for simulated jobs; a real workload has none")
             }
             if let key = j.present(["speedup", "elastic"]).first, j["workload"] != nil {
                 throw reader.error(at: j[key], "'\(key)' is for simulated jobs; a real workload's replicas form a fixed world")
@@ -281,10 +290,22 @@ extension ScenarioParser {
                 stateBytes: try j["state_size"].map { n throws(ScenarioError) in try reader.stateSize(n) } ?? 0,
                 memoryPerReplicaBytes: memory)
             plain.elasticSpeedup = try parseElastic(j, job: plain, fleet: fleet)
+            plain.deadline = try parseDeadline(j, submit: plain.submit)
             jobs.append(plain)
         }
         guard !jobs.isEmpty else { throw reader.error(at: node, "workload.jobs is empty; list at least one job") }
         return (jobs, real)
+    }
+
+    /// `deadline`: an instant like `submit` (time from the run's start), after `submit`.
+    func parseDeadline(_ j: YAMLObject, submit: VirtualTime) throws(ScenarioError) -> VirtualTime? {
+        guard let node = j["deadline"] else { return nil }
+        let deadline = try reader.duration(node, "deadline", positive: false)
+        guard deadline > submit else {
+            throw reader.error(at: node, "deadline \(deadline.seconds.clean)s must come after the job's submit \(submit.seconds.clean)s "
+                + "(it is an instant from the run's start, like submit; omit it for best effort)")
+        }
+        return deadline
     }
 
     /// Work as `duration`, or as `steps` x `step_time`.

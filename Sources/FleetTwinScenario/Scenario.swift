@@ -127,6 +127,7 @@ public struct PolicySpec: Sendable, Equatable {
         if options.fairnessP != nil { given.append("p") }
         if options.lambdaN != nil { given.append("lambda-n") }
         if options.restartPenaltySeconds != nil { given.append("restart-penalty") }
+        if options.slotSeconds != nil { given.append("slot") }
         if options.tenantShares != nil { given.append("shares") }
         if options.slurm != nil { given.append("slurm-conf") }
         return given.filter { !d.takes($0) }
@@ -148,6 +149,7 @@ public struct PolicySpec: Sendable, Equatable {
         if !d.takes("p") { spec.options.fairnessP = nil }
         if !d.takes("lambda-n") { spec.options.lambdaN = nil }
         if !d.takes("restart-penalty") { spec.options.restartPenaltySeconds = nil }
+        if !d.takes("slot") { spec.options.slotSeconds = nil }
         if !d.takes("shares") { spec.options.tenantShares = nil }
         if !d.takes("slurm-conf") { spec.options.slurm = nil; spec.options.slurmSources = [] }
         if !d.external { spec.options.external = nil }
@@ -178,6 +180,7 @@ public struct PolicySpec: Sendable, Equatable {
         if let v = options.fairnessP { parts.append("p: \(v.clean)") }
         if let v = options.lambdaN { parts.append("lambda-n: \(v.clean)") }
         if let v = options.restartPenaltySeconds { parts.append("restart-penalty: \(v.clean)s") }
+        if let v = options.slotSeconds { parts.append("slot: \(v.clean)s") }
         if !options.slurmSources.isEmpty { parts.append("slurm: [\(options.slurmSources.joined(separator: ", "))]") }
         if let v = options.serviceSamples {
             var h = StableHasher()

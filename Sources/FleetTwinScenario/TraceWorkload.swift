@@ -71,6 +71,7 @@ public struct TraceWorkload: Sendable {
                     spec.inference = job.batchInference
                     spec.elasticSpeedup = job.speedup
                     spec.parallelism = job.parallelism.map(Parallelism.init)
+                    spec.deadline = deadline(of: job)
                     specs.append(spec)
                 }
                 continue
@@ -95,9 +96,15 @@ public struct TraceWorkload: Sendable {
             spec.inference = job.batchInference
             spec.elasticSpeedup = job.speedup
             spec.parallelism = job.parallelism.map(Parallelism.init)
+            spec.deadline = deadline(of: job)
             specs.append(spec)
         }
         return (specs, skipped)
+    }
+
+    /// The job's deadline on the run's clock: an instant, shifted and scaled as `submit` is.
+    private func deadline(of job: TraceJob) -> VirtualTime? {
+        job.deadline.map { VirtualTime.seconds(($0 - (windowFrom ?? 0)) * timeScale) }
     }
 }
 

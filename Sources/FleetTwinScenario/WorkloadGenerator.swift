@@ -17,6 +17,10 @@ public struct WorkloadGenerator: Sendable {
     public var acceleratorType: String
     public var stateBytes: Int64
     public var memoryPerReplicaBytes: Int64
+    /// Each job's deadline as submit + factor x its work (its isolated duration at full size
+    /// on an accelerator of relative speed 1), as ElasticFlow's trace generator sets `ddl`
+    /// with its lambda; nil: best effort.
+    public var deadlineFactor: Double? = nil
 
     public init(
         count: Int?, start: VirtualTime = .zero, arrivals: ArrivalProcess, worldSize: WeightedChoice<Int>,
@@ -68,6 +72,7 @@ public struct WorkloadGenerator: Sendable {
                     work: .seconds(Double(count) * template.stepSeconds), steps: count, stateBytes: template.stateBytes,
                     memoryPerReplicaBytes: template.memoryPerReplicaBytes))
             }
+            if let f = deadlineFactor { jobs[jobs.count - 1].deadline = t + .seconds(f * jobs[jobs.count - 1].work.seconds) }
         }
         return jobs
     }

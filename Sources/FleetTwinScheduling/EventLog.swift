@@ -34,6 +34,9 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
     /// `failed`, all its accelerators are released and the work since its last checkpoint is
     /// lost (`overhead`, with `progress` taking back what cuts had banked since then).
     case requeued = 13
+    /// The policy declined the waiting job (admission control): it never runs, and it is
+    /// finished by that decision (`SchedulingDecision.decline`).
+    case declined = 14
 
     public var name: String { String(describing: self) }
 

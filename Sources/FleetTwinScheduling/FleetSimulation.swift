@@ -307,6 +307,7 @@ public actor FleetSimulation {
                     pendingJob.replicaDevices = spec.replicaDevices
                     pendingJob.name = spec.name
                     pendingJob.architecture = spec.model?.architecture.rawValue ?? ""
+                    pendingJob.deadline = spec.deadline
                     let job = Job(index: index, spec: spec, executor: executor, computations: configuration.computations)
                     if let adopted = adoptions[i] {
                         due.append(.adoption(job, pendingJob, speeds: jobSpeeds[i], adopted))
@@ -371,7 +372,7 @@ public actor FleetSimulation {
             }
             if configuration.checkInvariants { try await checkInvariants() }
             // Faults recur forever: once every job is done, the run is over.
-            if completedCount == jobs.count { break }
+            if completedCount + declinedCount == jobs.count { break }
             // Liveness: with every job arrived and no job event left (nothing runs, stops or
             // is due to wake the policy), only faults could still change anything; unless a
             // node is down (its repair will come), the jobs left can never start.
@@ -383,7 +384,7 @@ public actor FleetSimulation {
                 progress(currentProgress)
             }
         }
-        if !horizonReached && completedCount < jobs.count { throw await stalled() }
+        if !horizonReached && completedCount + declinedCount < jobs.count { throw await stalled() }
         progress?(currentProgress)
         var result = SimulationResult(
             jobs: jobs, log: log, processedEvents: processed, endTime: now, horizonReached: horizonReached,
@@ -406,6 +407,8 @@ public actor FleetSimulation {
     }
 
     private var completedCount = 0
+    /// Jobs the policy declined (admission control): finished by its decision, never run.
+    private var declinedCount = 0
     /// Job events (and wake-ups) in the queue; the rest are faults.
     private var jobEventsQueued = 0
 
@@ -465,6 +468,10 @@ public actor FleetSimulation {
             let kind: EventKind = if case .requeued = outcome { .requeued } else { .failed }
             log.append(EventRecord(time: now, kind: kind, job: index, cluster: cluster, accelerators: Int32(accelerators),
                                    progress: -unbanked, overhead: lost))
+        case let .declined(index):
+            status[Int(index)] = .declined
+            declinedCount += 1
+            log.append(EventRecord(time: now, kind: .declined, job: index))
         case let .rerated(index, placement, segment, banked):
             log.append(EventRecord(time: now, kind: .rerated, job: index, cluster: placement.cluster,
                                    accelerators: Int32(placement.acceleratorCount), progress: banked))

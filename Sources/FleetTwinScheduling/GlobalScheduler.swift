@@ -43,6 +43,8 @@ public enum SchedulingOutcome: Sendable, Equatable {
     case requeued(JobIndex, cluster: Int32, accelerators: Int, lost: Int64, unbanked: Int64)
     /// The job's accelerators changed speed: it banked its progress and goes on at a new rate.
     case rerated(JobIndex, Placement, Segment, banked: Int64)
+    /// The policy declined the waiting job: it never runs (`SchedulingDecision.decline`).
+    case declined(JobIndex)
 }
 
 /// The top of the hierarchy: owns the policy and the fleet view, asks the policy for
@@ -246,6 +248,12 @@ public actor GlobalScheduler {
                 waiting(index, by: 1)
                 policy.jobPreempted(pending[Int(index)], at: now)
             }
+        case let .decline(index):
+            guard index >= 0, Int(index) < jobs.count, await jobs[Int(index)].decline() else {
+                throw SimulationError.invalidDecision("policy \(policy.name) declined job \(index), which is not a waiting job that never started")
+            }
+            waiting(index, by: -1)
+            outcomes.append(.declined(index))
         case let .resize(index, accelerators):
             if accelerators < runStart[Int(index)].devices { try checkHysteresis(index, "shrunk", at: now) }
             try await resize(index, to: accelerators, at: now)

@@ -8,6 +8,9 @@ public enum JobStatus: UInt8, Sendable {
     /// Cut and dump under way after a preemption: progress is kept, accelerators still held.
     case stopping
     case completed
+    /// Refused by the policy before it ever started (`SchedulingDecision.decline`): finished
+    /// by that decision, never run.
+    case declined
 }
 
 /// The wall-clock shape of one run segment, for the scheduler to schedule events from.
@@ -165,6 +168,14 @@ public actor Job {
         end = now
         self.placement = nil
         return (placement, done, computed)
+    }
+
+    /// The policy declined the job before it ever ran (admission control); false when it has
+    /// started before or is not waiting, which the scheduler refuses.
+    public func decline() -> Bool {
+        guard status == .queued, firstStart == nil else { return false }
+        status = .declined
+        return true
     }
 
     private func recordDump() {

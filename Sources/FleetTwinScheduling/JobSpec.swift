@@ -55,6 +55,12 @@ public struct JobSpec: Sendable, Equatable {
     /// job's device counts are multiples of it.
     public var replicaDevices: Int { parallelism?.modelParallel ?? 1 }
 
+    /// The time by which the job must complete, absolute virtual time (traces and scenarios
+    /// give it relative to `submit`; always later than `submit`); nil: best effort.
+    /// Deadline-aware policies (`elasticflow`) admit or decline the job by it; the run reports
+    /// whether completed jobs met it (ElasticFlow, ASPLOS'23: a job's `ddl`, `best_effort`).
+    public var deadline: VirtualTime?
+
     public init(
         name: String, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorType: String,
         work: VirtualTime, steps: Int64? = nil, stateBytes: Int64 = 0, memoryPerReplicaBytes: Int64 = 0,

@@ -153,6 +153,11 @@ public final class ResultStore {
              ("inference_requests", Double(i.requestsServed)), ("inference_requests_per_second", i.requestsPerSecond),
              ("inference_accelerator_seconds_per_1k_requests", i.acceleratorSecondsPer1kRequests)]
         } ?? [])
+        // Deadlines only (jobs with one, or a policy that declined some).
+        + (m.deadlines.map { d in
+            [("deadline_jobs", Double(d.jobs)), ("deadline_accepted", Double(d.accepted)), ("deadline_declined", Double(d.declined)),
+             ("deadline_satisfaction_ratio", d.satisfactionRatio), ("deadline_met", Double(d.met))]
+        } ?? [])
         try BulkInsert(table: "metrics", columns: ["run_id", "name", "value"]).insert(db, count: headline.count) {
             [id, headline[$0].0, headline[$0].1]
         }

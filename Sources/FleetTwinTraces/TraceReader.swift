@@ -65,7 +65,7 @@ public struct TraceReader {
     static let jobKeys: Set<String> = [
         "id", "submit", "worldSize", "duration", "steps", "stepTime", "tier", "acceleratorType", "stateBytes",
         "memoryPerReplicaBytes", "workload", "user", "virtualCluster", "timeLimit", "partition", "qos", "nodes", "eligible", "recorded",
-        "requests", "weightBytes", "speedup", "parallelism",
+        "requests", "weightBytes", "speedup", "parallelism", "deadline",
     ]
 
     private func readJob(_ o: [String: Any], line: Int) throws -> TraceJob {
@@ -149,6 +149,12 @@ public struct TraceReader {
             partition: try string("partition"), qos: try string("qos"), nodes: nodes.map(Int.init), eligible: eligible, recorded: recorded)
         job.requests = requests
         job.weightBytes = weightBytes
+        if let deadline = try number("deadline") {
+            guard deadline > submit, deadline <= Self.maxSeconds else {
+                throw error(line, "'deadline' \(deadline) must be seconds from the origin after 'submit' \(submit) (an instant, like 'submit'; omit it for best effort)")
+            }
+            job.deadline = deadline
+        }
         if let v = o["speedup"], !(v is NSNull) {
             guard requests == nil else {
                 throw error(line, "'speedup' is for training whose replicas follow devices; a batch-inference job ('requests') already runs at devices / worldSize of its speed")

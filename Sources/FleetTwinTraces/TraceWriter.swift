@@ -43,6 +43,7 @@ public struct TraceWriter {
             f.append(("parallelism", Self.object([("tensor", String(p.tensor)), ("pipeline", String(p.pipeline)),
                                                   ("microBatches", String(p.microBatches))])))
         }
+        if let v = job.deadline { f.append(("deadline", Self.number(v))) }
         if let r = job.recorded {
             var rf: [(String, String)] = []
             if let v = r.start { rf.append(("start", Self.number(v))) }

@@ -72,6 +72,11 @@ public struct TraceJob: Sendable, Equatable {
     /// job's devices, which T x P divides, with tensor groups inside nodes (issue 18).
     public var parallelism: TraceParallelism?
 
+    /// When the job must complete: seconds from the trace's origin, like `submit` (an instant,
+    /// not a span), after `submit`; nil: best effort. For deadline-aware policies
+    /// (`elasticflow`).
+    public var deadline: Double?
+
     public init(id: String, submit: Double, worldSize: Int, duration: Double? = nil, steps: Int? = nil, stepTime: Double? = nil,
                 tier: String? = nil, acceleratorType: String? = nil, stateBytes: Int64? = nil, memoryPerReplicaBytes: Int64? = nil,
                 workload: String? = nil, user: String? = nil, virtualCluster: String? = nil,

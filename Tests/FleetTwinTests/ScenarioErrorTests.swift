@@ -72,7 +72,7 @@ import Testing
     @Test func misspelledKey() {
         let text = Self.valid.replacingOccurrences(of: "world_size: 2", with: "wrld_size: 2")
         #expect(message(text) == """
-            s.yaml:10:5: error: unknown key 'wrld_size' in workload.generator (did you mean 'world_size'?); expected one of: jobs, start, arrivals, world_size, duration, model, templates, steps, tiers, accelerator_type, state_size, memory_per_replica, parallelism
+            s.yaml:10:5: error: unknown key 'wrld_size' in workload.generator (did you mean 'world_size'?); expected one of: jobs, start, arrivals, world_size, duration, model, templates, steps, tiers, accelerator_type, state_size, memory_per_replica, parallelism, deadline_factor
                   wrld_size: 2
                   ^
             """)

@@ -117,3 +117,17 @@ func exportRoundTrip(_ scenarioText: String, policy: String) throws -> (original
     let replayed = try jsonObject(try runFleettwin(["replay", trace, "--fleet", scenario, "--policy", policy, "--json", "--db", db]))
     return (original, replayed, jobs)
 }
+
+/// Expects `parse` to refuse each input, with an error whose text contains the case's
+/// expected part (a key, a line, the message).
+func expectRefusals(_ cases: [(input: String, expected: String)], sourceLocation: SourceLocation = #_sourceLocation,
+                    _ parse: (String) throws -> Void) {
+    for (input, expected) in cases {
+        do {
+            try parse(input)
+            Issue.record("accepted \(input)", sourceLocation: sourceLocation)
+        } catch {
+            #expect("\(error)".contains(expected), "\(error)", sourceLocation: sourceLocation)
+        }
+    }
+}
