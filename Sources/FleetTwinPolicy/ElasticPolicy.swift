@@ -91,6 +91,11 @@ public protocol ElasticRule: Sendable {
     /// Whether starts and grows go out largest target first (ElasticFlow's placement order);
     /// default false: submission order.
     var placesLargestFirst: Bool { get }
+    /// Whether the devices are re-divided when a job the policy stopped has released its
+    /// devices (default true). A rule that decides only at its rounds, arrivals and
+    /// completions (Sia, every 60 s in its simulator) says false: re-solving at every release
+    /// let two jobs take a device from each other at each of their releases, every second.
+    var dividesAtReleases: Bool { get }
 }
 
 /// What one division decided: devices for each candidate (in order), and the waiting jobs
@@ -134,6 +139,7 @@ extension ElasticRule {
     public func nextDivision(after now: VirtualTime) -> VirtualTime? { nil }
     public mutating func forget(_ job: JobIndex) {}
     public var placesLargestFirst: Bool { false }
+    public var dividesAtReleases: Bool { true }
 }
 
 /// A policy that re-divides each cluster's devices among its jobs with an `ElasticRule`
@@ -250,10 +256,18 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         jobs[i].mark = Double(job.remainingWork)
         jobs[i].markTime = now
         jobs[i].rate = 0
+        if rule.dividesAtReleases { dirty = true }
+    }
+
+    /// A failure is not the policy's doing: the devices are re-divided whatever the rule.
+    public mutating func jobFailed(_ job: PendingJob, at now: VirtualTime) {
+        jobPreempted(job, at: now)
         dirty = true
     }
 
-    public mutating func devicesReleased(_ job: JobIndex, cluster: Int32, count: Int, at now: VirtualTime) { dirty = true }
+    public mutating func devicesReleased(_ job: JobIndex, cluster: Int32, count: Int, at now: VirtualTime) {
+        if rule.dividesAtReleases { dirty = true }
+    }
     public mutating func capacityChanged(at now: VirtualTime) { dirty = true }
 
     public func wakeup(after now: VirtualTime) -> VirtualTime? {

@@ -42,6 +42,9 @@ import Foundation
 /// - Sia's λ_a (allocation-change penalty) is parsed but never used in its objective; it is
 ///   not an option here.
 public struct SiaRule: ElasticShareRule {
+    /// Sia decides at its rounds (60 s), arrivals and completions, not at the releases its
+    /// own preemptions and shrinks cause (see `ElasticRule.dividesAtReleases`).
+    public var dividesAtReleases: Bool { false }
     public let name = "sia"
     /// The fairness exponent p (power-mean; negative: fairer) and the penalty λ_n per job
     /// left without devices.

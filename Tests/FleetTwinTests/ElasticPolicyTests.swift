@@ -199,3 +199,62 @@ import Testing
         }
     }
 }
+
+/// `ElasticRule.dividesAtReleases`: a rule that says false is not asked to divide when devices
+/// its policy took back are released (Sia, whose re-solves there swapped devices between two
+/// jobs at every release); one that says true (the default) is.
+@Suite struct ElasticReleaseDivisionTests {
+    /// The instants of a rule's divisions.
+    final class Instants: @unchecked Sendable {
+        var times: [VirtualTime] = []
+    }
+
+    struct Recording: ElasticShareRule {
+        let name = "recording"
+        let instants: Instants
+        let dividesAtReleases: Bool
+
+        /// A job alone gets all it can use; several get their fewest devices each.
+        func allocate(_ jobs: [ElasticCandidate], capacity: Int) -> [Int] {
+            if jobs.count == 1 { return [min(capacity, jobs[0].maxDevices)] }
+            var left = capacity
+            return jobs.map { job in
+                let n = min(left, job.minDevices)
+                left -= n
+                return n
+            }
+        }
+
+        mutating func divide(_ jobs: [ElasticCandidate], held: [ElasticCandidate], in cluster: ElasticCluster, at now: VirtualTime) throws -> ElasticDivision {
+            instants.times.append(now)
+            var left = cluster
+            left.capacity = max(0, held.reduce(cluster.capacity) { $0 - $1.devices })
+            return ElasticDivision(shares: jobs.isEmpty ? [] : allocate(jobs, capacity: left.capacity))
+        }
+    }
+
+    /// Two 2-device jobs on one 2-device node: the second's arrival shrinks the first to one
+    /// device, which it releases after its cut (a release that is neither an arrival nor a
+    /// completion).
+    static func divisions(atReleases: Bool) async throws -> (divisions: [VirtualTime], releases: [VirtualTime]) {
+        let instants = Instants()
+        var a = PolicyLayerTests.job("a", at: 0, gpus: 2, seconds: 100), b = PolicyLayerTests.job("b", at: 10, gpus: 2, seconds: 100)
+        a.steps = 1000
+        b.steps = 1000
+        let policy = ElasticPolicy(rule: Recording(instants: instants, dividesAtReleases: atReleases), placement: .any)
+        let r = try await FleetSimulation(SimulationConfiguration(
+            fleet: PolicyLayerTests.fleet(nodes: 1, perNode: 2), jobs: [a, b], policy: policy, checkInvariants: true)).run()
+        #expect(r.log.records.filter { $0.kind == .completed }.count == 2)
+        let events = Set(r.log.records.filter { $0.kind == .submitted || $0.kind == .completed }.map(\.time))
+        let releases = r.log.records.filter { $0.kind == .released && !events.contains($0.time) }.map(\.time)
+        return (instants.times, releases)
+    }
+
+    @Test func aRuleThatSaysSoIsNotAskedAtReleases() async throws {
+        let quiet = try await Self.divisions(atReleases: false)
+        #expect(!quiet.releases.isEmpty, "the scenario has a release of its own")
+        #expect(quiet.divisions.allSatisfy { !quiet.releases.contains($0) }, "\(quiet)")
+        let eager = try await Self.divisions(atReleases: true)
+        #expect(eager.divisions.contains { eager.releases.contains($0) }, "\(eager)")
+    }
+}

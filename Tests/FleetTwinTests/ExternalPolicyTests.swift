@@ -132,8 +132,10 @@ import Testing
         let message = await Self.failure(Self.external("read -r line; echo 'thinking' >&2; sleep 600", timeout: 0.5))
         #expect(message.contains("did not answer within 0.5 s (the external policy's timeout); it was stopped"), "\(message)")
         #expect(message.contains("  | thinking"), "\(message)")
-        // Not the 600 s of its sleep (the whole group is killed); generous for a loaded machine.
-        #expect(ContinuousClock.now - start < .seconds(60))
+        // Not the 600 s of its sleep (the whole group is killed). The bound is half of that, not
+        // a speed target: under a full parallel test run on a loaded 2-core machine this test
+        // took up to 89 s, and 60 s failed there.
+        #expect(ContinuousClock.now - start < .seconds(300))
     }
 
     /// `more` asks again within the pass; `wakeAt` brings a pass when nothing else would;
