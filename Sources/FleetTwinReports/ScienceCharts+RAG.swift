@@ -9,8 +9,14 @@ extension ScienceCharts {
     /// `knockout.answer.with_context`; and the analysis' `mean.knockout.*` for a mean group.
     static let rag = ScienceDrawing(kind: "rag", title: "RAG probes: causal tracing and attention knockout", figures: ragFigures)
 
-    static let ragSites = [("subject", "subject · residual"), ("subject_mlp", "subject · MLP"),
-                           ("last", "last token · residual"), ("last_mlp", "last token · MLP")]
+    /// Sites in display order ("subject" is the subject's last token, the paper's site).
+    static let ragSites = [("subject", "subject's last token · residual"), ("subject_mlp", "subject's last token · MLP"),
+                           ("subject_attn", "subject's last token · attention"),
+                           ("subject_first", "subject's first token · residual"),
+                           ("subject_first_mlp", "subject's first token · MLP"),
+                           ("subject_first_attn", "subject's first token · attention"),
+                           ("last", "last token · residual"), ("last_mlp", "last token · MLP"),
+                           ("last_attn", "last token · attention")]
     static let ragVariants = [("no_context", "without context"), ("with_context", "with context")]
     static let ragKnockouts = [("knockout.subject.no_context", "last → subject, without context"),
                                ("knockout.subject.with_context", "last → subject, with context"),
@@ -65,8 +71,9 @@ extension ScienceCharts {
             peaks = " The subject's peak effect: \(fixed(without, 3)) without context, \(fixed(with, 3)) with it."
         }
         return ScienceFigure(title: "Causal tracing: \(job.job)", caption: """
-            Average indirect effect of restoring one site's clean hidden state (or MLP output) into a run whose subject \
-            tokens were corrupted with noise: p(answer) restored minus p(answer) corrupted, per layer; both panels share \
+            Average indirect effect of restoring one site's clean hidden state (or MLP or attention output) into a run \
+            whose subject tokens were corrupted with noise (the subject's sites: its last token, as in the paper, and \
+            its first; layer 0: every subject token's embedding): p(answer) restored minus p(answer) corrupted, per layer; both panels share \
             one colour scale.\(peaks)
             """, charts: charts)
     }

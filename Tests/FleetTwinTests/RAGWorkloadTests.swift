@@ -85,11 +85,13 @@ struct RAGWorkloadTests {
             #expect(w.answerProbability(probe: 1, withContext: withContext, blockingLastFrom: []) == clean)
             #expect(w.answerProbability(probe: 1, withContext: withContext, blockingLastFrom: prompt.subjectPositions) != clean)
             // The prompt layout the probes address.
-            #expect(prompt.tokens[prompt.subjectPositions[0]] == prompt.tokens[prompt.lastPosition - 1])
+            let k = prompt.subjectPositions.count
+            #expect(prompt.subjectLastPosition == prompt.lastPosition - 1)
+            #expect(prompt.subjectPositions == Array((prompt.lastPosition - k)..<prompt.lastPosition))
             if withContext {
                 let answerAt = try #require(prompt.contextAnswerPosition)
                 #expect(prompt.tokens[answerAt] == prompt.answer)
-                #expect(prompt.tokens[answerAt - 2] == prompt.tokens[prompt.subjectPositions[0]])
+                #expect(Array(prompt.tokens[(answerAt - 1 - k)..<(answerAt - 1)]) == prompt.subjectPositions.map { prompt.tokens[$0] })
                 #expect(prompt.corruptedPositions == Array(1...(prompt.lastPosition - 1)))
             } else {
                 #expect(prompt.corruptedPositions == prompt.subjectPositions)
@@ -185,18 +187,21 @@ struct RAGContextDesignTests {
         var kinds = [0, 0]
         for probe in 0..<40 {
             let prompt = w.probePrompt(probe, withContext: true)
-            let s = prompt.tokens[prompt.subjectPositions[0]], r = prompt.tokens[prompt.lastPosition]
-            let starts = w.facts.contextSubjectPositions(prompt)
-            #expect(starts.count == 5)
+            let k = w.facts.subjectLength
+            let name = prompt.subjectPositions.map { prompt.tokens[$0] }, r = prompt.tokens[prompt.lastPosition]
+            let subject = try #require((0..<w.facts.subjects).first { w.facts.mention($0) == name })
+            let mentions = w.facts.contextSubjectPositions(prompt)
+            #expect(mentions.count == 5 * k)
+            let starts = stride(from: 0, to: mentions.count, by: k).map { mentions[$0] }
             var answers = 0
             for start in starts {
-                #expect(prompt.tokens[start] == s, "every segment mentions the subject")
-                let second = prompt.tokens[start + 1], third = prompt.tokens[start + 2]
+                #expect(Array(prompt.tokens[start..<(start + k)]) == name, "every segment mentions the subject")
+                let second = prompt.tokens[start + k], third = prompt.tokens[start + k + 1]
                 if second == r {
                     answers += 1
-                    #expect(start + 2 == prompt.contextAnswerPosition && third == prompt.answer)
+                    #expect(start + k + 1 == prompt.contextAnswerPosition && third == prompt.answer)
                 } else if second >= v.relation(0) && second < v.object(0) {
-                    let rel = second - v.relation(0), subject = s - v.subject(0)
+                    let rel = second - v.relation(0)
                     #expect(third == v.object(w.facts.memorised(subject, rel)), "another relation's memorised object")
                     kinds[0] += 1
                 } else {
@@ -210,8 +215,10 @@ struct RAGContextDesignTests {
         // With one relation there is no other relation to state: mentions only.
         let single = try #require(try WorkloadRegistry.make(tinyRAG(["relations": "1", "segments": "4"])) as? RAGWorkload)
         let prompt = single.probePrompt(0, withContext: true)
-        for start in single.facts.contextSubjectPositions(prompt) where start + 2 != prompt.contextAnswerPosition {
-            #expect(prompt.tokens[start + 1] >= single.facts.vocabulary.filler(0))
+        let k = single.facts.subjectLength
+        let mentions = single.facts.contextSubjectPositions(prompt)
+        for start in stride(from: 0, to: mentions.count, by: k).map({ mentions[$0] }) where start + k + 1 != prompt.contextAnswerPosition {
+            #expect(prompt.tokens[start + k] >= single.facts.vocabulary.filler(0))
         }
     }
 
@@ -219,7 +226,124 @@ struct RAGContextDesignTests {
         let result = try finished(tinyRAG()).result!
         let all = try #require(result["knockout.subject_all.with_context"])
         #expect(all.isFinite && all != result["knockout.subject.with_context"])
-        #expect(result.metrics.last?.name == "knockout.subject_all.with_context")
+        // The pre-issue-20 metrics keep their order; the first-token and attention sites follow.
+        let names = result.metrics.map(\.name)
+        let at = try #require(names.firstIndex(of: "knockout.subject_all.with_context"))
+        #expect(names[at + 1] == "aie.subject_first.no_context")
+        #expect(names.last == "aie.last_attn.with_context.layer2")
+    }
+}
+
+@Suite("RAG: multi-token subjects (issue 20)")
+struct RAGMultiTokenSubjectTests {
+    /// Subject names have the configured token count everywhere a subject is written, names
+    /// are distinct, and one token per subject is the old layout (subject s = token s).
+    @Test(arguments: [1, 2, 3])
+    func subjectsHaveTheConfiguredTokenCount(k: Int) throws {
+        let w = try #require(try WorkloadRegistry.make(tinyRAG(["subjectTokens": "\(k)", "subjects": "12", "segments": "3"]
+            .merging(k == 1 ? ["subjectVocabulary": "12"] : [:]) { $1 })) as? RAGWorkload)
+        let f = w.facts, v = f.vocabulary
+        #expect(f.subjectLength == k && f.names.count == 12 && f.names.allSatisfy { $0.count == k })
+        #expect(Set(f.names).count == 12, "names are distinct")
+        if k == 1 {
+            #expect(f.names == (0..<12).map { [$0] } && v.subjectTokens == 12)
+        } else {
+            // 12 subjects over 8 tokens: some last token is shared, so no one token names a subject.
+            #expect(v.subjectTokens == 8 && Set(f.names.map { $0[k - 1] }).count < 12)
+        }
+        for probe in 0..<8 {
+            let closed = w.probePrompt(probe, withContext: false)
+            #expect(closed.tokens.count == 2 + k && closed.subjectPositions == Array(1...k))
+            #expect(closed.corruptedPositions == closed.subjectPositions)
+            let context = w.probePrompt(probe, withContext: true)
+            #expect(context.tokens.count == f.contextLength && context.subjectPositions.count == k)
+            let name = context.subjectPositions.map { context.tokens[$0] }
+            #expect(name == closed.subjectPositions.map { closed.tokens[$0] })
+            #expect(f.names.map { $0.map(v.subject) }.contains(name))
+            // Subject tokens occur only in the mentions: k per segment and k in the query.
+            let subjectTokens = context.tokens.indices.filter { v.isSubject(context.tokens[$0]) }
+            #expect(subjectTokens == w.subjectMentionPositions(context) && subjectTokens.count == k * 4)
+        }
+        // The defaults: two tokens per subject, drawn from eight subject tokens.
+        let defaults = try #require(try WorkloadRegistry.make(WorkloadSpec(kind: "rag", seed: 1)) as? RAGWorkload)
+        #expect(defaults.facts.subjectLength == 2 && defaults.facts.vocabulary.subjectTokens == 8 && defaults.facts.subjects == 32)
+    }
+
+    @Test func badSubjectOptionsNameTheOption() {
+        expectRejectedNamingTheOption(tinyRAG(), [("subjectTokens", "5"), ("subjectTokens", "0"),
+                                                  ("subjectVocabulary", "2"), ("subjectVocabulary", "0")])
+        expectRejectedNamingTheOption(tinyRAG(["subjectTokens": "1"]), [("subjectVocabulary", "8")])
+    }
+
+    /// The tracing's "subject" sites restore the subject's LAST token (the paper's), the
+    /// "subject_first" sites its first: each reported per-layer effect (one probe, so the mean
+    /// is that probe's value) equals the effect recomputed at that position, and the two differ.
+    @Test func tracingReportsTheSubjectsLastToken() throws {
+        let w = try #require(try WorkloadRegistry.make(tinyRAG(["subjectTokens": "3", "probes": "1"])) as? RAGWorkload)
+        w.runToCompletion(devices: 1)
+        let result = try #require(w.result)
+        var differ = 0
+        for (withContext, variant) in [(false, "no_context"), (true, "with_context")] {
+            let prompt = w.probePrompt(0, withContext: withContext)
+            #expect(prompt.subjectLastPosition == prompt.subjectPositions[2] && prompt.subjectFirstPosition == prompt.subjectPositions[0])
+            let corrupted = w.answerProbability(probe: 0, withContext: withContext, corrupted: true)
+            func effect(_ site: RAGSite, _ at: Int) -> Double {
+                w.answerProbability(probe: 0, withContext: withContext, corrupted: true, restoring: site, at: [at]) - corrupted
+            }
+            for l in 1...2 {
+                let sites: [(String, RAGSite, Int)] = [
+                    ("subject", .hidden(layer: l), prompt.subjectLastPosition), ("subject_mlp", .mlp(layer: l), prompt.subjectLastPosition),
+                    ("subject_attn", .attention(layer: l), prompt.subjectLastPosition),
+                    ("subject_first", .hidden(layer: l), prompt.subjectFirstPosition),
+                    ("subject_first_mlp", .mlp(layer: l), prompt.subjectFirstPosition),
+                    ("subject_first_attn", .attention(layer: l), prompt.subjectFirstPosition),
+                    ("last", .hidden(layer: l), prompt.lastPosition), ("last_mlp", .mlp(layer: l), prompt.lastPosition),
+                    ("last_attn", .attention(layer: l), prompt.lastPosition)]
+                for (name, site, at) in sites {
+                    #expect(result["aie.\(name).\(variant).layer\(l)"] == effect(site, at), "\(name) layer \(l) \(variant)")
+                }
+                if result["aie.subject.\(variant).layer\(l)"] != result["aie.subject_first.\(variant).layer\(l)"] { differ += 1 }
+            }
+            // The embedding site restores every subject token.
+            #expect(result["aie.subject_embedding.\(variant)"]
+                == w.answerProbability(probe: 0, withContext: withContext, corrupted: true, restoring: .hidden(layer: 0),
+                                       at: prompt.subjectPositions) - corrupted)
+        }
+        #expect(differ >= 2, "last and first subject tokens are different sites")
+    }
+
+    /// The subject knockouts block every subject token: the query's (all k) and, for the
+    /// "every mention" knockout, each segment's k too; blocking the last token alone differs.
+    @Test func knockoutsCoverEverySubjectToken() throws {
+        let w = try #require(try WorkloadRegistry.make(tinyRAG(["subjectTokens": "3", "probes": "1"])) as? RAGWorkload)
+        w.runToCompletion(devices: 1)
+        let result = try #require(w.result)
+        func drop(_ withContext: Bool, _ blocked: [Int]) -> Double {
+            let clean = w.answerProbability(probe: 0, withContext: withContext)
+            return (clean - w.answerProbability(probe: 0, withContext: withContext, blockingLastFrom: blocked)) / clean
+        }
+        for (withContext, variant) in [(false, "no_context"), (true, "with_context")] {
+            let prompt = w.probePrompt(0, withContext: withContext)
+            #expect(prompt.subjectPositions.count == 3)
+            #expect(result["knockout.subject.\(variant)"] == drop(withContext, prompt.subjectPositions))
+            #expect(result["knockout.subject.\(variant)"] != drop(withContext, [prompt.subjectLastPosition]))
+        }
+        let context = w.probePrompt(0, withContext: true)
+        let mentions = w.subjectMentionPositions(context)
+        #expect(mentions.count == 3 * (2 + 1) && mentions == context.tokens.indices.filter { w.facts.vocabulary.isSubject(context.tokens[$0]) })
+        #expect(result["knockout.subject_all.with_context"] == drop(true, mentions))
+    }
+
+    /// Preemption and restore, and the device count, leave the result bit-identical for one
+    /// and three subject tokens too (the default two is covered above).
+    @Test(arguments: ["1", "3"])
+    func restoreAndDevicesAreExact(k: String) throws {
+        let options = ["subjectTokens": k, "batch": "8"].merging(k == "1" ? ["subjectVocabulary": "6"] : [:]) { $1 }
+        let spec = tinyRAG(worldSize: 4, options)
+        let reference = try finished(spec, devices: 4)
+        let (result, restores) = try runRestoringAtRandomSteps(spec, seed: 11)
+        #expect(restores > 0 && result == reference.result)
+        #expect(try finished(spec, devices: 2).result == reference.result)
     }
 }
 

@@ -75,9 +75,10 @@ func decimals(_ value: Double, _ count: Int) -> String {
         let rho = try #require(eci["spearman.eci.ndcg@10"])
         #expect(html.contains("Spearman ρ(ECI, nDCG@10) = \(decimals(rho, 3)) over 3 sets"))
 
-        // RAG: two heatmaps (4 sites x the embedding and 2 layers) and three knockout bars.
+        // RAG: two heatmaps (9 sites: hidden, MLP, attention at the subject's last and first
+        // tokens and the last position, x the embedding and 2 layers) and three knockout bars.
         let rag = try #require(results.jobs.first { $0.kind == "rag" }).metrics
-        #expect(occurrences("<rect class=\"cell\"", in: html) == 2 * 4 * 3)
+        #expect(occurrences("<rect class=\"cell\"", in: html) == 2 * 9 * 3)
         for name in ["aie.last.with_context.layer2", "aie.subject_mlp.no_context.layer1", "aie.subject_embedding.no_context"] {
             #expect(html.contains(">\(decimals(try #require(rag[name]), 3))</text>"), "\(name)")
         }

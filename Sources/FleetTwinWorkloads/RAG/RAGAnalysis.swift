@@ -98,7 +98,10 @@ enum RAGAnalysis {
     /// "falls" claim needs the paired difference (without minus with context) to have a 95%
     /// interval above 0 and the mean to fall at least 2x (the paper: about 5x); the subject
     /// knockout with context needs its interval below 0.05 (the paper: < 5%); the answer
-    /// knockout must exceed the subject's with an interval of the paired difference above 0.
+    /// knockout must exceed the subject's with an interval of the paired difference above 0;
+    /// the subject's last-token MLP effect without context must exceed its first token's
+    /// (paired interval above 0; with one-token subjects the two are the same site, so it
+    /// cannot hold).
     static func claims(_ jobs: [FinishedWorkload]) -> (intervals: [(String, SeedInterval)], verdicts: [Claim]) {
         func series(_ name: String) -> SeedInterval { SeedInterval(jobs.map { $0.result[name] ?? 0 }) }
         func difference(_ a: String, _ b: String) -> SeedInterval {
@@ -110,7 +113,10 @@ enum RAGAnalysis {
                      "aie.subject_embedding.no_context", "aie.subject_embedding.with_context",
                      "aie.last.no_context", "aie.last.with_context",
                      "knockout.subject.no_context", "knockout.subject.with_context",
-                     "knockout.subject_all.with_context", "knockout.answer.with_context"]
+                     "knockout.subject_all.with_context", "knockout.answer.with_context",
+                     "aie.subject_first.no_context", "aie.subject_first.with_context",
+                     "aie.subject_first_mlp.no_context", "aie.subject_first_mlp.with_context",
+                     "aie.subject_attn.no_context", "aie.subject_attn.with_context"]
         var intervals = names.map { ($0, series($0)) }
         var verdicts: [Claim] = []
         for (site, label) in [("subject", "subject hidden-state"), ("subject_mlp", "subject MLP"), ("subject_embedding", "subject embedding")] {
@@ -133,6 +139,12 @@ enum RAGAnalysis {
         intervals.append(("knockout.answer_minus_subject.with_context", gap))
         verdicts.append(Claim(name: "answer_knockout_exceeds_subject", text: "blocking last -> answer drops more than last -> subject",
                               holds: gap.above(0), evidence: "paired difference \(gap.text())"))
+        // Issue 20, multi-token subjects: the paper (after ROME) finds the subject's MLP effect
+        // at its last token; here that is the paired difference last minus first token.
+        let lastFirst = difference("aie.subject_mlp.no_context", "aie.subject_first_mlp.no_context")
+        intervals.append(("subject_mlp_last_minus_first.no_context", lastFirst))
+        verdicts.append(Claim(name: "subject_last_token_mlp_exceeds_first", text: "without context the subject's MLP effect is larger at its last token than at its first",
+                              holds: lastFirst.above(0), evidence: "paired difference \(lastFirst.text())"))
         return (intervals, verdicts)
     }
 }

@@ -55,6 +55,9 @@ struct RAGModel {
         var restoreHidden: (layer: Int, positions: [Int], clean: Tensor)? = nil
         /// Replace block `layer`'s (1-based) MLP output at `positions` with rows of `clean`.
         var restoreMLP: (layer: Int, positions: [Int], clean: Tensor)? = nil
+        /// Replace block `layer`'s (1-based) attention output (after the output projection,
+        /// before the residual add) at `positions` with rows of `clean`.
+        var restoreAttention: (layer: Int, positions: [Int], clean: Tensor)? = nil
         var knockout: Set<AttentionEdge> = []
         /// Keep the residual states and MLP outputs for later restoring.
         var record = false
@@ -66,6 +69,8 @@ struct RAGModel {
         var hidden: [Tensor] = []
         /// mlp[l - 1]: block l's MLP output, [T x d] (when recorded).
         var mlp: [Tensor] = []
+        /// attention[l - 1]: block l's attention output, [T x d] (when recorded).
+        var attention: [Tensor] = []
     }
 
     static func replacingRows(_ x: Tensor, _ positions: [Int], from source: Tensor) -> Tensor {
@@ -105,7 +110,7 @@ struct RAGModel {
             let b = layerBase(l)
             let a = tape.layerNorm(h, gamma: p[b], beta: p[b + 1])
             let weights = AttentionWeights(query: p[b + 2], key: p[b + 3], value: p[b + 4], output: p[b + 5])
-            let attention: Variable
+            var attention: Variable
             if sequences.count == 1 {
                 attention = tape.causalSelfAttention(a, weights, heads: heads, knockout: hooks.knockout)
             } else {
@@ -116,6 +121,10 @@ struct RAGModel {
                 }
                 attention = tape.concatenateRows(parts)
             }
+            if let r = hooks.restoreAttention, r.layer == l + 1 {
+                attention = tape.leaf(Self.replacingRows(tape.value(attention), r.positions, from: r.clean))
+            }
+            if hooks.record { out.attention.append(tape.value(attention)) }
             h = tape.add(h, attention)
             let m = tape.layerNorm(h, gamma: p[b + 6], beta: p[b + 7])
             var mlp = tape.linear(tape.gelu(tape.linear(m, p[b + 8], p[b + 9])), p[b + 10], p[b + 11])

@@ -8,6 +8,8 @@ public enum RAGSite: Equatable, Sendable {
     case hidden(layer: Int)
     /// Block `layer`'s MLP output (1...layers).
     case mlp(layer: Int)
+    /// Block `layer`'s attention output (1...layers), before the residual add.
+    case attention(layer: Int)
 }
 
 extension RAGWorkload {
@@ -15,7 +17,7 @@ extension RAGWorkload {
     /// whose answer segment states the memorised object. Regenerated from the seed.
     public func probePrompt(_ index: Int, withContext: Bool) -> RAGPrompt {
         var g = spec.generator("probes", index: UInt64(index))
-        let s = RAGFacts.uniform(facts.vocabulary.subjects, &g)
+        let s = RAGFacts.uniform(facts.subjects, &g)
         let r = RAGFacts.uniform(facts.vocabulary.relations, &g)
         if !withContext { return facts.closedBook(subject: s, relation: r) }
         return facts.withContext(subject: s, relation: r, contextObject: facts.memorised(s, r), &g)
@@ -50,6 +52,12 @@ extension RAGWorkload {
                    top: argmax(logits, row: 0), output: out)
     }
 
+    /// Every position of every subject mention: each context segment's subject tokens and the
+    /// query's (the query's alone without context). The "every mention" knockout blocks these.
+    public func subjectMentionPositions(_ prompt: RAGPrompt) -> [Int] {
+        facts.contextSubjectPositions(prompt) + prompt.subjectPositions
+    }
+
     static func knockout(_ prompt: RAGPrompt, from positions: [Int]) -> Set<AttentionEdge> {
         Set(positions.map { AttentionEdge(query: prompt.lastPosition, key: $0) })
     }
@@ -73,6 +81,7 @@ extension RAGWorkload {
             switch site {
             case .hidden(let l): hooks.restoreHidden = (l, positions, clean.hidden[l])
             case .mlp(let l): hooks.restoreMLP = (l, positions, clean.mlp[l - 1])
+            case .attention(let l): hooks.restoreAttention = (l, positions, clean.attention[l - 1])
             }
         }
         return run(prompt, hooks, flops: &flops, bytes: &bytes).probability
@@ -97,14 +106,20 @@ extension RAGWorkload {
             embedding.restoreHidden = (0, prompt.subjectPositions, clean.output.hidden[0])
             sample.embeddingSubject = run(prompt, embedding, flops: &flops, bytes: &bytes).probability - corrupted
             for l in 1...model.layers {
-                for (k, positions) in [prompt.subjectPositions, [prompt.lastPosition]].enumerated() {
-                    var hidden = corrupt
-                    hidden.restoreHidden = (l, positions, clean.output.hidden[l])
-                    var mlp = corrupt
-                    mlp.restoreMLP = (l, positions, clean.output.mlp[l - 1])
-                    let h = run(prompt, hidden, flops: &flops, bytes: &bytes).probability - corrupted
-                    let m = run(prompt, mlp, flops: &flops, bytes: &bytes).probability - corrupted
-                    if k == 0 { sample.hiddenSubject[l - 1] = h; sample.mlpSubject[l - 1] = m } else { sample.hiddenLast[l - 1] = h; sample.mlpLast[l - 1] = m }
+                for (block, site) in RAGProbeSample.siteOrder.enumerated() {
+                    let positions: [Int]
+                    switch site.position {
+                    case .subjectLast: positions = [prompt.subjectLastPosition]
+                    case .subjectFirst: positions = [prompt.subjectFirstPosition]
+                    case .last: positions = [prompt.lastPosition]
+                    }
+                    var hooks = corrupt
+                    switch site.state {
+                    case .hidden: hooks.restoreHidden = (l, positions, clean.output.hidden[l])
+                    case .mlp: hooks.restoreMLP = (l, positions, clean.output.mlp[l - 1])
+                    case .attention: hooks.restoreAttention = (l, positions, clean.output.attention[l - 1])
+                    }
+                    sample.effects[block][l - 1] = run(prompt, hooks, flops: &flops, bytes: &bytes).probability - corrupted
                 }
             }
             func drop(_ positions: [Int]) -> Double {
@@ -115,8 +130,7 @@ extension RAGWorkload {
             }
             sample.knockoutSubject = drop(prompt.subjectPositions)
             if let answer = prompt.contextAnswerPosition { sample.knockoutAnswer = drop([answer]) }
-            sample.knockoutSubjectAll = withContext
-                ? drop(facts.contextSubjectPositions(prompt) + prompt.subjectPositions) : sample.knockoutSubject
+            sample.knockoutSubjectAll = withContext ? drop(subjectMentionPositions(prompt)) : sample.knockoutSubject
             sums.add(sample, variant: variant)
         }
         sums.count += 1
@@ -126,19 +140,39 @@ extension RAGWorkload {
 
 /// One prompt's probe numbers.
 struct RAGProbeSample {
+    /// Where a tracing site restores: which state, at which position.
+    enum State { case hidden, mlp, attention }
+    enum Position { case subjectLast, subjectFirst, last }
+    /// The traced sites in their fixed order with their metric names ("aie.<name>.*"). The
+    /// first four are the sites before issue 20 (its "subject" being the one subject token,
+    /// now the subject's last token, where the paper reports the effect); the rest follow.
+    static let siteOrder: [(name: String, state: State, position: Position)] = [
+        ("subject", .hidden, .subjectLast), ("last", .hidden, .last),
+        ("subject_mlp", .mlp, .subjectLast), ("last_mlp", .mlp, .last),
+        ("subject_first", .hidden, .subjectFirst), ("subject_first_mlp", .mlp, .subjectFirst),
+        ("subject_attn", .attention, .subjectLast), ("subject_first_attn", .attention, .subjectFirst),
+        ("last_attn", .attention, .last),
+    ]
+    /// Traced sites per layer.
+    static var sites: Int { siteOrder.count }
+    /// Sites laid out before the four scalars in `flat` (the pre-issue-20 layout).
+    static let leadingSites = 4
+
     var correct = 0.0, clean = 0.0, corrupted = 0.0
-    var hiddenSubject: [Double], hiddenLast: [Double], mlpSubject: [Double], mlpLast: [Double]
+    /// effects[site][l - 1]: the indirect effect of restoring `siteOrder[site]` after block l.
+    var effects: [[Double]]
     var knockoutSubject = 0.0, knockoutAnswer = 0.0
     /// Knockout of every subject mention: the query's and, with context, each segment's.
     var knockoutSubjectAll = 0.0
-    /// Effect of restoring the subject's embedding (layer 0) alone.
+    /// Effect of restoring the query subject's embeddings (layer 0, every subject token) alone.
     var embeddingSubject = 0.0
     init(layers: Int) {
-        hiddenSubject = Array(repeating: 0, count: layers)
-        hiddenLast = hiddenSubject; mlpSubject = hiddenSubject; mlpLast = hiddenSubject
+        effects = Array(repeating: Array(repeating: 0, count: layers), count: Self.sites)
     }
     var flat: [Double] {
-        [correct, clean, corrupted] + hiddenSubject + hiddenLast + mlpSubject + mlpLast + [knockoutSubject, knockoutAnswer, embeddingSubject, knockoutSubjectAll]
+        [correct, clean, corrupted] + effects[..<Self.leadingSites].flatMap { $0 }
+            + [knockoutSubject, knockoutAnswer, embeddingSubject, knockoutSubjectAll]
+            + effects[Self.leadingSites...].flatMap { $0 }
     }
 }
 
@@ -151,7 +185,7 @@ struct RAGProbeSums: Equatable {
 
     init(layers: Int) {
         self.layers = layers
-        totals = Array(repeating: Array(repeating: 0, count: 7 + 4 * layers), count: 2)
+        totals = Array(repeating: Array(repeating: 0, count: 7 + RAGProbeSample.sites * layers), count: 2)
     }
 
     mutating func add(_ sample: RAGProbeSample, variant: Int) {
@@ -192,27 +226,42 @@ struct RAGProbeSums: Equatable {
         let n = Double(max(count, 1))
         let L = layers
         func mean(_ v: Int, _ i: Int) -> Double { totals[v][i] / n }
-        func series(_ v: Int, _ block: Int) -> [Double] { (0..<L).map { mean(v, 3 + block * L + $0) } }
+        func series(_ v: Int, _ block: Int) -> [Double] {
+            let start = 3 + block * L + (block < RAGProbeSample.leadingSites ? 0 : 4)
+            return (0..<L).map { mean(v, start + $0) }
+        }
+        let scalars = 3 + RAGProbeSample.leadingSites * L
         let variants = ["no_context", "with_context"]
         var m: [(name: String, value: Double)] = [("train.loss", Double(trainingLoss)), ("probes", Double(count))]
         m.append(("accuracy.closed_book", mean(0, 0)))
         m.append(("accuracy.with_context", mean(1, 0)))
         for (v, name) in variants.enumerated() { m.append(("p.clean.\(name)", mean(v, 1))) }
         for (v, name) in variants.enumerated() { m.append(("p.corrupted.\(name)", mean(v, 2))) }
-        let blocks = ["subject", "last", "subject_mlp", "last_mlp"]
-        for (b, block) in blocks.enumerated() {
-            for (v, name) in variants.enumerated() { m.append(("aie.\(block).\(name)", Self.peak(series(v, b)))) }
-        }
-        m.append(("knockout.subject.no_context", mean(0, 3 + 4 * L)))
-        m.append(("knockout.subject.with_context", mean(1, 3 + 4 * L)))
-        m.append(("knockout.answer.with_context", mean(1, 4 + 4 * L)))
-        for (v, name) in variants.enumerated() { m.append(("aie.subject_embedding.\(name)", mean(v, 5 + 4 * L))) }
-        for (b, block) in blocks.enumerated() {
-            for (v, name) in variants.enumerated() {
-                for (l, x) in series(v, b).enumerated() { m.append(("aie.\(block).\(name).layer\(l + 1)", x)) }
+        let blocks = RAGProbeSample.siteOrder.map(\.name)
+        let leading = Array(blocks.enumerated().prefix(RAGProbeSample.leadingSites))
+        let trailing = Array(blocks.enumerated().dropFirst(RAGProbeSample.leadingSites))
+        func headlines(_ sites: [(offset: Int, element: String)]) {
+            for (b, block) in sites {
+                for (v, name) in variants.enumerated() { m.append(("aie.\(block).\(name)", Self.peak(series(v, b)))) }
             }
         }
-        m.append(("knockout.subject_all.with_context", mean(1, 6 + 4 * L)))
+        func perLayer(_ sites: [(offset: Int, element: String)]) {
+            for (b, block) in sites {
+                for (v, name) in variants.enumerated() {
+                    for (l, x) in series(v, b).enumerated() { m.append(("aie.\(block).\(name).layer\(l + 1)", x)) }
+                }
+            }
+        }
+        headlines(leading)
+        m.append(("knockout.subject.no_context", mean(0, scalars)))
+        m.append(("knockout.subject.with_context", mean(1, scalars)))
+        m.append(("knockout.answer.with_context", mean(1, scalars + 1)))
+        for (v, name) in variants.enumerated() { m.append(("aie.subject_embedding.\(name)", mean(v, scalars + 2))) }
+        perLayer(leading)
+        m.append(("knockout.subject_all.with_context", mean(1, scalars + 3)))
+        // Issue 20: the subject's first token and the attention outputs, after the older metrics.
+        headlines(trailing)
+        perLayer(trailing)
         return m
     }
 }

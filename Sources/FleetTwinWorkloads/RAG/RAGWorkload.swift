@@ -3,19 +3,23 @@ import FleetTwinTensor
 import Foundation
 
 /// RAG mechanistic probes (after arXiv 2406.12824), small and real: a 2-4 layer decoder is
-/// trained on memorised facts "s r -> o" and on copy-from-context prompts (some with a
-/// counterfactual object in the context); then causal tracing (Gaussian noise of `noiseScale`
-/// x the token-embedding std on the subject, or on the context and the subject; restoring one
-/// layer's clean state at one position) and attention knockout (last token blocked from the
-/// subject, or from the answer token in the context) run one probe prompt per step, with and
-/// without context. The probe sums are part of the checkpoint, so probing can be preempted.
+/// trained on memorised facts "s r -> o" (s: a subject name of `subjectTokens` tokens) and on
+/// copy-from-context prompts (some with a counterfactual object in the context); then causal
+/// tracing (Gaussian noise of `noiseScale` x the token-embedding std on the subject's tokens, or
+/// on the context and the subject; restoring one layer's clean hidden state, MLP output or
+/// attention output at the subject's last token, its first token or the last position) and
+/// attention knockout (last token blocked from every token of the subject, or from the answer
+/// token in the context) run one probe prompt per step, with and without context. The probe
+/// sums are part of the checkpoint, so probing can be preempted.
 public final class RAGWorkload: Workload {
     public static let kind = "rag"
     public static let optionHelp: [(key: String, help: String)] = [
         ("layers", "transformer blocks, 2-4 (default 2)"),
         ("width", "model width d (default 48)"),
         ("heads", "attention heads, dividing width (default 4)"),
-        ("subjects", "subject tokens (default 32)"),
+        ("subjects", "subjects (entities) (default 32)"),
+        ("subjectTokens", "tokens per subject name, 1-4; 1 = the old one-token subjects (default 2)"),
+        ("subjectVocabulary", "subject-token vocabulary the names are drawn from (default 8; with subjectTokens 1 it must equal subjects, its default then)"),
         ("relations", "relation tokens; facts = subjects x relations (default 4)"),
         ("objects", "object tokens (default 16)"),
         ("fillers", "filler tokens used inside context segments (default 8)"),
@@ -57,7 +61,14 @@ public final class RAGWorkload: Workload {
         }
         let segments = try o.int("segments", 5, in: 1...16)
         let subjects = try o.int("subjects", 32, in: max(2, segments)...10_000)
-        let vocabulary = RAGVocabulary(subjects: subjects, relations: try o.int("relations", 4, in: 1...100),
+        // Multi-token subjects (issue 20), as the paper's entity names are: 2 tokens drawn from
+        // 8 subject tokens by default (64 names for 32 subjects, so each token is shared by
+        // about four subjects at each place), fixed before any run.
+        let subjectLength = try o.int("subjectTokens", 2, in: 1...4)
+        let subjectVocabulary = try o.int("subjectVocabulary", subjectLength == 1 ? subjects : 8, in: 1...10_000)
+        var nameGenerator = spec.generator("subjects")
+        let names = try RAGFacts.names(subjects: subjects, length: subjectLength, tokens: subjectVocabulary, &nameGenerator)
+        let vocabulary = RAGVocabulary(subjectTokens: subjectVocabulary, relations: try o.int("relations", 4, in: 1...100),
                                        objects: try o.int("objects", 16, in: 2...10_000),
                                        fillers: try o.int("fillers", 8, in: 1...10_000))
         let segmentFillers = try o.int("segmentFillers", 2, in: 0...32)
@@ -73,7 +84,7 @@ public final class RAGWorkload: Workload {
         noiseScale = Float(try o.double("noiseScale", 3, in: 0...1000))
 
         var factGenerator = spec.generator("facts")
-        facts = RAGFacts(vocabulary: vocabulary, segments: segments, segmentFillers: segmentFillers, generator: &factGenerator)
+        facts = RAGFacts(vocabulary: vocabulary, names: names, segments: segments, segmentFillers: segmentFillers, generator: &factGenerator)
         model = RAGModel(layers: layers, width: width, heads: heads, vocabulary: vocabulary.size,
                          maxLength: facts.contextLength)
         var initGenerator = spec.generator("init")
@@ -131,15 +142,16 @@ public final class RAGWorkload: Workload {
     /// Expected matmul FLOPs of one training step: forward + backward (3x forward) over the
     /// global batch, context prompts weighted by `contextFraction`.
     public var estimatedTrainingFlopsPerStep: Int {
-        let closed = Double(model.forwardFlops(tokens: 3)), context = Double(model.forwardFlops(tokens: facts.contextLength))
+        let closed = Double(model.forwardFlops(tokens: facts.closedBookLength)), context = Double(model.forwardFlops(tokens: facts.contextLength))
         return Int(3 * Double(batch) * (contextFraction * context + (1 - contextFraction) * closed))
     }
 
-    /// FLOPs of one probe step: forward-only runs (clean, corrupted, 1 + 4L restorations, and 1
+    /// FLOPs of one probe step: forward-only runs (clean, corrupted, 1 + 9L restorations, and 1
     /// knockout without context or 3 with context) for both prompts.
     public var estimatedProbeFlopsPerStep: Int {
-        let runs = 3 + 4 * model.layers
-        return model.forwardFlops(tokens: 3) * (runs + 1) + model.forwardFlops(tokens: facts.contextLength) * (runs + 3)
+        let runs = 3 + RAGProbeSample.sites * model.layers
+        return model.forwardFlops(tokens: facts.closedBookLength) * (runs + 1)
+            + model.forwardFlops(tokens: facts.contextLength) * (runs + 3)
     }
 
     @discardableResult
