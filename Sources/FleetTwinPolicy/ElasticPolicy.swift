@@ -350,6 +350,10 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
                       free.freeInGroups(of: t.info.tensorGroup) - held >= t.info.worldSize else { continue }
                 jobs[Int(j)].state = .running
                 jobs[Int(j)].home = c
+                // A rule that does not re-divide at releases keeps this start in its plan until
+                // its next division; otherwise the plan's stale 0 would stop the job as soon as
+                // it progressed, and this fallback would start it again, over and over.
+                if !rule.dividesAtReleases { jobs[Int(j)].target = t.info.worldSize }
                 return .start(j, cluster: c, accelerators: t.info.worldSize)
             }
         }

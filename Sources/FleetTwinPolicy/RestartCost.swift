@@ -56,6 +56,8 @@ public enum RestartCost: Sendable, Equatable {
         case "optimus": return .pause(.flat(.seconds(Int64(30))))
         // FleetTwin is the original (singularity), Slurm's requeue is what the `slurm`
         // policy models, and fair-share and external policies have no original simulator.
+        // Sia's per-model rescale times and ElasticFlow's per-event overhead are not modelled
+        // yet: `sia` and `elasticflow` keep FleetTwin's mechanisms too.
         default: return .mechanisms
         }
     }
