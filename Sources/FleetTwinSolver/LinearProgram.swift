@@ -1,4 +1,5 @@
 import CClp
+import Foundation
 
 /// A linear program, built a variable and a constraint at a time, solved by COIN-OR Clp
 /// (https://github.com/coin-or/Clp) through its C interface:
@@ -70,6 +71,11 @@ public struct LinearProgram: Sendable {
     ///   `.notSolved` for anything else (numerical trouble, an iteration limit).
     public func solve() throws -> LinearProgramSolution {
         let m = coinMatrix()
+        // One COIN-OR solve at a time in the process, Clp's too: Cbc drives Clp and keeps
+        // global state (`MixedIntegerProgram`), and a Gavel LP solved beside a Sia MILP in
+        // another simulation left the MILP spinning in Cbc's preprocessing.
+        coinLock.lock()
+        defer { coinLock.unlock() }
         guard let model = Clp_newModel() else { throw LinearProgramError.notSolved(status: -1) }
         defer { Clp_deleteModel(model) }
         Clp_setLogLevel(model, 0)
@@ -150,3 +156,7 @@ public enum LinearProgramError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// Serialises every COIN-OR call of the process (Clp LPs and Cbc MILPs): Cbc's driver keeps
+/// global state and is not thread-safe (coin-or/Cbc#332), and it shares Clp.
+let coinLock = NSLock()

@@ -62,8 +62,8 @@ public struct MixedIntegerProgram: Sendable {
         let m = relaxation.coinMatrix()
         // Cbc's CbcMain, behind Cbc_solve, keeps global state and is not thread-safe
         // (coin-or/Cbc#332): one solve at a time in the process.
-        Self.lock.lock()
-        defer { Self.lock.unlock() }
+        coinLock.lock()
+        defer { coinLock.unlock() }
         do {
             guard let model = Cbc_newModel() else { throw MixedIntegerProgramError.notSolved(status: -1, secondary: -1) }
             defer { Cbc_deleteModel(model) }
@@ -86,8 +86,6 @@ public struct MixedIntegerProgram: Sendable {
             return LinearProgramSolution(objective: Cbc_getObjValue(model), x: x)
         }
     }
-
-    private static let lock = NSLock()
 
     /// The version of the Cbc library linked, e.g. "2.10.8".
     public static var solverVersion: String { String(cString: Cbc_getVersion()) }
