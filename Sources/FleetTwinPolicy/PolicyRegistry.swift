@@ -40,6 +40,19 @@ public struct PolicyOptions: Sendable, Equatable {
     public var slotSeconds: Double?
     /// `external`: the command that runs the policy, and how it is run.
     public var external: ExternalPolicySettings?
+    /// `singularity`: its SLA headroom (seconds; 0 off), urgent restarts, and whether its
+    /// best-effort tiers share by least attained service (`thresholds` sets the queues).
+    public var slaHeadroomSeconds: Double?
+    public var urgentRestarts: Bool?
+    public var bestEffort: BestEffortOrder?
+
+    /// How `singularity` orders the jobs of tiers without an SLA target.
+    public enum BestEffortOrder: String, Sendable, CaseIterable {
+        /// Least attained service in discretised queues; arrivals preempt jobs with more.
+        case las
+        /// Arrival order; a best-effort job never takes devices from another.
+        case arrival
+    }
 
     public init() {}
 
@@ -50,6 +63,7 @@ public struct PolicyOptions: Sendable, Equatable {
             && a.roundSeconds == b.roundSeconds && a.resetIntervalSeconds == b.resetIntervalSeconds && a.slotSeconds == b.slotSeconds
             && a.promoteKnob == b.promoteKnob && a.timeSliceSeconds == b.timeSliceSeconds
             && a.fairnessP == b.fairnessP && a.lambdaN == b.lambdaN && a.restartPenaltySeconds == b.restartPenaltySeconds
+            && a.slaHeadroomSeconds == b.slaHeadroomSeconds && a.urgentRestarts == b.urgentRestarts && a.bestEffort == b.bestEffort
             && a.tenantShares?.map(\.tenant) == b.tenantShares?.map(\.tenant) && a.tenantShares?.map(\.weight) == b.tenantShares?.map(\.weight)
     }
 }
@@ -209,14 +223,32 @@ public enum PolicyRegistry {
                                mechanisms: mechanisms, quantum: quantum)
             }),
         PolicyDescriptor(
-            name: "singularity", summary: "SLA tier first, then arrival; elastic (splicing), migrating, preemptive, never idle",
-            source: "Singularity (arXiv:2202.07848), §3-4", oracle: false, options: switchOptions,
+            name: "singularity",
+            summary: "SLA tier first; elastic (splicing), migrating, preemptive, never idle; SLA jobs shielded by their headroom and restarted by SLA deadline; best effort by least attained service",
+            source: "Singularity (arXiv:2202.07848), §3-4; the headroom, urgent-restart and best-effort rules are FleetTwin's (TierPriority)",
+            oracle: false,
+            options: switchOptions + [
+                PolicyOptionInfo(name: "sla-headroom", kind: "duration", defaultValue: "30m",
+                                 help: "a job of a tier with an SLA target loses devices only if its delivered GPU fraction would still meet the target after this long without progress; 0s: off"),
+                PolicyOptionInfo(name: "urgent-restarts", kind: "bool", defaultValue: "true",
+                                 help: "a stopped SLA job waits ahead of its tier's unstarted jobs, earliest SLA deadline first, and may take devices from its own tier's jobs with headroom"),
+                PolicyOptionInfo(name: "best-effort", kind: "las or arrival", defaultValue: "las",
+                                 help: "order of tiers without an SLA target: least attained service (arrivals preempt best-effort jobs with more; queues from thresholds) or arrival"),
+                PolicyOptionInfo(name: "thresholds", kind: "list of accelerator-seconds", defaultValue: "[3250, 7200]",
+                                 help: "queue boundaries of the best-effort tiers' least attained service"),
+            ],
             defaultSwitches: MechanismSwitches(preemption: true, elastic: true, migration: true),
             // Long enough that a job's dump and restore (seconds to a minute for the default
             // models) are a small share of each run it gets, so tiers cannot thrash it.
             defaultQuantum: .seconds(Int64(300)),
-            build: { _, placement, mechanisms, switches, quantum, _ in
-                PriorityPolicy(rule: TierPriority(), placement: placement, switches: switches, mechanisms: mechanisms, quantum: quantum)
+            build: { options, placement, mechanisms, switches, quantum, _ in
+                var settings = TierPriority.Settings()
+                if let h = options.slaHeadroomSeconds { settings.slaHeadroom = .seconds(h) }
+                if let u = options.urgentRestarts { settings.urgentRestarts = u }
+                if options.bestEffort == .arrival { settings.bestEffortThresholds = nil }
+                else if let t = options.thresholds { settings.bestEffortThresholds = t }
+                return PriorityPolicy(rule: TierPriority(settings: settings, mechanisms: mechanisms), placement: placement,
+                                      switches: switches, mechanisms: mechanisms, quantum: quantum)
             }),
         PolicyDescriptor(
             name: "slurm", summary: "Slurm's multifactor priority, main scheduler and backfill on time limits, QOS/partition preemption by requeue",

@@ -24,7 +24,8 @@ import FleetTwinFleet
 ///
 /// **Hysteresis.** A job is never preempted, shrunk or migrated before it makes progress
 /// (during its restore), in the instant it started, or within `quantum` of its (re)start.
-/// Protected candidates are skipped and the policy wakes when the first protection ends.
+/// A rule may shield a job longer (`PriorityRule.protectedUntil`: singularity's SLA
+/// headroom). Protected candidates are skipped and the policy wakes when the first protection ends.
 /// Room is made at most once per waiting job until it starts, so lower tiers cannot
 /// restart into room made for a higher one and be preempted again.
 public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
@@ -125,7 +126,10 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         roomFailed[job.index] = nil
         migrationTriedAt[job.index] = nil
         holds.removeAll { $0.job == job.index }
-        if jobs[i].state == .running { rule.jobStopped(jobs[i], at: now) }
+        if jobs[i].state == .running {
+            bankDelivered(i, at: now)
+            rule.jobStopped(jobs[i], at: now)
+        }
         // Tiresias' `last_pending_time`: the wait just ended counts when the job had run
         // since its last promotion.
         if jobs[i].state == .waiting && jobs[i].info.attainedService > jobs[i].serviceBase {
@@ -138,6 +142,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         jobs[i].devices = run.devices
         jobs[i].shares = run.shares
         jobs[i].runningSince = now
+        if jobs[i].firstStart == nil { jobs[i].firstStart = now }
         jobs[i].progressFrom = run.progressFrom
         jobs[i].tookRoom = false
         jobs[i].rankChangedAt = now
@@ -178,6 +183,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         case .stopping:
             settle(job.index, cluster: Int(jobs[i].cluster), stop: true)
         case .running:
+            bankDelivered(i, at: now)
             rule.jobStopped(jobs[i], at: now)
             jobs[i].stoppedAt = now
         case .waiting, .done:
@@ -357,15 +363,17 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
     }
 
     /// Whether a running job may lose devices now: it has made progress since its last
-    /// (re)start, did not start in this instant, and has run its quantum.
+    /// (re)start, did not start in this instant, has run its quantum, and its rule does not
+    /// shield it (`PriorityRule.protectedUntil`).
     private mutating func mayTake(_ victim: Int, at now: VirtualTime) -> Bool {
         let runningSince = jobs[victim].runningSince, progressFrom = jobs[victim].progressFrom
-        let until = max(progressFrom, runningSince + quantum)
+        let shield = rule.protectedUntil(jobs[victim], at: now) ?? .zero
+        let until = max(progressFrom, runningSince + quantum, shield)
         if runningSince < now && now > progressFrom && now >= until { return true }
-        // Wake when a quantum or a restore ends; a job protected only because it started in
-        // this instant is looked at again at the next event, as Tiresias does, not a
-        // microsecond later.
-        if until > now {
+        // Wake when a quantum, a restore or a shield ends (a shield without end waits for an
+        // event); a job protected only because it started in this instant is looked at again
+        // at the next event, as Tiresias does, not a microsecond later.
+        if until > now && until < .limit {
             let ends = max(until, progressFrom + VirtualTime(microseconds: 1))
             protectionEnds = min(protectionEnds ?? ends, ends)
         }
@@ -565,6 +573,12 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
         }
     }
 
+    /// Banks the running job's current run into `TrackedJob.delivered` (it is about to stop
+    /// or restart on other devices).
+    private mutating func bankDelivered(_ i: Int, at now: VirtualTime) {
+        jobs[i].delivered = Int64(jobs[i].deliveredFullSpeed(at: now, splicingOverhead: mechanisms.splicingOverhead).rounded())
+    }
+
     /// Removes a job from whichever orders hold it.
     private mutating func unrank(_ i: Int) {
         let job = jobs[i]
@@ -588,6 +602,7 @@ public struct PriorityPolicy<Rule: PriorityRule>: SchedulingPolicy {
 
     /// A victim is stopping: its devices are on their way back for `holder`.
     private mutating func stop(_ i: Int, for holder: JobIndex, at now: VirtualTime) {
+        bankDelivered(i, at: now)
         rule.jobStopped(jobs[i], at: now)
         unrank(i)
         jobs[i].state = .stopping

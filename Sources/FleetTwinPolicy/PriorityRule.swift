@@ -26,6 +26,10 @@ public protocol PriorityRule: Sendable {
     /// time not after the job's stop promotes it at the next pass after that instant, as
     /// Tiresias does at its next event.
     func promotion(_ job: TrackedJob) -> VirtualTime?
+    /// Until when the running `job` may not lose devices for the rule's own reasons (an SLA's
+    /// headroom), beyond the policy's quantum; nil: no such shield now. `VirtualTime.limit`:
+    /// not until something about the job changes.
+    func protectedUntil(_ job: TrackedJob, at now: VirtualTime) -> VirtualTime?
     /// Whether `outranks` holds for a suffix of the running order (true: the victim search
     /// stops at the first running job the candidate does not outrank; false: it looks at all).
     var outranksFollowRunningOrder: Bool { get }
@@ -43,6 +47,7 @@ public protocol PriorityRule: Sendable {
 extension PriorityRule {
     public func nextRankChange(_ job: TrackedJob, at now: VirtualTime) -> VirtualTime? { nil }
     public func promotion(_ job: TrackedJob) -> VirtualTime? { nil }
+    public func protectedUntil(_ job: TrackedJob, at now: VirtualTime) -> VirtualTime? { nil }
     public var outranksFollowRunningOrder: Bool { true }
     public func group(_ job: PendingJob) -> Int64 { 0 }
     public mutating func prepare(_ fleet: FleetView) {}
@@ -60,6 +65,11 @@ public struct TrackedJob: Sendable {
     public var devices = 0
     public var shares: [NodeShare] = []
     public var runningSince = VirtualTime.zero
+    /// Its first start (its SLA clock starts there), nil before it.
+    public var firstStart: VirtualTime?
+    /// Full-speed progress delivered to it (µs) in its runs before the current one: each run
+    /// counts from its `progressFrom` at its GPU fraction (`PendingJob.fraction`).
+    public var delivered: Int64 = 0
     /// When its current run starts progressing (after a restore).
     public var progressFrom = VirtualTime.zero
     /// The key it is ranked under now (in the waiting or its cluster's running order).
@@ -106,6 +116,15 @@ public struct TrackedJob: Sendable {
     /// `now`: what Tiresias' queues count (`executed_time` x GPUs).
     public func serviceSincePromotion(at now: VirtualTime) -> Int64 {
         attainedService(at: now) - serviceBase
+    }
+
+    /// Full-speed progress delivered to it up to `now` (µs): `delivered` plus the current
+    /// run's, which counts from the end of its restore. Type speed and communication aside,
+    /// this is what its SLA's GPU fraction is judged on.
+    public func deliveredFullSpeed(at now: VirtualTime, splicingOverhead: Double) -> Double {
+        guard state == .running else { return Double(delivered) }
+        let from = max(runningSince, progressFrom)
+        return Double(delivered) + info.fraction(on: devices, splicingOverhead: splicingOverhead) * Double(max(0, (now - from).microseconds))
     }
 
     /// Full-size work left at `now`, assuming it ran at full speed since it started.

@@ -274,6 +274,9 @@ struct ScenarioParser {
             options.promoteKnob = try reader.double(n, "promote-knob (Tiresias' starvation knob: 0 for off, or how many times its run time a job may wait)",
                                                     min: 0, max: 1e9)
         }
+        if let n = p["sla-headroom"] { options.slaHeadroomSeconds = try reader.duration(n, "sla-headroom", positive: false).seconds }
+        if let n = p["urgent-restarts"] { options.urgentRestarts = try reader.bool(n, "urgent-restarts") }
+        if let n = p["best-effort"] { options.bestEffort = try reader.choice(n, "best-effort", PolicyOptions.BestEffortOrder.self) }
         if let n = p["queue-order"] { options.queueOrder = try reader.choice(n, "queue-order", LeastAttainedService.QueueOrder.self) }
         if let n = p["distribution"] { options.serviceSamples = try serviceSamples(n) }
         if p["slurm-conf"] != nil || p["slurm-qos"] != nil {

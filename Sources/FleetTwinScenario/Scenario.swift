@@ -129,6 +129,9 @@ public struct PolicySpec: Sendable, Equatable {
         if options.restartPenaltySeconds != nil { given.append("restart-penalty") }
         if options.slotSeconds != nil { given.append("slot") }
         if options.tenantShares != nil { given.append("shares") }
+        if options.slaHeadroomSeconds != nil { given.append("sla-headroom") }
+        if options.urgentRestarts != nil { given.append("urgent-restarts") }
+        if options.bestEffort != nil { given.append("best-effort") }
         if options.slurm != nil { given.append("slurm-conf") }
         return given.filter { !d.takes($0) }
     }
@@ -151,6 +154,9 @@ public struct PolicySpec: Sendable, Equatable {
         if !d.takes("restart-penalty") { spec.options.restartPenaltySeconds = nil }
         if !d.takes("slot") { spec.options.slotSeconds = nil }
         if !d.takes("shares") { spec.options.tenantShares = nil }
+        if !d.takes("sla-headroom") { spec.options.slaHeadroomSeconds = nil }
+        if !d.takes("urgent-restarts") { spec.options.urgentRestarts = nil }
+        if !d.takes("best-effort") { spec.options.bestEffort = nil }
         if !d.takes("slurm-conf") { spec.options.slurm = nil; spec.options.slurmSources = [] }
         if !d.external { spec.options.external = nil }
         return spec
@@ -181,6 +187,9 @@ public struct PolicySpec: Sendable, Equatable {
         if let v = options.lambdaN { parts.append("lambda-n: \(v.clean)") }
         if let v = options.restartPenaltySeconds { parts.append("restart-penalty: \(v.clean)s") }
         if let v = options.slotSeconds { parts.append("slot: \(v.clean)s") }
+        if let v = options.slaHeadroomSeconds { parts.append("sla-headroom: \(v.clean)s") }
+        if let v = options.urgentRestarts { parts.append("urgent-restarts: \(v)") }
+        if let v = options.bestEffort { parts.append("best-effort: \(v.rawValue)") }
         if !options.slurmSources.isEmpty { parts.append("slurm: [\(options.slurmSources.joined(separator: ", "))]") }
         if let v = options.serviceSamples {
             var h = StableHasher()

@@ -109,7 +109,7 @@ import Testing
               step_time: 30s
         \(workload)
             - { name: urgent, submit: 1m, world_size: 8, duration: 3m, tier: premium }
-        policy: { name: singularity, quantum: 30s }   # the urgent job comes within the default 5-minute quantum
+        policy: { name: singularity, quantum: 30s, sla-headroom: 0s }   # the urgent job comes within the default 5-minute quantum and 30-minute headroom
         \(extra)
         """
     }
