@@ -99,6 +99,8 @@ struct TwinSlurm: AsyncParsableCommand {
     var slurmQos: String?
     @Option(help: "With --forecast-every: seeded replicas per forecast.") var replicas: Int = 20
     @Option(help: "With --forecast-every: the seed.") var seed: UInt64 = 1
+    @Option(help: "With --forecast-every: how far ahead each forecast's job-count series runs (`twin score` scores it to there).")
+    var seriesHorizon: PollInterval = .seriesDefault
 
     func run() async throws {
         guard forecastEvery >= 0, (1...10_000).contains(replicas) else {
@@ -139,9 +141,9 @@ struct TwinSlurm: AsyncParsableCommand {
                 history.add(observation)
                 // Forecasts at every N-th poll, from what the twin knows then; kept to be scored.
                 if polls % forecastEvery == 0 {
-                    let rows = try await forecastRows(observation, poll: polls, history: history.runs, configuration: configuration,
-                                                      replicas: replicas, seed: seed)
-                    try store.appendTwinForecasts(session: session, rows)
+                    let made = try await forecastRows(observation, poll: polls, history: history.runs, configuration: configuration,
+                                                      replicas: replicas, seed: seed, seriesHorizon: seriesHorizon.microseconds)
+                    try store.appendTwinForecasts(session: session, made.rows, series: made.series)
                 }
             }
             polls += 1
