@@ -85,6 +85,7 @@ struct TwinSlurm: AsyncParsableCommand {
               fleettwin twin slurm --interval 5s --db twin.sqlite
               fleettwin twin slurm --replay-polls ../shared/slurm/capture-seed8/polls --db twin.sqlite --until-idle
               fleettwin twin slurm --interval 5s --db twin.sqlite --forecast-every 6 --slurm-conf $SLURM_CONF --slurm-qos qos.psv
+              fleettwin twin slurm --interval 5s --db twin.sqlite --resume      # after a restart: the last session carries on
             """)
 
     @Option(help: "The results database (SQLite); created when missing.") var db: String = ResultStore.defaultPath

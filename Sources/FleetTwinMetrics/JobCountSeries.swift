@@ -10,12 +10,14 @@ import FleetTwinScheduling
 public struct JobCountSeries: Sendable, Equatable, Codable {
     /// The counts from `offset` (µs after the origin) until the next point.
     public struct Point: Sendable, Equatable, Codable {
+        /// µs after the series' origin.
         public var offset: Int64
         /// GPUs asked for by the jobs waiting.
         public var pendingGPUs: Int
         /// Jobs holding their GPUs (a running job counts once whatever its GPUs).
         public var runningJobs: Int
 
+        /// The counts from `offset` on.
         public init(offset: Int64, pendingGPUs: Int, runningJobs: Int) {
             self.offset = offset
             self.pendingGPUs = pendingGPUs
@@ -23,8 +25,10 @@ public struct JobCountSeries: Sendable, Equatable, Codable {
         }
     }
 
+    /// The steps, in ascending offset (see the type's comment).
     public var points: [Point]
 
+    /// A series of these points, taken as given (ascending offsets, the first at 0).
     public init(points: [Point]) { self.points = points }
 
     /// The counts in force at `offset` (the last point at or before it); nil before the first

@@ -63,16 +63,19 @@ public struct ForecastScore: Sendable, Equatable, Codable {
     public struct SeriesForecast: Sendable, Equatable {
         /// When the forecast was made: the series' origin.
         public var at: Int64
+        /// The forecast's series, offsets from `at`.
         public var predicted: JobCountSeries
         /// The later polls' times and the observed counts then (offsets unused), in time order.
         public var observed: [(time: Int64, counts: JobCountSeries.Point)]
 
+        /// A forecast made at `at` with what was observed after it.
         public init(at: Int64, predicted: JobCountSeries, observed: [(time: Int64, counts: JobCountSeries.Point)]) {
             self.at = at
             self.predicted = predicted
             self.observed = observed
         }
 
+        /// Equal forecasts: same origin, series and observations (tuples are not Equatable).
         public static func == (a: Self, b: Self) -> Bool {
             a.at == b.at && a.predicted == b.predicted && a.observed.map(\.time) == b.observed.map(\.time)
                 && a.observed.map(\.counts) == b.observed.map(\.counts)

@@ -140,12 +140,18 @@ extension ResultStore {
     /// is `twin` (the replicas' median) or `limits` (the time-limit plan); `time` the
     /// forecast's observation (Unix µs, the series' origin), `horizon` how far it runs (µs).
     public struct TwinForecastSeries: Equatable, Sendable {
+        /// The poll the forecast was made at.
         public var poll: Int
+        /// `twin` or `limits`.
         public var forecaster: String
+        /// The observation's time, Unix µs.
         public var time: Int64
+        /// How far the series runs, µs.
         public var horizon: Int64
+        /// The predicted counts, offsets from `time`.
         public var series: JobCountSeries
 
+        /// One stored series.
         public init(poll: Int, forecaster: String, time: Int64, horizon: Int64, series: JobCountSeries) {
             self.poll = poll
             self.forecaster = forecaster
