@@ -85,6 +85,7 @@ struct TwinSlurm: AsyncParsableCommand {
               fleettwin twin slurm --interval 5s --db twin.sqlite
               fleettwin twin slurm --replay-polls ../shared/slurm/capture-seed8/polls --db twin.sqlite --until-idle
               fleettwin twin slurm --interval 5s --db twin.sqlite --forecast-every 6 --slurm-conf $SLURM_CONF --slurm-qos qos.psv
+              fleettwin twin slurm --interval 5s --db twin.sqlite --resume      # after a restart: the last session carries on
             """)
 
     @Option(help: "The results database (SQLite); created when missing.") var db: String = ResultStore.defaultPath
@@ -99,6 +100,10 @@ struct TwinSlurm: AsyncParsableCommand {
     var slurmQos: String?
     @Option(help: "With --forecast-every: seeded replicas per forecast.") var replicas: Int = 20
     @Option(help: "With --forecast-every: the seed.") var seed: UInt64 = 1
+    @Option(help: "With --forecast-every: how far ahead each forecast's job-count series runs (`twin score` scores it to there).")
+    var seriesHorizon: PollInterval = .seriesDefault
+    @Flag(help: "Continue the database's last twin session (same source) instead of starting a new one: its stored observations rebuild the mirror, polls and events carry on where they stopped; a capture resumes at its next poll.")
+    var resume = false
 
     func run() async throws {
         guard forecastEvery >= 0, (1...10_000).contains(replicas) else {
@@ -120,8 +125,16 @@ struct TwinSlurm: AsyncParsableCommand {
             origin = "squeue/sinfo (SLURM_CONF=\(ProcessInfo.processInfo.environment["SLURM_CONF"] ?? "unset"))"
         }
         let store = try ResultStore(path: db)
-        let session = try store.beginTwinSession(source: origin, version: FleetTwinEngine.buildIdentity)
         var mirror = SlurmMirror()
+        let session: Int64, first: Int
+        if resume {
+            (session, first) = try resumeSession(store, origin: origin, mirror: &mirror, history: &history)
+            // A capture carries on at the poll after the last one stored.
+            for _ in 0..<(replayPolls == nil ? 0 : first) { _ = source.next() }
+        } else {
+            session = try store.beginTwinSession(source: origin, version: FleetTwinEngine.buildIdentity)
+            first = 0
+        }
         var polls = 0, taken = 0
         var counts: [TwinEvent.Kind: Int] = [:]  // printed in Kind's declared order
         while limits.maxPolls.map({ polls < $0 }) ?? true {
@@ -134,14 +147,15 @@ struct TwinSlurm: AsyncParsableCommand {
             case .failed(let time, let message):
                 step = mirror.failed(time: time ?? mirror.lastTime, message: message)
             }
-            try store.appendTwinPoll(session: session, poll: polls, step: step)
+            let number = first + polls
+            try store.appendTwinPoll(session: session, poll: number, step: step)
             if let observation = step.observation, let configuration = forecastConfiguration {
                 history.add(observation)
                 // Forecasts at every N-th poll, from what the twin knows then; kept to be scored.
-                if polls % forecastEvery == 0 {
-                    let rows = try await forecastRows(observation, poll: polls, history: history.runs, configuration: configuration,
-                                                      replicas: replicas, seed: seed)
-                    try store.appendTwinForecasts(session: session, rows)
+                if number % forecastEvery == 0 {
+                    let made = try await forecastRows(observation, poll: number, history: history.runs, configuration: configuration,
+                                                      replicas: replicas, seed: seed, seriesHorizon: seriesHorizon.microseconds)
+                    try store.appendTwinForecasts(session: session, made.rows, series: made.series)
                 }
             }
             polls += 1
@@ -155,9 +169,31 @@ struct TwinSlurm: AsyncParsableCommand {
             }
         }
         let kinds = TwinEvent.Kind.allCases.compactMap { kind in counts[kind].map { "\(kind.rawValue) \($0)" } }
-        print("twin session \(session) in \(db): \(polls) polls (\(taken) taken, \(polls - taken) refused), "
+        print("twin session \(session) in \(db)" + (resume ? ", resumed at poll \(first)" : "") + ": \(polls) polls (\(taken) taken, \(polls - taken) refused), "
               + "\(counts.values.reduce(0, +)) events" + (kinds.isEmpty ? "" : ": " + kinds.joined(separator: ", ")))
     }
+}
+
+/// Continues the last twin session in `store` (`twin slurm --resume`): refused unless it
+/// followed `origin` (the same capture directory as given, or the live cluster with the same
+/// SLURM_CONF). Its stored observations, in poll order, are applied again to a fresh mirror
+/// (their events, already stored, are dropped) and to the run-time history, which rebuilds
+/// both as they were after the last stored poll. Returns the session and the next poll
+/// number. Not rebuilt: a pending `emptyReply` skip (a refused poll stores no observation),
+/// so an empty reply right after a restart is taken at once.
+func resumeSession(_ store: ResultStore, origin: String, mirror: inout SlurmMirror, history: inout FinishedRuns) throws -> (Int64, Int) {
+    guard let last = try store.twinSessions().last else {
+        throw InvalidInput(message: "--resume: \(store.path) holds no twin session to continue (leave out --resume to start one)")
+    }
+    guard last.source == origin else {
+        throw InvalidInput(message: "--resume: twin session \(last.id) in \(store.path) followed \(last.source), not \(origin); resume it from the same source")
+    }
+    for stored in try store.twinObservations(session: last.id) {
+        let observation = SlurmObservation(time: stored.time, nodes: stored.snapshot.nodes, jobs: stored.snapshot.jobs)
+        _ = mirror.apply(observation)
+        history.add(observation)
+    }
+    return (last.id, last.polls)
 }
 
 struct TwinCapture: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetTwinLive
+import FleetTwinMetrics
 import FleetTwinPolicy
 import FleetTwinScenario
 import FleetTwinStore
@@ -49,20 +50,64 @@ func noteSlurmDefaults(_ slurmConf: String?) {
 /// The forecasts made at one observation (poll `poll`): the twin's, with run times from
 /// `history` (the jobs finished by then) over `replicas` replicas seeded `seed + poll`; the
 /// time-limit plan's (one replica); and Slurm's own estimate (squeue's `start_time` of a
-/// pending job). Empty when nothing is pending.
+/// pending job). With them, the twin's and the plan's job-count series to `seriesHorizon` µs
+/// after the observation. Empty when nothing is pending.
 func forecastRows(_ observation: SlurmObservation, poll: Int, history: [(user: String?, partition: String?, elapsed: Double, limit: Double)],
-                  configuration: SlurmConfiguration, replicas: Int, seed: UInt64) async throws -> [ResultStore.TwinForecast] {
+                  configuration: SlurmConfiguration, replicas: Int, seed: UInt64, seriesHorizon: Int64) async throws
+    -> (rows: [ResultStore.TwinForecast], series: [ResultStore.TwinForecastSeries]) {
     let snapshot: ClusterSnapshot
-    do { snapshot = try ClusterSnapshot(observation) } catch { return [] }
-    guard !snapshot.pending.isEmpty else { return [] }
-    let own = try await Forecaster.forecast(snapshot, configuration: configuration, runtimes: RuntimeModel(history: history),
-                                            replicas: replicas, seed: seed &+ UInt64(poll))
-    let plans = try await Forecaster.forecast(snapshot, configuration: configuration, runtimes: RuntimeModel(), replicas: 1, seed: seed)
-    return zip(own, plans).map { f, plan in
+    do { snapshot = try ClusterSnapshot(observation) } catch { return ([], []) }
+    guard !snapshot.pending.isEmpty else { return ([], []) }
+    let own = try await Forecaster.forecastWithSeries(snapshot, configuration: configuration, runtimes: RuntimeModel(history: history),
+                                                      replicas: replicas, seed: seed &+ UInt64(poll), seriesHorizon: seriesHorizon)
+    let plans = try await Forecaster.forecastWithSeries(snapshot, configuration: configuration, runtimes: RuntimeModel(), replicas: 1, seed: seed,
+                                                        seriesHorizon: seriesHorizon)
+    let rows = zip(own.starts, plans.starts).map { f, plan in
         let estimate = observation.jobs.first { String($0.id) == f.id }?.start.map(Double.init).flatMap { $0 >= snapshot.time ? $0 : nil }
         return ResultStore.TwinForecast(poll: poll, time: observation.time, job: f.id, p10: f.p10, p50: f.p50, p90: f.p90,
                                         limitsStart: plan.p50, slurmEstimate: estimate)
     }
+    let series = [("limits", plans.series), ("twin", own.series)].map {
+        ResultStore.TwinForecastSeries(poll: poll, forecaster: $0.0, time: observation.time, horizon: seriesHorizon, series: $0.1)
+    }
+    return (rows, series)
+}
+
+/// The counts of the jobs `ids` in `jobs` (one observation): GPUs of those pending, number
+/// of those running (a job gone from squeue or finished counts in neither).
+func observedCounts(_ jobs: [ObservedJob], of ids: Set<Int>) -> JobCountSeries.Point {
+    var point = JobCountSeries.Point(offset: 0, pendingGPUs: 0, runningJobs: 0)
+    for job in jobs where ids.contains(job.id) {
+        switch job.phase {
+        case .pending: point.pendingGPUs += job.gpus
+        case .running: point.runningJobs += 1
+        case .finished: break
+        }
+    }
+    return point
+}
+
+/// Adds the series scores to `score`: each stored or fresh series (`twin` and `limits`, at
+/// the same polls) set against the observations after it, over the jobs open (with GPUs) at
+/// the forecast's own observation. `observations` in time order.
+func scoreSeries(_ score: inout ForecastScore, _ series: [ResultStore.TwinForecastSeries], observations: [(time: Int64, jobs: [ObservedJob])]) {
+    guard let horizon = series.first?.horizon else { return }
+    var at: [Int64: Int] = [:]  // observation time -> position; looked up only
+    for (k, o) in observations.enumerated() { at[o.time] = k }
+    var twin: [ForecastScore.SeriesForecast] = [], limits: [ForecastScore.SeriesForecast] = [], now: [JobCountSeries.Point] = []
+    for row in series {
+        guard let k = at[row.time] else { continue }
+        let ids = Set(observations[k].jobs.filter { $0.gpus > 0 && !$0.phase.isFinished }.map(\.id))  // membership only
+        let later = observations[(k + 1)...].prefix { $0.time - row.time <= row.horizon }.map { ($0.time, observedCounts($0.jobs, of: ids)) }
+        let forecast = ForecastScore.SeriesForecast(at: row.time, predicted: row.series, observed: later)
+        if row.forecaster == "twin" {
+            twin.append(forecast)
+            now.append(observedCounts(observations[k].jobs, of: ids))
+        } else {
+            limits.append(forecast)
+        }
+    }
+    score.scoreSeries(twin: twin, limits: limits, horizon: horizon, persistence: now)
 }
 
 /// Scores stored or fresh forecasts against the starts seen (per job, every start observed,
@@ -99,7 +144,11 @@ struct TwinScoreCommand: AsyncParsableCommand {
               fleettwin twin score --db twin.sqlite                    # what `twin slurm --forecast-every N` kept
               fleettwin twin score --replay-polls capture/polls --slurm-conf slurm.conf --slurm-qos qos.psv --every 5
             --json prints forecasts, medianAbsStartErrorSeconds, p90AbsStartErrorSeconds, coverageP10P90, and the \
-            same under baseline (time limits) and slurmEstimate.
+            same under baseline (time limits) and slurmEstimate. The series: at each forecast, the predicted GPUs \
+            waiting and jobs running among the jobs open then, at every later poll up to the horizon (120 s by \
+            default), against what the mirror observed: pendingGPUSeriesMAE and runningJobSeriesMAE (pooled over \
+            seriesPoints pairs, seriesHorizonSeconds), the same under baseline, and under persistence (the counts at \
+            the forecast held).
             """)
 
     @Option(help: "A captured session (`twin capture`: squeue-NNNN.json, sinfo-NNNN.json, at-NNNN.txt).") var replayPolls: String?
@@ -110,26 +159,34 @@ struct TwinScoreCommand: AsyncParsableCommand {
     @Option(help: "Forecast at every N-th observation.") var every: Int = 5
     @Option(help: "Seeded replicas per forecast.") var replicas: Int = 20
     @Option(help: "Seed.") var seed: UInt64 = 1
+    @Option(help: "With --replay-polls: how far after each forecast its job-count series is scored (5s, 2m; a session's kept series have their own).")
+    var seriesHorizon: PollInterval?
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         guard every >= 1, (1...10_000).contains(replicas) else { throw InvalidInput(message: "--every must be >= 1 and --replicas from 1 to 10000") }
         let rows: [ResultStore.TwinForecast], starts: [String: [Double]], summary: String
+        let series: [ResultStore.TwinForecastSeries], polled: [(time: Int64, jobs: [ObservedJob])]
         switch (replayPolls, db) {
         case let (directory?, nil):
             noteSlurmDefaults(slurmConf)
             let configuration: SlurmConfiguration
             do { configuration = try SlurmConfiguration.read(conf: slurmConf, qos: slurmQos) } catch { throw InvalidInput(message: error.description) }
             let seen = try observations(fromPolls: directory)
-            var made: [ResultStore.TwinForecast] = []
+            var made: [ResultStore.TwinForecast] = [], predicted: [ResultStore.TwinForecastSeries] = []
             var history = FinishedRuns()
+            let horizon = (seriesHorizon ?? .seriesDefault).microseconds
             for (k, observation) in seen.enumerated() {
                 history.add(observation)
                 guard k % every == 0 else { continue }
-                made += try await forecastRows(observation, poll: k, history: history.runs, configuration: configuration,
-                                               replicas: replicas, seed: seed)
+                let at = try await forecastRows(observation, poll: k, history: history.runs, configuration: configuration,
+                                                replicas: replicas, seed: seed, seriesHorizon: horizon)
+                made += at.rows
+                predicted += at.series
             }
             rows = made
+            series = predicted
+            polled = seen.map { ($0.time, $0.jobs) }
             var observed: [String: [Double]] = [:]  // looked up only
             for observation in seen {
                 for job in observation.jobs where job.phase != .pending {
@@ -140,8 +197,8 @@ struct TwinScoreCommand: AsyncParsableCommand {
             starts = observed
             summary = "forecasts made at \(Set(made.map(\.poll)).count) of \(seen.count) observations, \(replicas) replicas each"
         case let (nil, path?):
-            guard slurmConf == nil, slurmQos == nil else {
-                throw InvalidInput(message: "--slurm-conf and --slurm-qos make forecasts on --replay-polls; a session's kept forecasts were made with its own")
+            guard slurmConf == nil, slurmQos == nil, seriesHorizon == nil else {
+                throw InvalidInput(message: "--slurm-conf, --slurm-qos and --series-horizon make forecasts on --replay-polls; a session's kept forecasts were made with its own")
             }
             guard FileManager.default.fileExists(atPath: path) else { throw InvalidInput(message: "\(path): no such database") }
             let store = try ResultStore(path: path)
@@ -153,27 +210,48 @@ struct TwinScoreCommand: AsyncParsableCommand {
                 if let job = event.job { observed[String(job), default: []].append(Double(event.time) / 1e6) }
             }
             starts = observed
+            series = try store.twinForecastSeries(session: id)
+            polled = try store.twinObservations(session: id).map { ($0.time, $0.snapshot.jobs) }
             summary = "forecasts kept by twin session \(id) at \(Set(rows.map(\.poll)).count) polls"
         default:
             throw InvalidInput(message: "give the forecasts as --db PATH (a twin session's) or make them on --replay-polls DIR (one of them)")
         }
-        let score = scoreForecasts(rows, starts: starts)
+        var score = scoreForecasts(rows, starts: starts)
+        scoreSeries(&score, series, observations: polled)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
             print(String(decoding: try encoder.encode(score), as: UTF8.self))
             return
         }
-        func row(_ name: String, _ n: Int, _ median: Double?, _ p90: Double?, _ coverage: Double?) -> String {
+        func cell(_ value: Double?, _ format: String, _ width: Int? = nil) -> String {
+            let text = value.map { String(format: format, $0) } ?? "-"
+            return width.map { text.padding(toLength: $0, withPad: " ", startingAt: 0) } ?? text
+        }
+        func row(_ name: String, _ n: Int, _ median: Double?, _ p90: Double?, _ coverage: Double?, _ pending: Double?, _ running: Double?) -> String {
             name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(n).padding(toLength: 11, withPad: " ", startingAt: 0)
-                + [median, p90].map { ($0.map { String(format: "%.1f s", $0) } ?? "-").padding(toLength: 12, withPad: " ", startingAt: 0) }.joined()
-                + (coverage.map { String(format: "%.0f%%", $0 * 100) } ?? "-")
+                + cell(median, "%.1f s", 12) + cell(p90, "%.1f s", 12) + cell(coverage.map { $0 * 100 }, "%.0f%%", 18)
+                + cell(pending, "%.2f", 18) + cell(running, "%.2f")
         }
         print(summary)
-        print("".padding(toLength: 44, withPad: " ", startingAt: 0) + "forecasts  |error| p50  |error| p90  p10-p90 coverage")
-        print(row("the twin (run times from history)", score.forecasts, score.medianAbsStartErrorSeconds, score.p90AbsStartErrorSeconds, score.coverageP10P90))
-        for b in [score.baseline, score.slurmEstimate].compactMap({ $0 }) {
-            print(row(b.name, b.forecasts, b.medianAbsStartErrorSeconds, b.p90AbsStartErrorSeconds, b.coverageP10P90))
+        if let horizon = score.seriesHorizonSeconds, let points = score.seriesPoints {
+            print("series: counts of the jobs open at each forecast, at the \(points) later polls up to \(Int(horizon)) s after it")
+        }
+        print("".padding(toLength: 44, withPad: " ", startingAt: 0)
+              + "forecasts  |error| p50  |error| p90  p10-p90 coverage  pending-GPU MAE   running-job MAE")
+        print(row("the twin (run times from history)", score.forecasts, score.medianAbsStartErrorSeconds, score.p90AbsStartErrorSeconds,
+                  score.coverageP10P90, score.pendingGPUSeriesMAE, score.runningJobSeriesMAE))
+        for b in [score.baseline, score.slurmEstimate, score.persistence].compactMap({ $0 }) {
+            print(row(b.name, b.forecasts, b.medianAbsStartErrorSeconds, b.p90AbsStartErrorSeconds, b.coverageP10P90,
+                      b.pendingGPUSeriesMAE, b.runningJobSeriesMAE))
         }
     }
+}
+
+extension PollInterval {
+    /// `twin score`'s and `twin slurm`'s series horizon unless given: two minutes.
+    static let seriesDefault = PollInterval(argument: "120s")!
+
+    /// The interval in whole microseconds.
+    var microseconds: Int64 { Int64((seconds * 1_000_000).rounded()) }
 }

@@ -237,5 +237,6 @@ public struct SlurmMirror: Sendable {
 }
 
 extension ObservedJob.Phase {
-    var isFinished: Bool { if case .finished = self { return true } else { return false } }
+    /// Whether the job has ended (any finished state).
+    public var isFinished: Bool { if case .finished = self { return true } else { return false } }
 }

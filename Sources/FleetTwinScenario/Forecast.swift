@@ -165,10 +165,28 @@ public enum Forecaster {
                                 replicas: Int, seed: UInt64, horizonSeconds: Double = 7 * 86_400) async throws -> [StartForecast] {
         let (pending, starts) = try await replicaStarts(snapshot, configuration: configuration, runtimes: runtimes, replicas: replicas,
                                                         seed: seed, horizonSeconds: horizonSeconds)
-        return pending.enumerated().map { k, job in
+        return summary(pending, starts)
+    }
+
+    /// `forecast`, and the replicas' median `JobCountSeries` of the snapshot's jobs (running
+    /// and pending) from the snapshot's time to `seriesHorizon` µs after it: the GPUs of the
+    /// jobs still waiting and the jobs running, as the forks predict them. The same replicas
+    /// (same seeds) as `forecast`, so the starts are the same.
+    public static func forecastWithSeries(_ snapshot: ClusterSnapshot, configuration: SlurmConfiguration, runtimes: RuntimeModel,
+                                          replicas: Int, seed: UInt64, seriesHorizon: Int64,
+                                          horizonSeconds: Double = 7 * 86_400) async throws -> (starts: [StartForecast], series: JobCountSeries) {
+        let runs = try await replicaRuns(snapshot, configuration: configuration, runtimes: runtimes, replicas: replicas, seed: seed,
+                                         horizonSeconds: horizonSeconds, keepResults: true)
+        let series = runs.results.map { JobCountSeries.fold($0.log.records, gpus: $0.jobs.map(\.worldSize), horizon: seriesHorizon) }
+        return (summary(runs.pending, runs.starts), JobCountSeries.median(series))
+    }
+
+    /// Per pending job, its replicas' starts as a median and p10-p90 (nearest rank).
+    static func summary(_ pending: [ClusterSnapshot.Job], _ starts: [[Double?]]) -> [StartForecast] {
+        pending.enumerated().map { k, job in
             let s = starts.compactMap { $0[k] }.sorted()
             func rank(_ p: Double) -> Double? { Distribution.nearestRank(s, p) }
-            return StartForecast(id: job.id, p10: rank(0.1), p50: rank(0.5), p90: rank(0.9), notStarted: replicas - s.count, reason: job.reason)
+            return StartForecast(id: job.id, p10: rank(0.1), p50: rank(0.5), p90: rank(0.9), notStarted: starts.count - s.count, reason: job.reason)
         }
     }
 

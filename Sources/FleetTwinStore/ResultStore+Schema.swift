@@ -205,6 +205,23 @@ extension ResultStore {
                 ALTER TABLE jobs ADD COLUMN micro_batches INTEGER;
                 """)
         }
+        migrator.registerMigration("v13-twin-forecast-series") { db in
+            // The job-count series a live twin predicted at a forecast (`twin score --db`
+            // scores them against the counts observed later): per poll and forecaster (`twin`,
+            // the replicas' median; `limits`, the time-limit plan), the horizon it runs to and
+            // its points as JSON ([{offset, pendingGPUs, runningJobs}], offsets µs).
+            try db.execute(sql: """
+                CREATE TABLE twin_forecast_series (
+                    session_id INTEGER NOT NULL REFERENCES twin_sessions(id),
+                    poll INTEGER NOT NULL,
+                    forecaster TEXT NOT NULL,
+                    time_us INTEGER NOT NULL,
+                    horizon_us INTEGER NOT NULL,
+                    points TEXT NOT NULL,
+                    PRIMARY KEY (session_id, poll, forecaster)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

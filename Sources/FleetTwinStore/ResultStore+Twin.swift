@@ -1,4 +1,5 @@
 import FleetTwinLive
+import FleetTwinMetrics
 import Foundation
 import GRDB
 
@@ -121,18 +122,6 @@ extension ResultStore {
         }
     }
 
-    /// Stores the forecasts made at one poll, in one transaction.
-    public func appendTwinForecasts(session: Int64, _ forecasts: [TwinForecast]) throws {
-        try Self.busy(path) {
-            try database.write { db in
-                try BulkInsert(table: "twin_forecasts", columns: ["session_id", "poll", "time_us", "job", "p10", "p50", "p90", "limits_start", "slurm_estimate"])
-                    .insert(db, count: forecasts.count) { i in
-                        let f = forecasts[i]
-                        return [session, f.poll, f.time, f.job, f.p10, f.p50, f.p90, f.limitsStart, f.slurmEstimate]
-                    }
-            }
-        }
-    }
 
     /// The forecasts `session` stored, by poll then job.
     public func twinForecasts(session: Int64) throws -> [TwinForecast] {
@@ -143,6 +132,91 @@ extension ResultStore {
                 """, arguments: [session]).map {
                 TwinForecast(poll: $0["poll"], time: $0["time_us"], job: $0["job"], p10: $0["p10"], p50: $0["p50"], p90: $0["p90"],
                              limitsStart: $0["limits_start"], slurmEstimate: $0["slurm_estimate"])
+            }
+        }
+    }
+
+    /// A job-count series a twin predicted at one poll (`twin_forecast_series`): `forecaster`
+    /// is `twin` (the replicas' median) or `limits` (the time-limit plan); `time` the
+    /// forecast's observation (Unix µs, the series' origin), `horizon` how far it runs (µs).
+    public struct TwinForecastSeries: Equatable, Sendable {
+        /// The poll the forecast was made at.
+        public var poll: Int
+        /// `twin` or `limits`.
+        public var forecaster: String
+        /// The observation's time, Unix µs.
+        public var time: Int64
+        /// How far the series runs, µs.
+        public var horizon: Int64
+        /// The predicted counts, offsets from `time`.
+        public var series: JobCountSeries
+
+        /// One stored series.
+        public init(poll: Int, forecaster: String, time: Int64, horizon: Int64, series: JobCountSeries) {
+            self.poll = poll
+            self.forecaster = forecaster
+            self.time = time
+            self.horizon = horizon
+            self.series = series
+        }
+    }
+
+    /// Stores the start forecasts and the series made at one poll, in one transaction (a
+    /// killed twin keeps both or neither).
+    public func appendTwinForecasts(session: Int64, _ forecasts: [TwinForecast], series: [TwinForecastSeries] = []) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let texts = try series.map { String(decoding: try encoder.encode($0.series.points), as: UTF8.self) }
+        try Self.busy(path) {
+            try database.write { db in
+                try BulkInsert(table: "twin_forecasts", columns: ["session_id", "poll", "time_us", "job", "p10", "p50", "p90", "limits_start", "slurm_estimate"])
+                    .insert(db, count: forecasts.count) { i in
+                        let f = forecasts[i]
+                        return [session, f.poll, f.time, f.job, f.p10, f.p50, f.p90, f.limitsStart, f.slurmEstimate]
+                    }
+                try BulkInsert(table: "twin_forecast_series", columns: ["session_id", "poll", "forecaster", "time_us", "horizon_us", "points"])
+                    .insert(db, count: series.count) { i in
+                        let f = series[i]
+                        return [session, f.poll, f.forecaster, f.time, f.horizon, texts[i]]
+                    }
+            }
+        }
+    }
+
+    /// The series `session` stored, by poll then forecaster; a stored text that is not a
+    /// series' points is an error naming the row.
+    public func twinForecastSeries(session: Int64) throws -> [TwinForecastSeries] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT poll, forecaster, time_us, horizon_us, points FROM twin_forecast_series
+                WHERE session_id = ? ORDER BY poll, forecaster
+                """, arguments: [session]).map { row in
+                let text: String = row["points"], poll: Int = row["poll"], forecaster: String = row["forecaster"]
+                let points: [JobCountSeries.Point]
+                do { points = try JSONDecoder().decode([JobCountSeries.Point].self, from: Data(text.utf8)) } catch {
+                    throw UnreadableTwinSeries(description: "twin session \(session), poll \(poll): the stored \(forecaster) series is not a list of {offset, pendingGPUs, runningJobs} (\(error))")
+                }
+                return TwinForecastSeries(poll: poll, forecaster: forecaster, time: row["time_us"], horizon: row["horizon_us"],
+                                          series: JobCountSeries(points: points))
+            }
+        }
+    }
+
+    /// A stored series this build cannot read: which session, poll and series, and why.
+    public struct UnreadableTwinSeries: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Every observation `session` took, in poll order: its time (Unix µs) and snapshot;
+    /// refused polls (no snapshot) left out.
+    public func twinObservations(session: Int64) throws -> [(poll: Int, time: Int64, snapshot: SlurmObservation.Snapshot)] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT o.poll, o.time_us, s.snapshot FROM observations o JOIN twin_snapshots s ON s.hash = o.snapshot_hash
+                WHERE o.session_id = ? ORDER BY o.poll
+                """, arguments: [session]).map { row in
+                let text: String = row["snapshot"]
+                return (row["poll"], row["time_us"], try JSONDecoder().decode(SlurmObservation.Snapshot.self, from: Data(text.utf8)))
             }
         }
     }

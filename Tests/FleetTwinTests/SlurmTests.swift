@@ -113,6 +113,32 @@ import Testing
         #expect(result.notes.contains { $0.contains("untyped GPUs (gres.conf names no type) = h100-80gb, assumed") })
     }
 
+    /// The local Slurm is one cluster for the whole test process: tests that only submit
+    /// jobs share it (`share()`), a test that changes its nodes (takes one down) holds it
+    /// alone (`exclusive()`), so that no other test's job is killed, requeued or delayed by
+    /// that. A readers-writer lock; release what you took (`defer { held.release() }`).
+    final class Access: @unchecked Sendable {
+        static let shared = Access()
+        private let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
+        private init() { pthread_rwlock_init(lock, nil) }
+
+        /// What was taken; `release()` gives it back.
+        struct Held {
+            fileprivate let lock: UnsafeMutablePointer<pthread_rwlock_t>
+            func release() { pthread_rwlock_unlock(lock) }
+        }
+
+        func share() -> Held {
+            pthread_rwlock_rdlock(lock)
+            return Held(lock: lock)
+        }
+
+        func exclusive() -> Held {
+            pthread_rwlock_wrlock(lock)
+            return Held(lock: lock)
+        }
+    }
+
     static var localSlurm: Bool {
         ProcessInfo.processInfo.environment["SLURM_CONF"].map { FileManager.default.fileExists(atPath: $0) } ?? false
     }
@@ -127,6 +153,8 @@ import Testing
     /// has their GPU counts, and their recorded runs last at least their sleep.
     @Test(.enabled(if: localSlurm, "needs the local Slurm: Tests/Slurm/local-slurm.sh start, then SLURM_CONF from its env.sh"))
     func jobsRunOnTheLocalSlurmComeBackThroughSacct() throws {
+        let held = Access.shared.share()
+        defer { held.release() }
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let tag = "ft-\(UUID().uuidString.prefix(8))"
@@ -181,6 +209,8 @@ import Testing
     /// array tasks, each a shard; merged, they equal the single-process sweep unit for unit.
     @Test(.enabled(if: localSlurm, "needs the local Slurm: Tests/Slurm/local-slurm.sh start, then SLURM_CONF from its env.sh"))
     func theSweepRecipeRunsAsARealJobArray() throws {
+        let held = Access.shared.share()
+        defer { held.release() }
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let sweep = fixture("sweep.yaml"), script = repositoryRoot.appendingPathComponent("docs/slurm-sweep.sh").path
@@ -211,8 +241,6 @@ import Testing
         #expect(try units(merged) == units(single))
     }
 
-    /// Runs a Slurm client with the environment of the test process (SLURM_CONF).
-    @discardableResult
     /// The fidelity check against the real scheduler: 60 scripted jobs (sleeps of 2-40 s on
     /// 1-16 GPUs, time limits above their durations, two partitions, a preempting QOS) run on
     /// the local Slurm, come back through sacct, and are replayed under `slurm` with the
@@ -221,6 +249,8 @@ import Testing
     /// order; the README gives the measured figures.
     @Test(.enabled(if: localSlurm, "needs the local Slurm: Tests/Slurm/local-slurm.sh start, then SLURM_CONF from its env.sh"))
     func theSlurmPolicyReplaysWhatTheLocalSlurmDid() throws {
+        let held = Access.shared.share()
+        defer { held.release() }
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.path
@@ -248,6 +278,8 @@ import Testing
     /// to its limit, no later than a minute and a bit from now.
     @Test(.enabled(if: localSlurm, "needs the local Slurm: Tests/Slurm/local-slurm.sh start, then SLURM_CONF from its env.sh"))
     func etaAsksTheLiveCluster() throws {
+        let held = Access.shared.share()
+        defer { held.release() }
         let tag = "eta-\(UUID().uuidString.prefix(8))"
         var ids: [String] = []
         defer { _ = try? Self.shell("scancel", ids.joined(separator: ",")) }
@@ -271,7 +303,14 @@ import Testing
         #expect(forecasts.count == 1 && p50 >= now - 2 && p50 <= now + 75, "\(out.stdout)")
     }
 
-    static func shell(_ arguments: String...) throws -> String {
+    /// Runs a Slurm client (or any command on PATH) with the test process's environment
+    /// (SLURM_CONF); its standard output, or `SlurmCommandFailed`.
+    @discardableResult
+    static func shell(_ arguments: String...) throws -> String { try shell(arguments) }
+
+    /// `shell` with the arguments as a list.
+    @discardableResult
+    static func shell(_ arguments: [String]) throws -> String {
         let run = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), arguments)
         guard run.status == 0 else { throw SlurmCommandFailed(command: arguments.joined(separator: " "), output: run.stdout + run.stderr) }
         return run.stdout

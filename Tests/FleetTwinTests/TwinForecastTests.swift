@@ -1,3 +1,5 @@
+import FleetTwinEngine
+import FleetTwinMetrics
 import FleetTwinScheduling
 import FleetTwinStore
 import Foundation
@@ -145,6 +147,77 @@ import Testing
     @Test func etaLiveWithoutAClusterIsAClearError() throws {
         let out = try runFleettwin(["twin", "eta", "--live"], environment: ["PATH": "/nonexistent", "SLURM_CONF": "/nonexistent/slurm.conf"])
         #expect(out.status == 2 && out.stderr.contains("the live cluster did not answer"), "\(out.stderr)")
+    }
+
+    /// Fixture twin/series: one node of 8 GPUs, polls at 1000, 1010, 1020, 1030, 1040, 1060
+    /// and 1070. Job 100 finished before (ran 30 s of its 60 s limit: the only history, ratio
+    /// 0.5); 101 runs since 990 (limit 60 s) and ends at 1018; 102 (8 GPUs, limit 60 s) waits,
+    /// runs from 1018 and ends at 1065. Forecasts at 1000 and 1010 (102 pending). The twin
+    /// runs every job half its limit: 101 ends and 102 starts at 1020, 102 ends at 1050. The
+    /// time-limit plan: 101 ends and 102 starts at 1050, 102 ends at 1110. Observed counts of
+    /// {101, 102}, (pending GPUs, running jobs): 1010 (8, 1), 1020-1060 (0, 1), 1070 (0, 0).
+    /// Pairs: 6 from 1000 and 5 from 1010 = 11. The twin misses only 102 running at 1060 (2
+    /// errors of one job); the plan has 8 GPUs pending too many at 1020, 1030 and 1040 (48
+    /// GPUs) and 102 running at 1070; persistence (8, 1) held misses 8 GPUs at 10 of the 11
+    /// pairs and 102's end at 1070 twice.
+    static let series = fixture("twin/series")
+
+    /// Jobs 0 (4 GPUs, adopted running) and 1 (2 GPUs) and 2 (8 GPUs) waiting: 1 starts at
+    /// 5 s, is requeued at 7 s and starts again at 9 s with 0 ending; 2 is declined at 12 s,
+    /// an event past the 10 s horizon. Counts after each instant, unchanged ones left out.
+    @Test func jobCountSeriesFoldsALogAndTakesMedians() {
+        func at(_ s: Int64, _ kind: EventKind, _ job: Int32) -> EventRecord { EventRecord(time: .seconds(Double(s)), kind: kind, job: job) }
+        let log = [at(0, .submitted, 0), at(0, .started, 0), at(1, .submitted, 1), at(5, .started, 1), at(7, .requeued, 1),
+                   at(9, .started, 1), at(9, .completed, 0), at(12, .declined, 2)]
+        let series = JobCountSeries.fold(log, gpus: [4, 2, 8], horizon: 10_000_000)
+        typealias P = JobCountSeries.Point
+        #expect(series.points == [P(offset: 0, pendingGPUs: 10, runningJobs: 1), P(offset: 5_000_000, pendingGPUs: 8, runningJobs: 2),
+                                  P(offset: 7_000_000, pendingGPUs: 10, runningJobs: 1), P(offset: 9_000_000, pendingGPUs: 8, runningJobs: 1)])
+        #expect(series.value(at: 6_999_999)?.runningJobs == 2 && series.value(at: 7_000_000)?.runningJobs == 1 && series.value(at: -1) == nil)
+        // A log whose first event is later starts from every job waiting.
+        #expect(JobCountSeries.fold([at(3, .started, 0)], gpus: [4], horizon: 10_000_000).points
+                == [P(offset: 0, pendingGPUs: 4, runningJobs: 0), P(offset: 3_000_000, pendingGPUs: 0, runningJobs: 1)])
+        // Median of three: each count's middle value at every offset where one changes (at
+        // 10 only a has moved; at 30 c's change leaves the middles as they were).
+        let a = JobCountSeries(points: [P(offset: 0, pendingGPUs: 8, runningJobs: 1), P(offset: 10, pendingGPUs: 0, runningJobs: 2)])
+        let b = JobCountSeries(points: [P(offset: 0, pendingGPUs: 8, runningJobs: 1), P(offset: 20, pendingGPUs: 0, runningJobs: 2)])
+        let c = JobCountSeries(points: [P(offset: 0, pendingGPUs: 8, runningJobs: 1), P(offset: 30, pendingGPUs: 4, runningJobs: 0)])
+        #expect(JobCountSeries.median([a, b, c]).points
+                == [P(offset: 0, pendingGPUs: 8, runningJobs: 1), P(offset: 20, pendingGPUs: 0, runningJobs: 2)])
+    }
+
+    @Test func seriesAreScoredAgainstTheObservedCounts() throws {
+        let out = try runFleettwin(["twin", "score", "--replay-polls", Self.series, "--every", "1", "--replicas", "4", "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let score = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as! [String: Any]
+        let baseline = score["baseline"] as! [String: Any], persistence = score["persistence"] as! [String: Any]
+        #expect(score["forecasts"] as? Int == 2 && score["medianAbsStartErrorSeconds"] as? Double == 2)
+        #expect(baseline["medianAbsStartErrorSeconds"] as? Double == 32)
+        #expect(score["seriesPoints"] as? Int == 11 && score["seriesHorizonSeconds"] as? Double == 120)
+        // JSON's decimal text read back: equal to 1e-12.
+        func near(_ value: Any?, _ expected: Double) -> Bool { (value as? Double).map { abs($0 - expected) < 1e-12 } ?? false }
+        #expect(near(score["pendingGPUSeriesMAE"], 0) && near(score["runningJobSeriesMAE"], 2.0 / 11))
+        #expect(near(baseline["pendingGPUSeriesMAE"], 48.0 / 11) && near(baseline["runningJobSeriesMAE"], 2.0 / 11))
+        #expect(near(persistence["pendingGPUSeriesMAE"], 80.0 / 11) && near(persistence["runningJobSeriesMAE"], 2.0 / 11))
+        #expect(score["slurmEstimate"].map { ($0 as! [String: Any])["pendingGPUSeriesMAE"] == nil } == true)
+        // A 30 s horizon keeps 1010-1030 from 1000 and 1020-1040 from 1010: the plan's 8
+        // GPUs too many at 1020 and 1030, then at all three.
+        let short = try runFleettwin(["twin", "score", "--replay-polls", Self.series, "--every", "1", "--replicas", "4", "--json", "--series-horizon", "30s"])
+        let shortScore = try JSONSerialization.jsonObject(with: Data(short.stdout.utf8)) as! [String: Any]
+        #expect(shortScore["seriesPoints"] as? Int == 6 && near(shortScore["runningJobSeriesMAE"], 0))
+        #expect(near((shortScore["baseline"] as! [String: Any])["pendingGPUSeriesMAE"], 40.0 / 6))
+        // Kept by a following twin (table twin_forecast_series), they score the same.
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("twin.sqlite").path
+        let follow = try runFleettwin(["twin", "slurm", "--replay-polls", Self.series, "--db", db, "--quiet", "--forecast-every", "1", "--replicas", "4"])
+        #expect(follow.status == 0, "\(follow.stderr)")
+        let kept = try runFleettwin(["twin", "score", "--db", db, "--json"])
+        #expect(kept.status == 0 && kept.stdout == out.stdout, "\(kept.stdout)\(kept.stderr)")
+        let table = try runFleettwin(["twin", "score", "--db", db])
+        #expect(table.stdout.contains("at the 11 later polls up to 120 s") && table.stdout.contains("pending-GPU MAE"), "\(table.stdout)")
+        let refused = try runFleettwin(["twin", "score", "--db", db, "--series-horizon", "30s"])
+        #expect(refused.status == 2 && refused.stderr.contains("--series-horizon make forecasts on --replay-polls"), "\(refused.stderr)")
     }
 
     static let capture = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/slurm/capture-seed8").path

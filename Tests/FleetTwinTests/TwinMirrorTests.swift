@@ -139,6 +139,42 @@ import Testing
         #expect(dumps[0] == dumps[1] && dumps[0].count > 1000)
     }
 
+    /// A twin stopped after k polls and restarted with `--resume` continues its session: for
+    /// every k, the session holds the same events (kinds, times, jobs, epochs, details, in the
+    /// same order), the same number of polls and the same forecasts as one uninterrupted run.
+    /// The restart fixture stops inside its malformed poll and its controller restart too, so
+    /// the rebuilt mirror carries the epoch and the jobs seen.
+    @Test func aRestartedTwinResumesItsSession() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for capture in ["twin/lifecycle", "twin/restart"] {
+            let polls = fixture(capture)
+            let whole = dir.appendingPathComponent("whole.sqlite").path
+            try? FileManager.default.removeItem(atPath: whole)
+            let forecasts = ["--forecast-every", "2", "--replicas", "3"]
+            #expect(try runFleettwin(["twin", "slurm", "--replay-polls", polls, "--db", whole, "--quiet"] + forecasts).status == 0)
+            let reference = try ResultStore(existingPath: whole)
+            let expected = try reference.twinEvents(session: 1), count = try reference.twinSessions()[0].polls
+            let expectedForecasts = try reference.twinForecasts(session: 1)
+            for k in 1..<count {
+                let db = dir.appendingPathComponent("\(capture.split(separator: "/").last!)-\(k).sqlite").path
+                let before = try runFleettwin(["twin", "slurm", "--replay-polls", polls, "--db", db, "--quiet", "--max-polls", "\(k)"] + forecasts)
+                let after = try runFleettwin(["twin", "slurm", "--replay-polls", polls, "--db", db, "--quiet", "--resume"] + forecasts)
+                #expect(before.status == 0 && after.status == 0 && after.stdout.contains("twin session 1 in \(db), resumed at poll \(k)"),
+                        "\(after.stdout)\(after.stderr)")
+                let store = try ResultStore(existingPath: db)
+                #expect(try store.twinSessions().map(\.polls) == [count], "\(capture) split at \(k)")
+                #expect(try store.twinEvents(session: 1) == expected, "\(capture) split at \(k)")
+                #expect(try store.twinForecasts(session: 1) == expectedForecasts, "\(capture) split at \(k)")
+            }
+        }
+        let empty = dir.appendingPathComponent("empty.sqlite").path
+        let none = try runFleettwin(["twin", "slurm", "--replay-polls", fixture("twin/lifecycle"), "--db", empty, "--resume"])
+        #expect(none.status == 2 && none.stderr.contains("holds no twin session to continue"), "\(none.stderr)")
+        let other = try runFleettwin(["twin", "slurm", "--replay-polls", fixture("twin/restart"), "--db", dir.appendingPathComponent("lifecycle-1.sqlite").path, "--resume"])
+        #expect(other.status == 2 && other.stderr.contains("resume it from the same source"), "\(other.stderr)")
+    }
+
     @Test func theSnapshotIsCanonicalWhateverTheReplyOrder() throws {
         let nodes = [ObservedNode(name: "n2", state: "idle", gpus: 8, gres: "gpu:8"), ObservedNode(name: "n1", state: "mixed", gpus: 8, gres: "gpu:8")]
         let jobs = [ObservedJob(id: 7, state: "PENDING", gpus: 2), ObservedJob(id: 3, state: "RUNNING", gpus: 4, nodes: "n1")]

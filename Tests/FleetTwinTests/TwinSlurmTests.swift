@@ -26,6 +26,8 @@ import Testing
 
     @Test(.enabled(if: SlurmTests.localSlurm, "needs the local Slurm: Tests/Slurm/local-slurm.sh start, then SLURM_CONF from its env.sh"))
     func theTwinFollowsTheLocalSlurmAndLosesNothingWhenKilled() throws {
+        let held = SlurmTests.Access.shared.share()
+        defer { held.release() }
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let db = dir.appendingPathComponent("twin.sqlite").path, polls = dir.appendingPathComponent("polls")
@@ -80,5 +82,127 @@ import Testing
             list.filter { $0.job.map(ids.contains) ?? false }.map { "\($0.job!) \($0.kind.rawValue) \($0.time)" }.sorted()
         }
         #expect(ours(replayed) == ours(events))
+    }
+
+    /// The staged workload on the local Slurm (4 nodes x 8 GPUs), with the twin
+    /// following at 1 s and forecasting at every other poll: three 8-GPU jobs run, the fourth
+    /// node is taken down (`scontrol update state=down reason=test`; an idle one, since under
+    /// the script's ReturnToService=2 a node running a job is back within a second, its job
+    /// requeued), an 8-GPU and a 4-GPU job wait behind them (a live what-if with one more
+    /// node starts both earlier), a job in QOS `high` preempts one of the three (requeued),
+    /// and the node comes back (`state=resume`).
+    /// Afterwards the mirror's log agrees with sacct job by job (every submission, start,
+    /// requeue and end, to the second: a requeue at the new run's submission, which Slurm
+    /// resets to the requeue), saw the node go down and up, and its kept forecasts score.
+    /// About 80 s; it holds the cluster alone, since it takes a node down.
+    @Test(.enabled(if: SlurmTests.localSlurm, "needs the local Slurm: Tests/Slurm/local-slurm.sh start, then SLURM_CONF from its env.sh"))
+    func aStagedWorkloadIsMirroredAsSacctRecordsIt() throws {
+        let held = SlurmTests.Access.shared.exclusive()
+        defer { held.release() }
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let conf = ProcessInfo.processInfo.environment["SLURM_CONF"]!
+        let qos = dir.appendingPathComponent("qos.psv").path, db = dir.appendingPathComponent("twin.sqlite").path
+        try SlurmTests.shell("sacctmgr", "-P", "show", "qos", "format=Name,Priority,Preempt,PreemptMode,GraceTime")
+            .write(toFile: qos, atomically: true, encoding: .utf8)
+        let twin = try Self.start(["twin", "slurm", "--interval", "1s", "--db", db, "--forecast-every", "2", "--replicas", "10",
+                                   "--slurm-conf", conf, "--slurm-qos", qos], in: dir, name: "twin")
+        let tag = "stage-\(UUID().uuidString.prefix(8))"
+        var ids: [Int] = [], downNode: String?
+        defer {
+            if twin.isRunning { kill(twin.processIdentifier, SIGKILL) }
+            if !ids.isEmpty { _ = try? SlurmTests.shell("scancel", ids.map(String.init).joined(separator: ",")) }
+            if let downNode { _ = try? SlurmTests.shell("scontrol", "update", "nodename=\(downNode)", "state=resume") }
+        }
+        func submit(_ gpus: Int, sleep: Int, minutes: Int = 1, _ extra: [String] = []) throws -> Int {
+            let out = try SlurmTests.shell(["sbatch", "--parsable", "--gres=gpu:\(gpus)", "--time=\(minutes)", "-J", tag, "-o", "/dev/null"]
+                                           + extra + ["--wrap", "sleep \(sleep)"])
+            let id = try #require(Int(out.trimmingCharacters(in: .whitespacesAndNewlines)))
+            ids.append(id)
+            return id
+        }
+        /// Each of our jobs' state and nodes, from squeue's text (which honours -j).
+        func queue() throws -> [Int: (state: String, nodes: String)] {
+            var states: [Int: (state: String, nodes: String)] = [:]  // looked up only
+            for line in try SlurmTests.shell("squeue", "-h", "-j", ids.map(String.init).joined(separator: ","), "-o", "%i|%T|%N").split(separator: "\n") {
+                let parts = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+                if parts.count == 3, let id = Int(parts[0]) { states[id] = (parts[1], parts[2]) }
+            }
+            return states
+        }
+        func wait(_ what: String, seconds: Int, until condition: ([Int: (state: String, nodes: String)]) -> Bool) throws {
+            for _ in 0..<(seconds * 2) {
+                if condition(try queue()) { return }
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+            throw SlurmTests.SlurmCommandFailed(command: "waiting for \(what)", output: (try? SlurmTests.shell("squeue")) ?? "")
+        }
+        Thread.sleep(forTimeInterval: 2)
+        let full = try (0..<3).map { _ in try submit(8, sleep: 25, minutes: 2) }
+        try wait("three 8-GPU jobs running", seconds: 30) { q in full.allSatisfy { q[$0]?.state == "RUNNING" } }
+        // The idle node goes down (one running a job would come back at once: ReturnToService=2).
+        let node = try #require(try SlurmTests.shell("sinfo", "-h", "-N", "-t", "idle", "-o", "%N").split(separator: "\n").first.map(String.init))
+        try SlurmTests.shell("scontrol", "update", "nodename=\(node)", "state=down", "reason=test")
+        downNode = node
+        let waiting = [try submit(8, sleep: 10), try submit(4, sleep: 10)]
+        try wait("two jobs pending behind them", seconds: 10) { q in waiting.allSatisfy { q[$0]?.state == "PENDING" } }
+        Thread.sleep(forTimeInterval: 3)  // the twin sees them wait and forecasts
+        // One more node from now: both waiting jobs start earlier in every pairing.
+        let whatIf = try runFleettwin(["twin", "whatif", "--live", "--slurm-conf", conf, "--slurm-qos", qos, "--add-nodes", "1",
+                                       "--replicas", "4", "--json"])
+        #expect(whatIf.status == 0, "\(whatIf.stderr)")
+        let comparison = try JSONSerialization.jsonObject(with: Data(whatIf.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect((comparison["meanWaitDifferenceSeconds"] as? Double ?? 0) < 0, "\(whatIf.stdout)")
+        let deltas = (comparison["jobs"] as? [[String: Any]] ?? []).filter { waiting.map(String.init).contains($0["id"] as? String ?? "") }
+        #expect(deltas.count == 2 && deltas.allSatisfy { ($0["deltaSeconds"] as? Double ?? 0) < 0 }, "\(whatIf.stdout)")
+        // A job in QOS high preempts one of the three by requeue.
+        let high = try submit(8, sleep: 8, ["--qos=high"])
+        try wait("the high job running", seconds: 30) { q in q[high]?.state == "RUNNING" && full.contains { q[$0]?.state == "PENDING" } }
+        Thread.sleep(forTimeInterval: 3)
+        try SlurmTests.shell("scontrol", "update", "nodename=\(node)", "state=resume")
+        downNode = nil
+        // Until sacct has every job's last run completed, then two more polls.
+        var records: [Int: [[String: Any]]] = [:]  // looked up only
+        for _ in 0..<150 {
+            Thread.sleep(forTimeInterval: 1)
+            let json = try SlurmTests.shell("sacct", "--json", "-j", ids.map(String.init).joined(separator: ","))
+            records = [:]
+            for record in (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["jobs"] as? [[String: Any]] ?? [] {
+                records[(record["job_id"] as! NSNumber).intValue, default: []].append(record)
+            }
+            if ids.allSatisfy({ id in (records[id]?.last?["state"] as? [String: Any])?["current"] as? String == "COMPLETED" }) { break }
+        }
+        let completed = ids.allSatisfy { id in (records[id]?.last?["state"] as? [String: Any])?["current"] as? String == "COMPLETED" }
+        let left = completed ? "" : ((try? SlurmTests.shell("squeue")) ?? "")
+        try #require(completed, "not every job completed within 150 s: \(left)")
+        Thread.sleep(forTimeInterval: 2.5)
+        kill(twin.processIdentifier, SIGKILL)
+        twin.waitUntilExit()
+        let store = try ResultStore(existingPath: db)
+        let session = try #require(try store.twinSessions().last)
+        let events = try store.twinEvents(session: session.id)
+        func time(_ record: [String: Any], _ key: String) -> Int64 {
+            ((record["time"] as? [String: Any])?[key] as? NSNumber)?.int64Value ?? 0
+        }
+        for id in ids {
+            let runs = (records[id] ?? []).sorted { time($0, "submission") < time($1, "submission") }
+            let mine = events.filter { $0.job == id }
+            let lines = mine.map(\.line)
+            #expect(mine.first?.kind == .submitted && mine.first?.time == time(runs[0], "submission") * 1_000_000, "job \(id): \(lines)")
+            #expect(mine.filter { $0.kind == .started }.map(\.time) == runs.map { time($0, "start") * 1_000_000 }, "job \(id): \(lines)")
+            #expect(mine.filter { $0.kind == .requeued }.map(\.time) == runs.dropFirst().map { time($0, "submission") * 1_000_000 }, "job \(id): \(lines)")
+            #expect(mine.last?.kind == .completed && mine.last?.time == time(runs[runs.count - 1], "end") * 1_000_000, "job \(id): \(lines)")
+        }
+        func firstState(_ id: Int) -> String? { ((records[id]?.first)?["state"] as? [String: Any])?["current"] as? String }
+        #expect(full.filter { firstState($0) == "PREEMPTED" && records[$0]?.count == 2 }.count == 1)
+        let nodeEvents = events.filter { $0.node == node }.map(\.kind)
+        #expect(nodeEvents == [.nodeDown, .nodeUp], "\(events.filter { $0.node != nil }.map(\.line))")
+        #expect(events.first { $0.node == node }?.details.reason == "test")
+        // The forecasts it kept, scored against what then happened.
+        let score = try runFleettwin(["twin", "score", "--db", db, "--json"])
+        #expect(score.status == 0, "\(score.stderr)")
+        let scored = try JSONSerialization.jsonObject(with: Data(score.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect((scored["forecasts"] as? Int ?? 0) >= 4 && scored["medianAbsStartErrorSeconds"] is Double, "\(score.stdout)")
+        #expect((scored["seriesPoints"] as? Int ?? 0) > 0 && scored["pendingGPUSeriesMAE"] is Double && scored["baseline"] is [String: Any])
     }
 }
