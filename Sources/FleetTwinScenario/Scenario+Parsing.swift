@@ -97,7 +97,7 @@ struct ScenarioParser {
             }
             var clusters: [ClusterSpec] = []
             for clusterNode in try reader.sequence(try region.required("clusters"), "clusters of region \(regionName)") {
-                let c = try reader.object(clusterNode, "a cluster", allowed: ["name", "nodes", "accelerators_per_node", "type"])
+                let c = try reader.object(clusterNode, "a cluster", allowed: ["name", "nodes", "accelerators_per_node", "type", "cpus_per_node", "memory_per_node"])
                 let name = try reader.string(try c.required("name"), "cluster name")
                 guard !clusterNames.contains(name) else { throw reader.error(at: c["name"], "cluster '\(name)' is declared twice") }
                 clusterNames.append(name)
@@ -109,7 +109,11 @@ struct ScenarioParser {
                     name: name,
                     nodes: try reader.int(try c.required("nodes"), "nodes", min: 1, max: 1_000_000),
                     acceleratorsPerNode: try reader.int(try c.required("accelerators_per_node"), "accelerators_per_node", min: 1, max: 1024),
-                    acceleratorType: type))
+                    acceleratorType: type,
+                    cpusPerNode: try c["cpus_per_node"].map { n throws(ScenarioError) in
+                        try reader.int(n, "cpus_per_node (CPU cores of one node)", min: 1, max: 1_000_000)
+                    },
+                    memoryGiBPerNode: try c["memory_per_node"].map { n throws(ScenarioError) in try nodeMemory(n) }))
             }
             guard !clusters.isEmpty else { throw reader.error(at: region["clusters"], "region '\(regionName)' has no clusters") }
             regions.append(RegionSpec(name: regionName, clusters: clusters))
@@ -118,6 +122,19 @@ struct ScenarioParser {
         let spec = FleetSpec(regions: regions, network: network, profiles: profiles)
         guard spec.totalAccelerators <= Int(Int32.max) else { throw reader.error(at: regionsNode, "the fleet has more than 2^31 accelerators") }
         return spec
+    }
+
+    /// `memory_per_node`: a node's host memory, a size with its unit (`512GiB`, `500GB`), in GiB.
+    func nodeMemory(_ n: YAMLNode) throws(ScenarioError) -> Double {
+        guard let text = n.scalar?.string, Double(text.trimmingWhitespace) == nil else {
+            throw reader.error(at: n, "memory_per_node must be a size with its unit, such as 512GiB or 500GB; found \(reader.describe(n))")
+        }
+        let bytes = try reader.size(n, "memory_per_node")
+        let gib = Double(bytes) / 1_073_741_824
+        guard gib >= 1.0 / 1024, gib <= 1_048_576 else {
+            throw reader.error(at: n, "memory_per_node must be between 1MiB and 1PiB; found \(text)")
+        }
+        return gib
     }
 
     /// A scenario-declared type: `base` copies a known type (default the H100) and the other
@@ -274,6 +291,7 @@ struct ScenarioParser {
             options.promoteKnob = try reader.double(n, "promote-knob (Tiresias' starvation knob: 0 for off, or how many times its run time a job may wait)",
                                                     min: 0, max: 1e9)
         }
+        if let n = p["ordering"] { options.ordering = try reader.choice(n, "ordering", SynergyPolicy.Ordering.self) }
         if let n = p["queue-order"] { options.queueOrder = try reader.choice(n, "queue-order", LeastAttainedService.QueueOrder.self) }
         if let n = p["distribution"] { options.serviceSamples = try serviceSamples(n) }
         if p["slurm-conf"] != nil || p["slurm-qos"] != nil {
