@@ -251,7 +251,8 @@ public struct SynergyPolicy: SchedulingPolicy {
             states[j]!.planned = false
             if !states[j]!.running, !states[j]!.stopping, now - states[j]!.lastRan > Self.starvationLimit { states[j]!.starved = true }
         }
-        order = active.filter { !states[$0]!.stopping }
+        // Stopping jobs keep their place: they wait once their dump lands.
+        order = active
         let keys = order.map { key(states[$0]!, at: now) }
         order = zip(order, keys).sorted { $0.1 < $1.1 }.map { $0.0 }
 
@@ -265,14 +266,15 @@ public struct SynergyPolicy: SchedulingPolicy {
             selected[j] = ()
             free -= states[j]!.job.worldSize
         }
-        for j in order where selected[j] == nil && states[j]!.job.worldSize <= free {
+        for j in order where selected[j] == nil && !states[j]!.stopping && states[j]!.job.worldSize <= free {
             selected[j] = ()
             free -= states[j]!.job.worldSize
         }
         queued.removeAll(keepingCapacity: true)
         queuedNext = 0
-        for j in order where states[j]!.running && selected[j] == nil { stop(j) }
+        for j in order where states[j]!.running && !states[j]!.stopping && selected[j] == nil { stop(j) }
         // Allocations in order: kept jobs on their own GPUs, waiting jobs planned.
+        var available = availableGPUs(fleet, includingStopping: true)
         for j in order where selected[j] != nil {
             if states[j]!.running {
                 if let g = tune(j, fleet: fleet, available: nil) {
@@ -287,9 +289,10 @@ public struct SynergyPolicy: SchedulingPolicy {
                     stop(j)
                 }
             } else {
-                if let g = tune(j, fleet: fleet, available: availableGPUs(fleet, includingStopping: true)) {
+                if let g = tune(j, fleet: fleet, available: available) {
                     grant(j, g)
                     states[j]!.planned = true
+                    for share in g.shares { available[Int(g.cluster)][Int(share.node)] -= Int(share.count) }
                 } else {
                     skippedAllocations += 1
                 }

@@ -125,15 +125,16 @@ struct ScenarioParser {
     }
 
     /// `memory_per_node`: a node's host memory, a size with its unit (`512GiB`, `500GB`), in GiB.
-    func nodeMemory(_ n: YAMLNode) throws(ScenarioError) -> Double {
+    func nodeMemory(_ n: YAMLNode) throws(ScenarioError) -> Double { try hostMemory(n, "memory_per_node", example: "512GiB or 500GB") }
+
+    /// Host memory (`memory_per_node`, a job's `memory_per_gpu`) in GiB: a size with its unit
+    /// (a bare number would be bytes), from 1 MiB to 1 PiB.
+    func hostMemory(_ n: YAMLNode, _ key: String, example: String) throws(ScenarioError) -> Double {
         guard let text = n.scalar?.string, Double(text.trimmingWhitespace) == nil else {
-            throw reader.error(at: n, "memory_per_node must be a size with its unit, such as 512GiB or 500GB; found \(reader.describe(n))")
+            throw reader.error(at: n, "\(key) must be a size with its unit, such as \(example); found \(reader.describe(n))")
         }
-        let bytes = try reader.size(n, "memory_per_node")
-        let gib = Double(bytes) / 1_073_741_824
-        guard gib >= 1.0 / 1024, gib <= 1_048_576 else {
-            throw reader.error(at: n, "memory_per_node must be between 1MiB and 1PiB; found \(text)")
-        }
+        let gib = Double(try reader.size(n, key)) / 1_073_741_824
+        guard gib >= 1.0 / 1024, gib <= 1_048_576 else { throw reader.error(at: n, "\(key) must be between 1MiB and 1PiB; found \(text)") }
         return gib
     }
 

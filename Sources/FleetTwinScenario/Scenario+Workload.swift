@@ -310,12 +310,7 @@ extension ScenarioParser {
         guard let node = j["resources"] else { return nil }
         let r = try reader.object(node, "resources", allowed: ["cpu_per_gpu", "memory_per_gpu", "speedup"])
         let cpus = try reader.double(try r.required("cpu_per_gpu"), "cpu_per_gpu (CPU cores per accelerator)", min: 0, exclusiveMin: true, max: 1e6)
-        let memoryNode = try r.required("memory_per_gpu")
-        guard let text = memoryNode.scalar?.string, Double(text.trimmingWhitespace) == nil else {
-            throw reader.error(at: memoryNode, "memory_per_gpu must be a size with its unit, such as 62.5GiB; found \(reader.describe(memoryNode))")
-        }
-        let memory = Double(try reader.size(memoryNode, "memory_per_gpu")) / 1_073_741_824
-        guard memory > 0 else { throw reader.error(at: memoryNode, "memory_per_gpu must be above 0; found \(text)") }
+        let memory = try hostMemory(try r.required("memory_per_gpu"), "memory_per_gpu", example: "62.5GiB")
         let speedup = try reader.double(try r.required("speedup"), "speedup (at the ideal CPU and memory, over the fair share)",
                                         min: 0, exclusiveMin: true, max: 1e3)
         return ResourceProfile(cpusPerAccelerator: cpus, memoryGiBPerAccelerator: memory, speedup: speedup)

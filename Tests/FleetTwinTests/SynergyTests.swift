@@ -177,6 +177,12 @@ import Testing
         }
     }
 
+    /// Under `restart_cost: compat` both charge nothing, as Synergy's simulator and Blox do
+    /// (leases end every round and jobs are reallocated at no cost).
+    @Test func compatIsFree() {
+        #expect(RestartCost.compat(for: "synergy") == .free && RestartCost.compat(for: "las-continuous") == .free)
+    }
+
     /// Synergy's profile rule: a capped CPU demand interpolates the speedup between the fair
     /// share (1) and the ideal; a job larger than a server wants the fair share at speedup 1.
     @Test func cappedDemandInterpolatesTheSpeedup() {
