@@ -16,8 +16,15 @@ public struct FleetView: Sendable {
         public var free: CapacitySummary
         /// Free accelerators per node.
         public fileprivate(set) var nodes: ClusterCapacity
+        /// CPU cores and host memory (GiB) of each node (`ClusterSpec`), for resource-sensitive
+        /// policies (`synergy`); 0 when the view was built without them.
+        public var cpusPerNode: Double
+        public var memoryGiBPerNode: Double
 
-        public init(name: String, region: Int32, acceleratorType: Int32, nodes: ClusterCapacity) {
+        public init(name: String, region: Int32, acceleratorType: Int32, nodes: ClusterCapacity,
+                    cpusPerNode: Double = 0, memoryGiBPerNode: Double = 0) {
+            self.cpusPerNode = cpusPerNode
+            self.memoryGiBPerNode = memoryGiBPerNode
             self.name = name
             self.region = region
             self.acceleratorType = acceleratorType

@@ -40,6 +40,8 @@ public struct PolicyOptions: Sendable, Equatable {
     public var slotSeconds: Double?
     /// `external`: the command that runs the policy, and how it is run.
     public var external: ExternalPolicySettings?
+    /// `synergy`: the ordering policy that ranks jobs each round.
+    public var ordering: SynergyPolicy.Ordering?
     /// `singularity`: its SLA headroom (seconds; 0 off), urgent restarts, and whether its
     /// best-effort tiers share by least attained service (`thresholds` sets the queues).
     public var slaHeadroomSeconds: Double?
@@ -61,7 +63,7 @@ public struct PolicyOptions: Sendable, Equatable {
             && a.quantumSeconds == b.quantumSeconds && a.serviceSamples == b.serviceSamples && a.queueOrder == b.queueOrder
             && a.slurm == b.slurm && a.slurmSources == b.slurmSources && a.external == b.external
             && a.roundSeconds == b.roundSeconds && a.resetIntervalSeconds == b.resetIntervalSeconds && a.slotSeconds == b.slotSeconds
-            && a.promoteKnob == b.promoteKnob && a.timeSliceSeconds == b.timeSliceSeconds
+            && a.promoteKnob == b.promoteKnob && a.timeSliceSeconds == b.timeSliceSeconds && a.ordering == b.ordering
             && a.fairnessP == b.fairnessP && a.lambdaN == b.lambdaN && a.restartPenaltySeconds == b.restartPenaltySeconds
             && a.slaHeadroomSeconds == b.slaHeadroomSeconds && a.urgentRestarts == b.urgentRestarts && a.bestEffort == b.bestEffort
             && a.tenantShares?.map(\.tenant) == b.tenantShares?.map(\.tenant) && a.tenantShares?.map(\.weight) == b.tenantShares?.map(\.weight)
@@ -320,6 +322,36 @@ public enum PolicyRegistry {
             build: { options, placement, mechanisms, _, _, _ in
                 ElasticPolicy(rule: ElasticFlowRule(slot: .seconds(options.slotSeconds ?? 60)), placement: placement,
                               splicingOverhead: mechanisms.splicingOverhead)
+            }),
+        PolicyDescriptor(
+            name: "synergy",
+            summary: "Synergy-TUNE: 300 s rounds; jobs ranked (LAS by default), pre-selected by GPU count, each given its ideal CPU and memory, "
+                + "else the GPU-proportional share, else peers over that share are cut back to it; speed x the job's CPU/memory speedup",
+            source: "Synergy (Mohan et al., OSDI'22) as its simulator implements it: msr-fiddle/synergy simulator/ 1bb2bed, "
+                + "schedulers/las_synergy_new.py (and fifo, srtf), resources/cluster.py::allocate_synergy_tune, _tune, _reallocate_peer "
+                + "(schedule X+tune; research/policies.md §14)",
+            oracle: false,
+            options: [PolicyOptionInfo(name: "ordering", kind: "las | srtf | fifo", defaultValue: "las",
+                                       help: "how jobs are ranked each round: least attained GPU-time, shortest remaining work (an oracle), or arrival"),
+                      PolicyOptionInfo(name: "round", kind: "duration", defaultValue: "300s",
+                                       help: "the lease: every allocation ends and is made again each round (Synergy's round_duration)")],
+            defaultSwitches: MechanismSwitches(preemption: true), defaultQuantum: .zero,
+            build: { options, placement, _, _, _, _ in
+                SynergyPolicy(ordering: options.ordering ?? .las, mechanism: .tune, placement: placement,
+                              round: .seconds(options.roundSeconds ?? 300))
+            }),
+        PolicyDescriptor(
+            name: "las-continuous",
+            summary: "continuous LAS: every 300 s, jobs by least attained GPU-time (no queues), pre-selected by GPU count, the rest preempted; "
+                + "a job idle over 1,000 h goes first",
+            source: "Synergy's LAS (msr-fiddle/synergy schedulers/las_synergy_new.py, schedule las+fair) and Blox's (msr-fiddle/blox "
+                + "schedulers/las.py), research/policies.md §4",
+            oracle: false,
+            options: [PolicyOptionInfo(name: "round", kind: "duration", defaultValue: "300s", help: "how often jobs are ranked and the fleet handed out again")],
+            defaultSwitches: MechanismSwitches(preemption: true), defaultQuantum: .zero,
+            build: { options, placement, _, _, _, _ in
+                SynergyPolicy(name: "las-continuous", ordering: .las, mechanism: .fair, placement: placement,
+                              round: .seconds(options.roundSeconds ?? 300))
             }),
     ]
 

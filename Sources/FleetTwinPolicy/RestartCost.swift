@@ -49,7 +49,9 @@ public enum RestartCost: Sendable, Equatable {
         // Tiresias' simulator (run_sim.py) counts preemptions and charges nothing; so do
         // Gavel's (scheduler.py, simulate mode) and the AFS port (vodascheduler afsl.go, whose
         // cost the source does not model).
-        case "fifo", "srtf", "las", "dlas-gpu-gittins", "gandiva", "afs": return .free
+        // Synergy's simulator and Blox charge nothing either: a lease ends every round and the
+        // job is reallocated at no cost (synergy, and las-continuous, its and Blox's LAS).
+        case "fifo", "srtf", "las", "dlas-gpu-gittins", "gandiva", "afs", "synergy", "las-continuous": return .free
         case _ where policy.hasPrefix("gavel-"): return .free
         // Pollux's simulator (simulator/job.py::reallocate, rescale_time = 30) for its
         // Optimus port: 30 s on any change of a job's allocation.

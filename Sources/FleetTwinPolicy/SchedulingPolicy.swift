@@ -53,6 +53,9 @@ public struct PendingJob: Sendable, Equatable {
     public var architecture = ""
     /// When it must complete (absolute; `JobSpec.deadline`); nil: best effort.
     public var deadline: VirtualTime?
+    /// Host CPU and memory per accelerator and the speedup they bring (`JobSpec.resources`);
+    /// nil: the fair share at speedup 1.
+    public var resources: ResourceProfile?
 
     public init(index: JobIndex, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorTypes: TypeSet,
                 work: Int64 = 0, memoryPerReplicaBytes: Int64 = 0, stateBytes: Int64 = 0, tenant: Int32 = -1,
@@ -146,6 +149,11 @@ public enum SchedulingDecision: Sendable, Equatable {
     /// policy's decision (`EventKind.declined`), as ElasticFlow's admission control declines
     /// a job whose deadline it cannot guarantee. The policy drops it itself; no callback follows.
     case decline(JobIndex)
+    /// Set the speedup the job's host resources (CPU cores, memory) give it over the fair
+    /// share, a factor (> 0, finite) on its rate from now: a running job banks its progress and
+    /// goes on at the new rate with no pause (a `rerated` event, only when the factor changes);
+    /// a waiting job starts with it. Synergy (OSDI'22) changes CPU and memory allocations so.
+    case setResourceSpeedup(JobIndex, Double)
 }
 
 /// A scheduling policy: the one thing a policy author writes.

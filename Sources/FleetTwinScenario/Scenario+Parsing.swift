@@ -97,7 +97,7 @@ struct ScenarioParser {
             }
             var clusters: [ClusterSpec] = []
             for clusterNode in try reader.sequence(try region.required("clusters"), "clusters of region \(regionName)") {
-                let c = try reader.object(clusterNode, "a cluster", allowed: ["name", "nodes", "accelerators_per_node", "type"])
+                let c = try reader.object(clusterNode, "a cluster", allowed: ["name", "nodes", "accelerators_per_node", "type", "cpus_per_node", "memory_per_node"])
                 let name = try reader.string(try c.required("name"), "cluster name")
                 guard !clusterNames.contains(name) else { throw reader.error(at: c["name"], "cluster '\(name)' is declared twice") }
                 clusterNames.append(name)
@@ -109,7 +109,11 @@ struct ScenarioParser {
                     name: name,
                     nodes: try reader.int(try c.required("nodes"), "nodes", min: 1, max: 1_000_000),
                     acceleratorsPerNode: try reader.int(try c.required("accelerators_per_node"), "accelerators_per_node", min: 1, max: 1024),
-                    acceleratorType: type))
+                    acceleratorType: type,
+                    cpusPerNode: try c["cpus_per_node"].map { n throws(ScenarioError) in
+                        try reader.int(n, "cpus_per_node (CPU cores of one node)", min: 1, max: 1_000_000)
+                    },
+                    memoryGiBPerNode: try c["memory_per_node"].map { n throws(ScenarioError) in try nodeMemory(n) }))
             }
             guard !clusters.isEmpty else { throw reader.error(at: region["clusters"], "region '\(regionName)' has no clusters") }
             regions.append(RegionSpec(name: regionName, clusters: clusters))
@@ -118,6 +122,20 @@ struct ScenarioParser {
         let spec = FleetSpec(regions: regions, network: network, profiles: profiles)
         guard spec.totalAccelerators <= Int(Int32.max) else { throw reader.error(at: regionsNode, "the fleet has more than 2^31 accelerators") }
         return spec
+    }
+
+    /// `memory_per_node`: a node's host memory, a size with its unit (`512GiB`, `500GB`), in GiB.
+    func nodeMemory(_ n: YAMLNode) throws(ScenarioError) -> Double { try hostMemory(n, "memory_per_node", example: "512GiB or 500GB") }
+
+    /// Host memory (`memory_per_node`, a job's `memory_per_gpu`) in GiB: a size with its unit
+    /// (a bare number would be bytes), from 1 MiB to 1 PiB.
+    func hostMemory(_ n: YAMLNode, _ key: String, example: String) throws(ScenarioError) -> Double {
+        guard let text = n.scalar?.string, Double(text.trimmingWhitespace) == nil else {
+            throw reader.error(at: n, "\(key) must be a size with its unit, such as \(example); found \(reader.describe(n))")
+        }
+        let gib = Double(try reader.size(n, key)) / 1_073_741_824
+        guard gib >= 1.0 / 1024, gib <= 1_048_576 else { throw reader.error(at: n, "\(key) must be between 1MiB and 1PiB; found \(text)") }
+        return gib
     }
 
     /// A scenario-declared type: `base` copies a known type (default the H100) and the other
@@ -277,6 +295,7 @@ struct ScenarioParser {
         if let n = p["sla-headroom"] { options.slaHeadroomSeconds = try reader.duration(n, "sla-headroom", positive: false).seconds }
         if let n = p["urgent-restarts"] { options.urgentRestarts = try reader.bool(n, "urgent-restarts") }
         if let n = p["best-effort"] { options.bestEffort = try reader.choice(n, "best-effort", PolicyOptions.BestEffortOrder.self) }
+        if let n = p["ordering"] { options.ordering = try reader.choice(n, "ordering", SynergyPolicy.Ordering.self) }
         if let n = p["queue-order"] { options.queueOrder = try reader.choice(n, "queue-order", LeastAttainedService.QueueOrder.self) }
         if let n = p["distribution"] { options.serviceSamples = try serviceSamples(n) }
         if p["slurm-conf"] != nil || p["slurm-qos"] != nil {

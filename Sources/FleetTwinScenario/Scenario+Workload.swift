@@ -226,7 +226,7 @@ extension ScenarioParser {
     func parseJobList(_ node: YAMLNode, fleet: FleetSpec) throws(ScenarioError) -> ([JobSpec], [RealWorkloadJob]) {
         let keys = ["name", "submit", "tier", "world_size", "accelerator_type", "duration", "steps", "step_time",
                     "model", "samples", "requests", "output_size", "state_size", "memory_per_replica", "workload", "speedup", "elastic",
-                    "parallelism", "deadline"]
+                    "parallelism", "deadline", "resources"]
         var jobs: [JobSpec] = []
         var real: [RealWorkloadJob] = []
         var names: [String: Void] = [:]
@@ -254,8 +254,12 @@ extension ScenarioParser {
                     job.elasticSpeedup = curve
                 }
                 job.deadline = try parseDeadline(j, submit: job.submit)
+                job.resources = try parseResources(j)
                 jobs.append(job)
                 continue
+            }
+            if let resources = j["resources"], j["workload"] != nil {
+                throw reader.error(at: resources, "'resources' (a CPU and memory profile) is for simulated jobs; a real workload's speed is its own")
             }
             if let deadline = j["deadline"], j["workload"] != nil {
                 throw reader.error(at: deadline, "'deadline' is for simulated jobs; a real workload has none")
@@ -291,10 +295,25 @@ extension ScenarioParser {
                 memoryPerReplicaBytes: memory)
             plain.elasticSpeedup = try parseElastic(j, job: plain, fleet: fleet)
             plain.deadline = try parseDeadline(j, submit: plain.submit)
+            plain.resources = try parseResources(j)
             jobs.append(plain)
         }
         guard !jobs.isEmpty else { throw reader.error(at: node, "workload.jobs is empty; list at least one job") }
         return (jobs, real)
+    }
+
+    /// `resources: {cpu_per_gpu, memory_per_gpu, speedup}`: the host CPU cores and memory the job
+    /// wants per accelerator and its speedup when it gets them over the fair share
+    /// (`ResourceProfile`; Synergy's per-model cpu_per_gpu, mem_per_gpu and speedup). All three
+    /// are required; nil without the key.
+    func parseResources(_ j: YAMLObject) throws(ScenarioError) -> ResourceProfile? {
+        guard let node = j["resources"] else { return nil }
+        let r = try reader.object(node, "resources", allowed: ["cpu_per_gpu", "memory_per_gpu", "speedup"])
+        let cpus = try reader.double(try r.required("cpu_per_gpu"), "cpu_per_gpu (CPU cores per accelerator)", min: 0, exclusiveMin: true, max: 1e6)
+        let memory = try hostMemory(try r.required("memory_per_gpu"), "memory_per_gpu", example: "62.5GiB")
+        let speedup = try reader.double(try r.required("speedup"), "speedup (at the ideal CPU and memory, over the fair share)",
+                                        min: 0, exclusiveMin: true, max: 1e3)
+        return ResourceProfile(cpusPerAccelerator: cpus, memoryGiBPerAccelerator: memory, speedup: speedup)
     }
 
     /// `deadline`: an instant like `submit` (time from the run's start), after `submit`.

@@ -120,6 +120,7 @@ public struct PolicySpec: Sendable, Equatable {
         if options.thresholds != nil { given.append("thresholds") }
         if options.serviceSamples != nil { given.append("distribution") }
         if options.queueOrder != nil { given.append("queue-order") }
+        if options.ordering != nil { given.append("ordering") }
         if options.promoteKnob != nil { given.append("promote-knob") }
         if options.timeSliceSeconds != nil { given.append("time-slice") }
         if options.roundSeconds != nil { given.append("round") }
@@ -145,6 +146,7 @@ public struct PolicySpec: Sendable, Equatable {
         if !d.takes("thresholds") { spec.options.thresholds = nil }
         if !d.takes("distribution") { spec.options.serviceSamples = nil }
         if !d.takes("queue-order") { spec.options.queueOrder = nil }
+        if !d.takes("ordering") { spec.options.ordering = nil }
         if !d.takes("promote-knob") { spec.options.promoteKnob = nil }
         if !d.takes("time-slice") { spec.options.timeSliceSeconds = nil }
         if !d.takes("round") { spec.options.roundSeconds = nil }
@@ -179,6 +181,7 @@ public struct PolicySpec: Sendable, Equatable {
         if let v = options.thresholds { parts.append("thresholds: [\(v.map(\.clean).joined(separator: ", "))]") }
         if let v = options.tenantShares { parts.append("shares: { \(v.map { "\($0.tenant): \($0.weight.clean)" }.joined(separator: ", ")) }") }
         if let v = options.queueOrder { parts.append("queue-order: \(v.rawValue)") }
+        if let v = options.ordering { parts.append("ordering: \(v.rawValue)") }
         if let v = options.promoteKnob { parts.append("promote-knob: \(v.clean)") }
         if let v = options.timeSliceSeconds { parts.append("time-slice: \(v.clean)s") }
         if let v = options.roundSeconds { parts.append("round: \(v.clean)s") }

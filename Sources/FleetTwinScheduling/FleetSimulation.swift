@@ -240,7 +240,8 @@ public actor FleetSimulation {
                 clusters.append(cluster)
                 entries.append(.init(
                     name: spec.name, region: Int32(r), acceleratorType: Int32(typeIndex),
-                    nodes: ClusterCapacity(nodes: spec.nodes, acceleratorsPerNode: spec.acceleratorsPerNode)))
+                    nodes: ClusterCapacity(nodes: spec.nodes, acceleratorsPerNode: spec.acceleratorsPerNode),
+                    cpusPerNode: Double(spec.cpusPerNode), memoryGiBPerNode: spec.memoryGiBPerNode))
                 speeds.append(profile.relativeSpeed)
                 info.append(ClusterInfo(name: spec.name, acceleratorType: spec.acceleratorType, capacity: spec.accelerators,
                                         idleWatts: profile.idlePowerWatts, busyWatts: profile.busyPowerWatts,
@@ -308,6 +309,7 @@ public actor FleetSimulation {
                     pendingJob.name = spec.name
                     pendingJob.architecture = spec.model?.architecture.rawValue ?? ""
                     pendingJob.deadline = spec.deadline
+                    pendingJob.resources = spec.resources
                     let job = Job(index: index, spec: spec, executor: executor, computations: configuration.computations)
                     if let adopted = adoptions[i] {
                         due.append(.adoption(job, pendingJob, speeds: jobSpeeds[i], adopted))

@@ -64,6 +64,9 @@ public actor GlobalScheduler {
     private var pending: [PendingJob] = []
     /// Per-type speeds of model-shaped jobs (by type index); nil uses the cluster's speed.
     private var jobSpeeds: [[Double]?] = []
+    /// Each job's speedup from its host resources (`SchedulingDecision.setResourceSpeedup`; 1
+    /// unless a resource-sensitive policy set it).
+    private var resourceSpeedup: [Double] = []
     /// Devices each job's current run started on and when, for attained service.
     private var runStart: [(at: VirtualTime, devices: Int)] = []
     /// Placements a job still holds besides its current one (a migration's source, a
@@ -136,6 +139,7 @@ public actor GlobalScheduler {
                 jobs.append(job)
                 pending.append(pendingJob)
                 jobSpeeds.append(speeds)
+                resourceSpeedup.append(1)
                 runStart.append((now, 0))
                 lastStart.append(now)
                 stopWindow.append((now, 0))
@@ -257,6 +261,8 @@ public actor GlobalScheduler {
         case let .resize(index, accelerators):
             if accelerators < runStart[Int(index)].devices { try checkHysteresis(index, "shrunk", at: now) }
             try await resize(index, to: accelerators, at: now)
+        case let .setResourceSpeedup(index, factor):
+            try await setResourceSpeedup(index, factor, at: now)
         }
     }
 
@@ -476,6 +482,25 @@ public actor GlobalScheduler {
         }
     }
 
+    /// A resource-sensitive policy changed a job's host resources: a running job banks its
+    /// progress and goes on at the new rate, with no pause (as `changeSpeed`); a waiting one
+    /// gets it when it starts.
+    private func setResourceSpeedup(_ index: JobIndex, _ factor: Double, at now: VirtualTime) async throws {
+        guard index >= 0, Int(index) < jobs.count else { throw SimulationError.invalidDecision("job \(index) does not exist") }
+        guard factor > 0, factor.isFinite else {
+            throw SimulationError.invalidDecision("policy \(policy.name) gave job \(index) a resource speedup of \(factor); expected a finite number above 0")
+        }
+        guard resourceSpeedup[Int(index)] != factor else { return }
+        resourceSpeedup[Int(index)] = factor
+        let job = jobs[Int(index)]
+        guard await job.status == .running, let placement = await job.placement else { return }
+        // A job still restoring keeps its restore: it progresses from then, at the new rate.
+        let resumes = await job.resumesAt
+        let (banked, at) = await job.cut(at: now, after: .zero)
+        let segment = await job.reconfigure(on: placement, rate: rate(index, on: placement), progressFrom: max(at, resumes), dumped: false)
+        outcomes.append(.rerated(index, placement, segment, banked: banked))
+    }
+
     private func clusterActor(_ cluster: Int32) -> ClusterScheduler {
         let region = regions[Int(view.clusters[Int(cluster)].region)]
         return region.clusters[Int(cluster - region.firstCluster)]
@@ -523,7 +548,7 @@ public actor GlobalScheduler {
     private func rate(_ index: JobIndex, on placement: Placement) -> Double {
         let cluster = Int(placement.cluster)
         let type = Int(view.clusters[cluster].acceleratorType)
-        let speed = (jobSpeeds[Int(index)].map { $0[type] } ?? clusterSpeed[cluster]) * speedFactor[cluster]
+        let speed = (jobSpeeds[Int(index)].map { $0[type] } ?? clusterSpeed[cluster]) * speedFactor[cluster] * resourceSpeedup[Int(index)]
         let computeRate = pending[Int(index)].rate(speed: speed, on: placement.acceleratorCount, splicingOverhead: costs.settings.splicingOverhead)
         return communication.rate(jobs[Int(index)].spec, computeRate: computeRate, speed: speed, placement: placement)
     }

@@ -48,6 +48,8 @@ public actor Job {
     /// Work done since the last dump: nothing new to save when it is zero.
     public private(set) var workSinceDump: Int64 = 0
     private var progressFrom = VirtualTime.zero
+    /// When the current run makes progress from (after a restore, transfer or pause).
+    public var resumesAt: VirtualTime { progressFrom }
     private var rate = 1.0
     /// The real kernels this job runs, if it is a real workload.
     private let computation: (any JobComputation)?

@@ -60,6 +60,10 @@ public struct JobSpec: Sendable, Equatable {
     /// Deadline-aware policies (`elasticflow`) admit or decline the job by it; the run reports
     /// whether completed jobs met it (ElasticFlow, ASPLOS'23: a job's `ddl`, `best_effort`).
     public var deadline: VirtualTime?
+    /// Host CPU and memory it wants per accelerator and its speedup when it gets them
+    /// (`ResourceProfile`), for resource-sensitive policies (`synergy`); nil: the fair
+    /// (GPU-proportional) share at speedup 1.
+    public var resources: ResourceProfile?
 
     public init(
         name: String, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorType: String,
