@@ -15,9 +15,11 @@ struct NodePlan {
     let nodes: Int
     /// Scratch for one segment's free counts on the open nodes, reused by every test.
     private var masked: [Int]
-    /// `ending[k]`: the nodes where a job ends at `times[k]` (its GPUs come back), for the
-    /// will-run test's windows.
-    private var ending: [NodeSet]
+    /// The nodes where a job ends at `times[k]` (its GPUs come back), for the will-run
+    /// test's windows: words `k * endingWords ..< (k + 1) * endingWords` of a flat bit set,
+    /// so that a cycle does not allocate one per segment.
+    private var ending: [UInt64]
+    private let endingWords: Int
 
     /// The GPUs free at `now`, and those that running jobs give back at `releases` (ends in
     /// ascending order, each after `now`): one segment per distinct end.
@@ -26,7 +28,8 @@ struct NodePlan {
         times = [now]
         free = current
         masked = Array(repeating: 0, count: nodes)
-        ending = [NodeSet(nodes: nodes)]
+        endingWords = (nodes + 63) / 64
+        ending = Array(repeating: 0, count: endingWords)
         times.reserveCapacity(releases.count + 1)
         free.reserveCapacity(nodes * (releases.count + 1))
         for release in releases {
@@ -34,12 +37,12 @@ struct NodePlan {
             if release.end != times[times.count - 1] {
                 times.append(release.end)
                 free.append(contentsOf: free[(free.count - nodes)...])
-                ending.append(NodeSet(nodes: nodes))
+                ending.append(contentsOf: repeatElement(0, count: endingWords))
             }
             let base = free.count - nodes
             for share in release.shares {
                 free[base + Int(share.node)] += Int(share.count)
-                ending[ending.count - 1].insert(Int(share.node))
+                markEnding(Int(share.node), segment: times.count - 1)
             }
         }
     }
@@ -52,8 +55,18 @@ struct NodePlan {
         times.insert(t, at: k + 1)
         let row = Array(free[(k * nodes)..<((k + 1) * nodes)])
         free.insert(contentsOf: row, at: (k + 1) * nodes)
-        ending.insert(NodeSet(nodes: nodes), at: k + 1)
+        ending.insert(contentsOf: repeatElement(0, count: endingWords), at: (k + 1) * endingWords)
         return k + 1
+    }
+
+    private mutating func markEnding(_ node: Int, segment k: Int) {
+        ending[k * endingWords + (node >> 6)] |= 1 << UInt64(node & 63)
+    }
+
+    /// Whether a job ends at `times[k]` on one of the `open` nodes.
+    private func endsOn(_ open: NodeSet, segment k: Int) -> Bool {
+        for w in 0..<endingWords where ending[k * endingWords + w] & open.words[w] != 0 { return true }
+        return false
     }
 
     /// Segment k's free GPUs per node.
@@ -66,7 +79,7 @@ struct NodePlan {
     mutating func take(_ shares: [NodeShare], from start: VirtualTime, to end: VirtualTime) {
         let a = boundary(start), b = boundary(end)
         for i in a..<b { for s in shares { free[i * nodes + Int(s.node)] -= Int(s.count) } }
-        for s in shares { ending[b].insert(Int(s.node)) }
+        for s in shares { markEnding(Int(s.node), segment: b) }
     }
 
     /// `earliest` as the select plugin's will-run test finds it (see
@@ -93,7 +106,7 @@ struct NodePlan {
         while k < times.count {
             var last: Int?
             while k < times.count {
-                guard ending[k].intersects(open) else { k += 1; continue }
+                guard endsOn(open, segment: k) else { k += 1; continue }
                 if barrier == nil {
                     let t = times[k].microseconds
                     barrier = t + (span - (t + clock) % span)
@@ -177,9 +190,6 @@ struct NodeSet: Equatable {
     func contains(_ node: Int) -> Bool { words[node >> 6] & (1 << UInt64(node & 63)) != 0 }
 
     mutating func insert(_ node: Int) { words[node >> 6] |= 1 << UInt64(node & 63) }
-
-    /// Whether the two sets share a node (sets of one cluster's size).
-    func intersects(_ other: NodeSet) -> Bool { zip(words, other.words).contains { $0 & $1 != 0 } }
 }
 
 /// Slurm backfill's node-space map: per segment of time, the nodes no reservation holds
