@@ -37,6 +37,10 @@ struct ReplayCommand: AsyncParsableCommand {
     var slurmConf: String?
     @Option(help: "With --policy slurm: the QOS table, as `sacctmgr -P show qos format=Name,Priority,Preempt,PreemptMode,GraceTime` prints it.")
     var slurmQos: String?
+    @Option(help: "With --policy slurm: how long after an event slurmctld's main scheduler runs (a duration such as 0.5s, the default: half a turn of its background thread), or none: at the event itself, with backfill on a fixed grid (the instant model).")
+    var slurmLatency: String?
+    @Option(help: "With --policy slurm: when backfill plans a job's start, windows (the default): as the select plugin's will-run test, job ends taken in growing time windows; or exact: the earliest instant it fits.")
+    var slurmWillRun: String?
     @Flag(help: "Compare queueing delay and JCT with the ones the trace recorded (and, per job, start times).") var compareRecorded = false
     @OptionGroup var store: StoreOptions
     @Flag(help: "Print one JSON object instead of the table.") var json = false
@@ -58,6 +62,28 @@ struct ReplayCommand: AsyncParsableCommand {
                 throw InvalidInput(message: error.description)
             }
             spec.options.slurmSources = [slurmConf, slurmQos].compactMap { $0 }
+        }
+        if let text = slurmLatency {
+            guard spec.name == "slurm" else { throw InvalidInput(message: "--slurm-latency goes with --policy slurm, not \(policy.value)") }
+            var configuration = spec.options.slurm ?? SlurmConfiguration()
+            if text == "none" {
+                configuration.schedulerLatency = nil
+            } else {
+                guard let d = Units.duration(text), d > .zero else {
+                    throw InvalidInput(message: "--slurm-latency must be a duration above zero such as 0.5s, or none; found '\(text)'")
+                }
+                configuration.schedulerLatency = d
+            }
+            spec.options.slurm = configuration
+        }
+        if let text = slurmWillRun {
+            guard spec.name == "slurm" else { throw InvalidInput(message: "--slurm-will-run goes with --policy slurm, not \(policy.value)") }
+            guard text == "windows" || text == "exact" else {
+                throw InvalidInput(message: "--slurm-will-run must be windows or exact; found '\(text)'")
+            }
+            var configuration = spec.options.slurm ?? SlurmConfiguration()
+            configuration.willRunWindow = text == "exact" ? nil : SlurmConfiguration().willRunWindow
+            spec.options.slurm = configuration
         }
         spec = try external.apply(to: spec)
         if spec.name == "slurm" && slurmConf == nil {

@@ -15,6 +15,11 @@ struct NodePlan {
     let nodes: Int
     /// Scratch for one segment's free counts on the open nodes, reused by every test.
     private var masked: [Int]
+    /// The nodes where a job ends at `times[k]` (its GPUs come back), for the will-run
+    /// test's windows: words `k * endingWords ..< (k + 1) * endingWords` of a flat bit set,
+    /// so that a cycle does not allocate one per segment.
+    private var ending: [UInt64]
+    private let endingWords: Int
 
     /// The GPUs free at `now`, and those that running jobs give back at `releases` (ends in
     /// ascending order, each after `now`): one segment per distinct end.
@@ -23,6 +28,8 @@ struct NodePlan {
         times = [now]
         free = current
         masked = Array(repeating: 0, count: nodes)
+        endingWords = (nodes + 63) / 64
+        ending = Array(repeating: 0, count: endingWords)
         times.reserveCapacity(releases.count + 1)
         free.reserveCapacity(nodes * (releases.count + 1))
         for release in releases {
@@ -30,9 +37,13 @@ struct NodePlan {
             if release.end != times[times.count - 1] {
                 times.append(release.end)
                 free.append(contentsOf: free[(free.count - nodes)...])
+                ending.append(contentsOf: repeatElement(0, count: endingWords))
             }
             let base = free.count - nodes
-            for share in release.shares { free[base + Int(share.node)] += Int(share.count) }
+            for share in release.shares {
+                free[base + Int(share.node)] += Int(share.count)
+                markEnding(Int(share.node), segment: times.count - 1)
+            }
         }
     }
 
@@ -44,7 +55,18 @@ struct NodePlan {
         times.insert(t, at: k + 1)
         let row = Array(free[(k * nodes)..<((k + 1) * nodes)])
         free.insert(contentsOf: row, at: (k + 1) * nodes)
+        ending.insert(contentsOf: repeatElement(0, count: endingWords), at: (k + 1) * endingWords)
         return k + 1
+    }
+
+    private mutating func markEnding(_ node: Int, segment k: Int) {
+        ending[k * endingWords + (node >> 6)] |= 1 << UInt64(node & 63)
+    }
+
+    /// Whether a job ends at `times[k]` on one of the `open` nodes.
+    private func endsOn(_ open: NodeSet, segment k: Int) -> Bool {
+        for w in 0..<endingWords where ending[k * endingWords + w] & open.words[w] != 0 { return true }
+        return false
     }
 
     /// Segment k's free GPUs per node.
@@ -57,6 +79,48 @@ struct NodePlan {
     mutating func take(_ shares: [NodeShare], from start: VirtualTime, to end: VirtualTime) {
         let a = boundary(start), b = boundary(end)
         for i in a..<b { for s in shares { free[i * nodes + Int(s.node)] -= Int(s.count) } }
+        for s in shares { markEnding(Int(s.node), segment: b) }
+    }
+
+    /// `earliest` as the select plugin's will-run test finds it (see
+    /// `SlurmConfiguration.willRunWindow`): now if the job fits now, else the last end of the
+    /// first group of job ends after which it fits, the groups as job_test.c `_will_run_test`
+    /// forms them. `window` is the first window; `clock` the Unix time (µs) of time zero, on
+    /// whose multiples of `window` the barrier is aligned. Jobs that end on no open node are
+    /// passed over (they have "no usable nodes"). The start is at least `start`.
+    mutating func earliestInWindows(_ size: Int, perNode: Int, rule: PlacementRule, group: Int = 1, from start: VirtualTime,
+                                    before horizon: VirtualTime, on open: NodeSet, window: VirtualTime,
+                                    clock: Int64) -> (VirtualTime, [NodeShare])? {
+        guard start <= horizon else { return nil }
+        let nodeLocal = rule.isNodeLocal
+        func answer(_ k: Int) -> (VirtualTime, [NodeShare])? {
+            // Free counts only grow: it fits from `start` on too, on the segment holding it.
+            let at = Swift.max(times[k], start)
+            let segment = times[1...].partitionPoint { $0 <= at } - 1
+            return choose(size, perNode: perNode, rule: rule, group: group, segment: segment, open: open).map { (at, $0) }
+        }
+        if fits(size, perNode: perNode, nodeLocal: nodeLocal, group: group, segment: 0, open: open) { return answer(0) }
+        var span = window.microseconds
+        var barrier: Int64?
+        var k = 1
+        while k < times.count {
+            var last: Int?
+            while k < times.count {
+                guard endsOn(open, segment: k) else { k += 1; continue }
+                if barrier == nil {
+                    let t = times[k].microseconds
+                    barrier = t + (span - (t + clock) % span)
+                }
+                last = k
+                k += 1
+                if k >= times.count || times[k].microseconds > barrier! + span { break }
+            }
+            guard let last else { break }
+            repeat { span *= 2 } while k < times.count && times[k].microseconds > barrier! + span
+            if times[last] > horizon { return nil }
+            if fits(size, perNode: perNode, nodeLocal: nodeLocal, group: group, segment: last, open: open) { return answer(last) }
+        }
+        return nil
     }
 
     /// Slurm's will-run test: the first planned instant from `start` (and before `horizon`)

@@ -28,14 +28,30 @@ import FleetTwinFleet
 ///   as 22.05's backfill.c `_attempt_backfill` and select/cons_tres's will-run test do it):
 ///   every `bf_interval`, it walks the queue in order (at most `bf_max_job_test` jobs). For
 ///   each job, the nodes that no reservation holds over [now, now + its time limit]; on them,
-///   the earliest time it fits when the running jobs end at their **time limits** (start +
-///   limit: never their true durations, which Slurm does not know). If that is now, it starts
+///   when it fits when the running jobs end at their **time limits** (start + limit: never
+///   their true durations, which Slurm does not know), as the select plugin's will-run test
+///   finds it: job ends taken in growing time windows (`SlurmConfiguration.willRunWindow`,
+///   select/cons_common job_test.c `_will_run_test`; nil: the exact earliest instant). If that is now, it starts
 ///   on the nodes the select plugin would take. Otherwise those nodes are reserved, whole,
 ///   from that start to start + limit, both rounded down to `bf_resolution` (at least one
 ///   slot), against every job behind it; a reservation that would overlap an earlier one is
 ///   retried from its start ("TRY_LATER"). Nodes are chosen as the select plugin chooses them
 ///   without a topology: whole nodes from the shortest run of consecutive available nodes
 ///   that holds them, a partial node by best fit.
+/// - **When the schedulers run** (with `SlurmConfiguration.schedulerLatency` set, the
+///   default; nil keeps the instant model: the main scheduler at every event, backfill at
+///   `backfillPhase` + k x `bf_interval`). As slurmctld 22.05 does it: an event (submission,
+///   completion, requeue) only asks for the main scheduler, which runs `schedulerLatency`
+///   later (the background thread's next turn, controller.c `_slurmctld_background`), not
+///   sooner than `batch_sched_delay` after the previous main pass; the full pass also runs
+///   every `sched_interval`. The backfill thread (backfill.c `backfill_agent`) sleeps
+///   `bf_interval` after a cycle and runs the next one then if anything changed since the
+///   last began (`_more_work`: a job submitted, started, ended or requeued, compared in whole
+///   seconds as slurmctld's `last_job_update` is), else it retries every second and runs at
+///   the first retry after the next change. A pass does not see the events of its own
+///   instant (a completion or submission arriving as the thread turns is served next time):
+///   their jobs wait, their GPUs stay taken for that pass. The cycle's phase is
+///   `backfillPhase` (half a second by default: unknown to a replay).
 /// - **Preemption** (https://slurm.schedmd.com/preempt.html): with `preempt/qos`, a job whose
 ///   QOS lists another's QOS in `Preempt` may stop it; with `preempt/partition_prio`, a job of
 ///   a higher-tier partition may stop one of a lower tier. Only `PreemptMode=REQUEUE` is
@@ -138,21 +154,45 @@ public struct SlurmPolicy: SchedulingPolicy {
     private var backfillDone = false
     public private(set) var reservations: [Reservation] = []
 
-    /// When the backfill cycles run: at `backfillPhase` + k x `bf_interval`. A replay cannot
-    /// know the real cluster's phase (when its slurmctld started); a forecast draws it.
+    /// When the backfill cycles run: the first at `backfillPhase`, then as the type's
+    /// documentation says (under the instant model: at `backfillPhase` + k x `bf_interval`). A
+    /// replay cannot know the real cluster's phase (when its slurmctld started); a forecast
+    /// draws it.
     public let backfillPhase: VirtualTime
+
+    // slurmctld's timing (with `schedulerLatency`).
+    /// Submissions not yet in the queue, with their times (`arrivals`, in order).
+    private var arrivalTimes: [VirtualTime] = []
+    /// The first and last events not yet served by a main pass (`.limit`: none).
+    private var triggerFirst: VirtualTime = .limit, triggerLast: VirtualTime = .limit
+    private var lastMainPass: VirtualTime = .limit
+    /// GPUs released outside a pass, by cluster: those of the pass's own instant are hidden.
+    private var released: [(time: VirtualTime, cluster: Int32, shares: [NodeShare])] = []
+    /// The backfill thread: its last cycle, its next wake, and the times of job changes since
+    /// the whole second its last cycle began.
+    private var bfLast: VirtualTime = .limit
+    private var bfWake: VirtualTime
+    private var updates: Deque<VirtualTime> = []
+    /// Whether this pass runs a backfill cycle (decided at its start).
+    private var cycleDue = false
 
     /// The highest QOS priority and partition factor, which normalise those factors.
     private let maxQOS: Int, maxFactor: Int
 
-    public init(configuration: SlurmConfiguration, placement: PlacementRule = .bestFit, backfillPhase: VirtualTime = .zero) {
+    /// `backfillPhase` nil: half a second under slurmctld's timing, zero under the instant model.
+    public init(configuration: SlurmConfiguration, placement: PlacementRule = .bestFit, backfillPhase: VirtualTime? = nil) {
         self.configuration = configuration
         maxQOS = configuration.qos.map(\.priority).max() ?? 0
         maxFactor = configuration.partitions.map(\.priorityJobFactor).max() ?? 0
         self.placement = placement
-        self.backfillPhase = backfillPhase
-        self.nextBackfill = backfillPhase
+        let phase = backfillPhase ?? (configuration.schedulerLatency == nil ? .zero : VirtualTime(microseconds: 500_000))
+        self.backfillPhase = phase
+        self.nextBackfill = phase
+        self.bfWake = phase
     }
+
+    /// Whether the schedulers run on slurmctld's timing rather than at every event.
+    private var timed: Bool { configuration.schedulerLatency != nil }
 
     /// The first backfill cycle after `now`.
     private func nextBackfillCycle(after now: VirtualTime) -> VirtualTime {
@@ -167,6 +207,19 @@ public struct SlurmPolicy: SchedulingPolicy {
         precondition(Int(job.index) == entries.count, "jobs arrive in index order")
         entries.append(Entry(job: job, eligibleAt: now, accrueFrom: now))
         arrivals.append(job.index)
+        arrivalTimes.append(now)
+        changed(at: now, triggers: true)
+    }
+
+    /// A change backfill's `_more_work` sees and, when `triggers`, a request for the main
+    /// scheduler (slurmctld's timing only).
+    private mutating func changed(at now: VirtualTime, triggers: Bool) {
+        guard timed else { return }
+        if updates.last != now { updates.append(now) }
+        if triggers {
+            if triggerFirst == .limit { triggerFirst = now }
+            triggerLast = now
+        }
     }
 
     private mutating func admit(_ job: JobIndex, fleet: FleetView, at now: VirtualTime) {
@@ -192,6 +245,7 @@ public struct SlurmPolicy: SchedulingPolicy {
     public mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {
         stopRunning(job, at: now)
         entries[Int(job)].state = .done
+        changed(at: now, triggers: true)
     }
 
     public mutating func jobStarted(_ job: PendingJob, on run: JobRun, at now: VirtualTime) {
@@ -207,6 +261,7 @@ public struct SlurmPolicy: SchedulingPolicy {
                 if position < cursor { cursor -= 1 }
             }
             track(tenant: job.tenant, change: run.devices, at: now)
+            changed(at: now, triggers: false)
         }
         entries[i].shares = run.shares
         entries[i].cluster = run.cluster
@@ -224,6 +279,7 @@ public struct SlurmPolicy: SchedulingPolicy {
         entries[i].accrueFrom = entries[i].eligibleAt
         entries[i].priority = priority(job.index, at: now)
         insert(job.index)
+        changed(at: now, triggers: true)
     }
 
     public mutating func jobFailed(_ job: PendingJob, at now: VirtualTime) { jobPreempted(job, at: now) }
@@ -234,6 +290,11 @@ public struct SlurmPolicy: SchedulingPolicy {
         if let position = running.firstIndex(of: job) { running.remove(at: position) }
         untrackEnd(job)
         track(tenant: entries[i].job.tenant, change: -entries[i].shares.reduce(0) { $0 + Int($1.count) }, at: now)
+        // Released outside a pass: hidden from a pass at this same instant (a pass's own
+        // requeues free their GPUs for its preemptor).
+        if timed && !(inPass && passTime == now) && !entries[i].shares.isEmpty {
+            released.append((now, entries[i].cluster, entries[i].shares))
+        }
         entries[i].shares = []
     }
 
@@ -249,8 +310,14 @@ public struct SlurmPolicy: SchedulingPolicy {
             }
             if !backfillDone {
                 backfillDone = true
-                if configuration.backfill && now >= nextBackfill {
-                    nextBackfill = nextBackfillCycle(after: now)
+                if timed ? cycleDue : configuration.backfill && now >= nextBackfill {
+                    if timed {
+                        bfLast = now
+                        bfWake = now + configuration.bfInterval
+                        pruneUpdates()
+                    } else {
+                        nextBackfill = nextBackfillCycle(after: now)
+                    }
                     for (job, shares) in backfill(at: now, fleet: fleet) {
                         queued.append(.startOnNodes(job, cluster: entries[Int(job)].cluster, shares: shares))
                     }
@@ -265,7 +332,17 @@ public struct SlurmPolicy: SchedulingPolicy {
     public func wakeup(after now: VirtualTime) -> VirtualTime? {
         guard !order.isEmpty || !arrivals.isEmpty || running.contains(where: { entries[Int($0)].requeueAt != .limit }) else { return nil }
         var next = Self.nextMultiple(of: configuration.schedInterval, after: now)
-        if configuration.backfill { next = min(next, nextBackfillCycle(after: now)) }
+        if let latency = configuration.schedulerLatency {
+            // The main pass the events not yet served ask for, and the backfill cycle once a
+            // change has made one due (until then the next change sets it).
+            if triggerFirst != .limit {
+                let due = max(triggerFirst + latency, lastMainPass == .limit ? .zero : lastMainPass + configuration.batchSchedDelay)
+                next = min(next, max(due, now + VirtualTime(microseconds: 1)))
+            }
+            if configuration.backfill, let first = updates.first, first < bfWake, bfWake > now { next = min(next, bfWake) }
+        } else if configuration.backfill {
+            next = min(next, nextBackfillCycle(after: now))
+        }
         for job in running where entries[Int(job)].requeueAt > now { next = min(next, entries[Int(job)].requeueAt) }
         return next
     }
@@ -277,8 +354,17 @@ public struct SlurmPolicy: SchedulingPolicy {
         if totalNodes == nil, let c = fleet.clusters.first {
             totalNodes = (c.nodes.nodeCount, c.nodes.acceleratorsPerNode, c.capacity)
         }
-        for job in arrivals { admit(job, fleet: fleet, at: now) }
-        arrivals.removeAll(keepingCapacity: true)
+        if timed {
+            // Submissions of this instant wait for the next pass.
+            let waiting = arrivalTimes.partitionPoint { $0 < now }
+            for job in arrivals[..<waiting] { admit(job, fleet: fleet, at: now) }
+            arrivals.removeFirst(waiting)
+            arrivalTimes.removeFirst(waiting)
+            released.removeAll { $0.time < now }
+        } else {
+            for job in arrivals { admit(job, fleet: fleet, at: now) }
+            arrivals.removeAll(keepingCapacity: true)
+        }
         if now >= nextCalc {
             // Under priority/basic every priority is 1 and the order never changes.
             if configuration.multifactor {
@@ -298,13 +384,64 @@ public struct SlurmPolicy: SchedulingPolicy {
         cursor = 0
         mainDone = false
         backfillDone = false
+        if let latency = configuration.schedulerLatency {
+            // The main scheduler runs on its period, or for events at least `latency` old.
+            var runs = periodic
+            if !runs, triggerFirst < now, triggerFirst + latency <= now {
+                runs = lastMainPass == .limit || now >= lastMainPass + configuration.batchSchedDelay
+            }
+            if runs {
+                lastMainPass = now
+                // Events of this instant are still to be served.
+                if triggerLast == now { triggerFirst = now } else { triggerFirst = .limit; triggerLast = .limit }
+            }
+            mainDone = !runs
+            cycleDue = configuration.backfill && backfillCycleDue(at: now)
+        }
+    }
+
+    /// Moves the backfill thread's clock up to `now` (see the type's documentation) and says
+    /// whether a cycle runs now. A cycle that would have run while the queue was empty
+    /// (no pass asked for it) is counted as run: it starts nothing.
+    private mutating func backfillCycleDue(at now: VirtualTime) -> Bool {
+        let second = VirtualTime.seconds(Int64(1))
+        while bfWake <= now {
+            pruneUpdates()
+            guard let first = updates.first else { return false }
+            if first < bfWake {
+                if bfWake == now { return true }
+                bfLast = bfWake
+                bfWake = bfLast + configuration.bfInterval
+            } else {
+                // Nothing changed: retries every second, the first after the change.
+                bfWake = bfWake + VirtualTime(microseconds: ((first - bfWake).microseconds / second.microseconds + 1) * second.microseconds)
+            }
+        }
+        return false
+    }
+
+    /// Forgets the changes before the whole second the last cycle began: `_more_work`
+    /// compares them with `last_backfill_time`, in seconds.
+    private mutating func pruneUpdates() {
+        guard bfLast != .limit else { return }
+        let second = VirtualTime.seconds(Int64(1)).microseconds
+        let from = VirtualTime(microseconds: bfLast.microseconds / second * second)
+        while let first = updates.first, first < from { updates.removeFirst() }
+    }
+
+    /// The cluster's free capacity as this pass sees it: without the GPUs released at its own
+    /// instant, outside it.
+    private func visible(_ cluster: Int32, fleet: FleetView) -> ClusterCapacity {
+        var capacity = fleet.clusters[Int(cluster)].nodes
+        for r in released where r.time == passTime && r.cluster == cluster { capacity.take(r.shares) }
+        return capacity
     }
 
     private mutating func endPass(fleet: FleetView) {
         inPass = false
         reservations.removeAll(keepingCapacity: true)
         // Capacity left idle while jobs wait is held for the first of them (see the type's doc).
-        if let top = order.first, let cluster = cluster(for: entries[Int(top)].job, fleet: fleet),
+        if let top = order.first ?? arrivals.first, let cluster = cluster(for: entries[Int(top)].job, fleet: fleet),
            fleet.clusters[Int(cluster)].free.totalFree > 0 {
             reservations.append(Reservation(job: top, cluster: cluster, accelerators: fleet.clusters[Int(cluster)].free.totalFree))
         }
@@ -321,12 +458,13 @@ public struct SlurmPolicy: SchedulingPolicy {
             depth -= 1
             guard let cluster = cluster(for: entry.job, fleet: fleet) else { continue }
             entries[Int(job)].cluster = cluster
-            if let shares = nodes(for: entry.job.worldSize, group: entry.job.tensorGroup, free: fleet.clusters[Int(cluster)].nodes) {
+            let capacity = visible(cluster, fleet: fleet)
+            if let shares = nodes(for: entry.job.worldSize, group: entry.job.tensorGroup, free: capacity) {
                 return .startOnNodes(job, cluster: cluster, shares: shares)
             }
             // A preemptor whose victims are still in their grace time waits for them.
             if running.contains(where: { entries[Int($0)].requeueAt != .limit }) { break }
-            if let victims = victims(for: job, cluster: cluster, fleet: fleet) {
+            if let victims = victims(for: job, cluster: cluster, capacity: capacity) {
                 var graceEnds = now
                 for victim in victims {
                     let grace = victimQOS(victim)?.graceTime ?? .zero
@@ -338,7 +476,7 @@ public struct SlurmPolicy: SchedulingPolicy {
                     }
                 }
                 if graceEnds == now {
-                    var freed = fleet.clusters[Int(cluster)].nodes
+                    var freed = capacity
                     for victim in victims { freed.release(entries[Int(victim)].shares) }
                     if let shares = nodes(for: entry.job.worldSize, group: entry.job.tensorGroup, free: freed) {
                         queued.append(.startOnNodes(job, cluster: cluster, shares: shares))
@@ -388,7 +526,7 @@ public struct SlurmPolicy: SchedulingPolicy {
     /// whole: what Slurm's cycle would decide, without planning the jobs that cannot start.
     private mutating func backfill(at now: VirtualTime, fleet: FleetView) -> [(JobIndex, [NodeShare])] {
         guard let first = order.first, let cluster = cluster(for: entries[Int(first)].job, fleet: fleet) else { return [] }
-        let capacity = fleet.clusters[Int(cluster)].nodes
+        let capacity = visible(cluster, fleet: fleet)
         let perNode = capacity.acceleratorsPerNode
         // What could start now at best: the free GPUs, the fullest node, the wholly free nodes.
         var totalFree = 0, fullest = 0, wholeNodes = 0
@@ -420,7 +558,9 @@ public struct SlurmPolicy: SchedulingPolicy {
         guard last >= 0 else { return [] }
         // GPUs: what runs now, each running job ending at start + limit (Slurm's will-run test).
         var releases: [(end: VirtualTime, shares: [NodeShare])] = []
-        releases.reserveCapacity(runningEnds.count)
+        releases.reserveCapacity(runningEnds.count + 1)
+        // GPUs released at this instant, which the cycle does not see yet: free right after.
+        for r in released where r.time == now && r.cluster == cluster { releases.append((now + VirtualTime(microseconds: 1), r.shares)) }
         for r in runningEnds where entries[Int(r.job)].cluster == cluster && !entries[Int(r.job)].shares.isEmpty {
             releases.append((max(r.end, now + VirtualTime(microseconds: 1)), entries[Int(r.job)].shares))
         }
@@ -460,8 +600,12 @@ public struct SlurmPolicy: SchedulingPolicy {
             for _ in 0...space.times.count {
                 // Nodes free of reservations over the whole window [start, start + limit].
                 space.open(from: startFrom, to: startFrom + timeLimit + VirtualTime(microseconds: 1), into: &open)
-                guard let (start, shares) = usage.earliest(size, perNode: perNode, rule: placement, group: entries[Int(job)].job.tensorGroup, from: startFrom, before: windowEnd,
-                                                           on: open) else {
+                let group = entries[Int(job)].job.tensorGroup
+                let found = configuration.willRunWindow.map {
+                    usage.earliestInWindows(size, perNode: perNode, rule: placement, group: group, from: startFrom, before: windowEnd, on: open,
+                                            window: $0, clock: configuration.clockOrigin)
+                } ?? usage.earliest(size, perNode: perNode, rule: placement, group: group, from: startFrom, before: windowEnd, on: open)
+                guard let (start, shares) = found else {
                     // No start on these nodes; try from the next point where the map changes
                     // (none past the window: every try from there fails).
                     guard let later = space.firstTime(after: startFrom), later <= windowEnd else { break }
@@ -528,10 +672,9 @@ public struct SlurmPolicy: SchedulingPolicy {
     }
 
     /// The running jobs to requeue so that `job` fits, or nil when no choice makes it fit.
-    private func victims(for job: JobIndex, cluster: Int32, fleet: FleetView) -> [JobIndex]? {
+    private func victims(for job: JobIndex, cluster: Int32, capacity: ClusterCapacity) -> [JobIndex]? {
         let candidates = running.filter { entries[Int($0)].cluster == cluster && mayPreempt(job, $0) }
         guard !candidates.isEmpty else { return nil }
-        let capacity = fleet.clusters[Int(cluster)].nodes
         let perNode = capacity.acceleratorsPerNode
         let size = entries[Int(job)].job.worldSize
         // Per node: the victims that would free enough of it, cheapest first.
@@ -557,7 +700,7 @@ public struct SlurmPolicy: SchedulingPolicy {
         for choice in choices.prefix(nodesNeeded) {
             for v in choice.victims where !victims.contains(v) { victims.append(v) }
         }
-        var whatIf = fleet.whatIf(cluster)
+        var whatIf = capacity.whatIf()
         for v in victims { whatIf.release(entries[Int(v)].shares) }
         return whatIf.fits(size, rule: placement, group: entries[Int(job)].job.tensorGroup) ? victims : nil
     }

@@ -212,6 +212,12 @@ public enum Forecaster {
                                    policy: (@Sendable (_ backfillPhase: VirtualTime) -> any SchedulingPolicy)? = nil,
                                    keepResults: Bool) async throws
         -> (pending: [ClusterSnapshot.Job], starts: [[Double?]], results: [SimulationResult]) {
+        // Forecasts keep the instant model (the main scheduler at every event, exact will-run
+        // starts): their figures (README, Forecasts) were measured with it, and slurmctld's
+        // half-second latency and will-run windows are not yet scored against captured sessions.
+        var configuration = configuration
+        configuration.schedulerLatency = nil
+        configuration.willRunWindow = nil
         let up = snapshot.nodes.filter(\.up)
         guard let perNode = up.first?.gpus, up.allSatisfy({ $0.gpus == perNode }), perNode > 0 else {
             throw Problem(description: "a forecast needs nodes of one GPU count; the snapshot has \(Set(up.map(\.gpus)).sorted())")

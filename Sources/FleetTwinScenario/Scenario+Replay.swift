@@ -10,6 +10,11 @@ extension Scenario {
     public static func replay(trace tracePath: String, fleet fleetPath: String, policy: PolicySpec,
                               noOverheads: Bool, restartCost: RestartCost? = nil, seed: UInt64) throws -> Scenario {
         let (header, jobs) = try TraceReader(path: tracePath).readAll()
+        // Slurm's will-run windows are aligned on the Unix clock: the trace says where its zero is.
+        var policy = policy
+        if let origin = header.origin, policy.options.slurm != nil {
+            policy.options.slurm?.clockOrigin = Int64((origin * 1e6).rounded())
+        }
         let (fleet, mechanisms) = try loadFleet(path: fleetPath)
         var settings = noOverheads ? (mechanisms ?? .defaults).free : (mechanisms ?? .defaults)
         if let restartCost { settings.restartCost = restartCost }

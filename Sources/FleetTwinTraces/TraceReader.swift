@@ -56,7 +56,15 @@ public struct TraceReader {
         guard let version = o["version"] as? Int, version == FleetTwinTraces.version else {
             throw error(line, "unsupported trace version \(o["version"].map { "\($0)" } ?? "(missing)"); this FleetTwin reads version \(FleetTwinTraces.version)")
         }
-        return TraceHeader(name: o["name"] as? String ?? "", source: o["source"] as? String ?? "", notes: o["notes"] as? [String] ?? [])
+        var origin: Double?
+        if let value = o["origin"] {
+            guard let number = value as? NSNumber, !(value is Bool), number.doubleValue.isFinite, number.doubleValue >= 0 else {
+                throw error(line, "origin must be the Unix time (seconds, >= 0) of the trace's time zero; found \(value)")
+            }
+            origin = number.doubleValue
+        }
+        return TraceHeader(name: o["name"] as? String ?? "", source: o["source"] as? String ?? "", notes: o["notes"] as? [String] ?? [],
+                           origin: origin)
     }
 
     /// About 100 years: longer times are typos, and would overflow microsecond arithmetic.

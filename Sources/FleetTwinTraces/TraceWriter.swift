@@ -16,6 +16,7 @@ public struct TraceWriter {
         var fields = [("format", Self.string(FleetTwinTraces.format)), ("version", String(FleetTwinTraces.version)),
                       ("name", Self.string(header.name)), ("source", Self.string(header.source))]
         if !header.notes.isEmpty { fields.append(("notes", "[" + header.notes.map(Self.string).joined(separator: ",") + "]")) }
+        if let origin = header.origin { fields.append(("origin", Self.number(origin))) }
         append(Self.object(fields))
     }
 

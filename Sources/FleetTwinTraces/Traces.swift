@@ -114,11 +114,15 @@ public struct TraceHeader: Sendable, Equatable {
     public var source: String
     /// Free-text notes an importer wants readers to see (assumptions, roundings).
     public var notes: [String]
+    /// The Unix time (seconds) of the trace's time zero, when the importer knows it
+    /// (`slurm-sacct`): the `slurm` policy aligns its will-run windows on that clock.
+    public var origin: Double?
 
-    public init(name: String, source: String, notes: [String] = []) {
+    public init(name: String, source: String, notes: [String] = [], origin: Double? = nil) {
         self.name = name
         self.source = source
         self.notes = notes
+        self.origin = origin
     }
 }
 

@@ -46,6 +46,44 @@ import Testing
         return plan
     }
 
+    /// The will-run windows on a case the local Slurm logged (slurmctld, DebugFlags=Backfill,
+    /// SelectType, 2026-11-30 10:28:59; times here in seconds after 10:28:00, a multiple of
+    /// 30 s of the Unix clock): 4 nodes x 8 GPUs, 1, 0, 4 and 8 free now; jobs end at 103 (4
+    /// GPUs on n1), 109 (2, n1), 113 (2, n3), 165 (8, n2), 177 (1, n1) and 179 (2, n3). A
+    /// 16-GPU job needs two whole nodes. The first group ends the jobs up to the barrier (103
+    /// rounded up to 120) + 30 s: 103, 109, 113; not enough. The window doubles to 60 s and
+    /// the next group takes 165, 177 and 179: it fits after 179, on n1 and n2, which is
+    /// what Slurm said ("JobId=6 to start at 10:30:59 ... on nodes n[1-2]"). The exact earliest
+    /// start is 165 on n2 and n4; with the clock 15 s later the barrier is 105, the second
+    /// group holds 165 alone, and the start is 165 too.
+    @Test func willRunWindowsGroupJobEndsAsSlurmDoes() {
+        func share(_ node: Int32, _ count: Int32) -> [NodeShare] { [NodeShare(node: node, count: count)] }
+        func plan() -> NodePlan {
+            NodePlan(now: t(59), free: [1, 0, 4, 8], releases: [(t(103), share(0, 4)), (t(109), share(0, 2)), (t(113), share(2, 2)),
+                                                                (t(165), share(1, 8)), (t(177), share(0, 1)), (t(179), share(2, 2))])
+        }
+        var all = NodeSet(nodes: 4)
+        for node in 0..<4 { all.insert(node) }
+        var p = plan()
+        let windows = p.earliestInWindows(16, perNode: 8, rule: .bestFit, from: t(59), before: t(100_000), on: all, window: t(30), clock: 0)
+        #expect(windows?.0 == t(179) && windows?.1 == share(0, 8) + share(1, 8))
+        var q = plan()
+        let exact = q.earliest(16, perNode: 8, rule: .bestFit, from: t(59), before: t(100_000), on: all)
+        #expect(exact?.0 == t(165) && exact?.1 == share(1, 8) + share(3, 8))
+        var r = plan()
+        let shifted = r.earliestInWindows(16, perNode: 8, rule: .bestFit, from: t(59), before: t(100_000), on: all, window: t(30),
+                                          clock: 15_000_000)
+        #expect(shifted?.0 == t(165))
+        // A job that fits now starts now; jobs ending on nodes closed to it are passed over
+        // (n1 alone open: its jobs end at 103, 109 and 177; 8 GPUs fit there after 177).
+        var u = plan()
+        #expect(u.earliestInWindows(1, perNode: 8, rule: .bestFit, from: t(59), before: t(100_000), on: all, window: t(30), clock: 0)?.0 == t(59))
+        var onlyFirst = NodeSet(nodes: 4)
+        onlyFirst.insert(0)
+        var v = plan()
+        #expect(v.earliestInWindows(8, perNode: 8, rule: .bestFit, from: t(59), before: t(100_000), on: onlyFirst, window: t(30), clock: 0)?.0 == t(177))
+    }
+
     @Test func earliestIsTheFirstSegmentWhereTheJobFits() {
         var random = Random(state: 15)
         for _ in 0..<3000 {

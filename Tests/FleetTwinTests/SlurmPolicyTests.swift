@@ -33,8 +33,12 @@ import Testing
         high|100|normal|requeue|00:00:00
         """
 
-    /// Replays `jobs` (native trace lines) on 2 nodes x 4 GPUs under `slurm`, with checks.
-    func replay(_ jobs: [String], conf: String = conf, nodes: Int = 2, qos: String = qos) async throws -> (SimulationResult, RunMetrics) {
+    /// Replays `jobs` (native trace lines) on 2 nodes x 4 GPUs under `slurm`, with checks;
+    /// under the instant model (every event runs the main scheduler at once, exact will-run
+    /// starts) unless a `latency` or `windows` is given, so that the hand cases of the other
+    /// rules stay in whole seconds.
+    func replay(_ jobs: [String], conf: String = conf, nodes: Int = 2, qos: String = qos,
+                latency: VirtualTime? = nil, windows: Bool = false) async throws -> (SimulationResult, RunMetrics) {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         func write(_ name: String, _ text: String) throws -> String {
@@ -46,6 +50,8 @@ import Testing
         let fleet = try write("f.yaml", "regions: [ { name: r, clusters: [ { name: c, nodes: \(nodes), accelerators_per_node: 4 } ] } ]\n")
         var spec = PolicySpec(name: "slurm", placement: .bestFit)
         spec.options.slurm = try SlurmConfiguration.read(conf: try write("slurm.conf", conf), qos: try write("qos.psv", qos))
+        spec.options.slurm?.schedulerLatency = latency
+        if !windows { spec.options.slurm?.willRunWindow = nil }
         let scenario = try Scenario.replay(trace: trace, fleet: fleet, policy: spec, noOverheads: false, seed: 1)
         let result = try await runScenario(scenario)
         return (result, RunMetrics.fold(result))
@@ -159,6 +165,52 @@ import Testing
         #expect(result.eventLogHash == "a9644a954dfbfa25")
     }
 
+    // MARK: slurmctld's timing
+
+    /// One node of 4 GPUs, main scheduler only, its periodic pass every 10 s. A (submitted at
+    /// 0) starts half a second later, at 0.5, and ends at 10.0, the instant of a periodic
+    /// pass: that pass does not see the GPUs A frees, so B (submitted at 1) starts half a
+    /// second after A's end, at 10.5, and ends at 15.5. C (submitted at 12) starts half a
+    /// second after B's end, at 16.0. The instant model starts each at the event: 0, 9.5, 14.5.
+    @Test func theMainSchedulerServesEventsHalfASecondLater() async throws {
+        let jobs = [#"{"id":"A","submit":0,"worldSize":4,"duration":9.5,"timeLimit":60}"#,
+                    #"{"id":"B","submit":1,"worldSize":4,"duration":5,"timeLimit":60}"#,
+                    #"{"id":"C","submit":12,"worldSize":4,"duration":1,"timeLimit":60}"#]
+        let conf = "SchedulerType=sched/builtin\nSchedulerParameters=batch_sched_delay=0,sched_interval=10\n"
+        let (r1, m1) = try await replay(jobs, conf: conf, nodes: 1, latency: VirtualTime(microseconds: 500_000))
+        #expect(starts(r1, m1) == ["A": 0.5, "B": 10.5, "C": 16])
+        let (r2, m2) = try await replay(jobs, conf: conf, nodes: 1)
+        #expect(starts(r2, m2) == ["A": 0, "B": 9.5, "C": 14.5])
+    }
+
+    /// batch_sched_delay=3: the periodic pass at 0 ran (slurmctld's first), so the pass A's
+    /// submission asks for waits until 3; A runs 3-13; B, submitted at 1, starts half a
+    /// second after A's end, 13.5 (more than 3 s after the pass at 3).
+    @Test func batchSchedDelaySpacesTriggeredPasses() async throws {
+        let jobs = [#"{"id":"A","submit":0,"worldSize":4,"duration":10,"timeLimit":60}"#,
+                    #"{"id":"B","submit":1,"worldSize":4,"duration":5,"timeLimit":60}"#]
+        let conf = "SchedulerType=sched/builtin\nSchedulerParameters=batch_sched_delay=3,sched_interval=60\n"
+        let (result, metrics) = try await replay(jobs, conf: conf, nodes: 1, latency: VirtualTime(microseconds: 500_000))
+        #expect(starts(result, metrics) == ["A": 3, "B": 13.5])
+    }
+
+    /// The backfill thread on 2 nodes x 4 GPUs, bf_interval=10, its first cycle at 0.5 (the
+    /// default phase). A (4 GPUs, limit 200 s) starts at 0.5; B (both nodes) blocks the main
+    /// scheduler; C (2 GPUs, limit 10 s) is backfilled by the cycle at 10.5, ends 15.5. The
+    /// cycle at 20.5 sees C's end; by the wake at 30.5 nothing has changed since second 20, so
+    /// the thread retries every second: D, submitted at 43, is backfilled at 43.5 (on the
+    /// instant model's fixed grid it waits for 50). B starts half a second after A's end at 100.5.
+    @Test func backfillCyclesFollowChanges() async throws {
+        let jobs = [#"{"id":"A","submit":0,"worldSize":4,"duration":100,"timeLimit":200}"#,
+                    #"{"id":"B","submit":1,"worldSize":8,"duration":10,"timeLimit":100,"nodes":2}"#,
+                    #"{"id":"C","submit":2,"worldSize":2,"duration":5,"timeLimit":10}"#,
+                    #"{"id":"D","submit":43,"worldSize":2,"duration":5,"timeLimit":10}"#]
+        let (r1, m1) = try await replay(jobs, latency: VirtualTime(microseconds: 500_000))
+        #expect(starts(r1, m1) == ["A": 0.5, "B": 101, "C": 10.5, "D": 43.5])
+        let (r2, m2) = try await replay(jobs)
+        #expect(starts(r2, m2) == ["A": 0, "B": 100, "C": 10, "D": 50])
+    }
+
     @Test func configurationErrorsNameTheFileAndLine() throws {
         func error(_ text: String) -> String? {
             do { _ = try SlurmConfiguration.parse(text, file: "slurm.conf"); return nil } catch { return error.description }
@@ -176,6 +228,8 @@ import Testing
         #expect(parsed.bfInterval == seconds(10) && parsed.schedInterval == seconds(60) && parsed.bfResolution == seconds(1))
         #expect(parsed.requeueDelay == seconds(6) && parsed.preemptType == .qos && parsed.multifactor && parsed.weightQOS == 10_000)
         #expect(parsed.partitions.map(\.name) == ["gpu", "high"] && parsed.defaultPartition == 0)
+        #expect(parsed.batchSchedDelay == .zero && SlurmConfiguration().batchSchedDelay == seconds(3))
+        #expect(SlurmConfiguration().schedulerLatency == VirtualTime(microseconds: 500_000) && SlurmConfiguration().willRunWindow == seconds(30))
     }
 
     @Test func slurmHostlists() {
@@ -233,7 +287,7 @@ import Testing
     /// Without history a job runs to its limit, as Slurm plans: A ends at +200, then 8 (first
     /// by job id) and 9 queue behind each other on the one up node.
     @Test func withoutHistoryRunningJobsEndAtTheirLimits() async throws {
-        let f = try await Forecaster.forecast(Self.snapshot, configuration: SlurmConfiguration(), runtimes: RuntimeModel(), replicas: 3, seed: 1)
+        let f = try await Forecaster.forecast(Self.snapshot, configuration: Self.instant, runtimes: RuntimeModel(), replicas: 3, seed: 1)
         #expect(f.map(\.id) == ["8", "9"])
         #expect(f[0].p10 == 1e9 + 200 && f[0].p50 == 1e9 + 200 && f[0].p90 == 1e9 + 200 && f[0].notStarted == 0)
         #expect(f[1].p50 == 1e9 + 260 && f[1].reason == "Resources")
@@ -243,12 +297,12 @@ import Testing
     /// running job has already run: A (100 s of 300) can only draw 0.5 of it (0.2 is past).
     @Test func historyShortensTheForecastAndSpreadsIt() async throws {
         let model = RuntimeModel(overall: [0.2, 0.5, 0.5])
-        let f = try await Forecaster.forecast(Self.snapshot, configuration: SlurmConfiguration(), runtimes: model, replicas: 20, seed: 4)
+        let f = try await Forecaster.forecast(Self.snapshot, configuration: Self.instant, runtimes: model, replicas: 20, seed: 4)
         #expect(f[0].p50 == 1e9 + 50)
         // 8 then runs 12 or 30 s (0.2 or 0.5 of 60): 9 starts at +62 or +80.
         let nine = f[1]
         #expect(nine.p10 == 1e9 + 62 && nine.p90 == 1e9 + 80)
-        let again = try await Forecaster.forecast(Self.snapshot, configuration: SlurmConfiguration(), runtimes: model, replicas: 20, seed: 4)
+        let again = try await Forecaster.forecast(Self.snapshot, configuration: Self.instant, runtimes: model, replicas: 20, seed: 4)
         #expect(again == f)
     }
 
@@ -283,6 +337,13 @@ import Testing
             #expect(result.log.records.filter { $0.kind == .completed }.map(\.time) == [.seconds(Int64(10))], "\(policy.name)")
         }
     }
+
+    /// Slurm's defaults under the instant model: the forecast cases count whole seconds.
+    static let instant: SlurmConfiguration = {
+        var c = SlurmConfiguration()
+        c.schedulerLatency = nil
+        return c
+    }()
 
     static let capture = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/slurm/capture-seed8").path
 }

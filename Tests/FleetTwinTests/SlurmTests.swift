@@ -40,8 +40,10 @@ import Testing
         let result = try SlurmSacctImporter(input: input).run(out: out)
         #expect(result.report.skipped.map(\.line) == [2, 4])
         #expect(result.report.skipped.map(\.reason) == ["no GPU in tres: a CPU-only job", "state PENDING: not finished when sacct ran"])
-        let (_, jobs) = try TraceReader(path: out).readAll()
+        let (header, jobs) = try TraceReader(path: out).readAll()
         #expect(jobs.map(\.id) == ["11", "10_3"])
+        // Time zero is the earliest submission, on the Unix clock (for Slurm's will-run windows).
+        #expect(header.origin == 1000)
         let requeued = jobs[0]
         #expect(requeued.submit == 0 && requeued.worldSize == 4 && requeued.duration == 300)
         #expect(requeued.recorded == RecordedOutcome(start: 10, end: 420, status: "COMPLETED", attempts: 2))

@@ -13,6 +13,9 @@
 # Cluster: NODES x GPUS_PER_NODE (default 4 x 8), partitions `gpu` (default) and `high`
 # (PriorityTier 10), QOS `normal` and `high` (preempts normal by REQUEUE), sched/backfill
 # with short intervals, cred_expire 10 s (a requeued job is eligible again after 11 s).
+# SLURMCTLD_DEBUG sets slurmctld's log level (default info); EXTRA_CONF holds more slurm.conf
+# lines, appended as they are (keys the file does not set yet, for example
+# EXTRA_CONF='DebugFlags=Backfill,SelectType'): to watch when the schedulers run.
 set -euo pipefail
 
 NODES=${NODES:-4}
@@ -21,6 +24,8 @@ CTLD_PORT=${CTLD_PORT:-16817}
 DBD_PORT=${DBD_PORT:-16819}
 DB_PORT=${DB_PORT:-13306}
 SLURMD_PORT0=${SLURMD_PORT0:-17001}
+SLURMCTLD_DEBUG=${SLURMCTLD_DEBUG:-info}
+EXTRA_CONF=${EXTRA_CONF:-}
 
 log() { echo "local-slurm: $*" >&2; }
 # A failed start stops what it had started (by PID; it never cancels jobs, which could be
@@ -79,7 +84,7 @@ SlurmctldPidFile=$D/run/slurmctld.pid
 SlurmdPidFile=$D/run/slurmd-%n.pid
 SlurmctldLogFile=$D/log/slurmctld.log
 SlurmdLogFile=$D/log/slurmd-%n.log
-SlurmctldDebug=info
+SlurmctldDebug=$SLURMCTLD_DEBUG
 SlurmdDebug=info
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
@@ -114,6 +119,7 @@ NodeName=n[1-$NODES] NodeHostname=localhost NodeAddr=127.0.0.1 Port=$SLURMD_PORT
 PartitionName=gpu Nodes=ALL Default=YES DefaultTime=01:00:00 MaxTime=INFINITE State=UP PriorityTier=1
 PartitionName=high Nodes=ALL DefaultTime=01:00:00 MaxTime=INFINITE State=UP PriorityTier=10
 EOF
+    if [ -n "$EXTRA_CONF" ]; then printf '%s\n' "$EXTRA_CONF" >>"$D/etc/slurm.conf"; fi
     cat >"$D/etc/gres.conf" <<EOF
 AutoDetect=off
 NodeName=n[1-$NODES] Name=gpu File=$D/fakedev/nvidia[0-$((GPUS_PER_NODE - 1))]

@@ -71,7 +71,9 @@ public struct ImportedJobs {
     /// Writes the trace. Times (submit, recorded start and end) become seconds from
     /// `origin` (default: the earliest submit time). A note is added when ids were renamed.
     /// The jobs are rewritten in place (no second copy of a large trace).
-    public mutating func write(to path: String, name: String, source: String, notes: [String], origin: Double? = nil) throws -> ImportResult {
+    /// `unixClock`: the input's times are Unix seconds, so the header keeps the origin's.
+    public mutating func write(to path: String, name: String, source: String, notes: [String], origin: Double? = nil,
+                               unixClock: Bool = false) throws -> ImportResult {
         let origin = origin ?? earliestSubmit ?? 0
         var notes = notes
         for a in adjustments {
@@ -112,7 +114,7 @@ public struct ImportedJobs {
         }
         // Stable: input order breaks ties between equal submit times.
         let order = jobs.indices.sorted { (jobs[$0].job.submit, $0) < (jobs[$1].job.submit, $1) }
-        var writer = try TraceWriter(path: path, header: TraceHeader(name: name, source: source, notes: notes))
+        var writer = try TraceWriter(path: path, header: TraceHeader(name: name, source: source, notes: notes, origin: unixClock ? origin : nil))
         for index in order { writer.write(jobs[index].job) }
         try writer.close()
         return ImportResult(out: path, report: report, notes: notes)

@@ -136,7 +136,7 @@ public struct SlurmSacctImporter {
             "one job per job id: its runs (requeues) joined; duration = the last run's end - start; attempts = runs",
             "worldSize = the GPUs of the allocated TRES (the requested ones when none was allocated)",
             "timeLimit, partition, qos, nodes, eligible: as the job's first run asked; eligible is relative to the trace's origin like submit",
-        ] + notes)
+        ] + notes, unixClock: true)
     }
 
     /// `sacct -P`: a header, then `|`-separated rows.
