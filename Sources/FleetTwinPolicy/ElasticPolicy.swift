@@ -33,6 +33,11 @@ public struct ElasticCandidate: Sendable, Equatable {
     /// For a held job (`ElasticRule.divide`) that is running: the instant from which it may
     /// change (it has progressed since its last start or resize); nil otherwise.
     public var changeableAt: VirtualTime? = nil
+    /// Its statistical-efficiency inputs (`PendingJob.statisticalEfficiency`), for goodput
+    /// rules (Pollux); nil: none given.
+    public var efficiency: StatisticalEfficiency? = nil
+    /// Accelerator-seconds it has held so far (attained service), for rules that order by it.
+    public var attainedService: Double = 0
 
     /// Time to finish on `devices` devices (full-size µs over the rate); infinite on none.
     public func timeToFinish(on devices: Int) -> Double {
@@ -196,6 +201,9 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         var minDevicesIn: Int32 = -1
         /// Starts, resizes and migrations so far (`jobStarted` calls).
         var starts = 0
+        /// Accelerator-seconds held up to `serviceMark` (attained service).
+        var service: Double = 0
+        var serviceMark = VirtualTime.zero
     }
 
     private var jobs: [Tracked] = []
@@ -232,6 +240,8 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         let i = Int(job.index)
         jobs[i].mark = remaining(i, at: now)
         jobs[i].markTime = now
+        jobs[i].service = service(i, at: now)
+        jobs[i].serviceMark = now
         jobs[i].state = .running
         jobs[i].devices = run.devices
         jobs[i].home = run.cluster
@@ -251,6 +261,8 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
     public mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {
         let i = Int(job.index)
         jobs[i].info = job
+        jobs[i].service = Double(job.attainedService) / 1e6
+        jobs[i].serviceMark = now
         jobs[i].state = .waiting
         jobs[i].devices = 0
         jobs[i].mark = Double(job.remainingWork)
@@ -389,6 +401,8 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
                     throughput: jobs[Int(j)].throughput, remaining: remaining(Int(j), at: now),
                     age: now - t.info.submit, restarts: max(0, t.starts - 1), name: t.info.name, architecture: t.info.architecture)
                 candidate.deadline = t.info.deadline
+                candidate.efficiency = t.info.statisticalEfficiency
+                candidate.attainedService = service(Int(j), at: now)
                 candidate.speed = speed(t.info, cluster: Int32(c))
                 // Stopping jobs and jobs that may not change yet keep what they hold.
                 if t.state == .stopping || (t.state == .running && !mayChange(t, at: now)) {
@@ -463,6 +477,13 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         guard t.state == .running else { return t.mark }
         let from = max(t.markTime, t.progressFrom)
         return max(0, t.mark - Double(max(0, (now - from).microseconds)) * t.rate)
+    }
+
+    /// Accelerator-seconds job `i` has held up to `now`.
+    private func service(_ i: Int, at now: VirtualTime) -> Double {
+        let t = jobs[i]
+        guard t.state == .running || t.state == .stopping else { return t.service }
+        return t.service + Double(t.devices) * max(0, (now - t.serviceMark).seconds)
     }
 
     /// The job's speed on the cluster's type (its own per-type speed when it has one).

@@ -55,6 +55,12 @@ public struct PolicyOptions: Sendable, Equatable {
         /// Arrival order; a best-effort job never takes devices from another.
         case arrival
     }
+    /// `pollux`: its genetic search's population and generations.
+    public var population: Int?
+    public var generations: Int?
+    /// The run's seed, for policies with a seeded generator of their own (`pollux`); set by
+    /// whoever builds the policy for a run (`PolicySpec.make`), not a scenario option.
+    public var runSeed: UInt64 = 0
 
     public init() {}
 
@@ -66,6 +72,7 @@ public struct PolicyOptions: Sendable, Equatable {
             && a.promoteKnob == b.promoteKnob && a.timeSliceSeconds == b.timeSliceSeconds && a.ordering == b.ordering
             && a.fairnessP == b.fairnessP && a.lambdaN == b.lambdaN && a.restartPenaltySeconds == b.restartPenaltySeconds
             && a.slaHeadroomSeconds == b.slaHeadroomSeconds && a.urgentRestarts == b.urgentRestarts && a.bestEffort == b.bestEffort
+            && a.population == b.population && a.generations == b.generations
             && a.tenantShares?.map(\.tenant) == b.tenantShares?.map(\.tenant) && a.tenantShares?.map(\.weight) == b.tenantShares?.map(\.weight)
     }
 }
@@ -307,6 +314,23 @@ public enum PolicyRegistry {
             build: { options, placement, mechanisms, _, _, _ in
                 ElasticPolicy(rule: SiaRule(p: options.fairnessP ?? -0.5, lambdaN: options.lambdaN ?? 1.1,
                                             restartPenaltyOverride: options.restartPenaltySeconds),
+                              placement: placement, round: .seconds(options.roundSeconds ?? 60), splicingOverhead: mechanisms.splicingOverhead)
+            }),
+        PolicyDescriptor(
+            name: "pollux",
+            summary: "Pollux: a genetic search (NSGA-II) over jobs x nodes replica matrices for the best power mean (p = -1) of fair-share-rebased "
+                + "goodput speedups (throughput x statistical efficiency), restart-penalised, exploring 1, 2, 4... replicas; re-searched every round",
+            source: "Pollux (Qiao et al., OSDI'21) as its simulator implements it: petuum/adaptdl osdi21-artifact simulator/pollux.py::PolluxPolicy, "
+                + "goodput.py (research/policies.md §10)",
+            oracle: false,
+            options: [
+                PolicyOptionInfo(name: "round", kind: "duration", defaultValue: "60s", help: "how often the search runs (also at every arrival and completion)"),
+                PolicyOptionInfo(name: "population", kind: "whole number, 2 to 1000", defaultValue: "100", help: "states in the genetic search (NSGA2 pop_size)"),
+                PolicyOptionInfo(name: "generations", kind: "whole number, 0 to 1000", defaultValue: "100", help: "generations of the genetic search (n_gen)"),
+            ],
+            defaultSwitches: MechanismSwitches(preemption: true, elastic: true), defaultQuantum: .zero,
+            build: { options, placement, mechanisms, _, _, _ in
+                ElasticPolicy(rule: PolluxRule(population: options.population ?? 100, generations: options.generations ?? 100, seed: options.runSeed),
                               placement: placement, round: .seconds(options.roundSeconds ?? 60), splicingOverhead: mechanisms.splicingOverhead)
             }),
         PolicyDescriptor(

@@ -16,7 +16,7 @@ public enum RestartCost: Sendable, Equatable {
     case byGang(gangLimits: [Int], pauses: [VirtualTime])
     /// What the policy's original simulator charges, resolved when the policy is known
     /// (`MechanismSettings.resolved(for:)`): nothing at all for Tiresias', Gavel's and the
-    /// AFS port's, 30 s for Pollux's Optimus, FleetTwin's own mechanisms where FleetTwin is
+    /// AFS port's, 30 s for Pollux and Pollux's Optimus, FleetTwin's own mechanisms where FleetTwin is
     /// the original (`singularity`) or there is no original simulator.
     case compat
 
@@ -53,9 +53,9 @@ public enum RestartCost: Sendable, Equatable {
         // job is reallocated at no cost (synergy, and las-continuous, its and Blox's LAS).
         case "fifo", "srtf", "las", "dlas-gpu-gittins", "gandiva", "afs", "synergy", "las-continuous": return .free
         case _ where policy.hasPrefix("gavel-"): return .free
-        // Pollux's simulator (simulator/job.py::reallocate, rescale_time = 30) for its
-        // Optimus port: 30 s on any change of a job's allocation.
-        case "optimus": return .pause(.flat(.seconds(Int64(30))))
+        // Pollux's simulator (simulator/job.py::reallocate, rescale_time = 30) for Pollux
+        // and its Optimus port: 30 s on any change of a job's allocation.
+        case "optimus", "pollux": return .pause(.flat(.seconds(Int64(30))))
         // FleetTwin is the original (singularity), Slurm's requeue is what the `slurm`
         // policy models, and fair-share and external policies have no original simulator.
         // Sia's per-model rescale times and ElasticFlow's per-event overhead are not modelled

@@ -40,6 +40,10 @@ public struct PendingJob: Sendable, Equatable {
     /// Replicas follow devices (`JobSpec.elasticSpeedup`): throughput on n devices relative
     /// to one, n = 1...worldSize; empty for a fixed world.
     public var speedup: [Double] = []
+    /// Statistical-efficiency inputs of a job whose replicas follow devices (initial and
+    /// max batch, local batch range, gradient noise; `JobSpec.statisticalEfficiency`), for
+    /// goodput policies (`pollux`); nil: none given (goodput = throughput).
+    public var statisticalEfficiency: StatisticalEfficiency?
     /// A model-parallel job (`JobSpec.parallelism`): its tensor group, which must sit inside
     /// one node (pass it as `group` to `CapacitySummary.fits` and `ClusterCapacity.reserve`),
     /// and the devices of one model replica (tensor x pipeline): it starts, shrinks and grows

@@ -251,6 +251,10 @@ struct ScenarioParser {
             guard slot >= 1, slot <= 86_400 else { throw reader.error(at: n, "slot (ElasticFlow's scheduling slot) must be between 1s and 1d; found \(slot.clean)s") }
             options.slotSeconds = slot
         }
+        for (key, path, lowest) in [("population", \PolicyOptions.population, 2), ("generations", \PolicyOptions.generations, 0)] {
+            guard let n = p[key] else { continue }
+            options[keyPath: path] = try reader.int(n, "\(key) (Pollux's genetic search)", min: lowest, max: 1000)
+        }
         if let n = p["reset-interval"] { options.resetIntervalSeconds = try reader.duration(n, "reset-interval", positive: false).seconds }
         if let n = p["p"] {
             let value = try reader.double(n, "p (Sia's fairness exponent)", min: -10, max: 10)

@@ -226,7 +226,7 @@ extension ScenarioParser {
     func parseJobList(_ node: YAMLNode, fleet: FleetSpec) throws(ScenarioError) -> ([JobSpec], [RealWorkloadJob]) {
         let keys = ["name", "submit", "tier", "world_size", "accelerator_type", "duration", "steps", "step_time",
                     "model", "samples", "requests", "output_size", "state_size", "memory_per_replica", "workload", "speedup", "elastic",
-                    "parallelism", "deadline", "resources"]
+                    "parallelism", "deadline", "resources", "statistical_efficiency"]
         var jobs: [JobSpec] = []
         var real: [RealWorkloadJob] = []
         var names: [String: Void] = [:]
@@ -253,6 +253,7 @@ extension ScenarioParser {
                     }
                     job.elasticSpeedup = curve
                 }
+                job.statisticalEfficiency = try parseEfficiency(j, job: job)
                 job.deadline = try parseDeadline(j, submit: job.submit)
                 job.resources = try parseResources(j)
                 jobs.append(job)
@@ -264,7 +265,7 @@ extension ScenarioParser {
             if let deadline = j["deadline"], j["workload"] != nil {
                 throw reader.error(at: deadline, "'deadline' is for simulated jobs; a real workload has none")
             }
-            if let key = j.present(["speedup", "elastic"]).first, j["workload"] != nil {
+            if let key = j.present(["speedup", "elastic", "statistical_efficiency"]).first, j["workload"] != nil {
                 throw reader.error(at: j[key], "'\(key)' is for simulated jobs; a real workload's replicas form a fixed world")
             }
             if j["workload"] != nil {
@@ -294,6 +295,7 @@ extension ScenarioParser {
                 stateBytes: try j["state_size"].map { n throws(ScenarioError) in try reader.stateSize(n) } ?? 0,
                 memoryPerReplicaBytes: memory)
             plain.elasticSpeedup = try parseElastic(j, job: plain, fleet: fleet)
+            plain.statisticalEfficiency = try parseEfficiency(j, job: plain)
             plain.deadline = try parseDeadline(j, submit: plain.submit)
             plain.resources = try parseResources(j)
             jobs.append(plain)
@@ -485,5 +487,38 @@ extension ScenarioParser {
                                             acceleratorsPerNode: cluster.acceleratorsPerNode, interconnect: profile.spec.interconnect, model: model)
             return Double(n) * compute / step.stepSeconds
         }
+    }
+
+    /// `statistical_efficiency: {initial_batch, max_batch, min_local_batch, max_local_batch,
+    /// gradient_variance, gradient_square | noise_scale}` (samples; `StatisticalEfficiency`):
+    /// Pollux's goodput inputs, for a job whose replicas follow its devices. nil: none given.
+    func parseEfficiency(_ j: YAMLObject, job: JobSpec) throws(ScenarioError) -> StatisticalEfficiency? {
+        guard let node = j["statistical_efficiency"] else { return nil }
+        guard job.elasticSpeedup != nil else {
+            throw reader.error(at: node, "'statistical_efficiency' is for a job whose replicas follow its devices: give 'speedup' (or 'elastic: true') too")
+        }
+        let keys = ["initial_batch", "max_batch", "min_local_batch", "max_local_batch", "gradient_variance", "gradient_square", "noise_scale"]
+        let o = try reader.object(node, "statistical_efficiency", allowed: keys)
+        func number(_ key: String) throws(ScenarioError) -> Double? {
+            try o[key].map { n throws(ScenarioError) in try reader.double(n, "statistical_efficiency.\(key)", min: 0, max: 1e12) }
+        }
+        let initial = try reader.double(try o.required("initial_batch"), "statistical_efficiency.initial_batch", min: 0, exclusiveMin: true, max: 1e12)
+        let most = try number("max_batch") ?? initial
+        let low = try number("min_local_batch") ?? 1, high = try number("max_local_batch")
+        let efficiency: StatisticalEfficiency
+        if let noise = try number("noise_scale") {
+            if let key = o.present(["gradient_variance", "gradient_square"]).first {
+                throw reader.error(at: o[key], "give 'noise_scale' or 'gradient_variance' and 'gradient_square', not both")
+            }
+            efficiency = StatisticalEfficiency(initialBatch: initial, maxBatch: most, minLocalBatch: low, maxLocalBatch: high, noiseScale: noise)
+        } else {
+            guard let variance = try number("gradient_variance"), let square = try number("gradient_square") else {
+                throw reader.error(at: node, "statistical_efficiency needs 'noise_scale' (samples), or 'gradient_variance' and 'gradient_square'")
+            }
+            efficiency = StatisticalEfficiency(initialBatch: initial, maxBatch: most, minLocalBatch: low, maxLocalBatch: high,
+                                               gradientVariance: variance, gradientSquare: square)
+        }
+        if let problem = efficiency.problem { throw reader.error(at: node, "statistical_efficiency: \(problem)") }
+        return efficiency
     }
 }

@@ -64,7 +64,7 @@ public struct Scenario: Sendable {
         // `restart_cost: compat` becomes what this policy's original simulator charges.
         let mechanisms = mechanisms.resolved(for: policy.name)
         return SimulationConfiguration(
-            fleet: fleet, jobs: jobs, policy: policy.make(mechanisms: mechanisms, jobs: jobs), horizon: horizon,
+            fleet: fleet, jobs: jobs, policy: policy.make(mechanisms: mechanisms, jobs: jobs, seed: seed ?? self.seed), horizon: horizon,
             mechanisms: mechanisms, failures: failures, seed: seed ?? self.seed, checkInvariants: checkInvariants,
             computations: realWorkloads.isEmpty ? nil : RealWorkloads(jobs: realWorkloads, runSeed: seed ?? self.seed))
     }
@@ -129,6 +129,8 @@ public struct PolicySpec: Sendable, Equatable {
         if options.lambdaN != nil { given.append("lambda-n") }
         if options.restartPenaltySeconds != nil { given.append("restart-penalty") }
         if options.slotSeconds != nil { given.append("slot") }
+        if options.population != nil { given.append("population") }
+        if options.generations != nil { given.append("generations") }
         if options.tenantShares != nil { given.append("shares") }
         if options.slaHeadroomSeconds != nil { given.append("sla-headroom") }
         if options.urgentRestarts != nil { given.append("urgent-restarts") }
@@ -155,6 +157,8 @@ public struct PolicySpec: Sendable, Equatable {
         if !d.takes("lambda-n") { spec.options.lambdaN = nil }
         if !d.takes("restart-penalty") { spec.options.restartPenaltySeconds = nil }
         if !d.takes("slot") { spec.options.slotSeconds = nil }
+        if !d.takes("population") { spec.options.population = nil }
+        if !d.takes("generations") { spec.options.generations = nil }
         if !d.takes("shares") { spec.options.tenantShares = nil }
         if !d.takes("sla-headroom") { spec.options.slaHeadroomSeconds = nil }
         if !d.takes("urgent-restarts") { spec.options.urgentRestarts = nil }
@@ -193,6 +197,8 @@ public struct PolicySpec: Sendable, Equatable {
         if let v = options.slaHeadroomSeconds { parts.append("sla-headroom: \(v.clean)s") }
         if let v = options.urgentRestarts { parts.append("urgent-restarts: \(v)") }
         if let v = options.bestEffort { parts.append("best-effort: \(v.rawValue)") }
+        if let v = options.population { parts.append("population: \(v)") }
+        if let v = options.generations { parts.append("generations: \(v)") }
         if !options.slurmSources.isEmpty { parts.append("slurm: [\(options.slurmSources.joined(separator: ", "))]") }
         if let v = options.serviceSamples {
             var h = StableHasher()
@@ -217,11 +223,14 @@ public struct PolicySpec: Sendable, Equatable {
     /// Builds the policy; `jobs` are the run's jobs (their service, for policies that learn
     /// a distribution from the workload). An `external` policy's process starts at its first
     /// scheduling pass.
-    public func make(mechanisms: MechanismSettings = .defaults, jobs: [JobSpec] = []) -> any SchedulingPolicy {
+    /// `seed`: the run's, for a policy with a seeded generator of its own (`pollux`).
+    public func make(mechanisms: MechanismSettings = .defaults, jobs: [JobSpec] = [], seed: UInt64 = 0) -> any SchedulingPolicy {
         if descriptor.external {
             precondition(problem == nil, problem ?? "")
             return ExternalPolicy(settings: options.external!, placement: placement)
         }
+        var options = options
+        options.runSeed = seed
         return descriptor.make(options: options, placement: placement, mechanisms: mechanisms,
                         serviceSeconds: jobs.map { $0.work.seconds * Double($0.worldSize) })
     }

@@ -70,6 +70,8 @@ public struct TraceWorkload: Sendable {
                     spec.qos = job.qos
                     spec.inference = job.batchInference
                     spec.elasticSpeedup = job.speedup
+            spec.statisticalEfficiency = job.statisticalEfficiency.map(StatisticalEfficiency.init)
+                    spec.statisticalEfficiency = job.statisticalEfficiency.map(StatisticalEfficiency.init)
                     spec.parallelism = job.parallelism.map(Parallelism.init)
                     spec.deadline = deadline(of: job)
                     specs.append(spec)
@@ -119,5 +121,19 @@ extension Parallelism {
     /// A trace job's parallelism (validated by `TraceReader`).
     init(_ trace: TraceParallelism) {
         self.init(tensor: trace.tensor, pipeline: trace.pipeline, microBatches: trace.microBatches)
+    }
+}
+
+extension StatisticalEfficiency {
+    /// A trace job's inputs (checked by `TraceReader`); unset limits default as in
+    /// `StatisticalEfficiency.init`, a noise scale becomes var / sqr = noise / B0.
+    init(_ e: TraceStatisticalEfficiency) {
+        if let noise = e.noiseScale {
+            self.init(initialBatch: e.initialBatch, maxBatch: e.maxBatch ?? e.initialBatch, minLocalBatch: e.minLocalBatch ?? 1,
+                      maxLocalBatch: e.maxLocalBatch, noiseScale: noise)
+        } else {
+            self.init(initialBatch: e.initialBatch, maxBatch: e.maxBatch ?? e.initialBatch, minLocalBatch: e.minLocalBatch ?? 1,
+                      maxLocalBatch: e.maxLocalBatch, gradientVariance: e.gradientVariance ?? 0, gradientSquare: e.gradientSquare ?? 0)
+        }
     }
 }

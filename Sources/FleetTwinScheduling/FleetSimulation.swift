@@ -304,6 +304,7 @@ public actor FleetSimulation {
                     pendingJob.qos = jobQOS[i]
                     pendingJob.splitsRequests = spec.inference != nil
                     pendingJob.speedup = spec.elasticSpeedup ?? []
+                    pendingJob.statisticalEfficiency = spec.statisticalEfficiency
                     pendingJob.tensorGroup = spec.parallelism?.tensor ?? 1
                     pendingJob.replicaDevices = spec.replicaDevices
                     pendingJob.name = spec.name

@@ -43,6 +43,10 @@ public struct JobSpec: Sendable, Equatable {
     /// replicas at `elasticSpeedup[n - 1]` / `elasticSpeedup[worldSize - 1]` of its full-size
     /// rate, communication included. Its length is `worldSize`, every entry > 0.
     public var elasticSpeedup: [Double]?
+    /// Statistical-efficiency inputs (batch sizes, gradient noise) of a job whose replicas
+    /// follow devices, for goodput policies (`pollux`; research/policies.md §10). They steer
+    /// the policy's choice only: the job still progresses at `elasticSpeedup`. nil: none.
+    public var statisticalEfficiency: StatisticalEfficiency?
     /// Tensor and pipeline parallelism (nil: data parallelism only, one replica per device).
     /// `worldSize` is then devices, a multiple of tensor x pipeline; one model replica spans
     /// tensor x pipeline of them (tensor groups inside nodes), `work` is steps x the ideal

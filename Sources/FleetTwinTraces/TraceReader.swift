@@ -73,7 +73,7 @@ public struct TraceReader {
     static let jobKeys: Set<String> = [
         "id", "submit", "worldSize", "duration", "steps", "stepTime", "tier", "acceleratorType", "stateBytes",
         "memoryPerReplicaBytes", "workload", "user", "virtualCluster", "timeLimit", "partition", "qos", "nodes", "eligible", "recorded",
-        "requests", "weightBytes", "speedup", "parallelism", "deadline",
+        "requests", "weightBytes", "speedup", "parallelism", "deadline", "statisticalEfficiency",
     ]
 
     private func readJob(_ o: [String: Any], line: Int) throws -> TraceJob {
@@ -174,6 +174,12 @@ public struct TraceReader {
             }
             job.speedup = values
         }
+        if let v = o["statisticalEfficiency"], !(v is NSNull) {
+            guard job.speedup != nil else {
+                throw error(line, "'statisticalEfficiency' is for a job whose replicas follow devices: give 'speedup' too")
+            }
+            job.statisticalEfficiency = try statisticalEfficiency(v, line: line)
+        }
         if let v = o["parallelism"], !(v is NSNull) {
             job.parallelism = try parallelism(v, worldSize: Int(size), line: line)
             if let key = job.requests != nil ? "requests" : job.speedup != nil ? "speedup" : nil {
@@ -181,6 +187,46 @@ public struct TraceReader {
             }
         }
         return job
+    }
+
+    /// `{"initialBatch": B0, "maxBatch", "minLocalBatch", "maxLocalBatch", "gradientVariance",
+    /// "gradientSquare" | "noiseScale"}`: numbers from 0 to 1e12 (samples), B0 > 0, max batch
+    /// >= B0, 1 <= min local <= max local, and either the noise scale or both gradient
+    /// statistics (not both 0).
+    private func statisticalEfficiency(_ v: Any, line: Int) throws -> TraceStatisticalEfficiency {
+        let keys = TraceStatisticalEfficiency.keys
+        guard let o = v as? [String: Any] else { throw error(line, "'statisticalEfficiency' must be an object with \(keys.joined(separator: ", "))") }
+        if let unknown = o.keys.sorted().first(where: { !keys.contains($0) }) {
+            throw error(line, "unknown field 'statisticalEfficiency.\(unknown)'; expected: \(keys.joined(separator: ", "))")
+        }
+        func number(_ key: String) throws -> Double? {
+            guard let x = o[key], !(x is NSNull) else { return nil }
+            guard let n = x as? NSNumber, !isBoolean(n), n.doubleValue.isFinite, n.doubleValue >= 0, n.doubleValue <= 1e12 else {
+                throw error(line, "'statisticalEfficiency.\(key)' must be a number from 0 to 1e12; found \(x)")
+            }
+            return n.doubleValue
+        }
+        guard let initial = try number("initialBatch"), initial > 0 else {
+            throw error(line, "'statisticalEfficiency.initialBatch' (B0, samples) is required and must be > 0")
+        }
+        let e = TraceStatisticalEfficiency(initialBatch: initial, maxBatch: try number("maxBatch"), minLocalBatch: try number("minLocalBatch"),
+                                           maxLocalBatch: try number("maxLocalBatch"), gradientVariance: try number("gradientVariance"),
+                                           gradientSquare: try number("gradientSquare"), noiseScale: try number("noiseScale"))
+        if let most = e.maxBatch, most < initial { throw error(line, "'statisticalEfficiency.maxBatch' \(most) must be at least 'initialBatch' \(initial)") }
+        let low = e.minLocalBatch ?? 1
+        if low < 1 || (e.maxLocalBatch.map { $0 < low } ?? false) {
+            throw error(line, "'statisticalEfficiency' needs 1 <= minLocalBatch (\(low)) <= maxLocalBatch (\(e.maxLocalBatch.map { "\($0)" } ?? "maxBatch"))")
+        }
+        if e.noiseScale != nil {
+            guard e.gradientVariance == nil, e.gradientSquare == nil else {
+                throw error(line, "'statisticalEfficiency': give 'noiseScale' or 'gradientVariance' and 'gradientSquare', not both")
+            }
+        } else {
+            guard let variance = e.gradientVariance, let square = e.gradientSquare, variance + square > 0 else {
+                throw error(line, "'statisticalEfficiency' needs 'noiseScale' (samples), or 'gradientVariance' and 'gradientSquare' (not both 0)")
+            }
+        }
+        return e
     }
 
     /// `{"tensor": T, "pipeline": P, "microBatches": m}`: whole numbers >= 1 (each defaults

@@ -40,6 +40,11 @@ public struct TraceWriter {
         if let v = job.requests { f.append(("requests", String(v))) }
         if let v = job.weightBytes { f.append(("weightBytes", String(v))) }
         if let v = job.speedup { f.append(("speedup", "[" + v.map(Self.number).joined(separator: ",") + "]")) }
+        if let e = job.statisticalEfficiency {
+            f.append(("statisticalEfficiency", Self.object(zip(TraceStatisticalEfficiency.keys, e.values).compactMap { key, value in
+                value.map { (key, Self.number($0)) }
+            })))
+        }
         if let p = job.parallelism {
             f.append(("parallelism", Self.object([("tensor", String(p.tensor)), ("pipeline", String(p.pipeline)),
                                                   ("microBatches", String(p.microBatches))])))

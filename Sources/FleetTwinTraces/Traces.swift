@@ -67,6 +67,10 @@ public struct TraceJob: Sendable, Equatable {
     /// Replicas follow devices: throughput on 1...worldSize devices relative to one (nil: a
     /// fixed world).
     public var speedup: [Double]?
+    /// Pollux's statistical-efficiency inputs of a job with a `speedup` (`"statisticalEfficiency":
+    /// {"initialBatch", "maxBatch", "minLocalBatch", "maxLocalBatch", "gradientVariance",
+    /// "gradientSquare" | "noiseScale"}`, samples); nil: none given.
+    public var statisticalEfficiency: TraceStatisticalEfficiency?
     /// Tensor and pipeline parallelism (`"parallelism": {"tensor": T, "pipeline": P,
     /// "microBatches": m}`; nil: data parallelism only): one model replica spans T x P of the
     /// job's devices, which T x P divides, with tensor groups inside nodes (issue 18).
@@ -194,4 +198,32 @@ public struct TraceParallelism: Sendable, Equatable {
         self.pipeline = pipeline
         self.microBatches = microBatches
     }
+}
+
+/// A trace job's statistical-efficiency inputs as written (FleetTwinPolicy's
+/// `StatisticalEfficiency` once read): batch sizes in samples, and the gradient variance and
+/// squared norm or, instead, a gradient noise scale (samples). Checked by `TraceReader`.
+public struct TraceStatisticalEfficiency: Sendable, Equatable {
+    public var initialBatch: Double
+    public var maxBatch: Double?
+    public var minLocalBatch: Double?
+    public var maxLocalBatch: Double?
+    public var gradientVariance: Double?
+    public var gradientSquare: Double?
+    public var noiseScale: Double?
+
+    public init(initialBatch: Double, maxBatch: Double? = nil, minLocalBatch: Double? = nil, maxLocalBatch: Double? = nil,
+                gradientVariance: Double? = nil, gradientSquare: Double? = nil, noiseScale: Double? = nil) {
+        self.initialBatch = initialBatch
+        self.maxBatch = maxBatch
+        self.minLocalBatch = minLocalBatch
+        self.maxLocalBatch = maxLocalBatch
+        self.gradientVariance = gradientVariance
+        self.gradientSquare = gradientSquare
+        self.noiseScale = noiseScale
+    }
+
+    /// The keys in the order they are written.
+    static let keys = ["initialBatch", "maxBatch", "minLocalBatch", "maxLocalBatch", "gradientVariance", "gradientSquare", "noiseScale"]
+    var values: [Double?] { [initialBatch, maxBatch, minLocalBatch, maxLocalBatch, gradientVariance, gradientSquare, noiseScale] }
 }

@@ -159,13 +159,13 @@ import Testing
                     guard scenario.expectedJobCount <= 2_000, scenario.policy.options.external == nil else { continue }
                     let jobs = scenario.jobs(seed: scenario.seed)
                     guard jobs.count <= 200, scenario.fleet.totalAccelerators <= 256, scenario.realWorkloads.isEmpty else { continue }
-                    // A round-based elastic policy (sia, optimus) re-solves every round while a job
+                    // A round-based elastic policy (sia, optimus, pollux) re-solves every round while a job
                     // runs: an extreme duration or speedup is tens of millions of solves, a slow run
                     // rather than a wrong one (an open problem: rounds that change nothing are not
                     // skipped). Such scenarios are parsed here; SiaTests and PolicyLayerTests run them.
                     // synergy re-allocates CPU and memory every 300 s round while a job with a
                     // profile runs, likewise (SynergyTests runs it).
-                    guard !["sia", "optimus", "synergy"].contains(scenario.policy.name) else { continue }
+                    guard !["sia", "optimus", "synergy", "pollux"].contains(scenario.policy.name) else { continue }
                     let result = try await runScenario(scenario, check: ran % 10 == 0)
                     _ = RunMetrics.fold(result, interval: scenario.outputs.utilizationInterval)
                     ran += 1

@@ -260,6 +260,15 @@ import Testing
         #expect(Self.times(r, .started, job: 3).allSatisfy { $0 >= bigStart })
     }
 
+    /// `pollux` with a small genetic search (20 states, 10 generations; its rules unchanged):
+    /// the default 100 x 100 at every 60 s round takes minutes per run in a debug build.
+    static var quickPollux: PolicyOptions {
+        var o = PolicyOptions()
+        o.population = 20
+        o.generations = 10
+        return o
+    }
+
     /// Property: random small traces on random fleets under every registered policy and
     /// every placement rule complete every job, with every check on (work conservation,
     /// hysteresis, no stall, the fleet's invariants). The external policy is whatever program
@@ -282,7 +291,8 @@ import Testing
                 return j
             }
             for rule in PlacementRule.allCases {
-                let policy = PolicyRegistry.named(name)!.make(placement: rule, serviceSeconds: jobs.map { $0.work.seconds * Double($0.worldSize) })
+                let policy = PolicyRegistry.named(name)!.make(options: name == "pollux" ? Self.quickPollux : PolicyOptions(), placement: rule,
+                                                              serviceSeconds: jobs.map { $0.work.seconds * Double($0.worldSize) })
                 let r = try await FleetSimulation(SimulationConfiguration(fleet: fleet, jobs: jobs, policy: policy, checkInvariants: true)).run()
                 #expect(r.log.records.filter { $0.kind == .completed }.count == jobs.count, "\(name) \(rule) trial \(trial)")
             }
