@@ -350,8 +350,21 @@ public struct SynergyPolicy: SchedulingPolicy {
         let available = availableGPUs(fleet, includingStopping: false)
         let total = available.map { $0.reduce(0, +) }
         for j in order {
-            guard let s = states[j], !s.running, !s.stopping, !s.planned else { continue }
+            guard let s = states[j], !s.running, !s.stopping else { continue }
             guard fleet.clusters(of: s.job.acceleratorTypes).contains(where: { total[Int($0)] >= s.job.worldSize }) else { continue }
+            // A job planned onto GPUs still on their way back starts now on free GPUs nobody
+            // planned for, when TUNE finds it a place there: a run never idles capacity a
+            // waiting job fits (its old plan's GPUs go to the next waiting job once they land).
+            if s.planned, let old = s.grant {
+                hold(old, sign: -1)
+                if let g = tune(j, fleet: fleet, available: available) {
+                    states[j]!.planned = false
+                    grant(j, g)
+                    return launch(j, g)
+                }
+                hold(old, sign: 1)
+                continue
+            }
             guard let g = tune(j, fleet: fleet, available: available) else { continue }
             grant(j, g)
             return launch(j, g)

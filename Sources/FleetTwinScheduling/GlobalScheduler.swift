@@ -219,7 +219,7 @@ public actor GlobalScheduler {
             if checksInvariants { try await checkInvariants() }
         }
         if let failure = policy.failure { throw SimulationError.policyFailed(policy: policy.name, at: now, message: failure) }
-        try measureIdle()
+        try measureIdle(at: now)
     }
 
     /// Carries out one decision of the policy's, or throws why the fleet cannot.
@@ -268,7 +268,7 @@ public actor GlobalScheduler {
 
     /// What the pass left idle while waiting jobs fit (and, with checks, that it left none
     /// outside reservations).
-    private func measureIdle() throws {
+    private func measureIdle(at now: VirtualTime) throws {
         idleFitting = 0
         var reserved: [Int] = []
         if checksInvariants {
@@ -284,7 +284,7 @@ public actor GlobalScheduler {
                 if checksInvariants && view.clusters[Int(c)].free.freeInGroups(of: shape.group) - reserved[Int(c)] >= shape.worldSize {
                     throw SimulationError.invariantViolated(
                         "policy \(policy.name) left \(view.clusters[Int(c)].free.totalFree) accelerators of cluster \(view.clusters[Int(c)].name) idle "
-                        + "(\(reserved[Int(c)]) reserved) while \(shape.count) job(s) of \(shape.worldSize) accelerator(s) that fit there wait")
+                        + "(\(reserved[Int(c)]) reserved) while \(shape.count) job(s) of \(shape.worldSize) accelerator(s) that fit there wait, at \(now)")
                 }
             }
         }

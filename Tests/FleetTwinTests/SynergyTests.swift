@@ -123,6 +123,23 @@ import Testing
         #expect(Self.times(r, .completed, job: 1) == [1000] && Self.times(r, .completed, job: 0) == [1400])
     }
 
+    /// Work conservation at a round: jobs planned onto GPUs still on their way back (from
+    /// jobs the round stops) start at once on free GPUs nobody planned for. Seven jobs on 2x4
+    /// GPUs (a random case that found it): before the fix, at 700 s two 1-GPU jobs waited on
+    /// their plans while 2 GPUs stood idle, and `--check` failed the run.
+    @Test(arguments: ["synergy", "las-continuous"])
+    func plannedJobsTakeFreeGPUsRatherThanWait(policy: String) async throws {
+        let jobs = [Self.job("0", at: 100, gpus: 4, seconds: 3000, profile: false),
+                    Self.job("1", at: 700, gpus: 1, seconds: 3000, profile: false),
+                    Self.job("2", at: 700, gpus: 2, seconds: 8000, profile: false),
+                    Self.job("3", at: 700, gpus: 2, seconds: 8000, profile: false),
+                    Self.job("4", at: 700, gpus: 1, seconds: 200, profile: false),
+                    Self.job("5", at: 750, gpus: 2, seconds: 3000, profile: false),
+                    Self.job("6", at: 750, gpus: 1, seconds: 500, profile: false)]
+        let r = try await Self.run(jobs, fleet: Self.fleet(nodes: 2), policy: policy, mechanisms: MechanismSettings.defaults)
+        #expect(r.log.records.filter { $0.kind == .completed }.count == 7)
+    }
+
     /// An overloaded 4x4 fleet under both, FleetTwin's costs and every check on (the thrash
     /// guard among them): every job completes, deterministically.
     @Test(arguments: ["synergy", "las-continuous"])
