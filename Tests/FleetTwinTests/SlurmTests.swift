@@ -177,15 +177,25 @@ import Testing
         }
         let queue = done ? "" : ((try? Self.shell("squeue")) ?? "squeue failed")
         try #require(done, "the three jobs did not complete within two minutes: \(queue)")
+        // The same accounting as `sacct -P` gives the same jobs (this machine's clock is UTC here).
+        // Both are read while the record stands still (Slurm may still update a finished job's
+        // priority; a CI run read 0 in one and 1 in the other): JSON, pipe, JSON again, until
+        // the two JSON reads agree.
+        let pipe = dir.appendingPathComponent("sacct.psv").path, pipeOut = dir.appendingPathComponent("p.jsonl").path
+        let fields = "JobID,JobName,User,Account,Partition,QOS,State,Submit,Eligible,Start,End,Timelimit,AllocTRES,ReqTRES,NodeList,Priority"
+        for _ in 0..<20 {
+            let before = try Self.shell("sacct", "--json", "-j", ids.joined(separator: ","))
+            try Self.shell("TZ=UTC", "sacct", "--duplicates", "--parsable2", "--format=\(fields)", "-j", ids.joined(separator: ","))
+                .write(toFile: pipe, atomically: true, encoding: .utf8)
+            let after = try Self.shell("sacct", "--json", "-j", ids.joined(separator: ","))
+            try after.write(toFile: input, atomically: true, encoding: .utf8)
+            if Self.withoutClock(before) == Self.withoutClock(after) { break }
+            Thread.sleep(forTimeInterval: 1)
+        }
         let out = dir.appendingPathComponent("s.jsonl").path
         let run = try runFleettwin(["import", "slurm-sacct", input, "--out", out])
         #expect(run.status == 0, "\(run.stderr)")
         let (_, jobs) = try TraceReader(path: out).readAll()
-        // The same accounting as `sacct -P` gives the same jobs (this machine's clock is UTC here).
-        let pipe = dir.appendingPathComponent("sacct.psv").path, pipeOut = dir.appendingPathComponent("p.jsonl").path
-        let fields = "JobID,JobName,User,Account,Partition,QOS,State,Submit,Eligible,Start,End,Timelimit,AllocTRES,ReqTRES,NodeList,Priority"
-        try Self.shell("TZ=UTC", "sacct", "--duplicates", "--parsable2", "--format=\(fields)", "-j", ids.joined(separator: ","))
-            .write(toFile: pipe, atomically: true, encoding: .utf8)
         #expect(try runFleettwin(["import", "slurm-sacct", pipe, "--out", pipeOut]).status == 0)
         let (_, piped) = try TraceReader(path: pipeOut).readAll()
         #expect(piped.map(\.id) == jobs.map(\.id) && piped.map(\.worldSize) == jobs.map(\.worldSize))
@@ -308,6 +318,14 @@ import Testing
     /// Runs a Slurm client (or any command on PATH) with the test process's environment
     /// (SLURM_CONF); its standard output, or `SlurmCommandFailed`.
     @discardableResult
+    /// The `jobs` of a `sacct --json` reply, keys sorted: what two reads must agree on (the
+    /// reply's `meta` is left out).
+    static func withoutClock(_ json: String) -> Data? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let jobs = object["jobs"] else { return nil }
+        return try? JSONSerialization.data(withJSONObject: jobs, options: [.sortedKeys])
+    }
+
     static func shell(_ arguments: String...) throws -> String { try shell(arguments) }
 
     /// `shell` with the arguments as a list.
