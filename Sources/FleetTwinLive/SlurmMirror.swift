@@ -156,7 +156,10 @@ public struct SlurmMirror: Sendable {
             case .pending:
                 break
             case .running:
-                if !entry.running {
+                // COMPLETING on a job the mirror does not have running is the teardown of a run
+                // that ended (a requeue's, seen between the requeue and PENDING; or one that
+                // began and ended between polls, whose start comes with its end): not a start.
+                if !entry.running && job.state != "COMPLETING" {
                     emit(.started, &entry, at: job.start.map { $0 * 1_000_000 },
                          .init(gpus: job.gpus, nodeCount: job.nodeCount, nodes: job.nodes, restarts: job.restarts))
                     entry.running = true

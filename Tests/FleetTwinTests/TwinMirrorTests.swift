@@ -116,6 +116,25 @@ import Testing
         #expect(second.events.first { $0.node == "n1" }?.details.note == "gone from sinfo")
     }
 
+    /// A requeued job seen COMPLETING (its old run's teardown, restart count already raised)
+    /// is requeued once and not started: a CI run against the real Slurm caught the mirror
+    /// starting it there and requeueing it again at PENDING. It starts once it runs again.
+    @Test func aRequeuedJobSeenCompletingIsNotStarted() {
+        var mirror = SlurmMirror()
+        let node = ObservedNode(name: "n1", state: "mixed", gpus: 8, gres: "gpu:8")
+        _ = mirror.apply(SlurmObservation(time: 3_000_000, nodes: [node], jobs: [
+            ObservedJob(id: 4, state: "RUNNING", gpus: 8, nodes: "n1", submit: 1, start: 2)]))
+        let completing = mirror.apply(SlurmObservation(time: 5_000_000, nodes: [node], jobs: [
+            ObservedJob(id: 4, state: "COMPLETING", gpus: 8, nodes: "n1", submit: 4, start: 2, restarts: 1)]))
+        #expect(completing.events.map(Self.summary) == ["4 requeued 4"])
+        let pending = mirror.apply(SlurmObservation(time: 6_000_000, nodes: [node], jobs: [
+            ObservedJob(id: 4, state: "PENDING", gpus: 8, submit: 4, restarts: 1)]))
+        #expect(pending.events.isEmpty)
+        let again = mirror.apply(SlurmObservation(time: 9_000_000, nodes: [node], jobs: [
+            ObservedJob(id: 4, state: "RUNNING", gpus: 8, nodes: "n1", submit: 4, start: 8, restarts: 1)]))
+        #expect(again.events.map(Self.summary) == ["8 started 4"])
+    }
+
     /// Two processes (hashing seeded differently) mirror the same captures to the same
     /// events, observations and snapshot hashes, byte for byte.
     @Test func twoProcessesMirrorTheSameCaptureIdentically() throws {
