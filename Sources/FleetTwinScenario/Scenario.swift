@@ -109,61 +109,17 @@ public struct PolicySpec: Sendable, Equatable {
     }
 
     /// The scenario's options that policy `other` does not take, by their scenario keys
-    /// (what `renamed` drops), in the order `fleettwin policies` lists options.
+    /// (what `renamed` drops), in the order of `PolicyOptions.fields`.
     public func optionsDropped(by other: String) -> [String] {
         guard let d = PolicyRegistry.named(other) else { return [] }
-        var given: [String] = []
-        if options.preemption != nil { given.append("preemption") }
-        if options.elastic != nil { given.append("elastic") }
-        if options.migration != nil { given.append("migration") }
-        if options.quantumSeconds != nil { given.append("quantum") }
-        if options.thresholds != nil { given.append("thresholds") }
-        if options.serviceSamples != nil { given.append("distribution") }
-        if options.queueOrder != nil { given.append("queue-order") }
-        if options.ordering != nil { given.append("ordering") }
-        if options.promoteKnob != nil { given.append("promote-knob") }
-        if options.timeSliceSeconds != nil { given.append("time-slice") }
-        if options.roundSeconds != nil { given.append("round") }
-        if options.resetIntervalSeconds != nil { given.append("reset-interval") }
-        if options.fairnessP != nil { given.append("p") }
-        if options.lambdaN != nil { given.append("lambda-n") }
-        if options.restartPenaltySeconds != nil { given.append("restart-penalty") }
-        if options.slotSeconds != nil { given.append("slot") }
-        if options.population != nil { given.append("population") }
-        if options.generations != nil { given.append("generations") }
-        if options.tenantShares != nil { given.append("shares") }
-        if options.slaHeadroomSeconds != nil { given.append("sla-headroom") }
-        if options.urgentRestarts != nil { given.append("urgent-restarts") }
-        if options.bestEffort != nil { given.append("best-effort") }
-        if options.slurm != nil { given.append("slurm-conf") }
-        return given.filter { !d.takes($0) }
+        return PolicyOptions.fields.filter { $0.isSet(options) && !d.takes($0.key) }.map(\.key)
     }
 
     /// The same policy under another name, keeping the options the other policy also takes.
     public func renamed(_ other: String) -> PolicySpec {
         var spec = PolicySpec(name: other, placement: placement, options: options)
         let d = spec.descriptor
-        if !d.takes("preemption") { spec.options.preemption = nil; spec.options.elastic = nil; spec.options.migration = nil }
-        if !d.takes("quantum") { spec.options.quantumSeconds = nil }
-        if !d.takes("thresholds") { spec.options.thresholds = nil }
-        if !d.takes("distribution") { spec.options.serviceSamples = nil }
-        if !d.takes("queue-order") { spec.options.queueOrder = nil }
-        if !d.takes("ordering") { spec.options.ordering = nil }
-        if !d.takes("promote-knob") { spec.options.promoteKnob = nil }
-        if !d.takes("time-slice") { spec.options.timeSliceSeconds = nil }
-        if !d.takes("round") { spec.options.roundSeconds = nil }
-        if !d.takes("reset-interval") { spec.options.resetIntervalSeconds = nil }
-        if !d.takes("p") { spec.options.fairnessP = nil }
-        if !d.takes("lambda-n") { spec.options.lambdaN = nil }
-        if !d.takes("restart-penalty") { spec.options.restartPenaltySeconds = nil }
-        if !d.takes("slot") { spec.options.slotSeconds = nil }
-        if !d.takes("population") { spec.options.population = nil }
-        if !d.takes("generations") { spec.options.generations = nil }
-        if !d.takes("shares") { spec.options.tenantShares = nil }
-        if !d.takes("sla-headroom") { spec.options.slaHeadroomSeconds = nil }
-        if !d.takes("urgent-restarts") { spec.options.urgentRestarts = nil }
-        if !d.takes("best-effort") { spec.options.bestEffort = nil }
-        if !d.takes("slurm-conf") { spec.options.slurm = nil; spec.options.slurmSources = [] }
+        for field in PolicyOptions.fields where !d.takes(field.key) { field.clear(&spec.options) }
         if !d.external { spec.options.external = nil }
         return spec
     }
@@ -178,33 +134,7 @@ public struct PolicySpec: Sendable, Equatable {
             parts.append("timeout: \(e.timeoutSeconds.clean)s")
             if e.oracle { parts.append("oracle: true") }
         }
-        if let v = options.preemption { parts.append("preemption: \(v)") }
-        if let v = options.elastic { parts.append("elastic: \(v)") }
-        if let v = options.migration { parts.append("migration: \(v)") }
-        if let v = options.quantumSeconds { parts.append("quantum: \(v.clean)s") }
-        if let v = options.thresholds { parts.append("thresholds: [\(v.map(\.clean).joined(separator: ", "))]") }
-        if let v = options.tenantShares { parts.append("shares: { \(v.map { "\($0.tenant): \($0.weight.clean)" }.joined(separator: ", ")) }") }
-        if let v = options.queueOrder { parts.append("queue-order: \(v.rawValue)") }
-        if let v = options.ordering { parts.append("ordering: \(v.rawValue)") }
-        if let v = options.promoteKnob { parts.append("promote-knob: \(v.clean)") }
-        if let v = options.timeSliceSeconds { parts.append("time-slice: \(v.clean)s") }
-        if let v = options.roundSeconds { parts.append("round: \(v.clean)s") }
-        if let v = options.resetIntervalSeconds { parts.append("reset-interval: \(v.clean)s") }
-        if let v = options.fairnessP { parts.append("p: \(v.clean)") }
-        if let v = options.lambdaN { parts.append("lambda-n: \(v.clean)") }
-        if let v = options.restartPenaltySeconds { parts.append("restart-penalty: \(v.clean)s") }
-        if let v = options.slotSeconds { parts.append("slot: \(v.clean)s") }
-        if let v = options.slaHeadroomSeconds { parts.append("sla-headroom: \(v.clean)s") }
-        if let v = options.urgentRestarts { parts.append("urgent-restarts: \(v)") }
-        if let v = options.bestEffort { parts.append("best-effort: \(v.rawValue)") }
-        if let v = options.population { parts.append("population: \(v)") }
-        if let v = options.generations { parts.append("generations: \(v)") }
-        if !options.slurmSources.isEmpty { parts.append("slurm: [\(options.slurmSources.joined(separator: ", "))]") }
-        if let v = options.serviceSamples {
-            var h = StableHasher()
-            for x in v { h.combine(x.bitPattern) }
-            parts.append("distribution: \(v.count) samples, hash \(h.hex)")
-        }
+        parts += PolicyOptions.fields.compactMap { $0.text(options) }
         return "{ " + parts.joined(separator: ", ") + " }"
     }
 

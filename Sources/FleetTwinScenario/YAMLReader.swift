@@ -240,11 +240,6 @@ func editDistance(_ a: String, _ b: String) -> Int {
     return a.isEmpty ? b.count : previous[b.count]
 }
 
-extension Double {
-    /// `2` rather than `2.0`; other values as Swift prints them.
-    var clean: String { self == rounded() && abs(self) < 1e15 ? String(Int64(self)) : String(self) }
-}
-
 extension String {
     var replacingTabs: String { replacingOccurrences(of: "\t", with: " ") }
 }

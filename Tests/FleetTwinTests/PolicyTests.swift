@@ -2,6 +2,7 @@ import FleetTwinCostModel
 import FleetTwinEngine
 import FleetTwinFleet
 import FleetTwinMetrics
+import FleetTwinPolicy
 import FleetTwinReports
 import FleetTwinScenario
 import FleetTwinScheduling
@@ -251,5 +252,28 @@ import Testing
         #expect(!kept.stderr.contains("left out"), "\(kept.stderr)")
         let compare = try runFleettwin(["compare", scenario, "--policies", "las,srtf", "--seeds", "1", "--db", db])
         #expect(compare.stderr.contains("note: srtf does not take the scenario's thresholds (las's); left out"), "\(compare.stderr)")
+    }
+
+    /// Every option a built-in policy takes has its entry in `PolicyOptions.fields`, which
+    /// equality, `renamed`, `optionsDropped` and a stored scenario's text all go through: an
+    /// option missing there would be silently kept for a policy that does not take it, left
+    /// out of what a stored run says ran, and ignored when two specs are compared.
+    @Test func everyOptionAPolicyTakesIsInTheOptionTable() {
+        let keys = PolicyOptions.fields.map(\.key)
+        #expect(Set(keys).count == keys.count, "a key twice: \(keys)")
+        // `slurm-qos` is read into the same configuration as `slurm-conf`, one field.
+        let covered = keys + ["slurm-qos"]
+        for d in PolicyRegistry.all where !d.external {
+            for option in d.options { #expect(covered.contains(option.name), "\(d.name)'s option \(option.name) is not in PolicyOptions.fields") }
+        }
+        // And the table drives all four: a set option, dropped by a policy without it.
+        var spec = PolicySpec(name: "singularity")
+        spec.options.slaHeadroomSeconds = 600
+        spec.options.bestEffort = .arrival
+        #expect(spec.text == "{ name: singularity, placement: best-fit, sla-headroom: 600s, best-effort: arrival }")
+        #expect(spec.optionsDropped(by: "las") == ["sla-headroom", "best-effort"])
+        let las = spec.renamed("las")
+        #expect(las.options == PolicyOptions() && las.text == "{ name: las, placement: best-fit }")
+        #expect(spec.renamed("singularity") == spec && spec != las.renamed("singularity"))
     }
 }
