@@ -30,20 +30,35 @@ public struct PendingJob: Sendable, Equatable {
     /// What a batch scheduler was told, for policies that model one (`slurm`): the time limit
     /// (µs; 0: none), and the partition and QOS as dense indices into
     /// `FleetView.partitionNames` and `FleetView.qosNames` (-1: none given).
-    public var timeLimit: Int64 = 0
-    public var partition: Int32 = -1
-    public var qos: Int32 = -1
+    public var timeLimit: Int64 {
+        get { rare?.value.timeLimit ?? 0 }
+        set { setRare { $0.timeLimit = newValue } }
+    }
+    public var partition: Int32 {
+        get { rare?.value.partition ?? -1 }
+        set { setRare { $0.partition = newValue } }
+    }
+    public var qos: Int32 {
+        get { rare?.value.qos ?? -1 }
+        set { setRare { $0.qos = newValue } }
+    }
     /// Batch inference: its replicas split a fixed set of requests, so on fewer devices than
     /// its world size it runs at devices / world size of its full rate, one replica per device,
     /// with no splicing overhead (`fraction(on:splicingOverhead:)`).
     public var splitsRequests = false
     /// Replicas follow devices (`JobSpec.elasticSpeedup`): throughput on n devices relative
     /// to one, n = 1...worldSize; empty for a fixed world.
-    public var speedup: [Double] = []
+    public var speedup: [Double] {
+        get { rare?.value.speedup ?? [] }
+        set { setRare { $0.speedup = newValue } }
+    }
     /// Statistical-efficiency inputs of a job whose replicas follow devices (initial and
     /// max batch, local batch range, gradient noise; `JobSpec.statisticalEfficiency`), for
     /// goodput policies (`pollux`); nil: none given (goodput = throughput).
-    public var statisticalEfficiency: StatisticalEfficiency?
+    public var statisticalEfficiency: StatisticalEfficiency? {
+        get { rare?.value.statisticalEfficiency }
+        set { setRare { $0.statisticalEfficiency = newValue } }
+    }
     /// A model-parallel job (`JobSpec.parallelism`): its tensor group, which must sit inside
     /// one node (pass it as `group` to `CapacitySummary.fits` and `ClusterCapacity.reserve`),
     /// and the devices of one model replica (tensor x pipeline): it starts, shrinks and grows
@@ -53,13 +68,25 @@ public struct PendingJob: Sendable, Equatable {
     public var replicaDevices = 1
     /// The job's name and its model's architecture ("bert", "llama"; empty when it was not
     /// given as a model), for policies that key costs on the model (Sia's restart penalty).
-    public var name = ""
-    public var architecture = ""
+    public var name: String {
+        get { rare?.value.name ?? "" }
+        set { setRare { $0.name = newValue } }
+    }
+    public var architecture: String {
+        get { rare?.value.architecture ?? "" }
+        set { setRare { $0.architecture = newValue } }
+    }
     /// When it must complete (absolute; `JobSpec.deadline`); nil: best effort.
-    public var deadline: VirtualTime?
+    public var deadline: VirtualTime? {
+        get { rare?.value.deadline }
+        set { setRare { $0.deadline = newValue } }
+    }
     /// Host CPU and memory per accelerator and the speedup they bring (`JobSpec.resources`);
     /// nil: the fair share at speedup 1.
-    public var resources: ResourceProfile?
+    public var resources: ResourceProfile? {
+        get { rare?.value.resources }
+        set { setRare { $0.resources = newValue } }
+    }
 
     public init(index: JobIndex, submit: VirtualTime, tier: SLATier, worldSize: Int, acceleratorTypes: TypeSet,
                 work: Int64 = 0, memoryPerReplicaBytes: Int64 = 0, stateBytes: Int64 = 0, tenant: Int32 = -1,
@@ -76,6 +103,29 @@ public struct PendingJob: Sendable, Equatable {
         self.worldSize = worldSize
         self.acceleratorTypes = acceleratorTypes
         self.tenant = tenant
+    }
+    /// The fields above that most jobs leave at their defaults (from `timeLimit` on, but the
+    /// model-parallel shape), behind one shared, immutable reference (`SharedValue`) that is nil while they
+    /// all are: a policy keeps one of these per job (`TrackedJob`), and inline they made a
+    /// million-job run's arrays of them most of its peak memory (as `JobSpec.rare`).
+    private var rare: SharedValue<RareFieldValues>?
+
+    /// The values behind `rare`.
+    struct RareFieldValues: Sendable, Equatable {
+        var timeLimit: Int64 = 0
+        var partition: Int32 = -1
+        var qos: Int32 = -1
+        var speedup: [Double] = []
+        var statisticalEfficiency: StatisticalEfficiency?
+        var name: String = ""
+        var architecture: String = ""
+        var deadline: VirtualTime?
+        var resources: ResourceProfile?
+    }
+
+
+    private mutating func setRare(_ change: (inout RareFieldValues) -> Void) {
+        rare = SharedValue.updating(rare, empty: RareFieldValues(), change)
     }
 }
 
