@@ -74,10 +74,12 @@ extension SlurmReplies {
     /// The records of a `sacct --json` reply, sorted by job id, then submission, then start:
     /// `{"jobs": [...], "errors": []}`, each record with at least `job_id` and `state.current`
     /// (22.05: numbers plain and the state a string; later versions' `{"set", "number"}` numbers
-    /// and state lists read too). Throws `MalformedReply` naming `source` when the reply is not
-    /// that; records of array tasks are read under their own `job_id`, as squeue lists them.
+    /// and state lists read too). Slurm's error 9003, "Nothing found with query" (22.05 says so
+    /// when no record is in the window), is an empty list. Throws `MalformedReply` naming
+    /// `source` when the reply is not that; records of array tasks are read under their own
+    /// `job_id`, as squeue lists them.
     public static func runs(_ data: Data, source: String) throws(MalformedReply) -> [AccountedRun] {
-        let list = try topLevelList(data, key: "jobs", source: source, command: "sacct --json")
+        let list = try topLevelList(data, key: "jobs", source: source, command: "sacct --json", harmless: [9003])
         var runs: [AccountedRun] = []
         for (index, element) in list.enumerated() {
             guard let record = element as? [String: Any] else {

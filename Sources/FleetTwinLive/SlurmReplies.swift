@@ -87,8 +87,9 @@ public enum SlurmReplies {
         return nodes.sorted { $0.name < $1.name }
     }
 
-    /// The list under `key` of a reply object whose `errors` list is empty.
-    static func topLevelList(_ data: Data, key: String, source: String, command: String) throws(MalformedReply) -> [Any] {
+    /// The list under `key` of a reply object whose `errors` list is empty, or holds only
+    /// errors numbered in `harmless`.
+    static func topLevelList(_ data: Data, key: String, source: String, command: String, harmless: Set<Int64> = []) throws(MalformedReply) -> [Any] {
         let body = data.starts(with: [0xEF, 0xBB, 0xBF]) ? data.dropFirst(3) : data
         guard !body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) else {
             throw MalformedReply(source: source, message: "an empty reply; expected the output of `\(command)`")
@@ -100,7 +101,8 @@ public enum SlurmReplies {
         guard let object = root as? [String: Any] else {
             throw MalformedReply(source: source, message: "not a JSON object; expected the output of `\(command)`, an object with a \"\(key)\" list")
         }
-        if let errors = object["errors"] as? [Any], !errors.isEmpty {
+        if let errors = object["errors"] as? [Any],
+           !errors.allSatisfy({ integer(($0 as? [String: Any])?["error_number"]).map(harmless.contains) ?? false }) {
             let text = errors.map { error -> String in
                 guard let e = error as? [String: Any] else { return "\(error)" }
                 return [string(e["error"]), string(e["description"]), integer(e["error_number"] ?? e["errno"]).map { "errno \($0)" }]

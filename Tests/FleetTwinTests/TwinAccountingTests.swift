@@ -53,6 +53,30 @@ import Testing
         #expect(five.recorded?.start == 16 && five.recorded?.attempts == 2 && five.duration == 10)
     }
 
+    /// Recorded from the project's local Slurm 22.05 (Fixtures/twin/sacct-real: `twin capture
+    /// --interval 6s`, kept to jobs 13 and 15, the working directory renamed): job 13 started
+    /// when a node freed at 761 and job 15 (QOS high) preempted it at 762, between the polls
+    /// at 758.2 and 764.2. With sacct the mirror agrees with the last poll's sacct record by
+    /// record: every submission, start, requeue (at the next run's submission) and end.
+    @Test func aRecordedRequeueBetweenPollsAgreesWithSacct() throws {
+        let (steps, _) = try TwinMirrorTests.mirror(fixture("twin/sacct-real"))
+        let events = steps.flatMap(\.events)
+        #expect(events.allSatisfy { !$0.isFault })
+        let records = try SlurmReplies.runs(Data(contentsOf: URL(fileURLWithPath: fixture("twin/sacct-real/sacct-0005.json"))), source: "sacct")
+        #expect(records.count == 3)
+        for id in [13, 15] {
+            let runs = records.filter { $0.id == id }, mine = events.filter { $0.job == id }
+            #expect(mine.first?.kind == .submitted && mine.first?.time == runs[0].submit! * 1_000_000)
+            #expect(mine.filter { $0.kind == .started }.map(\.time) == runs.map { $0.start! * 1_000_000 }, "job \(id)")
+            #expect(mine.filter { $0.kind == .requeued }.map(\.time) == runs.dropFirst().map { $0.submit! * 1_000_000 }, "job \(id)")
+            #expect(mine.last?.kind == .completed && mine.last?.time == runs.last!.end! * 1_000_000, "job \(id)")
+        }
+        #expect(events.filter { $0.job == 13 }.map(\.kind) == [.submitted, .started, .requeued, .started, .completed])
+        // squeue alone: the run at 761 is unseen.
+        #expect(try Self.events("twin/sacct-real", sacct: false).joined().filter { $0.hasSuffix(" 13") }
+                == ["1796046753 submitted 13", "1796046762 requeued 13", "1796046773 started 13", "1796046783 completed 13"])
+    }
+
     /// The polls stalled from 5000.5 to 5400.5, long enough for squeue to purge finished jobs:
     /// job 7's end, job 8's whole run and job 9 (never listed) come from sacct.
     @Test func aShortRunAndAJobSqueueNeverListedComeFromSacct() throws {
@@ -170,6 +194,9 @@ import Testing
         let read = try SlurmReplies.runs(Data(later.utf8), source: "b.json")
         #expect(read == [AccountedRun(id: 9, state: "REQUEUED", submit: 50, start: 60, end: 70, gpus: 16, nodeCount: 2, nodes: "n2")])
         #expect(read[0].ranAndEnded && read[0].finalKind == nil)
+        // 22.05 answers a window without records so (seen on the local Slurm): no records, no error.
+        let nothing = #"{"errors": [{"description": "Nothing found", "error_number": 9003, "error": "Nothing found with query", "source": "slurmdb_jobs_get"}], "jobs": []}"#
+        #expect(try SlurmReplies.runs(Data(nothing.utf8), source: "d.json").isEmpty)
         for (text, message) in [(#"{"jobs": [{"state": {"current": "COMPLETED"}}]}"#, "c.json: error: jobs[0] has no job_id (a positive number)"),
                                 (#"{"jobs": [{"job_id": 3}]}"#, #"c.json: error: job 3 (jobs[0]) has no state.current (a string, such as "COMPLETED")"#),
                                 (#"{"errors": [{"error": "Slurm accounting storage is disabled"}], "jobs": []}"#,
