@@ -82,12 +82,7 @@ extension SlurmReplies {
         let list = try topLevelList(data, key: "jobs", source: source, command: "sacct --json", harmless: [9003])
         var runs: [AccountedRun] = []
         for (index, element) in list.enumerated() {
-            guard let record = element as? [String: Any] else {
-                throw MalformedReply(source: source, message: "jobs[\(index)] is not an object")
-            }
-            guard let id = integer(record["job_id"]), id > 0 else {
-                throw MalformedReply(source: source, message: "jobs[\(index)] has no job_id (a positive number)")
-            }
+            let (record, id) = try jobRecord(element, index: index, source: source)
             guard let state = states((record["state"] as? [String: Any])?["current"]).first else {
                 throw MalformedReply(source: source, message: "job \(id) (jobs[\(index)]) has no state.current (a string, such as \"COMPLETED\")")
             }

@@ -33,12 +33,7 @@ public enum SlurmReplies {
         let list = try topLevelList(data, key: "jobs", source: source, command: "squeue --json")
         var jobs: [ObservedJob] = []
         for (index, element) in list.enumerated() {
-            guard let job = element as? [String: Any] else {
-                throw MalformedReply(source: source, message: "jobs[\(index)] is not an object")
-            }
-            guard let id = integer(job["job_id"]), id > 0 else {
-                throw MalformedReply(source: source, message: "jobs[\(index)] has no job_id (a positive number)")
-            }
+            let (job, id) = try jobRecord(element, index: index, source: source)
             guard let state = states(job["job_state"]).first else {
                 throw MalformedReply(source: source, message: "job \(id) has no job_state (a string, such as \"RUNNING\")")
             }
@@ -85,6 +80,18 @@ public enum SlurmReplies {
                                       reason: string(node["reason"]) ?? ""))
         }
         return nodes.sorted { $0.name < $1.name }
+    }
+
+    /// Element `index` of a reply's `jobs` list as an object with a positive `job_id`, or the
+    /// `MalformedReply` that says which is missing.
+    static func jobRecord(_ element: Any, index: Int, source: String) throws(MalformedReply) -> (record: [String: Any], id: Int64) {
+        guard let record = element as? [String: Any] else {
+            throw MalformedReply(source: source, message: "jobs[\(index)] is not an object")
+        }
+        guard let id = integer(record["job_id"]), id > 0 else {
+            throw MalformedReply(source: source, message: "jobs[\(index)] has no job_id (a positive number)")
+        }
+        return (record, id)
     }
 
     /// The list under `key` of a reply object whose `errors` list is empty, or holds only

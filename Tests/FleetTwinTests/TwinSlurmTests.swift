@@ -208,4 +208,71 @@ import Testing
         #expect((scored["forecasts"] as? Int ?? 0) >= 4 && scored["medianAbsStartErrorSeconds"] is Double, "\(score.stdout)")
         #expect((scored["seriesPoints"] as? Int ?? 0) > 0 && scored["pendingGPUSeriesMAE"] is Double && scored["baseline"] is [String: Any])
     }
+
+    /// A run that begins and is requeued between two polls, on the real Slurm: the twin polls
+    /// every 6 s; one 8-GPU job per node (QOS high) fills the cluster, the first ending after
+    /// 8 s; a normal job waiting behind them starts then and a QOS-high job submitted the
+    /// moment it runs preempts it within about a second, so squeue usually misses that run.
+    /// With sacct the mirror's log agrees with sacct record by record all the same: every
+    /// start, every requeue (at the next run's submission) and every end. About 60 s; it
+    /// holds the cluster alone.
+    @Test(.enabled(if: SlurmTests.localSlurm, "needs the local Slurm: Tests/Slurm/local-slurm.sh start, then SLURM_CONF from its env.sh"))
+    func aRunRequeuedBetweenPollsIsMirroredFromSacct() throws {
+        let held = SlurmTests.Access.shared.exclusive()
+        defer { held.release() }
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("twin.sqlite").path
+        let twin = try Self.start(["twin", "slurm", "--interval", "6s", "--db", db], in: dir, name: "twin")
+        var ids: [Int] = []
+        defer {
+            if twin.isRunning { kill(twin.processIdentifier, SIGKILL) }
+            if !ids.isEmpty { _ = try? SlurmTests.shell("scancel", ids.map(String.init).joined(separator: ",")) }
+        }
+        let tag = "sacct-\(UUID().uuidString.prefix(8))"
+        func submit(_ gpus: Int, sleep: Int, _ extra: [String] = []) throws -> Int {
+            let out = try SlurmTests.shell(["sbatch", "--parsable", "--gres=gpu:\(gpus)", "--time=2", "-J", tag, "-o", "/dev/null"] + extra
+                                           + ["--wrap", "sleep \(sleep)"])
+            let id = try #require(Int(out.trimmingCharacters(in: .whitespacesAndNewlines)))
+            ids.append(id)
+            return id
+        }
+        func state(_ id: Int) throws -> String { try SlurmTests.shell("squeue", "-h", "-j", String(id), "-o", "%T").trimmingCharacters(in: .whitespacesAndNewlines) }
+        Thread.sleep(forTimeInterval: 1)
+        let nodes = Set(try SlurmTests.shell("sinfo", "-h", "-N", "-o", "%N").split(separator: "\n")).count  // membership only
+        for k in 0..<nodes { _ = try submit(8, sleep: k == 0 ? 8 : 25, ["--qos=high"]) }
+        let low = try submit(8, sleep: 10)
+        var tries = 0
+        while try state(low) != "RUNNING", tries < 400 {
+            Thread.sleep(forTimeInterval: 0.05)
+            tries += 1
+        }
+        _ = try submit(8, sleep: 5, ["--qos=high"])
+        var records: [Int: [[String: Any]]] = [:]  // looked up only
+        func time(_ record: [String: Any], _ key: String) -> Int64 { ((record["time"] as? [String: Any])?[key] as? NSNumber)?.int64Value ?? 0 }
+        for _ in 0..<120 {
+            Thread.sleep(forTimeInterval: 1)
+            let json = try SlurmTests.shell("sacct", "--json", "-j", ids.map(String.init).joined(separator: ","))
+            records = [:]
+            for record in (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["jobs"] as? [[String: Any]] ?? [] {
+                records[(record["job_id"] as! NSNumber).intValue, default: []].append(record)
+            }
+            if ids.allSatisfy({ id in (records[id]?.last?["state"] as? [String: Any])?["current"] as? String == "COMPLETED" }) { break }
+        }
+        try #require(records[low]?.count == 2, "the low job was not preempted once: \(records[low] ?? [])")
+        Thread.sleep(forTimeInterval: 13)  // two more polls
+        kill(twin.processIdentifier, SIGKILL)
+        twin.waitUntilExit()
+        let store = try ResultStore(existingPath: db)
+        let events = try store.twinEvents(session: try #require(try store.twinSessions().last).id)
+        for id in ids {
+            let runs = (records[id] ?? []).sorted { time($0, "submission") < time($1, "submission") }
+            let mine = events.filter { $0.job == id }, lines = mine.map(\.line)
+            #expect(mine.first?.kind == .submitted && mine.first?.time == time(runs[0], "submission") * 1_000_000, "job \(id): \(lines)")
+            #expect(mine.filter { $0.kind == .started }.map(\.time) == runs.map { time($0, "start") * 1_000_000 }, "job \(id): \(lines)")
+            #expect(mine.filter { $0.kind == .requeued }.map(\.time) == runs.dropFirst().map { time($0, "submission") * 1_000_000 }, "job \(id): \(lines)")
+            #expect(mine.last?.kind == .completed && mine.last?.time == time(runs[runs.count - 1], "end") * 1_000_000, "job \(id): \(lines)")
+        }
+        #expect(events.allSatisfy { !$0.isFault }, "\(events.filter(\.isFault).map(\.line))")
+    }
 }
