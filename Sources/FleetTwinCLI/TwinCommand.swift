@@ -56,6 +56,30 @@ struct PollLimits: ParsableArguments {
     }
 }
 
+/// The options that say how to reach a live cluster: its commands (the default) or slurmrestd.
+struct LiveOptions: ParsableArguments {
+    @Option(help: "Read the cluster through slurmrestd at this address (http://host:port, openapi v0.0.38) instead of its commands; the token comes from SLURM_JWT (`scontrol token`).")
+    var rest: String?
+    @Option(help: "With --rest: the user the token was made for (default: $USER, else root).") var restUser: String?
+    @Flag(help: "Do not ask sacct (a cluster without slurmdbd); runs that begin and end between two polls go unseen.") var noSacct = false
+
+    /// The poll source these options name, and how a session records where it came from.
+    func source() throws -> (any PollSource, String) {
+        let environment = ProcessInfo.processInfo.environment
+        guard let rest else {
+            return (LiveSlurm(clock: wallClockMicroseconds, sacct: !noSacct), "squeue/sinfo (SLURM_CONF=\(environment["SLURM_CONF"] ?? "unset"))")
+        }
+        guard rest.hasPrefix("http://") || rest.hasPrefix("https://"), URL(string: rest) != nil else {
+            throw InvalidInput(message: "--rest \(rest): expected slurmrestd's address, such as http://127.0.0.1:6820")
+        }
+        guard let token = environment["SLURM_JWT"], !token.isEmpty else {
+            throw InvalidInput(message: "--rest needs a token in SLURM_JWT (`export $(scontrol token username=$USER)`)")
+        }
+        let user = restUser ?? environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? "root"
+        return (RestSlurm(base: rest, user: user, token: token, clock: wallClockMicroseconds, sacct: !noSacct), "slurmrestd \(rest)")
+    }
+}
+
 /// Prints a poll's events: cluster events on standard output (unless quiet), poll faults on
 /// standard error, each as `TwinEvent.line`.
 func report(_ step: SlurmMirror.Step, quiet: Bool) {
@@ -89,6 +113,7 @@ struct TwinSlurm: AsyncParsableCommand {
               fleettwin twin slurm --replay-polls ../shared/slurm/capture-seed8/polls --db twin.sqlite --until-idle
               fleettwin twin slurm --interval 5s --db twin.sqlite --forecast-every 6 --slurm-conf $SLURM_CONF --slurm-qos qos.psv
               fleettwin twin slurm --interval 5s --db twin.sqlite --resume      # after a restart: the last session carries on
+              fleettwin twin slurm --rest http://127.0.0.1:6820 --db twin.sqlite   # through slurmrestd (SLURM_JWT set)
             """)
 
     @Option(help: "The results database (SQLite); created when missing.") var db: String = ResultStore.defaultPath
@@ -96,7 +121,7 @@ struct TwinSlurm: AsyncParsableCommand {
     var replayPolls: String?
     @OptionGroup var limits: PollLimits
     @Flag(help: "Print only faults and the summary, not every event.") var quiet = false
-    @Flag(help: "Do not ask sacct (a cluster without slurmdbd); runs that begin and end between two polls go unseen.") var noSacct = false
+    @OptionGroup var live: LiveOptions
     @Option(help: "Forecast every pending job's start at every N-th poll and keep the forecasts (`twin score --db`); 0: never.")
     var forecastEvery: Int = 0
     @Option(help: "With --forecast-every: the cluster's slurm.conf.") var slurmConf: String?
@@ -122,11 +147,11 @@ struct TwinSlurm: AsyncParsableCommand {
         var source: any PollSource
         var origin: String
         if let replayPolls {
+            guard live.rest == nil else { throw InvalidInput(message: "--replay-polls reads a capture; leave out --rest") }
             do { source = try CapturedPolls(directory: replayPolls) } catch { throw InvalidInput(message: error.description) }
             origin = "capture \(replayPolls)"
         } else {
-            source = LiveSlurm(clock: wallClockMicroseconds, sacct: !noSacct)
-            origin = "squeue/sinfo (SLURM_CONF=\(ProcessInfo.processInfo.environment["SLURM_CONF"] ?? "unset"))"
+            (source, origin) = try live.source()
         }
         let store = try ResultStore(path: db)
         var mirror = SlurmMirror()
@@ -218,14 +243,14 @@ struct TwinCapture: ParsableCommand {
 
     @Argument(help: "The directory to write (created when missing).") var directory: String
     @OptionGroup var limits: PollLimits
-    @Flag(help: "Do not ask sacct (a cluster without slurmdbd).") var noSacct = false
+    @OptionGroup var live: LiveOptions
 
     func run() throws {
         let capture: PollCapture
         do { capture = try PollCapture(directory: directory) } catch {
             throw InvalidInput(message: "\(directory): cannot create the directory (\(error.localizedDescription))")
         }
-        var source = LiveSlurm(clock: wallClockMicroseconds, sacct: !noSacct)
+        var (source, _) = try live.source()
         var mirror = SlurmMirror()  // to know when the cluster is idle, and since when to ask sacct
         var polls = 0
         while limits.maxPolls.map({ polls < $0 }) ?? true {

@@ -77,6 +77,26 @@ import Testing
                 == ["1796046753 submitted 13", "1796046762 requeued 13", "1796046773 started 13", "1796046783 completed 13"])
     }
 
+    /// slurmrestd's replies (Fixtures/twin/rest: `twin capture --rest` on the local Slurm with
+    /// slurmrestd, `GET /slurm/v0.0.38/jobs`, `/nodes` and `/slurmdb/v0.0.38/jobs` byte for
+    /// byte but the working directory) are read as the commands' are: no fault, and the
+    /// mirror's log agrees with the last accounting reply.
+    @Test func slurmrestdRepliesAreReadAsTheCommandsAre() throws {
+        let (steps, mirror) = try TwinMirrorTests.mirror(fixture("twin/rest"))
+        #expect(steps.allSatisfy { $0.observation != nil && !$0.events.contains { $0.isFault } } && mirror.isIdle)
+        let events = steps.flatMap(\.events).map(TwinMirrorTests.summary)
+        #expect(events == ["1796047353 submitted 1", "1796047354 started 1", "1796047356 completed 1", "1796047741 submitted 2",
+                           "1796047741 submitted 3", "1796047742 started 2", "1796047742 started 3", "1796047745 completed 3",
+                           "1796047748 completed 2"])
+        let records = try SlurmReplies.runs(Data(contentsOf: URL(fileURLWithPath: fixture("twin/rest/sacct-0002.json"))), source: "rest")
+        #expect(records.map { "\($0.id) \($0.state) \($0.start ?? 0) \($0.end ?? 0) \($0.gpus)" }
+                == ["2 COMPLETED 1796047742 1796047748 8", "3 COMPLETED 1796047742 1796047745 8"])
+        #expect(steps[0].observation?.nodes.map(\.gpus) == [8, 8, 8, 8])
+        let live = RestSlurm(base: "http://127.0.0.1:6820/", user: "root", token: "t", clock: { 0 })
+        #expect(live.paths(since: 1_000_000, now: 3_500_000) == ("/slurm/v0.0.38/jobs", "/slurm/v0.0.38/nodes", "/slurmdb/v0.0.38/jobs?start_time=now-33"))
+        #expect(live.base == "http://127.0.0.1:6820")
+    }
+
     /// The polls stalled from 5000.5 to 5400.5, long enough for squeue to purge finished jobs:
     /// job 7's end, job 8's whole run and job 9 (never listed) come from sacct.
     @Test func aShortRunAndAJobSqueueNeverListedComeFromSacct() throws {

@@ -275,4 +275,47 @@ import Testing
         }
         #expect(events.allSatisfy { !$0.isFault }, "\(events.filter(\.isFault).map(\.line))")
     }
+
+    /// Whether the local Slurm runs slurmrestd (local-slurm.sh start with WITH_REST=1 writes its
+    /// address and a root token to env.sh).
+    static var localRest: Bool {
+        let environment = ProcessInfo.processInfo.environment
+        return SlurmTests.localSlurm && environment["SLURM_LOCAL_REST_URL"] != nil && environment["SLURM_JWT"] != nil
+    }
+
+    /// `twin slurm --rest` reads the same cluster through slurmrestd: once the cluster stands
+    /// still, one poll through it and one through the commands store the same canonical
+    /// snapshot (same hash), with no fault (the accounting endpoint answered too); a token that
+    /// is not one is a logged `commandFailed` with slurmrestd's answer (22.05: HTTP 500 and its
+    /// errors), not a crash.
+    @Test(.enabled(if: localRest, "needs the local Slurm with slurmrestd: WITH_REST=1 Tests/Slurm/local-slurm.sh start, then its env.sh"))
+    func theTwinReadsTheSameThroughSlurmrestd() throws {
+        let held = SlurmTests.Access.shared.exclusive()
+        defer { held.release() }
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = ProcessInfo.processInfo.environment["SLURM_LOCAL_REST_URL"]!
+        let out = try SlurmTests.shell("sbatch", "--parsable", "--gres=gpu:2", "--time=1", "-o", "/dev/null", "--wrap", "sleep 1")
+        let id = try #require(Int(out.trimmingCharacters(in: .whitespacesAndNewlines)))
+        for _ in 0..<60 where !(try SlurmTests.shell("squeue", "-h", "-j", String(id), "-o", "%T").contains("COMPLETED")) {
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        var same = false, tries = 0
+        while !same, tries < 5 {
+            tries += 1
+            var snapshots: [SlurmObservation.Snapshot] = []
+            for (name, extra) in [("rest", ["--rest", url]), ("commands", [])] {
+                let db = dir.appendingPathComponent("\(name)-\(tries).sqlite").path
+                let run = try runFleettwin(["twin", "slurm", "--max-polls", "1", "--db", db, "--quiet"] + extra)
+                #expect(run.status == 0 && !run.stderr.contains("twin:"), "\(name): \(run.stderr)")
+                if let last = try ResultStore(existingPath: db).lastTwinSnapshot(session: 1) { snapshots.append(last.snapshot) }
+            }
+            same = snapshots.count == 2 && snapshots[0] == snapshots[1] && snapshots[0].jobs.contains { $0.id == id }
+        }
+        #expect(same, "slurmrestd and the commands never showed the same cluster in \(tries) tries")
+        let denied = try runFleettwin(["twin", "slurm", "--rest", url, "--max-polls", "1", "--db", dir.appendingPathComponent("x.sqlite").path],
+                                      environment: ["SLURM_JWT": "not-a-token"])
+        #expect(denied.status == 0 && denied.stderr.contains("commandFailed") && denied.stderr.contains("answered HTTP 500: Slurm reported errors: "),
+                "\(denied.stderr)")
+    }
 }
