@@ -24,6 +24,44 @@ import Testing
         return process
     }
 
+    /// sacct's records of `ids` by job id, once every job's last run completed (waits up to
+    /// `seconds`; a failed requirement listing squeue otherwise).
+    static func completedRecords(_ ids: [Int], seconds: Int) throws -> [Int: [[String: Any]]] {
+        var records: [Int: [[String: Any]]] = [:]  // looked up only
+        func completed() -> Bool { ids.allSatisfy { id in (records[id]?.last?["state"] as? [String: Any])?["current"] as? String == "COMPLETED" } }
+        for _ in 0..<seconds {
+            Thread.sleep(forTimeInterval: 1)
+            let json = try SlurmTests.shell("sacct", "--json", "-j", ids.map(String.init).joined(separator: ","))
+            records = [:]
+            for record in (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["jobs"] as? [[String: Any]] ?? [] {
+                records[(record["job_id"] as! NSNumber).intValue, default: []].append(record)
+            }
+            if completed() { break }
+        }
+        let left = completed() ? "" : ((try? SlurmTests.shell("squeue")) ?? "")
+        try #require(completed(), "not every job completed within \(seconds) s: \(left)")
+        return records
+    }
+
+    /// A record's `time.KEY`, Unix seconds (0 when absent).
+    static func time(_ record: [String: Any], _ key: String) -> Int64 {
+        ((record["time"] as? [String: Any])?[key] as? NSNumber)?.int64Value ?? 0
+    }
+
+    /// Expects the mirror's log to agree with sacct job by job: the first submission, every
+    /// run's start, every requeue at the next run's submission (Slurm resets it to the
+    /// requeue), and the last run's end, to the second.
+    static func expectAgreement(_ events: [TwinEvent], _ records: [Int: [[String: Any]]], ids: [Int]) {
+        for id in ids {
+            let runs = (records[id] ?? []).sorted { time($0, "submission") < time($1, "submission") }
+            let mine = events.filter { $0.job == id }, lines = mine.map(\.line)
+            #expect(mine.first?.kind == .submitted && mine.first?.time == time(runs[0], "submission") * 1_000_000, "job \(id): \(lines)")
+            #expect(mine.filter { $0.kind == .started }.map(\.time) == runs.map { time($0, "start") * 1_000_000 }, "job \(id): \(lines)")
+            #expect(mine.filter { $0.kind == .requeued }.map(\.time) == runs.dropFirst().map { time($0, "submission") * 1_000_000 }, "job \(id): \(lines)")
+            #expect(mine.last?.kind == .completed && mine.last?.time == time(runs[runs.count - 1], "end") * 1_000_000, "job \(id): \(lines)")
+        }
+    }
+
     @Test(.enabled(if: SlurmTests.localSlurm, "needs the local Slurm: Tests/Slurm/local-slurm.sh start, then SLURM_CONF from its env.sh"))
     func theTwinFollowsTheLocalSlurmAndLosesNothingWhenKilled() throws {
         let held = SlurmTests.Access.shared.share()
@@ -165,37 +203,14 @@ import Testing
         try SlurmTests.shell("scontrol", "update", "nodename=\(node)", "state=resume")
         downNode = nil
         // Until sacct has every job's last run completed, then two more polls.
-        var records: [Int: [[String: Any]]] = [:]  // looked up only
-        for _ in 0..<150 {
-            Thread.sleep(forTimeInterval: 1)
-            let json = try SlurmTests.shell("sacct", "--json", "-j", ids.map(String.init).joined(separator: ","))
-            records = [:]
-            for record in (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["jobs"] as? [[String: Any]] ?? [] {
-                records[(record["job_id"] as! NSNumber).intValue, default: []].append(record)
-            }
-            if ids.allSatisfy({ id in (records[id]?.last?["state"] as? [String: Any])?["current"] as? String == "COMPLETED" }) { break }
-        }
-        let completed = ids.allSatisfy { id in (records[id]?.last?["state"] as? [String: Any])?["current"] as? String == "COMPLETED" }
-        let left = completed ? "" : ((try? SlurmTests.shell("squeue")) ?? "")
-        try #require(completed, "not every job completed within 150 s: \(left)")
+        let records = try Self.completedRecords(ids, seconds: 150)
         Thread.sleep(forTimeInterval: 2.5)
         kill(twin.processIdentifier, SIGKILL)
         twin.waitUntilExit()
         let store = try ResultStore(existingPath: db)
         let session = try #require(try store.twinSessions().last)
         let events = try store.twinEvents(session: session.id)
-        func time(_ record: [String: Any], _ key: String) -> Int64 {
-            ((record["time"] as? [String: Any])?[key] as? NSNumber)?.int64Value ?? 0
-        }
-        for id in ids {
-            let runs = (records[id] ?? []).sorted { time($0, "submission") < time($1, "submission") }
-            let mine = events.filter { $0.job == id }
-            let lines = mine.map(\.line)
-            #expect(mine.first?.kind == .submitted && mine.first?.time == time(runs[0], "submission") * 1_000_000, "job \(id): \(lines)")
-            #expect(mine.filter { $0.kind == .started }.map(\.time) == runs.map { time($0, "start") * 1_000_000 }, "job \(id): \(lines)")
-            #expect(mine.filter { $0.kind == .requeued }.map(\.time) == runs.dropFirst().map { time($0, "submission") * 1_000_000 }, "job \(id): \(lines)")
-            #expect(mine.last?.kind == .completed && mine.last?.time == time(runs[runs.count - 1], "end") * 1_000_000, "job \(id): \(lines)")
-        }
+        Self.expectAgreement(events, records, ids: ids)
         func firstState(_ id: Int) -> String? { ((records[id]?.first)?["state"] as? [String: Any])?["current"] as? String }
         #expect(full.filter { firstState($0) == "PREEMPTED" && records[$0]?.count == 2 }.count == 1)
         let nodeEvents = events.filter { $0.node == node }.map(\.kind)
@@ -248,31 +263,14 @@ import Testing
             tries += 1
         }
         _ = try submit(8, sleep: 5, ["--qos=high"])
-        var records: [Int: [[String: Any]]] = [:]  // looked up only
-        func time(_ record: [String: Any], _ key: String) -> Int64 { ((record["time"] as? [String: Any])?[key] as? NSNumber)?.int64Value ?? 0 }
-        for _ in 0..<120 {
-            Thread.sleep(forTimeInterval: 1)
-            let json = try SlurmTests.shell("sacct", "--json", "-j", ids.map(String.init).joined(separator: ","))
-            records = [:]
-            for record in (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["jobs"] as? [[String: Any]] ?? [] {
-                records[(record["job_id"] as! NSNumber).intValue, default: []].append(record)
-            }
-            if ids.allSatisfy({ id in (records[id]?.last?["state"] as? [String: Any])?["current"] as? String == "COMPLETED" }) { break }
-        }
+        let records = try Self.completedRecords(ids, seconds: 120)
         try #require(records[low]?.count == 2, "the low job was not preempted once: \(records[low] ?? [])")
         Thread.sleep(forTimeInterval: 13)  // two more polls
         kill(twin.processIdentifier, SIGKILL)
         twin.waitUntilExit()
         let store = try ResultStore(existingPath: db)
         let events = try store.twinEvents(session: try #require(try store.twinSessions().last).id)
-        for id in ids {
-            let runs = (records[id] ?? []).sorted { time($0, "submission") < time($1, "submission") }
-            let mine = events.filter { $0.job == id }, lines = mine.map(\.line)
-            #expect(mine.first?.kind == .submitted && mine.first?.time == time(runs[0], "submission") * 1_000_000, "job \(id): \(lines)")
-            #expect(mine.filter { $0.kind == .started }.map(\.time) == runs.map { time($0, "start") * 1_000_000 }, "job \(id): \(lines)")
-            #expect(mine.filter { $0.kind == .requeued }.map(\.time) == runs.dropFirst().map { time($0, "submission") * 1_000_000 }, "job \(id): \(lines)")
-            #expect(mine.last?.kind == .completed && mine.last?.time == time(runs[runs.count - 1], "end") * 1_000_000, "job \(id): \(lines)")
-        }
+        Self.expectAgreement(events, records, ids: ids)
         #expect(events.allSatisfy { !$0.isFault }, "\(events.filter(\.isFault).map(\.line))")
     }
 
