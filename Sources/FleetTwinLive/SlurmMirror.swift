@@ -121,19 +121,20 @@ public struct SlurmMirror: Sendable {
             return Step(observation: nil, events: [TwinEvent(time: time, kind: .malformedReply, epoch: epoch,
                                                              details: .init(note: error.description))])
         }
-        var runs: [AccountedRun] = [], trouble: TwinEvent?
+        var runs: [AccountedRun] = [], trouble: (kind: TwinEvent.Kind, message: String)?
         if let sacct = replies.sacct {
-            do {
-                runs = try SlurmReplies.runs(sacct, source: replies.sacctSource)
-                sacctTrouble = nil
-            } catch {
-                trouble = sacctFault(.malformedReply, error.description, at: time)
-            }
+            do { runs = try SlurmReplies.runs(sacct, source: replies.sacctSource) } catch { trouble = (.malformedReply, error.description) }
         } else if let failure = replies.sacctFailure {
-            trouble = sacctFault(.commandFailed, failure, at: time)
+            trouble = (.commandFailed, failure)
         }
         var step = apply(SlurmObservation(time: time, nodes: nodes, jobs: jobs), accounting: runs)
-        if let trouble, step.observation != nil { step.events.insert(trouble, at: 0) }
+        // Said only with a poll taken (a refused poll's one event is its own fault).
+        guard step.observation != nil else { return step }
+        if let trouble {
+            if let event = sacctFault(trouble.kind, trouble.message, at: time) { step.events.insert(event, at: 0) }
+        } else if replies.sacct != nil {
+            sacctTrouble = nil
+        }
         return step
     }
 
@@ -204,9 +205,10 @@ public struct SlurmMirror: Sendable {
         }
         if epochStart == nil { epochStart = time }
         // The last applied observation: sacct times before its second are logged at it.
-        let previous = restart.isEmpty ? last?.time : nil
+        let lastApplied = restart.isEmpty ? last?.time : nil
         var records: [Int: [AccountedRun]] = [:]  // by job id; looked up only
         for run in accounting { records[run.id, default: []].append(run) }
+        // Each job's records sorted on their own: the keys' order decides nothing.
         for id in records.keys { records[id]!.sort { ($0.submit ?? 0, $0.start ?? 0) < ($1.submit ?? 0, $1.start ?? 0) } }
         var used: Set<Int> = []  // membership only; the step's records follow `accounting`'s order
         var order = 1
@@ -222,8 +224,8 @@ public struct SlurmMirror: Sendable {
         /// before the last applied observation's second (logged at that observation instead).
         func recorded(_ seconds: Int64) -> (time: Int64, note: String) {
             let at = min(seconds * 1_000_000, time)
-            guard let previous, at < previous / 1_000_000 * 1_000_000 else { return (at, "") }
-            return (previous, "; sacct recorded \(seconds), before the last applied observation at \(Self.seconds(previous)): logged at it")
+            guard let lastApplied, at < lastApplied / 1_000_000 * 1_000_000 else { return (at, "") }
+            return (lastApplied, "; sacct recorded \(seconds), before the last applied observation at \(Self.seconds(lastApplied)): logged at it")
         }
         /// sacct's runs of a job the mirror has not logged: begun after its last logged start
         /// and not before its submission or last requeue, over by the observation.
@@ -359,7 +361,7 @@ public struct SlurmMirror: Sendable {
         // Jobs only sacct knows: submitted after this epoch's first observation (the twin saw
         // the cluster then) and over in a second before this one's, so that every job submitted
         // before them was in this reply (a later one waits for the next poll's squeue).
-        if previous != nil, let epochStart {
+        if lastApplied != nil, let epochStart {
             for id in records.keys.sorted() where tracked[id] == nil && departed[id] == nil && !listed.contains(id) {
                 let all = records[id]!.filter { ($0.submit ?? 0) >= epochStart / 1_000_000 }
                 guard let first = all.first, let submit = first.submit, all.last!.finalKind != nil,
