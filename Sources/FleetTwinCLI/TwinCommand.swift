@@ -56,6 +56,30 @@ struct PollLimits: ParsableArguments {
     }
 }
 
+/// The options that say how to reach a live cluster: its commands (the default) or slurmrestd.
+struct LiveOptions: ParsableArguments {
+    @Option(help: "Read the cluster through slurmrestd at this address (http://host:port, openapi v0.0.38) instead of its commands; the token comes from SLURM_JWT (`scontrol token`).")
+    var rest: String?
+    @Option(help: "With --rest: the user the token was made for (default: $USER, else root).") var restUser: String?
+    @Flag(help: "Do not ask sacct (a cluster without slurmdbd); runs that begin and end between two polls go unseen.") var noSacct = false
+
+    /// The poll source these options name, and how a session records where it came from.
+    func source() throws -> (any PollSource, String) {
+        let environment = ProcessInfo.processInfo.environment
+        guard let rest else {
+            return (LiveSlurm(clock: wallClockMicroseconds, sacct: !noSacct), "squeue/sinfo (SLURM_CONF=\(environment["SLURM_CONF"] ?? "unset"))")
+        }
+        guard rest.hasPrefix("http://") || rest.hasPrefix("https://"), URL(string: rest) != nil else {
+            throw InvalidInput(message: "--rest \(rest): expected slurmrestd's address, such as http://127.0.0.1:6820")
+        }
+        guard let token = environment["SLURM_JWT"], !token.isEmpty else {
+            throw InvalidInput(message: "--rest needs a token in SLURM_JWT (`export $(scontrol token username=$USER)`)")
+        }
+        let user = restUser ?? environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? "root"
+        return (RestSlurm(base: rest, user: user, token: token, clock: wallClockMicroseconds, sacct: !noSacct), "slurmrestd \(rest)")
+    }
+}
+
 /// Prints a poll's events: cluster events on standard output (unless quiet), poll faults on
 /// standard error, each as `TwinEvent.line`.
 func report(_ step: SlurmMirror.Step, quiet: Bool) {
@@ -72,27 +96,32 @@ func report(_ step: SlurmMirror.Step, quiet: Bool) {
 struct TwinSlurm: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "slurm",
-        abstract: "Follow a Slurm cluster (squeue --json, sinfo --json) and append what changed to the observation log.",
+        abstract: "Follow a Slurm cluster (squeue --json, sinfo --json, sacct --json) and append what changed to the observation log.",
         discussion: """
-            Each poll runs `squeue --json` and `sinfo --json` (SLURM_CONF and PATH from the environment), or, with \
-            --replay-polls, reads the next captured poll; the mirror turns what changed into lifecycle events \
+            Each poll runs `squeue --json`, `sinfo --json` and `sacct --json` for the runs since the last poll \
+            (SLURM_CONF and PATH from the environment), or, with --replay-polls, reads the next captured poll; the \
+            mirror turns what changed into lifecycle events \
             (submitted, started, requeued, completed, failed, cancelled, timeout, preempted, nodeDown, nodeUp) and \
             the poll is appended to the database in one transaction (tables observations, twin_snapshots, \
             twin_events), so killing the twin loses nothing already observed. A malformed reply, a failed command, \
             time going back, an empty reply or a restarted slurmctld is logged on standard error, recorded as an \
-            event and survived. Mirror mode decides nothing. Events are printed as they are found.
+            event and survived. sacct shows the runs squeue could not (one that began and was requeued, or began \
+            and ended, between two polls); without slurmdbd sacct fails, which is logged once, and polls go on \
+            without it (--no-sacct: never ask). Mirror mode decides nothing. Events are printed as they are found.
             Example:
               fleettwin twin slurm --interval 5s --db twin.sqlite
               fleettwin twin slurm --replay-polls ../shared/slurm/capture-seed8/polls --db twin.sqlite --until-idle
               fleettwin twin slurm --interval 5s --db twin.sqlite --forecast-every 6 --slurm-conf $SLURM_CONF --slurm-qos qos.psv
               fleettwin twin slurm --interval 5s --db twin.sqlite --resume      # after a restart: the last session carries on
+              fleettwin twin slurm --rest http://127.0.0.1:6820 --db twin.sqlite   # through slurmrestd (SLURM_JWT set)
             """)
 
     @Option(help: "The results database (SQLite); created when missing.") var db: String = ResultStore.defaultPath
-    @Option(help: "Read captured polls from this directory (squeue-NNNN.json, sinfo-NNNN.json, at-NNNN.txt) instead of calling Slurm.")
+    @Option(help: "Read captured polls from this directory (squeue-NNNN.json, sinfo-NNNN.json, at-NNNN.txt, sacct-NNNN.json where captured) instead of calling Slurm.")
     var replayPolls: String?
     @OptionGroup var limits: PollLimits
     @Flag(help: "Print only faults and the summary, not every event.") var quiet = false
+    @OptionGroup var live: LiveOptions
     @Option(help: "Forecast every pending job's start at every N-th poll and keep the forecasts (`twin score --db`); 0: never.")
     var forecastEvery: Int = 0
     @Option(help: "With --forecast-every: the cluster's slurm.conf.") var slurmConf: String?
@@ -118,11 +147,11 @@ struct TwinSlurm: AsyncParsableCommand {
         var source: any PollSource
         var origin: String
         if let replayPolls {
+            guard live.rest == nil else { throw InvalidInput(message: "--replay-polls reads a capture; leave out --rest") }
             do { source = try CapturedPolls(directory: replayPolls) } catch { throw InvalidInput(message: error.description) }
             origin = "capture \(replayPolls)"
         } else {
-            source = LiveSlurm(clock: wallClockMicroseconds)
-            origin = "squeue/sinfo (SLURM_CONF=\(ProcessInfo.processInfo.environment["SLURM_CONF"] ?? "unset"))"
+            (source, origin) = try live.source()
         }
         let store = try ResultStore(path: db)
         var mirror = SlurmMirror()
@@ -139,11 +168,11 @@ struct TwinSlurm: AsyncParsableCommand {
         var counts: [TwinEvent.Kind: Int] = [:]  // printed in Kind's declared order
         while limits.maxPolls.map({ polls < $0 }) ?? true {
             let began = Date()
-            guard let poll = source.next() else { break }
+            guard let poll = source.next(since: mirror.last?.time) else { break }
             let step: SlurmMirror.Step
             switch poll {
-            case .replies(let squeue, let sinfo, let time, let squeueSource, let sinfoSource):
-                step = mirror.observe(squeue: squeue, sinfo: sinfo, time: time, squeueSource: squeueSource, sinfoSource: sinfoSource)
+            case .replies(let replies):
+                step = mirror.observe(replies)
             case .failed(let time, let message):
                 step = mirror.failed(time: time ?? mirror.lastTime, message: message)
             }
@@ -153,7 +182,7 @@ struct TwinSlurm: AsyncParsableCommand {
                 history.add(observation)
                 // Forecasts at every N-th poll, from what the twin knows then; kept to be scored.
                 if number % forecastEvery == 0 {
-                    let made = try await forecastRows(observation, poll: number, history: history.runs, configuration: configuration,
+                    let made = try await forecastRows(observation, epoch: mirror.epoch, poll: number, history: history.runs, configuration: configuration,
                                                       replicas: replicas, seed: seed, seriesHorizon: seriesHorizon.microseconds)
                     try store.appendTwinForecasts(session: session, made.rows, series: made.series)
                 }
@@ -176,11 +205,13 @@ struct TwinSlurm: AsyncParsableCommand {
 
 /// Continues the last twin session in `store` (`twin slurm --resume`): refused unless it
 /// followed `origin` (the same capture directory as given, or the live cluster with the same
-/// SLURM_CONF). Its stored observations, in poll order, are applied again to a fresh mirror
-/// (their events, already stored, are dropped) and to the run-time history, which rebuilds
+/// SLURM_CONF). Its stored observations, in poll order, with the sacct records the mirror used
+/// at each, are applied again to a fresh mirror (their events, already stored, are dropped)
+/// and to the run-time history, which rebuilds
 /// both as they were after the last stored poll. Returns the session and the next poll
 /// number. Not rebuilt: a pending `emptyReply` skip (a refused poll stores no observation),
-/// so an empty reply right after a restart is taken at once.
+/// so an empty reply right after a restart is taken at once, nor a sacct trouble logged before
+/// the stop (logged again if it persists).
 func resumeSession(_ store: ResultStore, origin: String, mirror: inout SlurmMirror, history: inout FinishedRuns) throws -> (Int64, Int) {
     guard let last = try store.twinSessions().last else {
         throw InvalidInput(message: "--resume: \(store.path) holds no twin session to continue (leave out --resume to start one)")
@@ -189,8 +220,8 @@ func resumeSession(_ store: ResultStore, origin: String, mirror: inout SlurmMirr
         throw InvalidInput(message: "--resume: twin session \(last.id) in \(store.path) followed \(last.source), not \(origin); resume it from the same source")
     }
     for stored in try store.twinObservations(session: last.id) {
-        let observation = SlurmObservation(time: stored.time, nodes: stored.snapshot.nodes, jobs: stored.snapshot.jobs)
-        _ = mirror.apply(observation)
+        let observation = stored.observation
+        _ = mirror.apply(observation, accounting: stored.accounting)
         history.add(observation)
     }
     return (last.id, last.polls)
@@ -201,9 +232,10 @@ struct TwinCapture: ParsableCommand {
         commandName: "capture",
         abstract: "Record a live Slurm cluster's replies in the capture format `twin slurm --replay-polls` reads.",
         discussion: """
-            Each poll writes squeue-NNNN.json and sinfo-NNNN.json (byte for byte what `squeue --json` and \
-            `sinfo --json` printed) and at-NNNN.txt (the observation's Unix time, seconds with six decimals); a \
-            failed poll writes only its at file, and is logged on standard error.
+            Each poll writes squeue-NNNN.json, sinfo-NNNN.json and sacct-NNNN.json (byte for byte what \
+            `squeue --json`, `sinfo --json` and `sacct --json` for the runs since the previous poll printed; \
+            sacct-NNNN.err instead when sacct failed) and at-NNNN.txt (the observation's Unix time, seconds with \
+            six decimals); a failed poll writes only its at file, and is logged on standard error.
             Example:
               fleettwin twin capture run1/polls --interval 2s --until-idle
               fleettwin twin slurm --replay-polls run1/polls --db twin.sqlite
@@ -211,23 +243,24 @@ struct TwinCapture: ParsableCommand {
 
     @Argument(help: "The directory to write (created when missing).") var directory: String
     @OptionGroup var limits: PollLimits
+    @OptionGroup var live: LiveOptions
 
     func run() throws {
         let capture: PollCapture
         do { capture = try PollCapture(directory: directory) } catch {
             throw InvalidInput(message: "\(directory): cannot create the directory (\(error.localizedDescription))")
         }
-        var source = LiveSlurm(clock: wallClockMicroseconds)
-        var mirror = SlurmMirror()  // only to know when the cluster is idle
+        var (source, _) = try live.source()
+        var mirror = SlurmMirror()  // to know when the cluster is idle, and since when to ask sacct
         var polls = 0
         while limits.maxPolls.map({ polls < $0 }) ?? true {
             let began = Date()
-            guard let poll = source.next() else { break }
+            guard let poll = source.next(since: mirror.last?.time) else { break }
             try capture.write(poll, index: polls, fallbackTime: wallClockMicroseconds())
             polls += 1
             switch poll {
-            case .replies(let squeue, let sinfo, let time, let squeueSource, let sinfoSource):
-                report(mirror.observe(squeue: squeue, sinfo: sinfo, time: time, squeueSource: squeueSource, sinfoSource: sinfoSource), quiet: true)
+            case .replies(let replies):
+                report(mirror.observe(replies), quiet: true)
             case .failed(let time, let message):
                 report(mirror.failed(time: time ?? mirror.lastTime, message: message), quiet: true)
             }

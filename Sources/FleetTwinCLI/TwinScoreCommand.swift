@@ -6,21 +6,41 @@ import FleetTwinScenario
 import FleetTwinStore
 import Foundation
 
-/// The mirror's observations of a captured (or recorded) session, in order, each with the
-/// mirror's view of it; polls refused by the mirror are left out.
-func observations(fromPolls directory: String) throws -> [SlurmObservation] {
+/// A captured session run through the mirror: the observations it took, in order, each with
+/// the mirror's epoch at it (polls refused by the mirror left out), and the events it logged.
+struct MirroredPolls {
+    var observations: [(observation: SlurmObservation, epoch: Int)]
+    var events: [TwinEvent]
+}
+
+/// Runs a captured session (`twin capture`'s files, sacct's where captured) through a fresh
+/// mirror; an error when no poll could be read.
+func mirrored(polls directory: String) throws -> MirroredPolls {
     var polls: CapturedPolls
     do { polls = try CapturedPolls(directory: directory) } catch { throw InvalidInput(message: error.description) }
     var mirror = SlurmMirror()
-    var seen: [SlurmObservation] = []
+    var session = MirroredPolls(observations: [], events: [])
     while let poll = polls.next() {
-        guard case let .replies(squeue, sinfo, time, squeueSource, sinfoSource) = poll else { continue }
-        if let observation = mirror.observe(squeue: squeue, sinfo: sinfo, time: time, squeueSource: squeueSource, sinfoSource: sinfoSource).observation {
-            seen.append(observation)
-        }
+        guard case let .replies(replies) = poll else { continue }
+        let step = mirror.observe(replies)
+        session.events += step.events
+        if let observation = step.observation { session.observations.append((observation, mirror.epoch)) }
     }
-    guard !seen.isEmpty else { throw InvalidInput(message: "\(directory): no poll could be read (expected squeue-NNNN.json, sinfo-NNNN.json, at-NNNN.txt)") }
-    return seen
+    guard !session.observations.isEmpty else {
+        throw InvalidInput(message: "\(directory): no poll could be read (expected squeue-NNNN.json, sinfo-NNNN.json, at-NNNN.txt)")
+    }
+    return session
+}
+
+/// Every start the mirror logged, per job (`TwinEvent.jobKey`: a job id reused after a
+/// controller restart is another job), Unix seconds in log order: a requeued job's several,
+/// sacct's runs included.
+func loggedStarts(_ events: [TwinEvent]) -> [String: [Double]] {
+    var starts: [String: [Double]] = [:]  // looked up only
+    for event in events where event.kind == .started {
+        if let key = event.jobKey { starts[key, default: []].append(Double(event.time) / 1e6) }
+    }
+    return starts
 }
 
 /// The runs a twin has seen finish, each once, kept as observations come in (a following
@@ -47,12 +67,13 @@ func noteSlurmDefaults(_ slurmConf: String?) {
     if slurmConf == nil { printError("note: no --slurm-conf: forecasts use Slurm's defaults (priority/basic, backfill every 30 s, no preemption)") }
 }
 
-/// The forecasts made at one observation (poll `poll`): the twin's, with run times from
+/// The forecasts made at one observation (poll `poll`, in the mirror's `epoch`; rows name
+/// jobs by `TwinEvent.jobKey`): the twin's, with run times from
 /// `history` (the jobs finished by then) over `replicas` replicas seeded `seed + poll`; the
 /// time-limit plan's (one replica); and Slurm's own estimate (squeue's `start_time` of a
 /// pending job). With them, the twin's and the plan's job-count series to `seriesHorizon` µs
 /// after the observation. Empty when nothing is pending.
-func forecastRows(_ observation: SlurmObservation, poll: Int, history: [(user: String?, partition: String?, elapsed: Double, limit: Double)],
+func forecastRows(_ observation: SlurmObservation, epoch: Int, poll: Int, history: [(user: String?, partition: String?, elapsed: Double, limit: Double)],
                   configuration: SlurmConfiguration, replicas: Int, seed: UInt64, seriesHorizon: Int64) async throws
     -> (rows: [ResultStore.TwinForecast], series: [ResultStore.TwinForecastSeries]) {
     let snapshot: ClusterSnapshot
@@ -64,7 +85,8 @@ func forecastRows(_ observation: SlurmObservation, poll: Int, history: [(user: S
                                                         seriesHorizon: seriesHorizon)
     let rows = zip(own.starts, plans.starts).map { f, plan in
         let estimate = observation.jobs.first { String($0.id) == f.id }?.start.map(Double.init).flatMap { $0 >= snapshot.time ? $0 : nil }
-        return ResultStore.TwinForecast(poll: poll, time: observation.time, job: f.id, p10: f.p10, p50: f.p50, p90: f.p90,
+        let key = Int(f.id).map { TwinEvent.jobKey(epoch: epoch, id: $0) } ?? f.id
+        return ResultStore.TwinForecast(poll: poll, time: observation.time, job: key, p10: f.p10, p50: f.p50, p90: f.p90,
                                         limitsStart: plan.p50, slurmEstimate: estimate)
     }
     let series = [("limits", plans.series), ("twin", own.series)].map {
@@ -73,11 +95,12 @@ func forecastRows(_ observation: SlurmObservation, poll: Int, history: [(user: S
     return (rows, series)
 }
 
-/// The counts of the jobs `ids` in `jobs` (one observation): GPUs of those pending, number
-/// of those running (a job gone from squeue or finished counts in neither).
-func observedCounts(_ jobs: [ObservedJob], of ids: Set<Int>) -> JobCountSeries.Point {
+/// The counts of the jobs `keys` (`TwinEvent.jobKey`) in `jobs` (one observation, in the
+/// mirror's `epoch`): GPUs of those pending, number of those running (a job gone from squeue
+/// or finished counts in neither, and so does a job of another epoch under the same id).
+func observedCounts(_ jobs: [ObservedJob], epoch: Int, of keys: Set<String>) -> JobCountSeries.Point {
     var point = JobCountSeries.Point(offset: 0, pendingGPUs: 0, runningJobs: 0)
-    for job in jobs where ids.contains(job.id) {
+    for job in jobs where keys.contains(TwinEvent.jobKey(epoch: epoch, id: job.id)) {
         switch job.phase {
         case .pending: point.pendingGPUs += job.gpus
         case .running: point.runningJobs += 1
@@ -89,28 +112,31 @@ func observedCounts(_ jobs: [ObservedJob], of ids: Set<Int>) -> JobCountSeries.P
 
 /// Adds the series scores to `score`: each stored or fresh series (`twin` and `limits`, at
 /// the same polls) set against the observations after it, over the jobs open (with GPUs) at
-/// the forecast's own observation. `observations` in time order.
-func scoreSeries(_ score: inout ForecastScore, _ series: [ResultStore.TwinForecastSeries], observations: [(time: Int64, jobs: [ObservedJob])]) {
+/// the forecast's own observation, each job known by its id and epoch. `observations` in time order.
+func scoreSeries(_ score: inout ForecastScore, _ series: [ResultStore.TwinForecastSeries],
+                 observations: [(time: Int64, epoch: Int, jobs: [ObservedJob])]) {
     guard let horizon = series.first?.horizon else { return }
     var at: [Int64: Int] = [:]  // observation time -> position; looked up only
     for (k, o) in observations.enumerated() { at[o.time] = k }
-    var twin: [ForecastScore.SeriesForecast] = [], limits: [ForecastScore.SeriesForecast] = [], now: [JobCountSeries.Point] = []
+    var twin: [ForecastScore.SeriesForecast] = [], limits: [ForecastScore.SeriesForecast] = [], held: [JobCountSeries.Point] = []
     for row in series {
         guard let k = at[row.time] else { continue }
-        let ids = Set(observations[k].jobs.filter { $0.gpus > 0 && !$0.phase.isFinished }.map(\.id))  // membership only
-        let later = observations[(k + 1)...].prefix { $0.time - row.time <= row.horizon }.map { ($0.time, observedCounts($0.jobs, of: ids)) }
+        let now = observations[k]
+        let keys = Set(now.jobs.filter { $0.gpus > 0 && !$0.phase.isFinished }.map { TwinEvent.jobKey(epoch: now.epoch, id: $0.id) })  // membership only
+        let later = observations[(k + 1)...].prefix { $0.time - row.time <= row.horizon }
+            .map { ($0.time, observedCounts($0.jobs, epoch: $0.epoch, of: keys)) }
         let forecast = ForecastScore.SeriesForecast(at: row.time, predicted: row.series, observed: later)
         if row.forecaster == "twin" {
             twin.append(forecast)
-            now.append(observedCounts(observations[k].jobs, of: ids))
+            held.append(observedCounts(now.jobs, epoch: now.epoch, of: keys))
         } else {
             limits.append(forecast)
         }
     }
-    score.scoreSeries(twin: twin, limits: limits, horizon: horizon, persistence: now)
+    score.scoreSeries(twin: twin, limits: limits, horizon: horizon, persistence: held)
 }
 
-/// Scores stored or fresh forecasts against the starts seen (per job, every start observed,
+/// Scores stored or fresh forecasts against the starts seen (per job key, every start logged,
 /// a requeued job's several): each forecast answers to the job's first start from its time on.
 func scoreForecasts(_ rows: [ResultStore.TwinForecast], starts: [String: [Double]]) -> ForecastScore {
     var own: [ForecastScore.Forecast] = [], naive: [ForecastScore.Forecast] = [], slurm: [ForecastScore.Forecast] = []
@@ -166,35 +192,29 @@ struct TwinScoreCommand: AsyncParsableCommand {
     func run() async throws {
         guard every >= 1, (1...10_000).contains(replicas) else { throw InvalidInput(message: "--every must be >= 1 and --replicas from 1 to 10000") }
         let rows: [ResultStore.TwinForecast], starts: [String: [Double]], summary: String
-        let series: [ResultStore.TwinForecastSeries], polled: [(time: Int64, jobs: [ObservedJob])]
+        let series: [ResultStore.TwinForecastSeries], polled: [(time: Int64, epoch: Int, jobs: [ObservedJob])]
         switch (replayPolls, db) {
         case let (directory?, nil):
             noteSlurmDefaults(slurmConf)
             let configuration: SlurmConfiguration
             do { configuration = try SlurmConfiguration.read(conf: slurmConf, qos: slurmQos) } catch { throw InvalidInput(message: error.description) }
-            let seen = try observations(fromPolls: directory)
+            let session = try mirrored(polls: directory)
+            let seen = session.observations.map(\.observation)
             var made: [ResultStore.TwinForecast] = [], predicted: [ResultStore.TwinForecastSeries] = []
             var history = FinishedRuns()
             let horizon = (seriesHorizon ?? .seriesDefault).microseconds
             for (k, observation) in seen.enumerated() {
                 history.add(observation)
                 guard k % every == 0 else { continue }
-                let at = try await forecastRows(observation, poll: k, history: history.runs, configuration: configuration,
+                let at = try await forecastRows(observation, epoch: session.observations[k].epoch, poll: k, history: history.runs, configuration: configuration,
                                                 replicas: replicas, seed: seed, seriesHorizon: horizon)
                 made += at.rows
                 predicted += at.series
             }
             rows = made
             series = predicted
-            polled = seen.map { ($0.time, $0.jobs) }
-            var observed: [String: [Double]] = [:]  // looked up only
-            for observation in seen {
-                for job in observation.jobs where job.phase != .pending {
-                    guard let start = job.start.map(Double.init) else { continue }
-                    if !(observed[String(job.id)]?.contains(start) ?? false) { observed[String(job.id), default: []].append(start) }
-                }
-            }
-            starts = observed
+            polled = session.observations.map { ($0.observation.time, $0.epoch, $0.observation.jobs) }
+            starts = loggedStarts(session.events)
             summary = "forecasts made at \(Set(made.map(\.poll)).count) of \(seen.count) observations, \(replicas) replicas each"
         case let (nil, path?):
             guard slurmConf == nil, slurmQos == nil, seriesHorizon == nil else {
@@ -205,13 +225,9 @@ struct TwinScoreCommand: AsyncParsableCommand {
             guard let id = try session ?? store.twinSessions().last?.id else { throw InvalidInput(message: "\(path) holds no twin session") }
             rows = try store.twinForecasts(session: id)
             guard !rows.isEmpty else { throw InvalidInput(message: "twin session \(id) kept no forecasts (run `twin slurm --forecast-every N`)") }
-            var observed: [String: [Double]] = [:]  // looked up only
-            for event in try store.twinEvents(session: id) where event.kind == .started {
-                if let job = event.job { observed[String(job), default: []].append(Double(event.time) / 1e6) }
-            }
-            starts = observed
+            starts = loggedStarts(try store.twinEvents(session: id))
             series = try store.twinForecastSeries(session: id)
-            polled = try store.twinObservations(session: id).map { ($0.time, $0.snapshot.jobs) }
+            polled = try store.twinObservations(session: id).map { ($0.time, $0.epoch, $0.snapshot.jobs) }
             summary = "forecasts kept by twin session \(id) at \(Set(rows.map(\.poll)).count) polls"
         default:
             throw InvalidInput(message: "give the forecasts as --db PATH (a twin session's) or make them on --replay-polls DIR (one of them)")

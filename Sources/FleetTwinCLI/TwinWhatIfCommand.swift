@@ -222,14 +222,15 @@ func twinState(snapshot: String?, replayPolls: String?, poll: Int?, live: Bool =
     if live {
         // The cluster now: one poll of squeue and sinfo (SLURM_CONF from the environment).
         guard snapshot == nil, replayPolls == nil else { throw InvalidInput(message: "--live asks the cluster itself; leave out --snapshot and --replay-polls") }
-        var slurm = LiveSlurm(clock: wallClockMicroseconds)
+        // squeue and sinfo only: the state now is theirs; sacct adds history the fork does not use.
+        var slurm = LiveSlurm(clock: wallClockMicroseconds, sacct: false)
         let answer = slurm.next()
-        guard case let .replies(squeue, sinfo, time, squeueSource, sinfoSource)? = answer else {
+        guard case let .replies(replies)? = answer else {
             if case let .failed(_, message)? = answer { throw InvalidInput(message: "the live cluster did not answer: \(message)") }
             throw InvalidInput(message: "the live cluster did not answer (squeue --json, sinfo --json; is SLURM_CONF set?)")
         }
         var mirror = SlurmMirror()
-        let step = mirror.observe(squeue: squeue, sinfo: sinfo, time: time, squeueSource: squeueSource, sinfoSource: sinfoSource)
+        let step = mirror.observe(replies)
         guard let observation = step.observation else {
             throw InvalidInput(message: "the live cluster's reply could not be read: \(step.events.first?.details.note ?? "")")
         }
@@ -242,7 +243,7 @@ func twinState(snapshot: String?, replayPolls: String?, poll: Int?, live: Bool =
         guard let data = FileManager.default.contents(atPath: path) else { throw InvalidInput(message: "\(path): cannot read the file") }
         return (try ClusterSnapshot.decode(data, file: path), [], path)
     case let (nil, directory?):
-        let seen = try observations(fromPolls: directory)
+        let seen = try mirrored(polls: directory).observations.map(\.observation)
         let index = try poll ?? (seen.lastIndex { !$0.openJobs.filter { $0.phase == .pending }.isEmpty }).orThrow(
             InvalidInput(message: "\(directory): no observation has a pending job"))
         guard seen.indices.contains(index) else { throw InvalidInput(message: "--poll \(index): the session has observations 0 to \(seen.count - 1)") }

@@ -1,6 +1,7 @@
 /// FleetTwinLive owns the live twin's mirror of a Slurm cluster: what one poll of
 /// `squeue --json` and `sinfo --json` says (`SlurmObservation`, parsed by `SlurmReplies`),
-/// the diff of consecutive observations into FleetTwin's own lifecycle events (`SlurmMirror`,
+/// with `sacct --json`'s records of the runs since the last poll (`AccountedRun`), the diff
+/// of consecutive observations into FleetTwin's own lifecycle events (`SlurmMirror`,
 /// `TwinEvent`), where polls come from (`SlurmPolls`: the live commands, or a captured
 /// directory) and how they are captured (`PollCapture`), and the observation log as a native
 /// trace (`TwinTraceExport`). In mirror mode the twin applies what it observed and decides

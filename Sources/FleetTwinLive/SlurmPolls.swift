@@ -1,10 +1,41 @@
 import Foundation
 
-/// One poll's raw material: both replies and when they were observed, or why there are none.
+/// What one poll read: both replies of squeue and sinfo, observed at `time`, and sacct's when
+/// it was asked (or why it could not answer). The sources name where each came from, for
+/// error messages.
+public struct PollReplies: Sendable {
+    /// `squeue --json`'s reply and where it came from (a file, or the command).
+    public var squeue: Data
+    public var squeueSource: String
+    /// `sinfo --json`'s reply and where it came from.
+    public var sinfo: Data
+    public var sinfoSource: String
+    /// When the poll was observed: Unix µs (when squeue answered).
+    public var time: Int64
+    /// `sacct --json`'s reply; nil when sacct was not asked (a capture without sacct files).
+    public var sacct: Data?
+    public var sacctSource: String
+    /// Why sacct gave no reply (it failed or ran too long; no slurmdbd); nil when it answered
+    /// or was not asked. squeue and sinfo are taken all the same.
+    public var sacctFailure: String?
+
+    public init(squeue: Data, sinfo: Data, time: Int64, squeueSource: String = "squeue --json", sinfoSource: String = "sinfo --json",
+                sacct: Data? = nil, sacctSource: String = "sacct --json", sacctFailure: String? = nil) {
+        self.squeue = squeue
+        self.squeueSource = squeueSource
+        self.sinfo = sinfo
+        self.sinfoSource = sinfoSource
+        self.time = time
+        self.sacct = sacct
+        self.sacctSource = sacctSource
+        self.sacctFailure = sacctFailure
+    }
+}
+
+/// One poll's raw material: the replies, or why there are none.
 public enum Poll: Sendable {
-    /// The replies of `squeue --json` and `sinfo --json`, observed at `time` (Unix µs);
-    /// `squeueSource` and `sinfoSource` name where they came from, for error messages.
-    case replies(squeue: Data, sinfo: Data, time: Int64, squeueSource: String, sinfoSource: String)
+    /// The replies read at one observation.
+    case replies(PollReplies)
     /// No replies: a command failed or a captured file is missing (`time`: when, Unix µs, or
     /// nil when unknown).
     case failed(time: Int64?, message: String)
@@ -13,13 +44,23 @@ public enum Poll: Sendable {
 /// Where polls come from: the live cluster, or a captured directory.
 public protocol PollSource {
     /// The next poll; nil when there is none (a capture's end; never for a live cluster).
-    mutating func next() -> Poll?
+    /// `since` is the last observation the caller applied (Unix µs), from which a live source
+    /// asks sacct for the runs since; nil before the first.
+    mutating func next(since: Int64?) -> Poll?
+}
+
+extension PollSource {
+    /// The next poll, with no observation applied before it.
+    public mutating func next() -> Poll? { next(since: nil) }
 }
 
 /// Reads a captured run (../shared/slurm/capture-seed8/README.md's format): `squeue-NNNN.json`,
 /// `sinfo-NNNN.json` and `at-NNNN.txt` (the observation's Unix time, seconds with up to nine
-/// decimals) for NNNN = 0000, 0001, ... in numeric order. A poll whose files are incomplete or
-/// whose time cannot be read is a `.failed` poll, so the mirror logs it and goes on.
+/// decimals) for NNNN = 0000, 0001, ... in numeric order, and, where present, `sacct-NNNN.json`
+/// (that poll's `sacct --json`) or `sacct-NNNN.err` (why sacct failed then); a capture without
+/// sacct files (older ones, capture-seed8) is read without sacct. A poll whose squeue, sinfo or
+/// at file is missing or whose time cannot be read is a `.failed` poll, so the mirror logs it
+/// and goes on.
 public struct CapturedPolls: PollSource {
     /// The capture directory.
     public let directory: String
@@ -54,8 +95,9 @@ public struct CapturedPolls: PollSource {
         return prefix + "-" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits + suffix
     }
 
-    /// The next poll in number order; nil after the last.
-    public mutating func next() -> Poll? {
+    /// The next poll in number order; nil after the last (`since` is not needed: the capture
+    /// holds what sacct said then).
+    public mutating func next(since: Int64?) -> Poll? {
         guard position < indices.count else { return nil }
         let index = indices[position]
         position += 1
@@ -74,7 +116,15 @@ public struct CapturedPolls: PollSource {
         guard missing.isEmpty, let q = FileManager.default.contents(atPath: squeue), let s = FileManager.default.contents(atPath: sinfo) else {
             return .failed(time: time, message: "\(missing.first ?? squeue): missing or unreadable")
         }
-        return .replies(squeue: q, sinfo: s, time: time, squeueSource: squeue, sinfoSource: sinfo)
+        var replies = PollReplies(squeue: q, sinfo: s, time: time, squeueSource: squeue, sinfoSource: sinfo)
+        let sacct = path("sacct", ".json"), sacctError = path("sacct", ".err")
+        if let data = FileManager.default.contents(atPath: sacct) {
+            replies.sacct = data
+            replies.sacctSource = sacct
+        } else if let data = FileManager.default.contents(atPath: sacctError) {
+            replies.sacctFailure = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return .replies(replies)
     }
 
     /// Unix seconds with up to nine decimals (`1795972238.490683798`) as whole microseconds,
@@ -100,10 +150,16 @@ public struct CapturedPolls: PollSource {
     }
 }
 
-/// The live cluster: runs `squeue --json` and `sinfo --json` (found on PATH, with the
-/// environment's SLURM_CONF and everything else inherited) once per poll. A command that
-/// cannot start, exits with an error or runs over `timeout` seconds is a `.failed` poll.
-/// Pacing between polls is the caller's.
+/// The live cluster: runs `squeue --json`, `sinfo --json` and `sacct --json` (found on PATH,
+/// with the environment's SLURM_CONF and everything else inherited) once per poll. squeue or
+/// sinfo that cannot start, exits with an error or runs over `timeout` seconds is a `.failed`
+/// poll; sacct failing (no slurmdbd: "Slurm accounting storage is disabled") is said in the
+/// replies and the poll is taken without it. Pacing between polls is the caller's.
+///
+/// sacct is asked for every user's runs since the caller's last observation, less a margin
+/// (`sacctMargin`, for records slurmdbd writes late): `sacct --json --allusers --duplicates
+/// --starttime now-N` (N seconds; `now-N` is sacct's relative time, so neither side's time
+/// zone matters). `--duplicates` keeps the records of an earlier job under a reused id.
 public struct LiveSlurm: PollSource {
     /// Seconds a command may run before it is stopped and the poll fails.
     public var timeout: TimeInterval
@@ -113,22 +169,43 @@ public struct LiveSlurm: PollSource {
     /// the twin's edge (`fleettwin twin`), so that nothing in this module reads a clock.
     public var clock: @Sendable () -> Int64
 
+    /// Seconds of sacct's window before the last observation (and the whole window before the
+    /// first): records slurmdbd wrote late are still asked for.
+    public var sacctMargin: Int64 = 30
+    /// Whether sacct is asked at all.
+    public var sacct: Bool
+
     public init(clock: @escaping @Sendable () -> Int64, timeout: TimeInterval = 60,
-                environment: [String: String] = ProcessInfo.processInfo.environment) {
+                environment: [String: String] = ProcessInfo.processInfo.environment, sacct: Bool = true) {
         self.clock = clock
         self.timeout = timeout
         self.environment = environment
+        self.sacct = sacct
     }
 
-    /// Runs `squeue --json`, then `sinfo --json`; never nil.
-    public mutating func next() -> Poll? {
+    /// sacct's arguments for the runs since `since` (Unix µs; nil: the margin only), seen at `now`.
+    public func sacctArguments(since: Int64?, now: Int64) -> [String] {
+        let back = since.map { max(0, now - $0 + 999_999) / 1_000_000 } ?? 0
+        return ["sacct", "--json", "--allusers", "--duplicates", "--starttime", "now-\(back + sacctMargin)"]
+    }
+
+    /// Runs `squeue --json`, then `sinfo --json`, then sacct for the runs since `since`; never nil.
+    public mutating func next(since: Int64?) -> Poll? {
         let squeue = Self.run(["squeue", "--json"], timeout: timeout, environment: environment)
         // The observation's time: when squeue answered (sinfo follows within milliseconds).
         let time = clock()
         guard case .success(let jobs) = squeue else { return .failed(time: time, message: squeue.failure) }
         let sinfo = Self.run(["sinfo", "--json"], timeout: timeout, environment: environment)
         guard case .success(let nodes) = sinfo else { return .failed(time: time, message: sinfo.failure) }
-        return .replies(squeue: jobs, sinfo: nodes, time: time, squeueSource: "squeue --json", sinfoSource: "sinfo --json")
+        var replies = PollReplies(squeue: jobs, sinfo: nodes, time: time)
+        guard sacct else { return .replies(replies) }
+        let arguments = sacctArguments(since: since, now: time)
+        switch Self.run(arguments, timeout: timeout, environment: environment) {
+        case .success(let runs): replies.sacct = runs
+        case .failure(let message): replies.sacctFailure = message
+        }
+        replies.sacctSource = arguments.joined(separator: " ")
+        return .replies(replies)
     }
 
 

@@ -33,12 +33,7 @@ public enum SlurmReplies {
         let list = try topLevelList(data, key: "jobs", source: source, command: "squeue --json")
         var jobs: [ObservedJob] = []
         for (index, element) in list.enumerated() {
-            guard let job = element as? [String: Any] else {
-                throw MalformedReply(source: source, message: "jobs[\(index)] is not an object")
-            }
-            guard let id = integer(job["job_id"]), id > 0 else {
-                throw MalformedReply(source: source, message: "jobs[\(index)] has no job_id (a positive number)")
-            }
+            let (job, id) = try jobRecord(element, index: index, source: source)
             guard let state = states(job["job_state"]).first else {
                 throw MalformedReply(source: source, message: "job \(id) has no job_state (a string, such as \"RUNNING\")")
             }
@@ -87,8 +82,21 @@ public enum SlurmReplies {
         return nodes.sorted { $0.name < $1.name }
     }
 
-    /// The list under `key` of a reply object whose `errors` list is empty.
-    static func topLevelList(_ data: Data, key: String, source: String, command: String) throws(MalformedReply) -> [Any] {
+    /// Element `index` of a reply's `jobs` list as an object with a positive `job_id`, or the
+    /// `MalformedReply` that says which is missing.
+    static func jobRecord(_ element: Any, index: Int, source: String) throws(MalformedReply) -> (record: [String: Any], id: Int64) {
+        guard let record = element as? [String: Any] else {
+            throw MalformedReply(source: source, message: "jobs[\(index)] is not an object")
+        }
+        guard let id = integer(record["job_id"]), id > 0 else {
+            throw MalformedReply(source: source, message: "jobs[\(index)] has no job_id (a positive number)")
+        }
+        return (record, id)
+    }
+
+    /// The list under `key` of a reply object whose `errors` list is empty, or holds only
+    /// errors numbered in `harmless`.
+    static func topLevelList(_ data: Data, key: String, source: String, command: String, harmless: Set<Int64> = []) throws(MalformedReply) -> [Any] {
         let body = data.starts(with: [0xEF, 0xBB, 0xBF]) ? data.dropFirst(3) : data
         guard !body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) else {
             throw MalformedReply(source: source, message: "an empty reply; expected the output of `\(command)`")
@@ -100,7 +108,8 @@ public enum SlurmReplies {
         guard let object = root as? [String: Any] else {
             throw MalformedReply(source: source, message: "not a JSON object; expected the output of `\(command)`, an object with a \"\(key)\" list")
         }
-        if let errors = object["errors"] as? [Any], !errors.isEmpty {
+        if let errors = object["errors"] as? [Any],
+           !errors.allSatisfy({ integer(($0 as? [String: Any])?["error_number"]).map(harmless.contains) ?? false }) {
             let text = errors.map { error -> String in
                 guard let e = error as? [String: Any] else { return "\(error)" }
                 return [string(e["error"]), string(e["description"]), integer(e["error_number"] ?? e["errno"]).map { "errno \($0)" }]

@@ -27,9 +27,11 @@ public struct TwinEvent: Equatable, Sendable {
         case nodeDown
         /// A node became available again.
         case nodeUp
-        /// A reply that could not be read (details: which and why); the poll was skipped.
+        /// A reply that could not be read (details: which and why); the poll was skipped, or,
+        /// for sacct's, taken without it.
         case malformedReply
-        /// `squeue` or `sinfo` could not run or exited with an error; the poll was skipped.
+        /// `squeue` or `sinfo` could not run or exited with an error, and the poll was skipped;
+        /// or `sacct` could not (no slurmdbd), and the poll was taken without it.
         case commandFailed
         /// squeue listed no job at all while the mirror held jobs not finished: skipped once,
         /// taken when the next poll says the same.
@@ -122,6 +124,14 @@ public struct TwinEvent: Equatable, Sendable {
             self = try JSONDecoder().decode(Details.self, from: Data(json.utf8))
         }
     }
+
+    /// The job's identity across the session: its id in epoch 0, `EPOCH.ID` after a controller
+    /// restart (Slurm reuses ids; `TwinTraceExport` names jobs so too); nil for other events.
+    public var jobKey: String? { job.map { Self.jobKey(epoch: epoch, id: $0) } }
+
+    /// `ID` in epoch 0, `EPOCH.ID` later: how the twin names job `id` of `epoch` wherever it
+    /// joins jobs across observations (forecasts, scores, the exported trace).
+    public static func jobKey(epoch: Int, id: Int) -> String { epoch == 0 ? String(id) : "\(epoch).\(id)" }
 
     /// One line for logs and `twin slurm`'s standard error: `TIME KIND job N: details`.
     public var line: String {

@@ -76,7 +76,7 @@ public enum TwinTraceExport {
             func seconds(_ t: Int64) -> Double { Double(t) / 1_000_000 }
             let eligible = job.asked.eligible.flatMap { Double($0) > seconds(job.submit) ? Double($0) : nil }
             let nodes = (job.runNodes ?? job.asked.nodeCount).flatMap { $0 >= 1 && $0 <= gpus ? $0 : nil }
-            imported.add(TraceJob(id: job.epoch == 0 ? "\(job.id)" : "\(job.epoch).\(job.id)", submit: seconds(job.submit),
+            imported.add(TraceJob(id: TwinEvent.jobKey(epoch: job.epoch, id: job.id), submit: seconds(job.submit),
                                   worldSize: gpus, duration: seconds(end.time - last), user: job.asked.user.flatMap { $0.isEmpty ? nil : $0 },
                                   timeLimit: job.asked.timeLimit.map(Double.init),
                                   partition: job.asked.partition.flatMap { $0.isEmpty ? nil : $0 },

@@ -222,6 +222,19 @@ extension ResultStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v14-twin-accounting") { db in
+            // sacct's records a twin's mirror made events from at a poll (`SlurmMirror.Step`
+            // .accounting, JSON list of `AccountedRun`): with the poll's snapshot, what
+            // `twin slurm --resume` applies again to rebuild the mirror exactly.
+            try db.execute(sql: """
+                CREATE TABLE twin_accounting (
+                    session_id INTEGER NOT NULL REFERENCES twin_sessions(id),
+                    poll INTEGER NOT NULL,
+                    runs TEXT NOT NULL,
+                    PRIMARY KEY (session_id, poll)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -5,8 +5,9 @@ import GRDB
 
 /// The live twin's observation log: sessions, observations (one row per poll, with the hash
 /// of its canonical snapshot, or none when the poll was refused), snapshots (stored once per
-/// hash) and the normalized events (`twin_events`, in `seq` order). Every poll is appended in
-/// one transaction, so a killed twin loses nothing it had observed.
+/// hash), the normalized events (`twin_events`, in `seq` order) and the sacct records the
+/// mirror made events from (`twin_accounting`). Every poll is appended in one transaction, so
+/// a killed twin loses nothing it had observed.
 extension ResultStore {
     /// A stored twin session and how much it holds.
     public struct TwinSession: Equatable, Sendable {
@@ -32,7 +33,7 @@ extension ResultStore {
     }
 
     /// Appends poll number `poll` of `session`: its observation row (time, snapshot hash), the
-    /// snapshot when new, and its events, in one transaction. `time` is the observation's
+    /// snapshot when new, its events and the sacct records they came from, in one transaction. `time` is the observation's
     /// (Unix µs), or, for a refused poll, its first event's or 0.
     public func appendTwinPoll(session: Int64, poll: Int, step: SlurmMirror.Step) throws {
         try Self.busy(path) {
@@ -49,6 +50,10 @@ extension ResultStore {
                                arguments: [session, poll, time, hash])
                 let next = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), -1) + 1 FROM twin_events WHERE session_id = ?",
                                             arguments: [session]) ?? 0
+                if !step.accounting.isEmpty {
+                    try db.execute(sql: "INSERT INTO twin_accounting (session_id, poll, runs) VALUES (?, ?, ?)",
+                                   arguments: [session, poll, Self.json(step.accounting)])
+                }
                 let events = step.events
                 try BulkInsert(table: "twin_events", columns: ["session_id", "seq", "poll", "time_us", "kind", "epoch", "job_id", "node", "details"])
                     .insert(db, count: events.count) { i in
@@ -207,18 +212,50 @@ extension ResultStore {
         public var description: String
     }
 
-    /// Every observation `session` took, in poll order: its time (Unix µs) and snapshot;
-    /// refused polls (no snapshot) left out.
-    public func twinObservations(session: Int64) throws -> [(poll: Int, time: Int64, snapshot: SlurmObservation.Snapshot)] {
+    /// One observation a session took, as stored.
+    public struct TwinObservation: Sendable {
+        /// The poll's number in its session.
+        public var poll: Int
+        /// When it was observed: Unix µs.
+        public var time: Int64
+        /// The mirror's epoch at it: controller restarts logged up to this poll (`TwinEvent.epoch`).
+        public var epoch: Int
+        /// The canonical snapshot (squeue's jobs, sinfo's nodes).
+        public var snapshot: SlurmObservation.Snapshot
+        /// sacct's records the mirror made events from at this poll (none without).
+        public var accounting: [AccountedRun]
+
+        /// The observation as the mirror took it.
+        public var observation: SlurmObservation { SlurmObservation(time: time, nodes: snapshot.nodes, jobs: snapshot.jobs) }
+    }
+
+    /// Every observation `session` took, in poll order, with its epoch and the sacct records
+    /// used at it; refused polls (no snapshot) left out.
+    public func twinObservations(session: Int64) throws -> [TwinObservation] {
         try database.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT o.poll, o.time_us, s.snapshot FROM observations o JOIN twin_snapshots s ON s.hash = o.snapshot_hash
+            let restarts = try Int.fetchAll(db, sql: "SELECT poll FROM twin_events WHERE session_id = ? AND kind = 'controllerRestart' ORDER BY seq",
+                                            arguments: [session])
+            var epoch = 0
+            return try Row.fetchAll(db, sql: """
+                SELECT o.poll, o.time_us, s.snapshot, a.runs
+                FROM observations o JOIN twin_snapshots s ON s.hash = o.snapshot_hash
+                LEFT JOIN twin_accounting a ON a.session_id = o.session_id AND a.poll = o.poll
                 WHERE o.session_id = ? ORDER BY o.poll
                 """, arguments: [session]).map { row in
-                let text: String = row["snapshot"]
-                return (row["poll"], row["time_us"], try JSONDecoder().decode(SlurmObservation.Snapshot.self, from: Data(text.utf8)))
+                let text: String = row["snapshot"], runs: String? = row["runs"], poll: Int = row["poll"]
+                while epoch < restarts.count, restarts[epoch] <= poll { epoch += 1 }
+                return TwinObservation(poll: poll, time: row["time_us"], epoch: epoch,
+                                       snapshot: try JSONDecoder().decode(SlurmObservation.Snapshot.self, from: Data(text.utf8)),
+                                       accounting: try runs.map { try JSONDecoder().decode([AccountedRun].self, from: Data($0.utf8)) } ?? [])
             }
         }
+    }
+
+    /// Sorted-key JSON of `value` (encoding plain records cannot fail).
+    static func json(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try! encoder.encode(value), as: UTF8.self)
     }
 
     /// The last snapshot `session` took and when, or nil when it took none.

@@ -16,8 +16,8 @@ import Testing
         var steps: [SlurmMirror.Step] = []
         while let poll = polls.next() {
             switch poll {
-            case .replies(let squeue, let sinfo, let time, let squeueSource, let sinfoSource):
-                steps.append(mirror.observe(squeue: squeue, sinfo: sinfo, time: time, squeueSource: squeueSource, sinfoSource: sinfoSource))
+            case .replies(let replies):
+                steps.append(mirror.observe(replies))
             case .failed(let time, let message):
                 steps.append(mirror.failed(time: time ?? mirror.lastTime, message: message))
             }
@@ -162,11 +162,12 @@ import Testing
     /// every k, the session holds the same events (kinds, times, jobs, epochs, details, in the
     /// same order), the same number of polls and the same forecasts as one uninterrupted run.
     /// The restart fixture stops inside its malformed poll and its controller restart too, so
-    /// the rebuilt mirror carries the epoch and the jobs seen.
+    /// the rebuilt mirror carries the epoch and the jobs seen; the sacct fixtures stop between
+    /// a run sacct logged and its job's next events (the records are kept with their poll).
     @Test func aRestartedTwinResumesItsSession() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        for capture in ["twin/lifecycle", "twin/restart"] {
+        for capture in ["twin/lifecycle", "twin/restart", "twin/sacct-requeue", "twin/sacct-short", "twin/reuse"] {
             let polls = fixture(capture)
             let whole = dir.appendingPathComponent("whole.sqlite").path
             try? FileManager.default.removeItem(atPath: whole)

@@ -24,6 +24,44 @@ import Testing
         return process
     }
 
+    /// sacct's records of `ids` by job id, once every job's last run completed (waits up to
+    /// `seconds`; a failed requirement listing squeue otherwise).
+    static func completedRecords(_ ids: [Int], seconds: Int) throws -> [Int: [[String: Any]]] {
+        var records: [Int: [[String: Any]]] = [:]  // looked up only
+        func completed() -> Bool { ids.allSatisfy { id in (records[id]?.last?["state"] as? [String: Any])?["current"] as? String == "COMPLETED" } }
+        for _ in 0..<seconds {
+            Thread.sleep(forTimeInterval: 1)
+            let json = try SlurmTests.shell("sacct", "--json", "-j", ids.map(String.init).joined(separator: ","))
+            records = [:]
+            for record in (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["jobs"] as? [[String: Any]] ?? [] {
+                records[(record["job_id"] as! NSNumber).intValue, default: []].append(record)
+            }
+            if completed() { break }
+        }
+        let left = completed() ? "" : ((try? SlurmTests.shell("squeue")) ?? "")
+        try #require(completed(), "not every job completed within \(seconds) s: \(left)")
+        return records
+    }
+
+    /// A record's `time.KEY`, Unix seconds (0 when absent).
+    static func time(_ record: [String: Any], _ key: String) -> Int64 {
+        ((record["time"] as? [String: Any])?[key] as? NSNumber)?.int64Value ?? 0
+    }
+
+    /// Expects the mirror's log to agree with sacct job by job: the first submission, every
+    /// run's start, every requeue at the next run's submission (Slurm resets it to the
+    /// requeue), and the last run's end, to the second.
+    static func expectAgreement(_ events: [TwinEvent], _ records: [Int: [[String: Any]]], ids: [Int]) {
+        for id in ids {
+            let runs = (records[id] ?? []).sorted { time($0, "submission") < time($1, "submission") }
+            let mine = events.filter { $0.job == id }, lines = mine.map(\.line)
+            #expect(mine.first?.kind == .submitted && mine.first?.time == time(runs[0], "submission") * 1_000_000, "job \(id): \(lines)")
+            #expect(mine.filter { $0.kind == .started }.map(\.time) == runs.map { time($0, "start") * 1_000_000 }, "job \(id): \(lines)")
+            #expect(mine.filter { $0.kind == .requeued }.map(\.time) == runs.dropFirst().map { time($0, "submission") * 1_000_000 }, "job \(id): \(lines)")
+            #expect(mine.last?.kind == .completed && mine.last?.time == time(runs[runs.count - 1], "end") * 1_000_000, "job \(id): \(lines)")
+        }
+    }
+
     @Test(.enabled(if: SlurmTests.localSlurm, "needs the local Slurm: Tests/Slurm/local-slurm.sh start, then SLURM_CONF from its env.sh"))
     func theTwinFollowsTheLocalSlurmAndLosesNothingWhenKilled() throws {
         let held = SlurmTests.Access.shared.share()
@@ -165,37 +203,14 @@ import Testing
         try SlurmTests.shell("scontrol", "update", "nodename=\(node)", "state=resume")
         downNode = nil
         // Until sacct has every job's last run completed, then two more polls.
-        var records: [Int: [[String: Any]]] = [:]  // looked up only
-        for _ in 0..<150 {
-            Thread.sleep(forTimeInterval: 1)
-            let json = try SlurmTests.shell("sacct", "--json", "-j", ids.map(String.init).joined(separator: ","))
-            records = [:]
-            for record in (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["jobs"] as? [[String: Any]] ?? [] {
-                records[(record["job_id"] as! NSNumber).intValue, default: []].append(record)
-            }
-            if ids.allSatisfy({ id in (records[id]?.last?["state"] as? [String: Any])?["current"] as? String == "COMPLETED" }) { break }
-        }
-        let completed = ids.allSatisfy { id in (records[id]?.last?["state"] as? [String: Any])?["current"] as? String == "COMPLETED" }
-        let left = completed ? "" : ((try? SlurmTests.shell("squeue")) ?? "")
-        try #require(completed, "not every job completed within 150 s: \(left)")
+        let records = try Self.completedRecords(ids, seconds: 150)
         Thread.sleep(forTimeInterval: 2.5)
         kill(twin.processIdentifier, SIGKILL)
         twin.waitUntilExit()
         let store = try ResultStore(existingPath: db)
         let session = try #require(try store.twinSessions().last)
         let events = try store.twinEvents(session: session.id)
-        func time(_ record: [String: Any], _ key: String) -> Int64 {
-            ((record["time"] as? [String: Any])?[key] as? NSNumber)?.int64Value ?? 0
-        }
-        for id in ids {
-            let runs = (records[id] ?? []).sorted { time($0, "submission") < time($1, "submission") }
-            let mine = events.filter { $0.job == id }
-            let lines = mine.map(\.line)
-            #expect(mine.first?.kind == .submitted && mine.first?.time == time(runs[0], "submission") * 1_000_000, "job \(id): \(lines)")
-            #expect(mine.filter { $0.kind == .started }.map(\.time) == runs.map { time($0, "start") * 1_000_000 }, "job \(id): \(lines)")
-            #expect(mine.filter { $0.kind == .requeued }.map(\.time) == runs.dropFirst().map { time($0, "submission") * 1_000_000 }, "job \(id): \(lines)")
-            #expect(mine.last?.kind == .completed && mine.last?.time == time(runs[runs.count - 1], "end") * 1_000_000, "job \(id): \(lines)")
-        }
+        Self.expectAgreement(events, records, ids: ids)
         func firstState(_ id: Int) -> String? { ((records[id]?.first)?["state"] as? [String: Any])?["current"] as? String }
         #expect(full.filter { firstState($0) == "PREEMPTED" && records[$0]?.count == 2 }.count == 1)
         let nodeEvents = events.filter { $0.node == node }.map(\.kind)
@@ -207,5 +222,98 @@ import Testing
         let scored = try JSONSerialization.jsonObject(with: Data(score.stdout.utf8)) as? [String: Any] ?? [:]
         #expect((scored["forecasts"] as? Int ?? 0) >= 4 && scored["medianAbsStartErrorSeconds"] is Double, "\(score.stdout)")
         #expect((scored["seriesPoints"] as? Int ?? 0) > 0 && scored["pendingGPUSeriesMAE"] is Double && scored["baseline"] is [String: Any])
+    }
+
+    /// A run that begins and is requeued between two polls, on the real Slurm: the twin polls
+    /// every 6 s; one 8-GPU job per node (QOS high) fills the cluster, the first ending after
+    /// 8 s; a normal job waiting behind them starts then and a QOS-high job submitted the
+    /// moment it runs preempts it within about a second, so squeue usually misses that run.
+    /// With sacct the mirror's log agrees with sacct record by record all the same: every
+    /// start, every requeue (at the next run's submission) and every end. About 60 s; it
+    /// holds the cluster alone.
+    @Test(.enabled(if: SlurmTests.localSlurm, "needs the local Slurm: Tests/Slurm/local-slurm.sh start, then SLURM_CONF from its env.sh"))
+    func aRunRequeuedBetweenPollsIsMirroredFromSacct() throws {
+        let held = SlurmTests.Access.shared.exclusive()
+        defer { held.release() }
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("twin.sqlite").path
+        let twin = try Self.start(["twin", "slurm", "--interval", "6s", "--db", db], in: dir, name: "twin")
+        var ids: [Int] = []
+        defer {
+            if twin.isRunning { kill(twin.processIdentifier, SIGKILL) }
+            if !ids.isEmpty { _ = try? SlurmTests.shell("scancel", ids.map(String.init).joined(separator: ",")) }
+        }
+        let tag = "sacct-\(UUID().uuidString.prefix(8))"
+        func submit(_ gpus: Int, sleep: Int, _ extra: [String] = []) throws -> Int {
+            let out = try SlurmTests.shell(["sbatch", "--parsable", "--gres=gpu:\(gpus)", "--time=2", "-J", tag, "-o", "/dev/null"] + extra
+                                           + ["--wrap", "sleep \(sleep)"])
+            let id = try #require(Int(out.trimmingCharacters(in: .whitespacesAndNewlines)))
+            ids.append(id)
+            return id
+        }
+        func state(_ id: Int) throws -> String { try SlurmTests.shell("squeue", "-h", "-j", String(id), "-o", "%T").trimmingCharacters(in: .whitespacesAndNewlines) }
+        Thread.sleep(forTimeInterval: 1)
+        let nodes = Set(try SlurmTests.shell("sinfo", "-h", "-N", "-o", "%N").split(separator: "\n")).count  // membership only
+        for k in 0..<nodes { _ = try submit(8, sleep: k == 0 ? 8 : 25, ["--qos=high"]) }
+        let low = try submit(8, sleep: 10)
+        var tries = 0
+        while try state(low) != "RUNNING", tries < 400 {
+            Thread.sleep(forTimeInterval: 0.05)
+            tries += 1
+        }
+        _ = try submit(8, sleep: 5, ["--qos=high"])
+        let records = try Self.completedRecords(ids, seconds: 120)
+        try #require(records[low]?.count == 2, "the low job was not preempted once: \(records[low] ?? [])")
+        Thread.sleep(forTimeInterval: 13)  // two more polls
+        kill(twin.processIdentifier, SIGKILL)
+        twin.waitUntilExit()
+        let store = try ResultStore(existingPath: db)
+        let events = try store.twinEvents(session: try #require(try store.twinSessions().last).id)
+        Self.expectAgreement(events, records, ids: ids)
+        #expect(events.allSatisfy { !$0.isFault }, "\(events.filter(\.isFault).map(\.line))")
+    }
+
+    /// Whether the local Slurm runs slurmrestd (local-slurm.sh start with WITH_REST=1 writes its
+    /// address and a root token to env.sh).
+    static var localRest: Bool {
+        let environment = ProcessInfo.processInfo.environment
+        return SlurmTests.localSlurm && environment["SLURM_LOCAL_REST_URL"] != nil && environment["SLURM_JWT"] != nil
+    }
+
+    /// `twin slurm --rest` reads the same cluster through slurmrestd: once the cluster stands
+    /// still, one poll through it and one through the commands store the same canonical
+    /// snapshot (same hash), with no fault (the accounting endpoint answered too); a token that
+    /// is not one is a logged `commandFailed` with slurmrestd's answer (22.05: HTTP 500 and its
+    /// errors), not a crash.
+    @Test(.enabled(if: localRest, "needs the local Slurm with slurmrestd: WITH_REST=1 Tests/Slurm/local-slurm.sh start, then its env.sh"))
+    func theTwinReadsTheSameThroughSlurmrestd() throws {
+        let held = SlurmTests.Access.shared.exclusive()
+        defer { held.release() }
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = ProcessInfo.processInfo.environment["SLURM_LOCAL_REST_URL"]!
+        let out = try SlurmTests.shell("sbatch", "--parsable", "--gres=gpu:2", "--time=1", "-o", "/dev/null", "--wrap", "sleep 1")
+        let id = try #require(Int(out.trimmingCharacters(in: .whitespacesAndNewlines)))
+        for _ in 0..<60 where !(try SlurmTests.shell("squeue", "-h", "-j", String(id), "-o", "%T").contains("COMPLETED")) {
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        var same = false, tries = 0
+        while !same, tries < 5 {
+            tries += 1
+            var snapshots: [SlurmObservation.Snapshot] = []
+            for (name, extra) in [("rest", ["--rest", url]), ("commands", [])] {
+                let db = dir.appendingPathComponent("\(name)-\(tries).sqlite").path
+                let run = try runFleettwin(["twin", "slurm", "--max-polls", "1", "--db", db, "--quiet"] + extra)
+                #expect(run.status == 0 && !run.stderr.contains("twin:"), "\(name): \(run.stderr)")
+                if let last = try ResultStore(existingPath: db).lastTwinSnapshot(session: 1) { snapshots.append(last.snapshot) }
+            }
+            same = snapshots.count == 2 && snapshots[0] == snapshots[1] && snapshots[0].jobs.contains { $0.id == id }
+        }
+        #expect(same, "slurmrestd and the commands never showed the same cluster in \(tries) tries")
+        let denied = try runFleettwin(["twin", "slurm", "--rest", url, "--max-polls", "1", "--db", dir.appendingPathComponent("x.sqlite").path],
+                                      environment: ["SLURM_JWT": "not-a-token"])
+        #expect(denied.status == 0 && denied.stderr.contains("commandFailed") && denied.stderr.contains("answered HTTP 500: Slurm reported errors: "),
+                "\(denied.stderr)")
     }
 }

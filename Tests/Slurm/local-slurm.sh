@@ -16,6 +16,10 @@
 # SLURMCTLD_DEBUG sets slurmctld's log level (default info); EXTRA_CONF holds more slurm.conf
 # lines, appended as they are (keys the file does not set yet, for example
 # EXTRA_CONF='DebugFlags=Backfill,SelectType'): to watch when the schedulers run.
+# WITH_REST=1 also starts slurmrestd (openapi v0.0.38 and dbv0.0.38, JWT over TCP on
+# 127.0.0.1:REST_PORT, run as nobody with SLURM_JWT=daemon; the controller and slurmdbd get
+# AuthAltTypes=auth/jwt with a key of their own) and writes SLURM_LOCAL_REST_URL and a root
+# token, SLURM_JWT, to env.sh; `install` with WITH_REST=1 installs slurmrestd.
 set -euo pipefail
 
 NODES=${NODES:-4}
@@ -26,6 +30,8 @@ DB_PORT=${DB_PORT:-13306}
 SLURMD_PORT0=${SLURMD_PORT0:-17001}
 SLURMCTLD_DEBUG=${SLURMCTLD_DEBUG:-info}
 EXTRA_CONF=${EXTRA_CONF:-}
+WITH_REST=${WITH_REST:-0}
+REST_PORT=${REST_PORT:-16820}
 
 log() { echo "local-slurm: $*" >&2; }
 # A failed start stops what it had started (by PID; it never cancels jobs, which could be
@@ -41,6 +47,7 @@ die() {
 
 install() {
     local packages=(slurm-wlm slurmdbd munge mariadb-server)
+    if [ "$WITH_REST" = 1 ]; then packages+=(slurmrestd slurm-wlm-jwt-plugin); fi
     if dpkg -s "${packages[@]}" >/dev/null 2>&1; then return; fi
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
@@ -120,6 +127,12 @@ PartitionName=gpu Nodes=ALL Default=YES DefaultTime=01:00:00 MaxTime=INFINITE St
 PartitionName=high Nodes=ALL DefaultTime=01:00:00 MaxTime=INFINITE State=UP PriorityTier=10
 EOF
     if [ -n "$EXTRA_CONF" ]; then printf '%s\n' "$EXTRA_CONF" >>"$D/etc/slurm.conf"; fi
+    local jwt=""
+    if [ "$WITH_REST" = 1 ]; then
+        jwt="AuthAltTypes=auth/jwt
+AuthAltParameters=jwt_key=$D/jwt/jwt.key"
+        printf '%s\n' "$jwt" >>"$D/etc/slurm.conf"
+    fi
     cat >"$D/etc/gres.conf" <<EOF
 AutoDetect=off
 NodeName=n[1-$NODES] Name=gpu File=$D/fakedev/nvidia[0-$((GPUS_PER_NODE - 1))]
@@ -140,6 +153,7 @@ StoragePort=$DB_PORT
 StorageUser=slurm
 StoragePass=slurmpw
 StorageLoc=slurm_acct_db
+$jwt
 EOF
     chmod 600 "$D/etc/slurmdbd.conf"
     cat >"$D/env.sh" <<EOF
@@ -151,7 +165,9 @@ EOF
 }
 
 start() {
-    for tool in slurmctld slurmd slurmdbd munged mariadbd mariadb-install-db sacctmgr sinfo sdiag; do
+    local tools=(slurmctld slurmd slurmdbd munged mariadbd mariadb-install-db sacctmgr sinfo sdiag)
+    if [ "$WITH_REST" = 1 ]; then tools+=(slurmrestd setpriv); fi
+    for tool in "${tools[@]}"; do
         command -v "$tool" >/dev/null || die "$tool is missing: run '$0 install' first"
     done
     # The ports are fixed; another cluster on them would take this one's jobs.
@@ -168,6 +184,11 @@ start() {
     for g in $(seq 0 $((GPUS_PER_NODE - 1))); do ln -s /dev/null "$D/fakedev/nvidia$g"; done
     write_configs
     export SLURM_CONF=$D/etc/slurm.conf
+    if [ "$WITH_REST" = 1 ]; then
+        mkdir -m 700 "$D/jwt"
+        dd if=/dev/urandom of="$D/jwt/jwt.key" bs=32 count=1 status=none
+        chmod 600 "$D/jwt/jwt.key"
+    fi
 
     dd if=/dev/urandom of="$D/munge-key/munge.key" bs=1024 count=1 status=none
     chmod 400 "$D/munge-key/munge.key"
@@ -201,6 +222,15 @@ start() {
     # Jobs submitted before the first main scheduling pass wait for it (about 3 s after start).
     scheduled() { sdiag | awk '/Main schedule statistics/ {m=1} m && /Total cycles:/ {exit !($3 >= 1)}'; }
     wait_for 30 scheduled || die "slurmctld never ran its first scheduling pass"
+    if [ "$WITH_REST" = 1 ]; then
+        # slurmrestd refuses to run as root; it passes each request's token on to slurmctld.
+        spawn slurmrestd env SLURM_JWT=daemon SLURM_CONF="$D/etc/slurm.conf" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+            slurmrestd -a rest_auth/jwt -s openapi/v0.0.38,openapi/dbv0.0.38 "127.0.0.1:$REST_PORT"
+        wait_for 30 port_open "$REST_PORT" || die "slurmrestd did not start (see $D/log/slurmrestd.out)"
+        local token
+        token=$(scontrol token username=root lifespan=86400) || die "scontrol token failed"
+        printf 'export SLURM_LOCAL_REST_URL=http://127.0.0.1:%s\nexport %s\n' "$REST_PORT" "$token" >>"$D/env.sh"
+    fi
     STARTING=
     echo "$D"
 }
