@@ -64,6 +64,10 @@ public struct JobSpec: Sendable, Equatable {
     /// Deadline-aware policies (`elasticflow`) admit or decline the job by it; the run reports
     /// whether completed jobs met it (ElasticFlow, ASPLOS'23: a job's `ddl`, `best_effort`).
     public var deadline: VirtualTime?
+    /// The application (model and data set) the job trains, as its trace names it (a trace
+    /// job's `workload`, e.g. `resnet50` in the Tiresias traces); nil: unnamed. Read only by
+    /// restart costs charged per application (`RestartCost.byApplication`, Sia's simulator).
+    public var application: String?
     /// Host CPU and memory it wants per accelerator and its speedup when it gets them
     /// (`ResourceProfile`), for resource-sensitive policies (`synergy`); nil: the fair
     /// (GPU-proportional) share at speedup 1.
