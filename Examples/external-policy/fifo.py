@@ -7,7 +7,7 @@ where its whole gang fits under the run's placement rule; the jobs behind it wai
 has started (head-of-line blocking), and the blocked head reserves every free accelerator of
 the clusters it may use.
 
-Protocol (docs/external-policy.md, version 1): one JSON request per line on standard input,
+Protocol (docs/external-policy.md, versions 1 and 2): one JSON request per line on standard input,
 one JSON answer per line on standard output. This policy keeps no state between requests:
 each request lists the waiting jobs and every cluster's free accelerators per node, and it
 places its starts on a copy of those counts, node by node as FleetTwin's placement rules do,
@@ -18,7 +18,8 @@ Standard library only. Usage, in a scenario:  policy: { external: "python3 fifo.
 import json
 import sys
 
-PROTOCOL_VERSION = 1
+# It reads only members of version 1, which version 2 keeps (it never declines a job).
+PROTOCOL_VERSIONS = (1, 2)
 
 
 def fits(free, per_node, count, rule):
@@ -100,8 +101,8 @@ def main():
     fleet, requests = None, 0
     for line in sys.stdin:
         request = json.loads(line)
-        if request.get("version") != PROTOCOL_VERSION:
-            sys.exit(f"fifo.py speaks protocol version {PROTOCOL_VERSION}, got {request.get('version')}")
+        if request.get("version") not in PROTOCOL_VERSIONS:
+            sys.exit(f"fifo.py speaks protocol versions {PROTOCOL_VERSIONS}, got {request.get('version')}")
         fleet = request.get("fleet", fleet)
         requests += 1
         sys.stdout.write(json.dumps(decide(request, fleet), separators=(",", ":")) + "\n")

@@ -186,6 +186,10 @@ struct ExportCommand: ParsableCommand {
             traced.weightBytes = job.weightBytes
             traced.speedup = job.speedup
             traced.parallelism = job.parallelism.map { TraceParallelism(tensor: $0.tensor, pipeline: $0.pipeline, microBatches: $0.microBatches) }
+            // Deadlines (for `elasticflow` and the deadline goals) and the application (Sia's
+            // restart charge) replay as they ran.
+            traced.deadline = job.deadlineMicroseconds.map { Double($0) / 1e6 }
+            traced.workload = job.application
             writer.write(traced)
         }
         try writer.close()

@@ -28,8 +28,10 @@ public enum FleetTwinExternalPolicy {}
 /// the value made before then each start their own. It ends when the policy is released: its
 /// standard input closes, and it is killed if still running two seconds later.
 public struct ExternalPolicy: SchedulingPolicy {
-    /// The protocol's version, sent in every request (`version`).
-    public static let protocolVersion = 1
+    /// The protocol's version, sent in every request (`version`). Version 2 (issue 17) added
+    /// the `decline` decision, the `declined` event and a job's `deadline`; every message of
+    /// version 1 is a message of version 2 (docs/external-policy.md, "Versions").
+    public static let protocolVersion = 2
 
     public let name = "external"
     /// How a `start` with an accelerator count is laid out on nodes (told to the policy).
@@ -46,6 +48,8 @@ public struct ExternalPolicy: SchedulingPolicy {
     private var jobs: [PendingJob] = []
     private var runs: [JobRun?] = []
     private var state: [JobState] = []
+    /// Whether each job has ever started (a declined job must never have).
+    private var everStarted: [Bool] = []
     /// Jobs by state, in index order (requests list them so): `RankedJobs` keyed by index alone.
     private var waiting = RankedJobs(), running = RankedJobs(), stopping = RankedJobs()
     /// Events since the last request, in the order they happened.
@@ -69,6 +73,7 @@ public struct ExternalPolicy: SchedulingPolicy {
         case preempted(JobIndex, VirtualTime)
         case failed(JobIndex, VirtualTime)
         case released(JobIndex, cluster: Int32, count: Int, VirtualTime)
+        case declined(JobIndex, VirtualTime)
         case capacityChanged(VirtualTime)
     }
 
@@ -84,6 +89,7 @@ public struct ExternalPolicy: SchedulingPolicy {
         jobs.append(job)
         runs.append(nil)
         state.append(.waiting)
+        everStarted.append(false)
         waiting.insert(Self.key(job.index))
         events.append(.arrived(job.index, now))
     }
@@ -91,6 +97,7 @@ public struct ExternalPolicy: SchedulingPolicy {
     public mutating func jobStarted(_ job: PendingJob, on run: JobRun, at now: VirtualTime) {
         jobs[Int(job.index)] = job
         runs[Int(job.index)] = run
+        everStarted[Int(job.index)] = true
         move(job.index, to: .running)
         events.append(.started(job.index, run, now))
     }
@@ -156,6 +163,11 @@ public struct ExternalPolicy: SchedulingPolicy {
                 handedOut += 1
                 // A preempted job dumps before it is pending again (`jobPreempted` says when).
                 if case .preempt(let job) = decision, state[Int(job)] == .running { move(job, to: .stopping) }
+                // A declined job is finished by the decision (the scheduler refuses any other).
+                if case .decline(let job) = decision, state[Int(job)] == .waiting {
+                    move(job, to: .done)
+                    events.append(.declined(job, now))
+                }
                 return decision
             }
             guard askAgain else { break }
@@ -287,6 +299,7 @@ public struct ExternalPolicy: SchedulingPolicy {
         case let .completed(job, at): header("completed", job, at, &w)
         case let .preempted(job, at): header("preempted", job, at, &w)
         case let .failed(job, at): header("failed", job, at, &w)
+        case let .declined(job, at): header("declined", job, at, &w)
         case let .started(job, run, at):
             header("started", job, at, &w)
             writeRun(run, &w, fleet)
@@ -352,6 +365,7 @@ public struct ExternalPolicy: SchedulingPolicy {
         if job.timeLimit > 0 { w.key("timeLimit"); w.int(job.timeLimit) }
         if job.partition >= 0 { w.key("partition"); w.string(fleet.partitionNames[Int(job.partition)]) }
         if job.qos >= 0 { w.key("qos"); w.string(fleet.qosNames[Int(job.qos)]) }
+        if let deadline = job.deadline { w.key("deadline"); w.int(deadline.microseconds) }
         if let run = runs[Int(index)] { writeRun(run, &w, fleet) }
         w.close("}")
     }
@@ -396,7 +410,7 @@ public struct ExternalPolicy: SchedulingPolicy {
         reservations = newReservations
     }
 
-    static let actions = ["start", "preempt", "migrate", "resize", "requeue"]
+    static let actions = ["start", "preempt", "migrate", "resize", "requeue", "decline"]
 
     private func decision(_ item: JSONValue, path: String, fleet: FleetView) throws(PolicyProcessError) -> SchedulingDecision {
         guard case .object = item else { throw PolicyProcessError("\(path): expected an object, found \(item.kind)") }
@@ -434,6 +448,19 @@ public struct ExternalPolicy: SchedulingPolicy {
         case "preempt":
             try Self.allow(item, ["action", "job"], path)
             return .preempt(index)
+        case "decline":
+            try Self.allow(item, ["action", "job"], path)
+            // Admission control refuses a job before it runs: say which job is not waiting.
+            guard state[Int(index)] == .waiting, !everStarted[Int(index)] else {
+                let now = switch state[Int(index)] {
+                case .waiting: "waiting again after it ran"
+                case .running: "running"
+                case .stopping: "stopping (preempted, still dumping)"
+                case .done: "finished (completed or declined)"
+                }
+                throw PolicyProcessError("\(path): cannot decline job \(index): it is \(now); only a waiting job that never started can be declined")
+            }
+            return .decline(index)
         default:
             try Self.allow(item, ["action", "job"], path)
             return .requeue(index)

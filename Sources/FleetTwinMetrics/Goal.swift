@@ -65,6 +65,12 @@ public enum GoalMetric: Sendable, Equatable, Hashable {
     /// Batch inference's accelerator-seconds per 1,000 requests served
     /// (`InferenceMetrics.acceleratorSecondsPer1kRequests`).
     case inferenceCostPer1kRequests
+    /// Jobs with a deadline that completed by it / submitted jobs with a deadline (declined
+    /// and unfinished ones missed it; `DeadlineMetrics.met` / `.jobs`).
+    case deadlinesMetShare
+    /// ElasticFlow's `ddl_satis_ratio`: accepted / (accepted + declined)
+    /// (`DeadlineMetrics.satisfactionRatio`; EF `scheduler.py`, research/policies.md section 15).
+    case deadlineSatisfactionRatio
 
     /// How a metric's values are written and shown.
     public enum Unit: Sendable {
@@ -83,7 +89,7 @@ public enum GoalMetric: Sendable, Equatable, Hashable {
         all += GoalStatistic.allCases.map { GoalMetric.queueingDelayCensored($0) }
         all += GoalStatistic.allCases.map { GoalMetric.jct($0) }
         all += [.makespan, .lostWorkShare, .energyKWh, .peakPowerKW, .preemptionsPerJob, .migrationsPerJob, .resizesPerJob, .completedShare,
-                .inferenceCostPer1kRequests]
+                .inferenceCostPer1kRequests, .deadlinesMetShare, .deadlineSatisfactionRatio]
         return all
     }()
 
@@ -105,6 +111,8 @@ public enum GoalMetric: Sendable, Equatable, Hashable {
         case .resizesPerJob: "resizes_per_job"
         case .completedShare: "completed_share"
         case .inferenceCostPer1kRequests: "inference.accelerator_seconds_per_1k_requests"
+        case .deadlinesMetShare: "deadlines.met_share"
+        case .deadlineSatisfactionRatio: "deadlines.satisfaction_ratio"
         }
     }
 
@@ -112,14 +120,14 @@ public enum GoalMetric: Sendable, Equatable, Hashable {
 
     public var unit: Unit {
         switch self {
-        case .utilization, .goodputUtilization, .sla, .lostWorkShare, .completedShare: .fraction
+        case .utilization, .goodputUtilization, .sla, .lostWorkShare, .completedShare, .deadlinesMetShare, .deadlineSatisfactionRatio: .fraction
         case .queueingDelay, .queueingDelayCensored, .jct, .makespan: .duration
         case .energyKWh, .peakPowerKW, .preemptionsPerJob, .migrationsPerJob, .resizesPerJob, .inferenceCostPer1kRequests: .number
         }
     }
 
     /// The metric's value in one run; nil when the run has none (no job of the tier
-    /// completed, no job completed or started, nothing submitted).
+    /// completed, no job completed or started, nothing submitted, no job with a deadline).
     public func value(_ m: RunMetrics) -> Double? {
         func perJob(_ count: Int) -> Double? { m.jobsSubmitted > 0 ? Double(count) / Double(m.jobsSubmitted) : nil }
         switch self {
@@ -139,6 +147,10 @@ public enum GoalMetric: Sendable, Equatable, Hashable {
         case .completedShare: return perJob(m.jobsCompleted)
         case .inferenceCostPer1kRequests:
             return m.inference.flatMap { $0.requestsServed > 0 ? $0.acceleratorSecondsPer1kRequests : nil }
+        case .deadlinesMetShare:
+            return m.deadlines.flatMap { $0.jobs > 0 ? Double($0.met) / Double($0.jobs) : nil }
+        case .deadlineSatisfactionRatio:
+            return m.deadlines.flatMap { $0.accepted + $0.declined > 0 ? $0.satisfactionRatio : nil }
         }
     }
 }

@@ -100,7 +100,8 @@ public struct MechanismOverhead: Sendable, Equatable, Codable {
     public var restore: Double = 0
     /// Dump, upload, download and restore of migrations.
     public var migration: Double = 0
-    /// Copying state onto devices a job grew onto.
+    /// Copying state onto devices a job grew onto; with `RestartCost.elasticFlowEvents`, the
+    /// per-event pauses too (ElasticFlow's scaling overhead).
     public var resize: Double = 0
     /// Pauses for periodic checkpoints.
     public var checkpoint: Double = 0

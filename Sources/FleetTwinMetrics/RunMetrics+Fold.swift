@@ -200,6 +200,11 @@ private struct LogFold {
         case .checkpointed:
             bank(i, r.progress)
             overhead.checkpoint += Double(r.overhead) / 1e6
+        case .paused:
+            // ElasticFlow's per-event overhead models re-forming the job's workers on its
+            // devices, its elastic scaling's cost: counted with resizes.
+            bank(i, r.progress)
+            overhead.resize += Double(r.overhead) / 1e6
         case .rerated:
             bank(i, r.progress)
         case .nodeFailed, .nodeOutage, .nodeRepaired:

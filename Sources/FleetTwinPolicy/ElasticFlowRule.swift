@@ -39,9 +39,10 @@ import FleetTwinFleet
 ///   slot after the current event, which delays arrivals and completions).
 /// - Jobs held at a re-plan (not progressed since their last change, or stopping) keep
 ///   their devices from now to their plan's next breakpoint and are planned first.
-/// - Mechanism costs are FleetTwin's (`--no-overheads`: none); EF's simulator instead pushes
-///   every running job's end back by 2 s + 2 (log2 g + 1) s at every scheduling event
-///   (`utils.estimate_overhead`), which this rule does not model.
+/// - Mechanism costs are FleetTwin's (`--no-overheads`: none); `restart_cost: compat` charges
+///   EF's instead: every running job pauses 2 s + 2 (log2 g + 1) s at every re-plan
+///   (`utils.estimate_overhead`; `RestartCost.elasticFlowEvents`), each re-plan here being
+///   one of EF's scheduling events (`ElasticDivision.isEvent`).
 /// - Deadlines are judged on real completion times (`DeadlineMetrics`); EF judges them on its
 ///   plan, overheads excluded.
 ///
@@ -90,7 +91,7 @@ public struct ElasticFlowRule: ElasticRule {
         // keeps the plan, or the jobs would trade devices at every release.
         let present = (jobs + held).map(\.job).sorted()
         if present == lastJobs, nextChange.map({ t < $0.microseconds }) ?? true {
-            return ElasticDivision(shares: jobs.map { lastShares[lastJobs.firstIndex(of: $0.job)!] })
+            return ElasticDivision(shares: jobs.map { lastShares[lastJobs.firstIndex(of: $0.job)!] }, isEvent: false)
         }
         // Held jobs are admitted already (they ran), so they count as such.
         // Indices into `jobs` of the admitted ones, in submission order.

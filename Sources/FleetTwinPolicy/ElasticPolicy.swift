@@ -108,10 +108,15 @@ public protocol ElasticRule: Sendable {
 public struct ElasticDivision: Sendable, Equatable {
     public var shares: [Int]
     public var declined: [JobIndex]
+    /// Whether this division is a scheduling event of the rule's original simulator (counted
+    /// in `SchedulingPolicy.schedulingEvents`, for per-event costs); false for a division that
+    /// kept the last plan (ElasticFlow between its events). Default true.
+    public var isEvent: Bool
 
-    public init(shares: [Int], declined: [JobIndex] = []) {
+    public init(shares: [Int], declined: [JobIndex] = [], isEvent: Bool = true) {
         self.shares = shares
         self.declined = declined
+        self.isEvent = isEvent
     }
 }
 
@@ -215,6 +220,8 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
     /// scheduler has not been told of yet (in the rule's order).
     private var divisionDue: VirtualTime?
     private var toDecline: [JobIndex] = []
+    /// The rule's scheduling events so far, per cluster (`ElasticDivision.isEvent`).
+    public private(set) var schedulingEvents: [Int] = []
 
     /// Each cluster's accelerator type and each type's relative speed, from the fleet.
     private var clusterType: [Int32] = []
@@ -275,6 +282,14 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
     public mutating func jobFailed(_ job: PendingJob, at now: VirtualTime) {
         jobPreempted(job, at: now)
         dirty = true
+    }
+
+    /// A per-event overhead paused the job: it progresses again from `progressFrom`.
+    public mutating func jobPaused(_ job: JobIndex, until progressFrom: VirtualTime, at now: VirtualTime) {
+        let i = Int(job)
+        jobs[i].mark = remaining(i, at: now)
+        jobs[i].markTime = now
+        jobs[i].progressFrom = progressFrom
     }
 
     public mutating func devicesReleased(_ job: JobIndex, cluster: Int32, count: Int, at now: VirtualTime) {
@@ -417,6 +432,10 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
             let division = try rule.divide(candidates, held: held, in: ElasticCluster(capacity: fleet.clusters[c].capacity,
                                                                                       devicesPerNode: shape.acceleratorsPerNode, nodes: shape.nodeCount), at: now)
             for (k, candidate) in candidates.enumerated() { jobs[Int(candidate.job)].target = division.shares[k] }
+            if division.isEvent {
+                if schedulingEvents.count <= c { schedulingEvents += Array(repeating: 0, count: c + 1 - schedulingEvents.count) }
+                schedulingEvents[c] += 1
+            }
             for j in division.declined where jobs[Int(j)].state == .waiting && !toDecline.contains(j) {
                 jobs[Int(j)].state = .done
                 active.removeAll { $0 == j }

@@ -276,6 +276,16 @@ public protocol SchedulingPolicy: Sendable {
     /// another program's decisions (the external policy: its command and the answer line);
     /// the scheduler appends it to the error when it refuses that decision. Default nil.
     var decisionOrigin: String? { get }
+
+    /// Scheduling events so far, per global cluster index, as the policy's original simulator
+    /// counts them (a shorter array: none in the clusters beyond it). A peer cost charged per
+    /// event (`RestartCost.elasticFlowEvents`) pauses every running job of a cluster after
+    /// each pass in which its count went up. Default empty: the policy has no such events.
+    var schedulingEvents: [Int] { get }
+
+    /// A running job stops progressing until `progressFrom` (a per-event overhead, the
+    /// scheduler's doing); it keeps its devices. Default: nothing to update.
+    mutating func jobPaused(_ job: JobIndex, until progressFrom: VirtualTime, at now: VirtualTime)
 }
 
 extension SchedulingPolicy {
@@ -288,6 +298,8 @@ extension SchedulingPolicy {
     public var adoptsRunningJobs: Bool { false }
     public var failure: String? { nil }
     public var decisionOrigin: String? { nil }
+    public var schedulingEvents: [Int] { [] }
+    public mutating func jobPaused(_ job: JobIndex, until progressFrom: VirtualTime, at now: VirtualTime) {}
 }
 
 extension PendingJob {

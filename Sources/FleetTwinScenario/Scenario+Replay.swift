@@ -46,6 +46,8 @@ extension Scenario {
         case .flat(let pause): return "a flat \(pause) restart"
         case .compat: return "the policy's original simulator's restart cost (compat)"
         case .byGang: return "a restart of \(cost.description) by gang size"
+        case .byApplication: return "a restart of \(cost.description) by application"
+        case .elasticFlowEvents: return "ElasticFlow's overhead at every scheduling event"
         }
     }
 

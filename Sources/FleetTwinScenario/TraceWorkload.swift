@@ -70,7 +70,7 @@ public struct TraceWorkload: Sendable {
                     spec.qos = job.qos
                     spec.inference = job.batchInference
                     spec.elasticSpeedup = job.speedup
-            spec.statisticalEfficiency = job.statisticalEfficiency.map(StatisticalEfficiency.init)
+                    spec.application = job.workload
                     spec.statisticalEfficiency = job.statisticalEfficiency.map(StatisticalEfficiency.init)
                     spec.parallelism = job.parallelism.map(Parallelism.init)
                     spec.deadline = deadline(of: job)
@@ -97,6 +97,8 @@ public struct TraceWorkload: Sendable {
             spec.qos = job.qos
             spec.inference = job.batchInference
             spec.elasticSpeedup = job.speedup
+            spec.application = job.workload
+            spec.statisticalEfficiency = job.statisticalEfficiency.map(StatisticalEfficiency.init)
             spec.parallelism = job.parallelism.map(Parallelism.init)
             spec.deadline = deadline(of: job)
             specs.append(spec)

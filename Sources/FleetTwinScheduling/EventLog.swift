@@ -37,6 +37,9 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
     /// The policy declined the waiting job (admission control): it never runs, and it is
     /// finished by that decision (`SchedulingDecision.decline`).
     case declined = 14
+    /// A peer simulator's per-event overhead paused the running job on its devices
+    /// (`RestartCost.elasticFlowEvents`): `progress` banked so far, `overhead` the pause.
+    case paused = 15
 
     public var name: String { String(describing: self) }
 
@@ -49,7 +52,7 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
 /// `accelerators`: started - devices taken; completed, preempted, migrated - devices of the
 /// run that ends; resized - the new device count; released - devices freed.
 /// `progress`: full-size work (µs) banked by the segment that ends here (completed,
-/// preempted, migrated, resized, checkpointed).
+/// preempted, migrated, resized, checkpointed, paused).
 /// `overhead`: time (µs) the job spends in a mechanism without progressing: the restore,
 /// transfer or copy before a start or resize, the dump of a stop or checkpoint.
 /// Node events (`EventKind.isNodeEvent`) name a node instead of a job: see `node`.

@@ -487,6 +487,10 @@ public actor FleetSimulation {
             log.append(EventRecord(time: now, kind: .checkpointed, job: index, cluster: placement.cluster,
                                    accelerators: Int32(placement.acceleratorCount), progress: banked, overhead: pause.microseconds))
             schedule(index, segment)
+        case let .paused(index, placement, segment, banked, pause):
+            log.append(EventRecord(time: now, kind: .paused, job: index, cluster: placement.cluster,
+                                   accelerators: Int32(placement.acceleratorCount), progress: banked, overhead: pause.microseconds))
+            schedule(index, segment)
         }
     }
 

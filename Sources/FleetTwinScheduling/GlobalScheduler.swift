@@ -36,6 +36,8 @@ public enum SchedulingOutcome: Sendable, Equatable {
     case resized(JobIndex, Placement, Segment, banked: Int64, delay: VirtualTime, freed: Placement?, releaseAt: VirtualTime)
     case released(JobIndex, Placement)
     case checkpointed(JobIndex, Placement, Segment, banked: Int64, pause: VirtualTime)
+    /// A per-event overhead paused the running job for `pause` (`RestartCost.elasticFlowEvents`).
+    case paused(JobIndex, Placement, Segment, banked: Int64, pause: VirtualTime)
     /// The job's accelerators failed: it released `accelerators` devices, lost `lost` µs of
     /// work since its last checkpoint, of which `unbanked` had been banked by cuts.
     case failed(JobIndex, cluster: Int32, accelerators: Int, lost: Int64, unbanked: Int64)
@@ -163,6 +165,7 @@ public actor GlobalScheduler {
                 guard let (placement, banked, computed) = await jobs[Int(index)].complete(at: now, generation: generation) else { continue }
                 if let computed { computations.append(computed) }
                 try await release(index, placement)
+                runStart[Int(index)].devices = 0  // holds nothing now (per-event overheads skip it)
                 outcomes.append(.completed(index, placement, banked: banked))
                 policy.jobCompleted(index, at: now)
             case let .release(index, placement, endsStop):
@@ -219,7 +222,52 @@ public actor GlobalScheduler {
             if checksInvariants { try await checkInvariants() }
         }
         if let failure = policy.failure { throw SimulationError.policyFailed(policy: policy.name, at: now, message: failure) }
+        if costs.settings.chargesCosts && costs.settings.restartCost == .elasticFlowEvents { await chargeEventOverheads(at: now) }
         try measureIdle(at: now)
+    }
+
+    /// Scheduling events charged so far per cluster, and per cluster the placements seen since
+    /// the last cache reset (ElasticFlow's rank-set cache; looked up, never iterated).
+    private var chargedEvents: [Int] = []
+    private var rankSets: [Set<RankSet>] = []
+    /// A job's accelerators as (node << 32 | slot), sorted.
+    private struct RankSet: Hashable { var accelerators: [Int64] }
+
+    /// ElasticFlow's per-event overhead (`RestartCost.elasticFlowEvents`;
+    /// `scheduler.py::ef_sim_jobs_access_control` after each event's allocation): in each
+    /// cluster where the policy counted a scheduling event this pass, every running job, in
+    /// index order, pauses for `RestartCost.elasticFlowOverhead`. A job's accelerators (EF's
+    /// rank set) are cached once seen, whichever job held them; the cache is read for every
+    /// job before a restart event (`elasticFlowRestarts`) empties it, as EF's log fills it
+    /// before the overhead is charged.
+    private func chargeEventOverheads(at now: VirtualTime) async {
+        let counts = policy.schedulingEvents
+        for c in counts.indices where c < view.clusters.count {
+            if chargedEvents.count <= c {
+                chargedEvents += Array(repeating: 0, count: c + 1 - chargedEvents.count)
+                rankSets += Array(repeating: [], count: c + 1 - rankSets.count)
+            }
+            guard counts[c] > chargedEvents[c] else { continue }
+            chargedEvents[c] = counts[c]
+            let restart = RestartCost.elasticFlowRestarts(atEvent: counts[c] - 1)
+            for (i, job) in jobs.enumerated() where runStart[i].devices > 0 {
+                guard await job.status == .running, let placement = await job.placement, placement.cluster == Int32(c) else { continue }
+                var ranks: [Int64] = []
+                for share in placement.shares {
+                    for (slot, holder) in await clusterActor(Int32(c)).nodes[Int(share.node)].bindings.enumerated() where holder == job.index {
+                        ranks.append(Int64(share.node) << 32 | Int64(slot))
+                    }
+                }
+                ranks.sort()
+                let cached = !rankSets[c].insert(RankSet(accelerators: ranks)).inserted
+                let pause = RestartCost.elasticFlowOverhead(devices: placement.acceleratorCount, clusterDevices: view.clusters[c].capacity,
+                                                            restart: restart, cached: cached)
+                guard let (banked, segment) = await job.pause(at: now, for: pause) else { continue }
+                outcomes.append(.paused(job.index, placement, segment, banked: banked, pause: pause))
+                policy.jobPaused(job.index, until: segment.progressFrom, at: now)
+            }
+            if restart { rankSets[c].removeAll() }
+        }
     }
 
     /// Carries out one decision of the policy's, or throws why the fleet cannot.

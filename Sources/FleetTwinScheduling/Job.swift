@@ -143,6 +143,19 @@ public actor Job {
         return (done, resume(from: now + pause, rate: rate))
     }
 
+    /// A per-event overhead (`RestartCost.elasticFlowEvents`): the job banks its progress up
+    /// to now and progresses again from `now + pause`, on the same devices; a pause still
+    /// running is replaced (ElasticFlow drops what an event's overhead has left at the next
+    /// event and charges that one's). Returns the work banked and the new segment.
+    public func pause(at now: VirtualTime, for pause: VirtualTime) -> (banked: Int64, segment: Segment)? {
+        guard status == .running else { return nil }
+        let done = progress(until: now)
+        remainingWork -= done
+        workSinceDump += done
+        advanceComputation()
+        return (done, resume(from: now + pause, rate: rate))
+    }
+
     /// Its accelerators failed: everything since the last dump is lost (the progress of
     /// the current segment and the work banked by cuts without a dump); the job waits to
     /// resume from its last checkpoint. Returns what it held and the work lost and unbanked.

@@ -97,6 +97,13 @@ public struct JobSpec: Sendable, Equatable {
         get { rare?.value.deadline }
         set { setRare { $0.deadline = newValue } }
     }
+    /// The application (model and data set) the job trains, as its trace names it (a trace
+    /// job's `workload`, e.g. `resnet50` in the Tiresias traces); nil: unnamed. Read only by
+    /// restart costs charged per application (`RestartCost.byApplication`, Sia's simulator).
+    public var application: String? {
+        get { rare?.value.application }
+        set { setRare { $0.application = newValue } }
+    }
     /// Host CPU and memory it wants per accelerator and its speedup when it gets them
     /// (`ResourceProfile`), for resource-sensitive policies (`synergy`); nil: the fair
     /// (GPU-proportional) share at speedup 1.
@@ -144,6 +151,7 @@ public struct JobSpec: Sendable, Equatable {
         var parallelism: Parallelism?
         var deadline: VirtualTime?
         var resources: ResourceProfile?
+        var application: String?
     }
 
 

@@ -57,7 +57,7 @@ public struct MechanismCosts: Sendable {
     /// The peer simulator's restart pause of `job` that replaces the checkpoint-path costs
     /// (`restartCost`), when one is set and costs are charged.
     public func flatRestart(_ job: JobSpec) -> VirtualTime? {
-        settings.chargesCosts ? settings.restartCost?.pause(worldSize: job.worldSize) : nil
+        settings.chargesCosts ? settings.restartCost?.pause(worldSize: job.worldSize, application: job.application) : nil
     }
 
     /// Bytes a dump of `job` writes now: `dumpBytes(state:…)` for training, the cursor and

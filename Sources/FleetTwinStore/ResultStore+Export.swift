@@ -23,6 +23,10 @@ extension ResultStore {
         /// A model-parallel job's tensor, pipeline and micro-batch counts; nil for data
         /// parallelism only.
         public var parallelism: Parallelism? = nil
+        /// When it had to complete (absolute µs); nil: best effort, or stored before v14.
+        public var deadlineMicroseconds: Int64? = nil
+        /// The application it trains (a trace's `workload`); nil: unnamed, or stored before v14.
+        public var application: String? = nil
     }
 
     /// The jobs of a run in index order, or nil for a run stored before job work was kept
@@ -32,7 +36,7 @@ extension ResultStore {
             let rows = try Row.fetchAll(db, sql: """
                 SELECT name, tier, world_size, accelerator_type, submit_us, work_us, steps, state_bytes,
                        memory_per_replica_bytes, first_start_us, end_us, requests, weight_bytes, speedup_json,
-                       tensor, pipeline, micro_batches
+                       tensor, pipeline, micro_batches, deadline_us, application
                 FROM jobs WHERE run_id = ? ORDER BY job_index
                 """, arguments: [id])
             var jobs: [ReplayableJob] = []
@@ -48,7 +52,8 @@ extension ResultStore {
                     speedup: (row["speedup_json"] as String?).map { text in
                         text.dropFirst().dropLast().split(separator: ",").compactMap { Double($0) }
                     },
-                    parallelism: (row["tensor"] as Int?).map { Parallelism(tensor: $0, pipeline: row["pipeline"] ?? 1, microBatches: row["micro_batches"] ?? 1) }))
+                    parallelism: (row["tensor"] as Int?).map { Parallelism(tensor: $0, pipeline: row["pipeline"] ?? 1, microBatches: row["micro_batches"] ?? 1) },
+                    deadlineMicroseconds: row["deadline_us"], application: row["application"]))
             }
             return jobs
         }

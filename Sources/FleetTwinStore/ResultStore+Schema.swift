@@ -235,6 +235,15 @@ extension ResultStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v15-job-deadlines") { db in
+            // A job's deadline (absolute µs; NULL: best effort) and the application it trains
+            // (a trace's `workload`, by which Sia's simulator charges restarts), so that `export`
+            // writes them and a replay keeps them (issue 17).
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN deadline_us INTEGER;
+                ALTER TABLE jobs ADD COLUMN application TEXT;
+                """)
+        }
         return migrator
     }
 }

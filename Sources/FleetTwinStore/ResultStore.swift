@@ -170,7 +170,7 @@ public final class ResultStore {
             "run_id", "job_index", "name", "tier", "world_size", "accelerator_type", "submit_us",
             "first_start_us", "end_us", "accelerator_seconds", "starts", "energy_kwh", "achieved_fraction",
             "work_us", "steps", "state_bytes", "memory_per_replica_bytes", "requests", "weight_bytes", "speedup_json",
-            "tensor", "pipeline", "micro_batches",
+            "tensor", "pipeline", "micro_batches", "deadline_us", "application",
         ]).insert(db, count: m.jobs.count) { i in
             let o = m.jobs[i], s = specs[i]
             return [id, i, s.name, s.tier.rawValue, s.worldSize, s.acceleratorType, o.submit.microseconds,
@@ -178,7 +178,8 @@ public final class ResultStore {
                     o.achievedFraction, s.work.microseconds, s.steps, s.stateBytes, s.memoryPerReplicaBytes,
                     s.inference?.requests, s.inference?.weightBytes,
                     s.elasticSpeedup.map { "[" + $0.map { "\($0)" }.joined(separator: ",") + "]" },
-                    s.parallelism?.tensor, s.parallelism?.pipeline, s.parallelism?.microBatches]
+                    s.parallelism?.tensor, s.parallelism?.pipeline, s.parallelism?.microBatches,
+                    s.deadline?.microseconds, s.application]
         }
         try BulkInsert(table: "goals", columns: ["run_id", "position", "metric", "comparison", "target", "value"])
             .insert(db, count: run.goals.count) { i in

@@ -102,7 +102,7 @@ import Testing
     @Test func aMalformedAnswerFailsTheRunQuotingIt() async {
         let message = await Self.failure(Self.answering("not json"))
         #expect(message.contains("policy external failed at 0.0 s"), "\(message)")
-        #expect(message.contains("does not follow protocol version 1: expected a JSON value at byte 0; the answer was: 'not json'"), "\(message)")
+        #expect(message.contains("does not follow protocol version 2: expected a JSON value at byte 0; the answer was: 'not json'"), "\(message)")
         let unknown = await Self.failure(Self.answering(#"{"decisions": [{"action": "start", "job": 0, "cluster": "nowhere"}]}"#))
         #expect(unknown.contains(#"decisions[0].cluster: expected a cluster's name (c0), found "nowhere""#), "\(unknown)")
         let typo = await Self.failure(Self.answering(#"{"decisions": [], "wakeat": 5}"#))
