@@ -101,6 +101,12 @@ public protocol ElasticRule: Sendable {
     /// completions (Sia, every 60 s in its simulator) says false: re-solving at every release
     /// let two jobs take a device from each other at each of their releases, every second.
     var dividesAtReleases: Bool { get }
+    /// Whether an arrival or a completion re-divides the devices at once (default true). A
+    /// rule that searches only at its rounds says false (Pollux: its simulator's
+    /// `Cluster.step` re-optimises every `--interval`, 60 s, and AdaptDL's allocator every
+    /// 60 s); a waiting job whose world fits idle devices still starts at once (work
+    /// conservation), and without a round every event divides.
+    var dividesAtArrivalsAndCompletions: Bool { get }
 }
 
 /// What one division decided: devices for each candidate (in order), and the waiting jobs
@@ -150,6 +156,7 @@ extension ElasticRule {
     public mutating func forget(_ job: JobIndex) {}
     public var placesLargestFirst: Bool { false }
     public var dividesAtReleases: Bool { true }
+    public var dividesAtArrivalsAndCompletions: Bool { true }
 }
 
 /// A policy that re-divides each cluster's devices among its jobs with an `ElasticRule`
@@ -158,7 +165,9 @@ extension ElasticRule {
 ///
 /// - The division is recomputed at every arrival, completion and release, and every `round`
 ///   when one is set (Optimus' 60 s interval; its simulator waits for the interval, here an
-///   arrival never waits for it, because a run never idles capacity a waiting job fits).
+///   arrival never waits for it, because a run never idles capacity a waiting job fits); a
+///   rule may skip releases (`dividesAtReleases`) or arrivals and completions
+///   (`dividesAtArrivalsAndCompletions`: Pollux searches at its rounds only).
 /// - Each job has a home cluster, chosen when it first needs one (of its types: one whose
 ///   free devices hold its world, then the most devices per job homed there) and kept; rules
 ///   divide each cluster among its own jobs, and a waiting job whose world fits idle devices
@@ -239,7 +248,7 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         if jobs.count <= i { jobs += Array(repeating: Tracked(info: job), count: i + 1 - jobs.count) }
         jobs[i] = Tracked(info: job, mark: Double(job.remainingWork), markTime: now)
         active.append(job.index)
-        dirty = true
+        if rule.dividesAtArrivalsAndCompletions || round == nil { dirty = true }
         if round != nil && nextRound == nil { nextRound = now }
     }
 
@@ -262,7 +271,7 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         jobs[Int(job)].state = .done
         active.removeAll { $0 == job }
         rule.forget(job)
-        dirty = true
+        if rule.dividesAtArrivalsAndCompletions || round == nil { dirty = true }
     }
 
     public mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {

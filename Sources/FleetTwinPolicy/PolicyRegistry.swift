@@ -248,7 +248,7 @@ public enum PolicyRegistry {
                 + "goodput.py (research/policies.md §10)",
             oracle: false,
             options: [
-                PolicyOptionInfo(name: "round", kind: "duration", defaultValue: "60s", help: "how often the search runs (also at every arrival and completion)"),
+                PolicyOptionInfo(name: "round", kind: "duration", defaultValue: "60s", help: "how often the search runs (only then, as in Pollux's simulator; an idle device still goes at once to a waiting job whose world fits)"),
                 PolicyOptionInfo(name: "population", kind: "whole number, 2 to 1000", defaultValue: "100", help: "states in the genetic search (NSGA2 pop_size)"),
                 PolicyOptionInfo(name: "generations", kind: "whole number, 0 to 1000", defaultValue: "100", help: "generations of the genetic search (n_gen)"),
             ],

@@ -99,13 +99,18 @@ import Testing
     @Test func repairEnforcesPolluxsRules() {
         let jobs = 6, nodes = 20
         let problem = PolluxProblem(
-            jobs: jobs, nodes: nodes, capacity: Array(repeating: 4, count: nodes), base: Array(repeating: 0, count: jobs * nodes),
+            jobs: jobs, nodes: nodes, capacity: Array(repeating: 4, count: nodes), base: [],
             maxReplicas: [1, 2, 64, 64, 8, 3], minReplicas: [1, 1, 1, 1, 3, 1],
             speedups: Array(repeating: Array(repeating: 1, count: 65), count: jobs), restartFactor: Array(repeating: 1, count: jobs), devices: 80)
         var random = SeededGenerator(seed: 7)
+        var scratch = PolluxProblem.Scratch(nodes: nodes)
         for _ in 0..<300 {
-            var s = (0..<(jobs * nodes)).map { _ in Int32(random.next() % 4) }
-            problem.repair(&s, random: &random)
+            let dense = (0..<(jobs * nodes)).map { _ in Int32(random.next() % 4) }
+            var cells = dense.indices.filter { dense[$0] > 0 }.map { PolluxCell(job: Int32($0 / nodes), node: Int32($0 % nodes), count: dense[$0]) }
+            problem.repair(&cells, random: &random, scratch: &scratch)
+            #expect(cells.allSatisfy { $0.count > 0 } && zip(cells, cells.dropFirst()).allSatisfy { PolluxCell.precedes($0, $1) })
+            var s = Array(repeating: Int32(0), count: jobs * nodes)
+            for c in cells { s[Int(c.job) * nodes + Int(c.node)] = c.count }
             for n in 0..<nodes {
                 #expect((0..<jobs).reduce(Int32(0)) { $0 + s[$1 * nodes + n] } <= 4)
                 let spread = (0..<jobs).filter { j in s[j * nodes + n] > 0 && (0..<nodes).filter { s[j * nodes + $0] > 0 }.count > 1 }
@@ -119,6 +124,73 @@ import Testing
                 #expect(row.filter { $0 > 0 }.count <= PolluxRule.maxNodesPerJob)
             }
         }
+    }
+
+    /// A sparse state's fitness and utility by hand: 3 jobs on 2 nodes of 4 (scale 2 / 8), each
+    /// with speedups [0, 0.5, 1, 1.5, 2] and restart factor 0.5; base: job 0 has 2 on node 0.
+    /// Job 0 kept (x = 1 x 0.25), job 1 given 4 on node 1 (x = 2 x 0.25 x 0.5), job 2 none
+    /// (x = 0): fitness = 3 / (2 / 0.251 + 1 / 0.001), utility = (1 + 2) / 8. Moving job 0 to
+    /// node 1 changes its row: x = 0.125, and node 0 goes unused.
+    @Test func sparseEvaluationByHand() {
+        let table = [0, 0.5, 1, 1.5, 2]
+        let problem = PolluxProblem(
+            jobs: 3, nodes: 2, capacity: [4, 4], base: [PolluxCell(job: 0, node: 0, count: 2)],
+            maxReplicas: [4, 4, 4], minReplicas: [1, 1, 1], speedups: [table, table, table], restartFactor: [0.5, 0.5, 0.5], devices: 8)
+        var scratch = PolluxProblem.Scratch(nodes: 2)
+        let kept = problem.evaluate([PolluxCell(job: 0, node: 0, count: 2), PolluxCell(job: 1, node: 1, count: 4)], scratch: &scratch)
+        #expect(abs(kept.fitness - 3 / (2 / 0.251 + 1 / 0.001)) < 1e-15, "\(kept)")
+        #expect(kept.utility == 0.375)
+        let moved = problem.evaluate([PolluxCell(job: 0, node: 1, count: 2)], scratch: &scratch)
+        #expect(abs(moved.fitness - 3 / (1 / 0.126 + 2 / 0.001)) < 1e-15, "\(moved)")
+        #expect(moved.utility == 0.25)
+        #expect(problem.baseStart == [0, 1, 1, 1])
+    }
+
+    /// A backlog of 2,000 waiting jobs and 40 running ones on 32 nodes of 4: one division with
+    /// the default search (100 x 100) over the sparse states gives every job 0 or at least its
+    /// fewest devices and at most its max replicas, fits the cluster, places more jobs than the
+    /// base state, and is the same for the same seed. (The dense search over 2,040 x 32 matrices took minutes per division.)
+    @Test func aLargeBacklogIsDividedWithinCapacity() throws {
+        let cluster = ElasticCluster(capacity: 128, devicesPerNode: 4, nodes: 32)
+        let curve = [0.25, 0.5, 0.75, 1.0]
+        var jobs: [ElasticCandidate] = []
+        for k in 0..<2040 {
+            var c = candidate(JobIndex(k), throughput: curve, devices: k < 40 ? 2 : 0, age: 3600 - Double(k), restarts: k < 40 ? 1 : 0)
+            c.attainedService = k < 40 ? 7200 : 0
+            jobs.append(c)
+        }
+        func divide() throws -> [Int] {
+            var rule = PolluxRule(seed: 11)
+            return try rule.divide(jobs, held: [], in: cluster, at: .zero).shares
+        }
+        let shares = try divide()
+        // At most the cluster; more jobs placed than the base state's 40 (the best fitness is kept).
+        #expect(shares.reduce(0, +) <= 128 && shares.filter { $0 > 0 }.count > 40, "\(shares.reduce(0, +)), \(shares.filter { $0 > 0 }.count)")
+        // Max replicas: the ramp's 2 x 2 for the running jobs, 1 for the waiting ones.
+        for (k, share) in shares.enumerated() {
+            #expect(share == 0 || (share >= jobs[k].minDevices && share <= (k < 40 ? 4 : 1)), "job \(k): \(share)")
+        }
+        #expect(shares[40...].contains(1))
+        #expect(try divide() == shares)
+    }
+
+    /// Pollux searches at its rounds only (every 60 s from the first arrival at 0), not at the
+    /// arrivals (44 s, 81 s, ... 37 s apart) and completions between them, as its simulator's
+    /// `Cluster.step`; the waiting jobs whose world fits idle devices still start at once.
+    @Test func theSearchRunsAtRoundsOnly() async throws {
+        #expect(!PolluxRule().dividesAtArrivalsAndCompletions && !PolluxRule().dividesAtReleases)
+        let times = DivisionTimes()
+        let policy = ElasticPolicy(rule: RecordingRule(inner: PolluxRule(population: 20, generations: 10, seed: 2), times: times),
+                                   placement: .any, round: .seconds(Int64(60)))
+        let jobs = (0..<12).map { k in PolicyLayerTests.job("j\(k)", at: k == 0 ? 0 : Double(7 + 37 * k), gpus: [1, 2, 4][k % 3], seconds: Double(400 + 290 * k)) }
+        let r = try await PolicyLayerTests.run(jobs, on: PolicyLayerTests.fleet(nodes: 2, perNode: 4), policy: policy)
+        #expect(r.log.records.filter { $0.kind == .completed }.count == 12)
+        #expect(r.idleWhileWaitingAcceleratorSeconds == 0)
+        let seen = times.all
+        #expect(seen.count >= 10)
+        #expect(seen.allSatisfy { $0.microseconds % 60_000_000 == 0 }, "\(seen.map(\.seconds))")
+        // Arrivals between rounds did start jobs at once (on idle devices).
+        #expect(r.log.records.contains { $0.kind == .started && $0.time.microseconds % 60_000_000 != 0 })
     }
 
     /// The search's front is non-dominated, and the rule's answer fits the cluster.
@@ -272,5 +344,28 @@ import Testing
             fleet: PolicyLayerTests.fleet(nodes: 4, perNode: 4), jobs: PolicyLayerTests.overloadedMix, policy: pollux, checkInvariants: true)).run()
         #expect(r.log.records.filter { $0.kind == .completed }.count == 16)
         #expect(r.idleWhileWaitingAcceleratorSeconds == 0)
+    }
+}
+
+/// The instants at which an elastic rule divided the devices (test only; the simulation runs
+/// on one executor, the lock only satisfies `Sendable`).
+final class DivisionTimes: @unchecked Sendable {
+    private var times: [VirtualTime] = []
+    private let lock = NSLock()
+    func add(_ t: VirtualTime) { lock.withLock { times.append(t) } }
+    var all: [VirtualTime] { lock.withLock { times } }
+}
+
+/// A rule that records when `inner` divides, and otherwise is `inner`.
+struct RecordingRule<Inner: ElasticRule>: ElasticRule {
+    var inner: Inner
+    let times: DivisionTimes
+    var name: String { inner.name }
+    var dividesAtReleases: Bool { inner.dividesAtReleases }
+    var dividesAtArrivalsAndCompletions: Bool { inner.dividesAtArrivalsAndCompletions }
+    mutating func forget(_ job: JobIndex) { inner.forget(job) }
+    mutating func divide(_ jobs: [ElasticCandidate], held: [ElasticCandidate], in cluster: ElasticCluster, at now: VirtualTime) throws -> ElasticDivision {
+        times.add(now)
+        return try inner.divide(jobs, held: held, in: cluster, at: now)
     }
 }
