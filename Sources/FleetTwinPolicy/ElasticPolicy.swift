@@ -354,11 +354,19 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
             return .resize(j, accelerators: t.target)
         }
         let order = rule.placesLargestFirst ? active.sorted { (jobs[Int($0)].target, $1) > (jobs[Int($1)].target, $0) } : active
+        // Devices running jobs' plans still want (a job started on fewer than its target, or
+        // not yet allowed to grow): the work-conservation start below must not take them, or
+        // the next division stops that start again in the same instant (`afs` on the bench
+        // trace did, for most of its preemptions).
+        var wanted: [(cluster: Int32, job: JobIndex, devices: Int)] = []
         for j in order {
             let t = jobs[Int(j)]
-            guard t.state == .running, t.target > t.devices, mayChange(t, at: now) else { continue }
-            let grow = min(t.target, t.devices + fleet.clusters[Int(t.home)].free.totalFree)
-            if grow > t.devices { return .resize(j, accelerators: grow) }
+            guard t.state == .running, t.target > t.devices else { continue }
+            if mayChange(t, at: now) {
+                let grow = min(t.target, t.devices + fleet.clusters[Int(t.home)].free.totalFree)
+                if grow > t.devices { return .resize(j, accelerators: grow) }
+            }
+            wanted.append((t.home, j, t.target - t.devices))
         }
         reservations.removeAll(keepingCapacity: true)
         for j in order {
@@ -374,6 +382,11 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
                 reservations.append(Reservation(job: j, cluster: t.home, accelerators: free.totalFree))
             }
         }
+        // What a grow that must wait (hysteresis) will take: held for it meanwhile.
+        for w in wanted where !reservations.contains(where: { $0.cluster == w.cluster }) {
+            let free = fleet.clusters[Int(w.cluster)].free.totalFree
+            if free > 0 { reservations.append(Reservation(job: w.job, cluster: w.cluster, accelerators: min(free, w.devices))) }
+        }
         // Work conservation whatever the rule decided: a waiting job whose whole world fits
         // devices nobody holds, in any cluster it may use, starts there (the next division
         // may resize it).
@@ -381,7 +394,8 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
             let t = jobs[Int(j)]
             for c in fleet.clusters(of: t.info.acceleratorTypes) {
                 let free = fleet.clusters[Int(c)].free
-                let held = reservations.reduce(0) { $0 + ($1.cluster == c ? $1.accelerators : 0) }
+                let held = max(reservations.reduce(0) { $0 + ($1.cluster == c ? $1.accelerators : 0) },
+                               wanted.reduce(0) { $0 + ($1.cluster == c ? $1.devices : 0) })
                 guard free.fits(t.info.worldSize, rule: placement, group: t.info.tensorGroup),
                       free.freeInGroups(of: t.info.tensorGroup) - held >= t.info.worldSize else { continue }
                 jobs[Int(j)].state = .running
