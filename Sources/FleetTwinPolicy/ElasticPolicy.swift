@@ -389,15 +389,20 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         }
         // Work conservation whatever the rule decided: a waiting job whose whole world fits
         // devices nobody holds, in any cluster it may use, starts there (the next division
-        // may resize it).
+        // may resize it). What is held per cluster is summed once per decision.
+        var held = [Int](repeating: 0, count: fleet.clusters.count)
+        if !reservations.isEmpty || !wanted.isEmpty {
+            var planned = held
+            for r in reservations { held[Int(r.cluster)] += r.accelerators }
+            for w in wanted { planned[Int(w.cluster)] += w.devices }
+            for c in held.indices { held[c] = max(held[c], planned[c]) }
+        }
         for j in active where jobs[Int(j)].state == .waiting {
             let t = jobs[Int(j)]
             for c in fleet.clusters(of: t.info.acceleratorTypes) {
                 let free = fleet.clusters[Int(c)].free
-                let held = max(reservations.reduce(0) { $0 + ($1.cluster == c ? $1.accelerators : 0) },
-                               wanted.reduce(0) { $0 + ($1.cluster == c ? $1.devices : 0) })
                 guard free.fits(t.info.worldSize, rule: placement, group: t.info.tensorGroup),
-                      free.freeInGroups(of: t.info.tensorGroup) - held >= t.info.worldSize else { continue }
+                      free.freeInGroups(of: t.info.tensorGroup) - held[Int(c)] >= t.info.worldSize else { continue }
                 jobs[Int(j)].state = .running
                 jobs[Int(j)].home = c
                 // A rule that does not re-divide at releases keeps this start in its plan until
