@@ -143,8 +143,10 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Write a stored run's jobs as a native trace, with their outcomes recorded.",
         discussion: """
-            Replaying the trace on the run's fleet under the run's policy reproduces its event log exactly \
-            (the same event-log hash); under another policy it answers "what if". Model-shaped jobs are \
+            Every job field a policy reads is written (tenant, time limit, partition, QOS, elastic curve, \
+            goodput inputs, CPU and memory profile, parallelism, deadline, application). Replaying the \
+            trace on the run's fleet under the run's policy reproduces its event log exactly (the same \
+            event-log hash); under another policy it answers "what if". Model-shaped jobs are \
             exported with their work at H100 speed and without their shape, so they replay at the types' \
             relative speeds and without gradient communication: such runs replay only approximately.
             Example:
@@ -190,6 +192,20 @@ struct ExportCommand: ParsableCommand {
             // restart charge) replay as they ran.
             traced.deadline = job.deadlineMicroseconds.map { Double($0) / 1e6 }
             traced.workload = job.application
+            // What the other policies read: the tenant (`fair-share`), Slurm's limit, partition
+            // and QOS (`slurm`), goodput inputs (`pollux`), CPU and memory profile (`synergy`).
+            traced.user = job.tenant
+            traced.timeLimit = job.timeLimitMicroseconds.map { Double($0) / 1e6 }
+            traced.partition = job.partition
+            traced.qos = job.qos
+            traced.statisticalEfficiency = job.statisticalEfficiency.map {
+                TraceStatisticalEfficiency(initialBatch: $0.initialBatch, maxBatch: $0.maxBatch, minLocalBatch: $0.minLocalBatch,
+                                           maxLocalBatch: $0.maxLocalBatch, gradientVariance: $0.gradientVariance,
+                                           gradientSquare: $0.gradientSquare)
+            }
+            traced.resources = job.resources.map {
+                TraceResources(cpusPerGPU: $0.cpusPerAccelerator, memoryGiBPerGPU: $0.memoryGiBPerAccelerator, speedup: $0.speedup)
+            }
             writer.write(traced)
         }
         try writer.close()

@@ -65,15 +65,7 @@ public struct TraceWorkload: Sendable {
                         name: job.id, submit: submit, tier: tier, worldSize: job.worldSize, acceleratorType: "any", work: work,
                         steps: job.steps.map(Int64.init), stateBytes: job.stateBytes ?? 0, memoryPerReplicaBytes: memory,
                         speeds: types.map { TypeSpeed(type: $0, speed: 1) }, tenant: job.virtualCluster ?? job.user)
-                    spec.timeLimit = job.timeLimit.map { VirtualTime.seconds($0 * timeScale) }
-                    spec.partition = job.partition
-                    spec.qos = job.qos
-                    spec.inference = job.batchInference
-                    spec.elasticSpeedup = job.speedup
-                    spec.application = job.workload
-                    spec.statisticalEfficiency = job.statisticalEfficiency.map(StatisticalEfficiency.init)
-                    spec.parallelism = job.parallelism.map(Parallelism.init)
-                    spec.deadline = deadline(of: job)
+                    setOptionalFields(of: &spec, from: job)
                     specs.append(spec)
                 }
                 continue
@@ -92,23 +84,27 @@ public struct TraceWorkload: Sendable {
                 work: work, steps: job.steps.map(Int64.init),
                 stateBytes: job.stateBytes ?? 0, memoryPerReplicaBytes: memory,
                 tenant: job.virtualCluster ?? job.user)
-            spec.timeLimit = job.timeLimit.map { VirtualTime.seconds($0 * timeScale) }
-            spec.partition = job.partition
-            spec.qos = job.qos
-            spec.inference = job.batchInference
-            spec.elasticSpeedup = job.speedup
-            spec.application = job.workload
-            spec.statisticalEfficiency = job.statisticalEfficiency.map(StatisticalEfficiency.init)
-            spec.parallelism = job.parallelism.map(Parallelism.init)
-            spec.deadline = deadline(of: job)
+            setOptionalFields(of: &spec, from: job)
             specs.append(spec)
         }
         return (specs, skipped)
     }
 
-    /// The job's deadline on the run's clock: an instant, shifted and scaled as `submit` is.
-    private func deadline(of job: TraceJob) -> VirtualTime? {
-        job.deadline.map { VirtualTime.seconds(($0 - (windowFrom ?? 0)) * timeScale) }
+    /// The trace job's optional fields, on the run's clock: a time limit scaled as `submit`
+    /// is, a deadline (an instant) shifted and scaled as `submit` is.
+    private func setOptionalFields(of spec: inout JobSpec, from job: TraceJob) {
+        spec.timeLimit = job.timeLimit.map { VirtualTime.seconds($0 * timeScale) }
+        spec.partition = job.partition
+        spec.qos = job.qos
+        spec.inference = job.batchInference
+        spec.elasticSpeedup = job.speedup
+        spec.application = job.workload
+        spec.statisticalEfficiency = job.statisticalEfficiency.map(StatisticalEfficiency.init)
+        spec.parallelism = job.parallelism.map(Parallelism.init)
+        spec.deadline = job.deadline.map { VirtualTime.seconds(($0 - (windowFrom ?? 0)) * timeScale) }
+        spec.resources = job.resources.map {
+            ResourceProfile(cpusPerAccelerator: $0.cpusPerGPU, memoryGiBPerAccelerator: $0.memoryGiBPerGPU, speedup: $0.speedup)
+        }
     }
 }
 

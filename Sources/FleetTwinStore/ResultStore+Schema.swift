@@ -244,6 +244,23 @@ extension ResultStore {
                 ALTER TABLE jobs ADD COLUMN application TEXT;
                 """)
         }
+        migrator.registerMigration("v16-job-policy-inputs") { db in
+            // The rest of what policies read from a job, so that `export` writes it and a replay
+            // decides as the run did: the tenant (`fair-share`), Slurm's time limit (µs),
+            // partition and QOS (`slurm`), Pollux's statistical-efficiency inputs as the JSON list
+            // [B0, max batch, min local, max local, var, sqr] (`pollux`), and Synergy's CPU and
+            // memory profile (`synergy`). NULL: the job had none.
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN tenant TEXT;
+                ALTER TABLE jobs ADD COLUMN time_limit_us INTEGER;
+                ALTER TABLE jobs ADD COLUMN partition TEXT;
+                ALTER TABLE jobs ADD COLUMN qos TEXT;
+                ALTER TABLE jobs ADD COLUMN statistical_efficiency_json TEXT;
+                ALTER TABLE jobs ADD COLUMN cpus_per_accelerator REAL;
+                ALTER TABLE jobs ADD COLUMN memory_gib_per_accelerator REAL;
+                ALTER TABLE jobs ADD COLUMN resource_speedup REAL;
+                """)
+        }
         return migrator
     }
 }

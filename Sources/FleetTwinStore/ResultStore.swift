@@ -171,6 +171,8 @@ public final class ResultStore {
             "first_start_us", "end_us", "accelerator_seconds", "starts", "energy_kwh", "achieved_fraction",
             "work_us", "steps", "state_bytes", "memory_per_replica_bytes", "requests", "weight_bytes", "speedup_json",
             "tensor", "pipeline", "micro_batches", "deadline_us", "application",
+            "tenant", "time_limit_us", "partition", "qos", "statistical_efficiency_json",
+            "cpus_per_accelerator", "memory_gib_per_accelerator", "resource_speedup",
         ]).insert(db, count: m.jobs.count) { i in
             let o = m.jobs[i], s = specs[i]
             return [id, i, s.name, s.tier.rawValue, s.worldSize, s.acceleratorType, o.submit.microseconds,
@@ -179,7 +181,13 @@ public final class ResultStore {
                     s.inference?.requests, s.inference?.weightBytes,
                     s.elasticSpeedup.map { "[" + $0.map { "\($0)" }.joined(separator: ",") + "]" },
                     s.parallelism?.tensor, s.parallelism?.pipeline, s.parallelism?.microBatches,
-                    s.deadline?.microseconds, s.application]
+                    s.deadline?.microseconds, s.application,
+                    s.tenant, s.timeLimit?.microseconds, s.partition, s.qos,
+                    s.statisticalEfficiency.map { e in
+                        "[" + [e.initialBatch, e.maxBatch, e.minLocalBatch, e.maxLocalBatch, e.gradientVariance, e.gradientSquare]
+                            .map { "\($0)" }.joined(separator: ",") + "]"
+                    },
+                    s.resources?.cpusPerAccelerator, s.resources?.memoryGiBPerAccelerator, s.resources?.speedup]
         }
         try BulkInsert(table: "goals", columns: ["run_id", "position", "metric", "comparison", "target", "value"])
             .insert(db, count: run.goals.count) { i in

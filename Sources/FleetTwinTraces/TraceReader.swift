@@ -73,7 +73,7 @@ public struct TraceReader {
     static let jobKeys: Set<String> = [
         "id", "submit", "worldSize", "duration", "steps", "stepTime", "tier", "acceleratorType", "stateBytes",
         "memoryPerReplicaBytes", "workload", "user", "virtualCluster", "timeLimit", "partition", "qos", "nodes", "eligible", "recorded",
-        "requests", "weightBytes", "speedup", "parallelism", "deadline", "statisticalEfficiency",
+        "requests", "weightBytes", "speedup", "parallelism", "deadline", "statisticalEfficiency", "resources",
     ]
 
     private func readJob(_ o: [String: Any], line: Int) throws -> TraceJob {
@@ -180,6 +180,9 @@ public struct TraceReader {
             }
             job.statisticalEfficiency = try statisticalEfficiency(v, line: line)
         }
+        if let v = o["resources"], !(v is NSNull) {
+            job.resources = try resources(v, line: line)
+        }
         if let v = o["parallelism"], !(v is NSNull) {
             job.parallelism = try parallelism(v, worldSize: Int(size), line: line)
             if let key = job.requests != nil ? "requests" : job.speedup != nil ? "speedup" : nil {
@@ -227,6 +230,26 @@ public struct TraceReader {
             }
         }
         return e
+    }
+
+    /// `{"cpusPerGPU": c, "memoryGiBPerGPU": m, "speedup": s}`, all three required: CPUs in
+    /// (0, 1e6], memory in [1/1024, 1048576] GiB, speedup in (0, 1e3] (`TraceResources`).
+    private func resources(_ v: Any, line: Int) throws -> TraceResources {
+        let keys = TraceResources.keys
+        guard let o = v as? [String: Any] else { throw error(line, "'resources' must be an object with \(keys.joined(separator: ", "))") }
+        if let unknown = o.keys.sorted().first(where: { !keys.contains($0) }) {
+            throw error(line, "unknown field 'resources.\(unknown)'; expected: \(keys.joined(separator: ", "))")
+        }
+        func number(_ key: String, _ low: Double, _ lowIncluded: Bool, _ high: Double, _ meaning: String) throws -> Double {
+            guard let x = o[key], let n = x as? NSNumber, !isBoolean(n), n.doubleValue.isFinite,
+                  lowIncluded ? n.doubleValue >= low : n.doubleValue > low, n.doubleValue <= high else {
+                throw error(line, "'resources.\(key)' (\(meaning)) is required and must be a number \(lowIncluded ? "from \(low)" : "> \(low)") to \(high); found \(o[key].map { "\($0)" } ?? "nothing")")
+            }
+            return n.doubleValue
+        }
+        return TraceResources(cpusPerGPU: try number("cpusPerGPU", 0, false, 1e6, "CPU cores per accelerator"),
+                              memoryGiBPerGPU: try number("memoryGiBPerGPU", 1.0 / 1024, true, 1_048_576, "host memory per accelerator, GiB"),
+                              speedup: try number("speedup", 0, false, 1e3, "at the ideal CPUs and memory, over the fair share"))
     }
 
     /// `{"tensor": T, "pipeline": P, "microBatches": m}`: whole numbers >= 1 (each defaults

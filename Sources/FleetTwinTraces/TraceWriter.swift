@@ -50,6 +50,9 @@ public struct TraceWriter {
                                                   ("microBatches", String(p.microBatches))])))
         }
         if let v = job.deadline { f.append(("deadline", Self.number(v))) }
+        if let r = job.resources {
+            f.append(("resources", Self.object(zip(TraceResources.keys, [r.cpusPerGPU, r.memoryGiBPerGPU, r.speedup]).map { ($0, Self.number($1)) })))
+        }
         if let r = job.recorded {
             var rf: [(String, String)] = []
             if let v = r.start { rf.append(("start", Self.number(v))) }

@@ -80,6 +80,10 @@ public struct TraceJob: Sendable, Equatable {
     /// not a span), after `submit`; nil: best effort. For deadline-aware policies
     /// (`elasticflow`).
     public var deadline: Double?
+    /// Synergy's host-resource profile (`"resources": {"cpusPerGPU", "memoryGiBPerGPU",
+    /// "speedup"}`): what the `synergy` policy divides servers' CPUs and memory by; nil: the
+    /// job wants the fair share and runs at speedup 1.
+    public var resources: TraceResources?
 
     public init(id: String, submit: Double, worldSize: Int, duration: Double? = nil, steps: Int? = nil, stepTime: Double? = nil,
                 tier: String? = nil, acceleratorType: String? = nil, stateBytes: Int64? = nil, memoryPerReplicaBytes: Int64? = nil,
@@ -226,4 +230,24 @@ public struct TraceStatisticalEfficiency: Sendable, Equatable {
     /// The keys in the order they are written.
     static let keys = ["initialBatch", "maxBatch", "minLocalBatch", "maxLocalBatch", "gradientVariance", "gradientSquare", "noiseScale"]
     var values: [Double?] { [initialBatch, maxBatch, minLocalBatch, maxLocalBatch, gradientVariance, gradientSquare, noiseScale] }
+}
+
+/// A trace job's host-resource profile (FleetTwinFleet's `ResourceProfile` once read; Synergy,
+/// OSDI'22, msr-fiddle/synergy `simulator/resources/workload.py::add_synergy_profile`): the CPU
+/// cores and host memory (GiB) it wants per accelerator, and its speedup when it gets them over
+/// its speed at the GPU-proportional share. Checked by `TraceReader`: CPUs in (0, 1e6], memory
+/// in [1/1024, 1048576] GiB (1 MiB to 1 PiB, as a scenario's `memory_per_gpu`), speedup in (0, 1e3].
+public struct TraceResources: Sendable, Equatable {
+    public var cpusPerGPU: Double
+    public var memoryGiBPerGPU: Double
+    public var speedup: Double
+
+    public init(cpusPerGPU: Double, memoryGiBPerGPU: Double, speedup: Double) {
+        self.cpusPerGPU = cpusPerGPU
+        self.memoryGiBPerGPU = memoryGiBPerGPU
+        self.speedup = speedup
+    }
+
+    /// The keys in the order they are written.
+    static let keys = ["cpusPerGPU", "memoryGiBPerGPU", "speedup"]
 }
