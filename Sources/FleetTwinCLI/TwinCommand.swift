@@ -69,6 +69,14 @@ struct LiveOptions: ParsableArguments {
         guard let rest else {
             return (LiveSlurm(clock: wallClockMicroseconds, sacct: !noSacct), "squeue/sinfo (SLURM_CONF=\(environment["SLURM_CONF"] ?? "unset"))")
         }
+        return try Self.restSource(rest, user: restUser, sacct: !noSacct)
+    }
+
+    /// slurmrestd at `rest` (http://host:port), with the token in SLURM_JWT made for `user`
+    /// (default $USER, else root). Throws `InvalidInput` for an address that is not one, or
+    /// without a token.
+    static func restSource(_ rest: String, user restUser: String?, sacct: Bool) throws -> (any PollSource, String) {
+        let environment = ProcessInfo.processInfo.environment
         guard rest.hasPrefix("http://") || rest.hasPrefix("https://"), URL(string: rest) != nil else {
             throw InvalidInput(message: "--rest \(rest): expected slurmrestd's address, such as http://127.0.0.1:6820")
         }
@@ -76,7 +84,7 @@ struct LiveOptions: ParsableArguments {
             throw InvalidInput(message: "--rest needs a token in SLURM_JWT (`export $(scontrol token username=$USER)`)")
         }
         let user = restUser ?? environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? "root"
-        return (RestSlurm(base: rest, user: user, token: token, clock: wallClockMicroseconds, sacct: !noSacct), "slurmrestd \(rest)")
+        return (RestSlurm(base: rest, user: user, token: token, clock: wallClockMicroseconds, sacct: sacct), "slurmrestd \(rest)")
     }
 }
 

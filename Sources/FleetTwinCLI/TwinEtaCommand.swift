@@ -23,6 +23,7 @@ struct TwinEtaCommand: AsyncParsableCommand {
               fleettwin twin eta --snapshot now.json --slurm-conf slurm.conf --slurm-qos qos.psv --history sacct.jsonl
               fleettwin twin eta --replay-polls capture/polls --poll 40 --slurm-conf slurm.conf --slurm-qos qos.psv
               fleettwin twin eta --live --slurm-conf $SLURM_CONF --slurm-qos qos.psv --history sacct.jsonl 1234
+              fleettwin twin eta --live --rest http://127.0.0.1:6820 --slurm-conf slurm.conf 1234   # SLURM_JWT set
             """)
 
     @Option(help: "The cluster's state (JSON, see above).") var snapshot: String?
@@ -30,6 +31,9 @@ struct TwinEtaCommand: AsyncParsableCommand {
     var replayPolls: String?
     @Option(help: "With --replay-polls: the observation to forecast from (0-based; default the last with pending jobs).") var poll: Int?
     @Flag(help: "Or the live cluster now (squeue --json and sinfo --json with the environment's SLURM_CONF; --history for run times).") var live = false
+    @Option(help: "With --live: read the cluster through slurmrestd at this address (http://host:port) instead of its commands; the token comes from SLURM_JWT.")
+    var rest: String?
+    @Option(help: "With --rest: the user the token was made for (default: $USER, else root).") var restUser: String?
     @Option(help: "The cluster's slurm.conf.") var slurmConf: String?
     @Option(help: "The QOS table (`sacctmgr -P show qos format=Name,Priority,Preempt,PreemptMode,GraceTime`).") var slurmQos: String?
     @Option(help: "A native trace of finished jobs with time limits, for run times.") var history: String?
@@ -40,7 +44,7 @@ struct TwinEtaCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard (1...10_000).contains(replicas) else { throw InvalidInput(message: "--replicas must be from 1 to 10000; found \(replicas)") }
-        let (state, observedHistory, source) = try twinState(snapshot: snapshot, replayPolls: replayPolls, poll: poll, live: live)
+        let (state, observedHistory, source) = try twinState(snapshot: snapshot, replayPolls: replayPolls, poll: poll, live: live, rest: rest, restUser: restUser)
         noteSlurmDefaults(slurmConf)
         let configuration: SlurmConfiguration
         do { configuration = try SlurmConfiguration.read(conf: slurmConf, qos: slurmQos) } catch { throw InvalidInput(message: error.description) }

@@ -32,6 +32,9 @@ struct TwinWhatIfCommand: AsyncParsableCommand {
     @Option(help: "Or a captured session; the state at --poll.") var replayPolls: String?
     @Option(help: "With --replay-polls: the observation (0-based; default the last with pending jobs).") var poll: Int?
     @Flag(help: "Or the live cluster now (squeue --json and sinfo --json with the environment's SLURM_CONF).") var live = false
+    @Option(help: "With --live: read the cluster through slurmrestd at this address (http://host:port) instead of its commands; the token comes from SLURM_JWT.")
+    var rest: String?
+    @Option(help: "With --rest: the user the token was made for (default: $USER, else root).") var restUser: String?
     @Option(help: "The cluster's slurm.conf.") var slurmConf: String?
     @Option(help: "The QOS table.") var slurmQos: String?
     @Option(help: "Nodes to add, each like the cluster's first.") var addNodes: Int = 0
@@ -210,24 +213,28 @@ struct TwinWhatIfCommand: AsyncParsableCommand {
     }
 
     func loadState() throws -> (ClusterSnapshot, [(user: String?, partition: String?, elapsed: Double, limit: Double)], String) {
-        try twinState(snapshot: snapshot, replayPolls: replayPolls, poll: poll, live: live)
+        try twinState(snapshot: snapshot, replayPolls: replayPolls, poll: poll, live: live, rest: rest, restUser: restUser)
     }
 }
 
 /// The state a forecast forks from, the run-time history known at it, and where it came from:
 /// a snapshot file, or the observation `poll` (default the last with pending jobs) of a
 /// captured session, with the jobs finished by then.
-func twinState(snapshot: String?, replayPolls: String?, poll: Int?, live: Bool = false) throws
+func twinState(snapshot: String?, replayPolls: String?, poll: Int?, live: Bool = false, rest: String? = nil, restUser: String? = nil) throws
     -> (ClusterSnapshot, [(user: String?, partition: String?, elapsed: Double, limit: Double)], String) {
+    guard rest == nil || live else { throw InvalidInput(message: "--rest reads the live cluster: give --live with it") }
     if live {
-        // The cluster now: one poll of squeue and sinfo (SLURM_CONF from the environment).
+        // The cluster now: one poll of squeue and sinfo (SLURM_CONF from the environment), or
+        // of the same through slurmrestd.
         guard snapshot == nil, replayPolls == nil else { throw InvalidInput(message: "--live asks the cluster itself; leave out --snapshot and --replay-polls") }
         // squeue and sinfo only: the state now is theirs; sacct adds history the fork does not use.
-        var slurm = LiveSlurm(clock: wallClockMicroseconds, sacct: false)
+        var slurm: any PollSource = try rest.map { try LiveOptions.restSource($0, user: restUser, sacct: false).0 }
+            ?? LiveSlurm(clock: wallClockMicroseconds, sacct: false)
         let answer = slurm.next()
         guard case let .replies(replies)? = answer else {
             if case let .failed(_, message)? = answer { throw InvalidInput(message: "the live cluster did not answer: \(message)") }
-            throw InvalidInput(message: "the live cluster did not answer (squeue --json, sinfo --json; is SLURM_CONF set?)")
+            throw InvalidInput(message: rest.map { "the live cluster did not answer through slurmrestd \($0)" }
+                ?? "the live cluster did not answer (squeue --json, sinfo --json; is SLURM_CONF set?)")
         }
         var mirror = SlurmMirror()
         let step = mirror.observe(replies)

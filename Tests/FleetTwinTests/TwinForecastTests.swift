@@ -149,6 +149,22 @@ import Testing
         #expect(out.status == 2 && out.stderr.contains("the live cluster did not answer"), "\(out.stderr)")
     }
 
+    /// `--rest` on `twin eta` and `twin whatif` is refused where it cannot be used, before
+    /// anything is asked: without `--live`, with an address that is not one, without a token;
+    /// and a slurmrestd that does not answer is named.
+    @Test func liveForecastsThroughSlurmrestdRefuseBadInput() throws {
+        for command in [["twin", "eta"], ["twin", "whatif", "--add-nodes", "1"]] {
+            let noLive = try runFleettwin(command + ["--rest", "http://127.0.0.1:1"], environment: ["SLURM_JWT": "t"])
+            #expect(noLive.status == 2 && noLive.stderr.contains("--rest reads the live cluster: give --live with it"), "\(noLive.stderr)")
+            let notAnAddress = try runFleettwin(command + ["--live", "--rest", "127.0.0.1:6820"], environment: ["SLURM_JWT": "t"])
+            #expect(notAnAddress.status == 2 && notAnAddress.stderr.contains("expected slurmrestd's address"), "\(notAnAddress.stderr)")
+            let noToken = try runFleettwin(command + ["--live", "--rest", "http://127.0.0.1:1"], environment: ["SLURM_JWT": ""])
+            #expect(noToken.status == 2 && noToken.stderr.contains("--rest needs a token in SLURM_JWT"), "\(noToken.stderr)")
+            let nobody = try runFleettwin(command + ["--live", "--rest", "http://127.0.0.1:1"], environment: ["SLURM_JWT": "t"])
+            #expect(nobody.status == 2 && nobody.stderr.contains("the live cluster did not answer"), "\(nobody.stderr)")
+        }
+    }
+
     /// Fixture twin/series: one node of 8 GPUs, polls at 1000, 1010, 1020, 1030, 1040, 1060
     /// and 1070. Job 100 finished before (ran 30 s of its 60 s limit: the only history, ratio
     /// 0.5); 101 runs since 990 (limit 60 s) and ends at 1018; 102 (8 GPUs, limit 60 s) waits,

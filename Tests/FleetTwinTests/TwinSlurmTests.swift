@@ -311,6 +311,10 @@ import Testing
             same = snapshots.count == 2 && snapshots[0] == snapshots[1] && snapshots[0].jobs.contains { $0.id == id }
         }
         #expect(same, "slurmrestd and the commands never showed the same cluster in \(tries) tries")
+        // The forecasts read the cluster through slurmrestd too.
+        let conf = ProcessInfo.processInfo.environment["SLURM_CONF"]!
+        let eta = try runFleettwin(["twin", "eta", "--live", "--rest", url, "--slurm-conf", conf, "--json"])
+        #expect(eta.status == 0 && (try? JSONSerialization.jsonObject(with: Data(eta.stdout.utf8))) is [Any], "\(eta.stderr)")
         let denied = try runFleettwin(["twin", "slurm", "--rest", url, "--max-polls", "1", "--db", dir.appendingPathComponent("x.sqlite").path],
                                       environment: ["SLURM_JWT": "not-a-token"])
         #expect(denied.status == 0 && denied.stderr.contains("commandFailed") && denied.stderr.contains("answered HTTP 500: Slurm reported errors: "),
