@@ -84,7 +84,11 @@ public struct SynergyPolicy: SchedulingPolicy {
         ///    CPUs and memory, no job below its fair-share throughput. Synergy picks one point
         ///    of a measured (CPU, memory) grid per job (a 0-1 MILP, GLPK); FleetTwin's profile
         ///    is a line from the fair share (speedup 1) to the ideal (`ResourceProfile.demand`),
-        ///    so a job's point on it is a variable in [0, 1] and the stage is an LP (Clp);
+        ///    so a job's point on it is a variable in [0, 1] and the stage is an LP (Clp). The
+        ///    objective sums speedups unweighted by GPU count, as Synergy's sums its jobs'
+        ///    normalised throughputs. Synergy's schedulers build the `Solver` with the
+        ///    servers' GPU count as their cores and memory (`per_server_size[0]` for all
+        ///    three); FleetTwin uses the servers' real cores and memory;
         /// 2. `SolveSecondLP`: the jobs onto servers within each server's GPUs, CPUs and
         ///    memory. Synergy's is a feasibility LP whose GPU split may be fractional, and its
         ///    simulator never uses the split (it credits stage 1's throughput; its rounding,
