@@ -41,6 +41,8 @@ public struct PolicyOptions: Sendable, Equatable {
     public var external: ExternalPolicySettings?
     /// `synergy`: the ordering policy that ranks jobs each round.
     public var ordering: SynergyPolicy.Ordering?
+    /// `synergy`: how CPU and memory are given (`tune`, Synergy-TUNE, by default).
+    public var synergyMechanism: SynergyPolicy.Mechanism?
     /// `singularity`: its SLA headroom (seconds; 0 off), urgent restarts, and whether its
     /// best-effort tiers share by least attained service (`thresholds` sets the queues).
     public var slaHeadroomSeconds: Double?
@@ -107,6 +109,7 @@ extension PolicyOptions {
               same: { $0.tenantShares?.map(\.tenant) == $1.tenantShares?.map(\.tenant) && $0.tenantShares?.map(\.weight) == $1.tenantShares?.map(\.weight) }),
         .optional("queue-order", \.queueOrder) { $0.rawValue },
         .optional("ordering", \.ordering) { $0.rawValue },
+        .optional("mechanism", \.synergyMechanism) { $0.rawValue },
         .optional("promote-knob", \.promoteKnob) { $0.clean },
         .optional("time-slice", \.timeSliceSeconds) { "\($0.clean)s" },
         .optional("round", \.roundSeconds) { "\($0.clean)s" },

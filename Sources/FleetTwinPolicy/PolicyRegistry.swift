@@ -281,11 +281,14 @@ public enum PolicyRegistry {
             oracle: false,
             options: [PolicyOptionInfo(name: "ordering", kind: "las | srtf | fifo", defaultValue: "las",
                                        help: "how jobs are ranked each round: least attained GPU-time, shortest remaining work (an oracle), or arrival"),
+                      PolicyOptionInfo(name: "mechanism", kind: "tune | opt | fair", defaultValue: "tune",
+                                       help: "how CPU and memory are given: Synergy-TUNE (greedy), Synergy-OPT (an LP for CPU and memory, "
+                                           + "then a placement MILP; opt_algo/synergy_opt.py), or the GPU-proportional share at speedup 1 (X+fair)"),
                       PolicyOptionInfo(name: "round", kind: "duration", defaultValue: "300s",
                                        help: "the lease: every allocation ends and is made again each round (Synergy's round_duration)")],
             defaultSwitches: MechanismSwitches(preemption: true), defaultQuantum: .zero,
             build: { options, placement, _, _, _, _ in
-                SynergyPolicy(ordering: options.ordering ?? .las, mechanism: .tune, placement: placement,
+                SynergyPolicy(ordering: options.ordering ?? .las, mechanism: options.synergyMechanism ?? .tune, placement: placement,
                               round: .seconds(options.roundSeconds ?? 300))
             }),
         PolicyDescriptor(

@@ -1,5 +1,6 @@
 import FleetTwinEngine
 import FleetTwinFleet
+import FleetTwinSolver
 
 /// Synergy's round-based, resource-sensitive scheduling (Mohan et al., OSDI'22; msr-fiddle/synergy
 /// `simulator/` at 1bb2bed, research/policies.md §14): an ordering policy ranks the jobs, and an
@@ -29,6 +30,8 @@ import FleetTwinFleet
 ///    Where Synergy then calls `sys.exit(1)`, FleetTwin skips the job this round
 ///    (`skippedAllocations` counts these) and a running job so skipped is preempted.
 ///    `Mechanism.fair` (Synergy's `X+fair`) gives every job the fair share at speedup 1.
+///    `Mechanism.opt` (Synergy-OPT, `X+opt`) allocates the selected jobs together in two
+///    stages instead (`optimise`; see `Mechanism.opt`).
 ///
 /// A running job's speed is its rate x its Synergy speedup, told to the scheduler by
 /// `SchedulingDecision.setResourceSpeedup` (a `rerated` event when it changes). Synergy also
@@ -69,11 +72,34 @@ public struct SynergyPolicy: SchedulingPolicy {
     }
 
     /// How CPU and memory are given.
-    public enum Mechanism: String, Sendable {
+    public enum Mechanism: String, Sendable, CaseIterable {
         /// Synergy-TUNE (`X+tune`): ideal demand, else fair share, else peer adjustment.
         case tune
         /// The GPU-proportional baseline (`X+fair`): the fair share, speedup 1.
         case fair
+        /// Synergy-OPT (`X+opt`; `opt_algo/synergy_opt.py`, called by
+        /// `schedulers/*_synergy_new.py` when `opt` is set), per cluster each round:
+        /// 1. `SolveFirstLP`: each selected job's CPU and memory per GPU, to maximise the sum
+        ///    of the jobs' normalised throughputs (speedups) subject to the cluster's total
+        ///    CPUs and memory, no job below its fair-share throughput. Synergy picks one point
+        ///    of a measured (CPU, memory) grid per job (a 0-1 MILP, GLPK); FleetTwin's profile
+        ///    is a line from the fair share (speedup 1) to the ideal (`ResourceProfile.demand`),
+        ///    so a job's point on it is a variable in [0, 1] and the stage is an LP (Clp). The
+        ///    objective sums speedups unweighted by GPU count, as Synergy's sums its jobs'
+        ///    normalised throughputs. Synergy's schedulers build the `Solver` with the
+        ///    servers' GPU count as their cores and memory (`per_server_size[0]` for all
+        ///    three); FleetTwin uses the servers' real cores and memory;
+        /// 2. `SolveSecondLP`: the jobs onto servers within each server's GPUs, CPUs and
+        ///    memory. Synergy's is a feasibility LP whose GPU split may be fractional, and its
+        ///    simulator never uses the split (it credits stage 1's throughput; its rounding,
+        ///    `RoundRobin`, is commented out); FleetTwin needs whole GPUs, so it is a MILP
+        ///    (Cbc) over GPUs per server, tensor group by tensor group.
+        /// Where the placement is infeasible Synergy's scheduler fails (cvxpy leaves no
+        /// solution); FleetTwin places as many jobs as fit, earlier-ranked first on ties,
+        /// and counts the rest in `skippedAllocations`. Those, and jobs waiting between
+        /// rounds, get TUNE's steps on GPUs left free (ideal, fair share, peer adjustment),
+        /// since a FleetTwin run never idles GPUs a waiting job fits.
+        case opt
     }
 
     public let name: String
@@ -126,8 +152,12 @@ public struct SynergyPolicy: SchedulingPolicy {
     private var queued: [SchedulingDecision] = []
     private var queuedNext = 0
     public private(set) var reservations: [Reservation] = []
-    /// Allocations that failed every TUNE step (Synergy's `sys.exit(1)`), so far.
+    /// Allocations that failed every TUNE step (Synergy's `sys.exit(1)`), or (`opt`) jobs
+    /// the placement MILP could not place or no cluster had GPUs for, so far.
     public private(set) var skippedAllocations = 0
+    /// `opt`: the last round's stage-1 optimum, the sum of the selected jobs' speedups
+    /// summed over clusters (Synergy's `Solver.tput`); nil before the first such round.
+    public private(set) var plannedThroughput: Double?
 
     public init(name: String = "synergy", ordering: Ordering = .las, mechanism: Mechanism = .tune,
                 placement: PlacementRule = .bestFit, round: VirtualTime = .seconds(Int64(300))) {
@@ -275,6 +305,11 @@ public struct SynergyPolicy: SchedulingPolicy {
         for j in order where states[j]!.running && !states[j]!.stopping && selected[j] == nil { stop(j) }
         // Allocations in order: kept jobs on their own GPUs, waiting jobs planned.
         var available = availableGPUs(fleet, includingStopping: true)
+        if mechanism == .opt {
+            optimise(order.filter { selected[$0] != nil }, available: available, fleet: fleet)
+            for j in order where states[j]!.running && !states[j]!.stopping { rerate(j) }
+            return
+        }
         for j in order where selected[j] != nil {
             if states[j]!.running {
                 if let g = tune(j, fleet: fleet, available: nil) {
@@ -386,7 +421,7 @@ public struct SynergyPolicy: SchedulingPolicy {
 
     /// Planned jobs hold the free GPUs of their plans until their stops land.
     private mutating func reserve(_ fleet: FleetView) {
-        roundMatters = order.contains { states[$0].map { (!$0.running && !$0.stopping) || (mechanism == .tune && $0.job.resources != nil) } ?? false }
+        roundMatters = order.contains { states[$0].map { (!$0.running && !$0.stopping) || (mechanism != .fair && $0.job.resources != nil) } ?? false }
         reservations.removeAll(keepingCapacity: true)
         var free = fleet.clusters.map { $0.nodes.freeOnNode }
         for j in order {
@@ -423,6 +458,147 @@ public struct SynergyPolicy: SchedulingPolicy {
         return free
     }
 
+    // MARK: Synergy-OPT
+
+    /// `opt`'s allocation of a round's `selected` jobs (in the round's order), cluster by
+    /// cluster: running jobs stay on their GPUs (as under `tune`), a waiting job goes to the
+    /// first of its clusters (declaration order) with GPUs left for it; then stage 1 gives
+    /// every job its CPU and memory and stage 2 places the waiting ones.
+    private mutating func optimise(_ selected: [JobIndex], available: [[Int]], fleet: FleetView) {
+        var left = available.map { $0.reduce(0, +) }
+        var members = Array(repeating: [JobIndex](), count: fleet.clusters.count)
+        for j in selected {
+            let s = states[j]!
+            if s.running {
+                members[Int(s.runCluster)].append(j)
+            } else if let c = fleet.clusters(of: s.job.acceleratorTypes).first(where: { left[Int($0)] >= s.job.worldSize }) {
+                left[Int(c)] -= s.job.worldSize
+                members[Int(c)].append(j)
+            } else {
+                skippedAllocations += 1
+            }
+        }
+        var throughput = 0.0
+        for c in members.indices where !members[c].isEmpty {
+            let (points, value) = firstStage(members[c], cluster: c, fleet: fleet)
+            throughput += value
+            var waiting: [(job: JobIndex, point: (cpus: Double, memory: Double, speedup: Double))] = []
+            for (j, point) in zip(members[c], points) {
+                let s = states[j]!
+                if s.running {
+                    grant(j, Grant(cluster: Int32(c), shares: s.runShares, cpusPerGPU: point.cpus, memoryPerGPU: point.memory, speedup: point.speedup))
+                } else {
+                    waiting.append((j, point))
+                }
+            }
+            if !waiting.isEmpty { secondStage(waiting, cluster: c, available: available[c], fleet: fleet) }
+        }
+        plannedThroughput = throughput
+    }
+
+    /// Stage 1 (`SolveFirstLP`) on cluster `c`: job j takes the point t_j in [0, 1] of the
+    /// line from its fair share (speedup 1) to its ideal (`ideal`, speedup s_j), per GPU; an
+    /// LP (Clp) maximises Σ_j (1 + (s_j - 1) t_j) subject to Σ_j g_j CPU_j(t_j) ≤ the working
+    /// servers' CPUs and the same for memory; t_j = 0 where s_j < 1 (no job below its fair
+    /// throughput). Running jobs' CPU and memory must also fit the servers they hold, so that
+    /// they keep them. t = 0 is feasible (the fair share of the GPUs selected); should Clp
+    /// fail anyway every job gets the fair share. Returns each job's CPUs, GiB and speedup per
+    /// GPU, in `jobs`' order, and the optimum.
+    private func firstStage(_ jobs: [JobIndex], cluster c: Int, fleet: FleetView)
+        -> ([(cpus: Double, memory: Double, speedup: Double)], Double) {
+        let e = fleet.clusters[c]
+        let fairC = fairCPU(e), fairM = fairMemory(e)
+        let working = Double(e.nodes.isDown.reduce(0) { $0 + ($1 ? 0 : 1) })
+        var lp = LinearProgram(.maximize)
+        var cpu: [LinearProgram.Term] = [], memory: [LinearProgram.Term] = []
+        var fairCPUs = 0.0, fairMemory = 0.0
+        var onNode = Array(repeating: (cpu: [LinearProgram.Term](), memory: [LinearProgram.Term](), gpus: 0), count: e.nodes.nodeCount)
+        let ideals = jobs.map { ideal(states[$0]!.job, e) }
+        for (j, d) in zip(jobs, ideals) {
+            let s = states[j]!, g = Double(s.job.worldSize)
+            let v = lp.addVariable(lower: 0, upper: d.speedup < 1 ? 0 : 1, objective: d.speedup - 1)
+            cpu.append((v, g * (d.cpus - fairC)))
+            memory.append((v, g * (d.memory - fairM)))
+            fairCPUs += g * fairC
+            fairMemory += g * fairM
+            guard s.running else { continue }
+            for share in s.runShares {
+                let n = Int(share.node), k = Double(share.count)
+                onNode[n].cpu.append((v, k * (d.cpus - fairC)))
+                onNode[n].memory.append((v, k * (d.memory - fairM)))
+                onNode[n].gpus += Int(share.count)
+            }
+        }
+        lp.addConstraint(cpu, upper: working * e.cpusPerNode - fairCPUs)
+        lp.addConstraint(memory, upper: working * e.memoryGiBPerNode - fairMemory)
+        for node in onNode where node.gpus > 0 {
+            lp.addConstraint(node.cpu, upper: e.cpusPerNode - Double(node.gpus) * fairC)
+            lp.addConstraint(node.memory, upper: e.memoryGiBPerNode - Double(node.gpus) * fairM)
+        }
+        let t = (try? lp.solve())?.x.map { min(1, max(0, $0)) } ?? Array(repeating: 0, count: jobs.count)
+        let points = zip(ideals, t).map { d, t in
+            (fairC + t * (d.cpus - fairC), fairM + t * (d.memory - fairM), 1 + t * (d.speedup - 1))
+        }
+        return (points, points.reduce(0) { $0 + $1.2 })
+    }
+
+    /// Stage 2 (`SolveSecondLP`) on cluster `c`: a MILP (Cbc) places each waiting job's GPUs,
+    /// tensor group by tensor group (z_jn groups on server n), on the servers' `available`
+    /// GPUs, within each server's CPUs and memory left after the running jobs' stage-1 grants
+    /// (CPU_j and memory_j per GPU fixed by stage 1). Synergy's is a feasibility problem that
+    /// fails when nothing fits; here a 0-1 p_j says whether job j is placed
+    /// (Σ_n group z_jn = g_j p_j) and the objective, Σ_j (1 + ε (m - rank_j)) p_j with
+    /// ε = 1 / (m² + 1) over the m waiting jobs, places as many jobs as fit, earlier-ranked
+    /// first among equally many. A job left out is counted skipped; the same pass's
+    /// `fill` tries it with TUNE's steps.
+    private mutating func secondStage(_ jobs: [(job: JobIndex, point: (cpus: Double, memory: Double, speedup: Double))],
+                                      cluster c: Int, available: [Int], fleet: FleetView) {
+        let e = fleet.clusters[c], m = Double(jobs.count), epsilon = 1 / (m * m + 1)
+        var program = MixedIntegerProgram(.maximize)
+        var placed: [Int] = []
+        var groups: [[(node: Int, variable: Int)]] = []
+        var gpuRows = Array(repeating: [LinearProgram.Term](), count: available.count)
+        var cpuRows = gpuRows, memoryRows = gpuRows
+        for (rank, (j, point)) in jobs.enumerated() {
+            let job = states[j]!.job, group = max(1, job.tensorGroup)
+            let p = program.addBinary(objective: 1 + epsilon * (m - Double(rank)))
+            var terms: [LinearProgram.Term] = [(p, -Double(job.worldSize))]
+            var mine: [(node: Int, variable: Int)] = []
+            for n in available.indices where available[n] >= group {
+                let z = program.addVariable(lower: 0, upper: Double(min(available[n], job.worldSize) / group), integer: true)
+                terms.append((z, Double(group)))
+                gpuRows[n].append((z, Double(group)))
+                cpuRows[n].append((z, Double(group) * point.cpus))
+                memoryRows[n].append((z, Double(group) * point.memory))
+                mine.append((n, z))
+            }
+            program.addConstraint(terms, lower: 0, upper: 0)
+            placed.append(p)
+            groups.append(mine)
+        }
+        // Within the LP's tolerance of a server's size (grants are sums of quotients).
+        let tolerance = 1e-6
+        for n in available.indices where !gpuRows[n].isEmpty {
+            program.addConstraint(gpuRows[n], upper: Double(available[n]))
+            program.addConstraint(cpuRows[n], upper: e.cpusPerNode - cpuUsed[c][n] + tolerance)
+            program.addConstraint(memoryRows[n], upper: e.memoryGiBPerNode - memoryUsed[c][n] + tolerance)
+        }
+        guard let solution = try? program.solve(relativeGap: 0) else {
+            skippedAllocations += jobs.count
+            return
+        }
+        for (i, (j, point)) in jobs.enumerated() {
+            guard solution.x[placed[i]] > 0.5 else { skippedAllocations += 1; continue }
+            let job = states[j]!.job, group = max(1, job.tensorGroup)
+            let shares = groups[i].compactMap { g -> NodeShare? in
+                let count = Int(solution.x[g.variable].rounded()) * group
+                return count > 0 ? NodeShare(node: Int32(g.node), count: Int32(count)) : nil
+            }
+            grant(j, Grant(cluster: Int32(c), shares: shares, cpusPerGPU: point.cpus, memoryPerGPU: point.memory, speedup: point.speedup))
+            states[j]!.planned = true
+        }
+    }
+
     // MARK: Synergy-TUNE
 
     private func fairCPU(_ c: FleetView.ClusterEntry) -> Double { c.cpusPerNode / Double(c.nodes.acceleratorsPerNode) }
@@ -430,7 +606,7 @@ public struct SynergyPolicy: SchedulingPolicy {
 
     /// The job's ideal demand per GPU on a cluster, and its speedup there.
     private func ideal(_ job: PendingJob, _ c: FleetView.ClusterEntry) -> (cpus: Double, memory: Double, speedup: Double) {
-        guard mechanism == .tune, let profile = job.resources else { return (fairCPU(c), fairMemory(c), 1) }
+        guard mechanism != .fair, let profile = job.resources else { return (fairCPU(c), fairMemory(c), 1) }
         let d = profile.demand(gpus: job.worldSize, cpusPerNode: c.cpusPerNode, memoryPerNode: c.memoryGiBPerNode,
                                gpusPerNode: c.nodes.acceleratorsPerNode)
         let g = Double(job.worldSize)
@@ -505,7 +681,7 @@ public struct SynergyPolicy: SchedulingPolicy {
         let s = states[j]!
         let clusters = available == nil ? [s.runCluster] : fleet.clusters(of: s.job.acceleratorTypes)
         for c in clusters { if let g = attempt(j, cluster: c, fair: false, available: available, fleet: fleet) { return g } }
-        guard mechanism == .tune else { return nil }
+        guard mechanism != .fair else { return nil }
         for c in clusters { if let g = attempt(j, cluster: c, fair: true, available: available, fleet: fleet) { return g } }
         for c in clusters {
             adjustPeers(of: j, cluster: c, available: available, fleet: fleet)

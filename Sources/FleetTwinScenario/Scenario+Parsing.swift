@@ -300,6 +300,7 @@ struct ScenarioParser {
         if let n = p["urgent-restarts"] { options.urgentRestarts = try reader.bool(n, "urgent-restarts") }
         if let n = p["best-effort"] { options.bestEffort = try reader.choice(n, "best-effort", PolicyOptions.BestEffortOrder.self) }
         if let n = p["ordering"] { options.ordering = try reader.choice(n, "ordering", SynergyPolicy.Ordering.self) }
+        if let n = p["mechanism"] { options.synergyMechanism = try reader.choice(n, "mechanism", SynergyPolicy.Mechanism.self) }
         if let n = p["queue-order"] { options.queueOrder = try reader.choice(n, "queue-order", LeastAttainedService.QueueOrder.self) }
         if let n = p["distribution"] { options.serviceSamples = try serviceSamples(n) }
         if p["slurm-conf"] != nil || p["slurm-qos"] != nil {
