@@ -26,6 +26,8 @@ public struct ElasticCandidate: Sendable, Equatable {
     /// Its name and model architecture (`PendingJob.name`, `.architecture`).
     public var name: String
     public var architecture: String
+    /// Its application as its trace names it (`PendingJob.application`); empty: none.
+    public var application: String = ""
     /// When it must complete (absolute; `PendingJob.deadline`); nil: best effort.
     public var deadline: VirtualTime? = nil
     /// The home cluster's relative speed for it: work drains at `throughput[n - 1] x speed`.
@@ -525,6 +527,7 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
             minDevices: minDevices(Int(j), cluster: c, fleet: fleet), maxDevices: min(t.info.worldSize, fleet.clusters[Int(c)].capacity),
             throughput: throughput, remaining: remaining(Int(j), at: now),
             age: now - t.info.submit, restarts: max(0, t.starts - 1), name: t.info.name, architecture: t.info.architecture)
+        candidate.application = t.info.application
         candidate.deadline = t.info.deadline
         candidate.efficiency = t.info.statisticalEfficiency
         candidate.attainedService = service(Int(j), at: now)

@@ -75,17 +75,18 @@ public struct SiaRule: ElasticShareRule, ElasticFleetRule {
     }
 
     /// Sia's restart penalty P (seconds) for a job: the first model family of its table whose
-    /// name occurs in the job's name or, failing that, its model architecture
-    /// (`sia.py::get_restart_penalty`, which matches job names '<model>-<n>'): deepspeech 25,
+    /// name occurs in the job's name or, failing that, its application (a trace's `workload`)
+    /// or its model architecture (`sia.py::get_restart_penalty`, which matches job names
+    /// '<model>-<n>', the model being what a FleetTwin trace calls the workload): deepspeech 25,
     /// imagenet 250, cifar 30, bert 120, yolov3 45, anything else 30. A ResNet-50 (`resnet50`,
     /// `resnet-50`, as the Tiresias traces name their jobs) is Sia's `imagenet` model: Sia's
     /// simulator builds on Pollux's artifact, whose `imagenet` job trains `--arch=resnet50`
     /// for 90 epochs (petuum/adaptdl `benchmark/models/imagenet/adaptdljob.yaml`; Sia's
     /// `applications.py` gives `imagenet` the same 90 epochs), so it gets 250 s.
-    public static func restartPenalty(name: String, architecture: String) -> Double {
+    public static func restartPenalty(name: String, architecture: String, application: String = "") -> Double {
         let table: [(String, Double)] = [("deepspeech", 25), ("imagenet", 250), ("resnet50", 250), ("resnet-50", 250),
                                          ("cifar", 30), ("bert", 120), ("yolov3", 45)]
-        for text in [name.lowercased(), architecture.lowercased()] {
+        for text in [name.lowercased(), application.lowercased(), architecture.lowercased()] {
             if let hit = table.first(where: { text.contains($0.0) }) { return hit.1 }
         }
         return 30
@@ -171,7 +172,7 @@ public struct SiaRule: ElasticShareRule, ElasticFleetRule {
         let smallest = zip(goodput, rigid).filter { !$0.1 && $0.0 > 0 }.map(\.0).min() ?? 1
         for k in goodput.indices where !rigid[k] { goodput[k] = max(goodput[k] / smallest, Self.goodputFloor) }
         if let current = job.current {
-            let penalty = restartPenaltyOverride ?? Self.restartPenalty(name: any.name, architecture: any.architecture)
+            let penalty = restartPenaltyOverride ?? Self.restartPenalty(name: any.name, architecture: any.architecture, application: any.application)
             let r = Self.reallocationFactor(age: any.age.seconds, restarts: any.restarts, penalty: penalty)
             for k in goodput.indices where row.cluster[k] != current.cluster || row.devices[k] != current.devices { goodput[k] *= r }
         }

@@ -81,6 +81,9 @@ import Testing
         #expect(SiaRule.restartPenalty(name: "resnet50", architecture: "") == 250)
         #expect(SiaRule.restartPenalty(name: "job-7", architecture: "ResNet-50") == 250)
         #expect(SiaRule.restartPenalty(name: "resnet18", architecture: "") == 30)
+        // A trace's job is named by its id; its workload names the model.
+        #expect(SiaRule.restartPenalty(name: "17", architecture: "", application: "resnet50") == 250)
+        #expect(SiaRule.restartPenalty(name: "17", architecture: "", application: "bert") == 120)
     }
 
     /// In a simulation: on a fast (h100, speed 4 and 3) and a slow (v100, speed 1) pair of
