@@ -437,10 +437,17 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
                 reservations.append(Reservation(job: j, cluster: t.home, accelerators: free.totalFree))
             }
         }
-        // What a grow that must wait (hysteresis) will take: held for it meanwhile.
-        for w in wanted where !reservations.contains(where: { $0.cluster == w.cluster }) {
+        // What a grow that must wait (hysteresis) or a move will take: held for it meanwhile.
+        // The work-conservation start below holds max(reserved, wanted) per cluster, so the
+        // reservations (what the liveness check reads) cover min(free, wanted) too; before,
+        // a cluster's first reservation alone counted, and a fleet-wide division's move
+        // left devices held beyond it.
+        for w in wanted {
             let free = fleet.clusters[Int(w.cluster)].free.totalFree
-            if free > 0 { reservations.append(Reservation(job: w.job, cluster: w.cluster, accelerators: min(free, w.devices))) }
+            let want = wanted.reduce(0) { $0 + ($1.cluster == w.cluster ? $1.devices : 0) }
+            let reserved = reservations.reduce(0) { $0 + ($1.cluster == w.cluster ? $1.accelerators : 0) }
+            let extra = min(free, want) - reserved
+            if extra > 0 { reservations.append(Reservation(job: w.job, cluster: w.cluster, accelerators: min(extra, w.devices))) }
         }
         // Work conservation whatever the rule decided: a waiting job whose whole world fits
         // devices nobody holds, in any cluster it may use, starts there (the next division

@@ -79,9 +79,9 @@ public struct SiaRule: ElasticShareRule, ElasticFleetRule {
     /// or its model architecture (`sia.py::get_restart_penalty`, which matches job names
     /// '<model>-<n>', the model being what a FleetTwin trace calls the workload): deepspeech 25,
     /// imagenet 250, cifar 30, bert 120, yolov3 45, anything else 30. A ResNet-50 (`resnet50`,
-    /// `resnet-50`, as the Tiresias traces name their jobs) is Sia's `imagenet` model: Sia's
-    /// simulator builds on Pollux's artifact, whose `imagenet` job trains `--arch=resnet50`
-    /// for 90 epochs (petuum/adaptdl `benchmark/models/imagenet/adaptdljob.yaml`; Sia's
+    /// `resnet-50`, the Tiresias traces' workload) is Sia's `imagenet` model: Sia's simulator
+    /// builds on Pollux's artifact, whose `imagenet` job trains `--arch=resnet50` for 90
+    /// epochs (petuum/adaptdl `benchmark/models/imagenet/adaptdljob.yaml`; Sia's
     /// `applications.py` gives `imagenet` the same 90 epochs), so it gets 250 s.
     public static func restartPenalty(name: String, architecture: String, application: String = "") -> Double {
         let table: [(String, Double)] = [("deepspeech", 25), ("imagenet", 250), ("resnet50", 250), ("resnet-50", 250),
