@@ -26,6 +26,8 @@ public struct ElasticCandidate: Sendable, Equatable {
     /// Its name and model architecture (`PendingJob.name`, `.architecture`).
     public var name: String
     public var architecture: String
+    /// Its application as its trace names it (`PendingJob.application`); empty: none.
+    public var application: String = ""
     /// When it must complete (absolute; `PendingJob.deadline`); nil: best effort.
     public var deadline: VirtualTime? = nil
     /// The home cluster's relative speed for it: work drains at `throughput[n - 1] x speed`.
@@ -76,6 +78,42 @@ public struct ElasticCluster: Sendable, Equatable {
         self.devicesPerNode = devicesPerNode
         self.nodes = nodes
     }
+}
+
+/// One job as a rule that divides the whole fleet at once (`ElasticFleetRule`) sees it: the
+/// job as it would be on each cluster of the division, nil where it may not run (not one of
+/// its accelerator types, or no device there). Each entry carries that cluster's fewest and
+/// most devices, the job's `speed` on the cluster's type and the `devices` it holds there
+/// (0 everywhere but where it runs).
+public struct ElasticFleetCandidate: Sendable, Equatable {
+    public var job: JobIndex
+    /// Indexed like the division's clusters.
+    public var clusters: [ElasticCandidate?]
+
+    public init(job: JobIndex, clusters: [ElasticCandidate?]) {
+        self.job = job
+        self.clusters = clusters
+    }
+
+    /// The cluster it runs on now and its devices there; nil while it holds none.
+    public var current: (cluster: Int, devices: Int)? {
+        for (c, candidate) in clusters.enumerated() {
+            if let devices = candidate?.devices, devices > 0 { return (c, devices) }
+        }
+        return nil
+    }
+}
+
+/// A rule that divides every cluster's devices in one decision, choosing each job's cluster
+/// as well as its devices (Sia's MILP, whose configurations span every GPU type).
+/// `ElasticPolicy` uses it instead of per-cluster `divide` when the fleet has more than one
+/// cluster; a job given a cluster other than the one it runs on is stopped and started there
+/// (a restart).
+public protocol ElasticFleetRule: ElasticRule {
+    /// Each job's cluster (an index into `clusters`, -1 for none) and devices there, in the
+    /// jobs' order. `clusters` are the devices the held jobs leave in each cluster, with the
+    /// cluster's shape. Throws as `divide` does.
+    func divideFleet(_ jobs: [ElasticFleetCandidate], clusters: [ElasticCluster]) throws -> [(cluster: Int, devices: Int)]
 }
 
 /// An elastic allocation rule: how many devices each job of one cluster should hold, and,
@@ -171,7 +209,9 @@ extension ElasticRule {
 /// - Each job has a home cluster, chosen when it first needs one (of its types: one whose
 ///   free devices hold its world, then the most devices per job homed there) and kept; rules
 ///   divide each cluster among its own jobs, and a waiting job whose world fits idle devices
-///   elsewhere starts there (and moves its home).
+///   elsewhere starts there (and moves its home). A rule that divides the whole fleet at once
+///   (`ElasticFleetRule`: Sia) chooses each job's cluster itself when there are several; a
+///   running job it moves is stopped and then started in its new cluster.
 /// - A job that has not progressed since its last start or resize keeps its devices until it
 ///   has (FleetTwin's hysteresis invariant), as do stopping jobs; the rest is divided.
 /// - Shrinks and preemptions free devices only after their cut and dump; growing and
@@ -215,6 +255,10 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         var minDevicesIn: Int32 = -1
         /// Starts, resizes and migrations so far (`jobStarted` calls).
         var starts = 0
+        /// A fleet-wide division (`ElasticFleetRule`) moved it to another cluster: it stops,
+        /// then waits there for `moveTarget` devices (-1: no move).
+        var moveTo: Int32 = -1
+        var moveTarget = 0
         /// Accelerator-seconds held up to `serviceMark` (attained service).
         var service: Double = 0
         var serviceMark = VirtualTime.zero
@@ -261,6 +305,7 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         jobs[i].state = .running
         jobs[i].devices = run.devices
         jobs[i].home = run.cluster
+        jobs[i].moveTo = -1
         jobs[i].progressFrom = run.progressFrom
         jobs[i].changedAt = now
         jobs[i].starts += 1
@@ -284,6 +329,12 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         jobs[i].mark = Double(job.remainingWork)
         jobs[i].markTime = now
         jobs[i].rate = 0
+        if jobs[i].moveTo >= 0 {
+            // Stopped to move: it waits for its share in the cluster the division chose.
+            jobs[i].home = jobs[i].moveTo
+            jobs[i].target = jobs[i].moveTarget
+            jobs[i].moveTo = -1
+        }
         if rule.dividesAtReleases { dirty = true }
     }
 
@@ -368,6 +419,10 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
             }
             wanted.append((t.home, j, t.target - t.devices))
         }
+        // Devices a move's destination keeps for the job once it has stopped.
+        for j in order where jobs[Int(j)].state != .waiting && jobs[Int(j)].moveTo >= 0 {
+            wanted.append((jobs[Int(j)].moveTo, j, jobs[Int(j)].moveTarget))
+        }
         reservations.removeAll(keepingCapacity: true)
         for j in order {
             let t = jobs[Int(j)]
@@ -382,10 +437,17 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
                 reservations.append(Reservation(job: j, cluster: t.home, accelerators: free.totalFree))
             }
         }
-        // What a grow that must wait (hysteresis) will take: held for it meanwhile.
-        for w in wanted where !reservations.contains(where: { $0.cluster == w.cluster }) {
+        // What a grow that must wait (hysteresis) or a move will take: held for it meanwhile.
+        // The work-conservation start below holds max(reserved, wanted) per cluster, so the
+        // reservations (what the liveness check reads) cover min(free, wanted) too; before,
+        // a cluster's first reservation alone counted, and a fleet-wide division's move
+        // left devices held beyond it.
+        for w in wanted {
             let free = fleet.clusters[Int(w.cluster)].free.totalFree
-            if free > 0 { reservations.append(Reservation(job: w.job, cluster: w.cluster, accelerators: min(free, w.devices))) }
+            let want = wanted.reduce(0) { $0 + ($1.cluster == w.cluster ? $1.devices : 0) }
+            let reserved = reservations.reduce(0) { $0 + ($1.cluster == w.cluster ? $1.accelerators : 0) }
+            let extra = min(free, want) - reserved
+            if extra > 0 { reservations.append(Reservation(job: w.job, cluster: w.cluster, accelerators: min(extra, w.devices))) }
         }
         // Work conservation whatever the rule decided: a waiting job whose whole world fits
         // devices nobody holds, in any cluster it may use, starts there (the next division
@@ -418,6 +480,9 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
     // MARK: Dividing
 
     private mutating func divide(at now: VirtualTime, fleet: FleetView) throws {
+        if fleet.clusters.count > 1, let fleetRule = rule as? any ElasticFleetRule {
+            return try divideFleet(fleetRule, at: now, fleet: fleet)
+        }
         // A job keeps its home once it has one (re-homing waiting jobs at every division made
         // them churn between clusters); new jobs are homed in submission order. A waiting job
         // whose world fits idle devices elsewhere starts there anyway (`nextDecision`).
@@ -438,15 +503,7 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
                 if t.throughput.count != count {
                     jobs[Int(j)].throughput = (1...count).map { t.info.fraction(on: $0, splicingOverhead: splicingOverhead) }
                 }
-                var candidate = ElasticCandidate(
-                    job: j, submit: t.info.submit, devices: t.devices,
-                    minDevices: minDevices(Int(j), cluster: Int32(c), fleet: fleet), maxDevices: min(w, fleet.clusters[c].capacity),
-                    throughput: jobs[Int(j)].throughput, remaining: remaining(Int(j), at: now),
-                    age: now - t.info.submit, restarts: max(0, t.starts - 1), name: t.info.name, architecture: t.info.architecture)
-                candidate.deadline = t.info.deadline
-                candidate.efficiency = t.info.statisticalEfficiency
-                candidate.attainedService = service(Int(j), at: now)
-                candidate.speed = speed(t.info, cluster: Int32(c))
+                var candidate = elasticCandidate(j, cluster: Int32(c), devices: t.devices, throughput: jobs[Int(j)].throughput, at: now, fleet: fleet)
                 // Stopping jobs and jobs that may not change yet keep what they hold.
                 if t.state == .stopping || (t.state == .running && !mayChange(t, at: now)) {
                     jobs[Int(j)].target = t.state == .stopping ? 0 : t.devices
@@ -471,6 +528,75 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
                 toDecline.append(j)
             }
         }
+    }
+
+    /// Job `j` as a rule sees it on `cluster`, holding `devices` there, with its `throughput`
+    /// curve up to the cluster's size.
+    private mutating func elasticCandidate(_ j: JobIndex, cluster c: Int32, devices: Int, throughput: [Double], at now: VirtualTime, fleet: FleetView) -> ElasticCandidate {
+        let t = jobs[Int(j)]
+        var candidate = ElasticCandidate(
+            job: j, submit: t.info.submit, devices: devices,
+            minDevices: minDevices(Int(j), cluster: c, fleet: fleet), maxDevices: min(t.info.worldSize, fleet.clusters[Int(c)].capacity),
+            throughput: throughput, remaining: remaining(Int(j), at: now),
+            age: now - t.info.submit, restarts: max(0, t.starts - 1), name: t.info.name, architecture: t.info.architecture)
+        candidate.application = t.info.application
+        candidate.deadline = t.info.deadline
+        candidate.efficiency = t.info.statisticalEfficiency
+        candidate.attainedService = service(Int(j), at: now)
+        candidate.speed = speed(t.info, cluster: c)
+        return candidate
+    }
+
+    /// One division of the whole fleet by an `ElasticFleetRule`: every active job, on every
+    /// cluster of its types, as a candidate per cluster; held jobs (stopping, or not yet
+    /// progressed since their last change) keep their devices, which the clusters' capacities
+    /// leave out. A running job given another cluster stops (`moveTo`) and starts there.
+    private mutating func divideFleet(_ fleetRule: any ElasticFleetRule, at now: VirtualTime, fleet: FleetView) throws {
+        var left = fleet.clusters.map { entry in
+            ElasticCluster(capacity: entry.capacity, devicesPerNode: entry.nodes.acceleratorsPerNode, nodes: entry.nodes.nodeCount)
+        }
+        var candidates: [ElasticFleetCandidate] = []
+        for j in active {
+            let t = jobs[Int(j)]
+            if t.state == .stopping || (t.state == .running && !mayChange(t, at: now)) {
+                jobs[Int(j)].target = t.state == .stopping ? 0 : t.devices
+                if t.state == .running { jobs[Int(j)].moveTo = -1 }
+                if t.home >= 0 { left[Int(t.home)].capacity = max(0, left[Int(t.home)].capacity - t.devices) }
+                continue
+            }
+            jobs[Int(j)].moveTo = -1
+            let w = t.info.worldSize
+            let most = fleet.clusters(of: t.info.acceleratorTypes).reduce(1) { max($0, min(w, fleet.clusters[Int($1)].capacity)) }
+            if t.throughput.count != most {
+                jobs[Int(j)].throughput = (1...most).map { t.info.fraction(on: $0, splicingOverhead: splicingOverhead) }
+            }
+            var perCluster = [ElasticCandidate?](repeating: nil, count: fleet.clusters.count)
+            for c in fleet.clusters(of: t.info.acceleratorTypes) where fleet.clusters[Int(c)].capacity >= 1 {
+                let count = min(w, fleet.clusters[Int(c)].capacity)
+                perCluster[Int(c)] = elasticCandidate(j, cluster: c, devices: t.state == .running && t.home == c ? t.devices : 0,
+                                                      throughput: Array(jobs[Int(j)].throughput.prefix(count)), at: now, fleet: fleet)
+            }
+            candidates.append(ElasticFleetCandidate(job: j, clusters: perCluster))
+        }
+        guard !candidates.isEmpty else { return }
+        let shares = try fleetRule.divideFleet(candidates, clusters: left)
+        for (k, candidate) in candidates.enumerated() {
+            let i = Int(candidate.job), share = shares[k]
+            if share.cluster < 0 || share.devices == 0 {
+                jobs[i].target = 0
+            } else if jobs[i].state == .running && Int(jobs[i].home) != share.cluster {
+                jobs[i].target = 0
+                jobs[i].moveTo = Int32(share.cluster)
+                jobs[i].moveTarget = share.devices
+            } else {
+                jobs[i].home = Int32(share.cluster)
+                jobs[i].target = share.devices
+            }
+        }
+        if schedulingEvents.count < fleet.clusters.count {
+            schedulingEvents += Array(repeating: 0, count: fleet.clusters.count - schedulingEvents.count)
+        }
+        for c in fleet.clusters.indices { schedulingEvents[c] += 1 }
     }
 
     /// Of the clusters the job may run on: one whose free devices hold its whole world now

@@ -222,7 +222,7 @@ public enum PolicyRegistry {
                               splicingOverhead: mechanisms.splicingOverhead)
             }),
         PolicyDescriptor(
-            name: "sia", summary: "Sia: each job one configuration (1, 2, 4, ... devices, then whole nodes) from a MILP over its normalised goodput (= throughput) "
+            name: "sia", summary: "Sia: each job one configuration (a cluster's type; 1, 2, 4, ... devices, then whole nodes) from one MILP across types over its normalised goodput (= throughput x type speed) "
                 + "to the power p, restart-penalised; re-solved every round",
             source: "Sia (SOSP'23) as its simulator implements it: siasosp23/artifacts sia-simulator/sia.py::SiaPolicy.optimize_mip (research/policies.md §12); MILP by COIN-OR Cbc",
             oracle: false,
@@ -231,7 +231,7 @@ public enum PolicyRegistry {
                 PolicyOptionInfo(name: "p", kind: "number, not 0", defaultValue: "-0.5",
                                  help: "fairness exponent of the goodput (Sia's policy_p_val; negative: minimise, fairer)"),
                 PolicyOptionInfo(name: "lambda-n", kind: "number", defaultValue: "1.1", help: "objective penalty per job left without devices (Sia's mip_lambda_n)"),
-                PolicyOptionInfo(name: "restart-penalty", kind: "duration", defaultValue: "per model: deepspeech 25s, imagenet 250s, cifar 30s, bert 120s, yolov3 45s, other 30s",
+                PolicyOptionInfo(name: "restart-penalty", kind: "duration", defaultValue: "per model: deepspeech 25s, imagenet (and resnet50) 250s, cifar 30s, bert 120s, yolov3 45s, other 30s",
                                  help: "the restart penalty P of the re-allocation factor max(age - restarts x P, 0) / (age + P), for every job"),
             ],
             defaultSwitches: MechanismSwitches(preemption: true, elastic: true), defaultQuantum: .zero,

@@ -76,6 +76,12 @@ public struct PendingJob: Sendable, Equatable {
         get { rare?.value.architecture ?? "" }
         set { setRare { $0.architecture = newValue } }
     }
+    /// The application (model and data set) as the job's trace names it (`JobSpec.application`,
+    /// a trace's `workload`: `resnet50`, `imagenet`); empty when none is given.
+    public var application: String {
+        get { rare?.value.application ?? "" }
+        set { setRare { $0.application = newValue } }
+    }
     /// When it must complete (absolute; `JobSpec.deadline`); nil: best effort.
     public var deadline: VirtualTime? {
         get { rare?.value.deadline }
@@ -119,6 +125,7 @@ public struct PendingJob: Sendable, Equatable {
         var statisticalEfficiency: StatisticalEfficiency?
         var name: String = ""
         var architecture: String = ""
+        var application: String = ""
         var deadline: VirtualTime?
         var resources: ResourceProfile?
     }

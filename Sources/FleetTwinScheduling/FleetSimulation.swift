@@ -313,6 +313,7 @@ public actor FleetSimulation {
                     pendingJob.replicaDevices = spec.replicaDevices
                     pendingJob.name = spec.name
                     pendingJob.architecture = spec.model?.architecture.rawValue ?? ""
+                    pendingJob.application = spec.application ?? ""
                     pendingJob.deadline = spec.deadline
                     pendingJob.resources = spec.resources
                     let job = Job(index: index, spec: spec, executor: executor, computations: configuration.computations)
