@@ -56,16 +56,18 @@ public enum RestartCost: Sendable, Equatable {
     /// every change of its per-node GPU counts or GPU type; a suspension costs nothing. These
     /// are the simulator's times, not the restart penalties Sia's policy assumes
     /// (`sia.py::get_restart_penalty`: deepspeech 25, imagenet 250, cifar 30, bert 120, yolov3
-    /// 45, others 30 s), which steer its choice only. The names are Sia's: a trace's job must
-    /// name its application so (`"workload": "imagenet"`) to be charged its time; a ResNet-50
-    /// named `resnet50` (the Tiresias traces) is charged the default 30 s, as Sia's simulator
-    /// would charge an application it does not know.
+    /// 45, others 30 s), which steer its choice only. The names are Sia's (a trace's
+    /// `"workload"`), and a ResNet-50 (`resnet50`, `resnet-50`: the Tiresias traces) is its
+    /// `imagenet` application, as for the policy (`SiaRule.restartPenalty`: Pollux's `imagenet`
+    /// job, on which Sia's builds, trains `--arch=resnet50`); any other name gets 30 s.
     public static let sia = RestartCost.byApplication(pauses: [
         ApplicationPause(application: "cifar10", pause: .seconds(Int64(50))),
         ApplicationPause(application: "deepspeech2", pause: .seconds(Int64(25))),
         ApplicationPause(application: "bert", pause: .seconds(Int64(120))),
         ApplicationPause(application: "yolov3", pause: .seconds(Int64(80))),
         ApplicationPause(application: "imagenet", pause: .seconds(Int64(250))),
+        ApplicationPause(application: "resnet50", pause: .seconds(Int64(250))),
+        ApplicationPause(application: "resnet-50", pause: .seconds(Int64(250))),
         ApplicationPause(application: "ncf", pause: .seconds(Int64(15))),
     ], otherwise: .seconds(Int64(30)))
 
