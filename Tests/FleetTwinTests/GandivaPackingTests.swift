@@ -219,4 +219,43 @@ import Testing
             #expect(error.file == bad.path && error.message.contains("v100 > ('A', 1) > null (steps/s alone) must be at least 0"), "\(error)")
         }
     }
+
+    /// Many packable jobs of 1 and 2 accelerators on 2 nodes x 4, with FleetTwin's costed
+    /// mechanisms (a stopped job's dump keeps its accelerators a while, so one of a pair often
+    /// leaves while the other is stopping) and node failures: every invariant holds after every
+    /// event (partners on the same accelerators, none held twice, the log against the jobs),
+    /// jobs are packed, every job completes, and utilization stays within the fleet.
+    @Test(arguments: [UInt64(1), 2, 3])
+    func packingUnderCostsAndFailuresKeepsEveryInvariant(seed: UInt64) async throws {
+        let models = ["A", "B", "C"]
+        var table = ColocationThroughputs()
+        for m in models { for s in [1, 2] { table.setIsolated(10, job: GavelJobType(model: m, scaleFactor: s), on: "v100") } }
+        for x in models { for y in models { for s in [1, 2] {
+            table.setPacked(GavelJobType(model: x, scaleFactor: s), GavelJobType(model: y, scaleFactor: s), (7, 6), on: "v100")
+        } } }
+        var generator = SeededGenerator(seed: seed, stream: "packing-test")
+        let jobs = (0..<24).map { i in
+            var spec = JobSpec(name: "j\(i)", submit: .seconds(Double(generator.next() % 3_600)), tier: .standard,
+                               worldSize: 1 + Int(generator.next() % 2), acceleratorType: "v100-32gb",
+                               work: .seconds(Double(600 + generator.next() % 3_000)))
+            spec.application = models[i % models.count]
+            return spec
+        }.sorted { ($0.submit, $0.name) < ($1.submit, $1.name) }
+        let fleet = FleetSpec(regions: [RegionSpec(name: "r", clusters: [
+            ClusterSpec(name: "c0", nodes: 2, acceleratorsPerNode: 4, acceleratorType: "v100-32gb"),
+        ])], profiles: AcceleratorProfile.builtIn)
+        var options = PolicyOptions()
+        options.colocation = table
+        options.runSeed = seed
+        let policy = PolicyRegistry.named("gavel-gandiva")!.make(options: options, placement: .bestFit)
+        let r = try await FleetSimulation(SimulationConfiguration(
+            fleet: fleet, jobs: jobs, policy: policy, mechanisms: .defaults,
+            failures: FailureSettings(nodeTimeBetweenFailures: .exponential(mean: .seconds(Int64(4 * 3600))), repair: .seconds(Int64(900))),
+            seed: seed, checkInvariants: true)).run()
+        let m = RunMetrics.fold(r)
+        #expect(m.jobsCompleted == jobs.count)
+        #expect(r.log.records.contains { $0.kind == .started && $0.accelerators == 0 })
+        #expect(r.log.records.contains { $0.kind == .tookOver })
+        #expect(m.utilization <= 1 + 1e-9, "\(m.utilization)")
+    }
 }
