@@ -95,10 +95,11 @@ public struct ColocationThroughputs: Sendable, Equatable {
 ///
 /// Differs from Gavel's: draws come from a `SeededGenerator` (stream `gavel-gandiva`), not
 /// Python's `random.Random(seed)`, so the pairs differ from Gavel's for the same seed but are
-/// the same on every run of one seed; a pair is formed only when the table has packed
-/// throughputs for it on every worker type of the cluster (Gavel's table has every pair of
-/// its job types; a job FleetTwin has no figures for stays alone, and a draw of it counts as
-/// a draw); combinations are listed in the order of their first job in `allocate`'s input.
+/// the same on every run of one seed; a pair is formed only when the table has positive
+/// packed and isolated throughputs for it on every worker type of the cluster (Gavel's table
+/// has every pair of its job types, and Gavel would form a pair that cannot run packed, then
+/// never schedule it; a job FleetTwin has no figures for stays alone, and a draw of it counts
+/// as a draw); combinations are listed in the order of their first job in `allocate`'s input.
 ///
 /// What this is not yet: a policy. Running a pair together on the same accelerators at its
 /// packed throughputs needs the engine to let two jobs share devices, which it does not
@@ -192,11 +193,9 @@ public struct GandivaPacking: Sendable {
         }
     }
 
-    /// Whether the table says what both would keep packed on every worker type.
+    /// Whether the table says both would progress packed, on every worker type.
     private func packable(_ a: Member, _ b: Member, _ workers: [String], _ throughputs: ColocationThroughputs) -> Bool {
         guard let ta = a.type, let tb = b.type else { return false }
-        return workers.allSatisfy { w in
-            throughputs.packed(ta, tb, on: w) != nil && throughputs.isolated(ta, on: w) != nil && throughputs.isolated(tb, on: w) != nil
-        }
+        return throughputs.normalizedPackedThroughput(ta, tb, workers: workers) > 0
     }
 }

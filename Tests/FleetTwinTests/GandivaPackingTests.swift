@@ -102,6 +102,22 @@ import Testing
         #expect(good.pairs.isEmpty)
     }
 
+    /// A pair the table says cannot run packed (0 steps/s, e.g. out of memory) or knows
+    /// nothing of is never formed: both run alone, half the time each.
+    @Test func jobsThatCannotBePackedStayAlone() throws {
+        var table = try Self.g5()
+        let a = GavelJobType(model: "A", scaleFactor: 1), b = GavelJobType(model: "B", scaleFactor: 1)
+        table.setIsolated(10, job: a, on: "v100")
+        table.setIsolated(10, job: b, on: "v100")
+        table.setPacked(a, b, (0, 9), on: "v100")
+        for jobs in [[Self.member(0, a), Self.member(1, b)], [Self.member(0, a), Self.member(1, Self.lm)], [Self.member(0, nil), Self.member(1, Self.lm)]] {
+            var packing = GandivaPacking(seed: 5)
+            let combos = packing.allocate(jobs, workers: [("v100", 1)], throughputs: table)
+            #expect(combos == [GandivaPacking.Combination(jobs: [0], shares: [0.5]), GandivaPacking.Combination(jobs: [1], shares: [0.5])])
+            #expect(packing.pairs.isEmpty)
+        }
+    }
+
     /// Many jobs of scale factors 1 and 2 over one GPU type, every pair packable: pairs form
     /// only between equal scale factors, persist, and are the same for the same seed.
     @Test func pairsFormOnlyAmongEqualScaleFactorsAndFollowTheSeed() {
