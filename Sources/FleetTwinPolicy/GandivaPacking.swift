@@ -10,6 +10,7 @@ public struct GavelJobType: Sendable, Hashable, CustomStringConvertible {
     /// Accelerators per gang (Gavel's scale factor), at least 1.
     public var scaleFactor: Int
 
+    /// A job type; `scaleFactor` at least 1 (the file reader checks it).
     public init(model: String, scaleFactor: Int) {
         self.model = model
         self.scaleFactor = scaleFactor
@@ -35,6 +36,7 @@ public struct ColocationThroughputs: Sendable, Equatable {
     private var isolatedTable: [Key: Double] = [:]  // looked up, never iterated
     private var packedTable: [PairKey: Packed] = [:]  // looked up, never iterated
 
+    /// An empty table: no job type is known, so nothing is packed.
     public init() {}
 
     /// Sets `job`'s throughput alone on `worker` (steps/s, ≥ 0).
@@ -75,6 +77,7 @@ public struct ColocationThroughputs: Sendable, Equatable {
         return sum
     }
 
+    /// Equal when they hold the same worker types (in order) and the same entries.
     public static func == (x: ColocationThroughputs, y: ColocationThroughputs) -> Bool {
         x.workerTypes == y.workerTypes && x.isolatedTable == y.isolatedTable && x.packedTable == y.packedTable
     }
@@ -112,6 +115,7 @@ public struct GandivaPacking: Sendable {
         public var scaleFactor: Int
         public var type: GavelJobType?
 
+        /// A job of `scaleFactor` accelerators per gang, of Gavel job `type` (nil: unknown).
         public init(index: JobIndex, scaleFactor: Int, type: GavelJobType?) {
             self.index = index
             self.scaleFactor = scaleFactor
@@ -125,6 +129,7 @@ public struct GandivaPacking: Sendable {
         public var jobs: [JobIndex]
         public var shares: [Double]
 
+        /// A combination of one or two jobs and its shares, per worker type.
         public init(jobs: [JobIndex], shares: [Double]) {
             self.jobs = jobs
             self.shares = shares
