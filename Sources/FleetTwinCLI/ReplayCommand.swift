@@ -41,6 +41,8 @@ struct ReplayCommand: AsyncParsableCommand {
     var slurmLatency: String?
     @Option(help: "With --policy slurm: when backfill plans a job's start, windows (the default): as the select plugin's will-run test, job ends taken in growing time windows; or exact: the earliest instant it fits.")
     var slurmWillRun: String?
+    @Option(help: "With --policy gavel-gandiva: a throughput table in Gavel's simulation_throughputs.json format (steps/s alone and packed, per accelerator type and job type: a job's trace workload at its world size).")
+    var throughputs: String?
     @Flag(help: "Compare queueing delay and JCT with the ones the trace recorded (and, per job, start times).") var compareRecorded = false
     @OptionGroup var store: StoreOptions
     @Flag(help: "Print one JSON object instead of the table.") var json = false
@@ -62,6 +64,17 @@ struct ReplayCommand: AsyncParsableCommand {
                 throw InvalidInput(message: error.description)
             }
             spec.options.slurmSources = [slurmConf, slurmQos].compactMap { $0 }
+        }
+        if let throughputs {
+            guard spec.descriptor.takes("throughputs") else {
+                throw InvalidInput(message: "--throughputs is a packing table; it goes with --policy gavel-gandiva, not \(policy.value)")
+            }
+            do {
+                spec.options.colocation = try GavelThroughputFile.read(path: throughputs)
+            } catch {
+                throw InvalidInput(message: error.description)
+            }
+            spec.options.colocationSource = throughputs
         }
         if let text = slurmLatency {
             guard spec.name == "slurm" else { throw InvalidInput(message: "--slurm-latency goes with --policy slurm, not \(policy.value)") }

@@ -45,6 +45,19 @@ public actor Node {
         guard freed == count else { throw AllocationError.insufficient(node: id, wanted: count, bound: freed) }
     }
 
+    /// Hands `count` of the accelerators bound to `job` to `successor`, which already ran on
+    /// them beside it (co-location): the same slots, never free in between.
+    public func transfer(_ job: JobIndex, to successor: JobIndex, count: Int) async throws(AllocationError) {
+        var moved = 0
+        for slot in holders.indices where holders[slot] == job && moved < count {
+            try await accelerators[slot].release(from: job)
+            try await accelerators[slot].assign(to: successor)
+            holders[slot] = successor
+            moved += 1
+        }
+        guard moved == count else { throw AllocationError.insufficient(node: id, wanted: count, bound: moved) }
+    }
+
     /// The node's view of its slots, for invariant checks.
     public var bindings: [JobIndex] { holders }
 }

@@ -84,7 +84,7 @@ public struct JobCountSeries: Sendable, Equatable, Codable {
                 case .started: move(Int(r.job), to: .running)
                 case .preempted, .migrated, .failed, .requeued: move(Int(r.job), to: .waiting)
                 case .completed, .declined: move(Int(r.job), to: .done)
-                case .submitted, .resized, .released, .checkpointed, .paused, .rerated, .nodeFailed, .nodeOutage, .nodeRepaired: break
+                case .submitted, .resized, .released, .checkpointed, .paused, .rerated, .tookOver, .nodeFailed, .nodeOutage, .nodeRepaired: break
                 }
                 index += 1
             }

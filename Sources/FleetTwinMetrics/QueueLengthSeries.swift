@@ -28,7 +28,7 @@ extension QueueLengthPoint {
                 switch records[index].kind {
                 case .submitted, .preempted, .migrated, .failed, .requeued: length += 1
                 case .started, .declined: length -= 1
-                case .completed, .resized, .released, .checkpointed, .paused, .rerated, .nodeFailed, .nodeOutage, .nodeRepaired: break
+                case .completed, .resized, .released, .checkpointed, .paused, .rerated, .tookOver, .nodeFailed, .nodeOutage, .nodeRepaired: break
                 }
                 index += 1
             }

@@ -207,6 +207,11 @@ private struct LogFold {
             overhead.resize += Double(r.overhead) / 1e6
         case .rerated:
             bank(i, r.progress)
+        case .tookOver:
+            // It ran on these accelerators beside the job that held them (its start showed
+            // none); it holds them from now.
+            hold(i, Int64(r.accelerators), on: r.cluster, at: r.time)
+            devices[i] = r.accelerators
         case .nodeFailed, .nodeOutage, .nodeRepaired:
             break  // handled above
         case .declined:

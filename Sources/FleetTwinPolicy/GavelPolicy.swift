@@ -39,6 +39,22 @@ import FleetTwinFleet
 /// - preemption costs what FleetTwin's mechanisms charge (Gavel's simulator charges nothing:
 ///   `MechanismSettings.free`, `replay --no-overheads`, reproduces it).
 ///
+/// `gavel-gandiva` is Gavel's `Gandiva_Packing` (`policies/gandiva.py`, research/policies.md
+/// §5b) on these rounds: its allocation is `GandivaPacking`'s (pairs of equal scale factor
+/// drawn from a generator seeded by the run's seed, persisting across recomputations, equal
+/// time per combination); a pair is taken in the round's walk as one gang (when the first of
+/// the two is reached, if the other may run on the type), started as one job and the other
+/// co-located on its accelerators (`SchedulingDecision.colocate`), each at its packed /
+/// isolated throughput on the type from `colocation` (Gavel's `simulation_throughputs.json`,
+/// matched by the job's `application` and world size and the type's name, any case, or its
+/// part before '-'). Where
+/// it differs from Gavel's: time so far is kept per job, not per combination (the members of
+/// a pair each count the time they ran together); a pair whose members already run apart is
+/// packed only once one of them stops; a co-located pair no longer taken together this round
+/// is split by preempting the one that joined; when one of a pair leaves, the other runs
+/// alone at full speed at once (Gavel keeps the round's packed rate). Without `colocation`,
+/// or for jobs whose type the table lacks, no job is packed: equal time shares in rounds.
+///
 /// Cost: each round ranks every active job, O(jobs x types) plus a solve when X is
 /// recomputed; passes between rounds walk the round's order only while accelerators are free.
 public struct GavelPolicy: SchedulingPolicy {
@@ -52,6 +68,9 @@ public struct GavelPolicy: SchedulingPolicy {
         case finishTimeFairness = "gavel-ftf"
         /// `min_total_duration_perf`: the allocation that minimises the makespan.
         case minTotalDuration = "gavel-makespan"
+        /// `Gandiva_Packing`: equal time per combination, random pairs of equal scale factor
+        /// packed on the same accelerators (`GandivaPacking`).
+        case gandiva = "gavel-gandiva"
 
         /// Whether it reads jobs' remaining work (an oracle).
         public var readsRemainingWork: Bool { self == .finishTimeFairness || self == .minTotalDuration }
@@ -110,8 +129,20 @@ public struct GavelPolicy: SchedulingPolicy {
     private var held: [Bool] = []
     public private(set) var reservations: [Reservation] = []
 
+    /// `gavel-gandiva`'s throughput table (nil: nothing is packed), its pairing, the current
+    /// allocation's pairs, and who shares whose accelerators now (both ways; looked up only).
+    public let colocation: ColocationThroughputs?
+    private var packing: GandivaPacking
+    private var pairOf: [JobIndex: JobIndex] = [:]
+    private var sharesWith: [JobIndex: JobIndex] = [:]
+    /// Jobs that joined another's accelerators (`colocate`), as opposed to holding them.
+    private var joined: Set<JobIndex> = []  // looked up only
+
+    /// `colocation` and `seed` (the run's) are read by `gavel-gandiva` only.
     public init(objective: Objective, placement: PlacementRule = .bestFit, round: VirtualTime = .seconds(Int64(360)),
-                resetInterval: VirtualTime = .seconds(Int64(1920))) {
+                resetInterval: VirtualTime = .seconds(Int64(1920)), colocation: ColocationThroughputs? = nil, seed: UInt64 = 0) {
+        self.colocation = colocation
+        self.packing = GandivaPacking(seed: seed)
         self.objective = objective
         self.placement = placement
         self.round = round
@@ -145,6 +176,7 @@ public struct GavelPolicy: SchedulingPolicy {
     }
 
     public mutating func jobCompleted(_ job: JobIndex, at now: VirtualTime) {
+        unshare(job)
         guard var s = states.removeValue(forKey: job) else { return }
         account(&s, until: now)
         active.removeAll { $0 == job }
@@ -153,6 +185,7 @@ public struct GavelPolicy: SchedulingPolicy {
     }
 
     public mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {
+        unshare(job.index)
         guard var s = states[job.index] else { return }
         account(&s, until: now)
         if s.stopping { stopsInFlight -= 1 }
@@ -160,6 +193,36 @@ public struct GavelPolicy: SchedulingPolicy {
         s.cluster = -1
         s.job = job
         states[job.index] = s
+    }
+
+    /// The engine ends a sharing when either job gives its accelerators back.
+    private mutating func unshare(_ job: JobIndex) {
+        guard let other = sharesWith.removeValue(forKey: job) else { return }
+        sharesWith[other] = nil
+        joined.remove(job)
+        joined.remove(other)
+    }
+
+    /// The table's job type of `job`: its application at its world size (nil: unnamed).
+    private func jobType(_ job: PendingJob) -> GavelJobType? {
+        job.application.isEmpty ? nil : GavelJobType(model: job.application, scaleFactor: job.worldSize)
+    }
+
+    /// What `job` keeps of its isolated throughput packed with `other` on `type` (1 when the
+    /// table cannot say, which the pairing rules out).
+    private func keeps(_ job: PendingJob, with other: PendingJob, type: Int32, fleet: FleetView) -> Double {
+        guard let colocation, let a = jobType(job), let b = jobType(other) else { return 1 }
+        let worker = workerName(Int(type), fleet)
+        guard let (packed, _) = colocation.packed(a, b, on: worker), let alone = colocation.isolated(a, on: worker), alone > 0, packed > 0 else { return 1 }
+        return min(1, packed / alone)
+    }
+
+    /// The table's name of accelerator type `type`: the fleet's (any case), else its part
+    /// before the first '-' (FleetTwin's `v100-32gb` is Gavel's `v100`).
+    private func workerName(_ type: Int, _ fleet: FleetView) -> String {
+        let name = fleet.typeNames[type].lowercased()
+        guard let colocation, !colocation.workerTypes.contains(name), let dash = name.firstIndex(of: "-") else { return name }
+        return String(name[..<dash])
     }
 
     /// Adds the time run since the last accounting to the job's and its type's time so far.
@@ -217,6 +280,17 @@ public struct GavelPolicy: SchedulingPolicy {
             let j = order[cursor]
             cursor += 1
             guard var s = states[j], !s.running, !s.stopping else { continue }
+            // A taken pair's member joins its partner where the partner runs alone.
+            if takenType[j] != nil, let p = pairOf[j], takenType[p] != nil, let host = states[p], host.running, !host.stopping,
+               host.type >= 0, sharesWith[p] == nil, host.job.worldSize == s.job.worldSize, s.job.acceleratorTypes.contains(host.type) {
+                s.type = host.type
+                states[j] = s
+                sharesWith[j] = p
+                sharesWith[p] = j
+                joined.insert(j)
+                return .colocate(j, with: p, keeps: keeps(s.job, with: host.job, type: host.type, fleet: fleet),
+                                 hostKeeps: keeps(host.job, with: s.job, type: host.type, fleet: fleet))
+            }
             // A taken job goes to its type; failing that (fragmentation, failed nodes) to any
             // type it runs on with room now, rather than leave that room idle.
             var cluster = takenType[j].flatMap { fleet.firstFit(s.job.worldSize, types: .single($0), rule: placement, group: s.job.tensorGroup) }
@@ -234,6 +308,16 @@ public struct GavelPolicy: SchedulingPolicy {
             guard let c = cluster else { continue }
             s.type = fleet.clusters[Int(c)].acceleratorType
             states[j] = s
+            // Its taken partner, waiting, joins it once it has started (the next decision).
+            if takenType[j] != nil, let p = pairOf[j], takenType[p] != nil, let other = states[p], !other.running, !other.stopping,
+               other.job.worldSize == s.job.worldSize, other.job.acceleratorTypes.contains(s.type) {
+                states[p]!.type = s.type
+                sharesWith[j] = p
+                sharesWith[p] = j
+                joined.insert(p)
+                queued.append(.colocate(p, with: j, keeps: keeps(other.job, with: s.job, type: s.type, fleet: fleet),
+                                        hostKeeps: keeps(s.job, with: other.job, type: s.type, fleet: fleet)))
+            }
             return .start(j, cluster: c, accelerators: s.job.worldSize)
         }
         return nil
@@ -288,7 +372,7 @@ public struct GavelPolicy: SchedulingPolicy {
     private func throughputs(_ job: PendingJob, fleet: FleetView) -> [Double] {
         (0..<typeCount).map { t in
             guard job.acceleratorTypes.contains(Int32(t)), !fleet.clusters(ofType: Int32(t)).isEmpty else { return 0 }
-            if objective == .maxMinFairness { return 1 }
+            if objective == .maxMinFairness || objective == .gandiva { return 1 }
             let speed = job.typeSpeeds.isEmpty ? (fleet.typeSpeeds.isEmpty ? 1 : fleet.typeSpeeds[t]) : job.typeSpeeds[t]
             return max(0, speed)
         }
@@ -309,6 +393,23 @@ public struct GavelPolicy: SchedulingPolicy {
         let problem = GavelAllocation.Problem(throughputs: rows, scaleFactors: active.map { states[$0]!.job.worldSize }, workers: workers)
         var x: [[Double]]?
         switch objective {
+        case .gandiva:
+            let members = active.map { j in
+                GandivaPacking.Member(index: j, scaleFactor: states[j]!.job.worldSize, type: colocation == nil ? nil : jobType(states[j]!.job))
+            }
+            // The cluster's types are those it has accelerators of (Gavel's cluster spec).
+            let present = (0..<typeCount).filter { workers[$0] > 0 }
+            let combinations = packing.allocate(members, workers: present.map { (workerName($0, fleet), workers[$0]) },
+                                                throughputs: colocation ?? ColocationThroughputs())
+            pairOf.removeAll()
+            var shares: [JobIndex: [Double]] = [:]  // looked up only
+            for c in combinations {
+                var row = Array(repeating: 0.0, count: typeCount)
+                for (k, t) in present.enumerated() { row[t] = c.shares[k] }
+                for j in c.jobs { shares[j] = row }
+                if c.jobs.count == 2 { pairOf[c.jobs[0]] = c.jobs[1]; pairOf[c.jobs[1]] = c.jobs[0] }
+            }
+            x = active.enumerated().map { i, j in zip(shares[j]!, rows[i]).map { $1 > 0 ? $0 : 0 } }
         case .maxMinFairness, .maxMinFairnessPerf:
             x = try? GavelAllocation.maxMinFairness(problem).x
         case .minTotalDuration:
@@ -388,6 +489,15 @@ public struct GavelPolicy: SchedulingPolicy {
                 free[Int(e.type)] -= s.job.worldSize
                 takenType[e.job] = e.type
                 taken.append(e.job)
+                // Its pair (gavel-gandiva) is taken with it, as one gang on the same accelerators,
+                // unless the two already run apart.
+                if let p = pairOf[e.job], takenType[p] == nil, let other = states[p], !other.stopping,
+                   other.job.acceleratorTypes.contains(e.type) {
+                    if other.running && s.running && sharesWith[p] != e.job { free[Int(e.type)] -= other.job.worldSize }
+                    takenType[p] = e.type
+                    taken.append(p)
+                    seen.insert(p)
+                }
             } else if !seen.contains(e.job) {
                 rest.append(e.job)
             }
@@ -399,7 +509,12 @@ public struct GavelPolicy: SchedulingPolicy {
         queued.removeAll()
         for j in active {
             let s = states[j]!
-            guard s.running, !s.stopping, takenType[j] != s.type else { continue }
+            guard s.running, !s.stopping else { continue }
+            // A job that joined another's accelerators and is taken again, but not with it as
+            // a pair, leaves it (unless it only just started).
+            let split = joined.contains(j) && takenType[j] != nil && sharesWith[j].map { takenType[$0] != nil && pairOf[j] != $0 } == true
+                && s.startedAt != now && s.progressFrom <= now
+            guard takenType[j] != s.type || split else { continue }
             states[j]!.stopping = true
             stopsInFlight += 1
             queued.append(.preempt(j))

@@ -56,6 +56,10 @@ public struct PolicyOptions: Sendable, Equatable {
         /// Arrival order; a best-effort job never takes devices from another.
         case arrival
     }
+    /// `gavel-gandiva`: isolated and co-located throughputs per job type and accelerator type
+    /// (Gavel's `simulation_throughputs.json`), and the path it was read from (as given).
+    public var colocation: ColocationThroughputs?
+    public var colocationSource: String?
     /// `pollux`: its genetic search's population and generations.
     public var population: Int?
     public var generations: Int?
@@ -127,6 +131,10 @@ extension PolicyOptions {
         Field(key: "slurm-conf", isSet: { $0.slurm != nil }, clear: { $0.slurm = nil; $0.slurmSources = [] },
               text: { $0.slurmSources.isEmpty ? nil : "slurm: [\($0.slurmSources.joined(separator: ", "))]" },
               same: { $0.slurm == $1.slurm && $0.slurmSources == $1.slurmSources }),
+        // The table is written as the file it was read from.
+        Field(key: "throughputs", isSet: { $0.colocation != nil }, clear: { $0.colocation = nil; $0.colocationSource = nil },
+              text: { o in o.colocation == nil ? nil : "throughputs: \(o.colocationSource ?? "")" },
+              same: { $0.colocation == $1.colocation && $0.colocationSource == $1.colocationSource }),
         // Samples are many: written as their count and a hash.
         Field(key: "distribution", isSet: { $0.serviceSamples != nil }, clear: { $0.serviceSamples = nil },
               text: { o in

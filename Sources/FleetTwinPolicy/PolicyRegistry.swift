@@ -312,6 +312,10 @@ public enum PolicyRegistry {
                          help: "least time between recomputations of the allocation (minimum_time_between_allocation_resets)"),
     ]
 
+    static let throughputsOption = PolicyOptionInfo(
+        name: "throughputs", kind: "path of a throughput table in Gavel's simulation_throughputs.json format", defaultValue: "none: nothing is packed",
+        help: "isolated and co-located (packed) steps/s per accelerator type and job type ('(model, scale factor)'; a job's application and world size)")
+
     /// Gavel's round mechanism with one of its allocation policies (`GavelPolicy`).
     static func gavel(_ objective: GavelPolicy.Objective) -> PolicyDescriptor {
         let (summary, file): (String, String) = switch objective {
@@ -322,15 +326,19 @@ public enum PolicyRegistry {
                                    "finish_time_fairness.py::FinishTimeFairnessPolicyWithPerf")
         case .minTotalDuration: ("Gavel's minimum makespan: the allocation that finishes all remaining work soonest (LP bisection), in rounds",
                                  "min_total_duration.py::MinTotalDurationPolicyWithPerf")
+        case .gandiva: ("Gavel's Gandiva packing: random pairs of equal scale factor (seeded by the run's seed) share accelerators at their "
+                        + "packed throughputs once jobs want more than the cluster has; equal time per combination, in rounds",
+                        "gandiva.py::GandivaPolicy (Gandiva_Packing)")
         }
         return PolicyDescriptor(
             name: objective.rawValue, summary: summary,
             source: "Gavel (OSDI'20) scheduler.py rounds + policies/\(file), stanford-futuredata/gavel c4fa400; LP by COIN-OR Clp",
-            oracle: objective.readsRemainingWork, options: gavelOptions,
+            oracle: objective.readsRemainingWork, options: objective == .gandiva ? gavelOptions + [throughputsOption] : gavelOptions,
             defaultSwitches: MechanismSwitches(preemption: true), defaultQuantum: .zero,
             build: { options, placement, _, _, _, _ in
                 GavelPolicy(objective: objective, placement: placement,
-                            round: .seconds(options.roundSeconds ?? 360), resetInterval: .seconds(options.resetIntervalSeconds ?? 1920))
+                            round: .seconds(options.roundSeconds ?? 360), resetInterval: .seconds(options.resetIntervalSeconds ?? 1920),
+                            colocation: options.colocation, seed: options.runSeed)
             })
     }
 

@@ -77,7 +77,8 @@ public struct PendingJob: Sendable, Equatable {
         set { setRare { $0.architecture = newValue } }
     }
     /// The application (model and data set) as the job's trace names it (`JobSpec.application`,
-    /// a trace's `workload`: `resnet50`, `imagenet`); empty when none is given.
+    /// a trace's `workload`: `resnet50`, `imagenet`); empty when none is given. Sia reads it for
+    /// its restart penalty; `gavel-gandiva` reads it as the job's Gavel job type.
     public var application: String {
         get { rare?.value.application ?? "" }
         set { setRare { $0.application = newValue } }
@@ -215,6 +216,16 @@ public enum SchedulingDecision: Sendable, Equatable {
     /// goes on at the new rate with no pause (a `rerated` event, only when the factor changes);
     /// a waiting job starts with it. Synergy (OSDI'22) changes CPU and memory allocations so.
     case setResourceSpeedup(JobIndex, Double)
+    /// Start a waiting job on the very accelerators of a running one, the two sharing them
+    /// (packing, as Gandiva's and Gavel's `Gandiva_Packing` do; Xiao et al., OSDI'18 §3.2):
+    /// the guest must want as many accelerators as the host holds, of a type it runs on, and
+    /// neither may share already. Each runs at a factor (> 0, ≤ 1) of its rate alone, `keeps`
+    /// for the guest and `hostKeeps` for the host (packed / isolated throughput; the host
+    /// banks its progress and goes on at it, a `rerated` event). The guest's start is logged
+    /// with 0 accelerators: it holds none. When either leaves (completes, is stopped, fails),
+    /// the other runs alone at its full rate on the same accelerators (`tookOver` when the
+    /// one that held them left). A shared job cannot be migrated or resized.
+    case colocate(JobIndex, with: JobIndex, keeps: Double, hostKeeps: Double)
 }
 
 /// A scheduling policy: the one thing a policy author writes.

@@ -303,6 +303,12 @@ struct ScenarioParser {
         if let n = p["mechanism"] { options.synergyMechanism = try reader.choice(n, "mechanism", SynergyPolicy.Mechanism.self) }
         if let n = p["queue-order"] { options.queueOrder = try reader.choice(n, "queue-order", LeastAttainedService.QueueOrder.self) }
         if let n = p["distribution"] { options.serviceSamples = try serviceSamples(n) }
+        if let n = p["throughputs"] {
+            let given = try reader.string(n, "throughputs (a throughput table in Gavel's simulation_throughputs.json format)")
+            // The file's own errors name it, its line and key.
+            options.colocation = try GavelThroughputFile.read(path: reader.resolve(given))
+            options.colocationSource = given
+        }
         if p["slurm-conf"] != nil || p["slurm-qos"] != nil {
             let conf = try p["slurm-conf"].map { n throws(ScenarioError) in (reader.resolve(try reader.string(n, "slurm-conf")), n) }
             let qos = try p["slurm-qos"].map { n throws(ScenarioError) in (reader.resolve(try reader.string(n, "slurm-qos")), n) }

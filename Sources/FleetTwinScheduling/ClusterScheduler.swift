@@ -75,6 +75,14 @@ public actor ClusterScheduler {
         return capacity.summary
     }
 
+    /// Hands the accelerators of `placement` from `job` to `successor`, which shared them
+    /// (`SchedulingDecision.colocate`); the capacity index does not change.
+    public func transfer(_ job: JobIndex, to successor: JobIndex, on placement: Placement) async throws {
+        for share in placement.shares {
+            try await nodes[Int(share.node)].transfer(job, to: successor, count: Int(share.count))
+        }
+    }
+
     /// Spreads `job` over `devices` accelerators instead of `current.acceleratorCount`,
     /// moving only what changes: a shrink gives back devices from the last nodes of the
     /// placement (returned as `freed`, still bound until released); a grow adds free devices

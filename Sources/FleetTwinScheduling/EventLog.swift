@@ -40,6 +40,9 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
     /// A peer simulator's per-event overhead paused the running job on its devices
     /// (`RestartCost.elasticFlowEvents`): `progress` banked so far, `overhead` the pause.
     case paused = 15
+    /// The job ran on accelerators another job held (`SchedulingDecision.colocate`), and that
+    /// job left: it holds them now (`accelerators`), on the same devices, with no pause.
+    case tookOver = 16
 
     public var name: String { String(describing: self) }
 
@@ -49,7 +52,8 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
 
 /// One line of the event log: compact, fixed-size, and the input of every metric.
 ///
-/// `accelerators`: started - devices taken; completed, preempted, migrated - devices of the
+/// `accelerators`: started - devices taken (0 for a job started on another's, `colocate`);
+/// tookOver - devices it now holds; completed, preempted, migrated - devices of the
 /// run that ends; resized - the new device count; released - devices freed.
 /// `progress`: full-size work (µs) banked by the segment that ends here (completed,
 /// preempted, migrated, resized, checkpointed, paused).

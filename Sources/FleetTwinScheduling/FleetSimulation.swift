@@ -480,6 +480,9 @@ public actor FleetSimulation {
             status[Int(index)] = .declined
             declinedCount += 1
             log.append(EventRecord(time: now, kind: .declined, job: index))
+        case let .tookOver(index, placement):
+            log.append(EventRecord(time: now, kind: .tookOver, job: index, cluster: placement.cluster,
+                                   accelerators: Int32(placement.acceleratorCount)))
         case let .rerated(index, placement, segment, banked):
             log.append(EventRecord(time: now, kind: .rerated, job: index, cluster: placement.cluster,
                                    accelerators: Int32(placement.acceleratorCount), progress: banked))

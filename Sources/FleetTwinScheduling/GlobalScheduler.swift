@@ -47,6 +47,9 @@ public enum SchedulingOutcome: Sendable, Equatable {
     case rerated(JobIndex, Placement, Segment, banked: Int64)
     /// The policy declined the waiting job: it never runs (`SchedulingDecision.decline`).
     case declined(JobIndex)
+    /// The job ran on `placement`'s accelerators beside the job that held them, which left:
+    /// it holds them now (`SchedulingDecision.colocate`).
+    case tookOver(JobIndex, Placement)
 }
 
 /// The top of the hierarchy: owns the policy and the fleet view, asks the policy for
@@ -69,6 +72,11 @@ public actor GlobalScheduler {
     /// Each job's speedup from its host resources (`SchedulingDecision.setResourceSpeedup`; 1
     /// unless a resource-sensitive policy set it).
     private var resourceSpeedup: [Double] = []
+    /// Jobs sharing accelerators (`SchedulingDecision.colocate`): each one's partner and
+    /// whether it holds them (the host) or runs on its partner's (the guest); looked up only.
+    private var sharing: [JobIndex: (partner: JobIndex, holds: Bool)] = [:]
+    /// Each job's factor on its rate while it shares accelerators (1 alone).
+    private var interference: [Double] = []
     /// Devices each job's current run started on and when, for attained service.
     private var runStart: [(at: VirtualTime, devices: Int)] = []
     /// Placements a job still holds besides its current one (a migration's source, a
@@ -142,6 +150,7 @@ public actor GlobalScheduler {
                 pending.append(pendingJob)
                 jobSpeeds.append(speeds)
                 resourceSpeedup.append(1)
+                interference.append(1)
                 runStart.append((now, 0))
                 lastStart.append(now)
                 stopWindow.append((now, 0))
@@ -164,9 +173,10 @@ public actor GlobalScheduler {
                 // A stale event (the job was cut since) completes nothing.
                 guard let (placement, banked, computed) = await jobs[Int(index)].complete(at: now, generation: generation) else { continue }
                 if let computed { computations.append(computed) }
-                try await release(index, placement)
+                let shown = shown(index, placement)
+                try await release(index, placement, at: now)
                 runStart[Int(index)].devices = 0  // holds nothing now (per-event overheads skip it)
-                outcomes.append(.completed(index, placement, banked: banked))
+                outcomes.append(.completed(index, shown, banked: banked))
                 policy.jobCompleted(index, at: now)
             case let .release(index, placement, endsStop):
                 // A failure since the cut released everything already.
@@ -179,8 +189,9 @@ public actor GlobalScheduler {
                     releasing[index]?.removeAll { $0 == placement }
                     if releasing[index]?.isEmpty == true { releasing[index] = nil }
                 }
-                try await release(index, placement)
-                outcomes.append(.released(index, placement))
+                let shown = shown(index, placement)
+                try await release(index, placement, at: now)
+                outcomes.append(.released(index, shown))
                 if endsStop {
                     waiting(index, by: 1)
                     policy.jobPreempted(pending[Int(index)], at: now)
@@ -289,7 +300,11 @@ public actor GlobalScheduler {
         case let .preempt(index):
             try checkHysteresis(index, "preempted", at: now)
             try await preempt(index, at: now)
+        case let .colocate(guest, host, keeps, hostKeeps):
+            try await colocate(guest, with: host, keeps: keeps, hostKeeps: hostKeeps, at: now)
+            waiting(guest, by: -1)
         case let .migrate(index, cluster):
+            try refuseShared(index, "migrated")
             try checkHysteresis(index, "migrated", at: now)
             try await migrate(index, to: cluster, at: now)
         case let .requeue(index):
@@ -307,6 +322,7 @@ public actor GlobalScheduler {
             waiting(index, by: -1)
             outcomes.append(.declined(index))
         case let .resize(index, accelerators):
+            try refuseShared(index, "resized")
             if accelerators < runStart[Int(index)].devices { try checkHysteresis(index, "shrunk", at: now) }
             try await resize(index, to: accelerators, at: now)
         case let .setResourceSpeedup(index, factor):
@@ -483,8 +499,11 @@ public actor GlobalScheduler {
     /// gives back all its accelerators (anywhere) and waits to resume.
     private func failNode(cluster: Int32, node: Int32, at now: VirtualTime) async throws {
         let c = clusterActor(cluster)
-        let (victims, _) = await c.failNode(Int(node))
+        var (victims, _) = await c.failNode(Int(node))
         view.markDown(node: Int(node), in: cluster)
+        // Jobs running on a victim's accelerators fail too, first (they hold nothing).
+        let guests = victims.compactMap { sharing[$0].map(\.partner) }.filter { !victims.contains($0) }.sorted()
+        victims = guests + victims
         for index in victims {
             guard let (cluster, released, lost, unbanked) = try await dropRun(index, at: now) else { continue }
             outcomes.append(.failed(index, cluster: cluster, accelerators: released, lost: lost, unbanked: unbanked))
@@ -501,13 +520,13 @@ public actor GlobalScheduler {
         -> (cluster: Int32, released: Int, lost: Int64, unbanked: Int64)? {
         let job = jobs[Int(index)]
         guard let (placement, lost, unbanked) = await job.fail(at: now) else { return nil }
-        var released = placement.acceleratorCount
-        try await release(index, placement)
+        var released = shown(index, placement).acceleratorCount
+        try await release(index, placement, at: now)
         // A migration's source or a shrink's remainder goes back now too; the policy hears
         // of each release, by this path as by a finished dump.
         for other in releasing[index] ?? [] {
             released += other.acceleratorCount
-            try await release(index, other)
+            try await release(index, other, at: now)
             policy.devicesReleased(index, cluster: other.cluster, count: other.acceleratorCount, at: now)
         }
         releasing[index] = nil
@@ -520,7 +539,9 @@ public actor GlobalScheduler {
     /// and continues at the new speed; later starts there get it too.
     private func changeSpeed(cluster: Int32, factor: Double, at now: VirtualTime) async throws {
         speedFactor[Int(cluster)] = factor
-        for index in await clusterActor(cluster).boundJobs() {
+        var affected = await clusterActor(cluster).boundJobs()
+        affected += affected.compactMap { sharing[$0]?.partner }.filter { !affected.contains($0) }
+        for index in affected.sorted() {
             let job = jobs[Int(index)]
             guard await job.status == .running, let placement = await job.placement, placement.cluster == cluster else { continue }
             let (banked, at) = await job.cut(at: now, after: .zero)
@@ -540,13 +561,61 @@ public actor GlobalScheduler {
         }
         guard resourceSpeedup[Int(index)] != factor else { return }
         resourceSpeedup[Int(index)] = factor
+        await rerate(index, at: now)
+    }
+
+    /// A running job banks its progress and goes on at its rate now, with no pause (a
+    /// `rerated` event); a job still restoring keeps its restore and progresses from then.
+    private func rerate(_ index: JobIndex, at now: VirtualTime) async {
         let job = jobs[Int(index)]
         guard await job.status == .running, let placement = await job.placement else { return }
-        // A job still restoring keeps its restore: it progresses from then, at the new rate.
         let resumes = await job.resumesAt
         let (banked, at) = await job.cut(at: now, after: .zero)
         let segment = await job.reconfigure(on: placement, rate: rate(index, on: placement), progressFrom: max(at, resumes), dumped: false)
         outcomes.append(.rerated(index, placement, segment, banked: banked))
+    }
+
+    /// Co-location (`SchedulingDecision.colocate`): the waiting `guest` starts on the running
+    /// `host`'s accelerators without holding them; both run at their factors from now.
+    private func colocate(_ guest: JobIndex, with host: JobIndex, keeps: Double, hostKeeps: Double, at now: VirtualTime) async throws {
+        guard guest >= 0, Int(guest) < jobs.count, await jobs[Int(guest)].status == .queued else {
+            throw SimulationError.invalidDecision("policy \(policy.name) co-located job \(guest), which is not a waiting job")
+        }
+        let hostJob = try await running(host)
+        guard guest != host, sharing[guest] == nil, sharing[host] == nil, releasing[host] == nil else {
+            throw SimulationError.invalidDecision("policy \(policy.name) co-located job \(guest) with job \(host); one of them shares accelerators already or has some in release")
+        }
+        guard keeps > 0, keeps <= 1, hostKeeps > 0, hostKeeps <= 1 else {
+            throw SimulationError.invalidDecision("policy \(policy.name) co-located job \(guest) with job \(host) at factors \(keeps) and \(hostKeeps); expected each above 0 and at most 1")
+        }
+        let placement = await hostJob.placement!
+        let info = pending[Int(guest)]
+        let cluster = view.clusters[Int(placement.cluster)]
+        guard info.worldSize == placement.acceleratorCount, info.acceleratorTypes.contains(cluster.acceleratorType) else {
+            throw SimulationError.invalidDecision("job \(guest) wants \(info.worldSize) accelerators of its types; job \(host), which it was to share with, holds \(placement.acceleratorCount) of cluster \(cluster.name)")
+        }
+        sharing[guest] = (host, false)
+        sharing[host] = (guest, true)
+        interference[Int(guest)] = keeps
+        if interference[Int(host)] != hostKeeps {
+            interference[Int(host)] = hostKeeps
+            await rerate(host, at: now)
+        }
+        let job = jobs[Int(guest)]
+        let delay = costs.startTime(job.spec, dumpsSoFar: await job.dumps, cluster: placement.cluster)
+        let segment = await job.start(at: now, on: placement, rate: rate(guest, on: placement), delay: delay)
+        began(guest, on: placement, progressFrom: segment.progressFrom, at: now)
+        outcomes.append(.started(guest, shown(guest, placement), segment, delay: delay))
+    }
+
+    /// The placement `index`'s records show: none while it runs on another job's accelerators.
+    private func shown(_ index: JobIndex, _ placement: Placement) -> Placement {
+        sharing[index]?.holds == false ? Placement(region: placement.region, cluster: placement.cluster, shares: []) : placement
+    }
+
+    private func refuseShared(_ index: JobIndex, _ what: String) throws {
+        guard let partner = sharing[index]?.partner else { return }
+        throw SimulationError.invalidDecision("policy \(policy.name) \(what) job \(index), which shares its accelerators with job \(partner)")
     }
 
     private func clusterActor(_ cluster: Int32) -> ClusterScheduler {
@@ -597,6 +666,7 @@ public actor GlobalScheduler {
         let cluster = Int(placement.cluster)
         let type = Int(view.clusters[cluster].acceleratorType)
         let speed = (jobSpeeds[Int(index)].map { $0[type] } ?? clusterSpeed[cluster]) * speedFactor[cluster] * resourceSpeedup[Int(index)]
+            * interference[Int(index)]
         let computeRate = pending[Int(index)].rate(speed: speed, on: placement.acceleratorCount, splicingOverhead: costs.settings.splicingOverhead)
         return communication.rate(jobs[Int(index)].spec, computeRate: computeRate, speed: speed, placement: placement)
     }
@@ -643,7 +713,20 @@ public actor GlobalScheduler {
         }
     }
 
-    private func release(_ index: JobIndex, _ placement: Placement) async throws {
+    /// Gives `placement` back; a job that shared it ends the sharing: its partner goes on alone
+    /// at its full rate, holding the accelerators if this job held them.
+    private func release(_ index: JobIndex, _ placement: Placement, at now: VirtualTime) async throws {
+        if let (partner, holds) = sharing.removeValue(forKey: index) {
+            sharing[partner] = nil
+            interference[Int(index)] = 1
+            interference[Int(partner)] = 1
+            if holds {
+                try await clusterActor(placement.cluster).transfer(index, to: partner, on: placement)
+                outcomes.append(.tookOver(partner, placement))
+            }
+            await rerate(partner, at: now)
+            return
+        }
         _ = try await regions[Int(placement.region)].release(index, from: placement)
         view.release(placement.shares, in: placement.cluster)
     }
@@ -689,7 +772,12 @@ public actor GlobalScheduler {
                 throw SimulationError.invariantViolated("job \(job.index) (tensor \(info.tensorGroup), \(info.replicaDevices) accelerators a model replica) "
                                                         + "is placed as \(placement.shares.map { "\($0.node)x\($0.count)" }.joined(separator: " "))")
             }
-            let placed = (current ?? 0) + (releasing[job.index]?.reduce(0) { $0 + $1.acceleratorCount } ?? 0)
+            if let (partner, _) = sharing[job.index] {
+                guard sharing[partner]?.partner == job.index, await jobs[Int(partner)].placement == placement else {
+                    throw SimulationError.invariantViolated("job \(job.index) shares accelerators with job \(partner), which is not on the same ones")
+                }
+            }
+            let placed = (sharing[job.index]?.holds == false ? 0 : current ?? 0) + (releasing[job.index]?.reduce(0) { $0 + $1.acceleratorCount } ?? 0)
             guard (status == .running || status == .stopping) == (current != nil), heldBy[Int(job.index)] == placed else {
                 throw SimulationError.invariantViolated(
                     "job \(job.index) is \(status), placed on \(placed) accelerators, holding \(heldBy[Int(job.index)])")

@@ -99,7 +99,8 @@ public struct JobSpec: Sendable, Equatable {
     }
     /// The application (model and data set) the job trains, as its trace names it (a trace
     /// job's `workload`, e.g. `resnet50` in the Tiresias traces); nil: unnamed. Read only by
-    /// restart costs charged per application (`RestartCost.byApplication`, Sia's simulator).
+    /// restart costs charged per application (`RestartCost.byApplication`, Sia's simulator)
+    /// and by `gavel-gandiva`, as the model of the job's Gavel job type.
     public var application: String? {
         get { rare?.value.application }
         set { setRare { $0.application = newValue } }
