@@ -439,26 +439,22 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
         }
         // What a grow that must wait (hysteresis) or a move will take: held for it meanwhile.
         // The work-conservation start below holds max(reserved, wanted) per cluster, so the
-        // reservations (what the liveness check reads) cover min(free, wanted) too; before,
-        // a cluster's first reservation alone counted, and a fleet-wide division's move
-        // left devices held beyond it.
+        // reservations (what the liveness check reads) cover min(free, wanted) too. Both
+        // are summed per cluster once per decision.
+        var reserved = [Int](repeating: 0, count: fleet.clusters.count), planned = reserved
+        for r in reservations { reserved[Int(r.cluster)] += r.accelerators }
+        for w in wanted { planned[Int(w.cluster)] += w.devices }
         for w in wanted {
-            let free = fleet.clusters[Int(w.cluster)].free.totalFree
-            let want = wanted.reduce(0) { $0 + ($1.cluster == w.cluster ? $1.devices : 0) }
-            let reserved = reservations.reduce(0) { $0 + ($1.cluster == w.cluster ? $1.accelerators : 0) }
-            let extra = min(free, want) - reserved
-            if extra > 0 { reservations.append(Reservation(job: w.job, cluster: w.cluster, accelerators: min(extra, w.devices))) }
+            let c = Int(w.cluster)
+            let extra = min(fleet.clusters[c].free.totalFree, planned[c]) - reserved[c]
+            guard extra > 0 else { continue }
+            reservations.append(Reservation(job: w.job, cluster: w.cluster, accelerators: min(extra, w.devices)))
+            reserved[c] += min(extra, w.devices)
         }
         // Work conservation whatever the rule decided: a waiting job whose whole world fits
         // devices nobody holds, in any cluster it may use, starts there (the next division
-        // may resize it). What is held per cluster is summed once per decision.
-        var held = [Int](repeating: 0, count: fleet.clusters.count)
-        if !reservations.isEmpty || !wanted.isEmpty {
-            var planned = held
-            for r in reservations { held[Int(r.cluster)] += r.accelerators }
-            for w in wanted { planned[Int(w.cluster)] += w.devices }
-            for c in held.indices { held[c] = max(held[c], planned[c]) }
-        }
+        // may resize it).
+        let held = zip(reserved, planned).map { max($0, $1) }
         for j in active where jobs[Int(j)].state == .waiting {
             let t = jobs[Int(j)]
             for c in fleet.clusters(of: t.info.acceleratorTypes) {
