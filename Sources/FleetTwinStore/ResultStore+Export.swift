@@ -63,9 +63,7 @@ extension ResultStore {
                     stateBytes: row["state_bytes"] ?? 0, memoryPerReplicaBytes: row["memory_per_replica_bytes"] ?? 0,
                     firstStartMicroseconds: row["first_start_us"], endMicroseconds: row["end_us"],
                     requests: row["requests"], weightBytes: row["weight_bytes"],
-                    speedup: (row["speedup_json"] as String?).map { text in
-                        text.dropFirst().dropLast().split(separator: ",").compactMap { Double($0) }
-                    },
+                    speedup: (row["speedup_json"] as String?).map(Self.listValues),
                     parallelism: (row["tensor"] as Int?).map { Parallelism(tensor: $0, pipeline: row["pipeline"] ?? 1, microBatches: row["micro_batches"] ?? 1) },
                     deadlineMicroseconds: row["deadline_us"], application: row["application"])
                 job.tenant = row["tenant"]
@@ -73,7 +71,7 @@ extension ResultStore {
                 job.partition = row["partition"]
                 job.qos = row["qos"]
                 if let text = row["statistical_efficiency_json"] as String? {
-                    let v = text.dropFirst().dropLast().split(separator: ",").compactMap { Double($0) }
+                    let v = Self.listValues(text)
                     guard v.count == 6 else {
                         throw UnreadableStoredJob(description: "\(path): run \(id), job \(job.name): statistical_efficiency_json must be a list of six numbers [B0, max batch, min local, max local, var, sqr]; found \(text) (the database is damaged)")
                     }
@@ -88,6 +86,19 @@ extension ResultStore {
             }
             return jobs
         }
+    }
+}
+
+extension ResultStore {
+    /// A list of numbers as the jobs table stores it (`speedup_json`,
+    /// `statistical_efficiency_json`): `[1.0,1.8]`, each in Swift's shortest exact form.
+    static func listText(_ values: [Double]) -> String {
+        "[" + values.map { "\($0)" }.joined(separator: ",") + "]"
+    }
+
+    /// The numbers of a `listText`.
+    static func listValues(_ text: String) -> [Double] {
+        text.dropFirst().dropLast().split(separator: ",").compactMap { Double($0) }
     }
 }
 

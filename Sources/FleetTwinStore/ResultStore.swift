@@ -179,13 +179,12 @@ public final class ResultStore {
                     o.firstStart?.microseconds, o.end?.microseconds, o.acceleratorSeconds, o.starts, o.energyKWh,
                     o.achievedFraction, s.work.microseconds, s.steps, s.stateBytes, s.memoryPerReplicaBytes,
                     s.inference?.requests, s.inference?.weightBytes,
-                    s.elasticSpeedup.map { "[" + $0.map { "\($0)" }.joined(separator: ",") + "]" },
+                    s.elasticSpeedup.map(Self.listText),
                     s.parallelism?.tensor, s.parallelism?.pipeline, s.parallelism?.microBatches,
                     s.deadline?.microseconds, s.application,
                     s.tenant, s.timeLimit?.microseconds, s.partition, s.qos,
                     s.statisticalEfficiency.map { e in
-                        "[" + [e.initialBatch, e.maxBatch, e.minLocalBatch, e.maxLocalBatch, e.gradientVariance, e.gradientSquare]
-                            .map { "\($0)" }.joined(separator: ",") + "]"
+                        Self.listText([e.initialBatch, e.maxBatch, e.minLocalBatch, e.maxLocalBatch, e.gradientVariance, e.gradientSquare])
                     },
                     s.resources?.cpusPerAccelerator, s.resources?.memoryGiBPerAccelerator, s.resources?.speedup]
         }

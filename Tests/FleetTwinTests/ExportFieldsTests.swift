@@ -38,12 +38,17 @@ import Testing
         return jobs
     }
 
-    /// The names of a job's optional fields that are set (JobSpec keeps them behind one box).
-    static func setOptionalFields(_ job: JobSpec) -> [String] {
+    /// A job's optional fields (JobSpec keeps them behind one box), nil while none is set.
+    static func optionalFields(_ job: JobSpec) -> Mirror.Children? {
         guard let box = Mirror(reflecting: job).children.first(where: { $0.label == "rare" })?.value,
               let some = Mirror(reflecting: box).children.first?.value,
-              let values = Mirror(reflecting: some).children.first(where: { $0.label == "value" })?.value else { return [] }
-        return Mirror(reflecting: values).children.compactMap { child in
+              let values = Mirror(reflecting: some).children.first(where: { $0.label == "value" })?.value else { return nil }
+        return Mirror(reflecting: values).children
+    }
+
+    /// The names of a job's optional fields that are set.
+    static func setOptionalFields(_ job: JobSpec) -> [String] {
+        (optionalFields(job) ?? Mirror(reflecting: ()).children).compactMap { child in
             Mirror(reflecting: child.value).children.isEmpty && Mirror(reflecting: child.value).displayStyle == .optional ? nil : child.label
         }
     }
@@ -51,10 +56,7 @@ import Testing
     /// Every optional field of `JobSpec`, by the labels of its box.
     static var everyOptionalField: [String] {
         let job = JobSpec(name: "x", submit: .zero, tier: .standard, worldSize: 1, acceleratorType: "H100", work: VirtualTime.seconds(1.0), tenant: "t")
-        guard let box = Mirror(reflecting: job).children.first(where: { $0.label == "rare" })?.value,
-              let some = Mirror(reflecting: box).children.first?.value,
-              let values = Mirror(reflecting: some).children.first(where: { $0.label == "value" })?.value else { return [] }
-        return Mirror(reflecting: values).children.compactMap(\.label)
+        return optionalFields(job)?.compactMap(\.label) ?? []
     }
 
     @Test func anExportedRunGivesBackEveryJobFieldItRanWith() throws {
