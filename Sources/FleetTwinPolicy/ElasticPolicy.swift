@@ -145,6 +145,12 @@ public protocol ElasticRule: Sendable {
     /// 60 s); a waiting job whose world fits idle devices still starts at once (work
     /// conservation), and without a round every event divides.
     var dividesAtArrivalsAndCompletions: Bool { get }
+    /// Whether a fixed-world job (no speedup curve, not batch inference) may be given fewer
+    /// devices than its world, its replicas then time-sliced (default true: Optimus' and
+    /// AFS's divisions shrink them). A rule whose original treats such a job as rigid says
+    /// false, and the job gets its whole world or nothing (Sia: a `rigid` job has one column,
+    /// its GPU count, `sia.py::_compute_rigid_job_goodput_single`).
+    var shrinksFixedWorlds: Bool { get }
 }
 
 /// What one division decided: devices for each candidate (in order), and the waiting jobs
@@ -195,6 +201,7 @@ extension ElasticRule {
     public var placesLargestFirst: Bool { false }
     public var dividesAtReleases: Bool { true }
     public var dividesAtArrivalsAndCompletions: Bool { true }
+    public var shrinksFixedWorlds: Bool { true }
 }
 
 /// A policy that re-divides each cluster's devices among its jobs with an `ElasticRule`
@@ -616,6 +623,7 @@ public struct ElasticPolicy<Rule: ElasticRule>: SchedulingPolicy {
     /// counts in multiples of its model replica.
     private mutating func minDevices(_ i: Int, cluster: Int32, fleet: FleetView) -> Int {
         if jobs[i].info.replicaDevices > 1 { return jobs[i].info.worldSize }
+        if !rule.shrinksFixedWorlds && jobs[i].info.speedup.isEmpty && !jobs[i].info.splitsRequests { return jobs[i].info.worldSize }
         if jobs[i].minDevicesIn != cluster {
             var n = 1
             while n < jobs[i].info.worldSize && !fleet.fitsSliced(jobs[i].info, devices: n, cluster: cluster) { n += 1 }

@@ -223,7 +223,7 @@ public enum PolicyRegistry {
             }),
         PolicyDescriptor(
             name: "sia", summary: "Sia: each job one configuration (a cluster's type; 1, 2, 4, ... devices, then whole nodes) from one MILP across types over its normalised goodput (= throughput x type speed) "
-                + "to the power p, restart-penalised; re-solved every round",
+                + "to the power p, restart-penalised; a fixed-world job is rigid (its world or nothing); re-solved every round",
             source: "Sia (SOSP'23) as its simulator implements it: siasosp23/artifacts sia-simulator/sia.py::SiaPolicy.optimize_mip (research/policies.md §12); MILP by COIN-OR Cbc",
             oracle: false,
             options: [

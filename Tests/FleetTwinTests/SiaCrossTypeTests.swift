@@ -112,4 +112,28 @@ import Testing
         #expect(r.log.records.filter { $0.kind == .completed }.count == 2)
         #expect(r.idleWhileWaitingAcceleratorSeconds == 0)
     }
+
+    /// A rigid job (its world, 3, is none of the 1, 2, 4-device configurations) running on
+    /// type X, 3x as fast there: its row is one column per type, worth 3 x its relative speed
+    /// (9 on X, 3 on Y). Sia spares a rigid job the re-allocation factor until it has held P
+    /// GPU-seconds (`_compute_rigid_job_goodput_single`: attained service, where an adaptive
+    /// job is spared while younger than P): an imagenet job (P = 250 s) 1,000 s old, restarted
+    /// twice, with 100 GPU-seconds keeps Y's A at round(3^-0.5, 2) = 0.58; with 1,000 it is
+    /// discounted by r = (1,000 - 500) / 1,250 = 0.4, A = round(1.2^-0.5, 2) = 0.91.
+    @Test func aRigidJobIsSparedByAttainedService() {
+        let fourWide = [ElasticCluster(capacity: 4, devicesPerNode: 4, nodes: 1), ElasticCluster(capacity: 4, devicesPerNode: 4, nodes: 1)]
+        let configurations = fourWide.map { SiaRule.configurations(devicesPerNode: $0.devicesPerNode, nodes: $0.nodes) }
+        for (service, yCost) in [(100.0, 0.58), (1_000.0, 0.91)] {
+            let job = ElasticFleetCandidate(job: 0, clusters: [3.0, 1.0].indices.map { c in
+                var candidate = ElasticCandidate(job: 0, submit: .zero, devices: c == 0 ? 3 : 0, minDevices: 3, maxDevices: 3, throughput: [1, 2, 3],
+                                                 remaining: 1000, age: .seconds(Int64(1_000)), restarts: 2, name: "imagenet-0")
+                candidate.speed = [3.0, 1.0][c]
+                candidate.attainedService = service
+                return candidate
+            })
+            let row = SiaRule().fleetRow(job, configurations: configurations)
+            #expect(row.cluster == [0, 1] && row.devices == [3, 3], "\(row)")
+            #expect(row.cost == [0.33, yCost], "attained service \(service): \(row.cost)")
+        }
+    }
 }
