@@ -49,7 +49,9 @@ import Foundation
 ///   the rest among the other jobs (fair share and dominant share over those devices).
 /// - Between rounds a waiting job whose whole world fits idle devices starts at once
 ///   (`ElasticPolicy`'s work conservation; AdaptDL's `PolluxPolicy.allocate_job` likewise
-///   starts an arriving job on free devices without a search, on its fewest replicas).
+///   starts an arriving job on free devices without a search, on its fewest replicas). The
+///   previous front then lacks the current allocation, which Pollux's always holds (the state
+///   it chose), so the base state is added to the warm-started population.
 /// - Statistical efficiency steers the decision only: the simulated job progresses at its
 ///   throughput curve (its work is in full-size-throughput time), not in Pollux's
 ///   statistical epochs, and its batch size is not re-tuned between rounds.
@@ -198,6 +200,10 @@ public struct PolluxRule: ElasticRule {
                 return s
             }
             fronts.remove(at: k)
+            // The current allocation joins them: in Pollux the state it chose is on its
+            // previous front, but here a job may have started since (work conservation), and
+            // a population that never held it let the search undo the start at once.
+            initial.append(base)
         }
         let front = problem.search(initial: initial, population: population, generations: generations, random: &random)
         fronts.append(Front(jobs: ids, nodes: nodes, states: front.map(\.state)))

@@ -77,6 +77,25 @@ import Testing
         #expect(try old.divide([candidate(0, throughput: linear, devices: 2, age: 6000, restarts: 1)], held: [], in: node, at: .zero).shares == [4])
     }
 
+    /// The warm start holds the current allocation. Job 0 runs alone on 2 of 4 devices; before
+    /// the next round job 1 arrives and starts on the other 2 (work conservation, between
+    /// rounds). The previous front never held job 1, so a search seeded only with it (as
+    /// Pollux seeds its own, whose previous front always holds the state it chose) started
+    /// from states that stop job 1: with no generations to repair that, job 1 was given 0.
+    /// With the base state in the population, both keep 2; the full search agrees.
+    @Test func theWarmStartHoldsJobsStartedBetweenRounds() throws {
+        let node = ElasticCluster(capacity: 4, devicesPerNode: 4, nodes: 1)
+        let curve = [0.5, 1.0]
+        for generations in [0, 100] {
+            var rule = PolluxRule(population: 4, generations: generations, seed: 5)
+            #expect(try rule.divide([candidate(0, throughput: curve, devices: 2, age: 600, restarts: 0)], held: [], in: node, at: .zero).shares == [2])
+            let next = try rule.divide([candidate(0, throughput: curve, devices: 2, age: 660, restarts: 0),
+                                        candidate(1, throughput: curve, devices: 2, age: 30, restarts: 0)],
+                                       held: [], in: node, at: .seconds(Int64(60)))
+            #expect(next.shares == [2, 2], "generations \(generations): \(next.shares)")
+        }
+    }
+
     /// The exploration ramp bounds a job by twice the most replicas it has had: 1, then 2, then 4.
     @Test func maxReplicasRamp() throws {
         var rule = PolluxRule(seed: 3)
