@@ -26,6 +26,7 @@ public struct FleetTwinCommand: AsyncParsableCommand {
             RunCommand.self, CompareCommand.self, SweepCommand.self, MergeCommand.self, ReplayCommand.self, ExportCommand.self, ValidateCommand.self, ImportCommand.self,
             RunsCommand.self, ShowCommand.self, ReportCommand.self,
             RecordCommand.self, PredictCommand.self, CalibrateCommand.self, BenchCommand.self, PoliciesCommand.self, TuneCommand.self, TwinCommand.self,
+            RepeatabilityCommand.self,
         ])
 
     public init() {}

@@ -81,8 +81,22 @@ public struct SlurmConfiguration: Sendable, Equatable {
     public var calcPeriod: VirtualTime = .seconds(Int64(300))
     public var favorSmall = false
     public var preemptType = PreemptType.none
+    /// SchedulerParameters `preempt_reorder_count` (default 1): how many times the select
+    /// plugin reorders its preemption candidates and searches again for fewer victims.
+    public var preemptReorderCount = 1
+    /// SchedulerParameters `preempt_strict_order`: a reorder moves only the candidate whose
+    /// removal made the job fit to the front, keeping the others' order.
+    public var preemptStrictOrder = false
+    /// SchedulerParameters `preempt_youngest_first`: candidates by start time, latest first,
+    /// instead of by the preempt plugin's priority.
+    public var preemptYoungestFirst = false
     /// The cluster-wide PreemptMode (`requeue` or `off`, lower case).
     public var preemptMode = "off"
+    /// `KillWait` and `MessageTimeout`: a preemptor that signalled its victims less than their
+    /// sum ago signals no more (node_scheduler.c `select_nodes`: "job preemption may still be in
+    /// progress").
+    public var killWait: VirtualTime = .seconds(Int64(30))
+    public var messageTimeout: VirtualTime = .seconds(Int64(10))
     /// `cred_expire` of AuthInfo: a requeued batch job is eligible again this long plus one
     /// second after its requeue (../shared/slurm/README.md, "Quirks").
     public var credExpire: VirtualTime = .seconds(Int64(120))
@@ -153,6 +167,11 @@ extension SlurmConfiguration {
             case "schedulerparameters":
                 for option in value.split(separator: ",") {
                     let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+                    switch option {
+                    case "preempt_strict_order": c.preemptStrictOrder = true
+                    case "preempt_youngest_first": c.preemptYoungestFirst = true
+                    default: break
+                    }
                     guard parts.count == 2 else { continue }
                     switch parts[0] {
                     case "sched_interval": c.schedInterval = try seconds(parts[1])
@@ -162,6 +181,7 @@ extension SlurmConfiguration {
                     case "bf_max_job_test": c.bfMaxJobTest = Int(try number(parts[1]))
                     case "default_queue_depth": c.defaultQueueDepth = Int(try number(parts[1]))
                     case "batch_sched_delay": c.batchSchedDelay = try seconds(parts[1])
+                    case "preempt_reorder_count": c.preemptReorderCount = Int(try number(parts[1]))
                     default: break
                     }
                 }
@@ -194,6 +214,8 @@ extension SlurmConfiguration {
                     throw fail("PreemptMode \(value) is not modelled; expected OFF or REQUEUE (suspension and cancellation are not)")
                 }
                 c.preemptMode = mode
+            case "killwait": c.killWait = try seconds(value)
+            case "messagetimeout": c.messageTimeout = try seconds(value)
             case "authinfo":
                 for option in value.split(separator: ",") where option.hasPrefix("cred_expire=") {
                     c.credExpire = try seconds(String(option.dropFirst("cred_expire=".count)))

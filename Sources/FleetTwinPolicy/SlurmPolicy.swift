@@ -111,6 +111,8 @@ public struct SlurmPolicy: SchedulingPolicy {
         var startedAt: VirtualTime = .zero
         /// When a QOS grace time ends and the job is to be requeued (`.limit`: not doomed).
         var requeueAt: VirtualTime = .limit
+        /// When this job last signalled victims (`.limit`: never).
+        var preemptedAt: VirtualTime = .limit
         /// While it runs: start + time limit, its key in `runningEnds`.
         var plannedEnd: VirtualTime = .zero
     }
@@ -290,9 +292,9 @@ public struct SlurmPolicy: SchedulingPolicy {
         if let position = running.firstIndex(of: job) { running.remove(at: position) }
         untrackEnd(job)
         track(tenant: entries[i].job.tenant, change: -entries[i].shares.reduce(0) { $0 + Int($1.count) }, at: now)
-        // Released outside a pass: hidden from a pass at this same instant (a pass's own
-        // requeues free their GPUs for its preemptor).
-        if timed && !(inPass && passTime == now) && !entries[i].shares.isEmpty {
+        // Hidden from a pass at this same instant: released outside it, or by its own requeues
+        // (their nodes are completing; Slurm allocates no completing node).
+        if timed && !entries[i].shares.isEmpty {
             released.append((now, entries[i].cluster, entries[i].shares))
         }
         entries[i].shares = []
@@ -464,23 +466,18 @@ public struct SlurmPolicy: SchedulingPolicy {
             }
             // A preemptor whose victims are still in their grace time waits for them.
             if running.contains(where: { entries[Int($0)].requeueAt != .limit }) { break }
-            if let victims = victims(for: job, cluster: cluster, capacity: capacity) {
-                var graceEnds = now
-                for victim in victims {
-                    let grace = victimQOS(victim)?.graceTime ?? .zero
-                    if grace > .zero {
-                        entries[Int(victim)].requeueAt = now + grace
-                        graceEnds = max(graceEnds, now + grace)
-                    } else {
-                        queued.append(.requeue(victim))
-                    }
+            if let (victims, shares) = victims(for: job, cluster: cluster, capacity: capacity) {
+                // Under slurmctld's timing the preemptor does not start in this pass: select_nodes
+                // answers ESLURM_NODES_BUSY once it has signalled its victims (node_scheduler.c
+                // `_preempt_jobs`), their nodes are completing until they end, and the walk stops
+                // there; their requeue asks for the next pass, which starts it.
+                let last = entries[Int(job)].preemptedAt
+                if last != .limit && now < last + configuration.killWait + configuration.messageTimeout {
+                    break  // its preemption may still be in progress: it signals no more
                 }
-                if graceEnds == now {
-                    var freed = capacity
-                    for victim in victims { freed.release(entries[Int(victim)].shares) }
-                    if let shares = nodes(for: entry.job.worldSize, group: entry.job.tensorGroup, free: freed) {
-                        queued.append(.startOnNodes(job, cluster: cluster, shares: shares))
-                    }
+                entries[Int(job)].preemptedAt = now
+                if preempt(victims, at: now) && !timed {
+                    queued.append(.startOnNodes(job, cluster: cluster, shares: shares))
                 }
                 mainDone = true
                 return queued.popFirst()
@@ -547,13 +544,18 @@ public struct SlurmPolicy: SchedulingPolicy {
             return size <= perNode ? size <= fullest : size / perNode <= wholeNodes
         }
         tested.removeAll(keepingCapacity: true)
-        var last = -1
+        // A job that may preempt could start now whatever is free (will-run with its
+        // preemptable jobs gone); none while a grace time runs (see `mainStep`).
+        // Under slurmctld's timing only: the instant model (kept to compare with) never did.
+        let preemptors = !timed || running.contains { entries[Int($0)].requeueAt != .limit } ? PreemptorLevels.none : preemptorLevels(cluster: cluster)
+        var last = -1, lastPreemptor = -1
         for job in order where tested.count < configuration.bfMaxJobTest {
             let entry = entries[Int(job)]
             guard entry.state == .pending, entry.eligibleAt <= now,
                   self.cluster(for: entry.job, fleet: fleet) == cluster else { continue }
             tested.append(job)
-            if couldStartNow(entry.job.worldSize) { last = tested.count - 1 }
+            if preemptors.includes(entry) { lastPreemptor = tested.count - 1 }
+            if couldStartNow(entry.job.worldSize) || preemptors.includes(entry) { last = tested.count - 1 }
         }
         guard last >= 0 else { return [] }
         // GPUs: what runs now, each running job ending at start + limit (Slurm's will-run test).
@@ -592,9 +594,17 @@ public struct SlurmPolicy: SchedulingPolicy {
                 space.open(from: now, to: now + VirtualTime(microseconds: 1), into: &open)
                 measure { open.contains($0) ? usage.freeNow($0) : 0 }
                 let someCould = placement.isNodeLocal ? neededSmall[i] <= fullest || neededWhole[i] <= wholeNodes : neededSmall[i] <= totalFree
-                if !someCould { break }
+                if !someCould && i > lastPreemptor { break }
             }
             let size = entries[Int(job)].job.worldSize, timeLimit = limit(job)
+            if preemptors.includes(entries[Int(job)]),
+               let shares = backfillPreemption(job, cluster: cluster, capacity: capacity, starts: starts, usage: usage, space: space, at: now) {
+                // Its start (backfill.c `_start_job`) signalled victims and failed with
+                // ESLURM_NODES_BUSY: the nodes chosen are reserved for it from now.
+                space.take(shares, from: roundDown(now), to: max(roundDown(now + timeLimit), roundDown(now) + configuration.bfResolution))
+                changed = true
+                continue
+            }
             var startFrom = now
             // Slurm's TRY_LATER loop: each retry starts later, at most once per map boundary.
             for _ in 0...space.times.count {
@@ -634,6 +644,30 @@ public struct SlurmPolicy: SchedulingPolicy {
         return starts
     }
 
+    /// Backfill's start of a job that may preempt and does not fit now on the nodes no
+    /// reservation holds: where select/cons_common's `_will_run_test` finds it fits with its
+    /// preemptable jobs gone, it answers "now" so that backfill starts it, and the start
+    /// (`_run_now`) signals the victims `victims(for:)` chooses. Returns the nodes chosen, with
+    /// the victims queued; nil when it fits without preemption, or not even with it, or when
+    /// its last preemption may still be in progress.
+    private mutating func backfillPreemption(_ job: JobIndex, cluster: Int32, capacity: ClusterCapacity, starts: [(JobIndex, [NodeShare])],
+                                             usage: NodePlan, space: NodeSpace, at now: VirtualTime) -> [NodeShare]? {
+        let pending = entries[Int(job)].job
+        let open = space.open(from: now, to: now + limit(job) + VirtualTime(microseconds: 1))
+        let freeNow = (0..<capacity.nodeCount).map { open.contains($0) ? usage.freeNow($0) : 0 }
+        if NodePlan.choose(pending.worldSize, perNode: capacity.acceleratorsPerNode, free: freeNow, rule: placement,
+                           group: pending.tensorGroup, preferring: .consecutive(freeNow)) != nil { return nil }
+        let last = entries[Int(job)].preemptedAt
+        if last != .limit && now < last + configuration.killWait + configuration.messageTimeout { return nil }
+        var available = capacity
+        for (_, shares) in starts { available.take(shares) }
+        for node in 0..<capacity.nodeCount where !open.contains(node) { available.markDown(node) }
+        guard let (victims, shares) = victims(for: job, cluster: cluster, capacity: available) else { return nil }
+        entries[Int(job)].preemptedAt = now
+        _ = preempt(victims, at: now)
+        return shares
+    }
+
     private func roundDown(_ t: VirtualTime) -> VirtualTime {
         let r = configuration.bfResolution.microseconds
         return VirtualTime(microseconds: t.microseconds / r * r)
@@ -671,38 +705,118 @@ public struct SlurmPolicy: SchedulingPolicy {
         }
     }
 
-    /// The running jobs to requeue so that `job` fits, or nil when no choice makes it fit.
-    private func victims(for job: JobIndex, cluster: Int32, capacity: ClusterCapacity) -> [JobIndex]? {
-        let candidates = running.filter { entries[Int($0)].cluster == cluster && mayPreempt(job, $0) }
-        guard !candidates.isEmpty else { return nil }
-        let perNode = capacity.acceleratorsPerNode
-        let size = entries[Int(job)].job.worldSize
-        // Per node: the victims that would free enough of it, cheapest first.
-        var choices: [(cost: (Int, Int, Int), node: Int, victims: [JobIndex])] = []
-        for node in 0..<capacity.nodeCount where !capacity.isDown[node] {
-            let need = min(size, perNode) - capacity.freeOnNode[node]
-            let onNode = candidates.filter { j in entries[Int(j)].shares.contains { Int($0.node) == node } }
-                .sorted { (entries[Int($0)].priority, entries[Int($1)].startedAt, $1) < (entries[Int($1)].priority, entries[Int($0)].startedAt, $0) }
-            var freed = 0, chosen: [JobIndex] = [], elsewhere = 0
-            for victim in onNode where freed < need {
-                for share in entries[Int(victim)].shares {
-                    if Int(share.node) == node { freed += Int(share.count) } else { elsewhere += Int(share.count) }
-                }
-                chosen.append(victim)
+    /// Which pending jobs have a running job they may preempt on `cluster`, by QOS
+    /// (`preempt/qos`) or partition tier (`preempt/partition_prio`): once per backfill cycle
+    /// rather than a scan of the running jobs per job tested.
+    private struct PreemptorLevels {
+        var qos: [Bool] = []
+        var aboveTier: Int = .max
+        static let none = PreemptorLevels()
+        func includes(_ entry: Entry) -> Bool {
+            entry.tier > aboveTier || (entry.qosIndex >= 0 && entry.qosIndex < qos.count && qos[entry.qosIndex])
+        }
+    }
+
+    private func preemptorLevels(cluster: Int32) -> PreemptorLevels {
+        var levels = PreemptorLevels()
+        guard configuration.preemptType != .none else { return levels }
+        var runningQOS = Array(repeating: false, count: configuration.qos.count)
+        for job in running where entries[Int(job)].cluster == cluster && entries[Int(job)].requeueAt == .limit {
+            let v = entries[Int(job)]
+            let mode = victimQOS(job).map { $0.preemptMode == "cluster" ? configuration.preemptMode : $0.preemptMode } ?? configuration.preemptMode
+            guard mode == "requeue" else { continue }
+            if configuration.preemptType == .partitionPriority { levels.aboveTier = min(levels.aboveTier, v.tier) }
+            else if v.qosIndex >= 0 { runningQOS[v.qosIndex] = true }
+        }
+        if configuration.preemptType == .qos {
+            levels.qos = configuration.qos.map { q in q.preempts.contains { name in configuration.qos.indices.contains { runningQOS[$0] && configuration.qos[$0].name == name } } }
+        }
+        return levels
+    }
+
+    /// Requeues `victims` now, or at the end of their QOS's `GraceTime`; whether all go now.
+    private mutating func preempt(_ victims: [JobIndex], at now: VirtualTime) -> Bool {
+        var allNow = true
+        for victim in victims {
+            let grace = victimQOS(victim)?.graceTime ?? .zero
+            if grace > .zero {
+                entries[Int(victim)].requeueAt = now + grace
+                allNow = false
+            } else {
+                queued.append(.requeue(victim))
             }
-            guard freed >= need else { continue }
-            choices.append(((elsewhere, chosen.count, node), node, chosen))
         }
-        choices.sort { $0.cost < $1.cost }
-        let nodesNeeded = (size + perNode - 1) / perNode
-        guard choices.count >= nodesNeeded else { return nil }
-        var victims: [JobIndex] = []
-        for choice in choices.prefix(nodesNeeded) {
-            for v in choice.victims where !victims.contains(v) { victims.append(v) }
+        return allNow
+    }
+
+    /// The running jobs `job` may preempt, as the preempt plugin lists them: in job-list order
+    /// (submission), then sorted by its priority, lowest first (stably: glibc's merge sort) -
+    /// the QOS priority (`preempt/qos`) or partition `PriorityTier` (`preempt/partition_prio`),
+    /// then the node count, so smaller jobs go first (preempt_qos.c and
+    /// preempt_partition_prio.c `_gen_job_prio`); with `preempt_youngest_first`, the latest
+    /// started first (preempt.c `slurm_find_preemptable_jobs`).
+    ///
+    /// A job started in this very pass is no candidate: Slurm could stop it a moment after its
+    /// start, but a start and a requeue in one instant is no schedule a replay can score.
+    private func preemptionCandidates(for job: JobIndex, cluster: Int32) -> [JobIndex] {
+        var candidates = running.filter {
+            entries[Int($0)].cluster == cluster && entries[Int($0)].startedAt != passTime && mayPreempt(job, $0)
+        }.sorted()
+        if configuration.preemptYoungestFirst {
+            candidates = candidates.enumerated().sorted {
+                (entries[Int($1.element)].startedAt, $0.offset) < (entries[Int($0.element)].startedAt, $1.offset)
+            }.map(\.element)
+        } else {
+            func key(_ j: JobIndex) -> Int {
+                let e = entries[Int(j)]
+                let level = configuration.preemptType == .partitionPriority ? e.tier : (e.qosIndex >= 0 ? configuration.qos[e.qosIndex].priority : 0)
+                return min(level, 0xffff) << 16 + min(e.shares.count, 0xffff)
+            }
+            candidates = candidates.enumerated().sorted { (key($0.element), $0.offset) < (key($1.element), $1.offset) }.map(\.element)
         }
-        var whatIf = capacity.whatIf()
-        for v in victims { whatIf.release(entries[Int(v)].shares) }
-        return whatIf.fits(size, rule: placement, group: entries[Int(job)].job.tensorGroup) ? victims : nil
+        return candidates
+    }
+
+    /// The running jobs to requeue so that `job` fits on `capacity`, and the nodes it would
+    /// take; nil when stopping every candidate would not make it fit. As select/cons_common's
+    /// `_run_now` (job_test.c, 22.05) chooses them: the candidates
+    /// (`preemptionCandidates`) are removed one by one, in order, until the job fits where the
+    /// select plugin would put it; then, `preempt_reorder_count` times (while candidates are
+    /// left to reorder), the list is reordered - the candidate whose removal made it fit first,
+    /// then those removed before it by how many of the chosen nodes they hold, most first
+    /// (with `preempt_strict_order` only the former moves) - and the removal runs again. The
+    /// victims are the candidates the last removal took that hold one of its chosen nodes.
+    private func victims(for job: JobIndex, cluster: Int32, capacity: ClusterCapacity) -> (victims: [JobIndex], shares: [NodeShare])? {
+        var candidates = preemptionCandidates(for: job, cluster: cluster)
+        guard !candidates.isEmpty else { return nil }
+        let pending = entries[Int(job)].job
+        var passes = 0
+        while true {
+            var freed = capacity
+            var found: (last: Int, shares: [NodeShare])?
+            for (k, candidate) in candidates.enumerated() {
+                freed.release(entries[Int(candidate)].shares)
+                if let shares = nodes(for: pending.worldSize, group: pending.tensorGroup, free: freed) {
+                    found = (k, shares)
+                    break
+                }
+            }
+            guard let (last, shares) = found else { return nil }
+            func held(_ j: JobIndex) -> Int {
+                entries[Int(j)].shares.reduce(0) { n, s in shares.contains { $0.node == s.node } ? n + 1 : n }
+            }
+            let pass = passes
+            passes += 1
+            if pass > configuration.preemptReorderCount || candidates.count <= passes {
+                return (candidates[...last].filter { held($0) > 0 }, shares)
+            }
+            if configuration.preemptStrictOrder {
+                candidates.insert(candidates.remove(at: last), at: 0)
+            } else {
+                let keys = candidates.indices.map { $0 == last ? Int.max : $0 < last ? held(candidates[$0]) : 0 }
+                candidates = candidates.indices.sorted { (keys[$1], $0) < (keys[$0], $1) }.map { candidates[$0] }
+            }
+        }
     }
 
     // MARK: Order and priority

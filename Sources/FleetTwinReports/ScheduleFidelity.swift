@@ -25,14 +25,18 @@ public struct ScheduleFidelity: Codable, Sendable, Equatable {
         public var priority: Int64
         public var recorded: (start: Double, end: Double, runs: Int)
         public var simulated: (start: Double, end: Double, runs: Int)
+        /// The submission on the simulated side's clock when it differs from `submit` (a second
+        /// recorded run of the workload, `fleettwin repeatability`); nil: the same.
+        public var simulatedSubmit: Double?
 
         public init(id: String, submit: Double, priority: Int64, recorded: (start: Double, end: Double, runs: Int),
-                    simulated: (start: Double, end: Double, runs: Int)) {
+                    simulated: (start: Double, end: Double, runs: Int), simulatedSubmit: Double? = nil) {
             self.id = id
             self.submit = submit
             self.priority = priority
             self.recorded = recorded
             self.simulated = simulated
+            self.simulatedSubmit = simulatedSubmit
         }
     }
 
@@ -76,9 +80,10 @@ public struct ScheduleFidelity: Codable, Sendable, Equatable {
         absoluteStartErrorP90 = Distribution.nearestRank(sorted, 0.9)!
         func pair(_ r: Double, _ s: Double) -> Pair { Pair(recorded: r, simulated: s, relativeError: r == 0 ? nil : (s - r) / r) }
         let n = Double(inputs.count)
-        meanWait = pair(inputs.reduce(0) { $0 + $1.recorded.start - $1.submit } / n, inputs.reduce(0) { $0 + $1.simulated.start - $1.submit } / n)
-        let origin = inputs.map(\.submit).min()!
-        makespan = pair(inputs.map(\.recorded.end).max()! - origin, inputs.map(\.simulated.end).max()! - origin)
+        meanWait = pair(inputs.reduce(0) { $0 + $1.recorded.start - $1.submit } / n,
+                        inputs.reduce(0) { $0 + $1.simulated.start - ($1.simulatedSubmit ?? $1.submit) } / n)
+        let origin = inputs.map(\.submit).min()!, simulatedOrigin = inputs.map { $0.simulatedSubmit ?? $0.submit }.min()!
+        makespan = pair(inputs.map(\.recorded.end).max()! - origin, inputs.map(\.simulated.end).max()! - simulatedOrigin)
         var pairs = 0, agreeing = 0
         for a in inputs.indices {
             for b in inputs.indices where b > a {
@@ -109,30 +114,38 @@ public struct ScheduleFidelity: Codable, Sendable, Equatable {
         preempted = decisions(inputs.map { $0.recorded.runs > 1 }, inputs.map { $0.simulated.runs > 1 })
     }
 
-    public func table() -> String {
+    /// The figures and the per-job starts as text; `labels` name the two sides (a replay's:
+    /// recorded and simulated).
+    public func table(labels: (recorded: String, simulated: String) = ("recorded", "simulated")) -> String {
+        let (r, s) = labels
         func pct(_ x: Double?) -> String { x.map { String(format: "%+.1f%%", $0 * 100) } ?? "n/a" }
         func row(_ name: String, _ p: Pair) -> String {
-            name.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: "recorded %.1f s, simulated %.1f s (%@)", p.recorded, p.simulated, pct(p.relativeError))
+            name.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: "\(r) %.1f s, \(s) %.1f s (%@)", p.recorded, p.simulated, pct(p.relativeError))
         }
         func decisions(_ name: String, _ d: Decisions) -> String {
             name.padding(toLength: 22, withPad: " ", startingAt: 0)
-                + String(format: "recorded %d, simulated %d, both %d; %.0f%% of jobs agree", d.recorded, d.simulated, d.both, d.matchedShare * 100)
+                + String(format: "\(r) %d, \(s) %d, both %d; %.0f%% of jobs agree", d.recorded, d.simulated, d.both, d.matchedShare * 100)
         }
         var lines = [
-            "schedule fidelity over \(jobs) jobs (error = simulated - recorded start)",
+            "schedule fidelity over \(jobs) jobs (error = \(s) - \(r) start)",
             "start-time |error|".padding(toLength: 22, withPad: " ", startingAt: 0)
                 + String(format: "mean %.1f s, p50 %.1f s, p90 %.1f s, max %.1f s", absoluteStartError.mean, absoluteStartError.p50,
                          absoluteStartErrorP90, absoluteStartError.max),
             row("mean wait", meanWait), row("makespan", makespan),
             "start order".padding(toLength: 22, withPad: " ", startingAt: 0)
-                + String(format: "%.0f%% of job pairs start in the recorded order", startOrderAgreement * 100),
+                + String(format: "%.0f%% of job pairs start in the \(r) order", startOrderAgreement * 100),
             decisions("backfilled", backfilled), decisions("preempted", preempted),
-            "", "job".padding(toLength: 14, withPad: " ", startingAt: 0) + "recorded start  simulated start  error",
+            "", "job".padding(toLength: 14, withPad: " ", startingAt: 0)
+                + "\(r) start".leftPadded(14) + "  " + "\(s) start".leftPadded(15) + "  error",
         ]
-        for s in starts {
-            lines.append(s.id.padding(toLength: 14, withPad: " ", startingAt: 0)
-                         + String(format: "%14.1f  %15.1f  %+5.1f", s.recordedStart, s.simulatedStart, s.error))
+        for job in starts {
+            lines.append(job.id.padding(toLength: 14, withPad: " ", startingAt: 0)
+                         + String(format: "%14.1f  %15.1f  %+5.1f", job.recordedStart, job.simulatedStart, job.error))
         }
         return lines.joined(separator: "\n")
     }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }

@@ -4,6 +4,10 @@
 # cluster's own configuration; prints the schedule fidelity (per-job start-time errors,
 # makespan, mean wait, start order, backfill and preemption decisions). About 4 minutes a seed.
 #
+# With REPEAT=1 each seed's workload is submitted a second time (OUT/seedN-again) and the two
+# real runs are compared with `fleettwin repeatability`: how far the real Slurm is from
+# itself, the floor for the twin's figures. About 8 minutes a seed then.
+#
 #   D=$(bash Tests/Slurm/local-slurm.sh start); . $D/env.sh
 #   swift build -c release && bash Tests/Slurm/fidelity-bench.sh OUT 8 11
 #   bash Tests/Slurm/local-slurm.sh stop $D
@@ -21,4 +25,11 @@ for seed in "${@:-8}"; do
     "$FLEETTWIN" replay "$run/trace.jsonl" --fleet "$run/fleet.yaml" --policy slurm --placement best-fit \
         --slurm-conf "$run/slurm.conf" --slurm-qos "$run/qos.psv" --compare-recorded --db "$run/replay.sqlite" \
         | sed -n '/^schedule fidelity/,/^$/p'
+    if [ "${REPEAT:-0}" = 1 ]; then
+        again="$OUT/seed$seed-again"
+        bash "$(dirname "$0")/fidelity-workload.sh" "$again" 60 "$seed"
+        "$FLEETTWIN" import slurm-sacct "$again/sacct.json" --out "$again/trace.jsonl" >/dev/null
+        echo "== seed $seed: the real Slurm against itself (second run in place of the simulation)"
+        "$FLEETTWIN" repeatability "$run/trace.jsonl" "$again/trace.jsonl" | sed -n '/^schedule fidelity/,/^$/p'
+    fi
 done
