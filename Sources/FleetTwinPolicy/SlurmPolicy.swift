@@ -5,9 +5,11 @@ import FleetTwinFleet
 /// Slurm's scheduling of one cluster, as a `SlurmConfiguration` sets it up; each rule cites the
 /// page of Slurm's documentation it follows (22.05):
 ///
-/// - **Order** (https://slurm.schedmd.com/priority_multifactor.html): jobs are considered by
-///   partition `PriorityTier` (higher first), then priority (higher first), then job id (the
-///   order of submission; a requeued job keeps its id and so its place). Priority under
+/// - **Order** (https://slurm.schedmd.com/priority_multifactor.html; job_scheduler.c
+///   `sort_job_queue2`): with preemption, a job that may preempt another goes before it (under
+///   `preempt/qos`, by the QOS ladder: `preemptLevels(of:)`); then partition `PriorityTier`
+///   (higher first), then priority (higher first), then submit time, then job id (a requeue
+///   resets the submit time: job_mgr.c `batch_requeue_fini`). Priority under
 ///   `priority/multifactor` is the integer part of
 ///   `w_age·age + w_fairshare·F + w_jobsize·size + w_partition·partition + w_qos·qos`, at
 ///   least 1, recomputed every `PriorityCalcPeriod` and at submission: age = time eligible /
@@ -102,8 +104,13 @@ public struct SlurmPolicy: SchedulingPolicy {
         var state: State = .pending
         var eligibleAt: VirtualTime
         var accrueFrom: VirtualTime
+        /// Its submit time in whole seconds (slurmctld's `time_t`), which orders equal
+        /// priorities; a requeue resets it.
+        var submitSecond: Int64
         var priority: Int64 = 1
         var tier: Int = 0
+        /// Its QOS's rank in the preemption ladder (`preemptLevels`); 0 without preemption by QOS.
+        var preemptLevel: Int = 0
         var partitionIndex: Int = -1
         var qosIndex: Int = -1
         var shares: [NodeShare] = []
@@ -180,12 +187,15 @@ public struct SlurmPolicy: SchedulingPolicy {
 
     /// The highest QOS priority and partition factor, which normalise those factors.
     private let maxQOS: Int, maxFactor: Int
+    /// Each QOS's rank in the preemption ladder (`preemptLevels(of:)`), by QOS index.
+    private let qosLevels: [Int]
 
     /// `backfillPhase` nil: half a second under slurmctld's timing, zero under the instant model.
     public init(configuration: SlurmConfiguration, placement: PlacementRule = .bestFit, backfillPhase: VirtualTime? = nil) {
         self.configuration = configuration
         maxQOS = configuration.qos.map(\.priority).max() ?? 0
         maxFactor = configuration.partitions.map(\.priorityJobFactor).max() ?? 0
+        qosLevels = configuration.preemptType == .qos ? Self.preemptLevels(of: configuration.qos) : []
         self.placement = placement
         let phase = backfillPhase ?? (configuration.schedulerLatency == nil ? .zero : VirtualTime(microseconds: 500_000))
         self.backfillPhase = phase
@@ -207,7 +217,7 @@ public struct SlurmPolicy: SchedulingPolicy {
     /// partition and QOS.
     public mutating func jobArrived(_ job: PendingJob, at now: VirtualTime) {
         precondition(Int(job.index) == entries.count, "jobs arrive in index order")
-        entries.append(Entry(job: job, eligibleAt: now, accrueFrom: now))
+        entries.append(Entry(job: job, eligibleAt: now, accrueFrom: now, submitSecond: Self.wholeSeconds(now)))
         arrivals.append(job.index)
         arrivalTimes.append(now)
         changed(at: now, triggers: true)
@@ -234,6 +244,7 @@ public struct SlurmPolicy: SchedulingPolicy {
             ? configuration.qosIndex(named: fleet.qosNames[Int(pending.qos)]) ?? configuration.qosIndex(named: "normal") ?? -1
             : configuration.qosIndex(named: "normal") ?? -1
         entries[i].tier = entries[i].partitionIndex >= 0 ? configuration.partitions[entries[i].partitionIndex].priorityTier : 0
+        entries[i].preemptLevel = entries[i].qosIndex >= 0 && entries[i].qosIndex < qosLevels.count ? qosLevels[entries[i].qosIndex] : 0
         entries[i].priority = priority(job, at: now)
         // A job adopted running (a forked state) has its partition and QOS, not a place in line;
         // its partition may give it the time limit its planned end is counted from.
@@ -270,7 +281,9 @@ public struct SlurmPolicy: SchedulingPolicy {
     }
 
     /// A requeue (or a failure) put the job back: eligible again after `cred_expire` + 1 s,
-    /// its age counted from then (the requeue resets its submit time).
+    /// its age counted from then, its submit time now (job_mgr.c `batch_requeue_fini` sets
+    /// `begin_time`, `submit_time` and clears `accrue_time`), so that among equal priorities
+    /// it goes behind the jobs submitted before its requeue.
     public mutating func jobPreempted(_ job: PendingJob, at now: VirtualTime) {
         stopRunning(job.index, at: now)
         let i = Int(job.index)
@@ -279,6 +292,7 @@ public struct SlurmPolicy: SchedulingPolicy {
         entries[i].requeueAt = .limit
         entries[i].eligibleAt = now + configuration.requeueDelay
         entries[i].accrueFrom = entries[i].eligibleAt
+        entries[i].submitSecond = Self.wholeSeconds(now)
         entries[i].priority = priority(job.index, at: now)
         insert(job.index)
         changed(at: now, triggers: true)
@@ -821,11 +835,49 @@ public struct SlurmPolicy: SchedulingPolicy {
 
     // MARK: Order and priority
 
+    /// The queue's order (job_scheduler.c `sort_job_queue2`, which the main scheduler and
+    /// backfill both sort by): a job that may preempt the other first, then partition
+    /// `PriorityTier`, then priority, then submit time (whole seconds; a requeue resets it),
+    /// then job id. Under `preempt/partition_prio` the first
+    /// test is the tier's; under `preempt/qos` it is the QOS ladder (`preemptLevels(of:)`).
     private func before(_ a: JobIndex, _ b: JobIndex) -> Bool {
         let x = entries[Int(a)], y = entries[Int(b)]
+        if x.preemptLevel != y.preemptLevel { return x.preemptLevel > y.preemptLevel }
         if x.tier != y.tier { return x.tier > y.tier }
         if x.priority != y.priority { return x.priority > y.priority }
+        if x.submitSecond != y.submitSecond { return x.submitSecond < y.submitSecond }
         return a < b
+    }
+
+    /// Whole seconds of `time`, as slurmctld's `time_t` stamps hold it.
+    private static func wholeSeconds(_ time: VirtualTime) -> Int64 {
+        let second = VirtualTime.seconds(Int64(1)).microseconds
+        return time.microseconds >= 0 ? time.microseconds / second : (time.microseconds - second + 1) / second
+    }
+
+    /// Each QOS's rank in the preemption ladder: 0 for one that may preempt no other QOS,
+    /// otherwise one more than the highest rank among those it may preempt (cycles, which a
+    /// QOS table should not have, are cut at the number of QOS). Slurm sorts the queue with
+    /// `preempt_g_job_preempt_check` first (job_scheduler.c `sort_job_queue2`; under
+    /// preempt/qos, preempt_qos.c: the preemptor's QOS lists the other's), so a job that may
+    /// preempt another goes before it whatever their partitions and priorities. Sorting by
+    /// rank is that comparison wherever each QOS may preempt every QOS of a lower rank (the
+    /// usual ladder, and every recorded configuration of this project's local Slurm); for
+    /// a QOS beside the ladder (preempting and preempted by nobody) Slurm's comparison is
+    /// not a consistent order, and its place by rank is this model's choice.
+    static func preemptLevels(of qos: [SlurmConfiguration.QOS]) -> [Int] {
+        let index = Dictionary(qos.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var levels = [Int](repeating: 0, count: qos.count)
+        // Longest chains by relaxation: at most one round per QOS.
+        for _ in 0..<qos.count {
+            var moved = false
+            for (i, q) in qos.enumerated() {
+                let level = q.preempts.compactMap { index[$0] }.filter { $0 != i }.map { levels[$0] + 1 }.max() ?? 0
+                if level > levels[i] && level <= qos.count { levels[i] = level; moved = true }
+            }
+            if !moved { break }
+        }
+        return levels
     }
 
     /// Where `job` is or would go in `order`, which is sorted by the stored priorities: they

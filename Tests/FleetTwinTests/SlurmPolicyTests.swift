@@ -149,8 +149,11 @@ import Testing
     /// limits above the true durations and none at all, gangs of up to three nodes), under
     /// the hand configuration with a grace time. The event log's hash is pinned, so any
     /// change to a decision, however small, fails here: it was the one the policy gave before
-    /// its queue and backfill plans were kept incrementally, and changed (2026-11-30) only
-    /// when preemption victims became select/cons_common's (`SlurmPreemptionTests`). The jobs
+    /// its queue and backfill plans were kept incrementally, and changed (2026-11-30) when
+    /// preemption victims became select/cons_common's (`SlurmPreemptionTests`) and (2026-12-01)
+    /// when a high-QOS job came to go before the partition-`high` jobs it may preempt
+    /// (`aJobThatMayPreemptAnotherGoesBeforeIt`) and a requeued job behind those submitted
+    /// before its requeue (`aRequeuedJobGoesBehindThoseSubmittedBeforeItsRequeue`). The jobs
     /// are integer formulas of their number, reproducible outside the test.
     @Test func aMixedWorkloadsDecisionsArePinned() async throws {
         let jobs = (0..<400).map { i in
@@ -163,7 +166,7 @@ import Testing
         let conf = Self.conf + "\nPriorityWeightFairshare=1000\nPriorityWeightJobSize=10\nPriorityWeightPartition=100\nPriorityCalcPeriod=5\n"
         let (result, metrics) = try await replay(jobs, conf: conf, nodes: 4, qos: Self.qos.replacingOccurrences(of: "normal|0||cluster|00:00:00", with: "normal|0||cluster|00:00:20"))
         #expect(metrics.jobsCompleted == 400 && metrics.preemptions > 0)
-        #expect(result.eventLogHash == "5627a6be528b22a1")
+        #expect(result.eventLogHash == "958cf9ceb343f993")
     }
 
     // MARK: slurmctld's timing

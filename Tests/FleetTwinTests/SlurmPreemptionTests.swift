@@ -1,6 +1,6 @@
 import FleetTwinEngine
 import FleetTwinMetrics
-import FleetTwinPolicy
+@testable import FleetTwinPolicy
 import FleetTwinScheduling
 import Foundation
 import Testing
@@ -69,19 +69,20 @@ import Testing
         #expect(metrics.preemptions == 1)
     }
 
-    /// P (partition `high`, normal QOS, both nodes) heads the queue and stops the main
-    /// scheduler's walk: it may preempt nobody. H (high QOS, 4 GPUs) behind it is reached only
-    /// by backfill, whose will-run test finds it could start now with its preemptable jobs
-    /// gone: the cycle at 10.5 requeues L1 and holds node 1 for H, which the next cycle (its
-    /// one-second retry after the change, 11.5... up to bf_interval later) starts. Without
-    /// backfill preemption H waited behind P until L1 and L2 ended (past 50).
+    /// X (high QOS, both nodes) heads the queue and stops the main scheduler's walk: A (high
+    /// QOS too) holds node 1, so stopping L would not make X fit. H (high QOS, 4 GPUs) behind
+    /// it is reached only by backfill: X's reservation begins at A's time limit (200), H's
+    /// limit ends before, and its will-run test finds it could start now with L gone. The
+    /// cycle at 10.5 requeues L and holds node 2 for H, which a later cycle (its one-second
+    /// retry after the change, up to bf_interval later) starts. Without backfill preemption
+    /// H waited for A or L to end (100).
     @Test func backfillPreemptsForAJobTheMainSchedulerDoesNotReach() async throws {
-        let jobs = [#"{"id":"L1","submit":0,"worldSize":4,"duration":50,"timeLimit":120,"qos":"normal"}"#,
-                    #"{"id":"L2","submit":1,"worldSize":4,"duration":50,"timeLimit":120,"qos":"normal"}"#,
-                    #"{"id":"P","submit":2,"worldSize":8,"duration":10,"timeLimit":60,"qos":"normal","partition":"high","nodes":2}"#,
+        let jobs = [#"{"id":"A","submit":0,"worldSize":4,"duration":100,"timeLimit":200,"qos":"high"}"#,
+                    #"{"id":"L","submit":1,"worldSize":4,"duration":100,"timeLimit":200,"qos":"normal"}"#,
+                    #"{"id":"X","submit":2,"worldSize":8,"duration":10,"timeLimit":60,"qos":"high","nodes":2}"#,
                     #"{"id":"H","submit":8,"worldSize":4,"duration":10,"timeLimit":60,"qos":"high"}"#]
         let (result, metrics) = try await hand.replay(jobs, latency: half)
-        #expect(requeued(result) == ["L1"])
+        #expect(requeued(result) == ["L"])
         let requeueTime = result.log.records.first { $0.kind == .requeued }?.time.seconds ?? -1
         #expect(requeueTime == 10.5)
         let h = startTimes(result, "H")
@@ -89,19 +90,47 @@ import Testing
         #expect(metrics.jobsCompleted == 4 && metrics.preemptions == 1)
     }
 
-    /// One node: L ends at 50, when the main pass (instant model) starts P (partition `high`,
-    /// first in order) and then reaches H (high QOS), which does not fit. P, started in that
-    /// very pass, is no victim (the earlier rule requeued it in the instant of its start,
-    /// which the run's checks refuse); the next pass (the cycle at 60) requeues it for H.
-    @Test func aJobStartedInThisPassIsNoVictim() async throws {
+    /// The queue puts a job that may preempt another before it, whatever their partitions
+    /// (job_scheduler.c `sort_job_queue2` tests `preempt_g_job_preempt_check` first). One
+    /// node: L (normal QOS) runs; P (partition `high`, tier 10, normal QOS) and then H (high
+    /// QOS, partition `gpu`, tier 1) arrive. H goes first: at its submission (8, the instant
+    /// model) it requeues L and starts; P follows when H ends (18), and L, eligible again
+    /// at 14, after P (48). Ordered by tier, P headed the queue, stopped the walk and could
+    /// preempt nobody, and H waited for L's end (50) and then P's start.
+    @Test func aJobThatMayPreemptAnotherGoesBeforeIt() async throws {
         let (result, metrics) = try await hand.replay([
             #"{"id":"L","submit":0,"worldSize":4,"duration":50,"timeLimit":120,"qos":"normal"}"#,
             #"{"id":"P","submit":2,"worldSize":4,"duration":30,"timeLimit":60,"qos":"normal","partition":"high"}"#,
             #"{"id":"H","submit":8,"worldSize":4,"duration":10,"timeLimit":60,"qos":"high"}"#,
         ], nodes: 1)
         #expect(metrics.jobsCompleted == 3)
-        #expect(startTimes(result, "P").first == 50 && startTimes(result, "H") == [60])
-        #expect(result.log.records.filter { $0.kind == .requeued }.map(\.time.seconds) == [60])
+        #expect(startTimes(result, "H") == [8] && startTimes(result, "P") == [18] && startTimes(result, "L") == [0, 48])
+        #expect(result.log.records.filter { $0.kind == .requeued }.map(\.time.seconds) == [8])
+    }
+
+    /// A requeue resets the job's submit time (job_mgr.c `batch_requeue_fini`), which orders
+    /// equal priorities: L, requeued at 10 for H, goes behind W (submitted at 5) when H ends
+    /// at 20, and starts when W ends (30). Kept in its place by job id, L went first at 20.
+    @Test func aRequeuedJobGoesBehindThoseSubmittedBeforeItsRequeue() async throws {
+        let (result, metrics) = try await hand.replay([
+            #"{"id":"L","submit":0,"worldSize":4,"duration":50,"timeLimit":120,"qos":"normal"}"#,
+            #"{"id":"W","submit":5,"worldSize":4,"duration":10,"timeLimit":60,"qos":"normal"}"#,
+            #"{"id":"H","submit":10,"worldSize":4,"duration":10,"timeLimit":60,"qos":"high"}"#,
+        ], nodes: 1)
+        #expect(metrics.jobsCompleted == 3 && requeued(result) == ["L"])
+        #expect(startTimes(result, "H") == [10] && startTimes(result, "W") == [20] && startTimes(result, "L") == [0, 30])
+    }
+
+    /// The QOS ladder the queue is sorted by: one more than the highest rank a QOS may preempt;
+    /// a QOS preempting nobody is 0; a cycle stays bounded.
+    @Test func theQOSLadderRanksPreemptors() throws {
+        func qos(_ name: String, _ preempts: [String]) -> SlurmConfiguration.QOS {
+            SlurmConfiguration.QOS(name: name, priority: 0, preempts: preempts, preemptMode: "requeue", graceTime: .zero)
+        }
+        #expect(SlurmPolicy.preemptLevels(of: [qos("normal", []), qos("urgent", ["high", "normal"]), qos("high", ["normal"]),
+                                               qos("scavenger", [])]) == [0, 2, 1, 0])
+        let cycle = SlurmPolicy.preemptLevels(of: [qos("a", ["b"]), qos("b", ["a"])])
+        #expect(cycle.allSatisfy { $0 <= 2 })
     }
 
     /// The keys that steer preemption are read, and a preemptor that signalled its victims
