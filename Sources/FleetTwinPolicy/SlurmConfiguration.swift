@@ -20,6 +20,9 @@ public struct SlurmConfiguration: Sendable, Equatable {
         public var isDefault: Bool
         /// The time limit of a job that gives none (`DefaultTime`, else `MaxTime`); nil: none.
         public var defaultTime: VirtualTime?
+        /// How long a job of this partition preempted under `preempt/partition_prio` runs on
+        /// after the signal (`GraceTime`, seconds; preempt_partition_prio.c `_get_grace_time`).
+        public var graceTime: VirtualTime = .zero
     }
 
     public struct QOS: Sendable, Equatable {
@@ -235,6 +238,11 @@ extension SlurmConfiguration {
                     case "priority": p.priorityTier = Int(try number(kv[1])); p.priorityJobFactor = p.priorityTier
                     case "default": p.isDefault = kv[1].uppercased() == "YES"
                     case "defaulttime": p.defaultTime = try duration(kv[1])
+                    case "gracetime":
+                        guard let v = Double(kv[1]), v >= 0, v < 1e9 else {
+                            throw fail("GraceTime of partition \(value) needs a number of seconds; found '\(kv[1])'")
+                        }
+                        p.graceTime = .seconds(v)
                     case "maxtime": maxTime = try duration(kv[1])
                     case "nodes":
                         if kv[1] != "ALL" && !(nodeNames.count == 1 && kv[1] == nodeNames[0]) {

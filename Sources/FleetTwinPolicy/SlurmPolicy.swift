@@ -59,11 +59,15 @@ import FleetTwinFleet
 ///   a higher-tier partition may stop one of a lower tier. Only `PreemptMode=REQUEUE` is
 ///   modelled: the victim is killed (`SchedulingDecision.requeue`: a batch job without
 ///   checkpoints starts over), and is eligible again `cred_expire` + 1 s later, after its
-///   QOS's `GraceTime`. When the preemptor does not fit, the victims are the preemptable jobs
-///   of the node(s) where stopping them makes it fit with the fewest GPUs stopped on other
-///   nodes, then the fewest jobs, then the first node: what `PreemptParameters=reorder_count=1`
-///   aims at ("minimize the count of jobs preempted") without killing multi-node jobs when a
-///   single-node choice exists.
+///   grace time (its QOS's `GraceTime`; under `preempt/partition_prio` its partition's). The
+///   victims are those select/cons_common's `_run_now` chooses
+///   (`victims(for:)`). Under slurmctld's timing the preemptor starts at the next pass, once
+///   its victims' nodes are free (node_scheduler.c `select_nodes` answers ESLURM_NODES_BUSY
+///   after signalling them), and signals no more victims for `KillWait` + `MessageTimeout`;
+///   backfill preempts for a job it reaches that would fit with its preemptable jobs gone
+///   (job_test.c `_will_run_test` answers "now", backfill.c `_start_job` preempts and reserves
+///   the nodes). The instant model starts the preemptor in the same pass and does not preempt
+///   in backfill. A job started in the same pass is no victim.
 ///
 /// A job without a time limit takes its partition's `DefaultTime` (else `MaxTime`), else it
 /// is planned as running to the end of the backfill window. A job without a partition or QOS
@@ -697,6 +701,17 @@ public struct SlurmPolicy: SchedulingPolicy {
 
     // MARK: Preemption
 
+    /// A victim's grace time as the preempt plugin gives it: its partition's `GraceTime` under
+    /// `preempt/partition_prio` (preempt_partition_prio.c `_get_grace_time`), its QOS's
+    /// otherwise (preempt_qos.c).
+    private func graceTime(of job: JobIndex) -> VirtualTime {
+        if configuration.preemptType == .partitionPriority {
+            let p = entries[Int(job)].partitionIndex
+            return p >= 0 ? configuration.partitions[p].graceTime : .zero
+        }
+        return victimQOS(job)?.graceTime ?? .zero
+    }
+
     private func victimQOS(_ job: JobIndex) -> SlurmConfiguration.QOS? {
         let q = entries[Int(job)].qosIndex
         return q >= 0 ? configuration.qos[q] : nil
@@ -748,11 +763,11 @@ public struct SlurmPolicy: SchedulingPolicy {
         return levels
     }
 
-    /// Requeues `victims` now, or at the end of their QOS's `GraceTime`; whether all go now.
+    /// Requeues `victims` now, or at the end of their grace time; whether all go now.
     private mutating func preempt(_ victims: [JobIndex], at now: VirtualTime) -> Bool {
         var allNow = true
         for victim in victims {
-            let grace = victimQOS(victim)?.graceTime ?? .zero
+            let grace = graceTime(of: victim)
             if grace > .zero {
                 entries[Int(victim)].requeueAt = now + grace
                 allNow = false

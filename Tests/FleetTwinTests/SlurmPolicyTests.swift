@@ -223,6 +223,8 @@ import Testing
         #expect(error("PartitionName=p Nodes=n[1-2]\n")?.contains("slurm.conf:1: partition p has Nodes=n[1-2]; only partitions over every node") == true)
         #expect(error("SchedulerParameters=bf_interval=soon\n")?.hasPrefix("slurm.conf:1: SchedulerParameters needs a number of seconds") == true)
         #expect(error("just words\n")?.hasPrefix("slurm.conf:1: expected Key=Value") == true)
+        #expect(error("ClusterName=x\nPartitionName=p Nodes=ALL GraceTime=1:00\n")?
+            .hasPrefix("slurm.conf:2: GraceTime of partition p needs a number of seconds; found '1:00'") == true)
         var c = SlurmConfiguration()
         #expect(throws: SlurmConfigurationError.self) { try c.readQOS("Name|Priority|Preempt\nhigh|100|urgent\n", file: "q.psv") }
         #expect(throws: SlurmConfigurationError.self) { try c.readQOS("Name|Priority|Preempt|PreemptMode\nhigh|100||suspend\n", file: "q.psv") }

@@ -121,6 +121,23 @@ import Testing
         #expect(startTimes(result, "H") == [10] && startTimes(result, "W") == [20] && startTimes(result, "L") == [0, 30])
     }
 
+    /// Under `preempt/partition_prio` a victim's grace time is its partition's `GraceTime`
+    /// (preempt_partition_prio.c `_get_grace_time`), not its QOS's: L (partition `gpu`,
+    /// GraceTime=5) runs on for 5 s after H (partition `high`) claims its node at 10, so H
+    /// starts at 15. With the QOS's grace time (0), L went at once and H started at 10.
+    @Test func partitionPreemptionWaitsThePartitionsGraceTime() async throws {
+        let conf = SlurmPolicyTests.conf
+            .replacingOccurrences(of: "PreemptType=preempt/qos", with: "PreemptType=preempt/partition_prio")
+            .replacingOccurrences(of: "PartitionName=gpu Nodes=ALL Default=YES PriorityTier=1", with: "PartitionName=gpu Nodes=ALL Default=YES PriorityTier=1 GraceTime=5")
+        let (result, metrics) = try await hand.replay([
+            #"{"id":"L","submit":0,"worldSize":4,"duration":50,"timeLimit":120,"qos":"normal"}"#,
+            #"{"id":"H","submit":10,"worldSize":4,"duration":10,"timeLimit":60,"qos":"normal","partition":"high"}"#,
+        ], conf: conf, nodes: 1)
+        #expect(metrics.jobsCompleted == 2 && requeued(result) == ["L"])
+        #expect(result.log.records.filter { $0.kind == .requeued }.map(\.time.seconds) == [15])
+        #expect(startTimes(result, "H") == [15])
+    }
+
     /// The QOS ladder the queue is sorted by: one more than the highest rank a QOS may preempt;
     /// a QOS preempting nobody is 0; a cycle stays bounded.
     @Test func theQOSLadderRanksPreemptors() throws {
