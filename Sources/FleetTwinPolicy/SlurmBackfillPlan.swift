@@ -20,6 +20,9 @@ struct NodePlan {
     /// so that a cycle does not allocate one per segment.
     private var ending: [UInt64]
     private let endingWords: Int
+    /// Each node's free CPU cores now, which a start now is fitted by (the select plugin's
+    /// tightest fit, `NodePlan.Preference.consecutive`); later starts, planned on GPUs alone.
+    var cpusNow: [Int]?
 
     /// The GPUs free at `now`, and those that running jobs give back at `releases` (ends in
     /// ascending order, each after `now`): one segment per distinct end.
@@ -177,7 +180,8 @@ struct NodePlan {
     private mutating func choose(_ size: Int, perNode: Int, rule: PlacementRule, group: Int, segment k: Int, open: NodeSet) -> [NodeShare]? {
         let base = k * nodes
         for node in 0..<nodes { masked[node] = open.contains(node) ? free[base + node] : 0 }
-        return Self.choose(size, perNode: perNode, free: masked, rule: rule, group: group, preferring: .consecutive(masked))
+        return Self.choose(size, perNode: perNode, free: masked, rule: rule, group: group,
+                           preferring: .consecutive(masked, cpus: k == 0 ? cpusNow : nil))
     }
 }
 

@@ -57,11 +57,14 @@ import FleetTwinFleet
 ///   a higher-tier partition may stop one of a lower tier. Only `PreemptMode=REQUEUE` is
 ///   modelled: the victim is killed (`SchedulingDecision.requeue`: a batch job without
 ///   checkpoints starts over), and is eligible again `cred_expire` + 1 s later, after its
-///   QOS's `GraceTime`. When the preemptor does not fit, the victims are the preemptable jobs
-///   of the node(s) where stopping them makes it fit with the fewest GPUs stopped on other
-///   nodes, then the fewest jobs, then the first node: what `PreemptParameters=reorder_count=1`
-///   aims at ("minimize the count of jobs preempted") without killing multi-node jobs when a
-///   single-node choice exists.
+///   QOS's `GraceTime`. The victims are those select/cons_common's `_run_now` chooses
+///   (`victims(for:)`). Under slurmctld's timing the preemptor starts at the next pass, once
+///   its victims' nodes are free (node_scheduler.c `select_nodes` answers ESLURM_NODES_BUSY
+///   after signalling them), and signals no more victims for `KillWait` + `MessageTimeout`;
+///   backfill preempts for a job it reaches that would fit with its preemptable jobs gone
+///   (job_test.c `_will_run_test` answers "now", backfill.c `_start_job` preempts and reserves
+///   the nodes). The instant model starts the preemptor in the same pass and does not preempt
+///   in backfill. A job started in the same pass is no victim.
 ///
 /// A job without a time limit takes its partition's `DefaultTime` (else `MaxTime`), else it
 /// is planned as running to the end of the backfill window. A job without a partition or QOS
@@ -169,7 +172,7 @@ public struct SlurmPolicy: SchedulingPolicy {
     private var triggerFirst: VirtualTime = .limit, triggerLast: VirtualTime = .limit
     private var lastMainPass: VirtualTime = .limit
     /// GPUs released outside a pass, by cluster: those of the pass's own instant are hidden.
-    private var released: [(time: VirtualTime, cluster: Int32, shares: [NodeShare])] = []
+    private var released: [(time: VirtualTime, cluster: Int32, shares: [NodeShare], job: JobIndex)] = []
     /// The backfill thread: its last cycle, its next wake, and the times of job changes since
     /// the whole second its last cycle began.
     private var bfLast: VirtualTime = .limit
@@ -177,6 +180,11 @@ public struct SlurmPolicy: SchedulingPolicy {
     private var updates: Deque<VirtualTime> = []
     /// Whether this pass runs a backfill cycle (decided at its start).
     private var cycleDue = false
+
+    /// CPU cores held on each node of each cluster (the select plugin's tightest fit is in
+    /// CPUs), and each cluster's cores per node, learnt on the first pass.
+    private var cpusUsed: [[Int]] = []
+    private var cpusPerNode: [Int] = []
 
     /// The highest QOS priority and partition factor, which normalise those factors.
     private let maxQOS: Int, maxFactor: Int
@@ -265,8 +273,37 @@ public struct SlurmPolicy: SchedulingPolicy {
             track(tenant: job.tenant, change: run.devices, at: now)
             changed(at: now, triggers: false)
         }
+        holdCPUs(job.index, sign: -1)
         entries[i].shares = run.shares
         entries[i].cluster = run.cluster
+        holdCPUs(job.index, sign: 1)
+    }
+
+    /// A job's CPU cores on a node where it holds `gpus` GPUs: its CPUs per GPU (the trace's
+    /// resources), whole cores, at least one; without them one (Slurm's default, one task
+    /// of one CPU).
+    private func cpus(of job: JobIndex, gpus: Int32) -> Int {
+        guard let perGPU = entries[Int(job)].job.resources?.cpusPerAccelerator, perGPU > 0 else { return 1 }
+        return max(1, Int((perGPU * Double(gpus)).rounded(.up)))
+    }
+
+    private mutating func holdCPUs(_ job: JobIndex, sign: Int) {
+        let e = entries[Int(job)]
+        guard e.cluster >= 0, !e.shares.isEmpty else { return }
+        let c = Int(e.cluster)
+        while cpusUsed.count <= c { cpusUsed.append([]) }
+        for share in e.shares {
+            let node = Int(share.node)
+            if cpusUsed[c].count <= node { cpusUsed[c].append(contentsOf: repeatElement(0, count: node + 1 - cpusUsed[c].count)) }
+            cpusUsed[c][node] += sign * cpus(of: job, gpus: share.count)
+        }
+    }
+
+    /// Each node's free CPU cores on `cluster` now.
+    private func cpusFree(_ cluster: Int32, nodes: Int) -> [Int] {
+        let c = Int(cluster), per = c < cpusPerNode.count ? cpusPerNode[c] : 0
+        let used = c < cpusUsed.count ? cpusUsed[c] : []
+        return (0..<nodes).map { per - ($0 < used.count ? used[$0] : 0) }
     }
 
     /// A requeue (or a failure) put the job back: eligible again after `cred_expire` + 1 s,
@@ -295,8 +332,9 @@ public struct SlurmPolicy: SchedulingPolicy {
         // Hidden from a pass at this same instant: released outside it, or by its own requeues
         // (their nodes are completing; Slurm allocates no completing node).
         if timed && !entries[i].shares.isEmpty {
-            released.append((now, entries[i].cluster, entries[i].shares))
+            released.append((now, entries[i].cluster, entries[i].shares, job))
         }
+        holdCPUs(job, sign: -1)
         entries[i].shares = []
     }
 
@@ -356,6 +394,7 @@ public struct SlurmPolicy: SchedulingPolicy {
         if totalNodes == nil, let c = fleet.clusters.first {
             totalNodes = (c.nodes.nodeCount, c.nodes.acceleratorsPerNode, c.capacity)
         }
+        if cpusPerNode.count < fleet.clusters.count { cpusPerNode = fleet.clusters.map { Int($0.cpusPerNode) } }
         if timed {
             // Submissions of this instant wait for the next pass.
             let waiting = arrivalTimes.partitionPoint { $0 < now }
@@ -461,12 +500,13 @@ public struct SlurmPolicy: SchedulingPolicy {
             guard let cluster = cluster(for: entry.job, fleet: fleet) else { continue }
             entries[Int(job)].cluster = cluster
             let capacity = visible(cluster, fleet: fleet)
-            if let shares = nodes(for: entry.job.worldSize, group: entry.job.tensorGroup, free: capacity) {
+            if let shares = nodes(for: entry.job.worldSize, group: entry.job.tensorGroup, free: capacity,
+                                  cpus: visibleCPUs(cluster, capacity: capacity)) {
                 return .startOnNodes(job, cluster: cluster, shares: shares)
             }
             // A preemptor whose victims are still in their grace time waits for them.
             if running.contains(where: { entries[Int($0)].requeueAt != .limit }) { break }
-            if let (victims, shares) = victims(for: job, cluster: cluster, capacity: capacity) {
+            if let (victims, shares) = victims(for: job, cluster: cluster, capacity: capacity, cpus: visibleCPUs(cluster, capacity: capacity)) {
                 // Under slurmctld's timing the preemptor does not start in this pass: select_nodes
                 // answers ESLURM_NODES_BUSY once it has signalled its victims (node_scheduler.c
                 // `_preempt_jobs`), their nodes are completing until they end, and the walk stops
@@ -491,10 +531,20 @@ public struct SlurmPolicy: SchedulingPolicy {
     /// Where Slurm's select plugin puts `size` GPUs on the free capacity now (see
     /// `NodePlan.Preference.consecutive`), or nil when they do not fit; whole tensor groups of
     /// `group` on each node.
-    private func nodes(for size: Int, group: Int, free capacity: ClusterCapacity) -> [NodeShare]? {
+    private func nodes(for size: Int, group: Int, free capacity: ClusterCapacity, cpus: [Int]) -> [NodeShare]? {
         let free = capacity.freeOnNode
         return NodePlan.choose(size, perNode: capacity.acceleratorsPerNode, free: free, rule: placement, group: group,
-                               preferring: .consecutive(free))
+                               preferring: .consecutive(free, cpus: cpus))
+    }
+
+    /// Free CPU cores per node as this pass sees them: without the cores of the jobs whose
+    /// release it does not see (`visible`).
+    private func visibleCPUs(_ cluster: Int32, capacity: ClusterCapacity) -> [Int] {
+        var free = cpusFree(cluster, nodes: capacity.nodeCount)
+        for r in released where r.time == passTime && r.cluster == cluster {
+            for share in r.shares { free[Int(share.node)] -= cpus(of: r.job, gpus: share.count) }
+        }
+        return free
     }
 
     // MARK: Backfill
@@ -567,6 +617,7 @@ public struct SlurmPolicy: SchedulingPolicy {
             releases.append((max(r.end, now + VirtualTime(microseconds: 1)), entries[Int(r.job)].shares))
         }
         var usage = NodePlan(now: now, free: capacity.freeOnNode, releases: releases)
+        usage.cpusNow = visibleCPUs(cluster, capacity: capacity)
         // Nodes: the node-space map, open where a node is free of reservations (down nodes:
         // never), starting at now rounded down to bf_resolution.
         var space = NodeSpace(start: roundDown(now), down: capacity.isDown)
@@ -624,6 +675,7 @@ public struct SlurmPolicy: SchedulingPolicy {
                 }
                 if start <= now {
                     usage.take(shares, from: now, to: now + timeLimit)
+                    for share in shares { usage.cpusNow?[Int(share.node)] -= cpus(of: job, gpus: share.count) }
                     changed = true
                     entries[Int(job)].cluster = cluster
                     starts.append((job, shares))
@@ -662,7 +714,7 @@ public struct SlurmPolicy: SchedulingPolicy {
         var available = capacity
         for (_, shares) in starts { available.take(shares) }
         for node in 0..<capacity.nodeCount where !open.contains(node) { available.markDown(node) }
-        guard let (victims, shares) = victims(for: job, cluster: cluster, capacity: available) else { return nil }
+        guard let (victims, shares) = victims(for: job, cluster: cluster, capacity: available, cpus: usage.cpusNow ?? visibleCPUs(cluster, capacity: capacity)) else { return nil }
         entries[Int(job)].preemptedAt = now
         _ = preempt(victims, at: now)
         return shares
@@ -786,17 +838,18 @@ public struct SlurmPolicy: SchedulingPolicy {
     /// then those removed before it by how many of the chosen nodes they hold, most first
     /// (with `preempt_strict_order` only the former moves) - and the removal runs again. The
     /// victims are the candidates the last removal took that hold one of its chosen nodes.
-    private func victims(for job: JobIndex, cluster: Int32, capacity: ClusterCapacity) -> (victims: [JobIndex], shares: [NodeShare])? {
+    private func victims(for job: JobIndex, cluster: Int32, capacity: ClusterCapacity, cpus: [Int]) -> (victims: [JobIndex], shares: [NodeShare])? {
         var candidates = preemptionCandidates(for: job, cluster: cluster)
         guard !candidates.isEmpty else { return nil }
         let pending = entries[Int(job)].job
         var passes = 0
         while true {
-            var freed = capacity
+            var freed = capacity, freedCPUs = cpus
             var found: (last: Int, shares: [NodeShare])?
             for (k, candidate) in candidates.enumerated() {
                 freed.release(entries[Int(candidate)].shares)
-                if let shares = nodes(for: pending.worldSize, group: pending.tensorGroup, free: freed) {
+                for share in entries[Int(candidate)].shares { freedCPUs[Int(share.node)] += self.cpus(of: candidate, gpus: share.count) }
+                if let shares = nodes(for: pending.worldSize, group: pending.tensorGroup, free: freed, cpus: freedCPUs) {
                     found = (k, shares)
                     break
                 }
@@ -935,8 +988,11 @@ extension NodePlan {
         case rule
         /// Slurm's select plugin without a topology (select/cons_tres, `_eval_nodes`): whole
         /// nodes from the shortest run of consecutive available nodes that holds them all
-        /// (else from the longest runs first), a partial node by best fit on `now`.
-        case consecutive([Int])
+        /// (else from the longest runs first). A single node as cons_tres picks it: the
+        /// available nodes (those with the GPUs) in runs of consecutive nodes, the run with the
+        /// fewest free CPUs in all (`cpus`, each node's free CPU cores: the tightest fit), in it
+        /// the node with the fewest; without `cpus`, the node with the fewest free GPUs `now`.
+        case consecutive([Int], cpus: [Int]? = nil)
     }
 
     /// `count` of the `available` nodes (ascending) as Slurm picks them: the first run of
@@ -964,7 +1020,21 @@ extension NodePlan {
         var remaining = free, shares: [NodeShare] = []
         func pick(_ candidates: [Int]) -> Int? {
             switch preference {
-            case .consecutive(let now): return candidates.min { (now[$0], $0) < (now[$1], $1) }
+            case .consecutive(let now, nil): return candidates.min { (now[$0], $0) < (now[$1], $1) }
+            case .consecutive(_, let cpus?):
+                // Runs of consecutive candidates (ascending) with a free CPU, the first of those
+                // with the fewest free CPUs, then its node with the fewest.
+                var best: (sum: Int, first: Int, last: Int)?
+                var i = 0
+                let sorted = candidates.filter { cpus[$0] > 0 }.sorted()
+                while i < sorted.count {
+                    var j = i, sum = cpus[sorted[i]]
+                    while j + 1 < sorted.count && sorted[j + 1] == sorted[j] + 1 { j += 1; sum += cpus[sorted[j]] }
+                    if best == nil || sum < best!.sum { best = (sum, i, j) }
+                    i = j + 1
+                }
+                guard let run = best else { return nil }
+                return sorted[run.first...run.last].min { (cpus[$0], $0) < (cpus[$1], $1) }
             case .rule: return rule == .bestFit ? candidates.min { (remaining[$0], $0) < (remaining[$1], $1) } : candidates.first
             }
         }

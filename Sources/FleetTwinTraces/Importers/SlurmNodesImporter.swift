@@ -48,10 +48,10 @@ public struct SlurmNodesImporter {
         guard let nodes = (root as? [String: Any])?["nodes"] as? [Any] else {
             throw TraceError(file: input, line: 1, message: "expected an object with a \"nodes\" list, as `sinfo --json` prints")
         }
-        var listed: [(name: String, gres: String)?] = []
+        var listed: [(name: String, gres: String, cpus: Int?)?] = []
         for element in nodes {
             guard let node = element as? [String: Any], let name = node["name"] as? String else { listed.append(nil); continue }
-            listed.append((name, node["gres"] as? String ?? ""))
+            listed.append((name, node["gres"] as? String ?? "", (node["cpus"] as? NSNumber)?.intValue))
         }
         let region = URL(fileURLWithPath: input).deletingPathExtension().lastPathComponent
         return try Self.write(listed: listed, region: region, source: URL(fileURLWithPath: input).lastPathComponent, out: out)
@@ -61,21 +61,25 @@ public struct SlurmNodesImporter {
     /// in one region named `region`; `source` is said in the file's comment. The live twin's
     /// export uses it for the nodes it last observed.
     public static func write(nodes: [(name: String, gres: String)], region: String, source: String, out: String) throws -> ImportResult {
-        try write(listed: nodes.map { Optional($0) }, region: region, source: source, out: out)
+        try write(listed: nodes.map { ($0.name, $0.gres, nil) }, region: region, source: source, out: out)
     }
 
-    /// The grouping behind both: a nil entry is a node without a name (a skipped row).
-    static func write(listed nodes: [(name: String, gres: String)?], region: String, source: String, out: String) throws -> ImportResult {
+    /// The grouping behind both: a nil entry is a node without a name (a skipped row). A
+    /// cluster's `cpus_per_node` is its nodes' CPUs when every node reports the same count
+    /// (Slurm's select plugin fits jobs by CPU cores; `--policy slurm` reads it).
+    static func write(listed nodes: [(name: String, gres: String, cpus: Int?)?], region: String, source: String, out: String) throws -> ImportResult {
         var report = ImportReport()
         var groups: [String: [Int: Int]] = [:]  // GPU type -> GPUs per node -> nodes; output is sorted
+        var cpus: [String: [Int: Set<Int?>]] = [:]  // the CPU counts seen per group (membership only)
         for (index, entry) in nodes.enumerated() {
-            guard let (name, gres) = entry else {
+            guard let (name, gres, nodeCPUs) = entry else {
                 report.skip(line: index + 1, "a node without a name"); continue
             }
             guard let gpus = Self.gpus(gres), gpus.count <= FleetDocument.maxAcceleratorsPerNode else {
                 report.skip(line: index + 1, "node \(name) has no GPU gres ('\(gres)')"); continue
             }
             groups[gpus.type, default: [:]][gpus.count, default: 0] += 1
+            cpus[gpus.type, default: [:]][gpus.count, default: []].insert(nodeCPUs)
             report.wrote()
         }
         var fleet = FleetDocument()
@@ -86,7 +90,9 @@ public struct SlurmNodesImporter {
             types.append(m.why)
             for gpus in groups[type]!.keys.sorted() {
                 let name = FleetDocument.slug(type.isEmpty ? "gpu" : type) + "-x\(gpus)"
-                clusters.append(.init(name: name, nodes: groups[type]![gpus]!, acceleratorsPerNode: gpus, type: m.type))
+                let seen = cpus[type]![gpus]!
+                clusters.append(.init(name: name, nodes: groups[type]![gpus]!, acceleratorsPerNode: gpus, type: m.type,
+                                      cpusPerNode: seen.count == 1 ? seen.first! : nil))
             }
         }
         fleet.regions = [(FleetDocument.slug(region), clusters)]
