@@ -36,8 +36,12 @@ import FleetTwinFleet
 ///   from that start to start + limit, both rounded down to `bf_resolution` (at least one
 ///   slot), against every job behind it; a reservation that would overlap an earlier one is
 ///   retried from its start ("TRY_LATER"). Nodes are chosen as the select plugin chooses them
-///   without a topology: whole nodes from the shortest run of consecutive available nodes
-///   that holds them, a partial node by best fit.
+///   without a topology (select/cons_tres job_test.c `_eval_nodes`): whole nodes from the
+///   shortest run of consecutive available nodes that holds them; one node by CPU cores: of
+///   the nodes with the GPUs and a free core, the run of consecutive ones with the fewest free
+///   cores in all, in it the node with the fewest (the fleet's `cpus_per_node`, else 3 per
+///   GPU; a job takes its CPUs per GPU from the trace, else one core per node, Slurm's one
+///   task of one CPU). Reservations later in the plan are fitted by GPUs alone.
 /// - **When the schedulers run** (with `SlurmConfiguration.schedulerLatency` set, the
 ///   default; nil keeps the instant model: the main scheduler at every event, backfill at
 ///   `backfillPhase` + k x `bf_interval`). As slurmctld 22.05 does it: an event (submission,
@@ -70,7 +74,8 @@ import FleetTwinFleet
 /// is planned as running to the end of the backfill window. A job without a partition or QOS
 /// takes the default partition and the `normal` QOS. Not modelled: jobs killed at their time
 /// limit (replayed durations are the recorded ones), partitions over some of the nodes,
-/// suspension, reservations, dependencies, QOS limits, and node weights. Every start names
+/// suspension, reservations, dependencies, QOS limits, node weights, and in the CPU fit
+/// sockets, threads and memory. Every start names
 /// its nodes as Slurm's select plugin picks them (`NodePlan.Preference.consecutive`); the
 /// run's `PlacementRule` only says whether a gang sits on as few nodes as its size allows
 /// (`first-fit`, `best-fit`) or may spread (`spread`, `any`). It schedules
@@ -279,12 +284,13 @@ public struct SlurmPolicy: SchedulingPolicy {
         holdCPUs(job.index, sign: 1)
     }
 
-    /// A job's CPU cores on a node where it holds `gpus` GPUs: its CPUs per GPU (the trace's
-    /// resources), whole cores, at least one; without them one (Slurm's default, one task
-    /// of one CPU).
-    private func cpus(of job: JobIndex, gpus: Int32) -> Int {
+    /// A job's CPU cores on a node of `cluster` where it holds `gpus` GPUs: its CPUs per GPU
+    /// (the trace's resources), whole cores, at least one and at most the node's; without
+    /// them one (Slurm's default, one task of one CPU).
+    private func cpus(of job: JobIndex, gpus: Int32, cluster: Int32) -> Int {
         guard let perGPU = entries[Int(job)].job.resources?.cpusPerAccelerator, perGPU > 0 else { return 1 }
-        return max(1, Int((perGPU * Double(gpus)).rounded(.up)))
+        let c = Int(cluster), cores = c >= 0 && c < cpusPerNode.count ? cpusPerNode[c] : Int.max
+        return max(1, min(cores, Int((perGPU * Double(gpus)).rounded(.up))))
     }
 
     private mutating func holdCPUs(_ job: JobIndex, sign: Int) {
@@ -295,7 +301,7 @@ public struct SlurmPolicy: SchedulingPolicy {
         for share in e.shares {
             let node = Int(share.node)
             if cpusUsed[c].count <= node { cpusUsed[c].append(contentsOf: repeatElement(0, count: node + 1 - cpusUsed[c].count)) }
-            cpusUsed[c][node] += sign * cpus(of: job, gpus: share.count)
+            cpusUsed[c][node] += sign * cpus(of: job, gpus: share.count, cluster: e.cluster)
         }
     }
 
@@ -501,7 +507,7 @@ public struct SlurmPolicy: SchedulingPolicy {
             entries[Int(job)].cluster = cluster
             let capacity = visible(cluster, fleet: fleet)
             if let shares = nodes(for: entry.job.worldSize, group: entry.job.tensorGroup, free: capacity,
-                                  cpus: visibleCPUs(cluster, capacity: capacity)) {
+                                  cpus: visibleCPUs(cluster, capacity: capacity), need: cpus(of: job, gpus: 1, cluster: cluster)) {
                 return .startOnNodes(job, cluster: cluster, shares: shares)
             }
             // A preemptor whose victims are still in their grace time waits for them.
@@ -530,9 +536,11 @@ public struct SlurmPolicy: SchedulingPolicy {
 
     /// Where Slurm's select plugin puts `size` GPUs on the free capacity now (see
     /// `NodePlan.Preference.consecutive`), or nil when they do not fit; whole tensor groups of
-    /// `group` on each node.
-    private func nodes(for size: Int, group: Int, free capacity: ClusterCapacity, cpus: [Int]) -> [NodeShare]? {
-        let free = capacity.freeOnNode
+    /// `group` on each node. `cpus` are each node's free CPU cores, `need` the job's on a node:
+    /// a node with fewer is not available (job_test.c `_eval_nodes` clears it from the map).
+    private func nodes(for size: Int, group: Int, free capacity: ClusterCapacity, cpus: [Int], need: Int) -> [NodeShare]? {
+        var free = capacity.freeOnNode
+        for node in free.indices where cpus[node] < need { free[node] = 0 }
         return NodePlan.choose(size, perNode: capacity.acceleratorsPerNode, free: free, rule: placement, group: group,
                                preferring: .consecutive(free, cpus: cpus))
     }
@@ -542,7 +550,7 @@ public struct SlurmPolicy: SchedulingPolicy {
     private func visibleCPUs(_ cluster: Int32, capacity: ClusterCapacity) -> [Int] {
         var free = cpusFree(cluster, nodes: capacity.nodeCount)
         for r in released where r.time == passTime && r.cluster == cluster {
-            for share in r.shares { free[Int(share.node)] -= cpus(of: r.job, gpus: share.count) }
+            for share in r.shares { free[Int(share.node)] -= cpus(of: r.job, gpus: share.count, cluster: cluster) }
         }
         return free
     }
@@ -656,6 +664,7 @@ public struct SlurmPolicy: SchedulingPolicy {
                 changed = true
                 continue
             }
+            usage.cpuNeed = cpus(of: job, gpus: 1, cluster: cluster)
             var startFrom = now
             // Slurm's TRY_LATER loop: each retry starts later, at most once per map boundary.
             for _ in 0...space.times.count {
@@ -675,7 +684,7 @@ public struct SlurmPolicy: SchedulingPolicy {
                 }
                 if start <= now {
                     usage.take(shares, from: now, to: now + timeLimit)
-                    for share in shares { usage.cpusNow?[Int(share.node)] -= cpus(of: job, gpus: share.count) }
+                    for share in shares { usage.cpusNow?[Int(share.node)] -= cpus(of: job, gpus: share.count, cluster: cluster) }
                     changed = true
                     entries[Int(job)].cluster = cluster
                     starts.append((job, shares))
@@ -706,15 +715,16 @@ public struct SlurmPolicy: SchedulingPolicy {
                                              usage: NodePlan, space: NodeSpace, at now: VirtualTime) -> [NodeShare]? {
         let pending = entries[Int(job)].job
         let open = space.open(from: now, to: now + limit(job) + VirtualTime(microseconds: 1))
-        let freeNow = (0..<capacity.nodeCount).map { open.contains($0) ? usage.freeNow($0) : 0 }
+        let cpusNow = usage.cpusNow ?? visibleCPUs(cluster, capacity: capacity), need = cpus(of: job, gpus: 1, cluster: cluster)
+        let freeNow = (0..<capacity.nodeCount).map { open.contains($0) && cpusNow[$0] >= need ? usage.freeNow($0) : 0 }
         if NodePlan.choose(pending.worldSize, perNode: capacity.acceleratorsPerNode, free: freeNow, rule: placement,
-                           group: pending.tensorGroup, preferring: .consecutive(freeNow)) != nil { return nil }
+                           group: pending.tensorGroup, preferring: .consecutive(freeNow, cpus: cpusNow)) != nil { return nil }
         let last = entries[Int(job)].preemptedAt
         if last != .limit && now < last + configuration.killWait + configuration.messageTimeout { return nil }
         var available = capacity
         for (_, shares) in starts { available.take(shares) }
         for node in 0..<capacity.nodeCount where !open.contains(node) { available.markDown(node) }
-        guard let (victims, shares) = victims(for: job, cluster: cluster, capacity: available, cpus: usage.cpusNow ?? visibleCPUs(cluster, capacity: capacity)) else { return nil }
+        guard let (victims, shares) = victims(for: job, cluster: cluster, capacity: available, cpus: cpusNow) else { return nil }
         entries[Int(job)].preemptedAt = now
         _ = preempt(victims, at: now)
         return shares
@@ -848,8 +858,9 @@ public struct SlurmPolicy: SchedulingPolicy {
             var found: (last: Int, shares: [NodeShare])?
             for (k, candidate) in candidates.enumerated() {
                 freed.release(entries[Int(candidate)].shares)
-                for share in entries[Int(candidate)].shares { freedCPUs[Int(share.node)] += self.cpus(of: candidate, gpus: share.count) }
-                if let shares = nodes(for: pending.worldSize, group: pending.tensorGroup, free: freed, cpus: freedCPUs) {
+                for share in entries[Int(candidate)].shares { freedCPUs[Int(share.node)] += self.cpus(of: candidate, gpus: share.count, cluster: cluster) }
+                if let shares = nodes(for: pending.worldSize, group: pending.tensorGroup, free: freed, cpus: freedCPUs,
+                                      need: self.cpus(of: job, gpus: 1, cluster: cluster)) {
                     found = (k, shares)
                     break
                 }
@@ -988,27 +999,34 @@ extension NodePlan {
         case rule
         /// Slurm's select plugin without a topology (select/cons_tres, `_eval_nodes`): whole
         /// nodes from the shortest run of consecutive available nodes that holds them all
-        /// (else from the longest runs first). A single node as cons_tres picks it: the
-        /// available nodes (those with the GPUs) in runs of consecutive nodes, the run with the
-        /// fewest free CPUs in all (`cpus`, each node's free CPU cores: the tightest fit), in it
-        /// the node with the fewest; without `cpus`, the node with the fewest free GPUs `now`.
+        /// (else the longest runs whole, first, see `consecutive(_:of:)`). A single node as
+        /// cons_tres picks it: the available nodes (those with the GPUs and a free CPU core) in
+        /// runs of consecutive nodes, the first run with the fewest free CPUs in all (`cpus`,
+        /// each node's free CPU cores: the tightest fit), in it the first node with the fewest;
+        /// without `cpus`, the node with the fewest free GPUs `now`.
         case consecutive([Int], cpus: [Int]? = nil)
     }
 
-    /// `count` of the `available` nodes (ascending) as Slurm picks them: the first run of
-    /// consecutive nodes among the shortest that hold `count`; without one, from the longest
-    /// runs first.
+    /// `count` of the `available` nodes (ascending) as Slurm picks them (job_test.c
+    /// `_eval_nodes`, whole idle nodes: a run's free CPUs go with its length): the first run
+    /// of consecutive nodes among the shortest that hold `count`; without one, all of the
+    /// first of the longest runs, and again for the nodes still wanted.
     static func consecutive(_ count: Int, of available: [Int]) -> [Int]? {
         guard available.count >= count else { return nil }
         var runs: [[Int]] = []
         for node in available {
             if let last = runs.last?.last, last + 1 == node { runs[runs.count - 1].append(node) } else { runs.append([node]) }
         }
-        if let best = runs.filter({ $0.count >= count }).min(by: { $0.count < $1.count }) { return Array(best.prefix(count)) }
         var chosen: [Int] = []
-        for run in runs.enumerated().sorted(by: { ($0.element.count, -$0.offset) > ($1.element.count, -$1.offset) }).map(\.element) {
-            chosen += run.prefix(count - chosen.count)
-            if chosen.count == count { break }
+        while chosen.count < count {
+            let rest = count - chosen.count
+            if let best = runs.indices.filter({ runs[$0].count >= rest }).min(by: { (runs[$0].count, $0) < (runs[$1].count, $1) }) {
+                chosen += runs[best].prefix(rest)
+                break
+            }
+            // None holds the rest: the first of the longest, whole (its CPUs the most).
+            guard let longest = runs.indices.min(by: { (-runs[$0].count, $0) < (-runs[$1].count, $1) }) else { return nil }
+            chosen += runs.remove(at: longest)
         }
         return chosen.sorted()
     }

@@ -1,9 +1,10 @@
 import Foundation
 
 /// Builds a fleet from Slurm's node list as `sinfo --json` prints it (22.05: `{"nodes": [...]}`,
-/// each with `name`, `gres` such as `gpu:8`, `gpu:h100:8` or `gpu:a100:4(S:0-1)`, `partitions`
-/// and `state`): GPU nodes grouped by (GPU type, GPUs per node) into one cluster each, in one
-/// region named after the file. Nodes without a GPU gres are skipped rows; "line" in the
+/// each with `name`, `gres` such as `gpu:8`, `gpu:h100:8` or `gpu:a100:4(S:0-1)`, `cpus`,
+/// `partitions` and `state`): GPU nodes grouped by (GPU type, GPUs per node) into one cluster
+/// each, in one region named after the file, with `cpus_per_node` when all its nodes report
+/// the same `cpus` (else the fleet's default, 3 cores per GPU). Nodes without a GPU gres are skipped rows; "line" in the
 /// report is the node's position in `nodes`. GPU types map to FleetTwin's built-in types
 /// (h100, a100, v100), and untyped or other GPUs to the declared or assumed type said in the
 /// notes (Slurm's gres.conf and sinfo documentation for the gres syntax).
@@ -49,9 +50,17 @@ public struct SlurmNodesImporter {
             throw TraceError(file: input, line: 1, message: "expected an object with a \"nodes\" list, as `sinfo --json` prints")
         }
         var listed: [(name: String, gres: String, cpus: Int?)?] = []
-        for element in nodes {
+        for (index, element) in nodes.enumerated() {
             guard let node = element as? [String: Any], let name = node["name"] as? String else { listed.append(nil); continue }
-            listed.append((name, node["gres"] as? String ?? "", (node["cpus"] as? NSNumber)?.intValue))
+            var cpus: Int?
+            if let value = node["cpus"] {
+                guard let number = value as? NSNumber, let whole = Int(exactly: number.doubleValue), whole > 0 else {
+                    throw TraceError(file: input, line: index + 1,
+                                     message: "node \(name): expected \"cpus\" to be a positive whole number (sinfo's CPUs), got '\(value)'")
+                }
+                cpus = whole
+            }
+            listed.append((name, node["gres"] as? String ?? "", cpus))
         }
         let region = URL(fileURLWithPath: input).deletingPathExtension().lastPathComponent
         return try Self.write(listed: listed, region: region, source: URL(fileURLWithPath: input).lastPathComponent, out: out)
@@ -84,20 +93,24 @@ public struct SlurmNodesImporter {
         }
         var fleet = FleetDocument()
         var clusters: [FleetDocument.Cluster] = []
-        var types: [String] = []
+        var types: [String] = [], mixed: [String] = []
         for type in groups.keys.sorted() {
             let m = Self.mapping(type)
             types.append(m.why)
             for gpus in groups[type]!.keys.sorted() {
                 let name = FleetDocument.slug(type.isEmpty ? "gpu" : type) + "-x\(gpus)"
                 let seen = cpus[type]![gpus]!
+                if seen.count > 1 {
+                    let counts = seen.map { $0.map(String.init) ?? "none" }.sorted()
+                    mixed.append("cluster \(name): its nodes report different CPUs (\(counts.joined(separator: ", "))), cpus_per_node left to the default (3 per GPU)")
+                }
                 clusters.append(.init(name: name, nodes: groups[type]![gpus]!, acceleratorsPerNode: gpus, type: m.type,
                                       cpusPerNode: seen.count == 1 ? seen.first! : nil))
             }
         }
         fleet.regions = [(FleetDocument.slug(region), clusters)]
         let notes = ["one cluster per (GPU type, GPUs per node), named TYPE-xGPUS; partitions are not clusters (a node may be in several)"]
-            + types.map { "type \($0)" }
+            + types.map { "type \($0)" } + mixed
         fleet.comments = ["Fleet imported by `fleettwin import slurm-nodes` from \(source)."]
             + notes.map { $0.prefix(1).uppercased() + $0.dropFirst() + "." }
         return try fleet.write(to: out, report: report, notes: notes)
