@@ -20,6 +20,12 @@ struct NodePlan {
     /// so that a cycle does not allocate one per segment.
     private var ending: [UInt64]
     private let endingWords: Int
+    /// Each node's free CPU cores now, which a start now is fitted by (the select plugin's
+    /// tightest fit, `NodePlan.Preference.consecutive`); later starts, planned on GPUs alone.
+    var cpusNow: [Int]?
+    /// The CPU cores the job being placed needs on a node: a node with fewer free now is not
+    /// usable now (job_test.c `_eval_nodes` clears a node without available CPUs).
+    var cpuNeed = 1
 
     /// The GPUs free at `now`, and those that running jobs give back at `releases` (ends in
     /// ascending order, each after `now`): one segment per distinct end.
@@ -156,7 +162,7 @@ struct NodePlan {
         let base = k * nodes
         if !nodeLocal {
             var total = 0
-            for node in 0..<nodes where open.contains(node) && free[base + node] > 0 {
+            for node in 0..<nodes where usable(node, segment: k, open: open) && free[base + node] > 0 {
                 total += free[base + node] - free[base + node] % group
                 if total >= size { return true }
             }
@@ -165,7 +171,7 @@ struct NodePlan {
         let whole = size > perNode ? size / perNode : 0
         let rest = size > perNode ? size % perNode : size
         var full = 0, roomy = 0
-        for node in 0..<nodes where open.contains(node) {
+        for node in 0..<nodes where usable(node, segment: k, open: open) {
             let f = free[base + node]
             if whole > 0 && f == perNode { full += 1 }
             if rest > 0 && f >= rest { roomy += 1 }
@@ -176,8 +182,16 @@ struct NodePlan {
     /// The select plugin's choice on segment `k`'s free counts, on open nodes only.
     private mutating func choose(_ size: Int, perNode: Int, rule: PlacementRule, group: Int, segment k: Int, open: NodeSet) -> [NodeShare]? {
         let base = k * nodes
-        for node in 0..<nodes { masked[node] = open.contains(node) ? free[base + node] : 0 }
-        return Self.choose(size, perNode: perNode, free: masked, rule: rule, group: group, preferring: .consecutive(masked))
+        for node in 0..<nodes { masked[node] = usable(node, segment: k, open: open) ? free[base + node] : 0 }
+        return Self.choose(size, perNode: perNode, free: masked, rule: rule, group: group,
+                           preferring: .consecutive(masked, cpus: k == 0 ? cpusNow : nil))
+    }
+
+    /// Whether `node` is open and, on segment 0 (now), has the CPU cores the job needs.
+    private func usable(_ node: Int, segment k: Int, open: NodeSet) -> Bool {
+        guard open.contains(node) else { return false }
+        guard k == 0, let cpusNow else { return true }
+        return cpusNow[node] >= cpuNeed
     }
 }
 

@@ -38,8 +38,12 @@ import FleetTwinFleet
 ///   from that start to start + limit, both rounded down to `bf_resolution` (at least one
 ///   slot), against every job behind it; a reservation that would overlap an earlier one is
 ///   retried from its start ("TRY_LATER"). Nodes are chosen as the select plugin chooses them
-///   without a topology: whole nodes from the shortest run of consecutive available nodes
-///   that holds them, a partial node by best fit.
+///   without a topology (select/cons_tres job_test.c `_eval_nodes`): whole nodes from the
+///   shortest run of consecutive available nodes that holds them; one node by CPU cores: of
+///   the nodes with the GPUs and a free core, the run of consecutive ones with the fewest free
+///   cores in all, in it the node with the fewest (the fleet's `cpus_per_node`, else 3 per
+///   GPU; a job takes its CPUs per GPU from the trace, else one core per node, Slurm's one
+///   task of one CPU). Reservations later in the plan are fitted by GPUs alone.
 /// - **When the schedulers run** (with `SlurmConfiguration.schedulerLatency` set, the
 ///   default; nil keeps the instant model: the main scheduler at every event, backfill at
 ///   `backfillPhase` + k x `bf_interval`). As slurmctld 22.05 does it: an event (submission,
@@ -73,7 +77,8 @@ import FleetTwinFleet
 /// is planned as running to the end of the backfill window. A job without a partition or QOS
 /// takes the default partition and the `normal` QOS. Not modelled: jobs killed at their time
 /// limit (replayed durations are the recorded ones), partitions over some of the nodes,
-/// suspension, reservations, dependencies, QOS limits, and node weights. Every start names
+/// suspension, reservations, dependencies, QOS limits, node weights, and in the CPU fit
+/// sockets, threads and memory. Every start names
 /// its nodes as Slurm's select plugin picks them (`NodePlan.Preference.consecutive`); the
 /// run's `PlacementRule` only says whether a gang sits on as few nodes as its size allows
 /// (`first-fit`, `best-fit`) or may spread (`spread`, `any`). It schedules
@@ -180,7 +185,7 @@ public struct SlurmPolicy: SchedulingPolicy {
     private var triggerFirst: VirtualTime = .limit, triggerLast: VirtualTime = .limit
     private var lastMainPass: VirtualTime = .limit
     /// GPUs released outside a pass, by cluster: those of the pass's own instant are hidden.
-    private var released: [(time: VirtualTime, cluster: Int32, shares: [NodeShare])] = []
+    private var released: [(time: VirtualTime, cluster: Int32, shares: [NodeShare], job: JobIndex)] = []
     /// The backfill thread: its last cycle, its next wake, and the times of job changes since
     /// the whole second its last cycle began.
     private var bfLast: VirtualTime = .limit
@@ -188,6 +193,11 @@ public struct SlurmPolicy: SchedulingPolicy {
     private var updates: Deque<VirtualTime> = []
     /// Whether this pass runs a backfill cycle (decided at its start).
     private var cycleDue = false
+
+    /// CPU cores held on each node of each cluster (the select plugin's tightest fit is in
+    /// CPUs), and each cluster's cores per node, learnt on the first pass.
+    private var cpusUsed: [[Int]] = []
+    private var cpusPerNode: [Int] = []
 
     /// The highest QOS priority and partition factor, which normalise those factors.
     private let maxQOS: Int, maxFactor: Int
@@ -280,8 +290,38 @@ public struct SlurmPolicy: SchedulingPolicy {
             track(tenant: job.tenant, change: run.devices, at: now)
             changed(at: now, triggers: false)
         }
+        holdCPUs(job.index, sign: -1)
         entries[i].shares = run.shares
         entries[i].cluster = run.cluster
+        holdCPUs(job.index, sign: 1)
+    }
+
+    /// A job's CPU cores on a node of `cluster` where it holds `gpus` GPUs: its CPUs per GPU
+    /// (the trace's resources), whole cores, at least one and at most the node's; without
+    /// them one (Slurm's default, one task of one CPU).
+    private func cpus(of job: JobIndex, gpus: Int32, cluster: Int32) -> Int {
+        guard let perGPU = entries[Int(job)].job.resources?.cpusPerAccelerator, perGPU > 0 else { return 1 }
+        let c = Int(cluster), cores = c >= 0 && c < cpusPerNode.count ? cpusPerNode[c] : Int.max
+        return max(1, min(cores, Int((perGPU * Double(gpus)).rounded(.up))))
+    }
+
+    private mutating func holdCPUs(_ job: JobIndex, sign: Int) {
+        let e = entries[Int(job)]
+        guard e.cluster >= 0, !e.shares.isEmpty else { return }
+        let c = Int(e.cluster)
+        while cpusUsed.count <= c { cpusUsed.append([]) }
+        for share in e.shares {
+            let node = Int(share.node)
+            if cpusUsed[c].count <= node { cpusUsed[c].append(contentsOf: repeatElement(0, count: node + 1 - cpusUsed[c].count)) }
+            cpusUsed[c][node] += sign * cpus(of: job, gpus: share.count, cluster: e.cluster)
+        }
+    }
+
+    /// Each node's free CPU cores on `cluster` now.
+    private func cpusFree(_ cluster: Int32, nodes: Int) -> [Int] {
+        let c = Int(cluster), per = c < cpusPerNode.count ? cpusPerNode[c] : 0
+        let used = c < cpusUsed.count ? cpusUsed[c] : []
+        return (0..<nodes).map { per - ($0 < used.count ? used[$0] : 0) }
     }
 
     /// A requeue (or a failure) put the job back: eligible again after `cred_expire` + 1 s,
@@ -313,8 +353,9 @@ public struct SlurmPolicy: SchedulingPolicy {
         // Hidden from a pass at this same instant: released outside it, or by its own requeues
         // (their nodes are completing; Slurm allocates no completing node).
         if timed && !entries[i].shares.isEmpty {
-            released.append((now, entries[i].cluster, entries[i].shares))
+            released.append((now, entries[i].cluster, entries[i].shares, job))
         }
+        holdCPUs(job, sign: -1)
         entries[i].shares = []
     }
 
@@ -374,6 +415,7 @@ public struct SlurmPolicy: SchedulingPolicy {
         if totalNodes == nil, let c = fleet.clusters.first {
             totalNodes = (c.nodes.nodeCount, c.nodes.acceleratorsPerNode, c.capacity)
         }
+        if cpusPerNode.count < fleet.clusters.count { cpusPerNode = fleet.clusters.map { Int($0.cpusPerNode) } }
         if timed {
             // Submissions of this instant wait for the next pass.
             let waiting = arrivalTimes.partitionPoint { $0 < now }
@@ -479,12 +521,13 @@ public struct SlurmPolicy: SchedulingPolicy {
             guard let cluster = cluster(for: entry.job, fleet: fleet) else { continue }
             entries[Int(job)].cluster = cluster
             let capacity = visible(cluster, fleet: fleet)
-            if let shares = nodes(for: entry.job.worldSize, group: entry.job.tensorGroup, free: capacity) {
+            if let shares = nodes(for: entry.job.worldSize, group: entry.job.tensorGroup, free: capacity,
+                                  cpus: visibleCPUs(cluster, capacity: capacity), need: cpus(of: job, gpus: 1, cluster: cluster)) {
                 return .startOnNodes(job, cluster: cluster, shares: shares)
             }
             // A preemptor whose victims are still in their grace time waits for them.
             if running.contains(where: { entries[Int($0)].requeueAt != .limit }) { break }
-            if let (victims, shares) = victims(for: job, cluster: cluster, capacity: capacity) {
+            if let (victims, shares) = victims(for: job, cluster: cluster, capacity: capacity, cpus: visibleCPUs(cluster, capacity: capacity)) {
                 // Under slurmctld's timing the preemptor does not start in this pass: select_nodes
                 // answers ESLURM_NODES_BUSY once it has signalled its victims (node_scheduler.c
                 // `_preempt_jobs`), their nodes are completing until they end, and the walk stops
@@ -508,11 +551,23 @@ public struct SlurmPolicy: SchedulingPolicy {
 
     /// Where Slurm's select plugin puts `size` GPUs on the free capacity now (see
     /// `NodePlan.Preference.consecutive`), or nil when they do not fit; whole tensor groups of
-    /// `group` on each node.
-    private func nodes(for size: Int, group: Int, free capacity: ClusterCapacity) -> [NodeShare]? {
-        let free = capacity.freeOnNode
+    /// `group` on each node. `cpus` are each node's free CPU cores, `need` the job's on a node:
+    /// a node with fewer is not available (job_test.c `_eval_nodes` clears it from the map).
+    private func nodes(for size: Int, group: Int, free capacity: ClusterCapacity, cpus: [Int], need: Int) -> [NodeShare]? {
+        var free = capacity.freeOnNode
+        for node in free.indices where cpus[node] < need { free[node] = 0 }
         return NodePlan.choose(size, perNode: capacity.acceleratorsPerNode, free: free, rule: placement, group: group,
-                               preferring: .consecutive(free))
+                               preferring: .consecutive(free, cpus: cpus))
+    }
+
+    /// Free CPU cores per node as this pass sees them: without the cores of the jobs whose
+    /// release it does not see (`visible`).
+    private func visibleCPUs(_ cluster: Int32, capacity: ClusterCapacity) -> [Int] {
+        var free = cpusFree(cluster, nodes: capacity.nodeCount)
+        for r in released where r.time == passTime && r.cluster == cluster {
+            for share in r.shares { free[Int(share.node)] -= cpus(of: r.job, gpus: share.count, cluster: cluster) }
+        }
+        return free
     }
 
     // MARK: Backfill
@@ -585,6 +640,7 @@ public struct SlurmPolicy: SchedulingPolicy {
             releases.append((max(r.end, now + VirtualTime(microseconds: 1)), entries[Int(r.job)].shares))
         }
         var usage = NodePlan(now: now, free: capacity.freeOnNode, releases: releases)
+        usage.cpusNow = visibleCPUs(cluster, capacity: capacity)
         // Nodes: the node-space map, open where a node is free of reservations (down nodes:
         // never), starting at now rounded down to bf_resolution.
         var space = NodeSpace(start: roundDown(now), down: capacity.isDown)
@@ -623,6 +679,7 @@ public struct SlurmPolicy: SchedulingPolicy {
                 changed = true
                 continue
             }
+            usage.cpuNeed = cpus(of: job, gpus: 1, cluster: cluster)
             var startFrom = now
             // Slurm's TRY_LATER loop: each retry starts later, at most once per map boundary.
             for _ in 0...space.times.count {
@@ -642,6 +699,7 @@ public struct SlurmPolicy: SchedulingPolicy {
                 }
                 if start <= now {
                     usage.take(shares, from: now, to: now + timeLimit)
+                    for share in shares { usage.cpusNow?[Int(share.node)] -= cpus(of: job, gpus: share.count, cluster: cluster) }
                     changed = true
                     entries[Int(job)].cluster = cluster
                     starts.append((job, shares))
@@ -672,15 +730,16 @@ public struct SlurmPolicy: SchedulingPolicy {
                                              usage: NodePlan, space: NodeSpace, at now: VirtualTime) -> [NodeShare]? {
         let pending = entries[Int(job)].job
         let open = space.open(from: now, to: now + limit(job) + VirtualTime(microseconds: 1))
-        let freeNow = (0..<capacity.nodeCount).map { open.contains($0) ? usage.freeNow($0) : 0 }
+        let cpusNow = usage.cpusNow ?? visibleCPUs(cluster, capacity: capacity), need = cpus(of: job, gpus: 1, cluster: cluster)
+        let freeNow = (0..<capacity.nodeCount).map { open.contains($0) && cpusNow[$0] >= need ? usage.freeNow($0) : 0 }
         if NodePlan.choose(pending.worldSize, perNode: capacity.acceleratorsPerNode, free: freeNow, rule: placement,
-                           group: pending.tensorGroup, preferring: .consecutive(freeNow)) != nil { return nil }
+                           group: pending.tensorGroup, preferring: .consecutive(freeNow, cpus: cpusNow)) != nil { return nil }
         let last = entries[Int(job)].preemptedAt
         if last != .limit && now < last + configuration.killWait + configuration.messageTimeout { return nil }
         var available = capacity
         for (_, shares) in starts { available.take(shares) }
         for node in 0..<capacity.nodeCount where !open.contains(node) { available.markDown(node) }
-        guard let (victims, shares) = victims(for: job, cluster: cluster, capacity: available) else { return nil }
+        guard let (victims, shares) = victims(for: job, cluster: cluster, capacity: available, cpus: cpusNow) else { return nil }
         entries[Int(job)].preemptedAt = now
         _ = preempt(victims, at: now)
         return shares
@@ -815,17 +874,19 @@ public struct SlurmPolicy: SchedulingPolicy {
     /// then those removed before it by how many of the chosen nodes they hold, most first
     /// (with `preempt_strict_order` only the former moves) - and the removal runs again. The
     /// victims are the candidates the last removal took that hold one of its chosen nodes.
-    private func victims(for job: JobIndex, cluster: Int32, capacity: ClusterCapacity) -> (victims: [JobIndex], shares: [NodeShare])? {
+    private func victims(for job: JobIndex, cluster: Int32, capacity: ClusterCapacity, cpus: [Int]) -> (victims: [JobIndex], shares: [NodeShare])? {
         var candidates = preemptionCandidates(for: job, cluster: cluster)
         guard !candidates.isEmpty else { return nil }
         let pending = entries[Int(job)].job
         var passes = 0
         while true {
-            var freed = capacity
+            var freed = capacity, freedCPUs = cpus
             var found: (last: Int, shares: [NodeShare])?
             for (k, candidate) in candidates.enumerated() {
                 freed.release(entries[Int(candidate)].shares)
-                if let shares = nodes(for: pending.worldSize, group: pending.tensorGroup, free: freed) {
+                for share in entries[Int(candidate)].shares { freedCPUs[Int(share.node)] += self.cpus(of: candidate, gpus: share.count, cluster: cluster) }
+                if let shares = nodes(for: pending.worldSize, group: pending.tensorGroup, free: freed, cpus: freedCPUs,
+                                      need: self.cpus(of: job, gpus: 1, cluster: cluster)) {
                     found = (k, shares)
                     break
                 }
@@ -1002,24 +1063,34 @@ extension NodePlan {
         case rule
         /// Slurm's select plugin without a topology (select/cons_tres, `_eval_nodes`): whole
         /// nodes from the shortest run of consecutive available nodes that holds them all
-        /// (else from the longest runs first), a partial node by best fit on `now`.
-        case consecutive([Int])
+        /// (else the longest runs whole, first, see `consecutive(_:of:)`). A single node as
+        /// cons_tres picks it: the available nodes (those with the GPUs and a free CPU core) in
+        /// runs of consecutive nodes, the first run with the fewest free CPUs in all (`cpus`,
+        /// each node's free CPU cores: the tightest fit), in it the first node with the fewest;
+        /// without `cpus`, the node with the fewest free GPUs `now`.
+        case consecutive([Int], cpus: [Int]? = nil)
     }
 
-    /// `count` of the `available` nodes (ascending) as Slurm picks them: the first run of
-    /// consecutive nodes among the shortest that hold `count`; without one, from the longest
-    /// runs first.
+    /// `count` of the `available` nodes (ascending) as Slurm picks them (job_test.c
+    /// `_eval_nodes`, whole idle nodes: a run's free CPUs go with its length): the first run
+    /// of consecutive nodes among the shortest that hold `count`; without one, all of the
+    /// first of the longest runs, and again for the nodes still wanted.
     static func consecutive(_ count: Int, of available: [Int]) -> [Int]? {
         guard available.count >= count else { return nil }
         var runs: [[Int]] = []
         for node in available {
             if let last = runs.last?.last, last + 1 == node { runs[runs.count - 1].append(node) } else { runs.append([node]) }
         }
-        if let best = runs.filter({ $0.count >= count }).min(by: { $0.count < $1.count }) { return Array(best.prefix(count)) }
         var chosen: [Int] = []
-        for run in runs.enumerated().sorted(by: { ($0.element.count, -$0.offset) > ($1.element.count, -$1.offset) }).map(\.element) {
-            chosen += run.prefix(count - chosen.count)
-            if chosen.count == count { break }
+        while chosen.count < count {
+            let rest = count - chosen.count
+            if let best = runs.indices.filter({ runs[$0].count >= rest }).min(by: { (runs[$0].count, $0) < (runs[$1].count, $1) }) {
+                chosen += runs[best].prefix(rest)
+                break
+            }
+            // None holds the rest: the first of the longest, whole (its CPUs the most).
+            guard let longest = runs.indices.min(by: { (-runs[$0].count, $0) < (-runs[$1].count, $1) }) else { return nil }
+            chosen += runs.remove(at: longest)
         }
         return chosen.sorted()
     }
@@ -1031,7 +1102,21 @@ extension NodePlan {
         var remaining = free, shares: [NodeShare] = []
         func pick(_ candidates: [Int]) -> Int? {
             switch preference {
-            case .consecutive(let now): return candidates.min { (now[$0], $0) < (now[$1], $1) }
+            case .consecutive(let now, nil): return candidates.min { (now[$0], $0) < (now[$1], $1) }
+            case .consecutive(_, let cpus?):
+                // Runs of consecutive candidates (ascending) with a free CPU, the first of those
+                // with the fewest free CPUs, then its node with the fewest.
+                var best: (sum: Int, first: Int, last: Int)?
+                var i = 0
+                let sorted = candidates.filter { cpus[$0] > 0 }.sorted()
+                while i < sorted.count {
+                    var j = i, sum = cpus[sorted[i]]
+                    while j + 1 < sorted.count && sorted[j + 1] == sorted[j] + 1 { j += 1; sum += cpus[sorted[j]] }
+                    if best == nil || sum < best!.sum { best = (sum, i, j) }
+                    i = j + 1
+                }
+                guard let run = best else { return nil }
+                return sorted[run.first...run.last].min { (cpus[$0], $0) < (cpus[$1], $1) }
             case .rule: return rule == .bestFit ? candidates.min { (remaining[$0], $0) < (remaining[$1], $1) } : candidates.first
             }
         }

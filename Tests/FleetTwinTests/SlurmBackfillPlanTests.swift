@@ -56,6 +56,24 @@ import Testing
     /// what Slurm said ("JobId=6 to start at 10:30:59 ... on nodes n[1-2]"). The exact earliest
     /// start is 165 on n2 and n4; with the clock 15 s later the barrier is 105, the second
     /// group holds 165 alone, and the start is 165 too.
+    /// Whole nodes as job_test.c `_eval_nodes` takes them from runs of consecutive available
+    /// nodes (runs 0-2, 4-5, 7): the first of the shortest runs that hold them; when none
+    /// does, the longest run whole, then again for the rest: 4 nodes are 0-2 and then 7 (the
+    /// shortest run that holds the one left), not 4. One node, by CPU cores: the run with the
+    /// fewest free cores in all (node 7 alone, 10, against 4-5's 9 + 9), not the node with the
+    /// fewest (4 or 5).
+    @Test func consecutiveRunsAreTakenAsEvalNodesTakesThem() {
+        let available = [0, 1, 2, 4, 5, 7]
+        #expect(NodePlan.consecutive(2, of: available) == [4, 5])
+        #expect(NodePlan.consecutive(3, of: available) == [0, 1, 2])
+        #expect(NodePlan.consecutive(4, of: available) == [0, 1, 2, 7])
+        #expect(NodePlan.consecutive(6, of: available) == available)
+        #expect(NodePlan.consecutive(7, of: available) == nil)
+        let free = [0, 0, 0, 0, 2, 2, 0, 2], cpus = [16, 16, 16, 16, 9, 9, 16, 10]
+        #expect(NodePlan.choose(1, perNode: 4, free: free, rule: .bestFit, preferring: .consecutive(free, cpus: cpus)) == [NodeShare(node: 7, count: 1)])
+        #expect(NodePlan.choose(1, perNode: 4, free: free, rule: .bestFit, preferring: .consecutive(free)) == [NodeShare(node: 4, count: 1)])
+    }
+
     @Test func willRunWindowsGroupJobEndsAsSlurmDoes() {
         func share(_ node: Int32, _ count: Int32) -> [NodeShare] { [NodeShare(node: node, count: count)] }
         func plan() -> NodePlan {

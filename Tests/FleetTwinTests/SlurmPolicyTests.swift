@@ -36,9 +36,10 @@ import Testing
     /// Replays `jobs` (native trace lines) on 2 nodes x 4 GPUs under `slurm`, with checks;
     /// under the instant model (every event runs the main scheduler at once, exact will-run
     /// starts) unless a `latency` or `windows` is given, so that the hand cases of the other
-    /// rules stay in whole seconds.
+    /// rules stay in whole seconds. `cpus`: the fleet's `cpus_per_node` (else its default,
+    /// 3 cores per GPU).
     func replay(_ jobs: [String], conf: String = conf, nodes: Int = 2, qos: String = qos,
-                latency: VirtualTime? = nil, windows: Bool = false) async throws -> (SimulationResult, RunMetrics) {
+                latency: VirtualTime? = nil, windows: Bool = false, cpus: Int? = nil) async throws -> (SimulationResult, RunMetrics) {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         func write(_ name: String, _ text: String) throws -> String {
@@ -47,7 +48,8 @@ import Testing
             return path
         }
         let trace = try write("t.jsonl", (["{\"format\":\"fleettwin-trace\",\"version\":1,\"name\":\"t\",\"source\":\"hand\"}"] + jobs).joined(separator: "\n"))
-        let fleet = try write("f.yaml", "regions: [ { name: r, clusters: [ { name: c, nodes: \(nodes), accelerators_per_node: 4 } ] } ]\n")
+        let cores = cpus.map { ", cpus_per_node: \($0)" } ?? ""
+        let fleet = try write("f.yaml", "regions: [ { name: r, clusters: [ { name: c, nodes: \(nodes), accelerators_per_node: 4\(cores) } ] } ]\n")
         var spec = PolicySpec(name: "slurm", placement: .bestFit)
         spec.options.slurm = try SlurmConfiguration.read(conf: try write("slurm.conf", conf), qos: try write("qos.psv", qos))
         spec.options.slurm?.schedulerLatency = latency
@@ -59,6 +61,28 @@ import Testing
 
     func starts(_ result: SimulationResult, _ metrics: RunMetrics) -> [String: Double] {
         Dictionary(uniqueKeysWithValues: zip(result.jobs.map(\.name), metrics.jobs.map { $0.firstStart?.seconds ?? -1 }))
+    }
+
+    /// select/cons_tres fits a one-node job by CPU cores (job_test.c `_eval_nodes`): among the
+    /// nodes with the GPUs, the run of consecutive nodes with the fewest free CPUs in all, in it
+    /// the node with the fewest. 5 nodes x 4 GPUs, 16 cores each: J1-J5 take a whole node each
+    /// (one CPU per job); J3, J4 end at 10; P(3) and Q(3) then take nodes 3 and 4, one GPU
+    /// free on each; J1 ends at 20. D(1 GPU, 5 s) at 21 can use node 1 (idle, 16 cores free)
+    /// or nodes 3-4 (one run, 15 + 15): Slurm puts it on node 1, the isolated idle node, so
+    /// E (4 GPUs) at 22 waits for D's end, 26. Best fit on free GPUs put D on node 3 and E on
+    /// node 1 at 22. The same with the fleet's default cores (12 per node: 12 against 11 + 11).
+    @Test func aOneNodeJobGoesToTheRunWithTheFewestFreeCPUs() async throws {
+        let long = #","duration":1000,"timeLimit":2000}"#
+        let jobs = (1...5).map { #"{"id":"J\#($0)","submit":0,"worldSize":4"# + ([3, 4].contains($0) ? #","duration":10,"timeLimit":2000}"# : $0 == 1 ? #","duration":20,"timeLimit":2000}"# : long) }
+            + [#"{"id":"P","submit":11,"worldSize":3"# + long, #"{"id":"Q","submit":12,"worldSize":3"# + long,
+               #"{"id":"D","submit":21,"worldSize":1,"duration":5,"timeLimit":100}"#,
+               #"{"id":"E","submit":22,"worldSize":4,"duration":5,"timeLimit":100}"#]
+        for cores in [16, nil] {
+            let (result, metrics) = try await replay(jobs, nodes: 5, cpus: cores)
+            let s = starts(result, metrics)
+            #expect(s["P"] == 11 && s["Q"] == 12 && s["D"] == 21, "\(s)")
+            #expect(s["E"] == 26, "cores \(String(describing: cores)): \(s)")
+        }
     }
 
     /// A(4 GPUs, 20 s, limit 100 s) runs; B(8) needs both nodes and blocks the main scheduler;
@@ -150,11 +174,14 @@ import Testing
     /// the hand configuration with a grace time. The event log's hash is pinned, so any
     /// change to a decision, however small, fails here: it was the one the policy gave before
     /// its queue and backfill plans were kept incrementally, and changed (2026-11-30) when
-    /// preemption victims became select/cons_common's (`SlurmPreemptionTests`) and (2026-12-01)
-    /// when a high-QOS job came to go before the partition-`high` jobs it may preempt
-    /// (`aJobThatMayPreemptAnotherGoesBeforeIt`) and a requeued job behind those submitted
-    /// before its requeue (`aRequeuedJobGoesBehindThoseSubmittedBeforeItsRequeue`). The jobs
-    /// are integer formulas of their number, reproducible outside the test.
+    /// preemption victims became select/cons_common's (`SlurmPreemptionTests`); and on
+    /// 2026-12-01 when one-node jobs were fitted by free CPU cores as cons_tres's
+    /// `_eval_nodes` does (`aOneNodeJobGoesToTheRunWithTheFewestFreeCPUs`; this fleet has the
+    /// default 12 cores per node, one per job), when a high-QOS job came to go before the
+    /// partition-`high` jobs it may preempt (`aJobThatMayPreemptAnotherGoesBeforeIt`) and a
+    /// requeued job behind those submitted before its requeue
+    /// (`aRequeuedJobGoesBehindThoseSubmittedBeforeItsRequeue`). The jobs are integer formulas
+    /// of their number, reproducible outside the test.
     @Test func aMixedWorkloadsDecisionsArePinned() async throws {
         let jobs = (0..<400).map { i in
             let size = [1, 1, 2, 4, 3, 8, 12][(i * 5) % 7], duration = 20 + (i * 53) % 400
@@ -166,7 +193,7 @@ import Testing
         let conf = Self.conf + "\nPriorityWeightFairshare=1000\nPriorityWeightJobSize=10\nPriorityWeightPartition=100\nPriorityCalcPeriod=5\n"
         let (result, metrics) = try await replay(jobs, conf: conf, nodes: 4, qos: Self.qos.replacingOccurrences(of: "normal|0||cluster|00:00:00", with: "normal|0||cluster|00:00:20"))
         #expect(metrics.jobsCompleted == 400 && metrics.preemptions > 0)
-        #expect(result.eventLogHash == "958cf9ceb343f993")
+        #expect(result.eventLogHash == "8726e855369ea82c")
     }
 
     // MARK: slurmctld's timing

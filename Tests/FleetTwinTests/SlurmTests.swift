@@ -115,6 +115,35 @@ import Testing
         #expect(result.notes.contains { $0.contains("untyped GPUs (gres.conf names no type) = h100-80gb, assumed") })
     }
 
+    /// sinfo's `cpus` becomes the cluster's `cpus_per_node` (the `slurm` policy fits one-node
+    /// jobs by CPU cores): written when every node of the cluster reports the same count
+    /// (h100-x8, 112), omitted when they differ (a100-x4: 64 and 48) or none is reported
+    /// (gpu-x2). The whole file is the golden one, Fixtures/traces/slurm-sinfo-fleet.yaml.
+    @Test func sinfoCPUsBecomeCPUsPerNode() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("fleet.yaml").path
+        let result = try SlurmNodesImporter(input: traceFixture("slurm-sinfo.json")).run(out: out)
+        #expect(skips(result) == ["6: node c1 has no GPU gres ('')"])
+        let written = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(written == (try String(contentsOfFile: traceFixture("slurm-sinfo-fleet.yaml"), encoding: .utf8)))
+        let fleet = try Scenario.loadFleet(path: out).fleet
+        #expect(fleet.clusters.map(\.name) == ["gpu-x2", "a100-x4", "h100-x8"])
+        #expect(fleet.clusters.map(\.cpusPerNode) == [6, 12, 112])
+    }
+
+    /// A `cpus` that is not a positive whole number is an error naming the node's position.
+    @Test func sinfoCPUsThatAreNotACountAreAClearError() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("nodes.json").path
+        try #"{"nodes": [{"name": "g1", "gres": "gpu:8", "cpus": 16}, {"name": "g2", "gres": "gpu:8", "cpus": "many"}]}"#
+            .write(toFile: input, atomically: true, encoding: .utf8)
+        let run = try runFleettwin(["import", "slurm-nodes", input, "--out", dir.appendingPathComponent("f.yaml").path])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("nodes.json:2: error: node g2: expected \"cpus\" to be a positive whole number (sinfo's CPUs), got 'many'"), "\(run.stderr)")
+    }
+
     /// The local Slurm is one cluster for the whole test process: tests that only submit
     /// jobs share it (`share()`), a test that changes its nodes (takes one down) holds it
     /// alone (`exclusive()`), so that no other test's job is killed, requeued or delayed by

@@ -9,6 +9,8 @@ public struct FleetDocument: Equatable {
         public var nodes: Int
         public var acceleratorsPerNode: Int
         public var type: String
+        /// CPU cores per node, written as `cpus_per_node` when known.
+        public var cpusPerNode: Int? = nil
     }
 
     /// A type declared from a built-in `base`, for GPUs FleetTwin does not know.
@@ -56,7 +58,8 @@ public struct FleetDocument: Equatable {
             lines.append("  - name: \(region.name)")
             lines.append("    clusters:")
             for c in region.clusters {
-                lines.append("      - { name: \(c.name), nodes: \(c.nodes), accelerators_per_node: \(c.acceleratorsPerNode), type: \(c.type) }")
+                lines.append("      - { name: \(c.name), nodes: \(c.nodes), accelerators_per_node: \(c.acceleratorsPerNode), type: \(c.type)"
+                             + (c.cpusPerNode.map { ", cpus_per_node: \($0)" } ?? "") + " }")
             }
         }
         return lines.joined(separator: "\n") + "\n"

@@ -1,9 +1,10 @@
 import Foundation
 
 /// Builds a fleet from Slurm's node list as `sinfo --json` prints it (22.05: `{"nodes": [...]}`,
-/// each with `name`, `gres` such as `gpu:8`, `gpu:h100:8` or `gpu:a100:4(S:0-1)`, `partitions`
-/// and `state`): GPU nodes grouped by (GPU type, GPUs per node) into one cluster each, in one
-/// region named after the file. Nodes without a GPU gres are skipped rows; "line" in the
+/// each with `name`, `gres` such as `gpu:8`, `gpu:h100:8` or `gpu:a100:4(S:0-1)`, `cpus`,
+/// `partitions` and `state`): GPU nodes grouped by (GPU type, GPUs per node) into one cluster
+/// each, in one region named after the file, with `cpus_per_node` when all its nodes report
+/// the same `cpus` (else the fleet's default, 3 cores per GPU). Nodes without a GPU gres are skipped rows; "line" in the
 /// report is the node's position in `nodes`. GPU types map to FleetTwin's built-in types
 /// (h100, a100, v100), and untyped or other GPUs to the declared or assumed type said in the
 /// notes (Slurm's gres.conf and sinfo documentation for the gres syntax).
@@ -48,10 +49,18 @@ public struct SlurmNodesImporter {
         guard let nodes = (root as? [String: Any])?["nodes"] as? [Any] else {
             throw TraceError(file: input, line: 1, message: "expected an object with a \"nodes\" list, as `sinfo --json` prints")
         }
-        var listed: [(name: String, gres: String)?] = []
-        for element in nodes {
+        var listed: [(name: String, gres: String, cpus: Int?)?] = []
+        for (index, element) in nodes.enumerated() {
             guard let node = element as? [String: Any], let name = node["name"] as? String else { listed.append(nil); continue }
-            listed.append((name, node["gres"] as? String ?? ""))
+            var cpus: Int?
+            if let value = node["cpus"] {
+                guard let number = value as? NSNumber, let whole = Int(exactly: number.doubleValue), whole > 0 else {
+                    throw TraceError(file: input, line: index + 1,
+                                     message: "node \(name): expected \"cpus\" to be a positive whole number (sinfo's CPUs), got '\(value)'")
+                }
+                cpus = whole
+            }
+            listed.append((name, node["gres"] as? String ?? "", cpus))
         }
         let region = URL(fileURLWithPath: input).deletingPathExtension().lastPathComponent
         return try Self.write(listed: listed, region: region, source: URL(fileURLWithPath: input).lastPathComponent, out: out)
@@ -61,37 +70,47 @@ public struct SlurmNodesImporter {
     /// in one region named `region`; `source` is said in the file's comment. The live twin's
     /// export uses it for the nodes it last observed.
     public static func write(nodes: [(name: String, gres: String)], region: String, source: String, out: String) throws -> ImportResult {
-        try write(listed: nodes.map { Optional($0) }, region: region, source: source, out: out)
+        try write(listed: nodes.map { ($0.name, $0.gres, nil) }, region: region, source: source, out: out)
     }
 
-    /// The grouping behind both: a nil entry is a node without a name (a skipped row).
-    static func write(listed nodes: [(name: String, gres: String)?], region: String, source: String, out: String) throws -> ImportResult {
+    /// The grouping behind both: a nil entry is a node without a name (a skipped row). A
+    /// cluster's `cpus_per_node` is its nodes' CPUs when every node reports the same count
+    /// (Slurm's select plugin fits jobs by CPU cores; `--policy slurm` reads it).
+    static func write(listed nodes: [(name: String, gres: String, cpus: Int?)?], region: String, source: String, out: String) throws -> ImportResult {
         var report = ImportReport()
         var groups: [String: [Int: Int]] = [:]  // GPU type -> GPUs per node -> nodes; output is sorted
+        var cpus: [String: [Int: Set<Int?>]] = [:]  // the CPU counts seen per group (membership only)
         for (index, entry) in nodes.enumerated() {
-            guard let (name, gres) = entry else {
+            guard let (name, gres, nodeCPUs) = entry else {
                 report.skip(line: index + 1, "a node without a name"); continue
             }
             guard let gpus = Self.gpus(gres), gpus.count <= FleetDocument.maxAcceleratorsPerNode else {
                 report.skip(line: index + 1, "node \(name) has no GPU gres ('\(gres)')"); continue
             }
             groups[gpus.type, default: [:]][gpus.count, default: 0] += 1
+            cpus[gpus.type, default: [:]][gpus.count, default: []].insert(nodeCPUs)
             report.wrote()
         }
         var fleet = FleetDocument()
         var clusters: [FleetDocument.Cluster] = []
-        var types: [String] = []
+        var types: [String] = [], mixed: [String] = []
         for type in groups.keys.sorted() {
             let m = Self.mapping(type)
             types.append(m.why)
             for gpus in groups[type]!.keys.sorted() {
                 let name = FleetDocument.slug(type.isEmpty ? "gpu" : type) + "-x\(gpus)"
-                clusters.append(.init(name: name, nodes: groups[type]![gpus]!, acceleratorsPerNode: gpus, type: m.type))
+                let seen = cpus[type]![gpus]!
+                if seen.count > 1 {
+                    let counts = seen.map { $0.map(String.init) ?? "none" }.sorted()
+                    mixed.append("cluster \(name): its nodes report different CPUs (\(counts.joined(separator: ", "))), cpus_per_node left to the default (3 per GPU)")
+                }
+                clusters.append(.init(name: name, nodes: groups[type]![gpus]!, acceleratorsPerNode: gpus, type: m.type,
+                                      cpusPerNode: seen.count == 1 ? seen.first! : nil))
             }
         }
         fleet.regions = [(FleetDocument.slug(region), clusters)]
         let notes = ["one cluster per (GPU type, GPUs per node), named TYPE-xGPUS; partitions are not clusters (a node may be in several)"]
-            + types.map { "type \($0)" }
+            + types.map { "type \($0)" } + mixed
         fleet.comments = ["Fleet imported by `fleettwin import slurm-nodes` from \(source)."]
             + notes.map { $0.prefix(1).uppercased() + $0.dropFirst() + "." }
         return try fleet.write(to: out, report: report, notes: notes)
