@@ -133,7 +133,7 @@ public struct ScheduleFidelity: Codable, Sendable, Equatable {
                          absoluteStartErrorP90, absoluteStartError.max),
             row("mean wait", meanWait), row("makespan", makespan),
             "start order".padding(toLength: 22, withPad: " ", startingAt: 0)
-                + String(format: "%.0f%% of job pairs start in the \(r) order", startOrderAgreement * 100),
+                + String(format: "%.0f%% of job pairs start in the \(r == "recorded" ? r : "\(r) run's") order", startOrderAgreement * 100),
             decisions("backfilled", backfilled), decisions("preempted", preempted),
             "", "job".padding(toLength: 14, withPad: " ", startingAt: 0)
                 + "\(r) start".leftPadded(14) + "  " + "\(s) start".leftPadded(15) + "  error",

@@ -43,7 +43,12 @@ public struct TraceReader {
     private func parse(_ text: String, line: Int) throws -> [String: Any] {
         let value: Any
         do { value = try JSONSerialization.jsonObject(with: Data(text.utf8)) } catch {
-            throw self.error(line, "not a JSON object: \((error as NSError).localizedDescription)")
+            // A first line that opens an object but does not close it is most likely another
+            // tool's pretty-printed JSON (sacct --json, a Philly log): say what to run.
+            let hint = line == 1 && text.trimmingCharacters(in: .whitespaces).hasPrefix("{")
+                ? "; a trace is JSON Lines, its header first: convert another tool's output with `fleettwin import` (for `sacct --json`: `fleettwin import slurm-sacct FILE --out TRACE`)"
+                : ""
+            throw self.error(line, "not a JSON object: \((error as NSError).localizedDescription)\(hint)")
         }
         guard let object = value as? [String: Any] else { throw self.error(line, "expected a JSON object") }
         return object

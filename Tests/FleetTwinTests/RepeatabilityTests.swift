@@ -42,6 +42,7 @@ import Testing
         #expect(starts.map { $0["id"] as! String } == ["1/11", "2/12", "3/13"])
         let text = try runFleettwin(["repeatability", a, b])
         #expect(text.stdout.contains("makespan              first 20.0 s, second 22.0 s (+10.0%)"))
+        #expect(text.stdout.contains("of job pairs start in the first run's order"), "\(text.stdout)")
     }
 
     /// Runs of different workloads, and a trace without recorded runs, are refused by name.

@@ -137,11 +137,33 @@ import Testing
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = dir.appendingPathComponent("nodes.json").path
-        try #"{"nodes": [{"name": "g1", "gres": "gpu:8", "cpus": 16}, {"name": "g2", "gres": "gpu:8", "cpus": "many"}]}"#
-            .write(toFile: input, atomically: true, encoding: .utf8)
-        let run = try runFleettwin(["import", "slurm-nodes", input, "--out", dir.appendingPathComponent("f.yaml").path])
+        // Pretty-printed as sinfo prints it: the error names the line where node g2 is named.
+        try """
+            {"nodes": [
+              {"name": "g1", "gres": "gpu:8", "cpus": 16},
+              {"gres": "gpu:8",
+               "name": "g2",
+               "cpus": "many"}
+            ]}
+            """.write(toFile: input, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("f.yaml").path
+        let run = try runFleettwin(["import", "slurm-nodes", input, "--out", out])
         #expect(run.status == 2)
-        #expect(run.stderr.contains("nodes.json:2: error: node g2: expected \"cpus\" to be a positive whole number (sinfo's CPUs), got 'many'"), "\(run.stderr)")
+        #expect(run.stderr.contains("nodes.json:4: error: node g2 (number 2 in \"nodes\"): expected \"cpus\" to be a positive whole number (sinfo's CPUs), got 'many'"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    /// Another tool's JSON given where a trace is expected (the likeliest slip: sacct's output
+    /// straight to `replay` or `repeatability`) is answered with the import to run.
+    @Test func sacctOutputGivenAsATraceSaysToImportIt() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("sacct.json").path
+        try "{\n  \"meta\": {},\n  \"jobs\": []\n}\n".write(toFile: input, atomically: true, encoding: .utf8)
+        let run = try runFleettwin(["repeatability", input, input])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("sacct.json:1: error: not a JSON object"), "\(run.stderr)")
+        #expect(run.stderr.contains("`fleettwin import slurm-sacct FILE --out TRACE`"), "\(run.stderr)")
     }
 
     /// The local Slurm is one cluster for the whole test process: tests that only submit

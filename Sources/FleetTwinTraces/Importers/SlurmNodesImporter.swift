@@ -55,8 +55,8 @@ public struct SlurmNodesImporter {
             var cpus: Int?
             if let value = node["cpus"] {
                 guard let number = value as? NSNumber, let whole = Int(exactly: number.doubleValue), whole > 0 else {
-                    throw TraceError(file: input, line: index + 1,
-                                     message: "node \(name): expected \"cpus\" to be a positive whole number (sinfo's CPUs), got '\(value)'")
+                    throw TraceError(file: input, line: Self.line(naming: name, in: data) ?? index + 1,
+                                     message: "node \(name) (number \(index + 1) in \"nodes\"): expected \"cpus\" to be a positive whole number (sinfo's CPUs), got '\(value)'")
                 }
                 cpus = whole
             }
@@ -64,6 +64,18 @@ public struct SlurmNodesImporter {
         }
         let region = URL(fileURLWithPath: input).deletingPathExtension().lastPathComponent
         return try Self.write(listed: listed, region: region, source: URL(fileURLWithPath: input).lastPathComponent, out: out)
+    }
+
+    /// The line of the file where an object names node `name` (`"name": "n2"`, as sinfo
+    /// prints each node), so that an error points at the node; nil when no line does.
+    static func line(naming name: String, in data: Data) -> Int? {
+        guard let text = String(data: data, encoding: .utf8) else { return nil }
+        let quoted = "\"\(name)\""
+        for (k, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where line.contains("\"name\"") && line.contains(quoted) {
+            return k + 1
+        }
+        return nil
     }
 
     /// Writes the fleet of `nodes` (name and `gres` string each, as sinfo reports them) to `out`,
