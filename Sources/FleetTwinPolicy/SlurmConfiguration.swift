@@ -245,8 +245,10 @@ extension SlurmConfiguration {
                         p.graceTime = .seconds(v)
                     case "maxtime": maxTime = try duration(kv[1])
                     case "nodes":
-                        if kv[1] != "ALL" && !(nodeNames.count == 1 && kv[1] == nodeNames[0]) {
-                            throw fail("partition \(value) has Nodes=\(kv[1]); only partitions over every node (Nodes=ALL) are modelled")
+                        // Every node, named as ALL or listed (a hostlist such as n[1-4] or
+                        // n1,n2,n3,n4): compared as sets of hosts, in any order.
+                        if kv[1] != "ALL" && !Self.namesEveryNode(kv[1], nodeNames: nodeNames) {
+                            throw fail("partition \(value) has Nodes=\(kv[1]); only partitions over every node (Nodes=ALL, or a list of every node the NodeName lines declare) are modelled")
                         }
                     default: break
                     }
@@ -258,6 +260,18 @@ extension SlurmConfiguration {
             }
         }
         return c
+    }
+
+    /// Whether the partition's `Nodes=` list names exactly the nodes the `NodeName` lines
+    /// declare (hostlist expressions expanded: `n[1-4]`, `n1,n2,n3,n4`).
+    static func namesEveryNode(_ list: String, nodeNames: [String]) -> Bool {
+        guard let listed = SlurmHostlist.expand(list) else { return false }
+        var declared: [String] = []
+        for names in nodeNames {
+            guard let hosts = SlurmHostlist.expand(names) else { return false }
+            declared += hosts
+        }
+        return !declared.isEmpty && Set(listed) == Set(declared)
     }
 
     /// Reads the QOS table as `sacctmgr -P show qos format=Name,Priority,Preempt,PreemptMode,GraceTime`

@@ -248,6 +248,10 @@ import Testing
         }
         #expect(error("ClusterName=x\nPreemptMode=SUSPEND,GANG\n")?.hasPrefix("slurm.conf:2: PreemptMode SUSPEND,GANG is not modelled") == true)
         #expect(error("PartitionName=p Nodes=n[1-2]\n")?.contains("slurm.conf:1: partition p has Nodes=n[1-2]; only partitions over every node") == true)
+        // Every declared node listed, in another spelling, is every node; some of them is not.
+        #expect(error("NodeName=n[1-4] CPUs=16\nPartitionName=p Nodes=n4,n1,n[2-3] Default=YES\n") == nil)
+        #expect(error("NodeName=n[1-2]\nNodeName=n[3-4]\nPartitionName=p Nodes=n[1-4]\n") == nil)
+        #expect(error("NodeName=n[1-4] CPUs=16\nPartitionName=p Nodes=n[1-3]\n")?.contains("slurm.conf:2: partition p has Nodes=n[1-3]; only partitions over every node") == true)
         #expect(error("SchedulerParameters=bf_interval=soon\n")?.hasPrefix("slurm.conf:1: SchedulerParameters needs a number of seconds") == true)
         #expect(error("just words\n")?.hasPrefix("slurm.conf:1: expected Key=Value") == true)
         #expect(error("ClusterName=x\nPartitionName=p Nodes=ALL GraceTime=1:00\n")?
