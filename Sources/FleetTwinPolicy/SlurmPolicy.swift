@@ -391,7 +391,7 @@ public struct SlurmPolicy: SchedulingPolicy {
     }
 
     public func wakeup(after now: VirtualTime) -> VirtualTime? {
-        guard !order.isEmpty || !arrivals.isEmpty || running.contains(where: { entries[Int($0)].requeueAt != .limit }) else { return nil }
+        guard !order.isEmpty || !arrivals.isEmpty || graceRunning else { return nil }
         var next = Self.nextMultiple(of: configuration.schedInterval, after: now)
         if let latency = configuration.schedulerLatency {
             // The main pass the events not yet served ask for, and the backfill cycle once a
@@ -522,20 +522,17 @@ public struct SlurmPolicy: SchedulingPolicy {
             entries[Int(job)].cluster = cluster
             let capacity = visible(cluster, fleet: fleet)
             if let shares = nodes(for: entry.job.worldSize, group: entry.job.tensorGroup, free: capacity,
-                                  cpus: visibleCPUs(cluster, capacity: capacity), need: cpus(of: job, gpus: 1, cluster: cluster)) {
+                                  cpus: visibleCPUs(cluster, capacity: capacity), need: cpuNeed(of: job, cluster: cluster)) {
                 return .startOnNodes(job, cluster: cluster, shares: shares)
             }
             // A preemptor whose victims are still in their grace time waits for them.
-            if running.contains(where: { entries[Int($0)].requeueAt != .limit }) { break }
+            if graceRunning { break }
             if let (victims, shares) = victims(for: job, cluster: cluster, capacity: capacity, cpus: visibleCPUs(cluster, capacity: capacity)) {
                 // Under slurmctld's timing the preemptor does not start in this pass: select_nodes
                 // answers ESLURM_NODES_BUSY once it has signalled its victims (node_scheduler.c
                 // `_preempt_jobs`), their nodes are completing until they end, and the walk stops
                 // there; their requeue asks for the next pass, which starts it.
-                let last = entries[Int(job)].preemptedAt
-                if last != .limit && now < last + configuration.killWait + configuration.messageTimeout {
-                    break  // its preemption may still be in progress: it signals no more
-                }
+                if preemptionInProgress(job, at: now) { break }  // it signals no more victims
                 entries[Int(job)].preemptedAt = now
                 if preempt(victims, at: now) && !timed {
                     queued.append(.startOnNodes(job, cluster: cluster, shares: shares))
@@ -620,7 +617,7 @@ public struct SlurmPolicy: SchedulingPolicy {
         // A job that may preempt could start now whatever is free (will-run with its
         // preemptable jobs gone); none while a grace time runs (see `mainStep`).
         // Under slurmctld's timing only: the instant model (kept to compare with) never did.
-        let preemptors = !timed || running.contains { entries[Int($0)].requeueAt != .limit } ? PreemptorLevels.none : preemptorLevels(cluster: cluster)
+        let preemptors = !timed || graceRunning ? PreemptorLevels.none : preemptorLevels(cluster: cluster)
         var last = -1, lastPreemptor = -1
         for job in order where tested.count < configuration.bfMaxJobTest {
             let entry = entries[Int(job)]
@@ -679,7 +676,7 @@ public struct SlurmPolicy: SchedulingPolicy {
                 changed = true
                 continue
             }
-            usage.cpuNeed = cpus(of: job, gpus: 1, cluster: cluster)
+            usage.cpuNeed = cpuNeed(of: job, cluster: cluster)
             var startFrom = now
             // Slurm's TRY_LATER loop: each retry starts later, at most once per map boundary.
             for _ in 0...space.times.count {
@@ -730,12 +727,11 @@ public struct SlurmPolicy: SchedulingPolicy {
                                              usage: NodePlan, space: NodeSpace, at now: VirtualTime) -> [NodeShare]? {
         let pending = entries[Int(job)].job
         let open = space.open(from: now, to: now + limit(job) + VirtualTime(microseconds: 1))
-        let cpusNow = usage.cpusNow ?? visibleCPUs(cluster, capacity: capacity), need = cpus(of: job, gpus: 1, cluster: cluster)
+        let cpusNow = usage.cpusNow ?? visibleCPUs(cluster, capacity: capacity), need = cpuNeed(of: job, cluster: cluster)
         let freeNow = (0..<capacity.nodeCount).map { open.contains($0) && cpusNow[$0] >= need ? usage.freeNow($0) : 0 }
         if NodePlan.choose(pending.worldSize, perNode: capacity.acceleratorsPerNode, free: freeNow, rule: placement,
                            group: pending.tensorGroup, preferring: .consecutive(freeNow, cpus: cpusNow)) != nil { return nil }
-        let last = entries[Int(job)].preemptedAt
-        if last != .limit && now < last + configuration.killWait + configuration.messageTimeout { return nil }
+        if preemptionInProgress(job, at: now) { return nil }
         var available = capacity
         for (_, shares) in starts { available.take(shares) }
         for node in 0..<capacity.nodeCount where !open.contains(node) { available.markDown(node) }
@@ -771,6 +767,27 @@ public struct SlurmPolicy: SchedulingPolicy {
         return victimQOS(job)?.graceTime ?? .zero
     }
 
+    /// How a running job is preempted: its QOS's `PreemptMode`, the global one for `cluster`
+    /// or without a QOS.
+    private func preemptMode(of job: JobIndex) -> String {
+        victimQOS(job).map { $0.preemptMode == "cluster" ? configuration.preemptMode : $0.preemptMode } ?? configuration.preemptMode
+    }
+
+    /// Whether a victim's grace time is running: its preemptor waits for it, and nobody
+    /// preempts until it ends.
+    private var graceRunning: Bool { running.contains { entries[Int($0)].requeueAt != .limit } }
+
+    /// Whether `job` signalled victims within `KillWait` + `MessageTimeout`: its preemption
+    /// may still be in progress, so it signals no more (both schedulers).
+    private func preemptionInProgress(_ job: JobIndex, at now: VirtualTime) -> Bool {
+        let last = entries[Int(job)].preemptedAt
+        return last != .limit && now < last + configuration.killWait + configuration.messageTimeout
+    }
+
+    /// The CPU cores `job` needs on a node for one of its GPUs: a node with fewer free is not
+    /// usable for it now.
+    private func cpuNeed(of job: JobIndex, cluster: Int32) -> Int { cpus(of: job, gpus: 1, cluster: cluster) }
+
     private func victimQOS(_ job: JobIndex) -> SlurmConfiguration.QOS? {
         let q = entries[Int(job)].qosIndex
         return q >= 0 ? configuration.qos[q] : nil
@@ -780,9 +797,7 @@ public struct SlurmPolicy: SchedulingPolicy {
     private func mayPreempt(_ preemptor: JobIndex, _ victim: JobIndex) -> Bool {
         let p = entries[Int(preemptor)], v = entries[Int(victim)]
         guard v.requeueAt == .limit else { return false }
-        let victimMode = victimQOS(victim).map { $0.preemptMode == "cluster" ? configuration.preemptMode : $0.preemptMode }
-            ?? configuration.preemptMode
-        guard victimMode == "requeue" else { return false }
+        guard preemptMode(of: victim) == "requeue" else { return false }
         switch configuration.preemptType {
         case .none: return false
         case .qos:
@@ -811,8 +826,7 @@ public struct SlurmPolicy: SchedulingPolicy {
         var runningQOS = Array(repeating: false, count: configuration.qos.count)
         for job in running where entries[Int(job)].cluster == cluster && entries[Int(job)].requeueAt == .limit {
             let v = entries[Int(job)]
-            let mode = victimQOS(job).map { $0.preemptMode == "cluster" ? configuration.preemptMode : $0.preemptMode } ?? configuration.preemptMode
-            guard mode == "requeue" else { continue }
+            guard preemptMode(of: job) == "requeue" else { continue }
             if configuration.preemptType == .partitionPriority { levels.aboveTier = min(levels.aboveTier, v.tier) }
             else if v.qosIndex >= 0 { runningQOS[v.qosIndex] = true }
         }
@@ -886,7 +900,7 @@ public struct SlurmPolicy: SchedulingPolicy {
                 freed.release(entries[Int(candidate)].shares)
                 for share in entries[Int(candidate)].shares { freedCPUs[Int(share.node)] += self.cpus(of: candidate, gpus: share.count, cluster: cluster) }
                 if let shares = nodes(for: pending.worldSize, group: pending.tensorGroup, free: freed, cpus: freedCPUs,
-                                      need: self.cpus(of: job, gpus: 1, cluster: cluster)) {
+                                      need: cpuNeed(of: job, cluster: cluster)) {
                     found = (k, shares)
                     break
                 }
