@@ -41,6 +41,8 @@ struct ReplayCommand: AsyncParsableCommand {
     var slurmLatency: String?
     @Option(help: "With --policy slurm: when backfill plans a job's start, windows (the default): as the select plugin's will-run test, job ends taken in growing time windows; or exact: the earliest instant it fits.")
     var slurmWillRun: String?
+    @Option(help: "With --policy slurm: when the backfill thread's first cycle runs, at least 0 and below bf_interval (a duration such as 0.75s; default 0.5s under slurmctld's timing). sacct's whole seconds do not show it: replay with several to see how much of the error it accounts for.")
+    var slurmBackfillPhase: String?
     @Option(help: "With --policy gavel-gandiva: a throughput table in Gavel's simulation_throughputs.json format (steps/s alone and packed, per accelerator type and job type: a job's trace workload at its world size).")
     var throughputs: String?
     @Flag(help: "Compare queueing delay and JCT with the ones the trace recorded, and job by job start times, makespan, mean wait, start order and backfill and preemption decisions.") var compareRecorded = false
@@ -96,6 +98,15 @@ struct ReplayCommand: AsyncParsableCommand {
             }
             var configuration = spec.options.slurm ?? SlurmConfiguration()
             configuration.willRunWindow = text == "exact" ? nil : SlurmConfiguration().willRunWindow
+            spec.options.slurm = configuration
+        }
+        if let text = slurmBackfillPhase {
+            guard spec.name == "slurm" else { throw InvalidInput(message: "--slurm-backfill-phase goes with --policy slurm, not \(policy.value)") }
+            var configuration = spec.options.slurm ?? SlurmConfiguration()
+            guard let d = Units.duration(text), d >= .zero, d < configuration.bfInterval else {
+                throw InvalidInput(message: "--slurm-backfill-phase must be a duration from 0s up to below bf_interval (\(configuration.bfInterval)), such as 0.75s; found '\(text)'")
+            }
+            configuration.backfillPhase = d
             spec.options.slurm = configuration
         }
         spec = try external.apply(to: spec)

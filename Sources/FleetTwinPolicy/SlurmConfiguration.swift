@@ -73,6 +73,13 @@ public struct SlurmConfiguration: Sendable, Equatable {
     /// the job after each group: its start is the last end of the first group after which it
     /// fits, later than the exact earliest start. nil: the exact earliest start.
     public var willRunWindow: VirtualTime? = .seconds(Int64(30))
+    /// When the backfill thread's first cycle runs (`SlurmPolicy.backfillPhase`); nil: half a
+    /// second under slurmctld's timing, zero under the instant model. A recorded run does not
+    /// show it: sacct's times are whole seconds, and the thread's cycles fall anywhere in the
+    /// second (backfill.c `backfill_agent` sleeps whole seconds from when slurmctld started).
+    /// Not a slurm.conf key; `replay --slurm-backfill-phase` sets it to see how much of a
+    /// replay's error that unknown accounts for.
+    public var backfillPhase: VirtualTime?
     /// The Unix time (µs) of the simulation's time zero, which aligns will-run windows on the
     /// Unix clock as Slurm's are; 0 when unknown.
     public var clockOrigin: Int64 = 0

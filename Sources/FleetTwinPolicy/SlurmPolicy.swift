@@ -204,14 +204,16 @@ public struct SlurmPolicy: SchedulingPolicy {
     /// Each QOS's rank in the preemption ladder (`preemptLevels(of:)`), by QOS index.
     private let qosLevels: [Int]
 
-    /// `backfillPhase` nil: half a second under slurmctld's timing, zero under the instant model.
+    /// `backfillPhase` nil: the configuration's (`SlurmConfiguration.backfillPhase`), else half a
+    /// second under slurmctld's timing, zero under the instant model.
     public init(configuration: SlurmConfiguration, placement: PlacementRule = .bestFit, backfillPhase: VirtualTime? = nil) {
         self.configuration = configuration
         maxQOS = configuration.qos.map(\.priority).max() ?? 0
         maxFactor = configuration.partitions.map(\.priorityJobFactor).max() ?? 0
         qosLevels = configuration.preemptType == .qos ? Self.preemptLevels(of: configuration.qos) : []
         self.placement = placement
-        let phase = backfillPhase ?? (configuration.schedulerLatency == nil ? .zero : VirtualTime(microseconds: 500_000))
+        let phase = backfillPhase ?? configuration.backfillPhase
+            ?? (configuration.schedulerLatency == nil ? .zero : VirtualTime(microseconds: 500_000))
         self.backfillPhase = phase
         self.nextBackfill = phase
         self.bfWake = phase

@@ -39,7 +39,8 @@ import Testing
     /// rules stay in whole seconds. `cpus`: the fleet's `cpus_per_node` (else its default,
     /// 3 cores per GPU).
     func replay(_ jobs: [String], conf: String = conf, nodes: Int = 2, qos: String = qos,
-                latency: VirtualTime? = nil, windows: Bool = false, cpus: Int? = nil) async throws -> (SimulationResult, RunMetrics) {
+                latency: VirtualTime? = nil, windows: Bool = false, cpus: Int? = nil,
+                phase: VirtualTime? = nil) async throws -> (SimulationResult, RunMetrics) {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         func write(_ name: String, _ text: String) throws -> String {
@@ -53,6 +54,7 @@ import Testing
         var spec = PolicySpec(name: "slurm", placement: .bestFit)
         spec.options.slurm = try SlurmConfiguration.read(conf: try write("slurm.conf", conf), qos: try write("qos.psv", qos))
         spec.options.slurm?.schedulerLatency = latency
+        spec.options.slurm?.backfillPhase = phase
         if !windows { spec.options.slurm?.willRunWindow = nil }
         let scenario = try Scenario.replay(trace: trace, fleet: fleet, policy: spec, noOverheads: false, seed: 1)
         let result = try await runScenario(scenario)
@@ -240,6 +242,39 @@ import Testing
         #expect(starts(r1, m1) == ["A": 0.5, "B": 101, "C": 10.5, "D": 43.5])
         let (r2, m2) = try await replay(jobs)
         #expect(starts(r2, m2) == ["A": 0, "B": 100, "C": 10, "D": 50])
+    }
+
+    /// The same jobs with the backfill thread's first cycle at 0.75 s instead of 0.5 s: every
+    /// cycle comes a quarter second later (C at 10.75, D at 43.75), and B, which waited for
+    /// the main pass half a second after A's end (101), now starts at the cycle a quarter
+    /// second after it (100.75). A's start, the main pass at its submission, does not move.
+    @Test func theBackfillPhaseMovesEveryCycle() async throws {
+        let jobs = [#"{"id":"A","submit":0,"worldSize":4,"duration":100,"timeLimit":200}"#,
+                    #"{"id":"B","submit":1,"worldSize":8,"duration":10,"timeLimit":100,"nodes":2}"#,
+                    #"{"id":"C","submit":2,"worldSize":2,"duration":5,"timeLimit":10}"#,
+                    #"{"id":"D","submit":43,"worldSize":2,"duration":5,"timeLimit":10}"#]
+        let (r, m) = try await replay(jobs, latency: VirtualTime(microseconds: 500_000), phase: VirtualTime(microseconds: 750_000))
+        #expect(starts(r, m) == ["A": 0.5, "B": 100.75, "C": 10.75, "D": 43.75])
+    }
+
+    /// `replay --slurm-backfill-phase` sets the phase, and refuses one outside [0, bf_interval)
+    /// or with another policy.
+    @Test func replayTakesABackfillPhase() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("r.sqlite").path
+        let conf = dir.appendingPathComponent("slurm.conf").path
+        try Self.conf.write(toFile: conf, atomically: true, encoding: .utf8)
+        let base = ["replay", fixture("traces/small.jsonl"), "--fleet", fixture("fifo-hand.yaml"), "--db", db]
+        for (phase, why) in [("10s", "at bf_interval"), ("-1s", "negative"), ("soon", "not a duration")] {
+            let bad = try runFleettwin(base + ["--policy", "slurm", "--slurm-conf", conf, "--slurm-backfill-phase=\(phase)"])
+            #expect(bad.status != 0 && bad.stderr.contains("--slurm-backfill-phase must be a duration from 0s up to below bf_interval (10s), such as 0.75s; found '\(phase)'"),
+                    "\(why): \(bad.stderr)")
+        }
+        let other = try runFleettwin(base + ["--policy", "fifo", "--slurm-backfill-phase", "0.75s"])
+        #expect(other.status != 0 && other.stderr.contains("--slurm-backfill-phase goes with --policy slurm, not fifo"), "\(other.stderr)")
+        let ok = try runFleettwin(base + ["--policy", "slurm", "--slurm-conf", conf, "--slurm-backfill-phase", "0.75s", "--quiet"])
+        #expect(ok.status == 0, "\(ok.stderr)")
     }
 
     @Test func configurationErrorsNameTheFileAndLine() throws {

@@ -8,6 +8,11 @@
 # real runs are compared with `fleettwin repeatability`: how far the real Slurm is from
 # itself, the floor for the twin's figures. About 8 minutes a seed then.
 #
+# With PHASES="0.25s 0.75s" (durations below bf_interval) each seed is replayed again with the
+# backfill thread's first cycle at each of those instants (`replay --slurm-backfill-phase`):
+# sacct's whole seconds do not show the real phase, so the spread over phases is the part of
+# the error the twin cannot know. Seconds per phase.
+#
 #   D=$(bash Tests/Slurm/local-slurm.sh start); . $D/env.sh
 #   swift build -c release && bash Tests/Slurm/fidelity-bench.sh OUT 8 11
 #   bash Tests/Slurm/local-slurm.sh stop $D
@@ -25,6 +30,12 @@ for seed in "${@:-8}"; do
     "$FLEETTWIN" replay "$run/trace.jsonl" --fleet "$run/fleet.yaml" --policy slurm --placement best-fit \
         --slurm-conf "$run/slurm.conf" --slurm-qos "$run/qos.psv" --compare-recorded --db "$run/replay.sqlite" \
         | sed -n '/^schedule fidelity/,/^$/p'
+    for phase in ${PHASES:-}; do
+        echo "== seed $seed, backfill phase $phase"
+        "$FLEETTWIN" replay "$run/trace.jsonl" --fleet "$run/fleet.yaml" --policy slurm --placement best-fit \
+            --slurm-conf "$run/slurm.conf" --slurm-qos "$run/qos.psv" --compare-recorded --db "$run/replay.sqlite" \
+            --slurm-backfill-phase "$phase" | sed -n '/^schedule fidelity/,/^$/p'
+    done
     if [ "${REPEAT:-0}" = 1 ]; then
         again="$OUT/seed$seed-again"
         bash "$(dirname "$0")/fidelity-workload.sh" "$again" 60 "$seed"
