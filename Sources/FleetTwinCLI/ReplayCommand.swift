@@ -216,12 +216,13 @@ struct ExportCommand: ParsableCommand {
             // restart charge) replay as they ran.
             traced.deadline = job.deadlineMicroseconds.map { Double($0) / 1e6 }
             traced.workload = job.application
-            // What the other policies read: the tenant (`fair-share`), Slurm's limit, partition
-            // and QOS (`slurm`), goodput inputs (`pollux`), CPU and memory profile (`synergy`).
+            // What the other policies read: the tenant (`fair-share`), Slurm's limit, partition,
+            // QOS and CPUs (`slurm`), goodput inputs (`pollux`), CPU and memory profile (`synergy`).
             traced.user = job.tenant
             traced.timeLimit = job.timeLimitMicroseconds.map { Double($0) / 1e6 }
             traced.partition = job.partition
             traced.qos = job.qos
+            traced.cpus = job.cpus
             traced.statisticalEfficiency = job.statisticalEfficiency.map {
                 TraceStatisticalEfficiency(initialBatch: $0.initialBatch, maxBatch: $0.maxBatch, minLocalBatch: $0.minLocalBatch,
                                            maxLocalBatch: $0.maxLocalBatch, gradientVariance: $0.gradientVariance,

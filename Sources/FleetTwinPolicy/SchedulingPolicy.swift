@@ -42,6 +42,11 @@ public struct PendingJob: Sendable, Equatable {
         get { rare?.value.qos ?? -1 }
         set { setRare { $0.qos = newValue } }
     }
+    /// The CPU cores the batch scheduler allocated it in all (`JobSpec.cpus`); 0: not given.
+    public var cpus: Int {
+        get { rare?.value.cpus ?? 0 }
+        set { setRare { $0.cpus = newValue } }
+    }
     /// Batch inference: its replicas split a fixed set of requests, so on fewer devices than
     /// its world size it runs at devices / world size of its full rate, one replica per device,
     /// with no splicing overhead (`fraction(on:splicingOverhead:)`).
@@ -122,6 +127,7 @@ public struct PendingJob: Sendable, Equatable {
         var timeLimit: Int64 = 0
         var partition: Int32 = -1
         var qos: Int32 = -1
+        var cpus = 0
         var speedup: [Double] = []
         var statisticalEfficiency: StatisticalEfficiency?
         var name: String = ""

@@ -96,6 +96,7 @@ public struct TraceWorkload: Sendable {
         spec.timeLimit = job.timeLimit.map { VirtualTime.seconds($0 * timeScale) }
         spec.partition = job.partition
         spec.qos = job.qos
+        spec.cpus = job.cpus
         spec.inference = job.batchInference
         spec.elasticSpeedup = job.speedup
         spec.application = job.workload

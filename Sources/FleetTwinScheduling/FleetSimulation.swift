@@ -306,6 +306,7 @@ public actor FleetSimulation {
                     pendingJob.timeLimit = spec.timeLimit?.microseconds ?? 0
                     pendingJob.partition = jobPartitions[i]
                     pendingJob.qos = jobQOS[i]
+                    if let cpus = spec.cpus { pendingJob.cpus = cpus }
                     pendingJob.splitsRequests = spec.inference != nil
                     pendingJob.speedup = spec.elasticSpeedup ?? []
                     pendingJob.statisticalEfficiency = spec.statisticalEfficiency

@@ -51,6 +51,12 @@ public struct JobSpec: Sendable, Equatable {
         get { rare?.value.qos }
         set { setRare { $0.qos = newValue } }
     }
+    /// The CPU cores the batch scheduler allocated it in all (a trace's `cpus`: Slurm's
+    /// `AllocCPUS`); nil: not given.
+    public var cpus: Int? {
+        get { rare?.value.cpus }
+        set { setRare { $0.cpus = newValue } }
+    }
     /// Batch inference (nil: training). Its replicas split the requests rather than form a
     /// fixed world, so it runs on any number of devices up to `worldSize` at a rate
     /// proportional to them; `stateBytes` is then the size of all its outputs (a dump writes
@@ -146,6 +152,7 @@ public struct JobSpec: Sendable, Equatable {
         var timeLimit: VirtualTime?
         var partition: String?
         var qos: String?
+        var cpus: Int?
         var inference: BatchInference?
         var elasticSpeedup: [Double]?
         var statisticalEfficiency: StatisticalEfficiency?

@@ -39,6 +39,9 @@ extension ResultStore {
         /// none, or stored before v16.
         public var statisticalEfficiency: StatisticalEfficiency? = nil
         public var resources: ResourceProfile? = nil
+        /// The CPU cores a batch scheduler allocated it (a trace's `cpus`); nil: none given, or
+        /// stored before v17.
+        public var cpus: Int? = nil
     }
 
     /// The jobs of a run in index order, or nil for a run stored before job work was kept
@@ -50,7 +53,7 @@ extension ResultStore {
                        memory_per_replica_bytes, first_start_us, end_us, requests, weight_bytes, speedup_json,
                        tensor, pipeline, micro_batches, deadline_us, application,
                        tenant, time_limit_us, partition, qos, statistical_efficiency_json,
-                       cpus_per_accelerator, memory_gib_per_accelerator, resource_speedup
+                       cpus_per_accelerator, memory_gib_per_accelerator, resource_speedup, cpus
                 FROM jobs WHERE run_id = ? ORDER BY job_index
                 """, arguments: [id])
             var jobs: [ReplayableJob] = []
@@ -70,6 +73,7 @@ extension ResultStore {
                 job.timeLimitMicroseconds = row["time_limit_us"]
                 job.partition = row["partition"]
                 job.qos = row["qos"]
+                job.cpus = row["cpus"]
                 if let text = row["statistical_efficiency_json"] as String? {
                     let v = Self.listValues(text)
                     guard v.count == 6 else {

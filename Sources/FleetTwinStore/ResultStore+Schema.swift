@@ -261,6 +261,11 @@ extension ResultStore {
                 ALTER TABLE jobs ADD COLUMN resource_speedup REAL;
                 """)
         }
+        migrator.registerMigration("v17-job-cpus") { db in
+            // The CPU cores a batch scheduler allocated the job in all (a trace's `cpus`, from
+            // sacct's TRES), which the `slurm` policy fits nodes by. NULL: not given.
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN cpus INTEGER")
+        }
         return migrator
     }
 }

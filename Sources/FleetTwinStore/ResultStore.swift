@@ -172,7 +172,7 @@ public final class ResultStore {
             "work_us", "steps", "state_bytes", "memory_per_replica_bytes", "requests", "weight_bytes", "speedup_json",
             "tensor", "pipeline", "micro_batches", "deadline_us", "application",
             "tenant", "time_limit_us", "partition", "qos", "statistical_efficiency_json",
-            "cpus_per_accelerator", "memory_gib_per_accelerator", "resource_speedup",
+            "cpus_per_accelerator", "memory_gib_per_accelerator", "resource_speedup", "cpus",
         ]).insert(db, count: m.jobs.count) { i in
             let o = m.jobs[i], s = specs[i]
             return [id, i, s.name, s.tier.rawValue, s.worldSize, s.acceleratorType, o.submit.microseconds,
@@ -186,7 +186,7 @@ public final class ResultStore {
                     s.statisticalEfficiency.map { e in
                         Self.listText([e.initialBatch, e.maxBatch, e.minLocalBatch, e.maxLocalBatch, e.gradientVariance, e.gradientSquare])
                     },
-                    s.resources?.cpusPerAccelerator, s.resources?.memoryGiBPerAccelerator, s.resources?.speedup]
+                    s.resources?.cpusPerAccelerator, s.resources?.memoryGiBPerAccelerator, s.resources?.speedup, s.cpus]
         }
         try BulkInsert(table: "goals", columns: ["run_id", "position", "metric", "comparison", "target", "value"])
             .insert(db, count: run.goals.count) { i in

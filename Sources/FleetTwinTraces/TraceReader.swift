@@ -77,7 +77,7 @@ public struct TraceReader {
 
     static let jobKeys: Set<String> = [
         "id", "submit", "worldSize", "duration", "steps", "stepTime", "tier", "acceleratorType", "stateBytes",
-        "memoryPerReplicaBytes", "workload", "user", "virtualCluster", "timeLimit", "partition", "qos", "nodes", "eligible", "recorded",
+        "memoryPerReplicaBytes", "workload", "user", "virtualCluster", "timeLimit", "partition", "qos", "nodes", "cpus", "eligible", "recorded",
         "requests", "weightBytes", "speedup", "parallelism", "deadline", "statisticalEfficiency", "resources",
     ]
 
@@ -160,6 +160,12 @@ public struct TraceReader {
             memoryPerReplicaBytes: try integer("memoryPerReplicaBytes"), workload: try string("workload"),
             user: try string("user"), virtualCluster: try string("virtualCluster"), timeLimit: timeLimit,
             partition: try string("partition"), qos: try string("qos"), nodes: nodes.map(Int.init), eligible: eligible, recorded: recorded)
+        if let cpus = try integer("cpus") {
+            guard cpus >= 1 && cpus <= 100_000_000 else {
+                throw error(line, "'cpus' (CPU cores allocated to the job in all) must be a whole number from 1 to 100000000; found \(cpus)")
+            }
+            job.cpus = Int(cpus)
+        }
         job.requests = requests
         job.weightBytes = weightBytes
         if let deadline = try number("deadline") {

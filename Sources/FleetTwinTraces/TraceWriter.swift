@@ -36,6 +36,7 @@ public struct TraceWriter {
         if let v = job.partition { f.append(("partition", Self.string(v))) }
         if let v = job.qos { f.append(("qos", Self.string(v))) }
         if let v = job.nodes { f.append(("nodes", String(v))) }
+        if let v = job.cpus { f.append(("cpus", String(v))) }
         if let v = job.eligible { f.append(("eligible", Self.number(v))) }
         if let v = job.requests { f.append(("requests", String(v))) }
         if let v = job.weightBytes { f.append(("weightBytes", String(v))) }

@@ -58,6 +58,10 @@ public struct TraceJob: Sendable, Equatable {
     public var qos: String?
     public var nodes: Int?
     public var eligible: Double?
+    /// The CPU cores the batch scheduler allocated the job in all, over its nodes (Slurm's
+    /// `AllocCPUS`, `cpu=` in its TRES: tasks x `--cpus-per-task`); nil: not given (the
+    /// `slurm` policy then counts one core per node, a task of one CPU).
+    public var cpus: Int?
     public var recorded: RecordedOutcome?
     /// Batch inference: the requests the job serves (its replicas split them; nil: a
     /// training job) and the bytes of the weights each start loads. `stateBytes` is then

@@ -13,7 +13,7 @@ import Testing
     /// Three jobs that between them set every optional job field a trace can carry.
     static let trace = """
         {"format":"fleettwin-trace","version":1,"name":"fields","source":"hand-made"}
-        {"id":"elastic","submit":0,"worldSize":4,"duration":600,"tier":"premium","user":"team-a","timeLimit":900,"partition":"gpu","qos":"normal","workload":"resnet50","speedup":[1,1.8,2.5,3.1],"statisticalEfficiency":{"initialBatch":128,"maxBatch":1024,"minLocalBatch":16,"maxLocalBatch":256,"noiseScale":512},"deadline":3600,"resources":{"cpusPerGPU":6,"memoryGiBPerGPU":40,"speedup":1.3}}
+        {"id":"elastic","submit":0,"worldSize":4,"duration":600,"tier":"premium","user":"team-a","timeLimit":900,"partition":"gpu","qos":"normal","cpus":8,"workload":"resnet50","speedup":[1,1.8,2.5,3.1],"statisticalEfficiency":{"initialBatch":128,"maxBatch":1024,"minLocalBatch":16,"maxLocalBatch":256,"noiseScale":512},"deadline":3600,"resources":{"cpusPerGPU":6,"memoryGiBPerGPU":40,"speedup":1.3}}
         {"id":"infer","submit":5,"worldSize":2,"duration":120,"virtualCluster":"vc1","timeLimit":300,"requests":1000,"weightBytes":2000000}
         {"id":"split","submit":10,"worldSize":4,"steps":100,"stepTime":2,"user":"team-b","stateBytes":1000000,"memoryPerReplicaBytes":1000000,"parallelism":{"tensor":2,"pipeline":2,"microBatches":4},"resources":{"cpusPerGPU":2,"memoryGiBPerGPU":10,"speedup":1}}
 
@@ -106,6 +106,8 @@ import Testing
             (#""resources":{"cpusPerGPU":0,"memoryGiBPerGPU":40,"speedup":1}"#, "'resources.cpusPerGPU' (CPU cores per accelerator) is required and must be a number > 0.0 to 1000000.0; found 0"),
             (#""resources":{"cpusPerGPU":4,"memoryGiBPerGPU":40,"speedup":1,"gpus":2}"#, "unknown field 'resources.gpus'; expected: cpusPerGPU, memoryGiBPerGPU, speedup"),
             (#""resources":[4,40,1]"#, "'resources' must be an object with cpusPerGPU, memoryGiBPerGPU, speedup"),
+            (#""cpus":0"#, "'cpus' (CPU cores allocated to the job in all) must be a whole number from 1 to 100000000; found 0"),
+            (#""cpus":2.5"#, "'cpus' must be a whole number"),
         ]
         for (field, expected) in cases {
             let path = dir.appendingPathComponent("bad.jsonl").path

@@ -50,6 +50,8 @@ import Testing
         #expect(requeued.user == "ana" && requeued.virtualCluster == "vision")
         #expect(requeued.timeLimit == 3600 && jobs[1].timeLimit == 3600)
         #expect(jobs[1].submit == 300 && jobs[1].worldSize == 2 && jobs[1].duration == 60)
+        // CPUs from the first run's cpu TRES (allocated); none given for the array task.
+        #expect(requeued.cpus == 1 && jobs[1].cpus == nil)
     }
 
     /// `sacct -P` (--parsable2 --duplicates): steps skipped, a requeued job's two rows joined,
@@ -75,6 +77,7 @@ import Testing
         #expect(jobs[0].recorded == RecordedOutcome(start: 10, end: 420, status: "COMPLETED", attempts: 2, priority: 1))
         // What the job asked the scheduler for, from its first run.
         #expect(jobs[0].timeLimit == 3600 && jobs[0].partition == "gpu" && jobs[0].qos == "normal" && jobs[0].nodes == 1)
+        #expect(jobs[0].cpus == 1)
         #expect(jobs[0].eligible == nil)
         #expect(result.notes.contains { $0.contains("UTC (sacct -P's datetimes)") && $0.contains("2026-11-29 09:00:00") })
         try "JobID|State|Submit\n1|COMPLETED|2026-11-29T10:00:00\n".write(toFile: input, atomically: true, encoding: .utf8)

@@ -12,8 +12,9 @@ import Foundation
 /// the first run's start, recorded end = the last run's end, attempts = runs, status = the
 /// last run's `state.current`; user and account (as the virtual cluster) kept; what the job
 /// asked the scheduler for, from its first run: time limit (`time.limit`, minutes; none when
-/// unlimited), partition, QOS, nodes (`allocation_nodes`, or `node=` of the TRES) and the
-/// eligible time; the recorded priority is the last run's. Skipped with
+/// unlimited), partition, QOS, nodes (`allocation_nodes`, or `node=` of the TRES), CPUs (the
+/// `cpu` TRES, allocated else requested: Slurm's AllocCPUS) and the eligible time; the
+/// recorded priority is the last run's. Skipped with
 /// their reason: jobs not finished when sacct ran (PENDING, RUNNING, REQUEUED), jobs that never
 /// started, CPU-only jobs, zero-length runs, array and step records without a job. "line" in
 /// the report is the record's position in `jobs` (1-based).
@@ -53,6 +54,7 @@ public struct SlurmSacctImporter {
         var partition: String? = nil
         var qos: String? = nil
         var nodes: Int? = nil
+        var cpus: Int? = nil
         var eligible: Double? = nil
         var priority: Int64? = nil
     }
@@ -123,19 +125,20 @@ public struct SlurmSacctImporter {
             guard end > lastStart else { jobs.skip(line: last.record, "the last run has no length (start = end)"); continue }
             // A begin time before submission is sacct's "eligible at once" (0 or the submit).
             let eligible = first.eligible.flatMap { $0 > first.submit ? $0 : nil }
-            jobs.add(TraceJob(id: id, submit: first.submit, worldSize: gpus, duration: end - lastStart, user: first.user,
+            var job = TraceJob(id: id, submit: first.submit, worldSize: gpus, duration: end - lastStart, user: first.user,
                               virtualCluster: first.account, timeLimit: first.timeLimit, partition: first.partition, qos: first.qos,
                               nodes: first.nodes.flatMap { $0 >= 1 && $0 <= gpus ? $0 : nil }, eligible: eligible,
                               recorded: RecordedOutcome(start: firstStart, end: end, status: last.state, attempts: all.count,
-                                                        priority: last.priority)),
-                     line: first.record)
+                                                        priority: last.priority))
+            job.cpus = first.cpus.flatMap { $0 >= 1 ? $0 : nil }
+            jobs.add(job, line: first.record)
         }
         return try jobs.write(to: out, name: URL(fileURLWithPath: input).deletingPathExtension().lastPathComponent,
                               source: "slurm sacct: \(input)", notes: [
             "submit = seconds from the earliest submission, \(WallClock.format(jobs.earliestSubmit ?? 0)) UTC (\(clock)); recorded start and end on the same clock",
             "one job per job id: its runs (requeues) joined; duration = the last run's end - start; attempts = runs",
             "worldSize = the GPUs of the allocated TRES (the requested ones when none was allocated)",
-            "timeLimit, partition, qos, nodes, eligible: as the job's first run asked; eligible is relative to the trace's origin like submit",
+"timeLimit, partition, qos, nodes, cpus, eligible: as the job's first run asked (cpus: the cpu TRES, allocated else requested); eligible is relative to the trace's origin like submit",
         ] + notes, unixClock: true)
     }
 
@@ -183,6 +186,7 @@ public struct SlurmSacctImporter {
                     run.partition = text("Partition")
                     run.qos = text("QOS")
                     run.nodes = Self.tresCount("node", tres: field("AllocTRES")) ?? Self.tresCount("node", tres: field("ReqTRES"))
+                    run.cpus = Self.tresCount("cpu", tres: field("AllocTRES")) ?? Self.tresCount("cpu", tres: field("ReqTRES"))
                     run.eligible = try time("Eligible")
                     if let p = text("Priority") {
                         guard let value = Int64(p) else { throw BadRow("Priority '\(p)' is not a whole number") }
@@ -245,6 +249,9 @@ public struct SlurmSacctImporter {
             (tres?[list] as? [[String: Any]])?.first { $0["type"] as? String == "gres" && $0["name"] as? String == "gpu" }
                 .flatMap { ($0["count"] as? NSNumber)?.intValue }
         }
+        func cpus(_ list: String) -> Int? {
+            (tres?[list] as? [[String: Any]])?.first { $0["type"] as? String == "cpu" }.flatMap { ($0["count"] as? NSNumber)?.intValue }
+        }
         var run = Run(record: record, id: id, submit: submission, start: moment("start"), end: moment("end"), state: state,
                       gpus: gpus("allocated") ?? gpus("requested") ?? 0, user: job["user"] as? String,
                       account: job["account"] as? String)
@@ -253,6 +260,7 @@ public struct SlurmSacctImporter {
         run.partition = (job["partition"] as? String).flatMap { $0.isEmpty ? nil : $0 }
         run.qos = (job["qos"] as? String).flatMap { $0.isEmpty ? nil : $0 }
         run.nodes = number(job["allocation_nodes"]).map { Int($0) }
+        run.cpus = cpus("allocated") ?? cpus("requested")
         run.eligible = moment("eligible")
         run.priority = number(job["priority"]).map { Int64($0) }
         return .success(run)
