@@ -85,6 +85,49 @@ import Testing
         }
     }
 
+    /// A trace job's `resources`: `cpus` cores per GPU (the rest Synergy's, unread here).
+    static func cores(_ cpus: Double) -> String { ",\"resources\":{\"cpusPerGPU\":\(cpus),\"memoryGiBPerGPU\":1,\"speedup\":1}" }
+
+    /// Every placement takes the job's cores for all its GPUs on a node (cons_tres with
+    /// --cpus-per-gpu: gres_sched.c `gres_sched_add`, at most free CPUs / cpus_per_gres GPUs).
+    /// One node, 4 GPUs, 16 cores. Main scheduler: A (1 GPU x 10 cores) leaves 3 GPUs and 6
+    /// cores; B (3 GPUs x 3 cores = 9) does not fit until A ends at 50 (it was placed at 1 when
+    /// only one GPU's cores were checked). Preemption: K (QOS high, 1 GPU x 12 cores) and L
+    /// (normal, 2 GPUs, 1 core) run; H (high, 2 GPUs x 3 = 6 cores) would have 3 GPUs but only
+    /// 4 cores with L gone, so L is no victim and H waits for K (L was requeued for it).
+    @Test func everyPlacementTakesTheCoresOfAllItsGPUs() async throws {
+        let (r1, m1) = try await replay([
+            #"{"id":"A","submit":0,"worldSize":1,"duration":50,"timeLimit":100"# + Self.cores(10) + "}",
+            #"{"id":"B","submit":1,"worldSize":3,"duration":10,"timeLimit":100"# + Self.cores(3) + "}",
+        ], nodes: 1, cpus: 16)
+        #expect(starts(r1, m1) == ["A": 0, "B": 50])
+        let (r2, m2) = try await replay([
+            #"{"id":"K","submit":0,"worldSize":1,"duration":40,"timeLimit":100,"qos":"high""# + Self.cores(12) + "}",
+            #"{"id":"L","submit":1,"worldSize":2,"duration":100,"timeLimit":200,"qos":"normal"}"#,
+            #"{"id":"H","submit":10,"worldSize":2,"duration":10,"timeLimit":100,"qos":"high""# + Self.cores(3) + "}",
+        ], nodes: 1, cpus: 16)
+        #expect(starts(r2, m2) == ["K": 0, "L": 1, "H": 40] && m2.preemptions == 0, "\(starts(r2, m2)), \(m2.preemptions) preemptions")
+    }
+
+    /// Backfill plans later starts on cores as well as GPUs (job_test.c `_will_run_test` tests
+    /// the job on the future node usage, CPUs included). 2 nodes x 4 GPUs, 16 cores. X (1 GPU x
+    /// 14 cores, long) and Y (3 GPUs, 1 core, ends at 100) on node 1, Z (3 GPUs, ends at 200)
+    /// on node 2. T (3 GPUs x 2 = 6 cores) cannot use node 1's GPUs at 100 (2 cores left): it
+    /// is reserved node 2 from 200. C (1 GPU, limit 300) would run into that reservation on
+    /// node 2, so the cycle at 10 does not start it; it starts on node 1 when Y ends, and T at
+    /// 200. Planned on GPUs alone, T was reserved node 1 at 100, C backfilled on node 2 at 10,
+    /// and T placed at 100 on node 1's two cores.
+    @Test func backfillReservesOnCoresAsWellAsGPUs() async throws {
+        let (result, metrics) = try await replay([
+            #"{"id":"X","submit":0,"worldSize":1,"duration":1000,"timeLimit":2000"# + Self.cores(14) + "}",
+            #"{"id":"Y","submit":0,"worldSize":3,"duration":100,"timeLimit":100}"#,
+            #"{"id":"Z","submit":0,"worldSize":3,"duration":200,"timeLimit":200}"#,
+            #"{"id":"T","submit":5,"worldSize":3,"duration":50,"timeLimit":100"# + Self.cores(2) + "}",
+            #"{"id":"C","submit":6,"worldSize":1,"duration":50,"timeLimit":300}"#,
+        ], cpus: 16)
+        #expect(starts(result, metrics) == ["X": 0, "Y": 0, "Z": 0, "T": 200, "C": 100])
+    }
+
     /// A(4 GPUs, 20 s, limit 100 s) runs; B(8) needs both nodes and blocks the main scheduler;
     /// C(2, limit 15 s) is backfilled at the first cycle (10 s) because the plan ends A at its
     /// time limit (100 s), where B's reservation begins: C ends well before. With A's true
