@@ -33,6 +33,13 @@ import Testing
         high|100|normal|requeue|00:00:00
         """
 
+    /// Writes `text` to `name` in `dir`; returns its path.
+    static func write(_ name: String, _ text: String, in dir: URL) throws -> String {
+        let path = dir.appendingPathComponent(name).path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     /// Replays `jobs` (native trace lines) on 2 nodes x 4 GPUs under `slurm`, with checks;
     /// under the instant model (every event runs the main scheduler at once, exact will-run
     /// starts) unless a `latency` or `windows` is given, so that the hand cases of the other
@@ -42,11 +49,7 @@ import Testing
                 latency: VirtualTime? = nil, windows: Bool = false, cpus: Int? = nil) async throws -> (SimulationResult, RunMetrics) {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        func write(_ name: String, _ text: String) throws -> String {
-            let path = dir.appendingPathComponent(name).path
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-            return path
-        }
+        func write(_ name: String, _ text: String) throws -> String { try Self.write(name, text, in: dir) }
         let trace = try write("t.jsonl", (["{\"format\":\"fleettwin-trace\",\"version\":1,\"name\":\"t\",\"source\":\"hand\"}"] + jobs).joined(separator: "\n"))
         let cores = cpus.map { ", cpus_per_node: \($0)" } ?? ""
         let fleet = try write("f.yaml", "regions: [ { name: r, clusters: [ { name: c, nodes: \(nodes), accelerators_per_node: 4\(cores) } ] } ]\n")
@@ -283,6 +286,39 @@ import Testing
         #expect(starts(r1, m1) == ["A": 0.5, "B": 101, "C": 10.5, "D": 43.5])
         let (r2, m2) = try await replay(jobs)
         #expect(starts(r2, m2) == ["A": 0, "B": 100, "C": 10, "D": 50])
+    }
+
+    /// slurm.conf's NodeName lines against the fleet (`Scenario.checkSlurmNodes`): fewer GPUs
+    /// or CPUs in the fleet than a line configures is a cluster Slurm would drain, an error at
+    /// the line naming both files; other differences Slurm would run with are warnings on
+    /// stderr (more GPUs than configured, CPUs= without the fleet's cpus_per_node, the node
+    /// count), and the replay runs.
+    @Test func nodeNameLinesAreHeldAgainstTheFleet() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func write(_ name: String, _ text: String) throws -> String { try Self.write(name, text, in: dir) }
+        let trace = try write("t.jsonl", "{\"format\":\"fleettwin-trace\",\"version\":1,\"name\":\"t\",\"source\":\"hand\"}\n"
+                              + #"{"id":"A","submit":0,"worldSize":4,"duration":10,"timeLimit":60}"#)
+        func fleet(cpus: Int?) throws -> String {
+            try write("f.yaml", "regions:\n  - name: r\n    clusters:\n      - { name: c, nodes: 2, accelerators_per_node: 4\(cpus.map { ", cpus_per_node: \($0)" } ?? "") }\n")
+        }
+        func replay(_ nodeLines: String, cpus: Int?) throws -> ProcessOutput {
+            let conf = try write("slurm.conf", "SchedulerType=sched/backfill\n" + nodeLines + "PartitionName=p Nodes=ALL Default=YES\n")
+            return try runFleettwin(["replay", trace, "--fleet", try fleet(cpus: cpus), "--policy", "slurm", "--slurm-conf", conf,
+                                     "--db", dir.appendingPathComponent("r.sqlite").path])
+        }
+        let conf = dir.appendingPathComponent("slurm.conf").path, fleetFile = dir.appendingPathComponent("f.yaml").path
+        let gpus = try replay("NodeName=n[1-2] CPUs=16 Gres=gpu:h100:8\n", cpus: 16)
+        #expect(gpus.status != 0 && gpus.stderr.contains("\(conf):2: NodeName=n[1-2] has Gres=gpu:h100:8, 8 GPUs a node, but the fleet's nodes have 4 (\(fleetFile):4, cluster c: accelerators_per_node: 4); Slurm would drain nodes that report fewer GPUs than configured. Expected Gres=gpu:4 here, or accelerators_per_node: 8 in the fleet"), "\(gpus.stderr)")
+        let cpus = try replay("NodeName=DEFAULT CPUs=32 Gres=gpu:4\nNodeName=n[1-2]\n", cpus: 16)
+        #expect(cpus.status != 0 && cpus.stderr.contains("\(conf):3: NodeName=n[1-2] has CPUs=32, but the fleet's nodes have 16 cores (\(fleetFile):4, cluster c: cpus_per_node: 16)"), "\(cpus.stderr)")
+        let warned = try replay("NodeName=n[1-3] CPUs=16 Gres=gpu:2\nNodeName=cpu1 CPUs=64\n", cpus: nil)
+        #expect(warned.status == 0, "\(warned.stderr)")
+        #expect(warned.stderr.contains("warning: \(conf):2: NodeName=n[1-3] has 2 GPUs a node, the fleet 4 (\(fleetFile):4, cluster c): Slurm would schedule 2 of them, the twin schedules 4"), "\(warned.stderr)")
+        #expect(warned.stderr.contains("warning: \(conf):2: NodeName=n[1-3] has CPUs=16; the fleet gives no cpus_per_node (\(fleetFile):4, cluster c), so the twin fits jobs on its default 12 cores a node: add cpus_per_node: 16 to the fleet"))
+        #expect(warned.stderr.contains("warning: \(conf):2: the NodeName lines declare 3 GPU nodes, the fleet has 2 (\(fleetFile):4, cluster c): Slurm would hold the missing one DOWN; the twin schedules the fleet's 2"))
+        let matching = try replay("NodeName=n[1-2] CPUs=16 Gres=gpu:4\n", cpus: 16)
+        #expect(matching.status == 0 && !matching.stderr.contains("warning"), "\(matching.stderr)")
     }
 
     @Test func configurationErrorsNameTheFileAndLine() throws {
