@@ -122,6 +122,7 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         if restart != nil && noOverheads { throw InvalidInput(message: "--restart-cost and --no-overheads contradict each other: give one") }
         let replayed = try Scenario.replay(trace: trace, fleet: fleet, policy: spec, noOverheads: noOverheads, restartCost: restart, seed: seed)
+        try ScenarioRun.checkSlurmNodes(policy: spec, fleet: replayed.fleet, fleetFile: fleet)
         let scenario = noCommunication ? replayed.withoutCommunication() : replayed
         let outcome = try await ScenarioRun(scenario: scenario, seed: seed, policy: nil, check: check, quiet: quiet,
                                             database: store.db).execute()

@@ -48,6 +48,7 @@ struct RunCommand: AsyncParsableCommand {
         if let name = policy?.value { noteDroppedOptions(parsed.policy, for: name) }
         let chosen = try external.apply(to: policy.map { parsed.policy.renamed($0.value) } ?? parsed.policy)
         let override = policy != nil || chosen != parsed.policy ? chosen : nil
+        try ScenarioRun.checkSlurmNodes(policy: chosen, fleet: parsed.fleet, fleetFile: scenario)
         let outcome = try await ScenarioRun(scenario: parsed, seed: seed ?? parsed.seed, policy: override, check: check,
                                             quiet: quiet, database: store.db).execute()
         print(json ? try outcome.summary.json() : outcome.summary.table() + "\n\nresults: \(store.db)")

@@ -1,4 +1,5 @@
 import FleetTwinEngine
+import FleetTwinFleet
 import FleetTwinMetrics
 import FleetTwinReports
 import FleetTwinScenario
@@ -51,6 +52,18 @@ struct ScenarioRun {
         if !skipped.isEmpty { summary.skipped = skipped.map { SkippedJob(id: $0.id, reason: $0.reason) } }
         if !skipped.isEmpty && !quiet { printError(Self.describe(skipped)) }
         return Outcome(summary: summary, result: result, metrics: metrics, skipped: skipped)
+    }
+
+    /// slurm.conf's NodeName lines against the fleet (`Scenario.checkSlurmNodes`) for the
+    /// `slurm` policy with a slurm.conf: a contradiction Slurm would not run is an error, other
+    /// differences warnings on standard error.
+    static func checkSlurmNodes(policy: PolicySpec, fleet: FleetSpec, fleetFile: String) throws {
+        guard policy.name == "slurm", let configuration = policy.options.slurm else { return }
+        do {
+            for warning in try Scenario.checkSlurmNodes(configuration, fleet: fleet, fleetFile: fleetFile) { printError("warning: \(warning)") }
+        } catch {
+            throw InvalidInput(message: error.description)
+        }
     }
 
     /// Skipped trace jobs grouped by reason, with a few ids each.

@@ -31,9 +31,13 @@ public struct ObservedNode: Codable, Equatable, Sendable {
     public var partitions: [String]
     /// Why an administrator or Slurm took it out of service (`reason`), empty when none.
     public var reason: String
+    /// Its CPUs (`cpus`), which `twin export` writes as the fleet's `cpus_per_node` (the
+    /// `slurm` policy fits jobs by cores); nil when sinfo gives none (and in logs written
+    /// before it was kept).
+    public var cpus: Int?
 
     public init(name: String, state: String, flags: [String] = [], gpus: Int, gpuType: String = "", gres: String,
-                partitions: [String] = [], reason: String = "") {
+                partitions: [String] = [], reason: String = "", cpus: Int? = nil) {
         self.name = name
         self.state = state
         self.flags = flags
@@ -42,6 +46,7 @@ public struct ObservedNode: Codable, Equatable, Sendable {
         self.gres = gres
         self.partitions = partitions
         self.reason = reason
+        self.cpus = cpus
     }
 
     /// Base states in which a node runs no new job: DOWN, FUTURE, UNKNOWN (not registered yet),

@@ -77,7 +77,8 @@ public enum SlurmReplies {
             let gpu = gpuGres(gres)
             nodes.append(ObservedNode(name: name, state: base.lowercased(), flags: Array(Set(flags)).sorted(), gpus: gpu.count,
                                       gpuType: gpu.type, gres: gres, partitions: states(node["partitions"]).sorted(),
-                                      reason: string(node["reason"]) ?? ""))
+                                      reason: string(node["reason"]) ?? "",
+                                      cpus: integer(node["cpus"]).flatMap { $0 > 0 && $0 <= Int64(Int32.max) ? Int($0) : nil }))
         }
         return nodes.sorted { $0.name < $1.name }
     }

@@ -94,8 +94,9 @@ public enum TwinTraceExport {
     }
 
     /// The fleet of the last observation's nodes (through `SlurmNodesImporter`: one cluster
-    /// per GPU type and GPUs per node).
+    /// per GPU type and GPUs per node, with `cpus_per_node` where its nodes' sinfo `cpus`
+    /// agree, as `import slurm-nodes` writes it).
     public static func writeFleet(nodes: [ObservedNode], to out: String, name: String) throws -> ImportResult {
-        try SlurmNodesImporter.write(nodes: nodes.map { ($0.name, $0.gres) }, region: name, source: name, out: out)
+        try SlurmNodesImporter.write(nodes: nodes.map { ($0.name, $0.gres, $0.cpus) }, region: name, source: name, out: out)
     }
 }

@@ -1,53 +1,100 @@
 import FleetTwinEngine
 import FleetTwinFleet
 
-/// Free GPUs per node in time, from now on: what Slurm's backfill plans with. Segment k starts
-/// at `times[k]` and runs to the next; the last runs forever.
+/// The CPU cores a job takes on a node for the GPUs it holds there, and so the GPUs a node's
+/// free cores leave it: select/cons_tres with `--cpus-per-gpu` takes at most
+/// available CPUs / cpus_per_gres GPUs on a node (gres_sched.c `gres_sched_add`), and a node
+/// without the CPUs for one is not available (job_test.c `_eval_nodes`). Without CPUs per GPU
+/// a job takes one core per node (Slurm's default, one task of one CPU).
+struct CPUDemand: Equatable {
+    /// Cores per GPU (the trace's `cpusPerGPU`); 0: one core per node whatever its GPUs.
+    var perGPU: Double = 0
+    /// The node's cores, which caps the demand (a job asking more than a node has still runs
+    /// on a whole idle node, rather than never).
+    var nodeCores: Int = .max
+
+    /// Whole cores for `gpus` GPUs on one node: at least one, at most the node's.
+    func cores(for gpus: Int) -> Int {
+        guard perGPU > 0 else { return 1 }
+        return Swift.max(1, Swift.min(nodeCores, Int((perGPU * Double(gpus)).rounded(.up))))
+    }
+
+    /// The most of `gpus` free GPUs the job can take on a node with `free` free cores.
+    func gpus(_ gpus: Int, fittingIn free: Int) -> Int {
+        guard gpus > 0, free >= cores(for: 1) else { return 0 }
+        if cores(for: gpus) <= free { return gpus }
+        var g = Swift.min(gpus - 1, Int((Double(free) / perGPU).rounded(.down)))
+        while g + 1 < gpus && cores(for: g + 1) <= free { g += 1 }
+        while g > 0 && cores(for: g) > free { g -= 1 }
+        return g
+    }
+}
+
+/// Free GPUs and CPU cores per node in time, from now on: what Slurm's backfill plans with.
+/// Segment k starts at `times[k]` and runs to the next; the last runs forever.
 ///
 /// Stored flat, segment after segment, so that a backfill cycle allocates a few arrays rather
 /// than one per segment. Free counts never fall as time goes on (running jobs end, and the
 /// jobs backfill starts all start now), so whether a job fits can only turn from no to yes
-/// along the segments: `earliest` finds the first segment where it fits by halving.
+/// along the segments: `earliest` finds the first segment where it fits by halving. A node
+/// offers a job the GPUs its free cores leave (`demand`), in every segment: the select
+/// plugin's will-run test fits the job on the nodes' future CPUs as well as their GPUs
+/// (job_test.c `_will_run_test` tests it on the node usage with the ending jobs removed).
 struct NodePlan {
     private(set) var times: [VirtualTime]
     /// `free[k * nodes + node]`: the node's free GPUs over segment k.
     private var free: [Int]
+    /// `cores[k * nodes + node]`: the node's free CPU cores over segment k; empty when the
+    /// plan is of GPUs alone.
+    private var cores: [Int]
     let nodes: Int
     /// Scratch for one segment's free counts on the open nodes, reused by every test.
     private var masked: [Int]
+    /// Scratch for one segment's free cores, reused by every choice.
+    private var maskedCores: [Int]
     /// The nodes where a job ends at `times[k]` (its GPUs come back), for the will-run
     /// test's windows: words `k * endingWords ..< (k + 1) * endingWords` of a flat bit set,
     /// so that a cycle does not allocate one per segment.
     private var ending: [UInt64]
     private let endingWords: Int
-    /// Each node's free CPU cores now, which a start now is fitted by (the select plugin's
-    /// tightest fit, `NodePlan.Preference.consecutive`); later starts, planned on GPUs alone.
-    var cpusNow: [Int]?
-    /// The CPU cores the job being placed needs on a node: a node with fewer free now is not
-    /// usable now (job_test.c `_eval_nodes` clears a node without available CPUs).
-    var cpuNeed = 1
+    /// The CPU cores the job being placed needs on a node for its GPUs there: a node offers
+    /// it only the GPUs its free cores allow (see `CPUDemand`).
+    var demand = CPUDemand()
 
     /// The GPUs free at `now`, and those that running jobs give back at `releases` (ends in
-    /// ascending order, each after `now`): one segment per distinct end.
+    /// ascending order, each after `now`): one segment per distinct end. A plan of GPUs alone.
     init(now: VirtualTime, free current: [Int], releases: [(end: VirtualTime, shares: [NodeShare])]) {
+        self.init(now: now, free: current, cores: nil, releases: releases.map { ($0.end, $0.shares, []) })
+    }
+
+    /// The GPUs and (when `cores` is given) CPU cores free at `now`, and those that running
+    /// jobs give back at `releases` (`cores`: each share's cores, in order).
+    init(now: VirtualTime, free current: [Int], cores currentCores: [Int]?,
+         releases: [(end: VirtualTime, shares: [NodeShare], cores: [Int])]) {
         nodes = current.count
         times = [now]
         free = current
+        cores = currentCores ?? []
+        precondition(cores.isEmpty || cores.count == nodes, "one core count per node")
         masked = Array(repeating: 0, count: nodes)
+        maskedCores = Array(repeating: 0, count: nodes)
         endingWords = (nodes + 63) / 64
         ending = Array(repeating: 0, count: endingWords)
         times.reserveCapacity(releases.count + 1)
         free.reserveCapacity(nodes * (releases.count + 1))
+        if !cores.isEmpty { cores.reserveCapacity(nodes * (releases.count + 1)) }
         for release in releases {
             precondition(release.end >= times[times.count - 1], "releases in ascending order of end")
             if release.end != times[times.count - 1] {
                 times.append(release.end)
                 free.append(contentsOf: free[(free.count - nodes)...])
+                if !cores.isEmpty { cores.append(contentsOf: cores[(cores.count - nodes)...]) }
                 ending.append(contentsOf: repeatElement(0, count: endingWords))
             }
             let base = free.count - nodes
-            for share in release.shares {
+            for (i, share) in release.shares.enumerated() {
                 free[base + Int(share.node)] += Int(share.count)
+                if !cores.isEmpty { cores[base + Int(share.node)] += release.cores[i] }
                 markEnding(Int(share.node), segment: times.count - 1)
             }
         }
@@ -61,6 +108,10 @@ struct NodePlan {
         times.insert(t, at: k + 1)
         let row = Array(free[(k * nodes)..<((k + 1) * nodes)])
         free.insert(contentsOf: row, at: (k + 1) * nodes)
+        if !cores.isEmpty {
+            let coreRow = Array(cores[(k * nodes)..<((k + 1) * nodes)])
+            cores.insert(contentsOf: coreRow, at: (k + 1) * nodes)
+        }
         ending.insert(contentsOf: repeatElement(0, count: endingWords), at: (k + 1) * endingWords)
         return k + 1
     }
@@ -81,10 +132,18 @@ struct NodePlan {
     /// The node's free GPUs in the first segment (now).
     func freeNow(_ node: Int) -> Int { free[node] }
 
-    /// Takes `shares` from `start` to `end`.
-    mutating func take(_ shares: [NodeShare], from start: VirtualTime, to end: VirtualTime) {
+    /// Each node's free CPU cores in the first segment (now); nil for a plan of GPUs alone.
+    var coresNow: [Int]? { cores.isEmpty ? nil : Array(cores[0..<nodes]) }
+
+    /// Takes `shares` (and `cores`, each share's CPU cores, in a plan that tracks them) from
+    /// `start` to `end`.
+    mutating func take(_ shares: [NodeShare], cores taken: [Int] = [], from start: VirtualTime, to end: VirtualTime) {
+        precondition(cores.isEmpty || taken.count == shares.count, "the cores of every share")
         let a = boundary(start), b = boundary(end)
         for i in a..<b { for s in shares { free[i * nodes + Int(s.node)] -= Int(s.count) } }
+        if !cores.isEmpty {
+            for i in a..<b { for (j, s) in shares.enumerated() { cores[i * nodes + Int(s.node)] -= taken[j] } }
+        }
         for s in shares { markEnding(Int(s.node), segment: b) }
     }
 
@@ -162,8 +221,10 @@ struct NodePlan {
         let base = k * nodes
         if !nodeLocal {
             var total = 0
-            for node in 0..<nodes where usable(node, segment: k, open: open) && free[base + node] > 0 {
-                total += free[base + node] - free[base + node] % group
+            for node in 0..<nodes where open.contains(node) {
+                let f = available(node, base: base)
+                guard f > 0 else { continue }
+                total += f - f % group
                 if total >= size { return true }
             }
             return false
@@ -171,8 +232,8 @@ struct NodePlan {
         let whole = size > perNode ? size / perNode : 0
         let rest = size > perNode ? size % perNode : size
         var full = 0, roomy = 0
-        for node in 0..<nodes where usable(node, segment: k, open: open) {
-            let f = free[base + node]
+        for node in 0..<nodes where open.contains(node) {
+            let f = available(node, base: base)
             if whole > 0 && f == perNode { full += 1 }
             if rest > 0 && f >= rest { roomy += 1 }
         }
@@ -182,16 +243,19 @@ struct NodePlan {
     /// The select plugin's choice on segment `k`'s free counts, on open nodes only.
     private mutating func choose(_ size: Int, perNode: Int, rule: PlacementRule, group: Int, segment k: Int, open: NodeSet) -> [NodeShare]? {
         let base = k * nodes
-        for node in 0..<nodes { masked[node] = usable(node, segment: k, open: open) ? free[base + node] : 0 }
+        for node in 0..<nodes { masked[node] = open.contains(node) ? available(node, base: base) : 0 }
+        guard !cores.isEmpty else {
+            return Self.choose(size, perNode: perNode, free: masked, rule: rule, group: group, preferring: .consecutive(masked))
+        }
+        for node in 0..<nodes { maskedCores[node] = cores[base + node] }
         return Self.choose(size, perNode: perNode, free: masked, rule: rule, group: group,
-                           preferring: .consecutive(masked, cpus: k == 0 ? cpusNow : nil))
+                           preferring: .consecutive(masked, cpus: maskedCores))
     }
 
-    /// Whether `node` is open and, on segment 0 (now), has the CPU cores the job needs.
-    private func usable(_ node: Int, segment k: Int, open: NodeSet) -> Bool {
-        guard open.contains(node) else { return false }
-        guard k == 0, let cpusNow else { return true }
-        return cpusNow[node] >= cpuNeed
+    /// The GPUs `node` offers the job being placed over the segment starting at `base`
+    /// (k * nodes): its free GPUs, as far as its free cores go (`demand`).
+    private func available(_ node: Int, base: Int) -> Int {
+        cores.isEmpty ? free[base + node] : demand.gpus(free[base + node], fittingIn: cores[base + node])
     }
 }
 

@@ -36,6 +36,16 @@ public struct SlurmConfiguration: Sendable, Equatable {
         public var graceTime: VirtualTime
     }
 
+    /// One `NodeName` line of slurm.conf: its host list, where it is, and the `CPUs=` and
+    /// `Gres=` it gives (or the last `NodeName=DEFAULT` line's), nil when neither does.
+    public struct NodeLine: Sendable, Equatable {
+        public var names: String
+        public var file: String
+        public var line: Int
+        public var cpus: Int?
+        public var gres: String?
+    }
+
     public enum PreemptType: String, Sendable, Equatable {
         case none = "preempt/none"
         case qos = "preempt/qos"
@@ -111,6 +121,10 @@ public struct SlurmConfiguration: Sendable, Equatable {
     /// second after its requeue (../shared/slurm/README.md, "Quirks").
     public var credExpire: VirtualTime = .seconds(Int64(120))
     public var partitions: [Partition] = []
+    /// The `NodeName` lines (not `DEFAULT`, whose values they take), as declared, for the
+    /// check against the fleet (`Scenario.checkSlurmNodes`); the policy schedules the fleet's
+    /// nodes, not these.
+    public var nodeLines: [NodeLine] = []
     public var qos: [QOS] = [QOS(name: "normal", priority: 0, preempts: [], preemptMode: "cluster", graceTime: .zero)]
 
     public init() {}
@@ -145,6 +159,7 @@ extension SlurmConfiguration {
     public static func parse(_ text: String, file: String) throws(SlurmConfigurationError) -> SlurmConfiguration {
         var c = SlurmConfiguration()
         var nodeNames: [String] = []
+        var nodeDefaults: (cpus: Int?, gres: String?) = (nil, nil)
         for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = offset + 1
             func fail(_ message: String) -> SlurmConfigurationError { SlurmConfigurationError(file: file, line: line, message: message) }
@@ -231,7 +246,24 @@ extension SlurmConfiguration {
                     c.credExpire = try seconds(String(option.dropFirst("cred_expire=".count)))
                 }
             case "nodename":
-                if value != "DEFAULT" { nodeNames.append(value) }
+                var node = nodeDefaults
+                for pair in pairs.dropFirst() {
+                    let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard kv.count == 2 else { throw fail("expected Key=Value in the NodeName line; found '\(pair)'") }
+                    switch kv[0].lowercased() {
+                    case "cpus":
+                        guard let n = Int(kv[1]), n > 0 else { throw fail("CPUs of NodeName=\(value) needs a whole number > 0; found '\(kv[1])'") }
+                        node.cpus = n
+                    case "gres": node.gres = kv[1]
+                    default: break
+                    }
+                }
+                if value == "DEFAULT" {
+                    nodeDefaults = node
+                } else {
+                    nodeNames.append(value)
+                    c.nodeLines.append(NodeLine(names: value, file: file, line: line, cpus: node.cpus, gres: node.gres))
+                }
             case "partitionname":
                 guard value != "DEFAULT" else { continue }
                 var p = Partition(name: value, priorityTier: 1, priorityJobFactor: 1, isDefault: false, defaultTime: nil)

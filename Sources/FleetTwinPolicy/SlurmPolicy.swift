@@ -43,7 +43,11 @@ import FleetTwinFleet
 ///   the nodes with the GPUs and a free core, the run of consecutive ones with the fewest free
 ///   cores in all, in it the node with the fewest (the fleet's `cpus_per_node`, else 3 per
 ///   GPU; a job takes its CPUs per GPU from the trace, else one core per node, Slurm's one
-///   task of one CPU). Reservations later in the plan are fitted by GPUs alone.
+///   task of one CPU). Every placement - the main scheduler's, backfill's now and later (its
+///   plan holds each node's free cores in time beside its GPUs, the running jobs' coming back
+///   at their time limits: `_will_run_test` tests on the future node usage), the victim search
+///   - offers a job on a node only the GPUs the node's free cores cover (`CPUDemand`;
+///   gres_sched.c `gres_sched_add`: at most available CPUs / cpus_per_gres GPUs).
 /// - **When the schedulers run** (with `SlurmConfiguration.schedulerLatency` set, the
 ///   default; nil keeps the instant model: the main scheduler at every event, backfill at
 ///   `backfillPhase` + k x `bf_interval`). As slurmctld 22.05 does it: an event (submission,
@@ -123,6 +127,8 @@ public struct SlurmPolicy: SchedulingPolicy {
         var partitionIndex: Int = -1
         var qosIndex: Int = -1
         var shares: [NodeShare] = []
+        /// The CPU cores it holds on the node of each share, while it runs.
+        var cores: [Int] = []
         var cluster: Int32 = -1
         var startedAt: VirtualTime = .zero
         /// When a QOS grace time ends and the job is to be requeued (`.limit`: not doomed).
@@ -185,7 +191,7 @@ public struct SlurmPolicy: SchedulingPolicy {
     private var triggerFirst: VirtualTime = .limit, triggerLast: VirtualTime = .limit
     private var lastMainPass: VirtualTime = .limit
     /// GPUs released outside a pass, by cluster: those of the pass's own instant are hidden.
-    private var released: [(time: VirtualTime, cluster: Int32, shares: [NodeShare], job: JobIndex)] = []
+    private var released: [(time: VirtualTime, cluster: Int32, shares: [NodeShare], cores: [Int])] = []
     /// The backfill thread: its last cycle, its next wake, and the times of job changes since
     /// the whole second its last cycle began.
     private var bfLast: VirtualTime = .limit
@@ -298,24 +304,34 @@ public struct SlurmPolicy: SchedulingPolicy {
         holdCPUs(job.index, sign: 1)
     }
 
-    /// A job's CPU cores on a node of `cluster` where it holds `gpus` GPUs: its CPUs per GPU
-    /// (the trace's resources), whole cores, at least one and at most the node's; without
-    /// them one (Slurm's default, one task of one CPU).
-    private func cpus(of job: JobIndex, gpus: Int32, cluster: Int32) -> Int {
-        guard let perGPU = entries[Int(job)].job.resources?.cpusPerAccelerator, perGPU > 0 else { return 1 }
-        let c = Int(cluster), cores = c >= 0 && c < cpusPerNode.count ? cpusPerNode[c] : Int.max
-        return max(1, min(cores, Int((perGPU * Double(gpus)).rounded(.up))))
+    /// A job's CPU cores on a node of `cluster` (see `CPUDemand`): its CPUs per GPU (the
+    /// trace's resources) times its GPUs there, whole cores, at least one and at most the
+    /// node's; without them one (Slurm's default, one task of one CPU).
+    private func demand(of job: JobIndex, cluster: Int32) -> CPUDemand {
+        let c = Int(cluster)
+        return CPUDemand(perGPU: max(0, entries[Int(job)].job.resources?.cpusPerAccelerator ?? 0),
+                         nodeCores: c >= 0 && c < cpusPerNode.count ? cpusPerNode[c] : Int.max)
     }
 
+    /// The cores of each of `shares` for `job` on `cluster`.
+    private func cores(of job: JobIndex, shares: [NodeShare], cluster: Int32) -> [Int] {
+        let d = demand(of: job, cluster: cluster)
+        return shares.map { d.cores(for: Int($0.count)) }
+    }
+
+    /// Holds (`sign` 1, counting them into the job's `cores`) or gives back (-1) the job's
+    /// CPU cores on the nodes of its shares.
     private mutating func holdCPUs(_ job: JobIndex, sign: Int) {
         let e = entries[Int(job)]
         guard e.cluster >= 0, !e.shares.isEmpty else { return }
         let c = Int(e.cluster)
+        let held = sign > 0 ? cores(of: job, shares: e.shares, cluster: e.cluster) : e.cores
+        entries[Int(job)].cores = sign > 0 ? held : []
         while cpusUsed.count <= c { cpusUsed.append([]) }
-        for share in e.shares {
+        for (share, n) in zip(e.shares, held) {
             let node = Int(share.node)
             if cpusUsed[c].count <= node { cpusUsed[c].append(contentsOf: repeatElement(0, count: node + 1 - cpusUsed[c].count)) }
-            cpusUsed[c][node] += sign * cpus(of: job, gpus: share.count, cluster: e.cluster)
+            cpusUsed[c][node] += sign * n
         }
     }
 
@@ -355,7 +371,7 @@ public struct SlurmPolicy: SchedulingPolicy {
         // Hidden from a pass at this same instant: released outside it, or by its own requeues
         // (their nodes are completing; Slurm allocates no completing node).
         if timed && !entries[i].shares.isEmpty {
-            released.append((now, entries[i].cluster, entries[i].shares, job))
+            released.append((now, entries[i].cluster, entries[i].shares, entries[i].cores))
         }
         holdCPUs(job, sign: -1)
         entries[i].shares = []
@@ -524,7 +540,7 @@ public struct SlurmPolicy: SchedulingPolicy {
             entries[Int(job)].cluster = cluster
             let capacity = visible(cluster, fleet: fleet)
             if let shares = nodes(for: entry.job.worldSize, group: entry.job.tensorGroup, free: capacity,
-                                  cpus: visibleCPUs(cluster, capacity: capacity), need: cpuNeed(of: job, cluster: cluster)) {
+                                  cpus: visibleCPUs(cluster, capacity: capacity), demand: demand(of: job, cluster: cluster)) {
                 return .startOnNodes(job, cluster: cluster, shares: shares)
             }
             // A preemptor whose victims are still in their grace time waits for them.
@@ -550,11 +566,12 @@ public struct SlurmPolicy: SchedulingPolicy {
 
     /// Where Slurm's select plugin puts `size` GPUs on the free capacity now (see
     /// `NodePlan.Preference.consecutive`), or nil when they do not fit; whole tensor groups of
-    /// `group` on each node. `cpus` are each node's free CPU cores, `need` the job's on a node:
-    /// a node with fewer is not available (job_test.c `_eval_nodes` clears it from the map).
-    private func nodes(for size: Int, group: Int, free capacity: ClusterCapacity, cpus: [Int], need: Int) -> [NodeShare]? {
+    /// `group` on each node. `cpus` are each node's free CPU cores, `demand` the job's: a node
+    /// offers it only the GPUs its free cores allow (gres_sched.c `gres_sched_add`), none
+    /// without the cores for one (job_test.c `_eval_nodes` clears it from the map).
+    private func nodes(for size: Int, group: Int, free capacity: ClusterCapacity, cpus: [Int], demand: CPUDemand) -> [NodeShare]? {
         var free = capacity.freeOnNode
-        for node in free.indices where cpus[node] < need { free[node] = 0 }
+        for node in free.indices { free[node] = demand.gpus(free[node], fittingIn: cpus[node]) }
         return NodePlan.choose(size, perNode: capacity.acceleratorsPerNode, free: free, rule: placement, group: group,
                                preferring: .consecutive(free, cpus: cpus))
     }
@@ -564,7 +581,7 @@ public struct SlurmPolicy: SchedulingPolicy {
     private func visibleCPUs(_ cluster: Int32, capacity: ClusterCapacity) -> [Int] {
         var free = cpusFree(cluster, nodes: capacity.nodeCount)
         for r in released where r.time == passTime && r.cluster == cluster {
-            for share in r.shares { free[Int(share.node)] -= cpus(of: r.job, gpus: share.count, cluster: cluster) }
+            for (share, n) in zip(r.shares, r.cores) { free[Int(share.node)] -= n }
         }
         return free
     }
@@ -630,16 +647,16 @@ public struct SlurmPolicy: SchedulingPolicy {
             if couldStartNow(entry.job.worldSize) || preemptors.includes(entry) { last = tested.count - 1 }
         }
         guard last >= 0 else { return [] }
-        // GPUs: what runs now, each running job ending at start + limit (Slurm's will-run test).
-        var releases: [(end: VirtualTime, shares: [NodeShare])] = []
+        // GPUs and CPU cores: what runs now, each running job ending at start + limit (Slurm's
+        // will-run test).
+        var releases: [(end: VirtualTime, shares: [NodeShare], cores: [Int])] = []
         releases.reserveCapacity(runningEnds.count + 1)
-        // GPUs released at this instant, which the cycle does not see yet: free right after.
-        for r in released where r.time == now && r.cluster == cluster { releases.append((now + VirtualTime(microseconds: 1), r.shares)) }
+        // Those released at this instant, which the cycle does not see yet: free right after.
+        for r in released where r.time == now && r.cluster == cluster { releases.append((now + VirtualTime(microseconds: 1), r.shares, r.cores)) }
         for r in runningEnds where entries[Int(r.job)].cluster == cluster && !entries[Int(r.job)].shares.isEmpty {
-            releases.append((max(r.end, now + VirtualTime(microseconds: 1)), entries[Int(r.job)].shares))
+            releases.append((max(r.end, now + VirtualTime(microseconds: 1)), entries[Int(r.job)].shares, entries[Int(r.job)].cores))
         }
-        var usage = NodePlan(now: now, free: capacity.freeOnNode, releases: releases)
-        usage.cpusNow = visibleCPUs(cluster, capacity: capacity)
+        var usage = NodePlan(now: now, free: capacity.freeOnNode, cores: visibleCPUs(cluster, capacity: capacity), releases: releases)
         // Nodes: the node-space map, open where a node is free of reservations (down nodes:
         // never), starting at now rounded down to bf_resolution.
         var space = NodeSpace(start: roundDown(now), down: capacity.isDown)
@@ -678,7 +695,7 @@ public struct SlurmPolicy: SchedulingPolicy {
                 changed = true
                 continue
             }
-            usage.cpuNeed = cpuNeed(of: job, cluster: cluster)
+            usage.demand = demand(of: job, cluster: cluster)
             var startFrom = now
             // Slurm's TRY_LATER loop: each retry starts later, at most once per map boundary.
             for _ in 0...space.times.count {
@@ -697,8 +714,7 @@ public struct SlurmPolicy: SchedulingPolicy {
                     continue
                 }
                 if start <= now {
-                    usage.take(shares, from: now, to: now + timeLimit)
-                    for share in shares { usage.cpusNow?[Int(share.node)] -= cpus(of: job, gpus: share.count, cluster: cluster) }
+                    usage.take(shares, cores: cores(of: job, shares: shares, cluster: cluster), from: now, to: now + timeLimit)
                     changed = true
                     entries[Int(job)].cluster = cluster
                     starts.append((job, shares))
@@ -729,8 +745,8 @@ public struct SlurmPolicy: SchedulingPolicy {
                                              usage: NodePlan, space: NodeSpace, at now: VirtualTime) -> [NodeShare]? {
         let pending = entries[Int(job)].job
         let open = space.open(from: now, to: now + limit(job) + VirtualTime(microseconds: 1))
-        let cpusNow = usage.cpusNow ?? visibleCPUs(cluster, capacity: capacity), need = cpuNeed(of: job, cluster: cluster)
-        let freeNow = (0..<capacity.nodeCount).map { open.contains($0) && cpusNow[$0] >= need ? usage.freeNow($0) : 0 }
+        let cpusNow = usage.coresNow ?? visibleCPUs(cluster, capacity: capacity), demand = demand(of: job, cluster: cluster)
+        let freeNow = (0..<capacity.nodeCount).map { open.contains($0) ? demand.gpus(usage.freeNow($0), fittingIn: cpusNow[$0]) : 0 }
         if NodePlan.choose(pending.worldSize, perNode: capacity.acceleratorsPerNode, free: freeNow, rule: placement,
                            group: pending.tensorGroup, preferring: .consecutive(freeNow, cpus: cpusNow)) != nil { return nil }
         if preemptionInProgress(job, at: now) { return nil }
@@ -785,10 +801,6 @@ public struct SlurmPolicy: SchedulingPolicy {
         let last = entries[Int(job)].preemptedAt
         return last != .limit && now < last + configuration.killWait + configuration.messageTimeout
     }
-
-    /// The CPU cores `job` needs on a node for one of its GPUs: a node with fewer free is not
-    /// usable for it now.
-    private func cpuNeed(of job: JobIndex, cluster: Int32) -> Int { cpus(of: job, gpus: 1, cluster: cluster) }
 
     private func victimQOS(_ job: JobIndex) -> SlurmConfiguration.QOS? {
         let q = entries[Int(job)].qosIndex
@@ -900,9 +912,9 @@ public struct SlurmPolicy: SchedulingPolicy {
             var found: (last: Int, shares: [NodeShare])?
             for (k, candidate) in candidates.enumerated() {
                 freed.release(entries[Int(candidate)].shares)
-                for share in entries[Int(candidate)].shares { freedCPUs[Int(share.node)] += self.cpus(of: candidate, gpus: share.count, cluster: cluster) }
+                for (share, n) in zip(entries[Int(candidate)].shares, entries[Int(candidate)].cores) { freedCPUs[Int(share.node)] += n }
                 if let shares = nodes(for: pending.worldSize, group: pending.tensorGroup, free: freed, cpus: freedCPUs,
-                                      need: cpuNeed(of: job, cluster: cluster)) {
+                                      demand: demand(of: job, cluster: cluster)) {
                     found = (k, shares)
                     break
                 }

@@ -37,6 +37,22 @@ extension Scenario {
         return (try parser.parseFleet(root), nil)
     }
 
+    /// Where each cluster of the fleet file (or scenario) at `path` is declared, in order, and
+    /// whether it gives `cpus_per_node`: for messages that point at the fleet. Empty when the
+    /// file cannot be read (`loadFleet` has said why).
+    public static func fleetClusterLines(path: String) -> [(name: String, line: Int, cpusGiven: Bool)] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let root = try? YAMLReader(file: path, text: text).compose() else { return [] }
+        let fleet = root["fleet"] ?? root
+        var found: [(name: String, line: Int, cpusGiven: Bool)] = []
+        for region in fleet["regions"]?.sequence ?? [] {
+            for cluster in region["clusters"]?.sequence ?? [] {
+                found.append((cluster["name"]?.string ?? "", cluster.mark?.line ?? 1, cluster["cpus_per_node"] != nil))
+            }
+        }
+        return found
+    }
+
     /// Parses and validates scenario text; `file` names it in errors.
     public static func parse(_ text: String, file: String) throws(ScenarioError) -> Scenario {
         try ScenarioParser(reader: YAMLReader(file: file, text: text)).parse()

@@ -1,5 +1,8 @@
+import FleetTwinEngine
+import FleetTwinFleet
 import FleetTwinPolicy
 import FleetTwinScheduling
+import FleetTwinTraces
 import Foundation
 
 extension SlurmConfiguration {
@@ -41,5 +44,73 @@ extension Scenario {
             }
         }
         return nil
+    }
+}
+
+extension Scenario {
+    /// slurm.conf's `NodeName` lines held against the fleet the `slurm` policy schedules (one
+    /// cluster, from `fleetFile`): the lines with a GPU gres (nodes without GPUs are not in a
+    /// fleet), their `Gres=gpu:N` against `accelerators_per_node`, their `CPUs=` against
+    /// `cpus_per_node`, and their node count against the cluster's.
+    ///
+    /// What slurmd would report from the fleet's nodes decides: where Slurm would not run them
+    /// - a node with fewer GPUs or CPUs than its line configures is drained when it registers
+    /// (slurmctld node_mgr.c `validate_node_specs`: "Low CPUs"; gres.c
+    /// `gres_node_config_validate`: "gpu count too low") - the replay would model a cluster
+    /// that cannot exist: an error naming the slurm.conf line and what each file says. Where Slurm would run fine, the files still disagree, and a replay may be a
+    /// deliberate what-if (more nodes, bigger nodes): a warning, returned for stderr - more GPUs
+    /// or CPUs than configured (Slurm schedules the configured ones; the twin the fleet's),
+    /// `CPUs=` with a fleet that gives no `cpus_per_node` (the twin assumes 3 per GPU), and a
+    /// different node count (declared nodes missing from the fleet would be DOWN; fleet nodes
+    /// missing from slurm.conf are no Slurm nodes). Nothing is checked without a GPU `NodeName`
+    /// line, or for a fleet of more than one cluster (refused with its own error).
+    public static func checkSlurmNodes(_ configuration: SlurmConfiguration, fleet: FleetSpec,
+                                       fleetFile: String) throws(SlurmConfigurationError) -> [String] {
+        let clusters = fleet.clusters
+        guard clusters.count == 1, let cluster = clusters.first else { return [] }
+        let gpuLines = configuration.nodeLines.compactMap { line in
+            line.gres.flatMap(SlurmNodesImporter.gpus).map { (line, $0.count) }
+        }
+        guard !gpuLines.isEmpty else { return [] }
+        let declared = Self.fleetClusterLines(path: fleetFile).first { $0.name == cluster.name }
+        let at = "\(fleetFile):\(declared?.line ?? 1), cluster \(cluster.name)"
+        let cpusGiven = declared?.cpusGiven ?? true
+        var warnings: [String] = []
+        var nodes = 0, counted = true
+        for (node, gpus) in gpuLines {
+            let here = "\(node.file):\(node.line): NodeName=\(node.names)"
+            if gpus > cluster.acceleratorsPerNode {
+                throw SlurmConfigurationError(file: node.file, line: node.line, message: """
+                    NodeName=\(node.names) has Gres=\(node.gres ?? ""), \(gpus) GPUs a node, but the fleet's nodes have \(cluster.acceleratorsPerNode) \
+                    (\(at): accelerators_per_node: \(cluster.acceleratorsPerNode)); Slurm would drain nodes that report fewer GPUs than configured. \
+                    Expected Gres=gpu:\(cluster.acceleratorsPerNode) here, or accelerators_per_node: \(gpus) in the fleet
+                    """)
+            }
+            if gpus < cluster.acceleratorsPerNode {
+                warnings.append("\(here) has \(gpus) GPUs a node, the fleet \(cluster.acceleratorsPerNode) (\(at)): Slurm would schedule \(gpus) of them, the twin schedules \(cluster.acceleratorsPerNode)")
+            }
+            if let cpus = node.cpus {
+                if !cpusGiven {
+                    warnings.append("\(here) has CPUs=\(cpus); the fleet gives no cpus_per_node (\(at)), so the twin fits jobs on its default \(cluster.cpusPerNode) cores a node: add cpus_per_node: \(cpus) to the fleet")
+                } else if cpus > cluster.cpusPerNode {
+                    throw SlurmConfigurationError(file: node.file, line: node.line, message: """
+                        NodeName=\(node.names) has CPUs=\(cpus), but the fleet's nodes have \(cluster.cpusPerNode) cores \
+                        (\(at): cpus_per_node: \(cluster.cpusPerNode)); Slurm would drain nodes that report fewer CPUs than configured. \
+                        Expected CPUs=\(cluster.cpusPerNode) here, or cpus_per_node: \(cpus) in the fleet
+                        """)
+                } else if cpus < cluster.cpusPerNode {
+                    warnings.append("\(here) has CPUs=\(cpus), the fleet \(cluster.cpusPerNode) cores a node (\(at)): Slurm would allocate \(cpus) of them, the twin fits jobs on \(cluster.cpusPerNode)")
+                }
+            }
+            if let hosts = SlurmHostlist.expand(node.names) { nodes += hosts.count } else { counted = false }
+        }
+        if counted && nodes != cluster.nodes {
+            let lines = gpuLines.map { "\($0.0.line)" }.joined(separator: ", ")
+            warnings.append("\(gpuLines[0].0.file):\(lines): the NodeName lines declare \(nodes) GPU node\(nodes == 1 ? "" : "s"), the fleet has \(cluster.nodes) (\(at)): "
+                            + (nodes > cluster.nodes ? (nodes - cluster.nodes == 1 ? "Slurm would hold the missing one DOWN" : "Slurm would hold the \(nodes - cluster.nodes) missing ones DOWN")
+                               : "\(cluster.nodes - nodes) of the fleet's nodes \(cluster.nodes - nodes == 1 ? "is" : "are") not Slurm's")
+                            + "; the twin schedules the fleet's \(cluster.nodes)")
+        }
+        return warnings
     }
 }

@@ -102,6 +102,23 @@ import Testing
         #expect(v.earliestInWindows(8, perNode: 8, rule: .bestFit, from: t(59), before: t(100_000), on: onlyFirst, window: t(30), clock: 0)?.0 == t(177))
     }
 
+    /// A plan that tracks cores offers a job, in every segment, only the GPUs the node's free
+    /// cores allow (gres_sched.c `gres_sched_add`): 3 GPUs come free at 10 with 2 cores (3
+    /// free then), 13 more cores at 20; a 3-GPU job at 2 cores per GPU fits from 20,
+    /// one at 1 core per GPU from 10 (it would have been 10 for both on GPUs alone).
+    @Test func laterStartsAreFittedByCoresToo() {
+        let node = [NodeShare(node: 0, count: 3)], last = [NodeShare(node: 0, count: 1)]
+        var all = NodeSet(nodes: 1)
+        all.insert(0)
+        for (perGPU, expected) in [(2.0, t(20)), (1.0, t(10))] {
+            var plan = NodePlan(now: .zero, free: [0], cores: [1], releases: [(t(10), node, [2]), (t(20), last, [13])])
+            plan.demand = CPUDemand(perGPU: perGPU, nodeCores: 16)
+            #expect(plan.earliest(3, perNode: 4, rule: .bestFit, from: .zero, before: t(1000), on: all)?.0 == expected)
+        }
+        #expect(CPUDemand(perGPU: 2, nodeCores: 16).gpus(4, fittingIn: 5) == 2 && CPUDemand(perGPU: 0.5, nodeCores: 16).gpus(4, fittingIn: 1) == 2)
+        #expect(CPUDemand(perGPU: 10, nodeCores: 16).gpus(4, fittingIn: 16) == 4 && CPUDemand().gpus(4, fittingIn: 0) == 0)
+    }
+
     @Test func earliestIsTheFirstSegmentWhereTheJobFits() {
         var random = Random(state: 15)
         for _ in 0..<3000 {

@@ -33,6 +33,13 @@ import Testing
         high|100|normal|requeue|00:00:00
         """
 
+    /// Writes `text` to `name` in `dir`; returns its path.
+    static func write(_ name: String, _ text: String, in dir: URL) throws -> String {
+        let path = dir.appendingPathComponent(name).path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     /// Replays `jobs` (native trace lines) on 2 nodes x 4 GPUs under `slurm`, with checks;
     /// under the instant model (every event runs the main scheduler at once, exact will-run
     /// starts) unless a `latency` or `windows` is given, so that the hand cases of the other
@@ -43,11 +50,7 @@ import Testing
                 phase: VirtualTime? = nil) async throws -> (SimulationResult, RunMetrics) {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        func write(_ name: String, _ text: String) throws -> String {
-            let path = dir.appendingPathComponent(name).path
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-            return path
-        }
+        func write(_ name: String, _ text: String) throws -> String { try Self.write(name, text, in: dir) }
         let trace = try write("t.jsonl", (["{\"format\":\"fleettwin-trace\",\"version\":1,\"name\":\"t\",\"source\":\"hand\"}"] + jobs).joined(separator: "\n"))
         let cores = cpus.map { ", cpus_per_node: \($0)" } ?? ""
         let fleet = try write("f.yaml", "regions: [ { name: r, clusters: [ { name: c, nodes: \(nodes), accelerators_per_node: 4\(cores) } ] } ]\n")
@@ -85,6 +88,49 @@ import Testing
             #expect(s["P"] == 11 && s["Q"] == 12 && s["D"] == 21, "\(s)")
             #expect(s["E"] == 26, "cores \(String(describing: cores)): \(s)")
         }
+    }
+
+    /// A trace job's `resources`: `cpus` cores per GPU (the rest Synergy's, unread here).
+    static func cores(_ cpus: Double) -> String { ",\"resources\":{\"cpusPerGPU\":\(cpus),\"memoryGiBPerGPU\":1,\"speedup\":1}" }
+
+    /// Every placement takes the job's cores for all its GPUs on a node (cons_tres with
+    /// --cpus-per-gpu: gres_sched.c `gres_sched_add`, at most free CPUs / cpus_per_gres GPUs).
+    /// One node, 4 GPUs, 16 cores. Main scheduler: A (1 GPU x 10 cores) leaves 3 GPUs and 6
+    /// cores; B (3 GPUs x 3 cores = 9) does not fit until A ends at 50 (it was placed at 1 when
+    /// only one GPU's cores were checked). Preemption: K (QOS high, 1 GPU x 12 cores) and L
+    /// (normal, 2 GPUs, 1 core) run; H (high, 2 GPUs x 3 = 6 cores) would have 3 GPUs but only
+    /// 4 cores with L gone, so L is no victim and H waits for K (L was requeued for it).
+    @Test func everyPlacementTakesTheCoresOfAllItsGPUs() async throws {
+        let (r1, m1) = try await replay([
+            #"{"id":"A","submit":0,"worldSize":1,"duration":50,"timeLimit":100"# + Self.cores(10) + "}",
+            #"{"id":"B","submit":1,"worldSize":3,"duration":10,"timeLimit":100"# + Self.cores(3) + "}",
+        ], nodes: 1, cpus: 16)
+        #expect(starts(r1, m1) == ["A": 0, "B": 50])
+        let (r2, m2) = try await replay([
+            #"{"id":"K","submit":0,"worldSize":1,"duration":40,"timeLimit":100,"qos":"high""# + Self.cores(12) + "}",
+            #"{"id":"L","submit":1,"worldSize":2,"duration":100,"timeLimit":200,"qos":"normal"}"#,
+            #"{"id":"H","submit":10,"worldSize":2,"duration":10,"timeLimit":100,"qos":"high""# + Self.cores(3) + "}",
+        ], nodes: 1, cpus: 16)
+        #expect(starts(r2, m2) == ["K": 0, "L": 1, "H": 40] && m2.preemptions == 0, "\(starts(r2, m2)), \(m2.preemptions) preemptions")
+    }
+
+    /// Backfill plans later starts on cores as well as GPUs (job_test.c `_will_run_test` tests
+    /// the job on the future node usage, CPUs included). 2 nodes x 4 GPUs, 16 cores. X (1 GPU x
+    /// 14 cores, long) and Y (3 GPUs, 1 core, ends at 100) on node 1, Z (3 GPUs, ends at 200)
+    /// on node 2. T (3 GPUs x 2 = 6 cores) cannot use node 1's GPUs at 100 (2 cores left): it
+    /// is reserved node 2 from 200. C (1 GPU, limit 300) would run into that reservation on
+    /// node 2, so the cycle at 10 does not start it; it starts on node 1 when Y ends, and T at
+    /// 200. Planned on GPUs alone, T was reserved node 1 at 100, C backfilled on node 2 at 10,
+    /// and T placed at 100 on node 1's two cores.
+    @Test func backfillReservesOnCoresAsWellAsGPUs() async throws {
+        let (result, metrics) = try await replay([
+            #"{"id":"X","submit":0,"worldSize":1,"duration":1000,"timeLimit":2000"# + Self.cores(14) + "}",
+            #"{"id":"Y","submit":0,"worldSize":3,"duration":100,"timeLimit":100}"#,
+            #"{"id":"Z","submit":0,"worldSize":3,"duration":200,"timeLimit":200}"#,
+            #"{"id":"T","submit":5,"worldSize":3,"duration":50,"timeLimit":100"# + Self.cores(2) + "}",
+            #"{"id":"C","submit":6,"worldSize":1,"duration":50,"timeLimit":300}"#,
+        ], cpus: 16)
+        #expect(starts(result, metrics) == ["X": 0, "Y": 0, "Z": 0, "T": 200, "C": 100])
     }
 
     /// A(4 GPUs, 20 s, limit 100 s) runs; B(8) needs both nodes and blocks the main scheduler;
@@ -275,6 +321,39 @@ import Testing
         #expect(other.status != 0 && other.stderr.contains("--slurm-backfill-phase goes with --policy slurm, not fifo"), "\(other.stderr)")
         let ok = try runFleettwin(base + ["--policy", "slurm", "--slurm-conf", conf, "--slurm-backfill-phase", "0.75s", "--quiet"])
         #expect(ok.status == 0, "\(ok.stderr)")
+    }
+
+    /// slurm.conf's NodeName lines against the fleet (`Scenario.checkSlurmNodes`): fewer GPUs
+    /// or CPUs in the fleet than a line configures is a cluster Slurm would drain, an error at
+    /// the line naming both files; other differences Slurm would run with are warnings on
+    /// stderr (more GPUs than configured, CPUs= without the fleet's cpus_per_node, the node
+    /// count), and the replay runs.
+    @Test func nodeNameLinesAreHeldAgainstTheFleet() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func write(_ name: String, _ text: String) throws -> String { try Self.write(name, text, in: dir) }
+        let trace = try write("t.jsonl", "{\"format\":\"fleettwin-trace\",\"version\":1,\"name\":\"t\",\"source\":\"hand\"}\n"
+                              + #"{"id":"A","submit":0,"worldSize":4,"duration":10,"timeLimit":60}"#)
+        func fleet(cpus: Int?) throws -> String {
+            try write("f.yaml", "regions:\n  - name: r\n    clusters:\n      - { name: c, nodes: 2, accelerators_per_node: 4\(cpus.map { ", cpus_per_node: \($0)" } ?? "") }\n")
+        }
+        func replay(_ nodeLines: String, cpus: Int?) throws -> ProcessOutput {
+            let conf = try write("slurm.conf", "SchedulerType=sched/backfill\n" + nodeLines + "PartitionName=p Nodes=ALL Default=YES\n")
+            return try runFleettwin(["replay", trace, "--fleet", try fleet(cpus: cpus), "--policy", "slurm", "--slurm-conf", conf,
+                                     "--db", dir.appendingPathComponent("r.sqlite").path])
+        }
+        let conf = dir.appendingPathComponent("slurm.conf").path, fleetFile = dir.appendingPathComponent("f.yaml").path
+        let gpus = try replay("NodeName=n[1-2] CPUs=16 Gres=gpu:h100:8\n", cpus: 16)
+        #expect(gpus.status != 0 && gpus.stderr.contains("\(conf):2: NodeName=n[1-2] has Gres=gpu:h100:8, 8 GPUs a node, but the fleet's nodes have 4 (\(fleetFile):4, cluster c: accelerators_per_node: 4); Slurm would drain nodes that report fewer GPUs than configured. Expected Gres=gpu:4 here, or accelerators_per_node: 8 in the fleet"), "\(gpus.stderr)")
+        let cpus = try replay("NodeName=DEFAULT CPUs=32 Gres=gpu:4\nNodeName=n[1-2]\n", cpus: 16)
+        #expect(cpus.status != 0 && cpus.stderr.contains("\(conf):3: NodeName=n[1-2] has CPUs=32, but the fleet's nodes have 16 cores (\(fleetFile):4, cluster c: cpus_per_node: 16)"), "\(cpus.stderr)")
+        let warned = try replay("NodeName=n[1-3] CPUs=16 Gres=gpu:2\nNodeName=cpu1 CPUs=64\n", cpus: nil)
+        #expect(warned.status == 0, "\(warned.stderr)")
+        #expect(warned.stderr.contains("warning: \(conf):2: NodeName=n[1-3] has 2 GPUs a node, the fleet 4 (\(fleetFile):4, cluster c): Slurm would schedule 2 of them, the twin schedules 4"), "\(warned.stderr)")
+        #expect(warned.stderr.contains("warning: \(conf):2: NodeName=n[1-3] has CPUs=16; the fleet gives no cpus_per_node (\(fleetFile):4, cluster c), so the twin fits jobs on its default 12 cores a node: add cpus_per_node: 16 to the fleet"))
+        #expect(warned.stderr.contains("warning: \(conf):2: the NodeName lines declare 3 GPU nodes, the fleet has 2 (\(fleetFile):4, cluster c): Slurm would hold the missing one DOWN; the twin schedules the fleet's 2"))
+        let matching = try replay("NodeName=n[1-2] CPUs=16 Gres=gpu:4\n", cpus: 16)
+        #expect(matching.status == 0 && !matching.stderr.contains("warning"), "\(matching.stderr)")
     }
 
     @Test func configurationErrorsNameTheFileAndLine() throws {

@@ -272,7 +272,8 @@ import Testing
         #expect(jobs.map { $0.recorded?.status } == ["COMPLETED", "COMPLETED", "FAILED", "TIMEOUT"])
         #expect(jobs.map { $0.recorded?.attempts } == [1, 2, 1, 1] && jobs.map { $0.recorded?.start } == [1, 3, 7, 8])
         let fleet = dir.appendingPathComponent("twin-fleet.yaml").path
-        #expect(try String(contentsOfFile: fleet, encoding: .utf8).contains("{ name: gpu-x8, nodes: 2, accelerators_per_node: 8, type: h100-80gb }"))
+        // sinfo's cpus (16 on both nodes) as the cluster's cores, as `import slurm-nodes` writes them.
+        #expect(try String(contentsOfFile: fleet, encoding: .utf8).contains("{ name: gpu-x8, nodes: 2, accelerators_per_node: 8, type: h100-80gb, cpus_per_node: 16 }"))
         let replay = try runFleettwin(["replay", trace, "--fleet", fleet, "--compare-recorded", "--json", "--db", dir.appendingPathComponent("r.sqlite").path])
         #expect(replay.status == 0, "\(replay.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(replay.stdout.utf8)) as? [String: Any])

@@ -78,11 +78,11 @@ public struct SlurmNodesImporter {
         return nil
     }
 
-    /// Writes the fleet of `nodes` (name and `gres` string each, as sinfo reports them) to `out`,
-    /// in one region named `region`; `source` is said in the file's comment. The live twin's
-    /// export uses it for the nodes it last observed.
-    public static func write(nodes: [(name: String, gres: String)], region: String, source: String, out: String) throws -> ImportResult {
-        try write(listed: nodes.map { ($0.name, $0.gres, nil) }, region: region, source: source, out: out)
+    /// Writes the fleet of `nodes` (name, `gres` string and `cpus` each, as sinfo reports them)
+    /// to `out`, in one region named `region`; `source` is said in the file's comment. The
+    /// live twin's export uses it for the nodes it last observed.
+    public static func write(nodes: [(name: String, gres: String, cpus: Int?)], region: String, source: String, out: String) throws -> ImportResult {
+        try write(listed: nodes.map { ($0.name, $0.gres, $0.cpus) }, region: region, source: source, out: out)
     }
 
     /// The grouping behind both: a nil entry is a node without a name (a skipped row). A
