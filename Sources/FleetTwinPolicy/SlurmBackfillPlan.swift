@@ -4,25 +4,31 @@ import FleetTwinFleet
 /// The CPU cores a job takes on a node for the GPUs it holds there, and so the GPUs a node's
 /// free cores leave it: select/cons_tres with `--cpus-per-gpu` takes at most
 /// available CPUs / cpus_per_gres GPUs on a node (gres_sched.c `gres_sched_add`), and a node
-/// without the CPUs for one is not available (job_test.c `_eval_nodes`). Without CPUs per GPU
-/// a job takes one core per node (Slurm's default, one task of one CPU).
+/// without the CPUs for one is not available (job_test.c `_eval_nodes`). A job whose cores
+/// are known per node (its tasks' CPUs, `perNode`) takes those on each node whatever its GPUs
+/// there. Without either a job takes one core per node (Slurm's default, one task of one CPU).
 struct CPUDemand: Equatable {
-    /// Cores per GPU (the trace's `cpusPerGPU`); 0: one core per node whatever its GPUs.
+    /// Cores per GPU (the trace's `cpusPerGPU`); 0: see `perNode`.
     var perGPU: Double = 0
+    /// Cores on each node it runs on (from the trace's `cpus`); 0: by `perGPU`, else one.
+    var perNode = 0
     /// The node's cores, which caps the demand (a job asking more than a node has still runs
     /// on a whole idle node, rather than never).
     var nodeCores: Int = .max
 
     /// Whole cores for `gpus` GPUs on one node: at least one, at most the node's.
     func cores(for gpus: Int) -> Int {
+        if perNode > 0 { return Swift.min(nodeCores, perNode) }
         guard perGPU > 0 else { return 1 }
-        return Swift.max(1, Swift.min(nodeCores, Int((perGPU * Double(gpus)).rounded(.up))))
+        // Less a hair, so that a product that is whole but for rounding (0.1 x 30) is not a core more.
+        return Swift.max(1, Swift.min(nodeCores, Int((perGPU * Double(gpus) - 1e-9).rounded(.up))))
     }
 
     /// The most of `gpus` free GPUs the job can take on a node with `free` free cores.
     func gpus(_ gpus: Int, fittingIn free: Int) -> Int {
         guard gpus > 0, free >= cores(for: 1) else { return 0 }
-        if cores(for: gpus) <= free { return gpus }
+        // Cores by node, not by GPU: the node has them (checked above) for any of its GPUs.
+        if perNode > 0 || cores(for: gpus) <= free { return gpus }
         var g = Swift.min(gpus - 1, Int((Double(free) / perGPU).rounded(.down)))
         while g + 1 < gpus && cores(for: g + 1) <= free { g += 1 }
         while g > 0 && cores(for: g) > free { g -= 1 }

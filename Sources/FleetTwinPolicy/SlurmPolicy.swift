@@ -42,12 +42,14 @@ import FleetTwinFleet
 ///   shortest run of consecutive available nodes that holds them; one node by CPU cores: of
 ///   the nodes with the GPUs and a free core, the run of consecutive ones with the fewest free
 ///   cores in all, in it the node with the fewest (the fleet's `cpus_per_node`, else 3 per
-///   GPU; a job takes its CPUs per GPU from the trace, else one core per node, Slurm's one
-///   task of one CPU). Every placement - the main scheduler's, backfill's now and later (its
-///   plan holds each node's free cores in time beside its GPUs, the running jobs' coming back
-///   at their time limits: `_will_run_test` tests on the future node usage), the victim search
-///   - offers a job on a node only the GPUs the node's free cores cover (`CPUDemand`;
-///   gres_sched.c `gres_sched_add`: at most available CPUs / cpus_per_gres GPUs).
+///   GPU; a job takes the CPUs Slurm allocated it, the trace's `cpus`, over the fewest nodes
+///   its GPUs fit on, else its CPUs per GPU from the trace, else one core per node, Slurm's
+///   one task of one CPU: `demand(of:cluster:)`). Every placement - the main scheduler's,
+///   backfill's now and later (its plan holds each node's free cores in time beside its GPUs,
+///   the running jobs' coming back at their time limits: `_will_run_test` tests on the future
+///   node usage), the victim search - offers a job on a node only the GPUs the node's free
+///   cores cover (`CPUDemand`; gres_sched.c `gres_sched_add`: at most available CPUs /
+///   cpus_per_gres GPUs).
 /// - **When the schedulers run** (with `SlurmConfiguration.schedulerLatency` set, the
 ///   default; nil keeps the instant model: the main scheduler at every event, backfill at
 ///   `backfillPhase` + k x `bf_interval`). As slurmctld 22.05 does it: an event (submission,
@@ -201,9 +203,10 @@ public struct SlurmPolicy: SchedulingPolicy {
     private var cycleDue = false
 
     /// CPU cores held on each node of each cluster (the select plugin's tightest fit is in
-    /// CPUs), and each cluster's cores per node, learnt on the first pass.
+    /// CPUs), and each cluster's cores and GPUs per node, learnt on the first pass.
     private var cpusUsed: [[Int]] = []
     private var cpusPerNode: [Int] = []
+    private var gpusPerNode: [Int] = []
 
     /// The highest QOS priority and partition factor, which normalise those factors.
     private let maxQOS: Int, maxFactor: Int
@@ -304,13 +307,23 @@ public struct SlurmPolicy: SchedulingPolicy {
         holdCPUs(job.index, sign: 1)
     }
 
-    /// A job's CPU cores on a node of `cluster` (see `CPUDemand`): its CPUs per GPU (the
-    /// trace's resources) times its GPUs there, whole cores, at least one and at most the
-    /// node's; without them one (Slurm's default, one task of one CPU).
+    /// A job's CPU cores on a node of `cluster` (see `CPUDemand`). With the CPUs Slurm
+    /// allocated it (the trace's `cpus`, sacct's AllocCPUS): those over the fewest nodes its
+    /// GPUs fit on, on each node, rounded up (its tasks' CPUs: `sbatch -N k` gives one task,
+    /// so one CPU, per node; `-c` that many per task; `--cpus-per-gpu` as many per GPU, the
+    /// same on whole nodes). Else its CPUs per GPU (the trace's resources) times its GPUs
+    /// there. Whole cores, at least one and at most the node's; without either, one
+    /// (Slurm's default, one task of one CPU).
     private func demand(of job: JobIndex, cluster: Int32) -> CPUDemand {
-        let c = Int(cluster)
-        return CPUDemand(perGPU: max(0, entries[Int(job)].job.resources?.cpusPerAccelerator ?? 0),
-                         nodeCores: c >= 0 && c < cpusPerNode.count ? cpusPerNode[c] : Int.max)
+        let c = Int(cluster), pending = entries[Int(job)].job
+        var demand = CPUDemand(perGPU: max(0, pending.resources?.cpusPerAccelerator ?? 0),
+                               nodeCores: c >= 0 && c < cpusPerNode.count ? cpusPerNode[c] : Int.max)
+        if pending.cpus > 0 {
+            let perNode = c >= 0 && c < gpusPerNode.count ? max(1, gpusPerNode[c]) : pending.worldSize
+            let nodes = max(1, (pending.worldSize + perNode - 1) / perNode)
+            demand.perNode = (pending.cpus + nodes - 1) / nodes
+        }
+        return demand
     }
 
     /// The cores of each of `shares` for `job` on `cluster`.
@@ -434,6 +447,7 @@ public struct SlurmPolicy: SchedulingPolicy {
             totalNodes = (c.nodes.nodeCount, c.nodes.acceleratorsPerNode, c.capacity)
         }
         if cpusPerNode.count < fleet.clusters.count { cpusPerNode = fleet.clusters.map { Int($0.cpusPerNode) } }
+        if gpusPerNode.count < fleet.clusters.count { gpusPerNode = fleet.clusters.map { $0.nodes.acceleratorsPerNode } }
         if timed {
             // Submissions of this instant wait for the next pass.
             let waiting = arrivalTimes.partitionPoint { $0 < now }

@@ -117,6 +117,13 @@ import Testing
         }
         #expect(CPUDemand(perGPU: 2, nodeCores: 16).gpus(4, fittingIn: 5) == 2 && CPUDemand(perGPU: 0.5, nodeCores: 16).gpus(4, fittingIn: 1) == 2)
         #expect(CPUDemand(perGPU: 10, nodeCores: 16).gpus(4, fittingIn: 16) == 4 && CPUDemand().gpus(4, fittingIn: 0) == 0)
+        // A product whole but for rounding is that many cores: 10 CPUs over 30 GPUs, 3 GPUs.
+        #expect(CPUDemand(perGPU: 10.0 / 30.0 * 3.0 / 3.0, nodeCores: 16).cores(for: 3) == 1)
+        #expect(CPUDemand(perGPU: 0.1, nodeCores: 16).cores(for: 30) == 3)
+        // Cores by node (a trace's `cpus`): the same on a node whatever its GPUs, none without them.
+        #expect(CPUDemand(perNode: 3, nodeCores: 16).cores(for: 1) == 3 && CPUDemand(perNode: 3, nodeCores: 16).cores(for: 8) == 3)
+        #expect(CPUDemand(perNode: 3, nodeCores: 16).gpus(8, fittingIn: 3) == 8 && CPUDemand(perNode: 3, nodeCores: 16).gpus(8, fittingIn: 2) == 0)
+        #expect(CPUDemand(perNode: 3, nodeCores: 2).cores(for: 1) == 2)
     }
 
     @Test func earliestIsTheFirstSegmentWhereTheJobFits() {

@@ -90,6 +90,27 @@ import Testing
         }
     }
 
+    /// A trace job's `cpus` (sacct's AllocCPUS) holds that many cores on its node: 2 nodes x 4
+    /// GPUs x 8 cores; A (1 GPU, cpus 8) takes node 1's every core, so B (1 GPU, one core)
+    /// goes to node 2 and C (4 GPUs) finds no node until B ends at 11. Taken as one core, A
+    /// left node 1 the fewest free cores: B went there and C started at once, at 2. A 7-GPU
+    /// job's `cpus` are spread over the 2 nodes it needs: F's 6, 3 a node, fit beside G (1 GPU,
+    /// 5 of its node's 8 cores); H's 8, 4 a node, do not, so H waits for G's end (taken as one
+    /// core a node, it started after F, at 6).
+    @Test func aJobsAllocatedCPUsAreHeldOnItsNodes() async throws {
+        let jobs = [#"{"id":"A","submit":0,"worldSize":1,"duration":100,"timeLimit":200,"cpus":8}"#,
+                    #"{"id":"B","submit":1,"worldSize":1,"duration":10,"timeLimit":200}"#,
+                    #"{"id":"C","submit":2,"worldSize":4,"duration":5,"timeLimit":200}"#]
+        let (r, m) = try await replay(jobs, cpus: 8)
+        #expect(starts(r, m) == ["A": 0, "B": 1, "C": 11])
+        let split = [#"{"id":"G","submit":0,"worldSize":1,"duration":50,"timeLimit":200,"cpus":5}"#,
+                     #"{"id":"F","submit":1,"worldSize":7,"duration":5,"timeLimit":200,"cpus":6}"#,
+                     #"{"id":"H","submit":2,"worldSize":7,"duration":5,"timeLimit":200,"cpus":8}"#]
+        let (r2, m2) = try await replay(split, cpus: 8)
+        // F: 3 cores a node fit beside G's 5; H: 4 a node do not, so it waits for G's end.
+        #expect(starts(r2, m2) == ["G": 0, "F": 1, "H": 50])
+    }
+
     /// A trace job's `resources`: `cpus` cores per GPU (the rest Synergy's, unread here).
     static func cores(_ cpus: Double) -> String { ",\"resources\":{\"cpusPerGPU\":\(cpus),\"memoryGiBPerGPU\":1,\"speedup\":1}" }
 
