@@ -321,6 +321,37 @@ import Testing
         #expect(matching.status == 0 && !matching.stderr.contains("warning"), "\(matching.stderr)")
     }
 
+    /// The slurm policy's refusals of a fleet and a trace name the file and line at fault and
+    /// what was expected: a fleet of two clusters (the second's line), a job naming a QOS the
+    /// --slurm-qos table lacks or a partition slurm.conf lacks (the job's line in the trace),
+    /// a QOS preempting one the table lacks (its row).
+    @Test func slurmRefusalsNameTheFileAndLine() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func write(_ name: String, _ text: String) throws -> String { try Self.write(name, text, in: dir) }
+        let header = "{\"format\":\"fleettwin-trace\",\"version\":1,\"name\":\"t\",\"source\":\"hand\"}\n"
+        let a = #"{"id":"A","submit":0,"worldSize":4,"duration":10,"timeLimit":60}"#
+        let trace = try write("t.jsonl", header + a + "\n")
+        let one = try write("one.yaml", "regions:\n  - name: r\n    clusters:\n      - { name: a, nodes: 2, accelerators_per_node: 4 }\n")
+        let two = try write("two.yaml", "regions:\n  - name: r\n    clusters:\n      - { name: a, nodes: 2, accelerators_per_node: 4 }\n      - { name: b, nodes: 2, accelerators_per_node: 8 }\n")
+        let conf = try write("slurm.conf", Self.conf), qos = try write("qos.psv", Self.qos)
+        func replay(_ trace: String, fleet: String, qos table: String = qos) throws -> ProcessOutput {
+            try runFleettwin(["replay", trace, "--fleet", fleet, "--policy", "slurm", "--slurm-conf", conf, "--slurm-qos", table,
+                              "--db", dir.appendingPathComponent("r.sqlite").path])
+        }
+        let clusters = try replay(trace, fleet: two)
+        #expect(clusters.status != 0 && clusters.stderr.contains("\(two):5: the slurm policy models one Slurm cluster; the fleet has 2 (a at line 4, b at line 5); expected a fleet of one cluster"), "\(clusters.stderr)")
+        let urgent = try write("u.jsonl", header + a + "\n\n" + #"{"id":"B","submit":1,"worldSize":4,"duration":10,"qos":"urgent"}"# + "\n")
+        let missingQOS = try replay(urgent, fleet: one)
+        #expect(missingQOS.status != 0 && missingQOS.stderr.contains("\(urgent):4: job B asks for QOS 'urgent', which the QOS table \(qos) does not define; expected one of: normal, high"), "\(missingQOS.stderr)")
+        let cpu = try write("p.jsonl", header + #"{"id":"C","submit":1,"worldSize":4,"duration":10,"partition":"cpu"}"# + "\n")
+        let missingPartition = try replay(cpu, fleet: one)
+        #expect(missingPartition.stderr.contains("\(cpu):2: job C asks for partition 'cpu', which \(conf) does not define; expected one of: gpu, high"), "\(missingPartition.stderr)")
+        let badTable = try write("bad.psv", Self.qos + "\nlow|0|none|requeue|00:00:00\n")
+        let preempts = try replay(trace, fleet: one, qos: badTable)
+        #expect(preempts.stderr.contains("\(badTable):4: QOS low preempts 'none', which the table does not define; expected one of: normal, high, low"), "\(preempts.stderr)")
+    }
+
     @Test func configurationErrorsNameTheFileAndLine() throws {
         func error(_ text: String) -> String? {
             do { _ = try SlurmConfiguration.parse(text, file: "slurm.conf"); return nil } catch { return error.description }
