@@ -396,6 +396,21 @@ import Testing
         #expect(SlurmTimeFormat.seconds("soon") == nil && SlurmTimeFormat.seconds("1:2:3:4") == nil)
     }
 
+    /// --compare-recorded counts preempted jobs and preemptions apart, and says which: a
+    /// job requeued twice is one preempted job and two preemptions (requeues), as the run
+    /// summary's "preemptions" counts them. A ran 3 times recorded, 2 simulated; B once
+    /// recorded, twice simulated: preempted jobs 1 / 2 / both 1, preemptions 2 / 2.
+    @Test func preemptedJobsAndPreemptionsAreCountedApart() throws {
+        let inputs = [ScheduleFidelity.Input(id: "A", submit: 0, priority: 1, recorded: (0, 30, 3), simulated: (0, 30, 2)),
+                      ScheduleFidelity.Input(id: "B", submit: 0, priority: 1, recorded: (1, 20, 1), simulated: (1, 20, 2))]
+        let fidelity = try #require(ScheduleFidelity(inputs))
+        #expect(fidelity.preempted.recorded == 1 && fidelity.preempted.simulated == 2 && fidelity.preempted.both == 1)
+        #expect(fidelity.preemptions == ScheduleFidelity.Counts(recorded: 2, simulated: 2))
+        let table = fidelity.table()
+        #expect(table.contains("preempted jobs        recorded 1, simulated 2, both 1; 50% of jobs agree"), "\(table)")
+        #expect(table.contains("preemptions           recorded 2, simulated 2 (requeues: runs after a job's first)"), "\(table)")
+    }
+
     /// A run of a real Slurm 22.05 (48 jobs, 5 requeues; sched_interval 60 s, bf_interval 30
     /// s), replayed under `slurm` with the configuration it ran with. Bounds are loose (the
     /// backfill cycle's phase is unknown to a replay); the README gives the measured figures.
@@ -419,6 +434,9 @@ import Testing
         #expect(abs(makespan["relativeError"] as! Double) <= 0.1)
         let preempted = schedule["preempted"] as! [String: Any]
         #expect((preempted["simulated"] as! Int) >= 1 && (preempted["recorded"] as! Int) == 5)
+        // Requeues as events, counted as the run summary counts its preemptions.
+        let preemptions = schedule["preemptions"] as! [String: Any]
+        #expect(preemptions["simulated"] as? Int == object["preemptions"] as? Int, "\(preemptions), summary \(String(describing: object["preemptions"]))")
     }
 
     // MARK: Forecasts from a snapshot (the live twin's fork)
