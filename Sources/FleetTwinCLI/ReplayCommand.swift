@@ -45,7 +45,7 @@ struct ReplayCommand: AsyncParsableCommand {
     var slurmBackfillPhase: String?
     @Option(help: "With --policy gavel-gandiva: a throughput table in Gavel's simulation_throughputs.json format (steps/s alone and packed, per accelerator type and job type: a job's trace workload at its world size).")
     var throughputs: String?
-    @Flag(help: "Compare queueing delay and JCT with the ones the trace recorded, and job by job start times, makespan, mean wait, start order and backfill and preemption decisions.") var compareRecorded = false
+    @Flag(help: "Compare queueing delay and JCT with the ones the trace recorded, and job by job start times, makespan, mean wait, start order, backfilled and preempted jobs, and preemptions (requeues, counted as the summary counts them).") var compareRecorded = false
     @OptionGroup var store: StoreOptions
     @Flag(help: "Print one JSON object instead of the table.") var json = false
     @Flag(help: "Check the fleet's invariants after every event (slow).") var check = false

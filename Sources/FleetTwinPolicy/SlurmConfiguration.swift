@@ -126,6 +126,9 @@ public struct SlurmConfiguration: Sendable, Equatable {
     /// nodes, not these.
     public var nodeLines: [NodeLine] = []
     public var qos: [QOS] = [QOS(name: "normal", priority: 0, preempts: [], preemptMode: "cluster", graceTime: .zero)]
+    /// The slurm.conf and the QOS table read, for messages; nil: Slurm's defaults.
+    public var confFile: String?
+    public var qosFile: String?
 
     public init() {}
 
@@ -158,6 +161,7 @@ extension SlurmConfiguration {
     /// skipped. Errors name `file` and the line.
     public static func parse(_ text: String, file: String) throws(SlurmConfigurationError) -> SlurmConfiguration {
         var c = SlurmConfiguration()
+        c.confFile = file
         var nodeNames: [String] = []
         var nodeDefaults: (cpus: Int?, gres: String?) = (nil, nil)
         for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -318,7 +322,7 @@ extension SlurmConfiguration {
     /// `normal` QOS.
     public mutating func readQOS(_ text: String, file: String) throws(SlurmConfigurationError) {
         var columns: [String: Int]?
-        var table: [QOS] = []
+        var table: [QOS] = [], rows: [Int] = []
         for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = offset + 1
             let fields = raw.trimmingSuffix("\r").split(separator: "|", omittingEmptySubsequences: false).map(String.init)
@@ -351,16 +355,18 @@ extension SlurmConfiguration {
             // Preempt lists names, some with a leading '+' or '-' when printed with changes.
             let preempts = field("Preempt").split(separator: ",").map { String($0.drop { $0 == "+" || $0 == "-" }) }
             table.append(QOS(name: field("Name"), priority: priority, preempts: preempts, preemptMode: mode, graceTime: grace))
+            rows.append(line)
         }
         guard columns != nil else {
             throw SlurmConfigurationError(file: file, line: 1, message: "the file is empty; expected sacctmgr -P show qos output")
         }
-        for q in table {
+        for (q, row) in zip(table, rows) {
             if let unknown = q.preempts.first(where: { name in !table.contains { $0.name == name } }) {
-                throw SlurmConfigurationError(file: file, line: 1, message: "QOS \(q.name) preempts '\(unknown)', which the table does not define")
+                throw SlurmConfigurationError(file: file, line: row, message: "QOS \(q.name) preempts '\(unknown)', which the table does not define; expected one of: \(table.map(\.name).joined(separator: ", "))")
             }
         }
         qos = table
+        qosFile = file
     }
 }
 

@@ -8,7 +8,10 @@ import Foundation
 ///
 /// A job was *backfilled* when it started while a job ahead of it in the scheduler's order
 /// (higher recorded priority, or equal priority and submitted earlier) had been submitted and
-/// was still waiting; it was *preempted* when it ran more than once (a requeue).
+/// was still waiting; it was *preempted* when it ran more than once (a requeue). `preempted`
+/// counts jobs (one preempted twice is one); `preemptions` counts the requeues themselves,
+/// every run after a job's first, as the run summary's "preemptions" does: the output names
+/// which is which.
 public struct ScheduleFidelity: Codable, Sendable, Equatable {
     public struct JobStart: Codable, Sendable, Equatable {
         public var id: String
@@ -50,8 +53,21 @@ public struct ScheduleFidelity: Codable, Sendable, Equatable {
     /// with a tie): 1 is the recorded order exactly.
     public var startOrderAgreement: Double
     public var backfilled: Decisions
+    /// Jobs preempted at least once.
     public var preempted: Decisions
+    /// Preemptions (requeues): every run after a job's first, over the compared jobs.
+    public var preemptions: Counts
     public var starts: [JobStart]
+
+    public struct Counts: Codable, Sendable, Equatable {
+        public var recorded: Int
+        public var simulated: Int
+
+        public init(recorded: Int, simulated: Int) {
+            self.recorded = recorded
+            self.simulated = simulated
+        }
+    }
 
     public struct Pair: Codable, Sendable, Equatable {
         public var recorded: Double
@@ -112,6 +128,8 @@ public struct ScheduleFidelity: Codable, Sendable, Equatable {
         }
         backfilled = decisions(marks { $0.recorded }, marks { $0.simulated })
         preempted = decisions(inputs.map { $0.recorded.runs > 1 }, inputs.map { $0.simulated.runs > 1 })
+        preemptions = Counts(recorded: inputs.reduce(0) { $0 + max(0, $1.recorded.runs - 1) },
+                             simulated: inputs.reduce(0) { $0 + max(0, $1.simulated.runs - 1) })
     }
 
     /// The figures and the per-job starts as text; `labels` name the two sides (a replay's:
@@ -134,7 +152,9 @@ public struct ScheduleFidelity: Codable, Sendable, Equatable {
             row("mean wait", meanWait), row("makespan", makespan),
             "start order".padding(toLength: 22, withPad: " ", startingAt: 0)
                 + String(format: "%.0f%% of job pairs start in the \(r == "recorded" ? r : "\(r) run's") order", startOrderAgreement * 100),
-            decisions("backfilled", backfilled), decisions("preempted", preempted),
+            decisions("backfilled jobs", backfilled), decisions("preempted jobs", preempted),
+            "preemptions".padding(toLength: 22, withPad: " ", startingAt: 0)
+                + "\(r) \(preemptions.recorded), \(s) \(preemptions.simulated) (requeues: runs after a job's first)",
             "", "job".padding(toLength: 14, withPad: " ", startingAt: 0)
                 + "\(r) start".leftPadded(14) + "  " + "\(s) start".leftPadded(15) + "  error",
         ]

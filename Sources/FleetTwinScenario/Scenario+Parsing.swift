@@ -53,6 +53,13 @@ extension Scenario {
         return found
     }
 
+    /// The line of the entry named `name` in the scenario's `workload.jobs` list, if any.
+    static func jobLine(name: String, path: String) -> Int? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let root = try? YAMLReader(file: path, text: text).compose() else { return nil }
+        return (root["workload"]?["jobs"]?.sequence ?? []).first { $0["name"]?.string == name }?.mark?.line
+    }
+
     /// Parses and validates scenario text; `file` names it in errors.
     public static func parse(_ text: String, file: String) throws(ScenarioError) -> Scenario {
         try ScenarioParser(reader: YAMLReader(file: file, text: text)).parse()

@@ -35,9 +35,11 @@ extension Scenario {
                      ReferencedFile(path: fleetPath, given: URL(fileURLWithPath: fleetPath).lastPathComponent)]
             + policy.options.slurmSources.map { ReferencedFile(path: $0, given: URL(fileURLWithPath: $0).lastPathComponent) }
             .map { file in var f = file; f.contentHash = ReferencedFile.hash(path: f.path); return f }
-        return Scenario(name: name, file: tracePath, text: text, seed: seed, horizon: nil, fleet: fleet,
-                        workload: .trace(workload), policy: policy, mechanisms: settings, outputs: OutputSpec(),
-                        referencedFiles: files)
+        var scenario = Scenario(name: name, file: tracePath, text: text, seed: seed, horizon: nil, fleet: fleet,
+                                workload: .trace(workload), policy: policy, mechanisms: settings, outputs: OutputSpec(),
+                                referencedFiles: files)
+        scenario.fleetFile = fleetPath
+        return scenario
     }
 
     /// How a replay's text names its restart cost.

@@ -28,6 +28,8 @@ public struct Scenario: Sendable {
     public var referencedFiles: [ReferencedFile] = []
     /// Targets the run's metrics are judged against (`goals:`), in the order written.
     public var goals: [Goal] = []
+    /// The file the fleet was read from (a replay's `--fleet`), for messages; nil: `file`.
+    public var fleetFile: String? = nil
 
     /// FNV-1a of the scenario text and of every file it refers to (as written, and its
     /// bytes): runs of the same inputs share it, and editing a referenced trace changes it.

@@ -26,24 +26,49 @@ extension SlurmConfiguration {
 extension Scenario {
     /// Why `jobs` cannot run under the `slurm` policy `spec` on this scenario's fleet, or nil:
     /// the policy models one Slurm cluster, and every partition and QOS a job names must be
-    /// defined by its configuration (a job naming none takes the defaults).
+    /// defined by its configuration (a job naming none takes the defaults). Each reason
+    /// starts with the file and line at fault (the fleet's second cluster; the job's line in
+    /// its trace or scenario) and says what was expected.
     public func slurmProblem(policy spec: PolicySpec, jobs: [JobSpec]) -> String? {
         guard spec.name == "slurm" else { return nil }
         let clusters = fleet.clusters
+        let fleetPath = fleetFile ?? file
         guard clusters.count == 1 else {
-            return "the slurm policy models one Slurm cluster; the fleet has \(clusters.count) (\(clusters.map(\.name).joined(separator: ", ")))"
+            let lines = Self.fleetClusterLines(path: fleetPath)
+            let listed = clusters.map { c in lines.first { $0.name == c.name }.map { "\(c.name) at line \($0.line)" } ?? c.name }
+            let second = clusters.count > 1 ? lines.first { $0.name == clusters[1].name }?.line ?? 1 : 1
+            return "\(fleetPath):\(second): the slurm policy models one Slurm cluster; the fleet has \(clusters.count) (\(listed.joined(separator: ", "))); "
+                + "expected a fleet of one cluster, the nodes Slurm schedules (`import slurm-nodes` writes one per GPU type and size: keep the one to replay)"
         }
         let configuration = spec.options.slurm ?? SlurmConfiguration()
         let partitions = configuration.partitions.map(\.name), qos = configuration.qos.map(\.name)
         for job in jobs {
             if let p = job.partition, !partitions.isEmpty, !partitions.contains(p) {
-                return "job \(job.name) asks for partition '\(p)', which the slurm configuration does not define (it has: \(partitions.joined(separator: ", ")))"
+                return "\(place(of: job.name)): job \(job.name) asks for partition '\(p)', which \(configuration.confFile ?? "the slurm configuration") does not define; "
+                    + "expected one of: \(partitions.joined(separator: ", "))"
             }
             if let q = job.qos, !qos.contains(q) {
-                return "job \(job.name) asks for QOS '\(q)', which the QOS table does not define (it has: \(qos.joined(separator: ", ")); give the table with --slurm-qos)"
+                let table = configuration.qosFile.map { "the QOS table \($0)" } ?? "Slurm's default QOS table (no --slurm-qos)"
+                return "\(place(of: job.name)): job \(job.name) asks for QOS '\(q)', which \(table) does not define; expected one of: \(qos.joined(separator: ", ")) "
+                    + "(or give the table that defines it with --slurm-qos)"
             }
         }
         return nil
+    }
+
+    /// `file:line` of the job named `name`: its line in the trace, or its entry in the
+    /// scenario's `jobs:` list; the scenario file alone where neither says.
+    func place(of name: String) -> String {
+        switch workload {
+        case .trace(let trace):
+            var found: Int?
+            _ = try? TraceReader(path: trace.path).read { job, line in if found == nil && job.id == name { found = line } }
+            return "\(trace.path)\(found.map { ":\($0)" } ?? "")"
+        case .jobs:
+            return "\(file)\(Self.jobLine(name: name, path: file).map { ":\($0)" } ?? "")"
+        case .generator:
+            return file
+        }
     }
 }
 

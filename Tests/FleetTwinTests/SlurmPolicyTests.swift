@@ -377,6 +377,37 @@ import Testing
         #expect(matching.status == 0 && !matching.stderr.contains("warning"), "\(matching.stderr)")
     }
 
+    /// The slurm policy's refusals of a fleet and a trace name the file and line at fault and
+    /// what was expected: a fleet of two clusters (the second's line), a job naming a QOS the
+    /// --slurm-qos table lacks or a partition slurm.conf lacks (the job's line in the trace),
+    /// a QOS preempting one the table lacks (its row).
+    @Test func slurmRefusalsNameTheFileAndLine() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func write(_ name: String, _ text: String) throws -> String { try Self.write(name, text, in: dir) }
+        let header = "{\"format\":\"fleettwin-trace\",\"version\":1,\"name\":\"t\",\"source\":\"hand\"}\n"
+        let a = #"{"id":"A","submit":0,"worldSize":4,"duration":10,"timeLimit":60}"#
+        let trace = try write("t.jsonl", header + a + "\n")
+        let one = try write("one.yaml", "regions:\n  - name: r\n    clusters:\n      - { name: a, nodes: 2, accelerators_per_node: 4 }\n")
+        let two = try write("two.yaml", "regions:\n  - name: r\n    clusters:\n      - { name: a, nodes: 2, accelerators_per_node: 4 }\n      - { name: b, nodes: 2, accelerators_per_node: 8 }\n")
+        let conf = try write("slurm.conf", Self.conf), qos = try write("qos.psv", Self.qos)
+        func replay(_ trace: String, fleet: String, qos table: String = qos) throws -> ProcessOutput {
+            try runFleettwin(["replay", trace, "--fleet", fleet, "--policy", "slurm", "--slurm-conf", conf, "--slurm-qos", table,
+                              "--db", dir.appendingPathComponent("r.sqlite").path])
+        }
+        let clusters = try replay(trace, fleet: two)
+        #expect(clusters.status != 0 && clusters.stderr.contains("\(two):5: the slurm policy models one Slurm cluster; the fleet has 2 (a at line 4, b at line 5); expected a fleet of one cluster"), "\(clusters.stderr)")
+        let urgent = try write("u.jsonl", header + a + "\n\n" + #"{"id":"B","submit":1,"worldSize":4,"duration":10,"qos":"urgent"}"# + "\n")
+        let missingQOS = try replay(urgent, fleet: one)
+        #expect(missingQOS.status != 0 && missingQOS.stderr.contains("\(urgent):4: job B asks for QOS 'urgent', which the QOS table \(qos) does not define; expected one of: normal, high"), "\(missingQOS.stderr)")
+        let cpu = try write("p.jsonl", header + #"{"id":"C","submit":1,"worldSize":4,"duration":10,"partition":"cpu"}"# + "\n")
+        let missingPartition = try replay(cpu, fleet: one)
+        #expect(missingPartition.stderr.contains("\(cpu):2: job C asks for partition 'cpu', which \(conf) does not define; expected one of: gpu, high"), "\(missingPartition.stderr)")
+        let badTable = try write("bad.psv", Self.qos + "\nlow|0|none|requeue|00:00:00\n")
+        let preempts = try replay(trace, fleet: one, qos: badTable)
+        #expect(preempts.stderr.contains("\(badTable):4: QOS low preempts 'none', which the table does not define; expected one of: normal, high, low"), "\(preempts.stderr)")
+    }
+
     @Test func configurationErrorsNameTheFileAndLine() throws {
         func error(_ text: String) -> String? {
             do { _ = try SlurmConfiguration.parse(text, file: "slurm.conf"); return nil } catch { return error.description }
@@ -421,6 +452,21 @@ import Testing
         #expect(SlurmTimeFormat.seconds("soon") == nil && SlurmTimeFormat.seconds("1:2:3:4") == nil)
     }
 
+    /// --compare-recorded counts preempted jobs and preemptions apart, and says which: a
+    /// job requeued twice is one preempted job and two preemptions (requeues), as the run
+    /// summary's "preemptions" counts them. A ran 3 times recorded, 2 simulated; B once
+    /// recorded, twice simulated: preempted jobs 1 / 2 / both 1, preemptions 2 / 2.
+    @Test func preemptedJobsAndPreemptionsAreCountedApart() throws {
+        let inputs = [ScheduleFidelity.Input(id: "A", submit: 0, priority: 1, recorded: (0, 30, 3), simulated: (0, 30, 2)),
+                      ScheduleFidelity.Input(id: "B", submit: 0, priority: 1, recorded: (1, 20, 1), simulated: (1, 20, 2))]
+        let fidelity = try #require(ScheduleFidelity(inputs))
+        #expect(fidelity.preempted.recorded == 1 && fidelity.preempted.simulated == 2 && fidelity.preempted.both == 1)
+        #expect(fidelity.preemptions == ScheduleFidelity.Counts(recorded: 2, simulated: 2))
+        let table = fidelity.table()
+        #expect(table.contains("preempted jobs        recorded 1, simulated 2, both 1; 50% of jobs agree"), "\(table)")
+        #expect(table.contains("preemptions           recorded 2, simulated 2 (requeues: runs after a job's first)"), "\(table)")
+    }
+
     /// A run of a real Slurm 22.05 (48 jobs, 5 requeues; sched_interval 60 s, bf_interval 30
     /// s), replayed under `slurm` with the configuration it ran with. Bounds are loose (the
     /// backfill cycle's phase is unknown to a replay); the README gives the measured figures.
@@ -444,6 +490,9 @@ import Testing
         #expect(abs(makespan["relativeError"] as! Double) <= 0.1)
         let preempted = schedule["preempted"] as! [String: Any]
         #expect((preempted["simulated"] as! Int) >= 1 && (preempted["recorded"] as! Int) == 5)
+        // Requeues as events, counted as the run summary counts its preemptions.
+        let preemptions = schedule["preemptions"] as! [String: Any]
+        #expect(preemptions["simulated"] as? Int == object["preemptions"] as? Int, "\(preemptions), summary \(String(describing: object["preemptions"]))")
     }
 
     // MARK: Forecasts from a snapshot (the live twin's fork)
