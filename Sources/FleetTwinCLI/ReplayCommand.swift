@@ -41,7 +41,7 @@ struct ReplayCommand: AsyncParsableCommand {
     var slurmLatency: String?
     @Option(help: "With --policy slurm: when backfill plans a job's start, windows (the default): as the select plugin's will-run test, job ends taken in growing time windows; or exact: the earliest instant it fits.")
     var slurmWillRun: String?
-    @Option(help: "With --policy slurm: when the backfill thread's first cycle runs, at least 0 and below bf_interval (a duration such as 0.75s; default 0.5s under slurmctld's timing). sacct's whole seconds do not show it: replay with several to see how much of the error it accounts for.")
+    @Option(help: "With --policy slurm: when the backfill thread's first cycle runs, after the trace's time zero: from 0s to below 1s (the thread then wakes every whole second; default 0.5s), or below bf_interval with --slurm-latency none (its fixed grid; default 0s). sacct's whole seconds do not show it: replay with several to see how much of the error it accounts for.")
     var slurmBackfillPhase: String?
     @Option(help: "With --policy gavel-gandiva: a throughput table in Gavel's simulation_throughputs.json format (steps/s alone and packed, per accelerator type and job type: a job's trace workload at its world size).")
     var throughputs: String?
@@ -103,8 +103,13 @@ struct ReplayCommand: AsyncParsableCommand {
         if let text = slurmBackfillPhase {
             guard spec.name == "slurm" else { throw InvalidInput(message: "--slurm-backfill-phase goes with --policy slurm, not \(policy.value)") }
             var configuration = spec.options.slurm ?? SlurmConfiguration()
-            guard let d = Units.duration(text), d >= .zero, d < configuration.bfInterval else {
-                throw InvalidInput(message: "--slurm-backfill-phase must be a duration from 0s up to below bf_interval (\(configuration.bfInterval)), such as 0.75s; found '\(text)'")
+            // Under slurmctld's timing the thread wakes every whole second after a cycle, so a
+            // phase is one modulo a second; on the instant model's grid, modulo bf_interval.
+            let (limit, meaning) = configuration.schedulerLatency == nil
+                ? (configuration.bfInterval, "below bf_interval (\(configuration.bfInterval)) with --slurm-latency none")
+                : (VirtualTime.seconds(Int64(1)), "below 1s (the backfill thread wakes every whole second)")
+            guard let d = Units.duration(text), d >= .zero, d < limit else {
+                throw InvalidInput(message: "--slurm-backfill-phase must be a duration from 0s up to \(meaning), such as 0.75s; found '\(text)'")
             }
             configuration.backfillPhase = d
             spec.options.slurm = configuration

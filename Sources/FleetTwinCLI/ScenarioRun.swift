@@ -27,6 +27,7 @@ struct ScenarioRun {
         try ResourceLimits.check(scenario)
         let (jobs, skipped) = scenario.workloadJobs(seed: seed)
         if let problem = scenario.slurmProblem(policy: policy ?? scenario.policy, jobs: jobs) { throw InvalidInput(message: problem) }
+        for warning in scenario.slurmJobWarnings(policy: policy ?? scenario.policy, jobs: jobs) { printError("warning: \(warning)") }
         var configuration = scenario.configuration(seed: seed, policy: policy, checkInvariants: check)
         configuration.jobs = jobs
         let simulation = try FleetSimulation(configuration)

@@ -188,7 +188,7 @@ public enum PolicyRegistry {
             source: "Slurm 22.05 documentation: priority_multifactor.html, sched_config.html, preempt.html (rule by rule in SlurmPolicy)",
             oracle: false,
             options: [PolicyOptionInfo(name: "slurm-conf", kind: "path of a slurm.conf", defaultValue: "Slurm's defaults",
-                                       help: "the cluster's configuration: SchedulerParameters, Priority*, Preempt*, PartitionName lines"),
+                                       help: "the cluster's configuration: SchedulerParameters, Priority*, Preempt*, PartitionName and NodeName lines (NodeName held against the fleet)"),
                       PolicyOptionInfo(name: "slurm-qos", kind: "path of `sacctmgr -P show qos format=Name,Priority,Preempt,PreemptMode,GraceTime` output",
                                        defaultValue: "one QOS, normal", help: "the QOS table (priorities, who preempts whom)")],
             defaultSwitches: MechanismSwitches(preemption: true), defaultQuantum: .zero,

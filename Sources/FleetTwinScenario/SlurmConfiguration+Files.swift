@@ -49,11 +49,32 @@ extension Scenario {
             }
             if let q = job.qos, !qos.contains(q) {
                 let table = configuration.qosFile.map { "the QOS table \($0)" } ?? "Slurm's default QOS table (no --slurm-qos)"
-                return "\(place(of: job.name)): job \(job.name) asks for QOS '\(q)', which \(table) does not define; expected one of: \(qos.joined(separator: ", ")) "
-                    + "(or give the table that defines it with --slurm-qos)"
+                return "\(place(of: job.name)): job \(job.name) asks for QOS '\(q)', which \(table) does not define; expected one of: \(qos.joined(separator: ", "))"
+                    + (configuration.qosFile == nil ? " (or give the table that defines it with --slurm-qos)" : "")
             }
         }
         return nil
+    }
+
+    /// Jobs the `slurm` policy runs that Slurm would refuse at submission, as warnings: a job
+    /// whose `cpus` (the CPUs Slurm allocated it, over the fewest nodes its GPUs fit on) are
+    /// more a node than the fleet's nodes have cores (sbatch: "Requested node configuration
+    /// is not available"); the twin runs it on all its nodes' cores. The first three are
+    /// located (file:line); the rest counted.
+    public func slurmJobWarnings(policy spec: PolicySpec, jobs: [JobSpec]) -> [String] {
+        guard spec.name == "slurm", fleet.clusters.count == 1, let cluster = fleet.clusters.first else { return [] }
+        let perNodeGPUs = max(1, cluster.acceleratorsPerNode), cores = cluster.cpusPerNode
+        var warnings: [String] = [], more = 0
+        for job in jobs {
+            guard let cpus = job.cpus else { continue }
+            let nodes = max(1, (job.worldSize + perNodeGPUs - 1) / perNodeGPUs), perNode = (cpus + nodes - 1) / nodes
+            guard perNode > cores else { continue }
+            guard warnings.count < 3 else { more += 1; continue }
+            warnings.append("\(place(of: job.name)): job \(job.name) asks \(cpus) CPUs, \(perNode) a node on the \(nodes) node(s) its \(job.worldSize) GPUs need, "
+                            + "but the fleet's nodes have \(cores) cores (cluster \(cluster.name)): Slurm would refuse it at submission; the twin gives it every core of its nodes")
+        }
+        if more > 0 { warnings.append("\(more) more job(s) ask more CPUs a node than the fleet's nodes have") }
+        return warnings
     }
 
     /// `file:line` of the job named `name`: its line in the trace, or its entry in the
@@ -112,7 +133,7 @@ extension Scenario {
                     """)
             }
             if gpus < cluster.acceleratorsPerNode {
-                warnings.append("\(here) has \(gpus) GPUs a node, the fleet \(cluster.acceleratorsPerNode) (\(at)): Slurm would schedule \(gpus) of them, the twin schedules \(cluster.acceleratorsPerNode)")
+                warnings.append("\(here) has \(gpus) GPUs a node, the fleet's nodes have \(cluster.acceleratorsPerNode) (\(at)): Slurm would schedule \(gpus) of them, the twin schedules \(cluster.acceleratorsPerNode)")
             }
             if let cpus = node.cpus {
                 if !cpusGiven {
@@ -124,7 +145,7 @@ extension Scenario {
                         Expected CPUs=\(cluster.cpusPerNode) here, or cpus_per_node: \(cpus) in the fleet
                         """)
                 } else if cpus < cluster.cpusPerNode {
-                    warnings.append("\(here) has CPUs=\(cpus), the fleet \(cluster.cpusPerNode) cores a node (\(at)): Slurm would allocate \(cpus) of them, the twin fits jobs on \(cluster.cpusPerNode)")
+                    warnings.append("\(here) has CPUs=\(cpus), the fleet's nodes have \(cluster.cpusPerNode) cores (\(at)): Slurm would allocate \(cpus) of them, the twin fits jobs on \(cluster.cpusPerNode)")
                 }
             }
             if let hosts = SlurmHostlist.expand(node.names) { nodes += hosts.count } else { counted = false }

@@ -160,11 +160,12 @@ public struct TraceReader {
             memoryPerReplicaBytes: try integer("memoryPerReplicaBytes"), workload: try string("workload"),
             user: try string("user"), virtualCluster: try string("virtualCluster"), timeLimit: timeLimit,
             partition: try string("partition"), qos: try string("qos"), nodes: nodes.map(Int.init), eligible: eligible, recorded: recorded)
-        if let cpus = try integer("cpus") {
-            guard cpus >= 1 && cpus <= 100_000_000 else {
-                throw error(line, "'cpus' (CPU cores allocated to the job in all) must be a whole number from 1 to 100000000; found \(cpus)")
-            }
-            job.cpus = Int(cpus)
+        if let v = o["cpus"], !(v is NSNull) {
+            let expected = "'cpus' (CPU cores allocated to the job in all) must be a whole number from 1 to 100000000"
+            guard let n = v as? NSNumber, !isBoolean(n) else { throw error(line, "\(expected); found \(v is String ? "the string \"\(v)\"" : "\(v)")") }
+            let d = n.doubleValue
+            guard d == d.rounded(), d >= 1, d <= 100_000_000 else { throw error(line, "\(expected); found \(n)") }
+            job.cpus = Int(d)
         }
         job.requests = requests
         job.weightBytes = weightBytes

@@ -107,7 +107,8 @@ import Testing
             (#""resources":{"cpusPerGPU":4,"memoryGiBPerGPU":40,"speedup":1,"gpus":2}"#, "unknown field 'resources.gpus'; expected: cpusPerGPU, memoryGiBPerGPU, speedup"),
             (#""resources":[4,40,1]"#, "'resources' must be an object with cpusPerGPU, memoryGiBPerGPU, speedup"),
             (#""cpus":0"#, "'cpus' (CPU cores allocated to the job in all) must be a whole number from 1 to 100000000; found 0"),
-            (#""cpus":2.5"#, "'cpus' must be a whole number"),
+            (#""cpus":2.5"#, "'cpus' (CPU cores allocated to the job in all) must be a whole number from 1 to 100000000; found 2.5"),
+            (#""cpus":"4""#, "'cpus' (CPU cores allocated to the job in all) must be a whole number from 1 to 100000000; found the string \"4\""),
         ]
         for (field, expected) in cases {
             let path = dir.appendingPathComponent("bad.jsonl").path

@@ -111,6 +111,21 @@ import Testing
         #expect(starts(r2, m2) == ["G": 0, "F": 1, "H": 50])
     }
 
+    /// A job asking more CPUs a node than the fleet's nodes have (Slurm would refuse it at
+    /// submission) runs on all its nodes' cores, with a located warning on stderr.
+    @Test func aJobAskingMoreCoresThanANodeHasIsWarnedOf() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let trace = try Self.write("t.jsonl", "{\"format\":\"fleettwin-trace\",\"version\":1,\"name\":\"t\",\"source\":\"hand\"}\n"
+                                   + #"{"id":"A","submit":0,"worldSize":2,"duration":10,"timeLimit":60,"cpus":4}"# + "\n"
+                                   + #"{"id":"B","submit":1,"worldSize":8,"duration":10,"timeLimit":60,"cpus":20}"# + "\n", in: dir)
+        let fleet = try Self.write("f.yaml", "regions: [ { name: r, clusters: [ { name: c, nodes: 2, accelerators_per_node: 4, cpus_per_node: 8 } ] } ]\n", in: dir)
+        let run = try runFleettwin(["replay", trace, "--fleet", fleet, "--policy", "slurm", "--quiet", "--db", dir.appendingPathComponent("r.sqlite").path])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("warning: \(trace):3: job B asks 20 CPUs, 10 a node on the 2 node(s) its 8 GPUs need, but the fleet's nodes have 8 cores (cluster c): Slurm would refuse it at submission"), "\(run.stderr)")
+        #expect(!run.stderr.contains("job A"), "\(run.stderr)")
+    }
+
     /// A trace job's `resources`: `cpus` cores per GPU (the rest Synergy's, unread here).
     static func cores(_ cpus: Double) -> String { ",\"resources\":{\"cpusPerGPU\":\(cpus),\"memoryGiBPerGPU\":1,\"speedup\":1}" }
 
@@ -333,11 +348,15 @@ import Testing
         let conf = dir.appendingPathComponent("slurm.conf").path
         try Self.conf.write(toFile: conf, atomically: true, encoding: .utf8)
         let base = ["replay", fixture("traces/small.jsonl"), "--fleet", fixture("fifo-hand.yaml"), "--db", db]
-        for (phase, why) in [("10s", "at bf_interval"), ("-1s", "negative"), ("soon", "not a duration")] {
+        for (phase, why) in [("1s", "a whole second: the same as 0s"), ("-1s", "negative"), ("soon", "not a duration")] {
             let bad = try runFleettwin(base + ["--policy", "slurm", "--slurm-conf", conf, "--slurm-backfill-phase=\(phase)"])
-            #expect(bad.status != 0 && bad.stderr.contains("--slurm-backfill-phase must be a duration from 0s up to below bf_interval (10s), such as 0.75s; found '\(phase)'"),
+            #expect(bad.status != 0 && bad.stderr.contains("--slurm-backfill-phase must be a duration from 0s up to below 1s (the backfill thread wakes every whole second), such as 0.75s; found '\(phase)'"),
                     "\(why): \(bad.stderr)")
         }
+        // On the instant model's fixed grid a phase is one modulo bf_interval (10 s here).
+        let grid = try runFleettwin(base + ["--policy", "slurm", "--slurm-conf", conf, "--slurm-latency", "none", "--slurm-backfill-phase", "10s"])
+        #expect(grid.status != 0 && grid.stderr.contains("--slurm-backfill-phase must be a duration from 0s up to below bf_interval (10s) with --slurm-latency none, such as 0.75s; found '10s'"), "\(grid.stderr)")
+        #expect(try runFleettwin(base + ["--policy", "slurm", "--slurm-conf", conf, "--slurm-latency", "none", "--slurm-backfill-phase", "7s", "--quiet"]).status == 0)
         let other = try runFleettwin(base + ["--policy", "fifo", "--slurm-backfill-phase", "0.75s"])
         #expect(other.status != 0 && other.stderr.contains("--slurm-backfill-phase goes with --policy slurm, not fifo"), "\(other.stderr)")
         let ok = try runFleettwin(base + ["--policy", "slurm", "--slurm-conf", conf, "--slurm-backfill-phase", "0.75s", "--quiet"])
@@ -370,7 +389,7 @@ import Testing
         #expect(cpus.status != 0 && cpus.stderr.contains("\(conf):3: NodeName=n[1-2] has CPUs=32, but the fleet's nodes have 16 cores (\(fleetFile):4, cluster c: cpus_per_node: 16)"), "\(cpus.stderr)")
         let warned = try replay("NodeName=n[1-3] CPUs=16 Gres=gpu:2\nNodeName=cpu1 CPUs=64\n", cpus: nil)
         #expect(warned.status == 0, "\(warned.stderr)")
-        #expect(warned.stderr.contains("warning: \(conf):2: NodeName=n[1-3] has 2 GPUs a node, the fleet 4 (\(fleetFile):4, cluster c): Slurm would schedule 2 of them, the twin schedules 4"), "\(warned.stderr)")
+        #expect(warned.stderr.contains("warning: \(conf):2: NodeName=n[1-3] has 2 GPUs a node, the fleet's nodes have 4 (\(fleetFile):4, cluster c): Slurm would schedule 2 of them, the twin schedules 4"), "\(warned.stderr)")
         #expect(warned.stderr.contains("warning: \(conf):2: NodeName=n[1-3] has CPUs=16; the fleet gives no cpus_per_node (\(fleetFile):4, cluster c), so the twin fits jobs on its default 12 cores a node: add cpus_per_node: 16 to the fleet"))
         #expect(warned.stderr.contains("warning: \(conf):2: the NodeName lines declare 3 GPU nodes, the fleet has 2 (\(fleetFile):4, cluster c): Slurm would hold the missing one DOWN; the twin schedules the fleet's 2"))
         let matching = try replay("NodeName=n[1-2] CPUs=16 Gres=gpu:4\n", cpus: 16)
@@ -400,6 +419,8 @@ import Testing
         let urgent = try write("u.jsonl", header + a + "\n\n" + #"{"id":"B","submit":1,"worldSize":4,"duration":10,"qos":"urgent"}"# + "\n")
         let missingQOS = try replay(urgent, fleet: one)
         #expect(missingQOS.status != 0 && missingQOS.stderr.contains("\(urgent):4: job B asks for QOS 'urgent', which the QOS table \(qos) does not define; expected one of: normal, high"), "\(missingQOS.stderr)")
+        // The table was given: no hint to give one.
+        #expect(!missingQOS.stderr.contains("--slurm-qos"), "\(missingQOS.stderr)")
         let cpu = try write("p.jsonl", header + #"{"id":"C","submit":1,"worldSize":4,"duration":10,"partition":"cpu"}"# + "\n")
         let missingPartition = try replay(cpu, fleet: one)
         #expect(missingPartition.stderr.contains("\(cpu):2: job C asks for partition 'cpu', which \(conf) does not define; expected one of: gpu, high"), "\(missingPartition.stderr)")

@@ -8,7 +8,7 @@
 # real runs are compared with `fleettwin repeatability`: how far the real Slurm is from
 # itself, the floor for the twin's figures. About 8 minutes a seed then.
 #
-# With PHASES="0.25s 0.75s" (durations below bf_interval) each seed is replayed again with the
+# With PHASES="0.25s 0.75s" (durations from 0s to below 1s) each seed is replayed again with the
 # backfill thread's first cycle at each of those instants (`replay --slurm-backfill-phase`):
 # sacct's whole seconds do not show the real phase, so the spread over phases is the part of
 # the error the twin cannot know. Seconds per phase.
