@@ -319,11 +319,17 @@ public struct SlurmPolicy: SchedulingPolicy {
         var demand = CPUDemand(perGPU: max(0, pending.resources?.cpusPerAccelerator ?? 0),
                                nodeCores: c >= 0 && c < cpusPerNode.count ? cpusPerNode[c] : Int.max)
         if pending.cpus > 0 {
-            let perNode = c >= 0 && c < gpusPerNode.count ? max(1, gpusPerNode[c]) : pending.worldSize
-            let nodes = max(1, (pending.worldSize + perNode - 1) / perNode)
-            demand.perNode = (pending.cpus + nodes - 1) / nodes
+            demand.perNode = Self.coresPerNode(cpus: pending.cpus, worldSize: pending.worldSize,
+                                               gpusPerNode: c >= 0 && c < gpusPerNode.count ? gpusPerNode[c] : pending.worldSize)
         }
         return demand
+    }
+
+    /// The cores a node of a job allocated `cpus` CPUs in all, spread over the fewest nodes of
+    /// `gpusPerNode` GPUs its `worldSize` fits on, rounded up (`demand(of:cluster:)`).
+    public static func coresPerNode(cpus: Int, worldSize: Int, gpusPerNode: Int) -> Int {
+        let perNode = max(1, gpusPerNode), nodes = max(1, (worldSize + perNode - 1) / perNode)
+        return (cpus + nodes - 1) / nodes
     }
 
     /// The cores of each of `shares` for `job` on `cluster`.

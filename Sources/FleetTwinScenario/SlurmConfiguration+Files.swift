@@ -67,7 +67,8 @@ extension Scenario {
         var warnings: [String] = [], more = 0
         for job in jobs {
             guard let cpus = job.cpus else { continue }
-            let nodes = max(1, (job.worldSize + perNodeGPUs - 1) / perNodeGPUs), perNode = (cpus + nodes - 1) / nodes
+            let nodes = max(1, (job.worldSize + perNodeGPUs - 1) / perNodeGPUs)
+            let perNode = SlurmPolicy.coresPerNode(cpus: cpus, worldSize: job.worldSize, gpusPerNode: perNodeGPUs)
             guard perNode > cores else { continue }
             guard warnings.count < 3 else { more += 1; continue }
             warnings.append("\(place(of: job.name)): job \(job.name) asks \(cpus) CPUs, \(perNode) a node on the \(nodes) node(s) its \(job.worldSize) GPUs need, "
