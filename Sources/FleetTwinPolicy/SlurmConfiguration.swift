@@ -44,6 +44,10 @@ public struct SlurmConfiguration: Sendable, Equatable {
         public var line: Int
         public var cpus: Int?
         public var gres: String?
+        /// The line of the `NodeName=DEFAULT` that gave `cpus` or `gres`, nil where this line
+        /// gives them itself (so that a finding points at the line that says the value).
+        public var cpusFromDefault: Int? = nil
+        public var gresFromDefault: Int? = nil
     }
 
     public enum PreemptType: String, Sendable, Equatable {
@@ -163,7 +167,7 @@ extension SlurmConfiguration {
         var c = SlurmConfiguration()
         c.confFile = file
         var nodeNames: [String] = []
-        var nodeDefaults: (cpus: Int?, gres: String?) = (nil, nil)
+        var nodeDefaults = NodeLine(names: "DEFAULT", file: "", line: 0)
         for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = offset + 1
             func fail(_ message: String) -> SlurmConfigurationError { SlurmConfigurationError(file: file, line: line, message: message) }
@@ -251,6 +255,8 @@ extension SlurmConfiguration {
                 }
             case "nodename":
                 var node = nodeDefaults
+                node.cpusFromDefault = node.cpus == nil ? nil : nodeDefaults.cpusFromDefault ?? nodeDefaults.line
+                node.gresFromDefault = node.gres == nil ? nil : nodeDefaults.gresFromDefault ?? nodeDefaults.line
                 for pair in pairs.dropFirst() {
                     let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
                     guard kv.count == 2 else { throw fail("expected Key=Value in the NodeName line; found '\(pair)'") }
@@ -258,15 +264,21 @@ extension SlurmConfiguration {
                     case "cpus":
                         guard let n = Int(kv[1]), n > 0 else { throw fail("CPUs of NodeName=\(value) needs a whole number > 0; found '\(kv[1])'") }
                         node.cpus = n
-                    case "gres": node.gres = kv[1]
+                        node.cpusFromDefault = nil
+                    case "gres":
+                        node.gres = kv[1]
+                        node.gresFromDefault = nil
                     default: break
                     }
                 }
+                node.names = value
+                node.file = file
+                node.line = line
                 if value == "DEFAULT" {
                     nodeDefaults = node
                 } else {
                     nodeNames.append(value)
-                    c.nodeLines.append(NodeLine(names: value, file: file, line: line, cpus: node.cpus, gres: node.gres))
+                    c.nodeLines.append(node)
                 }
             case "partitionname":
                 guard value != "DEFAULT" else { continue }

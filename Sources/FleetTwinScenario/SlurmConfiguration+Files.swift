@@ -116,40 +116,55 @@ extension Scenario {
         let clusters = fleet.clusters
         guard clusters.count == 1, let cluster = clusters.first else { return [] }
         let gpuLines = configuration.nodeLines.compactMap { line in
-            line.gres.flatMap(SlurmNodesImporter.gpus).map { (line, $0.count) }
+            line.gres.flatMap(SlurmNodesImporter.gpus).map { (line, $0) }
         }
         guard !gpuLines.isEmpty else { return [] }
         let declared = Self.fleetClusterLines(path: fleetFile).first { $0.name == cluster.name }
         let at = "\(fleetFile):\(declared?.line ?? 1), cluster \(cluster.name)"
         let cpusGiven = declared?.cpusGiven ?? true
+        // Every contradiction of every line is gathered, so one run shows all there are to fix.
+        var errors: [(line: Int, message: String)] = []
         var warnings: [String] = []
         var nodes = 0, counted = true
         for (node, gpus) in gpuLines {
             let here = "\(node.file):\(node.line): NodeName=\(node.names)"
-            if gpus > cluster.acceleratorsPerNode {
-                throw SlurmConfigurationError(file: node.file, line: node.line, message: """
-                    NodeName=\(node.names) has Gres=\(node.gres ?? ""), \(gpus) GPUs a node, but the fleet's nodes have \(cluster.acceleratorsPerNode) \
+            let gres = "Gres=\(node.gres ?? "")" + (node.gresFromDefault.map { " (from NodeName=DEFAULT at line \($0))" } ?? "")
+            if gpus.count > cluster.acceleratorsPerNode {
+                errors.append((node.line, """
+                    NodeName=\(node.names) has \(gres), \(gpus.count) GPUs a node, but the fleet's nodes have \(cluster.acceleratorsPerNode) \
                     (\(at): accelerators_per_node: \(cluster.acceleratorsPerNode)); Slurm would drain nodes that report fewer GPUs than configured. \
-                    Expected Gres=gpu:\(cluster.acceleratorsPerNode) here, or accelerators_per_node: \(gpus) in the fleet
-                    """)
+                    Expected Gres=gpu:\(cluster.acceleratorsPerNode) here\(node.gresFromDefault.map { " (or at line \($0))" } ?? ""), or accelerators_per_node: \(gpus.count) in the fleet
+                    """))
             }
-            if gpus < cluster.acceleratorsPerNode {
-                warnings.append("\(here) has \(gpus) GPUs a node, the fleet's nodes have \(cluster.acceleratorsPerNode) (\(at)): Slurm would schedule \(gpus) of them, the twin schedules \(cluster.acceleratorsPerNode)")
+            if gpus.count < cluster.acceleratorsPerNode {
+                warnings.append("\(here) has \(gpus.count) GPUs a node, the fleet's nodes have \(cluster.acceleratorsPerNode) (\(at)): Slurm would schedule \(gpus.count) of them, the twin schedules \(cluster.acceleratorsPerNode)")
+            }
+            // A GPU type gres.conf names (gpu:a100:4) against the fleet's type, where the type
+            // is one FleetTwin knows (h100, a100, v100); a site's own names cannot be compared.
+            let family = gpus.type.lowercased()
+            if let known = ["h100", "a100", "v100"].first(where: { family.hasPrefix($0) }),
+               !cluster.acceleratorType.lowercased().hasPrefix(known) {
+                warnings.append("\(here) has \(gres), \(known.uppercased()) GPUs, but the fleet's nodes are \(cluster.acceleratorType) (\(at)): the twin runs jobs at \(cluster.acceleratorType) speed; give the cluster type: \(SlurmNodesImporter.mapping(gpus.type).type) in the fleet if the cluster has \(known.uppercased())s")
             }
             if let cpus = node.cpus {
+                let given = "CPUs=\(cpus)" + (node.cpusFromDefault.map { " (from NodeName=DEFAULT at line \($0))" } ?? "")
                 if !cpusGiven {
-                    warnings.append("\(here) has CPUs=\(cpus); the fleet gives no cpus_per_node (\(at)), so the twin fits jobs on its default \(cluster.cpusPerNode) cores a node: add cpus_per_node: \(cpus) to the fleet")
+                    warnings.append("\(here) has \(given); the fleet gives no cpus_per_node (\(at)), so the twin fits jobs on its default \(cluster.cpusPerNode) cores a node: add cpus_per_node: \(cpus) to the fleet")
                 } else if cpus > cluster.cpusPerNode {
-                    throw SlurmConfigurationError(file: node.file, line: node.line, message: """
-                        NodeName=\(node.names) has CPUs=\(cpus), but the fleet's nodes have \(cluster.cpusPerNode) cores \
+                    errors.append((node.line, """
+                        NodeName=\(node.names) has \(given), but the fleet's nodes have \(cluster.cpusPerNode) cores \
                         (\(at): cpus_per_node: \(cluster.cpusPerNode)); Slurm would drain nodes that report fewer CPUs than configured. \
-                        Expected CPUs=\(cluster.cpusPerNode) here, or cpus_per_node: \(cpus) in the fleet
-                        """)
+                        Expected CPUs=\(cluster.cpusPerNode) here\(node.cpusFromDefault.map { " (or at line \($0))" } ?? ""), or cpus_per_node: \(cpus) in the fleet
+                        """))
                 } else if cpus < cluster.cpusPerNode {
-                    warnings.append("\(here) has CPUs=\(cpus), the fleet's nodes have \(cluster.cpusPerNode) cores (\(at)): Slurm would allocate \(cpus) of them, the twin fits jobs on \(cluster.cpusPerNode)")
+                    warnings.append("\(here) has \(given), the fleet's nodes have \(cluster.cpusPerNode) cores (\(at)): Slurm would allocate \(cpus) of them, the twin fits jobs on \(cluster.cpusPerNode)")
                 }
             }
             if let hosts = SlurmHostlist.expand(node.names) { nodes += hosts.count } else { counted = false }
+        }
+        if let first = errors.first {
+            let more = errors.dropFirst().map { "\n  and \(gpuLines[0].0.file):\($0.line): \($0.message)" }.joined()
+            throw SlurmConfigurationError(file: gpuLines[0].0.file, line: first.line, message: first.message + more)
         }
         if counted && nodes != cluster.nodes {
             let lines = gpuLines.map { "\($0.0.line)" }.joined(separator: ", ")

@@ -157,6 +157,9 @@ public struct ImportReport: Sendable, Equatable {
     /// What one counted row is, plural ("rows": an input line or object); an importer that
     /// groups several input lines into one job counts jobs instead and says so.
     public var unit = "rows"
+    /// How `jobsWritten` is named in the summary: "jobs written" for a trace; a fleet
+    /// importer's rows become the fleet's nodes and clusters, so it says "rows used".
+    public var writtenName = "jobs written"
     /// How the input's own lines relate to the counted rows, when they differ (for example
     /// "a job per job_name, its task lines grouped; 7 task lines").
     public var unitDetail: String?
@@ -175,7 +178,7 @@ public struct ImportReport: Sendable, Equatable {
 
     /// Skips grouped by reason, most frequent first, with the first few lines of each.
     public var summary: String {
-        var lines = ["\(unit) read \(rowsRead)\(unitDetail.map { " (\($0))" } ?? ""), jobs written \(jobsWritten), \(unit) skipped \(skipped.count)"]
+        var lines = ["\(unit) read \(rowsRead)\(unitDetail.map { " (\($0))" } ?? ""), \(writtenName) \(jobsWritten), \(unit) skipped \(skipped.count)"]
         var order: [String] = []
         var byReason: [String: [Int]] = [:]  // looked up; output follows `order`
         for s in skipped {

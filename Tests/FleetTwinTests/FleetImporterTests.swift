@@ -26,6 +26,7 @@ import Testing
             """))
         #expect(yaml.hasPrefix("# Fleet imported by `fleettwin import tiresias-cluster` from tiresias-cluster.csv.\n"))
         #expect(result.notes.last == "fleet: 1 region, 2 clusters, 8 nodes, 64 accelerators")
+        #expect(result.report.summary == "rows read 1, rows used 1, rows skipped 0", "\(result.report.summary)")
     }
 
     @Test func phillyVCsAssumeEightGPUNodesAndSayWhy() throws {

@@ -386,7 +386,22 @@ import Testing
         let gpus = try replay("NodeName=n[1-2] CPUs=16 Gres=gpu:h100:8\n", cpus: 16)
         #expect(gpus.status != 0 && gpus.stderr.contains("\(conf):2: NodeName=n[1-2] has Gres=gpu:h100:8, 8 GPUs a node, but the fleet's nodes have 4 (\(fleetFile):4, cluster c: accelerators_per_node: 4); Slurm would drain nodes that report fewer GPUs than configured. Expected Gres=gpu:4 here, or accelerators_per_node: 8 in the fleet"), "\(gpus.stderr)")
         let cpus = try replay("NodeName=DEFAULT CPUs=32 Gres=gpu:4\nNodeName=n[1-2]\n", cpus: 16)
-        #expect(cpus.status != 0 && cpus.stderr.contains("\(conf):3: NodeName=n[1-2] has CPUs=32, but the fleet's nodes have 16 cores (\(fleetFile):4, cluster c: cpus_per_node: 16)"), "\(cpus.stderr)")
+        // A value a NodeName=DEFAULT line gives is reported with where it comes from.
+        #expect(cpus.status != 0 && cpus.stderr.contains("\(conf):3: NodeName=n[1-2] has CPUs=32 (from NodeName=DEFAULT at line 2), but the fleet's nodes have 16 cores (\(fleetFile):4, cluster c: cpus_per_node: 16); Slurm would drain nodes that report fewer CPUs than configured. Expected CPUs=16 here (or at line 2), or cpus_per_node: 32 in the fleet"), "\(cpus.stderr)")
+        // Every contradiction is reported at once: both of one line, and another line's.
+        let both = try replay("NodeName=n1 CPUs=32 Gres=gpu:8\nNodeName=n2 CPUs=64 Gres=gpu:4\n", cpus: 16)
+        #expect(both.status == 2, "\(both.stderr)")
+        #expect(both.stderr.contains("\(conf):2: NodeName=n1 has Gres=gpu:8, 8 GPUs a node, but the fleet's nodes have 4"), "\(both.stderr)")
+        #expect(both.stderr.contains("\n  and \(conf):2: NodeName=n1 has CPUs=32, but the fleet's nodes have 16 cores"), "\(both.stderr)")
+        #expect(both.stderr.contains("\n  and \(conf):3: NodeName=n2 has CPUs=64, but the fleet's nodes have 16 cores"), "\(both.stderr)")
+        // A GPU type gres.conf names that is not the fleet's is warned of; a site's own name is not.
+        let typed = try replay("NodeName=n[1-2] CPUs=16 Gres=gpu:a100:4\n", cpus: 16)
+        #expect(typed.status == 0, "\(typed.stderr)")
+        #expect(typed.stderr.contains("warning: \(conf):2: NodeName=n[1-2] has Gres=gpu:a100:4, A100 GPUs, but the fleet's nodes are h100-80gb (\(fleetFile):4, cluster c): the twin runs jobs at h100-80gb speed; give the cluster type: a100-80gb in the fleet if the cluster has A100s"), "\(typed.stderr)")
+        for gres in ["gpu:h100:4", "gpu:tesla:4"] {
+            let quiet = try replay("NodeName=n[1-2] CPUs=16 Gres=\(gres)\n", cpus: 16)
+            #expect(quiet.status == 0 && !quiet.stderr.contains("warning"), "\(gres): \(quiet.stderr)")
+        }
         let warned = try replay("NodeName=n[1-3] CPUs=16 Gres=gpu:2\nNodeName=cpu1 CPUs=64\n", cpus: nil)
         #expect(warned.status == 0, "\(warned.stderr)")
         #expect(warned.stderr.contains("warning: \(conf):2: NodeName=n[1-3] has 2 GPUs a node, the fleet's nodes have 4 (\(fleetFile):4, cluster c): Slurm would schedule 2 of them, the twin schedules 4"), "\(warned.stderr)")

@@ -128,6 +128,8 @@ import Testing
         let out = dir.appendingPathComponent("fleet.yaml").path
         let result = try SlurmNodesImporter(input: traceFixture("slurm-sinfo.json")).run(out: out)
         #expect(skips(result) == ["6: node c1 has no GPU gres ('')"])
+        // Its rows are nodes, and they became the fleet, not jobs.
+        #expect(result.report.summary.hasPrefix("nodes read 6, nodes used 5, nodes skipped 1\n"), "\(result.report.summary)")
         let written = try String(contentsOfFile: out, encoding: .utf8)
         #expect(written == (try String(contentsOfFile: traceFixture("slurm-sinfo-fleet.yaml"), encoding: .utf8)))
         let fleet = try Scenario.loadFleet(path: out).fleet

@@ -73,6 +73,9 @@ public struct FleetDocument: Equatable {
         guard FileManager.default.createFile(atPath: path, contents: Data(yaml.utf8)) else {
             throw TraceError(file: path, line: 0, message: "cannot create the fleet file")
         }
+        // Its rows became the fleet, not jobs: "rows read 3, rows used 2, rows skipped 1".
+        var report = report
+        report.writtenName = "\(report.unit) used"
         return ImportResult(out: path, report: report, notes: notes + ["fleet: \(size)"])
     }
 

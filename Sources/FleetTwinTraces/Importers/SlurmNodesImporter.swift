@@ -90,6 +90,7 @@ public struct SlurmNodesImporter {
     /// (Slurm's select plugin fits jobs by CPU cores; `--policy slurm` reads it).
     static func write(listed nodes: [(name: String, gres: String, cpus: Int?)?], region: String, source: String, out: String) throws -> ImportResult {
         var report = ImportReport()
+        report.unit = "nodes"  // "line" in its skips is the node's position in the list
         var groups: [String: [Int: Int]] = [:]  // GPU type -> GPUs per node -> nodes; output is sorted
         var cpus: [String: [Int: Set<Int?>]] = [:]  // the CPU counts seen per group (membership only)
         for (index, entry) in nodes.enumerated() {
