@@ -83,7 +83,10 @@ struct TuneCommand: AsyncParsableCommand {
             throw InvalidInput(message: "\(scenario) states no goals: tune searches for a setting that meets them (add a goals: section; see Scenarios/README.md)")
         }
         let parsedKnobs: [Knob]
-        do { parsedKnobs = try knobs.map { k throws(KnobError) in try Knob(parsing: k) } } catch { throw InvalidInput(message: error.description) }
+        do {
+            parsedKnobs = try knobs.map { k throws(KnobError) in try Knob(parsing: k) }
+            try Knob.checkDistinct(parsedKnobs)
+        } catch { throw InvalidInput(message: error.description) }
         let objective = try objective()
         let policySpec = policy.map { base.policy.renamed($0.value) } ?? base.policy
         if let problem = policySpec.problem { throw ValidationError(problem) }

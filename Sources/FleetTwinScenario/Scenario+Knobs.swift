@@ -11,7 +11,8 @@ public struct Knob: Sendable, Equatable {
     /// As YAML scalars, in the order tried: `1..4` gives 1, 2, 3, 4; `30m,1h,2h` gives those.
     public var values: [String]
 
-    /// Parses `NAME=RANGE` (`a..b`, integers, at most 10,000 values) or `NAME=v1,v2,...`.
+    /// Parses `NAME=RANGE` (`a..b`, integers, at most 10,000 values) or `NAME=v1,v2,...`
+    /// (each value once).
     /// - Throws: `KnobError` saying what was expected.
     public init(parsing text: String) throws(KnobError) {
         guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
@@ -30,6 +31,10 @@ public struct Knob: Sendable, Equatable {
             guard !values.isEmpty, !values.contains(where: \.isEmpty) else {
                 throw KnobError("--knob \(text): expected values after '=', as a range 1..64 or a list 30m,1h")
             }
+            // The same setting twice would be one candidate run twice under one sweep unit.
+            for (i, value) in values.enumerated() where values[..<i].contains(value) {
+                throw KnobError("--knob \(text): the value \(value) is given twice; expected each value once")
+            }
         }
         guard !path.isEmpty, !path.split(separator: ".").contains(where: \.isEmpty) else {
             throw KnobError("--knob \(text): the name must be dotted keys of the scenario, such as fleet.c.nodes")
@@ -41,6 +46,17 @@ public struct Knob: Sendable, Equatable {
 public struct KnobError: Error, CustomStringConvertible {
     public var description: String
     init(_ description: String) { self.description = description }
+}
+
+extension Knob {
+    /// Refuses a knob named twice (`--knob fleet.c.nodes=4..5 --knob fleet.c.nodes=6..7`):
+    /// its combinations would set one value twice and never try the first knob's values.
+    /// - Throws: `KnobError` naming the knob and how to give its values in one.
+    public static func checkDistinct(_ knobs: [Knob]) throws(KnobError) {
+        for (i, knob) in knobs.enumerated() where knobs[..<i].contains(where: { $0.path == knob.path }) {
+            throw KnobError("--knob \(knob.path) is given twice; expected each knob once, its values in one list (\(knob.path)=4,5,6 or 4..6)")
+        }
+    }
 }
 
 extension Scenario {

@@ -65,6 +65,9 @@ import Testing
         (["--knob", "fleet.c.nodes=0..1"], "the setting fleet.c.nodes=0 makes the scenario invalid:\n"),
         (["--knob", "fleet.c.nodes=5..1"], "a range must be two integers low..high"),
         (["--knob", "fleet.c=1..2"], "has a mapping there, not a single value"),
+        // Once a crash in the sweep store (one unit twice), once the first knob's values never run.
+        (["--knob", "fleet.c.nodes=2,2"], "--knob fleet.c.nodes=2,2: the value 2 is given twice; expected each value once"),
+        (["--knob", "fleet.c.nodes=1..2", "--knob", "fleet.c.nodes=3"], "--knob fleet.c.nodes is given twice; expected each knob once"),
         (["--knob", "fleet.c.nodes=1..2", "--maximize", "accelerators"], "choose one of --minimize accelerators or --maximize utilization"),
     ])
     func badKnobsAreClearErrors(_ arguments: [String], _ message: String) throws {
