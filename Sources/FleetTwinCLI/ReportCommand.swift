@@ -30,7 +30,7 @@ struct ReportCommand: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    @Flag(help: "Print one JSON object (the file written and its runs).")
+    @Flag(help: "Print one JSON object (the file written, its runs, and each run's goal verdicts).")
     var json = false
 
     func validate() throws {
@@ -46,6 +46,14 @@ struct ReportCommand: ParsableCommand {
         var out: String
         var runs: [Int64]
         var bytes: Int
+        /// Per run (in `runs` order), its scenario's goals judged on that run, as the report's
+        /// goals table shows them; empty lists where a scenario states none.
+        var goals: [RunGoals]
+    }
+
+    struct RunGoals: Encodable {
+        var run: Int64
+        var verdicts: [GoalVerdict]
     }
 
     func run() throws {
@@ -79,7 +87,10 @@ struct ReportCommand: ParsableCommand {
             throw CannotWrite(message: "cannot write the report to \(out): \(error.localizedDescription)")
         }
         if json {
-            print(try RunListing.json(Written(out: out, runs: ids, bytes: html.utf8.count)))
+            let goals = data.runs.map { run in
+                RunGoals(run: run.info.id, verdicts: run.goals.map { GoalVerdict($0.goal, values: [$0.value]) })
+            }
+            print(try RunListing.json(Written(out: out, runs: ids, bytes: html.utf8.count, goals: goals)))
         } else {
             print("wrote \(out): run\(ids.count == 1 ? "" : "s") \(ids.map(String.init).joined(separator: ", "))")
         }

@@ -120,5 +120,14 @@ import Testing
         #expect(page.components(separatedBy: "class=\"goal\"").count - 1 == 3)
         // The JCT axis reaches the 30-day target (2.6e6 s), though no job took that long.
         #expect(page.contains("10⁷ s"), "the JCT axis stops short of the goal")
+        // report --json carries each run's verdicts, as its table shows them.
+        let reported = try runFleettwin(["report", "1", "--db", db, "--out", html, "--json"])
+        #expect(reported.status == 0, "\(reported.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(reported.stdout.utf8)) as? [String: Any])
+        let perRun = try #require(object["goals"] as? [[String: Any]])
+        #expect(perRun.count == 1 && perRun[0]["run"] as? Int == 1)
+        let verdicts = try #require(perRun[0]["verdicts"] as? [[String: Any]])
+        #expect(verdicts.map { $0["verdict"] as? String } == ["met", "met", "met"])
+        #expect(verdicts.map { $0["goal"] as? String } == summary.goals.map(\.goal))
     }
 }
