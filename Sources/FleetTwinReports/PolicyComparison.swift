@@ -149,7 +149,9 @@ public struct PolicyComparison: Sendable {
                 .joined(separator: "   ").trimmingCharacters(in: .whitespaces)
         }
         return "goals over the seeds (met: the whole 95% interval meets the target; uncertain: it straddles it)\n\n"
-            + lines.joined(separator: "\n") + "\n\nbest for the goals: \(best.policy) (\(best.goalsMet) of \(best.goals.count) met)"
+            + lines.joined(separator: "\n") + "\n\nbest for the goals: "
+            + (best.goalsMet > 0 ? "\(best.policy) (\(best.goalsMet) of \(best.goals.count) met)"
+               : "no policy meets any goal; \(best.policy) misses the fewest (\(best.goalsMissed) of \(best.goals.count))")
     }
 
     /// The policies with the best mean for `metric` (all of them on a tie), when the metric
