@@ -80,7 +80,8 @@ struct BarChart {
             let py = frame.y(y.scale.fraction(goal.line.value))
             let from = goal.group.map { frame.left + groupWidth * Double($0) } ?? frame.left
             let to = goal.group.map { frame.left + groupWidth * Double($0 + 1) } ?? frame.left + frame.plotWidth
-            body += GoalLine.svg(path: "M\(fixed(from, 1)),\(fixed(py, 1)) H\(fixed(to, 1))", label: goal.line.label, x: from + 4, y: py - 4)
+            // Below its line: above it sit the bars' value labels when a bar reaches the target.
+            body += GoalLine.svg(path: "M\(fixed(from, 1)),\(fixed(py, 1)) H\(fixed(to, 1))", label: goal.line.label, x: from + 4, y: py + GoalLine.rowHeight)
         }
         return SVGDocument(frame: frame, label: label, x: nil, y: y, legend: legend).render(body: body, categories: (labels, groupTitle))
     }

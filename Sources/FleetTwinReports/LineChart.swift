@@ -44,17 +44,23 @@ struct LineChart {
 
                 """
         }
+        // Several goals on one axis (jct.p50, jct.mean, jct.max) would print their labels on
+        // top of each other: each label of an axis gets its own row.
+        var rows = (x: 0, y: 0)
         for goal in goals {
             let path: String, textX: Double, textY: Double
+            let row = goal.axis == .x ? rows.x : rows.y
+            if goal.axis == .x { rows.x += 1 } else { rows.y += 1 }
             switch goal.axis {
             case .x:
                 let px = frame.x(x.scale.fraction(goal.value))
                 path = "M\(fixed(px, 1)),\(fixed(frame.plotBottom, 1)) V\(fixed(frame.top, 1))"
-                (textX, textY) = (px + 4, frame.top + 12)
+                (textX, textY) = (px + 4, frame.top + 12 + GoalLine.rowHeight * Double(row))
             case .y:
                 let py = frame.y(y.scale.fraction(goal.value))
                 path = "M\(fixed(frame.left, 1)),\(fixed(py, 1)) H\(fixed(frame.left + frame.plotWidth, 1))"
-                (textX, textY) = (frame.left + 4, py - 4)
+                // Alternate ends of the line, so labels of close lines do not overlap.
+                (textX, textY) = (row % 2 == 0 ? frame.left + 4 : frame.left + frame.plotWidth - 4, py - 4)
             }
             // A label near the right edge goes to the left of its line, so it is not cut off.
             let flip = textX > frame.left + frame.plotWidth * 0.7
@@ -92,10 +98,15 @@ struct LineChart {
 
 extension GoalLine {
     /// The line and its label, in pixels.
+    /// Pixels between stacked labels (11 px text).
+    static let rowHeight = 13.0
+
+    /// The line and its label, in pixels. The label has a white halo, so it stays legible
+    /// over bars, their value labels and series.
     static func svg(path: String, label: String, x: Double, y: Double, anchor: String = "start") -> String {
         """
         <path class="goal" d="\(path)" fill="none" stroke="#000000" stroke-width="1.5" stroke-dasharray="4 3"/>
-        <text class="goal-label" x="\(fixed(x, 1))" y="\(fixed(y, 1))" font-size="11" fill="#000000" text-anchor="\(anchor)">goal: \(escaped(label))</text>
+        <text class="goal-label" x="\(fixed(x, 1))" y="\(fixed(y, 1))" font-size="11" fill="#000000" stroke="#ffffff" stroke-width="3" paint-order="stroke" text-anchor="\(anchor)">goal: \(escaped(label))</text>
 
         """
     }

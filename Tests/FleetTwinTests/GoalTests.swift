@@ -77,6 +77,36 @@ import Testing
         #expect(GoalVerdict(jct, values: [nil]).value == nil)
     }
 
+    /// Several goals on one chart get labels that do not overlap: vertical lines (JCT goals)
+    /// stack their labels in rows; horizontal ones alternate ends.
+    @Test func goalLabelsOnOneChartDoNotOverlap() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("g.yaml")
+        try Self.scenario(goals: "  jct.p50: \"<= 1h\"\n  jct.mean: \"<= 1.1h\"\n  jct.max: \"<= 1.2h\"\n  utilization: \">= 0.5\"\n  goodput_utilization: \">= 0.51\"")
+            .write(to: file, atomically: true, encoding: .utf8)
+        let db = dir.appendingPathComponent("g.sqlite").path, html = dir.appendingPathComponent("r.html").path
+        #expect(try runFleettwin(["run", file.path, "--db", db]).status == 0)
+        #expect(try runFleettwin(["report", "1", "--db", db, "--out", html]).status == 0)
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        // (x, y, anchor) of each goal label, by the goal's metric.
+        func labels(_ metric: String) -> [(x: String, y: String, anchor: String)] {
+            page.components(separatedBy: "<text class=\"goal-label\" ").dropFirst().compactMap { tail in
+                guard tail.contains(">goal: \(metric)") else { return nil }
+                func attribute(_ name: String) -> String {
+                    tail.components(separatedBy: "\(name)=\"").dropFirst().first?.components(separatedBy: "\"").first ?? ""
+                }
+                guard let text = tail.components(separatedBy: ">goal: ").dropFirst().first, text.hasPrefix(metric + " ") else { return nil }
+                return (attribute("x"), attribute("y"), attribute("text-anchor"))
+            }
+        }
+        let jct = ["jct.p50", "jct.mean", "jct.max"].flatMap { labels($0) }
+        #expect(jct.count == 3 && Set(jct.map(\.y)).count == 3, "\(jct)")
+        let utilization = labels("utilization") + labels("goodput_utilization")
+        #expect(utilization.count == 2 && Set(utilization.map(\.anchor)).count == 2, "\(utilization)")
+        #expect(page.contains("paint-order=\"stroke\""), "labels have no halo")
+    }
+
     /// run --json carries the verdicts; compare --require-goals fails when the best policy
     /// misses a goal and passes when it meets them all; sweep judges over its seeds; the
     /// report lists them and draws their lines.
