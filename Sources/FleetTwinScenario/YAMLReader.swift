@@ -61,11 +61,36 @@ struct YAMLReader {
             return ScenarioError(file: file, line: mark.line, column: mark.column,
                                  message: "YAML syntax: \(detail)\(problem)\(hint)", excerpt: excerpt(line: mark.line, column: mark.column))
         case let .duplicatedKeysInMapping(duplicates, context):
-            return ScenarioError(file: file, line: context.mark.line, column: context.mark.column,
-                                 message: "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", "))")
+            let names = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            // Yams marks the mapping; point at the key's second occurrence where it is found.
+            let (line, column) = duplicates.first.flatMap { secondOccurrence(ofKey: $0, from: context.mark.line) }
+                ?? (context.mark.line, context.mark.column)
+            return ScenarioError(file: file, line: line, column: column,
+                                 message: "duplicate key \(names) in one mapping; expected each key once",
+                                 excerpt: excerpt(line: line, column: column))
         default:
             return ScenarioError(file: file, line: 1, column: 1, message: "YAML: \(error)")
         }
+    }
+
+    /// Where a block mapping starting at `line` gives `key` the second time, at the column it
+    /// first gave it: (line, column), 1-based; nil when not found (a flow mapping, say).
+    private func secondOccurrence(ofKey key: String, from line: Int) -> (Int, Int)? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard line >= 1 else { return nil }
+        var first: Int?
+        for k in (line - 1)..<lines.count {
+            let source = String(lines[k]).replacingTabs
+            let indent = source.prefix { $0 == " " || $0 == "-" }.count
+            let rest = source.dropFirst(indent)
+            guard rest.hasPrefix(key + ":") || rest.hasPrefix("\"\(key)\":") else { continue }
+            if let column = first {
+                if column == indent + 1 { return (k + 1, column) }
+            } else {
+                first = indent + 1
+            }
+        }
+        return nil
     }
 
     // MARK: Mappings

@@ -60,6 +60,16 @@ import Testing
             """)
     }
 
+    /// A key given twice is located at its second occurrence, with the source line.
+    @Test func duplicateKey() {
+        let text = Self.valid + "\ngoals:\n  utilization: \">= 0.5\"\n  makespan: \"<= 1d\"\n  utilization: \">= 0.6\"\n"
+        #expect(message(text) == """
+            s.yaml:15:3: error: duplicate key 'utilization' in one mapping; expected each key once
+                utilization: ">= 0.6"
+                ^
+            """)
+    }
+
     @Test func wrongType() {
         let text = Self.valid.replacingOccurrences(of: "nodes: 2", with: "nodes: two")
         #expect(message(text) == """
