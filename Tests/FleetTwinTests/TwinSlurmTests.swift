@@ -124,9 +124,10 @@ import Testing
 
     /// The staged workload on the local Slurm (4 nodes x 8 GPUs), with the twin
     /// following at 1 s and forecasting at every other poll: three 8-GPU jobs run, the fourth
-    /// node is taken down (`scontrol update state=down reason=test`; an idle one, since under
-    /// the script's ReturnToService=2 a node running a job is back within a second, its job
-    /// requeued), an 8-GPU and a 4-GPU job wait behind them (a live what-if with one more
+    /// node is taken out of service (`scontrol update state=drain reason=test`; an idle one, so
+    /// that it is drained at once; not `state=down`, since under the script's ReturnToService=2
+    /// a down node is back as soon as it answers slurmctld's next ping: 7 s later in one CI
+    /// run, before the resume below, which then failed with "Invalid node state"), an 8-GPU and a 4-GPU job wait behind them (a live what-if with one more
     /// node starts both earlier), a job in QOS `high` preempts one of the three (requeued),
     /// and the node comes back (`state=resume`).
     /// Afterwards the mirror's log agrees with sacct job by job (every submission, start,
@@ -178,9 +179,9 @@ import Testing
         Thread.sleep(forTimeInterval: 2)
         let full = try (0..<3).map { _ in try submit(8, sleep: 25, minutes: 2) }
         try wait("three 8-GPU jobs running", seconds: 30) { q in full.allSatisfy { q[$0]?.state == "RUNNING" } }
-        // The idle node goes down (one running a job would come back at once: ReturnToService=2).
+        // The idle node is drained (a DOWN one would come back by itself: ReturnToService=2).
         let node = try #require(try SlurmTests.shell("sinfo", "-h", "-N", "-t", "idle", "-o", "%N").split(separator: "\n").first.map(String.init))
-        try SlurmTests.shell("scontrol", "update", "nodename=\(node)", "state=down", "reason=test")
+        try SlurmTests.shell("scontrol", "update", "nodename=\(node)", "state=drain", "reason=test")
         downNode = node
         let waiting = [try submit(8, sleep: 10), try submit(4, sleep: 10)]
         try wait("two jobs pending behind them", seconds: 10) { q in waiting.allSatisfy { q[$0]?.state == "PENDING" } }
