@@ -97,7 +97,6 @@ struct LineChart {
 }
 
 extension GoalLine {
-    /// The line and its label, in pixels.
     /// Pixels between stacked labels (11 px text).
     static let rowHeight = 13.0
 

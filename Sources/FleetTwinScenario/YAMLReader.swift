@@ -77,7 +77,7 @@ struct YAMLReader {
     /// first gave it: (line, column), 1-based; nil when not found (a flow mapping, say).
     private func secondOccurrence(ofKey key: String, from line: Int) -> (Int, Int)? {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        guard line >= 1 else { return nil }
+        guard line >= 1, line <= lines.count else { return nil }
         var first: Int?
         for k in (line - 1)..<lines.count {
             let source = String(lines[k]).replacingTabs
